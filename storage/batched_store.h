@@ -1,0 +1,122 @@
+// BatchedStore: the batched SQLite log store whose behaviour OpenTrail Load
+// measures.
+//
+// A bounded queue feeds one writer thread that owns the only write
+// connection and commits rows in batches (one transaction, one prepared
+// statement). Write() returns a row id only after the COMMIT that made the
+// row durable returned. Every submitted write ends in exactly one counted
+// outcome (ok, queue full, timed out, failed), and timed-out writes are
+// followed up: the store counts those that committed anyway (late commits).
+// WAL checkpoints run on a background thread with its own connection, so a
+// checkpoint never stalls the writer's commits.
+//
+// Thread-safety: Write(), NewReader(), counters() and queue_depth() are safe
+// from any thread. Close() may be called once from any thread; it waits for
+// the queue to drain, so no Write() may be started after it began.
+#ifndef LOADTEST_STORAGE_BATCHED_STORE_H_
+#define LOADTEST_STORAGE_BATCHED_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "storage/log_entry.h"
+#include "storage/store_metrics.h"
+#include "storage/store_options.h"
+
+namespace loadtest::storage {
+
+// Outcome counters since Open(). A consistent snapshot: taken under the
+// store's lock, so `pending` is exact and
+//   submitted == ok + queue_full + timeouts + failed + pending
+// and every timed-out write is one of
+//   timeouts == late_commits + late_failures + abandoned + timeouts_unresolved
+// where timeouts_unresolved are still queued or in a batch being written.
+struct StoreCounters {
+  int64_t submitted = 0;      // Write() calls that passed argument checks.
+  int64_t ok = 0;             // Acknowledged: committed, caller got its id.
+  int64_t queue_full = 0;     // Refused at once: the queue was full.
+  int64_t timeouts = 0;       // Caller got DeadlineExceeded.
+  int64_t failed = 0;         // Caller got an error from SQLite.
+  int64_t pending = 0;        // Submitted, no outcome yet.
+  int64_t late_commits = 0;   // Timed out, then committed (rows in the DB).
+  int64_t late_failures = 0;  // Timed out, then failed in SQLite.
+  int64_t abandoned = 0;      // Timed out while queued; never written.
+  int64_t timeouts_unresolved = 0;
+  int64_t batches = 0;         // Transactions committed.
+  int64_t rows_committed = 0;  // == ok + late_commits.
+  int64_t checkpoints = 0;     // Background PASSIVE checkpoints run.
+};
+
+// Read side of the store: one read-only connection, used by one thread at a
+// time. Searches return at most `limit` rows, newest (highest id) first.
+// Errors: InvalidArgument for a bad limit or FTS query, Internal/DataLoss
+// from SQLite. Owned by the caller; must not outlive its BatchedStore.
+class StoreReader {
+ public:
+  virtual ~StoreReader() = default;
+  virtual absl::StatusOr<std::vector<StoredLog>> SearchText(
+      const std::string& fts_query, int limit) = 0;
+  virtual absl::StatusOr<std::vector<StoredLog>> ByHostname(
+      const std::string& hostname, int limit) = 0;
+  virtual absl::StatusOr<std::vector<StoredLog>> ByAppName(
+      const std::string& app_name, int limit) = 0;
+  virtual absl::StatusOr<std::vector<StoredLog>> Recent(int limit) = 0;
+  // Number of rows in `logs`.
+  virtual absl::StatusOr<int64_t> CountRows() = 0;
+};
+
+class BatchedStore {
+ public:
+  // Validates `options`, opens or creates the database, applies the schema
+  // and pragmas, and starts the writer and checkpointer threads.
+  // Errors: InvalidArgument (options), DataLoss (file is not an SQLite
+  // database, or corrupt), FailedPrecondition (an existing `logs` table the
+  // store cannot use), Internal/Unavailable (cannot open or write the file).
+  // Every message names the file. `metrics` may be null (no metrics); when
+  // given it must outlive the store.
+  static absl::StatusOr<std::unique_ptr<BatchedStore>> Open(
+      const StoreOptions& options, StoreMetrics* metrics);
+
+  // Closes the store (see Close) if that has not happened yet.
+  ~BatchedStore();
+
+  BatchedStore(const BatchedStore&) = delete;
+  BatchedStore& operator=(const BatchedStore&) = delete;
+
+  // Queues `entry` and blocks until the batch holding it committed.
+  // Returns the new row id. Errors:
+  //   ResourceExhausted: the queue holds queue_size entries; refused at once.
+  //   DeadlineExceeded: no COMMIT within write_timeout. The entry may still
+  //     commit later (counted as a late commit) or, if it was still queued,
+  //     is dropped (counted abandoned).
+  //   FailedPrecondition: the store is closing or closed.
+  //   InvalidArgument / Internal / DataLoss: SQLite refused this row (a
+  //     failed batch is retried row by row, so only the bad row fails).
+  absl::StatusOr<int64_t> Write(LogEntry entry);
+
+  // Opens a new read-only connection. Errors name the file.
+  absl::StatusOr<std::unique_ptr<StoreReader>> NewReader();
+
+  // Stops accepting writes, commits everything still queued, stops the
+  // threads, runs a TRUNCATE checkpoint and closes the connections.
+  // Returns the first error met while doing so. Idempotent.
+  absl::Status Close();
+
+  StoreCounters counters() const;
+  // Entries waiting in the queue (not yet taken into a batch).
+  int queue_depth() const;
+  const StoreOptions& options() const;
+
+ private:
+  class Impl;
+  explicit BatchedStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace loadtest::storage
+
+#endif  // LOADTEST_STORAGE_BATCHED_STORE_H_

@@ -1,0 +1,67 @@
+// StoreOptions: everything BatchedStore::Open needs to know, validated by
+// ValidateStoreOptions before any file is touched.
+#ifndef LOADTEST_STORAGE_STORE_OPTIONS_H_
+#define LOADTEST_STORAGE_STORE_OPTIONS_H_
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace loadtest::storage {
+
+// `full` is the original OpenTrail schema (FTS5 on message, twelve indexes,
+// insert/update/delete triggers) so figures compare with the original;
+// `lean` keeps only the primary key and a timestamp index.
+enum class Schema { kFull, kLean };
+
+// SQLite `PRAGMA synchronous` in WAL mode. kNormal (default) does not fsync on
+// commit: a power loss may lose the last commits, an application crash cannot.
+enum class SyncMode { kOff, kNormal, kFull };
+
+// How the writer decides a batch is complete.
+//  kGroupCommit (default): commit as soon as the batch is full, or as soon as
+//    no Write() call is still on its way into the batch (every caller inside
+//    Write is already in it, nothing is queued); never later than
+//    batch_timeout after the first row. Under load batches fill while the
+//    previous one commits, and an idle store adds no latency.
+//  kLinger: the original's rule: wait for batch_size rows or batch_timeout
+//    after the first row, even when nobody else can contribute. Kept to
+//    measure the difference (store_bench --batch-policy=linger).
+enum class BatchPolicy { kGroupCommit, kLinger };
+
+struct StoreOptions {
+  std::string path;  // Database file; created when missing.
+  Schema schema = Schema::kFull;
+  SyncMode sync = SyncMode::kNormal;
+  BatchPolicy batch_policy = BatchPolicy::kGroupCommit;
+  bool fresh = false;  // Drop existing log tables first (never deletes files).
+
+  int batch_size = 100;                                   // 1..100000
+  std::chrono::nanoseconds batch_timeout = std::chrono::milliseconds(10);
+  int queue_size = 10000;                                 // >= batch_size
+  std::chrono::nanoseconds write_timeout = std::chrono::seconds(30);
+  std::chrono::milliseconds busy_timeout = std::chrono::seconds(5);
+
+  // WAL frames after which the background checkpointer runs a PASSIVE
+  // checkpoint (the writer itself never checkpoints while running).
+  int checkpoint_pages = 1000;
+};
+
+// Returns InvalidArgument naming the first bad field and its value.
+absl::Status ValidateStoreOptions(const StoreOptions& options);
+
+// Parsers for the textual forms used by flags ("full"/"lean",
+// "off"/"normal"/"full", "group"/"linger"). InvalidArgument on anything else.
+absl::StatusOr<Schema> ParseSchema(const std::string& text);
+absl::StatusOr<SyncMode> ParseSyncMode(const std::string& text);
+absl::StatusOr<BatchPolicy> ParseBatchPolicy(const std::string& text);
+const char* SchemaName(Schema schema);
+const char* SyncModeName(SyncMode sync);
+const char* BatchPolicyName(BatchPolicy policy);
+
+}  // namespace loadtest::storage
+
+#endif  // LOADTEST_STORAGE_STORE_OPTIONS_H_
