@@ -109,6 +109,9 @@ class BatchedStore {
   StoreCounters counters() const;
   // Entries waiting in the queue (not yet taken into a batch).
   int queue_depth() const;
+  // The largest queue depth seen since the previous call (or Open), then
+  // starts a new window at the current depth. For per-interval reporting.
+  int TakePeakQueueDepth();
   const StoreOptions& options() const;
 
  private:

@@ -22,14 +22,16 @@ enum class Schema { kFull, kLean };
 enum class SyncMode { kOff, kNormal, kFull };
 
 // How the writer decides a batch is complete.
-//  kGroupCommit (default): commit as soon as the batch is full, or as soon as
-//    no Write() call is still on its way into the batch (every caller inside
-//    Write is already in it, nothing is queued); never later than
-//    batch_timeout after the first row. Under load batches fill while the
-//    previous one commits, and an idle store adds no latency.
-//  kLinger: the original's rule: wait for batch_size rows or batch_timeout
-//    after the first row, even when nobody else can contribute. Kept to
-//    measure the difference (store_bench --batch-policy=linger).
+//  kGroupCommit (default): take everything queued (up to batch_size) and
+//    commit at once; rows that arrive meanwhile form the next batch while
+//    this one commits. A batch closes at batch_size rows or when the queue
+//    is empty, so it never waits for rows that nobody is about to send: when
+//    every producer is blocked on this very batch, lingering only adds
+//    latency. Under load the queue never empties and batches fill up.
+//  kLinger: the original's rule: a batch closes at batch_size rows or
+//    batch_timeout after its first row was queued, even when nobody else can
+//    contribute. Kept to measure the difference
+//    (store_bench --batch-policy=linger).
 enum class BatchPolicy { kGroupCommit, kLinger };
 
 struct StoreOptions {

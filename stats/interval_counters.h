@@ -1,0 +1,54 @@
+// IntervalCounters and IntervalStats: what one worker, one agent or the whole
+// fleet did during one log interval. Deltas, not running totals, so the
+// controller sums intervals across threads and agents by adding them.
+//
+// Thread-safety: none. Plain value types used by one thread at a time; copy
+// them to hand them over.
+#ifndef LOADTEST_STATS_INTERVAL_COUNTERS_H_
+#define LOADTEST_STATS_INTERVAL_COUNTERS_H_
+
+#include <cstdint>
+
+#include "stats/latency_histogram.h"
+
+namespace loadtest::stats {
+
+// Outcome counts of one interval. Every write attempt ends in exactly one of
+// writes_ok, write_errors, write_timeouts or queue_full; writes_late and
+// reads_late count open-loop requests that started behind their schedule
+// and overlap the outcome counts.
+struct IntervalCounters {
+  int64_t writes_ok = 0;       // Committed and acknowledged.
+  int64_t write_errors = 0;    // The store returned an error.
+  int64_t write_timeouts = 0;  // DeadlineExceeded: no commit in time.
+  int64_t queue_full = 0;      // ResourceExhausted: refused at once.
+  int64_t writes_late = 0;     // Started behind the pacing schedule.
+  int64_t reads_ok = 0;
+  int64_t read_errors = 0;
+  int64_t reads_late = 0;      // Started behind the pacing schedule.
+
+  // Adds every field of `other` to this one.
+  void Add(const IntervalCounters& other);
+
+  friend bool operator==(const IntervalCounters& a,
+                         const IntervalCounters& b);
+  friend bool operator!=(const IntervalCounters& a,
+                         const IntervalCounters& b) {
+    return !(a == b);
+  }
+};
+
+// One interval's counters and latency histograms (successful requests only;
+// latency is measured from the scheduled start in open-loop runs).
+struct IntervalStats {
+  IntervalCounters counters;
+  LatencyHistogram write_latency;
+  LatencyHistogram read_latency;
+
+  // Adds `other`'s counters and merges its histograms. Order-independent.
+  void Merge(const IntervalStats& other);
+};
+
+}  // namespace loadtest::stats
+
+#endif  // LOADTEST_STATS_INTERVAL_COUNTERS_H_

@@ -1,0 +1,692 @@
+#include "storage/batched_store.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "status/status_macros.h"
+#include "storage/internal/sqlite_util.h"
+#include "storage/schema.h"
+
+namespace loadtest::storage {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using internal::Connection;
+using internal::Statement;
+
+double Seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+// One Write() call. Shared by the caller and the writer thread so that a
+// caller that timed out can return while the writer still holds the entry.
+struct Request {
+  enum class State { kQueued, kInBatch, kDone };
+
+  explicit Request(LogEntry e) : entry(std::move(e)) {}
+
+  LogEntry entry;
+  Clock::time_point enqueued;
+  // Guarded by the store's mutex.
+  State state = State::kQueued;
+  bool abandoned = false;  // The caller timed out and left.
+  absl::Status status;
+  int64_t id = 0;
+  std::condition_variable done;
+};
+
+using RequestPtr = std::shared_ptr<Request>;
+
+const char* SynchronousPragma(SyncMode sync) {
+  switch (sync) {
+    case SyncMode::kOff:
+      return "PRAGMA synchronous=OFF";
+    case SyncMode::kFull:
+      return "PRAGMA synchronous=FULL";
+    case SyncMode::kNormal:
+      break;
+  }
+  return "PRAGMA synchronous=NORMAL";
+}
+
+constexpr char kSelectColumns[] =
+    "SELECT id, priority, facility, severity, version, timestamp, hostname, "
+    "app_name, proc_id, msg_id, structured_data, message FROM logs ";
+
+std::string ColumnText(sqlite3_stmt* stmt, int column) {
+  const unsigned char* text = sqlite3_column_text(stmt, column);
+  return text == nullptr ? std::string()
+                         : std::string(reinterpret_cast<const char*>(text),
+                                       sqlite3_column_bytes(stmt, column));
+}
+
+// A read-only connection with its prepared searches.
+class SqliteReader : public StoreReader {
+ public:
+  SqliteReader(std::string path, Connection db, bool has_fts,
+               StoreMetrics* metrics)
+      : path_(std::move(path)),
+        db_(std::move(db)),
+        has_fts_(has_fts),
+        metrics_(metrics) {}
+
+  absl::Status Prepare() {
+    ASSIGN_OR_RETURN(
+        text_,
+        internal::Prepare(
+            db_.get(),
+            has_fts_
+                ? absl::StrCat(kSelectColumns,
+                               "WHERE id IN (SELECT rowid FROM logs_fts WHERE "
+                               "logs_fts MATCH ?1 ORDER BY rowid DESC LIMIT "
+                               "?2) ORDER BY id DESC")
+                // The lean schema has no FTS index: a substring scan from
+                // the newest row, stopping at the limit.
+                : absl::StrCat(kSelectColumns,
+                               "WHERE instr(message, ?1) > 0 "
+                               "ORDER BY id DESC LIMIT ?2"),
+            path_));
+    ASSIGN_OR_RETURN(
+        hostname_,
+        internal::Prepare(db_.get(),
+                          absl::StrCat(kSelectColumns,
+                                       "WHERE hostname = ?1 ORDER BY id DESC "
+                                       "LIMIT ?2"),
+                          path_));
+    ASSIGN_OR_RETURN(
+        app_name_,
+        internal::Prepare(db_.get(),
+                          absl::StrCat(kSelectColumns,
+                                       "WHERE app_name = ?1 ORDER BY id DESC "
+                                       "LIMIT ?2"),
+                          path_));
+    ASSIGN_OR_RETURN(
+        recent_,
+        internal::Prepare(db_.get(),
+                          absl::StrCat(kSelectColumns,
+                                       "ORDER BY id DESC LIMIT ?2"),
+                          path_));
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<StoredLog>> SearchText(
+      const std::string& fts_query, int limit) override {
+    return Run(text_.get(), &fts_query, limit, "text search");
+  }
+  absl::StatusOr<std::vector<StoredLog>> ByHostname(
+      const std::string& hostname, int limit) override {
+    return Run(hostname_.get(), &hostname, limit, "hostname search");
+  }
+  absl::StatusOr<std::vector<StoredLog>> ByAppName(const std::string& app_name,
+                                                   int limit) override {
+    return Run(app_name_.get(), &app_name, limit, "app name search");
+  }
+  absl::StatusOr<std::vector<StoredLog>> Recent(int limit) override {
+    return Run(recent_.get(), nullptr, limit, "recent search");
+  }
+
+  absl::StatusOr<int64_t> CountRows() override {
+    return internal::QueryInt(db_.get(), "SELECT count(*) FROM logs", path_);
+  }
+
+ private:
+  absl::StatusOr<std::vector<StoredLog>> Run(sqlite3_stmt* stmt,
+                                             const std::string* arg, int limit,
+                                             const char* what) {
+    const Clock::time_point start = Clock::now();
+    auto result = RunQuery(stmt, arg, limit, what);
+    if (metrics_ != nullptr) {
+      metrics_->read_requests.Increment();
+      if (result.ok()) {
+        metrics_->read_duration.Observe(Seconds(Clock::now() - start));
+      } else {
+        metrics_->read_errors.Increment();
+      }
+    }
+    return result;
+  }
+
+  absl::StatusOr<std::vector<StoredLog>> RunQuery(sqlite3_stmt* stmt,
+                                                  const std::string* arg,
+                                                  int limit, const char* what) {
+    if (limit < 1 || limit > 100000) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, " limit must be between 1 and 100000, got ", limit));
+    }
+    sqlite3_reset(stmt);
+    if (arg != nullptr) {
+      sqlite3_bind_text(stmt, 1, arg->data(), static_cast<int>(arg->size()),
+                        SQLITE_STATIC);
+    }
+    sqlite3_bind_int(stmt, 2, limit);
+    std::vector<StoredLog> rows;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      StoredLog row;
+      row.id = sqlite3_column_int64(stmt, 0);
+      row.entry.priority = sqlite3_column_int(stmt, 1);
+      row.entry.facility = sqlite3_column_int(stmt, 2);
+      row.entry.severity = sqlite3_column_int(stmt, 3);
+      row.entry.version = sqlite3_column_int(stmt, 4);
+      ParseTimestamp(ColumnText(stmt, 5), &row.entry.timestamp_ns);
+      row.entry.hostname = ColumnText(stmt, 6);
+      row.entry.app_name = ColumnText(stmt, 7);
+      row.entry.proc_id = ColumnText(stmt, 8);
+      row.entry.msg_id = ColumnText(stmt, 9);
+      row.entry.structured_data = ColumnText(stmt, 10);
+      row.entry.message = ColumnText(stmt, 11);
+      rows.push_back(std::move(row));
+    }
+    absl::Status status;
+    if (rc != SQLITE_DONE) {
+      status = internal::SqliteError(rc, db_.get(), what, path_);
+      // A malformed FTS5 query (SQLITE_ERROR from the MATCH) is the
+      // caller's input, not a store failure.
+      if (stmt == text_.get() && has_fts_ && (rc & 0xff) == SQLITE_ERROR) {
+        status = absl::InvalidArgumentError(
+            absl::StrCat(what, " query \"", arg != nullptr ? *arg : "",
+                         "\" is not valid FTS5: ", sqlite3_errmsg(db_.get())));
+      }
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    if (!status.ok()) return status;
+    return rows;
+  }
+
+  const std::string path_;
+  const Connection db_;
+  const bool has_fts_;
+  StoreMetrics* const metrics_;
+  Statement text_, hostname_, app_name_, recent_;
+};
+
+}  // namespace
+
+class BatchedStore::Impl {
+ public:
+  Impl(const StoreOptions& options, StoreMetrics* metrics)
+      : options_(options), metrics_(metrics) {}
+
+  ~Impl() { (void)Close(); }
+
+  absl::Status Start();
+  absl::StatusOr<int64_t> Write(LogEntry entry);
+  absl::StatusOr<std::unique_ptr<StoreReader>> NewReader();
+  absl::Status Close();
+  StoreCounters counters() const;
+  int queue_depth() const;
+  int TakePeakQueueDepth();
+  const StoreOptions& options() const { return options_; }
+
+ private:
+  // Writer thread: forms batches and commits them until closed and drained.
+  void WriterLoop();
+  // Takes live entries from the queue into `batch`, up to batch_size.
+  void TakeQueued(std::vector<RequestPtr>* batch,
+                  std::vector<Clock::time_point>* taken_at)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes `batch` in one transaction; on failure rolls back and writes each
+  // row alone. Sets each request's status and id (not yet visible: the
+  // caller publishes them under mu_). Returns the transactions committed.
+  int CommitBatch(const std::vector<RequestPtr>& batch);
+  int CommitRowsOneByOne(const std::vector<RequestPtr>& batch);
+  int InsertRow(Request* request);  // Returns the SQLite result code.
+  absl::Status RunStatement(sqlite3_stmt* stmt, const char* what);
+  void Deliver(const std::vector<RequestPtr>& batch, int transactions);
+
+  void CheckpointerLoop();
+  static int WalHook(void* self, sqlite3* db, const char* name, int pages);
+
+  const StoreOptions options_;
+  StoreMetrics* const metrics_;
+
+  // Owned by the writer thread once started (before: by Start, after: by
+  // Close once the writer has been joined).
+  Connection write_db_;
+  Statement insert_, begin_, commit_, rollback_;
+  Connection checkpoint_db_;  // Owned by the checkpointer thread.
+
+  mutable std::mutex mu_;
+  std::condition_variable writer_cv_;
+  std::deque<RequestPtr> queue_ ABSL_GUARDED_BY(mu_);
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  bool writer_waiting_ ABSL_GUARDED_BY(mu_) = false;
+  int peak_queue_depth_ ABSL_GUARDED_BY(mu_) = 0;
+  StoreCounters counters_ ABSL_GUARDED_BY(mu_);
+  absl::Status close_status_ ABSL_GUARDED_BY(mu_);
+  std::thread writer_;
+
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
+  bool checkpoint_stop_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
+  std::atomic<int64_t> checkpoints_{0};
+  std::thread checkpointer_;
+
+  std::once_flag close_once_;
+};
+
+absl::Status BatchedStore::Impl::Start() {
+  const std::string& path = options_.path;
+  const int busy_ms = static_cast<int>(options_.busy_timeout.count());
+  ASSIGN_OR_RETURN(
+      write_db_,
+      internal::OpenConnection(
+          path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+          busy_ms));
+  if (sqlite3_db_readonly(write_db_.get(), "main") == 1) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(path, " is not writable (check the file's permissions)"));
+  }
+  ASSIGN_OR_RETURN(std::string mode,
+                   internal::QueryText(write_db_.get(),
+                                       "PRAGMA journal_mode=WAL", path));
+  if (mode != "wal") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, ": cannot switch to WAL journal mode (got \"", mode, "\")"));
+  }
+  RETURN_IF_ERROR(internal::Exec(write_db_.get(),
+                                 SynchronousPragma(options_.sync), path));
+  RETURN_IF_ERROR(
+      ApplySchema(write_db_.get(), options_.schema, options_.fresh, path));
+  ASSIGN_OR_RETURN(insert_, internal::Prepare(write_db_.get(), kInsertSql, path));
+  ASSIGN_OR_RETURN(begin_,
+                   internal::Prepare(write_db_.get(), "BEGIN IMMEDIATE", path));
+  ASSIGN_OR_RETURN(commit_, internal::Prepare(write_db_.get(), "COMMIT", path));
+  ASSIGN_OR_RETURN(rollback_,
+                   internal::Prepare(write_db_.get(), "ROLLBACK", path));
+  ASSIGN_OR_RETURN(checkpoint_db_,
+                   internal::OpenConnection(
+                       path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                       busy_ms));
+  // Replaces SQLite's auto-checkpoint (which runs inside the committing
+  // connection and stalls every waiter) with a hand-off to our checkpointer.
+  sqlite3_wal_hook(write_db_.get(), &Impl::WalHook, this);
+
+  writer_ = std::thread([this] { WriterLoop(); });
+  checkpointer_ = std::thread([this] { CheckpointerLoop(); });
+  return absl::OkStatus();
+}
+
+int BatchedStore::Impl::WalHook(void* self, sqlite3*, const char*, int pages) {
+  auto* impl = static_cast<Impl*>(self);
+  if (pages >= impl->options_.checkpoint_pages) {
+    std::lock_guard<std::mutex> lock(impl->checkpoint_mu_);
+    if (!impl->checkpoint_wanted_) {
+      impl->checkpoint_wanted_ = true;
+      impl->checkpoint_cv_.notify_one();
+    }
+  }
+  return SQLITE_OK;
+}
+
+void BatchedStore::Impl::CheckpointerLoop() {
+  std::unique_lock<std::mutex> lock(checkpoint_mu_);
+  while (true) {
+    checkpoint_cv_.wait(lock,
+                        [this] { return checkpoint_wanted_ || checkpoint_stop_; });
+    if (checkpoint_stop_) return;
+    checkpoint_wanted_ = false;
+    lock.unlock();
+    // PASSIVE never takes the write lock: commits go on beside it. Errors
+    // (e.g. BUSY while readers hold old snapshots) only delay the next one.
+    int wal_frames = 0, checkpointed = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_.get(), nullptr,
+                                             SQLITE_CHECKPOINT_PASSIVE,
+                                             &wal_frames, &checkpointed);
+    if (rc == SQLITE_OK) {
+      checkpoints_.fetch_add(1, std::memory_order_relaxed);
+      if (metrics_ != nullptr) metrics_->checkpoints.Increment();
+    }
+    lock.lock();
+  }
+}
+
+absl::StatusOr<int64_t> BatchedStore::Impl::Write(LogEntry entry) {
+  auto request = std::make_shared<Request>(std::move(entry));
+  request->enqueued = Clock::now();
+  const Clock::time_point deadline = request->enqueued + options_.write_timeout;
+
+  std::unique_lock<std::mutex> lock(mu_);
+  if (closing_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("store ", options_.path, " is closed"));
+  }
+  ++counters_.submitted;
+  if (metrics_ != nullptr) metrics_->write_requests.Increment();
+  const int depth = static_cast<int>(queue_.size());
+  if (depth >= options_.queue_size) {
+    ++counters_.queue_full;
+    if (metrics_ != nullptr) metrics_->queue_full_errors.Increment();
+    return absl::ResourceExhaustedError(
+        absl::StrCat("write queue of ", options_.path, " is full (",
+                     options_.queue_size, " entries, queue-size)"));
+  }
+  queue_.push_back(request);
+  peak_queue_depth_ = std::max(peak_queue_depth_, depth + 1);
+  if (metrics_ != nullptr) {
+    metrics_->batch_queue_size.Set(depth + 1);
+    metrics_->queue_utilization.Set(static_cast<double>(depth + 1) /
+                                    options_.queue_size);
+  }
+  if (writer_waiting_) writer_cv_.notify_one();
+
+  Request* r = request.get();
+  if (r->done.wait_until(lock, deadline,
+                         [r] { return r->state == Request::State::kDone; })) {
+    if (!r->status.ok()) return r->status;
+    return r->id;
+  }
+  r->abandoned = true;
+  ++counters_.timeouts;
+  if (metrics_ != nullptr) metrics_->write_timeouts.Increment();
+  return absl::DeadlineExceededError(absl::StrCat(
+      "write not committed within the write timeout of ",
+      std::chrono::duration<double, std::milli>(options_.write_timeout).count(),
+      "ms (", r->state == Request::State::kQueued ? "still queued"
+                                                    : "its batch is running",
+      ")"));
+}
+
+void BatchedStore::Impl::TakeQueued(std::vector<RequestPtr>* batch,
+                                    std::vector<Clock::time_point>* taken_at) {
+  const Clock::time_point now = Clock::now();
+  while (!queue_.empty() &&
+         static_cast<int>(batch->size()) < options_.batch_size) {
+    RequestPtr request = std::move(queue_.front());
+    queue_.pop_front();
+    if (request->abandoned) {
+      // Its caller timed out before the writer reached it: never written.
+      ++counters_.abandoned;
+      continue;
+    }
+    request->state = Request::State::kInBatch;
+    taken_at->push_back(now);
+    batch->push_back(std::move(request));
+  }
+}
+
+void BatchedStore::Impl::WriterLoop() {
+  std::vector<RequestPtr> batch;
+  std::vector<Clock::time_point> taken_at;
+  batch.reserve(options_.batch_size);
+  taken_at.reserve(options_.batch_size);
+  while (true) {
+    batch.clear();
+    taken_at.clear();
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      writer_waiting_ = true;
+      writer_cv_.wait(lock, [this] { return !queue_.empty() || closing_; });
+      if (queue_.empty()) {  // Closing and drained.
+        writer_waiting_ = false;
+        return;
+      }
+      const Clock::time_point first_enqueued = queue_.front()->enqueued;
+      TakeQueued(&batch, &taken_at);
+      if (options_.batch_policy == BatchPolicy::kLinger) {
+        const Clock::time_point close_at =
+            first_enqueued + options_.batch_timeout;
+        while (static_cast<int>(batch.size()) < options_.batch_size &&
+               !closing_ &&
+               writer_cv_.wait_until(lock, close_at, [this] {
+                 return !queue_.empty() || closing_;
+               })) {
+          TakeQueued(&batch, &taken_at);
+        }
+      }
+      writer_waiting_ = false;
+      if (metrics_ != nullptr) {
+        metrics_->batch_queue_size.Set(static_cast<double>(queue_.size()));
+        metrics_->queue_utilization.Set(static_cast<double>(queue_.size()) /
+                                        options_.queue_size);
+      }
+    }
+    if (batch.empty()) continue;  // Everything taken had been abandoned.
+    if (metrics_ != nullptr) {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        metrics_->queue_wait.Observe(Seconds(taken_at[i] - batch[i]->enqueued));
+      }
+    }
+    Deliver(batch, CommitBatch(batch));
+  }
+}
+
+int BatchedStore::Impl::InsertRow(Request* request) {
+  const LogEntry& e = request->entry;
+  sqlite3_stmt* stmt = insert_.get();
+  const std::string timestamp = FormatTimestamp(e.timestamp_ns);
+  auto bind_text = [stmt](int index, const std::string& value) {
+    sqlite3_bind_text(stmt, index, value.data(),
+                      static_cast<int>(value.size()), SQLITE_STATIC);
+  };
+  sqlite3_bind_int(stmt, 1, e.priority);
+  sqlite3_bind_int(stmt, 2, e.facility);
+  sqlite3_bind_int(stmt, 3, e.severity);
+  sqlite3_bind_int(stmt, 4, e.version);
+  bind_text(5, timestamp);
+  bind_text(6, e.hostname);
+  bind_text(7, e.app_name);
+  bind_text(8, e.proc_id);
+  bind_text(9, e.msg_id);
+  bind_text(10, e.structured_data);
+  bind_text(11, e.message);
+  const int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_DONE) {
+    request->id = sqlite3_last_insert_rowid(write_db_.get());
+    request->status = absl::OkStatus();
+  } else {
+    request->status = internal::SqliteError(rc, write_db_.get(),
+                                            "cannot insert log row",
+                                            options_.path);
+  }
+  sqlite3_reset(stmt);
+  return rc;
+}
+
+absl::Status BatchedStore::Impl::RunStatement(sqlite3_stmt* stmt,
+                                              const char* what) {
+  const int rc = sqlite3_step(stmt);
+  sqlite3_reset(stmt);
+  if (rc == SQLITE_DONE) return absl::OkStatus();
+  return internal::SqliteError(rc, write_db_.get(), what, options_.path);
+}
+
+int BatchedStore::Impl::CommitBatch(const std::vector<RequestPtr>& batch) {
+  const Clock::time_point start = Clock::now();
+  absl::Status status = RunStatement(begin_.get(), "cannot begin a batch");
+  if (!status.ok()) {
+    for (const RequestPtr& request : batch) request->status = status;
+    return 0;
+  }
+  for (const RequestPtr& request : batch) {
+    if (InsertRow(request.get()) != SQLITE_DONE) {
+      (void)RunStatement(rollback_.get(), "cannot roll back a batch");
+      return CommitRowsOneByOne(batch);
+    }
+  }
+  status = RunStatement(commit_.get(), "cannot commit a batch");
+  if (!status.ok()) {
+    if (!sqlite3_get_autocommit(write_db_.get())) {
+      (void)RunStatement(rollback_.get(), "cannot roll back a batch");
+    }
+    return CommitRowsOneByOne(batch);
+  }
+  if (metrics_ != nullptr) {
+    metrics_->batch_processing.Observe(Seconds(Clock::now() - start));
+    metrics_->batch_size.Observe(static_cast<double>(batch.size()));
+  }
+  return 1;
+}
+
+int BatchedStore::Impl::CommitRowsOneByOne(
+    const std::vector<RequestPtr>& batch) {
+  // Autocommit: each row is its own transaction, so one bad row fails alone.
+  int transactions = 0;
+  for (const RequestPtr& request : batch) {
+    const Clock::time_point start = Clock::now();
+    if (InsertRow(request.get()) != SQLITE_DONE) continue;
+    ++transactions;
+    if (metrics_ != nullptr) {
+      metrics_->batch_processing.Observe(Seconds(Clock::now() - start));
+      metrics_->batch_size.Observe(1);
+    }
+  }
+  return transactions;
+}
+
+void BatchedStore::Impl::Deliver(const std::vector<RequestPtr>& batch,
+                                 int transactions) {
+  const Clock::time_point now = Clock::now();
+  int64_t committed = 0, late = 0, errors = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const RequestPtr& request : batch) {
+      const bool ok = request->status.ok();
+      committed += ok;
+      if (request->abandoned) {
+        ++(ok ? counters_.late_commits : counters_.late_failures);
+        late += ok;
+      } else {
+        ++(ok ? counters_.ok : counters_.failed);
+        errors += !ok;
+      }
+      request->state = Request::State::kDone;
+    }
+    counters_.batches += transactions;
+    counters_.rows_committed += committed;
+  }
+  // Wake callers outside the lock: each holds its own reference.
+  for (const RequestPtr& request : batch) request->done.notify_one();
+  if (metrics_ != nullptr) {
+    for (const RequestPtr& request : batch) {
+      if (request->status.ok()) {
+        metrics_->write_duration.Observe(Seconds(now - request->enqueued));
+      }
+    }
+    metrics_->batches_processed.Increment(static_cast<double>(transactions));
+    metrics_->rows_committed.Increment(static_cast<double>(committed));
+    if (late > 0) metrics_->late_commits.Increment(static_cast<double>(late));
+    if (errors > 0) metrics_->write_errors.Increment(static_cast<double>(errors));
+  }
+}
+
+absl::StatusOr<std::unique_ptr<StoreReader>> BatchedStore::Impl::NewReader() {
+  ASSIGN_OR_RETURN(
+      Connection db,
+      internal::OpenConnection(options_.path,
+                               SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                               static_cast<int>(options_.busy_timeout.count())));
+  ASSIGN_OR_RETURN(
+      int64_t has_fts,
+      internal::QueryInt(
+          db.get(), "SELECT count(*) FROM sqlite_master WHERE name='logs_fts'",
+          options_.path));
+  auto reader = std::make_unique<SqliteReader>(options_.path, std::move(db),
+                                               has_fts > 0, metrics_);
+  RETURN_IF_ERROR(reader->Prepare());
+  return std::unique_ptr<StoreReader>(std::move(reader));
+}
+
+absl::Status BatchedStore::Impl::Close() {
+  std::call_once(close_once_, [this] {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closing_ = true;
+      writer_cv_.notify_one();
+    }
+    if (writer_.joinable()) writer_.join();
+    {
+      std::lock_guard<std::mutex> lock(checkpoint_mu_);
+      checkpoint_stop_ = true;
+      checkpoint_cv_.notify_one();
+    }
+    if (checkpointer_.joinable()) checkpointer_.join();
+    absl::Status status;
+    if (write_db_ != nullptr) {
+      insert_.reset();
+      begin_.reset();
+      commit_.reset();
+      rollback_.reset();
+      // Fold the WAL back into the database file. BUSY (a reader still
+      // open) leaves a WAL behind, which SQLite replays: nothing is lost.
+      const int rc = sqlite3_wal_checkpoint_v2(
+          write_db_.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
+          nullptr);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED) {
+        status = internal::SqliteError(rc, write_db_.get(),
+                                       "cannot checkpoint on close",
+                                       options_.path);
+      }
+    }
+    checkpoint_db_.reset();
+    write_db_.reset();
+    std::lock_guard<std::mutex> lock(mu_);
+    close_status_ = status;
+  });
+  std::lock_guard<std::mutex> lock(mu_);
+  return close_status_;
+}
+
+StoreCounters BatchedStore::Impl::counters() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  StoreCounters c = counters_;
+  c.pending = c.submitted - c.ok - c.queue_full - c.timeouts - c.failed;
+  c.timeouts_unresolved =
+      c.timeouts - c.late_commits - c.late_failures - c.abandoned;
+  c.checkpoints = checkpoints_.load(std::memory_order_relaxed);
+  return c;
+}
+
+int BatchedStore::Impl::queue_depth() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int>(queue_.size());
+}
+
+int BatchedStore::Impl::TakePeakQueueDepth() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const int peak = peak_queue_depth_;
+  peak_queue_depth_ = static_cast<int>(queue_.size());
+  return peak;
+}
+
+// ---------------------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<BatchedStore>> BatchedStore::Open(
+    const StoreOptions& options, StoreMetrics* metrics) {
+  RETURN_IF_ERROR(ValidateStoreOptions(options));
+  auto impl = std::make_unique<Impl>(options, metrics);
+  RETURN_IF_ERROR(impl->Start());
+  return std::unique_ptr<BatchedStore>(new BatchedStore(std::move(impl)));
+}
+
+BatchedStore::BatchedStore(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
+BatchedStore::~BatchedStore() = default;
+
+absl::StatusOr<int64_t> BatchedStore::Write(LogEntry entry) {
+  return impl_->Write(std::move(entry));
+}
+absl::StatusOr<std::unique_ptr<StoreReader>> BatchedStore::NewReader() {
+  return impl_->NewReader();
+}
+absl::Status BatchedStore::Close() { return impl_->Close(); }
+StoreCounters BatchedStore::counters() const { return impl_->counters(); }
+int BatchedStore::queue_depth() const { return impl_->queue_depth(); }
+int BatchedStore::TakePeakQueueDepth() { return impl_->TakePeakQueueDepth(); }
+const StoreOptions& BatchedStore::options() const { return impl_->options(); }
+
+}  // namespace loadtest::storage

@@ -1,0 +1,57 @@
+// Small RAII wrappers around the SQLite C API and the mapping of SQLite result
+// codes to absl::Status. Internal to storage/: one connection or statement is
+// used by one thread at a time.
+#ifndef LOADTEST_STORAGE_INTERNAL_SQLITE_UTIL_H_
+#define LOADTEST_STORAGE_INTERNAL_SQLITE_UTIL_H_
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace loadtest::storage::internal {
+
+struct ConnectionCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StatementFinalizer {
+  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+};
+using Connection = std::unique_ptr<sqlite3, ConnectionCloser>;
+using Statement = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
+
+// Maps an SQLite result code to the canonical status code, with a message
+// naming `what` was attempted and the file: NOTADB/CORRUPT → DataLoss,
+// BUSY/LOCKED/CANTOPEN → Unavailable, CONSTRAINT/MISMATCH/RANGE/TOOBIG →
+// InvalidArgument, READONLY/PERM/AUTH → PermissionDenied, FULL →
+// ResourceExhausted, anything else (I/O errors included) → Internal.
+absl::Status SqliteError(int rc, sqlite3* db, absl::string_view what,
+                         absl::string_view path);
+
+// Opens `path` with `flags` (SQLITE_OPEN_*), sets the busy timeout.
+absl::StatusOr<Connection> OpenConnection(const std::string& path, int flags,
+                                          int busy_timeout_ms);
+
+// Runs one or more statements that return no rows.
+absl::Status Exec(sqlite3* db, const std::string& sql, absl::string_view path);
+
+// Prepares one statement for repeated use.
+absl::StatusOr<Statement> Prepare(sqlite3* db, const std::string& sql,
+                                  absl::string_view path);
+
+// Runs `sql` and returns column 0 of its first row as an integer (0 when
+// there is no row).
+absl::StatusOr<int64_t> QueryInt(sqlite3* db, const std::string& sql,
+                                 absl::string_view path);
+
+// Same, as text ("" when there is no row or it is NULL).
+absl::StatusOr<std::string> QueryText(sqlite3* db, const std::string& sql,
+                                      absl::string_view path);
+
+}  // namespace loadtest::storage::internal
+
+#endif  // LOADTEST_STORAGE_INTERNAL_SQLITE_UTIL_H_

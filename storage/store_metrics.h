@@ -1,0 +1,55 @@
+// StoreMetrics: the store's Prometheus metrics, registered on a caller's
+// prometheus-cpp registry under the names of the OpenTrail load-testing guide
+// (all prefixed `opentrail_storage_`).
+//
+// prometheus-cpp metric objects are themselves thread-safe; BatchedStore
+// records most of them from its single writer thread, so the callers' write
+// path touches only atomic counters. The registry must outlive this object.
+#ifndef LOADTEST_STORAGE_STORE_METRICS_H_
+#define LOADTEST_STORAGE_STORE_METRICS_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace loadtest::storage {
+
+class StoreMetrics {
+ public:
+  // Registers every metric on `registry`. Returns AlreadyExists/Internal
+  // (never throws) when prometheus-cpp refuses a name, e.g. because another
+  // StoreMetrics already lives on the same registry with other help text.
+  static absl::StatusOr<std::unique_ptr<StoreMetrics>> Create(
+      prometheus::Registry& registry);
+
+  // Latency buckets in seconds: 50µs .. 30s, fine below 1ms so that
+  // sub-millisecond writes are visible.
+  static const std::vector<double>& LatencyBuckets();
+
+  prometheus::Counter& write_requests;     // Write() calls submitted.
+  prometheus::Counter& read_requests;      // Searches run.
+  prometheus::Counter& batches_processed;  // Transactions committed.
+  prometheus::Counter& rows_committed;     // Rows made durable.
+  prometheus::Counter& queue_full_errors;  // Writes refused, queue full.
+  prometheus::Counter& write_errors;       // Writes failed in SQLite.
+  prometheus::Counter& write_timeouts;     // Writes that passed write_timeout.
+  prometheus::Counter& late_commits;       // Timed-out writes that committed.
+  prometheus::Counter& read_errors;        // Searches that failed.
+  prometheus::Counter& checkpoints;        // Background WAL checkpoints.
+  prometheus::Histogram& write_duration;   // Enqueue → commit, seconds.
+  prometheus::Histogram& read_duration;    // One search, seconds.
+  prometheus::Histogram& batch_processing;  // BEGIN → COMMIT, seconds.
+  prometheus::Histogram& queue_wait;       // Enqueue → taken into a batch.
+  prometheus::Histogram& batch_size;       // Rows per committed batch.
+  prometheus::Gauge& batch_queue_size;     // Entries waiting in the queue.
+  prometheus::Gauge& queue_utilization;    // batch_queue_size / queue_size.
+};
+
+}  // namespace loadtest::storage
+
+#endif  // LOADTEST_STORAGE_STORE_METRICS_H_

@@ -1,0 +1,93 @@
+#include "storage/store_options.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+
+namespace loadtest::storage {
+namespace {
+
+std::string Millis(std::chrono::nanoseconds d) {
+  return absl::StrCat(std::chrono::duration<double, std::milli>(d).count(),
+                      "ms");
+}
+
+}  // namespace
+
+absl::Status ValidateStoreOptions(const StoreOptions& o) {
+  if (o.path.empty()) {
+    return absl::InvalidArgumentError("database path must not be empty");
+  }
+  if (o.batch_size < 1 || o.batch_size > 100000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "batch-size must be between 1 and 100000, got ", o.batch_size));
+  }
+  if (o.queue_size < o.batch_size || o.queue_size > 10000000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("queue-size must be between batch-size (", o.batch_size,
+                     ") and 10000000, got ", o.queue_size));
+  }
+  if (o.batch_timeout <= std::chrono::nanoseconds::zero() ||
+      o.batch_timeout > std::chrono::minutes(1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch-timeout must be > 0 and at most 1m, got ",
+                     Millis(o.batch_timeout)));
+  }
+  if (o.write_timeout <= std::chrono::nanoseconds::zero()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "write-timeout must be > 0, got ", Millis(o.write_timeout)));
+  }
+  if (o.busy_timeout < std::chrono::milliseconds::zero()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "busy-timeout must be >= 0, got ", o.busy_timeout.count(), "ms"));
+  }
+  if (o.checkpoint_pages < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "checkpoint-pages must be >= 1, got ", o.checkpoint_pages));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Schema> ParseSchema(const std::string& text) {
+  if (text == "full") return Schema::kFull;
+  if (text == "lean") return Schema::kLean;
+  return absl::InvalidArgumentError(
+      absl::StrCat("schema must be full or lean, got \"", text, "\""));
+}
+
+absl::StatusOr<SyncMode> ParseSyncMode(const std::string& text) {
+  if (text == "off") return SyncMode::kOff;
+  if (text == "normal") return SyncMode::kNormal;
+  if (text == "full") return SyncMode::kFull;
+  return absl::InvalidArgumentError(
+      absl::StrCat("sync must be off, normal or full, got \"", text, "\""));
+}
+
+absl::StatusOr<BatchPolicy> ParseBatchPolicy(const std::string& text) {
+  if (text == "group") return BatchPolicy::kGroupCommit;
+  if (text == "linger") return BatchPolicy::kLinger;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "batch-policy must be group or linger, got \"", text, "\""));
+}
+
+const char* SchemaName(Schema schema) {
+  return schema == Schema::kFull ? "full" : "lean";
+}
+
+const char* SyncModeName(SyncMode sync) {
+  switch (sync) {
+    case SyncMode::kOff:
+      return "off";
+    case SyncMode::kNormal:
+      return "normal";
+    case SyncMode::kFull:
+      return "full";
+  }
+  return "normal";
+}
+
+const char* BatchPolicyName(BatchPolicy policy) {
+  return policy == BatchPolicy::kGroupCommit ? "group" : "linger";
+}
+
+}  // namespace loadtest::storage

@@ -1,0 +1,606 @@
+#include "storage/batched_store.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "prometheus/registry.h"
+
+namespace loadtest::storage {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// Polls `condition` until it holds or 60 s pass. Waits on state, not time.
+bool WaitUntil(const std::function<bool()>& condition) {
+  const auto deadline = std::chrono::steady_clock::now() + seconds(60);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  return true;
+}
+
+LogEntry MakeEntry(int i, const std::string& message = "") {
+  LogEntry e;
+  e.facility = i % 24;
+  e.severity = i % 8;
+  e.priority = e.facility * 8 + e.severity;
+  e.timestamp_ns = 1795752445000000000 + i;
+  e.hostname = "web0" + std::to_string(i % 3);
+  e.app_name = i % 2 == 0 ? "nginx" : "worker";
+  e.proc_id = std::to_string(1000 + i);
+  e.msg_id = "ID" + std::to_string(i);
+  e.structured_data = "{\"i\":" + std::to_string(i) + "}";
+  e.message = message.empty() ? "entry number " + std::to_string(i) : message;
+  return e;
+}
+
+// Holds SQLite's write lock on a database from a second connection, the way
+// another process would, so the store's writer blocks in BEGIN IMMEDIATE.
+class ExternalWriteLock {
+ public:
+  explicit ExternalWriteLock(const std::string& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+  }
+  void Release() {
+    if (db_ == nullptr) return;
+    EXPECT_EQ(sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db_);
+    db_ = nullptr;
+  }
+  ~ExternalWriteLock() { Release(); }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+int64_t CountRowsWithSqlite(const std::string& path) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "SELECT count(*) FROM logs", -1, &stmt, nullptr);
+  int64_t count = -1;
+  if (sqlite3_step(stmt) == SQLITE_ROW) count = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return count;
+}
+
+class BatchedStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "storetest.XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    options_.path = dir_ + "/logs.db";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<BatchedStore> OpenStore(StoreMetrics* metrics = nullptr) {
+    auto store = BatchedStore::Open(options_, metrics);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+
+  // Creates the schema by opening and closing a store once.
+  void CreateSchema() {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Close().ok());
+  }
+
+  static void ExpectIdentity(const StoreCounters& c) {
+    EXPECT_EQ(c.submitted, c.ok + c.queue_full + c.timeouts + c.failed +
+                               c.pending);
+    EXPECT_EQ(c.timeouts, c.late_commits + c.late_failures + c.abandoned +
+                              c.timeouts_unresolved);
+    EXPECT_EQ(c.rows_committed, c.ok + c.late_commits);
+  }
+
+  std::string dir_;
+  StoreOptions options_;
+};
+
+TEST_F(BatchedStoreTest, WriteReturnsIdOfCommittedRow) {
+  auto store = OpenStore();
+  auto id = store->Write(MakeEntry(1));
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(*id, 1);
+  // Visible to another process the moment Write returned: it committed.
+  EXPECT_EQ(CountRowsWithSqlite(options_.path), 1);
+  EXPECT_EQ(store->counters().ok, 1);
+}
+
+TEST_F(BatchedStoreTest, CommitsWhenBatchIsFull) {
+  options_.batch_policy = BatchPolicy::kLinger;
+  options_.batch_size = 5;
+  options_.batch_timeout = std::chrono::minutes(1);
+  options_.write_timeout = std::chrono::minutes(5);
+  auto store = OpenStore();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 10; ++i) {
+    threads.emplace_back([&store, i] { EXPECT_TRUE(store->Write(MakeEntry(i)).ok()); });
+  }
+  for (auto& t : threads) t.join();
+  // Ten rows in batches of exactly five: each closed by size, long before
+  // its one-minute timeout.
+  const StoreCounters c = store->counters();
+  EXPECT_EQ(c.ok, 10);
+  EXPECT_EQ(c.batches, 2);
+}
+
+TEST_F(BatchedStoreTest, ClosesBatchByTimeoutWhenItDoesNotFill) {
+  options_.batch_policy = BatchPolicy::kLinger;
+  options_.batch_size = 100;
+  options_.batch_timeout = milliseconds(50);
+  auto store = OpenStore();
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(store->Write(MakeEntry(1)).ok());
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  // A lone row waits out the whole batch timeout, then commits alone.
+  EXPECT_GE(elapsed, milliseconds(50));
+  EXPECT_EQ(store->counters().batches, 1);
+  EXPECT_EQ(store->counters().rows_committed, 1);
+}
+
+TEST_F(BatchedStoreTest, GroupCommitNeverWaitsForRowsNobodySends) {
+  options_.batch_size = 100;
+  options_.batch_timeout = std::chrono::minutes(1);
+  options_.write_timeout = std::chrono::minutes(10);
+  auto store = OpenStore();
+  // Each write commits at once: had the writer lingered for the batch
+  // timeout, these five writes would take five minutes and the test time out.
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store->Write(MakeEntry(i)).ok());
+  EXPECT_EQ(store->counters().batches, 5);
+}
+
+TEST_F(BatchedStoreTest, GroupCommitTakesEverythingQueuedIntoOneBatch) {
+  CreateSchema();
+  options_.batch_size = 100;
+  options_.busy_timeout = std::chrono::minutes(1);
+  auto store = OpenStore();
+  ExternalWriteLock lock(options_.path);
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { EXPECT_TRUE(store->Write(MakeEntry(0)).ok()); });
+  // The writer takes row 0 and blocks in BEGIN; rows 1..20 queue behind it.
+  ASSERT_TRUE(WaitUntil([&] { return store->counters().submitted == 1 &&
+                                     store->queue_depth() == 0; }));
+  for (int i = 1; i <= 20; ++i) {
+    threads.emplace_back([&, i] { EXPECT_TRUE(store->Write(MakeEntry(i)).ok()); });
+  }
+  ASSERT_TRUE(WaitUntil([&] { return store->queue_depth() == 20; }));
+  lock.Release();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(store->counters().batches, 2);
+  EXPECT_EQ(store->counters().ok, 21);
+}
+
+TEST_F(BatchedStoreTest, RefusesAtOnceWhenQueueIsFullAndCountsIt) {
+  CreateSchema();
+  options_.batch_size = 2;
+  options_.queue_size = 2;
+  options_.busy_timeout = std::chrono::minutes(1);
+  auto store = OpenStore();
+  ExternalWriteLock lock(options_.path);
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { EXPECT_TRUE(store->Write(MakeEntry(0)).ok()); });
+  ASSERT_TRUE(WaitUntil([&] { return store->counters().submitted == 1 &&
+                                     store->queue_depth() == 0; }));
+  for (int i = 1; i <= 2; ++i) {
+    threads.emplace_back([&, i] { EXPECT_TRUE(store->Write(MakeEntry(i)).ok()); });
+  }
+  ASSERT_TRUE(WaitUntil([&] { return store->queue_depth() == 2; }));
+  auto refused = store->Write(MakeEntry(3));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(refused.status().message().find("queue-size"), std::string::npos);
+  EXPECT_EQ(store->counters().queue_full, 1);
+  lock.Release();
+  for (auto& t : threads) t.join();
+  const StoreCounters c = store->counters();
+  EXPECT_EQ(c.ok, 3);
+  EXPECT_EQ(c.submitted, 4);
+  ExpectIdentity(c);
+  EXPECT_EQ(CountRowsWithSqlite(options_.path), 3);
+}
+
+TEST_F(BatchedStoreTest, ReportsTimeoutAndCountsLateCommitAndAbandonedWrite) {
+  CreateSchema();
+  options_.write_timeout = milliseconds(50);
+  options_.busy_timeout = std::chrono::minutes(1);
+  auto store = OpenStore();
+  ExternalWriteLock lock(options_.path);
+  absl::StatusOr<int64_t> in_batch, queued;
+  std::thread a([&] { in_batch = store->Write(MakeEntry(0)); });
+  ASSERT_TRUE(WaitUntil([&] { return store->counters().submitted == 1 &&
+                                     store->queue_depth() == 0; }));
+  std::thread b([&] { queued = store->Write(MakeEntry(1)); });
+  a.join();
+  b.join();
+  EXPECT_EQ(in_batch.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_NE(in_batch.status().message().find("batch is running"),
+            std::string::npos);
+  EXPECT_EQ(queued.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_NE(queued.status().message().find("still queued"), std::string::npos);
+  EXPECT_EQ(store->counters().timeouts, 2);
+  EXPECT_EQ(store->counters().timeouts_unresolved, 2);
+
+  lock.Release();
+  ASSERT_TRUE(WaitUntil([&] { return store->counters().timeouts_unresolved == 0; }));
+  const StoreCounters c = store->counters();
+  EXPECT_EQ(c.late_commits, 1);  // Row 0 was in the batch: it committed.
+  EXPECT_EQ(c.abandoned, 1);     // Row 1 was still queued: never written.
+  EXPECT_EQ(c.ok, 0);
+  ExpectIdentity(c);
+  ASSERT_TRUE(store->Close().ok());
+  EXPECT_EQ(CountRowsWithSqlite(options_.path), 1);
+}
+
+TEST_F(BatchedStoreTest, OneBadRowFailsAloneAndItsNeighboursCommit) {
+  CreateSchema();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TRIGGER reject_poison BEFORE INSERT ON logs "
+                           "WHEN new.message = 'poison' BEGIN "
+                           "SELECT RAISE(ABORT, 'poisoned row'); END",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  options_.batch_policy = BatchPolicy::kLinger;
+  options_.batch_size = 5;
+  options_.batch_timeout = std::chrono::minutes(1);
+  auto store = OpenStore();
+  std::vector<absl::StatusOr<int64_t>> results(5);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 5; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = store->Write(MakeEntry(i, i == 2 ? "poison" : ""));
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 5; ++i) {
+    if (i == 2) {
+      EXPECT_EQ(results[i].status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_NE(results[i].status().message().find("poisoned row"),
+                std::string::npos);
+    } else {
+      EXPECT_TRUE(results[i].ok()) << results[i].status();
+    }
+  }
+  const StoreCounters c = store->counters();
+  EXPECT_EQ(c.ok, 4);
+  EXPECT_EQ(c.failed, 1);
+  ExpectIdentity(c);
+  EXPECT_EQ(CountRowsWithSqlite(options_.path), 4);
+}
+
+TEST_F(BatchedStoreTest, CloseCommitsEverythingStillQueued) {
+  CreateSchema();
+  options_.batch_size = 4;
+  options_.busy_timeout = std::chrono::minutes(1);
+  auto store = OpenStore();
+  ExternalWriteLock lock(options_.path);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 20; ++i) {
+    threads.emplace_back([&, i] { ok += store->Write(MakeEntry(i)).ok(); });
+  }
+  // A first batch is blocked in BEGIN, the other rows wait in the queue.
+  ASSERT_TRUE(WaitUntil([&] { return store->counters().submitted == 20; }));
+  EXPECT_GE(store->queue_depth(), 16);
+  std::thread closer([&] { EXPECT_TRUE(store->Close().ok()); });
+  lock.Release();
+  closer.join();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 20);
+  EXPECT_EQ(CountRowsWithSqlite(options_.path), 20);
+  // Close checkpointed with TRUNCATE: the WAL is empty.
+  std::error_code ec;
+  const auto wal_size = std::filesystem::file_size(options_.path + "-wal", ec);
+  EXPECT_TRUE(ec || wal_size == 0);
+  EXPECT_EQ(store->Write(MakeEntry(99)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(BatchedStoreTest, ReopeningKeepsRowsAndFreshClearsThem) {
+  {
+    auto store = OpenStore();
+    for (int i = 0; i < 7; ++i) ASSERT_TRUE(store->Write(MakeEntry(i)).ok());
+  }
+  {
+    auto store = OpenStore();
+    auto id = store->Write(MakeEntry(7));
+    ASSERT_TRUE(id.ok());
+    EXPECT_EQ(*id, 8);
+    auto reader = store->NewReader();
+    ASSERT_TRUE(reader.ok());
+    EXPECT_EQ(*(*reader)->CountRows(), 8);
+    // Old rows are still found by full-text search.
+    EXPECT_EQ((*reader)->SearchText("number", 100)->size(), 8u);
+  }
+  options_.fresh = true;
+  {
+    auto store = OpenStore();
+    auto reader = store->NewReader();
+    ASSERT_TRUE(reader.ok());
+    EXPECT_EQ(*(*reader)->CountRows(), 0);
+    EXPECT_TRUE((*reader)->SearchText("number", 100)->empty());
+  }
+}
+
+TEST_F(BatchedStoreTest, SearchesReturnMatchingRowsNewestFirstWithinLimit) {
+  for (Schema schema : {Schema::kFull, Schema::kLean}) {
+    SCOPED_TRACE(SchemaName(schema));
+    options_.schema = schema;
+    options_.fresh = true;
+    options_.path = dir_ + "/" + SchemaName(schema) + ".db";
+    auto store = OpenStore();
+    for (int i = 0; i < 30; ++i) {
+      ASSERT_TRUE(store
+                      ->Write(MakeEntry(i, i % 3 == 0 ? "load test message"
+                                                      : "other words here"))
+                      .ok());
+    }
+    auto reader_or = store->NewReader();
+    ASSERT_TRUE(reader_or.ok()) << reader_or.status();
+    StoreReader& reader = **reader_or;
+
+    auto text = reader.SearchText("load test", 4);
+    ASSERT_TRUE(text.ok()) << text.status();
+    ASSERT_EQ(text->size(), 4u);
+    EXPECT_EQ((*text)[0].id, 28);  // Row 27 (0-based) is the newest match.
+    EXPECT_EQ((*text)[1].id, 25);
+    EXPECT_EQ((*text)[0].entry.message, "load test message");
+
+    auto hosts = reader.ByHostname("web01", 100);
+    ASSERT_TRUE(hosts.ok());
+    EXPECT_EQ(hosts->size(), 10u);
+    for (const StoredLog& row : *hosts) EXPECT_EQ(row.entry.hostname, "web01");
+    for (size_t i = 1; i < hosts->size(); ++i) {
+      EXPECT_GT((*hosts)[i - 1].id, (*hosts)[i].id);
+    }
+
+    auto apps = reader.ByAppName("nginx", 5);
+    ASSERT_TRUE(apps.ok());
+    ASSERT_EQ(apps->size(), 5u);
+    EXPECT_EQ((*apps)[0].id, 29);  // Row 28: even, so nginx.
+
+    auto recent = reader.Recent(3);
+    ASSERT_TRUE(recent.ok());
+    ASSERT_EQ(recent->size(), 3u);
+    EXPECT_EQ((*recent)[0].id, 30);
+    // Every field reads back as written.
+    const LogEntry expected = MakeEntry(29, "other words here");
+    const LogEntry& got = (*recent)[0].entry;
+    EXPECT_EQ(got.priority, expected.priority);
+    EXPECT_EQ(got.facility, expected.facility);
+    EXPECT_EQ(got.severity, expected.severity);
+    EXPECT_EQ(got.timestamp_ns, expected.timestamp_ns);
+    EXPECT_EQ(got.hostname, expected.hostname);
+    EXPECT_EQ(got.app_name, expected.app_name);
+    EXPECT_EQ(got.proc_id, expected.proc_id);
+    EXPECT_EQ(got.msg_id, expected.msg_id);
+    EXPECT_EQ(got.structured_data, expected.structured_data);
+
+    EXPECT_EQ(reader.Recent(0).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST_F(BatchedStoreTest, MalformedFullTextQueryIsInvalidArgument) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->Write(MakeEntry(1)).ok());
+  auto reader = store->NewReader();
+  ASSERT_TRUE(reader.ok());
+  auto result = (*reader)->SearchText("\"unbalanced", 5);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(result.status().message().find("unbalanced"), std::string::npos);
+}
+
+TEST_F(BatchedStoreTest, ReadersSeeCommittedRowsWhileWritesGoOn) {
+  auto store = OpenStore();
+  std::atomic<int64_t> last_acknowledged{0};
+  std::atomic<bool> done{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < 100; ++i) {
+        auto id = store->Write(MakeEntry(w * 1000 + i));
+        ASSERT_TRUE(id.ok());
+        int64_t seen = last_acknowledged.load();
+        while (*id > seen && !last_acknowledged.compare_exchange_weak(seen, *id)) {
+        }
+      }
+    });
+  }
+  std::thread reader_thread([&] {
+    auto reader = store->NewReader();
+    ASSERT_TRUE(reader.ok());
+    int checks = 0;
+    while (!done.load() || checks == 0) {
+      // Any id acknowledged before the read started must be visible.
+      const int64_t acknowledged = last_acknowledged.load();
+      auto recent = (*reader)->Recent(1);
+      ASSERT_TRUE(recent.ok()) << recent.status();
+      if (acknowledged > 0) {
+        ASSERT_FALSE(recent->empty());
+        EXPECT_GE((*recent)[0].id, acknowledged);
+      }
+      ++checks;
+    }
+  });
+  for (auto& t : writers) t.join();
+  done = true;
+  reader_thread.join();
+  EXPECT_EQ(store->counters().ok, 400);
+}
+
+TEST_F(BatchedStoreTest, MetricValuesMatchAKnownWorkload) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto metrics = StoreMetrics::Create(*registry);
+  ASSERT_TRUE(metrics.ok());
+  options_.batch_size = 10;
+  auto store = OpenStore(metrics->get());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) ASSERT_TRUE(store->Write(MakeEntry(t * 100 + i)).ok());
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto reader = store->NewReader();
+  ASSERT_TRUE(reader.ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*reader)->Recent(5).ok());
+  ASSERT_TRUE((*reader)->SearchText("\"bad", 5).status().code() ==
+              absl::StatusCode::kInvalidArgument);
+  const StoreCounters c = store->counters();
+
+  std::map<std::string, double> values;
+  std::map<std::string, uint64_t> samples;
+  for (const auto& family : registry->Collect()) {
+    for (const auto& metric : family.metric) {
+      if (family.type == prometheus::MetricType::Counter) {
+        values[family.name] = metric.counter.value;
+      } else if (family.type == prometheus::MetricType::Gauge) {
+        values[family.name] = metric.gauge.value;
+      } else if (family.type == prometheus::MetricType::Histogram) {
+        samples[family.name] = metric.histogram.sample_count;
+        values[family.name] = metric.histogram.sample_sum;
+      }
+    }
+  }
+  EXPECT_EQ(values["opentrail_storage_write_requests_total"], 100);
+  EXPECT_EQ(values["opentrail_storage_rows_committed_total"], 100);
+  EXPECT_EQ(values["opentrail_storage_batches_processed_total"], c.batches);
+  EXPECT_EQ(values["opentrail_storage_read_requests_total"], 4);
+  EXPECT_EQ(values["opentrail_storage_read_errors_total"], 1);
+  EXPECT_EQ(values["opentrail_storage_queue_full_errors_total"], 0);
+  EXPECT_EQ(values["opentrail_storage_write_timeouts_total"], 0);
+  EXPECT_EQ(values["opentrail_storage_write_errors_total"], 0);
+  EXPECT_EQ(values["opentrail_storage_batch_queue_size"], 0);
+  EXPECT_EQ(samples["opentrail_storage_write_duration_seconds"], 100u);
+  EXPECT_EQ(samples["opentrail_storage_queue_wait_seconds"], 100u);
+  EXPECT_EQ(samples["opentrail_storage_read_duration_seconds"], 3u);
+  EXPECT_EQ(samples["opentrail_storage_batch_size"],
+            static_cast<uint64_t>(c.batches));
+  EXPECT_EQ(values["opentrail_storage_batch_size"], 100);  // Sum of sizes.
+  EXPECT_EQ(samples["opentrail_storage_batch_processing_seconds"],
+            static_cast<uint64_t>(c.batches));
+}
+
+TEST_F(BatchedStoreTest, AccountingAddsUpUnderFiftyThreads) {
+  // A small queue and a short timeout make every outcome happen.
+  options_.batch_size = 10;
+  options_.queue_size = 20;
+  options_.write_timeout = milliseconds(3);
+  auto store = OpenStore();
+  struct Seen {
+    int64_t ok = 0, queue_full = 0, timeouts = 0, failed = 0;
+  };
+  std::vector<Seen> seen(50);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 50; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i) {
+        auto id = store->Write(MakeEntry(t * 1000 + i));
+        if (id.ok()) {
+          ++seen[t].ok;
+        } else if (id.status().code() == absl::StatusCode::kResourceExhausted) {
+          ++seen[t].queue_full;
+        } else if (id.status().code() == absl::StatusCode::kDeadlineExceeded) {
+          ++seen[t].timeouts;
+        } else {
+          ++seen[t].failed;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(store->Close().ok());
+  Seen total;
+  for (const Seen& s : seen) {
+    total.ok += s.ok;
+    total.queue_full += s.queue_full;
+    total.timeouts += s.timeouts;
+    total.failed += s.failed;
+  }
+  const StoreCounters c = store->counters();
+  EXPECT_EQ(c.submitted, 5000);
+  EXPECT_EQ(c.pending, 0);
+  EXPECT_EQ(c.timeouts_unresolved, 0);
+  EXPECT_EQ(c.ok, total.ok);
+  EXPECT_EQ(c.queue_full, total.queue_full);
+  EXPECT_EQ(c.timeouts, total.timeouts);
+  EXPECT_EQ(c.failed, total.failed);
+  ExpectIdentity(c);
+  // Nothing acknowledged is lost, nothing unacknowledged appears unaccounted.
+  EXPECT_EQ(CountRowsWithSqlite(options_.path), c.ok + c.late_commits);
+}
+
+TEST_F(BatchedStoreTest, FileThatIsNotSqliteGivesClearError) {
+  {
+    std::ofstream out(options_.path);
+    out << "this is a text file, not a database, and it is long enough to "
+           "fill the header SQLite reads first.........................\n";
+  }
+  auto store = BatchedStore::Open(options_, nullptr);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(store.status().message().find(options_.path), std::string::npos);
+  EXPECT_NE(store.status().message().find("not an SQLite database"),
+            std::string::npos);
+  // The file was left as it was.
+  EXPECT_GT(std::filesystem::file_size(options_.path), 100u);
+}
+
+TEST_F(BatchedStoreTest, IncompatibleLogsTableGivesClearError) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE logs (id INTEGER PRIMARY KEY, line TEXT)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = BatchedStore::Open(options_, nullptr);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(store.status().message().find(options_.path), std::string::npos);
+  EXPECT_NE(store.status().message().find("message"), std::string::npos);
+}
+
+TEST_F(BatchedStoreTest, UnopenablePathGivesErrorNamingTheFile) {
+  options_.path = dir_ + "/no/such/dir/logs.db";
+  auto store = BatchedStore::Open(options_, nullptr);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find(options_.path), std::string::npos);
+}
+
+TEST_F(BatchedStoreTest, InvalidOptionsAreRefusedBeforeTouchingTheFile) {
+  options_.batch_size = 0;
+  auto store = BatchedStore::Open(options_, nullptr);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(std::filesystem::exists(options_.path));
+}
+
+}  // namespace
+}  // namespace loadtest::storage
