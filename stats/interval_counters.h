@@ -25,15 +25,13 @@ struct IntervalCounters {
   int64_t writes_late = 0;     // Started behind the pacing schedule.
   int64_t reads_ok = 0;
   int64_t read_errors = 0;
-  int64_t reads_late = 0;      // Started behind the pacing schedule.
+  int64_t reads_late = 0;  // Started behind the pacing schedule.
 
   // Adds every field of `other` to this one.
   void Add(const IntervalCounters& other);
 
-  friend bool operator==(const IntervalCounters& a,
-                         const IntervalCounters& b);
-  friend bool operator!=(const IntervalCounters& a,
-                         const IntervalCounters& b) {
+  friend bool operator==(const IntervalCounters& a, const IntervalCounters& b);
+  friend bool operator!=(const IntervalCounters& a, const IntervalCounters& b) {
     return !(a == b);
   }
 };

@@ -16,7 +16,6 @@
 #include <memory>
 #include <mutex>
 
-#include "absl/base/thread_annotations.h"
 #include "stats/interval_counters.h"
 
 namespace loadtest::stats {
@@ -48,11 +47,12 @@ class IntervalRecorder {
 
  private:
   // std::mutex rather than absl::Mutex: ThreadSanitizer understands it even
-  // with the distribution's uninstrumented Abseil, which makes every
-  // absl::Mutex-guarded access look like a race in the tsan preset.
+  // with the distribution's uninstrumented Abseil, under which every
+  // absl::Mutex-guarded access reads as a race in the tsan preset. (So no
+  // ABSL_GUARDED_BY: libstdc++'s std::mutex is not an annotated capability.)
   std::mutex mu_;
-  // Never null.
-  std::unique_ptr<IntervalStats> current_ ABSL_GUARDED_BY(mu_);
+  // Guarded by mu_. Never null.
+  std::unique_ptr<IntervalStats> current_;
 };
 
 }  // namespace loadtest::stats

@@ -26,14 +26,14 @@ constexpr uint32_t NaturalIndex(uint64_t v) {
   int bit_width = 0;
   for (uint64_t x = v; x != 0; x >>= 1) ++bit_width;
   const int shift = std::max(0, bit_width - (kSubBucketBits + 1));
-  return static_cast<uint32_t>((static_cast<uint64_t>(shift)
-                                << kSubBucketBits) +
-                               (v >> shift));
+  return static_cast<uint32_t>(
+      (static_cast<uint64_t>(shift) << kSubBucketBits) + (v >> shift));
 }
 
 // log2 of the width of bucket `index` (0 in the linear range).
 constexpr int WidthShift(uint32_t index) {
-  return index < kLinearLimit ? 0 : static_cast<int>(index >> kSubBucketBits) - 1;
+  return index < kLinearLimit ? 0
+                              : static_cast<int>(index >> kSubBucketBits) - 1;
 }
 
 int64_t SaturatingAdd(int64_t a, int64_t b) {
@@ -62,12 +62,10 @@ uint32_t LatencyHistogram::BucketIndex(int64_t ns) {
   const uint64_t v = static_cast<uint64_t>(ns);
   // Same as NaturalIndex(), with one instruction for the bit width.
   const int bit_width = 64 - __builtin_clzll(v);
-  const int shift = bit_width > kSubBucketBits + 1
-                        ? bit_width - (kSubBucketBits + 1)
-                        : 0;
-  return static_cast<uint32_t>((static_cast<uint64_t>(shift)
-                                << kSubBucketBits) +
-                               (v >> shift));
+  const int shift =
+      bit_width > kSubBucketBits + 1 ? bit_width - (kSubBucketBits + 1) : 0;
+  return static_cast<uint32_t>(
+      (static_cast<uint64_t>(shift) << kSubBucketBits) + (v >> shift));
 }
 
 int64_t LatencyHistogram::BucketLowerBound(uint32_t index) {
@@ -139,8 +137,7 @@ int64_t LatencyHistogram::Quantile(double q) const {
   return max_;  // Unreachable: the counts add up to count_.
 }
 
-std::vector<LatencyHistogram::SparseBucket> LatencyHistogram::ToSparse()
-    const {
+std::vector<LatencyHistogram::SparseBucket> LatencyHistogram::ToSparse() const {
   std::vector<SparseBucket> out;
   for (uint32_t i = 0; i < static_cast<uint32_t>(kBucketCount); ++i) {
     if (counts_[i] != 0) out.push_back(SparseBucket{i, counts_[i]});
@@ -164,9 +161,9 @@ absl::StatusOr<LatencyHistogram> LatencyHistogram::FromSparse(
         absl::StrCat("histogram min must be >= 0, got ", min_ns));
   }
   if (min_ns > max_ns) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "histogram min must not exceed max, got min ", min_ns, " > max ",
-        max_ns));
+    return absl::InvalidArgumentError(
+        absl::StrCat("histogram min must not exceed max, got min ", min_ns,
+                     " > max ", max_ns));
   }
   LatencyHistogram h;
   for (size_t i = 0; i < buckets.size(); ++i) {
@@ -177,31 +174,32 @@ absl::StatusOr<LatencyHistogram> LatencyHistogram::FromSparse(
                        ", got ", b.index));
     }
     if (i > 0 && b.index <= buckets[i - 1].index) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "histogram bucket indexes must ascend, got ", b.index, " after ",
-          buckets[i - 1].index));
+      return absl::InvalidArgumentError(
+          absl::StrCat("histogram bucket indexes must ascend, got ", b.index,
+                       " after ", buckets[i - 1].index));
     }
     if (b.count == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "histogram bucket ", b.index, " has count 0; sparse buckets must "
-          "be non-empty"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("histogram bucket ", b.index,
+                       " has count 0; sparse buckets must "
+                       "be non-empty"));
     }
     if (__builtin_add_overflow(h.count_, b.count, &h.count_)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "histogram total count overflows at bucket ", b.index, " (count ",
-          b.count, ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("histogram total count overflows at bucket ", b.index,
+                       " (count ", b.count, ")"));
     }
     h.counts_[b.index] = b.count;
   }
   if (BucketIndex(min_ns) != buckets.front().index) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "histogram min ", min_ns, " is not in its first bucket ",
-        buckets.front().index));
+    return absl::InvalidArgumentError(
+        absl::StrCat("histogram min ", min_ns, " is not in its first bucket ",
+                     buckets.front().index));
   }
   if (BucketIndex(max_ns) != buckets.back().index) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "histogram max ", max_ns, " is not in its last bucket ",
-        buckets.back().index));
+    return absl::InvalidArgumentError(
+        absl::StrCat("histogram max ", max_ns, " is not in its last bucket ",
+                     buckets.back().index));
   }
   const int64_t low = SaturatingMul(min_ns, h.count_);
   const int64_t high = SaturatingMul(max_ns, h.count_);

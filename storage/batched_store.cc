@@ -466,24 +466,9 @@ void BatchedStore::Impl::WriterLoop() {
 }
 
 int BatchedStore::Impl::InsertRow(Request* request) {
-  const LogEntry& e = request->entry;
   sqlite3_stmt* stmt = insert_.get();
-  const std::string timestamp = FormatTimestamp(e.timestamp_ns);
-  auto bind_text = [stmt](int index, const std::string& value) {
-    sqlite3_bind_text(stmt, index, value.data(),
-                      static_cast<int>(value.size()), SQLITE_STATIC);
-  };
-  sqlite3_bind_int(stmt, 1, e.priority);
-  sqlite3_bind_int(stmt, 2, e.facility);
-  sqlite3_bind_int(stmt, 3, e.severity);
-  sqlite3_bind_int(stmt, 4, e.version);
-  bind_text(5, timestamp);
-  bind_text(6, e.hostname);
-  bind_text(7, e.app_name);
-  bind_text(8, e.proc_id);
-  bind_text(9, e.msg_id);
-  bind_text(10, e.structured_data);
-  bind_text(11, e.message);
+  std::string timestamp;
+  BindInsert(stmt, request->entry, &timestamp);
   const int rc = sqlite3_step(stmt);
   if (rc == SQLITE_DONE) {
     request->id = sqlite3_last_insert_rowid(write_db_.get());

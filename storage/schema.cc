@@ -99,6 +99,26 @@ absl::Status CheckExistingColumns(sqlite3* db, const std::string& path) {
 
 }  // namespace
 
+void BindInsert(sqlite3_stmt* stmt, const LogEntry& e,
+                std::string* timestamp_text) {
+  *timestamp_text = FormatTimestamp(e.timestamp_ns);
+  auto bind_text = [stmt](int index, const std::string& value) {
+    sqlite3_bind_text(stmt, index, value.data(),
+                      static_cast<int>(value.size()), SQLITE_STATIC);
+  };
+  sqlite3_bind_int(stmt, 1, e.priority);
+  sqlite3_bind_int(stmt, 2, e.facility);
+  sqlite3_bind_int(stmt, 3, e.severity);
+  sqlite3_bind_int(stmt, 4, e.version);
+  bind_text(5, *timestamp_text);
+  bind_text(6, e.hostname);
+  bind_text(7, e.app_name);
+  bind_text(8, e.proc_id);
+  bind_text(9, e.msg_id);
+  bind_text(10, e.structured_data);
+  bind_text(11, e.message);
+}
+
 absl::Status ApplySchema(sqlite3* db, Schema schema, bool fresh,
                          const std::string& path) {
   RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", path));

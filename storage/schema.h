@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "storage/log_entry.h"
 #include "storage/store_options.h"
 
 namespace loadtest::storage {
@@ -18,6 +19,12 @@ inline constexpr char kInsertSql[] =
     "INSERT INTO logs (priority, facility, severity, version, timestamp, "
     "hostname, app_name, proc_id, msg_id, structured_data, message) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+// Binds `entry` to a statement prepared from kInsertSql. Text is bound
+// without copying: `entry` and `*timestamp_text` (which receives the
+// formatted timestamp) must stay unchanged until the statement is stepped.
+void BindInsert(sqlite3_stmt* stmt, const LogEntry& entry,
+                std::string* timestamp_text);
 
 // Creates whatever of `schema` is missing (CREATE ... IF NOT EXISTS), after
 // dropping the log tables when `fresh`. An existing `logs` table must have

@@ -79,7 +79,8 @@ TEST(IntervalRecorderTest, TakeOnANewRecorderIsEmpty) {
   ExpectSameStats(recorder.TakeInterval(), IntervalStats());
 }
 
-TEST(IntervalRecorderTest, TakeReturnsEverythingRecordedAndStartsAnEmptyInterval) {
+TEST(IntervalRecorderTest,
+     TakeReturnsEverythingRecordedAndStartsAnEmptyInterval) {
   IntervalRecorder recorder;
   IntervalStats expected;
   for (int64_t i = 0; i < 1'000; ++i) RecordEvent(i, &recorder, &expected);

@@ -112,8 +112,7 @@ std::vector<int64_t> LogUniform1usTo1h() {
 std::vector<int64_t> Bimodal() {
   std::mt19937_64 rng(3);
   std::lognormal_distribution<double> fast(std::log(2.0 * kMillisecond), 0.3);
-  std::lognormal_distribution<double> slow(std::log(200.0 * kMillisecond),
-                                           0.2);
+  std::lognormal_distribution<double> slow(std::log(200.0 * kMillisecond), 0.2);
   std::vector<int64_t> v;
   for (int i = 0; i < 90'000; ++i) v.push_back(std::llround(fast(rng)));
   for (int i = 0; i < 10'000; ++i) v.push_back(std::llround(slow(rng)));
@@ -139,7 +138,8 @@ std::vector<int64_t> TwoValues() { return {3 * kMicrosecond, 7 * kSecond}; }
 
 class QuantileAccuracyTest : public ::testing::TestWithParam<DataSet> {};
 
-TEST_P(QuantileAccuracyTest, QuantilesAreWithinOnePercentOfExactOrderStatistics) {
+TEST_P(QuantileAccuracyTest,
+       QuantilesAreWithinOnePercentOfExactOrderStatistics) {
   std::vector<int64_t> values = GetParam().make();
   const LatencyHistogram h = HistogramOf(values);
   std::sort(values.begin(), values.end());
@@ -176,8 +176,8 @@ TEST_P(QuantileAccuracyTest, CountMinMaxSumAndMeanAreExact) {
   EXPECT_EQ(h.min(), *std::min_element(values.begin(), values.end()));
   EXPECT_EQ(h.max(), *std::max_element(values.begin(), values.end()));
   EXPECT_EQ(h.sum(), sum);
-  EXPECT_DOUBLE_EQ(h.mean(),
-                   static_cast<double>(sum) / static_cast<double>(values.size()));
+  EXPECT_DOUBLE_EQ(
+      h.mean(), static_cast<double>(sum) / static_cast<double>(values.size()));
 }
 
 TEST_P(QuantileAccuracyTest, SparseRoundTripIsExact) {
@@ -245,12 +245,14 @@ TEST(LatencyHistogramTest, NegativeValuesCountAsZero) {
   EXPECT_EQ(h.Quantile(0.5), 0);
 }
 
-TEST(LatencyHistogramTest, ValuesAboveOneHourClampIntoTheTopBucketAndAreCounted) {
+TEST(LatencyHistogramTest,
+     ValuesAboveOneHourClampIntoTheTopBucketAndAreCounted) {
   LatencyHistogram h;
   h.Record(kMillisecond);
   h.Record(2 * kHour);
   h.Record(3 * kHour);
-  const uint32_t top = static_cast<uint32_t>(LatencyHistogram::BucketCount() - 1);
+  const uint32_t top =
+      static_cast<uint32_t>(LatencyHistogram::BucketCount() - 1);
   EXPECT_EQ(LatencyHistogram::BucketIndex(2 * kHour), top);
   EXPECT_EQ(LatencyHistogram::BucketIndex(kHour), top);
   EXPECT_EQ(h.count(), 3u);
@@ -331,7 +333,8 @@ TEST(LatencyHistogramTest, BucketsTileTheWholeRangeWithoutGapsOrOverlaps) {
   EXPECT_LE(LatencyHistogram::BucketLowerBound(n - 1), kHour);
 }
 
-TEST(LatencyHistogramTest, BucketsAreAtMostOneSixtyFourthOfTheirLowerBoundWide) {
+TEST(LatencyHistogramTest,
+     BucketsAreAtMostOneSixtyFourthOfTheirLowerBoundWide) {
   const uint32_t n = static_cast<uint32_t>(LatencyHistogram::BucketCount());
   for (uint32_t i = 128; i + 1 < n; ++i) {
     const int64_t low = LatencyHistogram::BucketLowerBound(i);
@@ -409,7 +412,8 @@ TEST_F(FromSparseTest, AcceptsWhatToSparseWrote) {
 }
 
 TEST_F(FromSparseTest, AcceptsAnEmptyHistogram) {
-  absl::StatusOr<LatencyHistogram> h = LatencyHistogram::FromSparse({}, 0, 0, 0);
+  absl::StatusOr<LatencyHistogram> h =
+      LatencyHistogram::FromSparse({}, 0, 0, 0);
   ASSERT_TRUE(h.ok()) << h.status();
   ExpectSameHistogram(*h, LatencyHistogram());
 }
@@ -433,7 +437,8 @@ TEST_F(FromSparseTest, RejectsARepeatedIndex) {
 TEST_F(FromSparseTest, RejectsAZeroCount) {
   buckets_[0].count = 0;
   ExpectInvalidArgument(
-      Rebuild(), "bucket " + std::to_string(buckets_[0].index) + " has count 0");
+      Rebuild(),
+      "bucket " + std::to_string(buckets_[0].index) + " has count 0");
 }
 
 TEST_F(FromSparseTest, RejectsMinAboveMax) {

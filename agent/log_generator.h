@@ -1,0 +1,45 @@
+// LogGenerator: produces RFC5424 log entries with the distributions of the
+// original OpenTrail load test (facilities 0-3 and 16-19, severities 0-7,
+// five hostnames, five app names, a 3-7 word message, structured data with
+// writer id, count, timestamp and a random value).
+//
+// Deterministic for a given seed. Not thread-safe: one generator per writer
+// thread.
+#ifndef LOADTEST_AGENT_LOG_GENERATOR_H_
+#define LOADTEST_AGENT_LOG_GENERATOR_H_
+
+#include <cstdint>
+#include <random>
+
+#include "storage/log_entry.h"
+
+namespace loadtest::agent {
+
+class LogGenerator {
+ public:
+  // `writer_id` goes into proc_id, the message and the structured data.
+  LogGenerator(int writer_id, uint64_t seed);
+
+  // The next entry, stamped with the current wall-clock time. Counts up.
+  storage::LogEntry Next();
+
+ private:
+  const int writer_id_;
+  int64_t count_ = 0;
+  std::mt19937_64 rng_;
+};
+
+// The original's five reader queries, rotated by each reader.
+enum class QueryKind { kText, kHostname, kAppName, kRecent };
+struct ReadQuery {
+  QueryKind kind;
+  const char* argument;  // FTS text, hostname or app name; null for recent.
+  int limit;
+};
+// Query number `n` of the rotation: FTS "load test" limit 10; hostname web01
+// limit 5; app nginx limit 5; recent 20; FTS "message" limit 15.
+const ReadQuery& QueryForIteration(int64_t n);
+
+}  // namespace loadtest::agent
+
+#endif  // LOADTEST_AGENT_LOG_GENERATOR_H_
