@@ -26,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "agent/log_generator.h"
+#include "cli/dash_flags.h"
 #include "nlohmann/json.hpp"
 #include "stats/latency_histogram.h"
 #include "storage/batched_store.h"
@@ -193,7 +194,10 @@ int main(int argc, char** argv) {
       "Usage: store_bench [--schema=full|lean] [--batch-size=N] "
       "[--producers=N] [--think-time=1ms] [--seconds=N] [--sync=normal] "
       "[--json]");
-  absl::ParseCommandLine(argc, argv);
+  std::vector<std::string> args;
+  std::vector<char*> normalized =
+      loadtest::cli::NormalizeFlagNames(argc, argv, &args);
+  absl::ParseCommandLine(static_cast<int>(normalized.size()), normalized.data());
 
   StoreOptions options;
   options.schema = OrFail(loadtest::storage::ParseSchema(absl::GetFlag(FLAGS_schema)));

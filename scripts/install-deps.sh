@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs the Debian bookworm packages OpenTrail Load needs, only those that
+# are missing. Usage: scripts/install-deps.sh [build|test]
+#   build: compiler, CMake and the libraries (enough to build and run)
+#   test:  build + the real servers and tools the test suite drives
+set -euo pipefail
+
+mode="${1:-build}"
+build_packages=(
+  build-essential cmake pkg-config
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  prometheus-cpp-dev libabsl-dev libsqlite3-dev libgtest-dev libgmock-dev
+  libbenchmark-dev nlohmann-json3-dev
+)
+test_packages=(prometheus sqlite3 curl procps)
+
+packages=("${build_packages[@]}")
+if [[ "$mode" == "test" ]]; then
+  packages+=("${test_packages[@]}")
+elif [[ "$mode" != "build" ]]; then
+  echo "usage: $0 [build|test]" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null; then
+    sudo="sudo"
+  else
+    echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
