@@ -20,37 +20,15 @@
 #include <thread>
 #include <vector>
 
-#include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
 #include "agent/log_generator.h"
-#include "cli/dash_flags.h"
+#include "cli/flag_set.h"
 #include "nlohmann/json.hpp"
 #include "stats/latency_histogram.h"
 #include "storage/batched_store.h"
 #include "storage/internal/sqlite_util.h"
 #include "storage/schema.h"
-
-ABSL_FLAG(std::string, schema, "full", "Schema: full (the original's) or lean");
-ABSL_FLAG(int, batch_size, 100, "Rows per transaction (both phases)");
-ABSL_FLAG(absl::Duration, batch_timeout, absl::Milliseconds(10),
-          "Store batch timeout (used by --batch-policy=linger)");
-ABSL_FLAG(std::string, batch_policy, "group",
-          "Store batch policy: group (commit when the queue is empty) or "
-          "linger (the original's: wait batch-timeout for a full batch)");
-ABSL_FLAG(int, producers, 100, "Producer threads calling Write in the store phase");
-ABSL_FLAG(absl::Duration, think_time, absl::Milliseconds(1),
-          "Sleep after each Write (0 for none)");
-ABSL_FLAG(int, seconds, 20, "Seconds for each phase");
-ABSL_FLAG(std::string, sync, "normal", "PRAGMA synchronous: off, normal or full");
-ABSL_FLAG(int, queue_size, 10000, "Store queue size");
-ABSL_FLAG(std::string, dir, "",
-          "Directory for the two database files (default: a fresh temporary "
-          "directory, removed afterwards)");
-ABSL_FLAG(bool, json, false, "Print one JSON object instead of a table");
-ABSL_FLAG(bool, skip_ceiling, false, "Run only the store phase");
 
 namespace {
 
@@ -186,35 +164,100 @@ StoreResult RunStore(const StoreOptions& options, int producers,
   return result;
 }
 
+constexpr char kIntro[] =
+    "store_bench: how close the batched store comes to SQLite's own ceiling.\n"
+    "\n"
+    "Runs two phases in one sitting, on the same schema, rows, batch size and\n"
+    "pragmas, --seconds each:\n"
+    "  1. ceiling: one thread inserting --batch-size rows per transaction\n"
+    "     straight into SQLite with a prepared statement (no queue);\n"
+    "  2. store: --producers threads calling BatchedStore::Write in a closed\n"
+    "     loop (write, then sleep --think-time), latency timed around Write.\n"
+    "Prints both rates, their ratio (the figure that matters) and the write\n"
+    "latency, as a table or as one JSON object (--json). Exits 2 when the\n"
+    "rows in the database differ from acknowledged + late commits.\n"
+    "\n"
+    "Usage: store_bench [flags]\n";
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Measures the batched store against SQLite's single-thread ceiling.\n"
-      "Usage: store_bench [--schema=full|lean] [--batch-size=N] "
-      "[--producers=N] [--think-time=1ms] [--seconds=N] [--sync=normal] "
-      "[--json]");
-  std::vector<std::string> args;
-  std::vector<char*> normalized =
-      loadtest::cli::NormalizeFlagNames(argc, argv, &args);
-  absl::ParseCommandLine(static_cast<int>(normalized.size()), normalized.data());
+  std::string schema = "full";
+  std::string sync = "normal";
+  int batch_size = 100;
+  std::string batch_policy = "group";
+  std::chrono::nanoseconds batch_timeout = std::chrono::milliseconds(10);
+  int queue_size = 10000;
+  int producers = 100;
+  std::chrono::nanoseconds think_time = std::chrono::milliseconds(1);
+  int seconds = 20;
+  bool skip_ceiling = false;
+  std::string dir;
+  bool json = false;
+
+  loadtest::cli::FlagSet flags("store_bench", kIntro);
+  flags.AddSection("Store (both phases)");
+  flags.AddString("schema", &schema,
+                  "Table layout: full (the original's: FTS5 on message, "
+                  "twelve indexes, triggers) or lean (primary key and a "
+                  "timestamp index)");
+  flags.AddString("sync", &sync,
+                  "PRAGMA synchronous in WAL mode: off, normal (no fsync on "
+                  "commit) or full (fsync on every commit)");
+  flags.AddInt("batch-size", &batch_size,
+               "Rows per transaction, 1 to 100000; the ceiling commits "
+               "exactly this many, the store at most this many");
+  flags.AddString("batch-policy", &batch_policy,
+                  "When the store closes a batch: group (when the queue is "
+                  "empty or the batch is full) or linger (the original's: "
+                  "wait up to --batch-timeout for a full batch)");
+  flags.AddDuration("batch-timeout", &batch_timeout,
+                    "Longest a batch waits for more rows under "
+                    "--batch-policy=linger; ignored by group");
+  flags.AddInt("queue-size", &queue_size,
+               "Rows the store queues before Write fails with queue full; at "
+               "least --batch-size");
+  flags.AddSection("Load");
+  flags.AddInt("producers", &producers,
+               "Threads calling Write in the store phase, at least 1");
+  flags.AddDuration("think-time", &think_time,
+                    "Sleep after each Write in each producer (0 for none); "
+                    "with --producers it sets the offered load");
+  flags.AddInt("seconds", &seconds, "Length of each phase, at least 1");
+  flags.AddBool("skip-ceiling", &skip_ceiling,
+                "Run only the store phase (the ratio is then reported as 0)");
+  flags.AddSection("Output");
+  flags.AddString("dir", &dir,
+                  "Directory for the two database files, kept afterwards "
+                  "(default: a fresh temporary directory, removed "
+                  "afterwards)");
+  flags.AddBool("json", &json, "Print one JSON object instead of a table");
+
+  std::vector<std::string> positional;
+  const absl::Status parsed = flags.Parse(argc, argv, &positional);
+  if (!parsed.ok()) Fail(std::string(parsed.message()));
+  if (flags.help_requested()) {
+    std::cout << flags.Usage();
+    return 0;
+  }
+  if (!positional.empty()) {
+    Fail(absl::StrCat("unexpected argument \"", positional.front(),
+                      "\" (store_bench takes only flags; see --help)"));
+  }
 
   StoreOptions options;
-  options.schema = OrFail(loadtest::storage::ParseSchema(absl::GetFlag(FLAGS_schema)));
-  options.sync = OrFail(loadtest::storage::ParseSyncMode(absl::GetFlag(FLAGS_sync)));
+  options.schema = OrFail(loadtest::storage::ParseSchema(schema));
+  options.sync = OrFail(loadtest::storage::ParseSyncMode(sync));
   options.batch_policy =
-      OrFail(loadtest::storage::ParseBatchPolicy(absl::GetFlag(FLAGS_batch_policy)));
-  options.batch_size = absl::GetFlag(FLAGS_batch_size);
-  options.batch_timeout = absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_batch_timeout));
-  options.queue_size = absl::GetFlag(FLAGS_queue_size);
+      OrFail(loadtest::storage::ParseBatchPolicy(batch_policy));
+  options.batch_size = batch_size;
+  options.batch_timeout = batch_timeout;
+  options.queue_size = queue_size;
   options.fresh = true;
-  const int producers = absl::GetFlag(FLAGS_producers);
-  const int seconds = absl::GetFlag(FLAGS_seconds);
-  const auto think_time = absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_think_time));
-  if (producers < 1) Fail(absl::StrCat("--producers must be >= 1, got ", producers));
+  if (producers < 1)
+    Fail(absl::StrCat("--producers must be >= 1, got ", producers));
   if (seconds < 1) Fail(absl::StrCat("--seconds must be >= 1, got ", seconds));
 
-  std::string dir = absl::GetFlag(FLAGS_dir);
   const bool temporary = dir.empty();
   if (temporary) {
     std::string tmpl =
@@ -226,7 +269,7 @@ int main(int argc, char** argv) {
   OrFail(loadtest::storage::ValidateStoreOptions(options));
 
   CeilingResult ceiling;
-  if (!absl::GetFlag(FLAGS_skip_ceiling)) ceiling = RunCeiling(options, seconds);
+  if (!skip_ceiling) ceiling = RunCeiling(options, seconds);
   options.path = dir + "/store.db";
   const StoreResult store = RunStore(options, producers, think_time, seconds);
   if (temporary) std::filesystem::remove_all(dir);
@@ -262,7 +305,7 @@ int main(int argc, char** argv) {
        c.batches > 0 ? static_cast<double>(c.rows_committed) / c.batches : 0.0},
       {"checkpoints", c.checkpoints},
   };
-  if (absl::GetFlag(FLAGS_json)) {
+  if (json) {
     std::cout << out.dump() << "\n";
   } else {
     std::printf(

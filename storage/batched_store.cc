@@ -247,6 +247,9 @@ class BatchedStore::Impl {
   absl::Status RunStatement(sqlite3_stmt* stmt, const char* what);
   void Deliver(const std::vector<RequestPtr>& batch, int transactions);
 
+  // Writer thread, after a batch: when the WAL has reached restart_pages,
+  // completes the checkpoint so that the WAL can start over (see .cc).
+  void MaybeCompleteCheckpoint();
   void CheckpointerLoop();
   static int WalHook(void* self, sqlite3* db, const char* name, int pages);
 
@@ -258,6 +261,10 @@ class BatchedStore::Impl {
   Connection write_db_;
   Statement insert_, begin_, commit_, rollback_;
   Connection checkpoint_db_;  // Owned by the checkpointer thread.
+  // Writer thread only: WAL size after the last commit (from the WAL hook),
+  // and the size at which to try completing a checkpoint again.
+  int wal_pages_ = 0;
+  int next_completion_attempt_ = 0;
 
   mutable std::mutex mu_;
   std::condition_variable writer_cv_;
@@ -300,6 +307,11 @@ absl::Status BatchedStore::Impl::Start() {
   }
   RETURN_IF_ERROR(internal::Exec(write_db_.get(),
                                  SynchronousPragma(options_.sync), path));
+  // When the WAL restarts, a file grown past 64 MiB is cut back.
+  RETURN_IF_ERROR(internal::QueryText(write_db_.get(),
+                                      "PRAGMA journal_size_limit=67108864",
+                                      path)
+                      .status());
   RETURN_IF_ERROR(
       ApplySchema(write_db_.get(), options_.schema, options_.fresh, path));
   ASSIGN_OR_RETURN(insert_, internal::Prepare(write_db_.get(), kInsertSql, path));
@@ -312,6 +324,11 @@ absl::Status BatchedStore::Impl::Start() {
                    internal::OpenConnection(
                        path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                        busy_ms));
+  // A connection learns the file is in WAL mode when it first reads it;
+  // until then a checkpoint on it is a silent no-op.
+  RETURN_IF_ERROR(internal::QueryText(checkpoint_db_.get(),
+                                      "PRAGMA journal_mode=WAL", path)
+                      .status());
   // Replaces SQLite's auto-checkpoint (which runs inside the committing
   // connection and stalls every waiter) with a hand-off to our checkpointer.
   sqlite3_wal_hook(write_db_.get(), &Impl::WalHook, this);
@@ -323,6 +340,7 @@ absl::Status BatchedStore::Impl::Start() {
 
 int BatchedStore::Impl::WalHook(void* self, sqlite3*, const char*, int pages) {
   auto* impl = static_cast<Impl*>(self);
+  impl->wal_pages_ = pages;  // Runs on the writer thread, inside COMMIT.
   if (pages >= impl->options_.checkpoint_pages) {
     std::lock_guard<std::mutex> lock(impl->checkpoint_mu_);
     if (!impl->checkpoint_wanted_) {
@@ -344,10 +362,10 @@ void BatchedStore::Impl::CheckpointerLoop() {
     // PASSIVE never takes the write lock: commits go on beside it. Errors
     // (e.g. BUSY while readers hold old snapshots) only delay the next one.
     int wal_frames = 0, checkpointed = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_.get(), nullptr,
-                                             SQLITE_CHECKPOINT_PASSIVE,
-                                             &wal_frames, &checkpointed);
-    if (rc == SQLITE_OK) {
+    int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_.get(), nullptr,
+                                       SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
+                                       &checkpointed);
+    if (rc == SQLITE_OK && wal_frames >= 0) {
       checkpoints_.fetch_add(1, std::memory_order_relaxed);
       if (metrics_ != nullptr) metrics_->checkpoints.Increment();
     }
@@ -462,6 +480,30 @@ void BatchedStore::Impl::WriterLoop() {
       }
     }
     Deliver(batch, CommitBatch(batch));
+    MaybeCompleteCheckpoint();
+  }
+}
+
+void BatchedStore::Impl::MaybeCompleteCheckpoint() {
+  if (wal_pages_ < options_.restart_pages) {
+    next_completion_attempt_ = 0;
+    return;
+  }
+  if (wal_pages_ < next_completion_attempt_) return;
+  // Between transactions, as the only writer: this copies the frames the
+  // background checkpointer has not reached yet (a few commits' worth) and
+  // so completes. The next BEGIN then finds the WAL fully copied and starts
+  // it over from the beginning, unless a reader still uses old frames; in
+  // that case try again after another checkpoint_pages frames.
+  int wal_frames = 0, checkpointed = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(write_db_.get(), nullptr,
+                                           SQLITE_CHECKPOINT_PASSIVE,
+                                           &wal_frames, &checkpointed);
+  if (rc == SQLITE_BUSY) return;  // The checkpointer is at it; next batch.
+  next_completion_attempt_ = wal_pages_ + options_.checkpoint_pages;
+  if (rc == SQLITE_OK && wal_frames >= 0) {
+    checkpoints_.fetch_add(1, std::memory_order_relaxed);
+    if (metrics_ != nullptr) metrics_->checkpoints.Increment();
   }
 }
 
@@ -536,26 +578,10 @@ int BatchedStore::Impl::CommitRowsOneByOne(
 void BatchedStore::Impl::Deliver(const std::vector<RequestPtr>& batch,
                                  int transactions) {
   const Clock::time_point now = Clock::now();
-  int64_t committed = 0, late = 0, errors = 0;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const RequestPtr& request : batch) {
-      const bool ok = request->status.ok();
-      committed += ok;
-      if (request->abandoned) {
-        ++(ok ? counters_.late_commits : counters_.late_failures);
-        late += ok;
-      } else {
-        ++(ok ? counters_.ok : counters_.failed);
-        errors += !ok;
-      }
-      request->state = Request::State::kDone;
-    }
-    counters_.batches += transactions;
-    counters_.rows_committed += committed;
-  }
-  // Wake callers outside the lock: each holds its own reference.
-  for (const RequestPtr& request : batch) request->done.notify_one();
+  int64_t committed = 0;
+  for (const RequestPtr& request : batch) committed += request->status.ok();
+  // Metrics before any caller can see its answer, so that an acknowledged
+  // write is always already counted.
   if (metrics_ != nullptr) {
     for (const RequestPtr& request : batch) {
       if (request->status.ok()) {
@@ -564,9 +590,26 @@ void BatchedStore::Impl::Deliver(const std::vector<RequestPtr>& batch,
     }
     metrics_->batches_processed.Increment(static_cast<double>(transactions));
     metrics_->rows_committed.Increment(static_cast<double>(committed));
-    if (late > 0) metrics_->late_commits.Increment(static_cast<double>(late));
-    if (errors > 0) metrics_->write_errors.Increment(static_cast<double>(errors));
+    const int64_t failed = static_cast<int64_t>(batch.size()) - committed;
+    if (failed > 0) metrics_->write_errors.Increment(static_cast<double>(failed));
   }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const RequestPtr& request : batch) {
+      const bool ok = request->status.ok();
+      if (request->abandoned) {
+        ++(ok ? counters_.late_commits : counters_.late_failures);
+        if (ok && metrics_ != nullptr) metrics_->late_commits.Increment();
+      } else {
+        ++(ok ? counters_.ok : counters_.failed);
+      }
+      request->state = Request::State::kDone;
+    }
+    counters_.batches += transactions;
+    counters_.rows_committed += committed;
+  }
+  // Wake callers outside the lock: each holds its own reference.
+  for (const RequestPtr& request : batch) request->done.notify_one();
 }
 
 absl::StatusOr<std::unique_ptr<StoreReader>> BatchedStore::Impl::NewReader() {

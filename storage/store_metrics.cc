@@ -67,7 +67,8 @@ absl::StatusOr<std::unique_ptr<StoreMetrics>> StoreMetrics::Create(
         AddCounter(r, "rows_committed_total", "Rows committed to the database."),
         AddCounter(r, "queue_full_errors_total",
                    "Writes refused at once because the queue was full."),
-        AddCounter(r, "write_errors_total", "Writes that failed in SQLite."),
+        AddCounter(r, "write_errors_total", "Writes that failed in SQLite (including writes whose caller had "
+                   "already timed out)."),
         AddCounter(r, "write_timeouts_total",
                    "Writes not committed within the write timeout."),
         AddCounter(r, "late_commits_total",

@@ -22,10 +22,14 @@ absl::Status ValidateStoreOptions(const StoreOptions& o) {
     return absl::InvalidArgumentError(absl::StrCat(
         "batch-size must be between 1 and 100000, got ", o.batch_size));
   }
-  if (o.queue_size < o.batch_size || o.queue_size > 10000000) {
+  if (o.queue_size < 1 || o.queue_size > 10000000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "queue-size must be between 1 and 10000000, got ", o.queue_size));
+  }
+  if (o.batch_size > o.queue_size) {
     return absl::InvalidArgumentError(
-        absl::StrCat("queue-size must be between batch-size (", o.batch_size,
-                     ") and 10000000, got ", o.queue_size));
+        absl::StrCat("batch-size ", o.batch_size,
+                     " is larger than queue-size ", o.queue_size));
   }
   if (o.batch_timeout <= std::chrono::nanoseconds::zero() ||
       o.batch_timeout > std::chrono::minutes(1)) {
@@ -44,6 +48,11 @@ absl::Status ValidateStoreOptions(const StoreOptions& o) {
   if (o.checkpoint_pages < 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "checkpoint-pages must be >= 1, got ", o.checkpoint_pages));
+  }
+  if (o.restart_pages < o.checkpoint_pages) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("restart-pages must be >= checkpoint-pages (",
+                     o.checkpoint_pages, "), got ", o.restart_pages));
   }
   return absl::OkStatus();
 }

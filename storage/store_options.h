@@ -48,8 +48,15 @@ struct StoreOptions {
   std::chrono::milliseconds busy_timeout = std::chrono::seconds(5);
 
   // WAL frames after which the background checkpointer runs a PASSIVE
-  // checkpoint (the writer itself never checkpoints while running).
+  // checkpoint on its own connection; the writer never waits for it. With
+  // commits going on, a PASSIVE checkpoint never quite catches up, and SQLite
+  // starts the WAL over only when a write begins with the WAL fully copied,
+  // so the WAL would grow without bound. Once it holds restart_pages frames
+  // the writer, between two batches, copies the few frames still missing
+  // itself (a short pause instead of SQLite's inline auto-checkpoint of
+  // everything), and the next batch starts the WAL from its beginning.
   int checkpoint_pages = 1000;
+  int restart_pages = 8000;
 };
 
 // Returns InvalidArgument naming the first bad field and its value.

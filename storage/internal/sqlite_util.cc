@@ -1,5 +1,12 @@
 #include "storage/internal/sqlite_util.h"
 
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 
 namespace loadtest::storage::internal {
@@ -37,6 +44,28 @@ absl::Status SqliteError(int rc, sqlite3* db, absl::string_view what,
   }
 }
 
+namespace {
+
+struct BusyPolicy {
+  int timeout_ms;
+};
+
+// `count` is the number of times the handler was called for this lock.
+int FineGrainedBusyHandler(void* arg, int count) {
+  const auto* policy = static_cast<const BusyPolicy*>(arg);
+  // Sleep 100µs, 200µs, 400µs ... capped at 2ms; track the total slept.
+  const int64_t step_us = std::min<int64_t>(2000, int64_t{100} << std::min(count, 5));
+  int64_t slept_us = 0;
+  for (int i = 0; i < count; ++i) {
+    slept_us += std::min<int64_t>(2000, int64_t{100} << std::min(i, 5));
+  }
+  if (slept_us >= int64_t{policy->timeout_ms} * 1000) return 0;
+  std::this_thread::sleep_for(std::chrono::microseconds(step_us));
+  return 1;
+}
+
+}  // namespace
+
 absl::StatusOr<Connection> OpenConnection(const std::string& path, int flags,
                                           int busy_timeout_ms) {
   sqlite3* raw = nullptr;
@@ -46,7 +75,19 @@ absl::StatusOr<Connection> OpenConnection(const std::string& path, int flags,
     return SqliteError(rc, db.get(), "cannot open database", path);
   }
   sqlite3_extended_result_codes(db.get(), 1);
-  sqlite3_busy_timeout(db.get(), busy_timeout_ms);
+  // One policy object per distinct timeout, alive for the process: the
+  // handler's argument must outlive every connection that uses it.
+  static std::mutex policies_mu;
+  static std::map<int, std::unique_ptr<BusyPolicy>>* policies =
+      new std::map<int, std::unique_ptr<BusyPolicy>>();
+  BusyPolicy* policy;
+  {
+    std::lock_guard<std::mutex> lock(policies_mu);
+    auto& slot = (*policies)[busy_timeout_ms];
+    if (slot == nullptr) slot.reset(new BusyPolicy{busy_timeout_ms});
+    policy = slot.get();
+  }
+  sqlite3_busy_handler(db.get(), &FineGrainedBusyHandler, policy);
   return db;
 }
 

@@ -1,0 +1,118 @@
+#include "agent/agent_run.h"
+
+#include <chrono>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "agent/workload.h"
+#include "status/status_macros.h"
+#include "storage/audit.h"
+#include "storage/batched_store.h"
+
+namespace loadtest::agent {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start, Clock::time_point t) {
+  return std::chrono::duration<double>(t - start).count();
+}
+
+}  // namespace
+
+AgentRun::AgentRun(RunSpec spec, storage::StoreMetrics* metrics)
+    : spec_(std::move(spec)), metrics_(metrics) {}
+
+void AgentRun::RequestStop(const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!stop_requested_) {
+    stop_requested_ = true;
+    stop_reason_ = reason;
+  }
+  stop_cv_.notify_all();
+}
+
+absl::Status AgentRun::Run(const UpdateCallback& on_update) {
+  RETURN_IF_ERROR(ValidateRunSpec(spec_));
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::BatchedStore> store,
+                   storage::BatchedStore::Open(spec_.store, metrics_));
+  ASSIGN_OR_RETURN(const storage::TableMark mark,
+                   storage::MarkTable(spec_.store.path));
+  Workload workload(spec_.workload, store.get());
+  RETURN_IF_ERROR(workload.Start());
+
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point end = start + spec_.duration;
+  storage::StoreCounters previous = store->counters();
+  double interval_start_s = 0;
+  int64_t sequence = 0;
+
+  // Fills the store-side figures of `update` since the previous one.
+  auto fill_store_figures = [&](IntervalUpdate* update) {
+    const storage::StoreCounters now = store->counters();
+    update->batches = now.batches - previous.batches;
+    update->rows_committed = now.rows_committed - previous.rows_committed;
+    update->late_commits = now.late_commits - previous.late_commits;
+    update->peak_queue_depth = store->TakePeakQueueDepth();
+    update->queue_size = spec_.store.queue_size;
+    previous = now;
+  };
+
+  std::string reason = "duration reached";
+  for (;;) {
+    const Clock::time_point next =
+        std::min(end, start + spec_.log_interval * (sequence + 1));
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (stop_cv_.wait_until(lock, next, [this] { return stop_requested_; })) {
+        reason = stop_reason_;
+        break;
+      }
+    }
+    if (next >= end) break;
+    IntervalUpdate update;
+    update.sequence = ++sequence;
+    update.start_s = interval_start_s;
+    update.end_s = SecondsSince(start, Clock::now());
+    interval_start_s = update.end_s;
+    update.stats = workload.TakeInterval();
+    fill_store_figures(&update);
+    on_update(update);
+  }
+
+  // The end: stop producing, drain, and account for everything.
+  workload.Stop();
+  const absl::Status close_status = store->Close();
+  IntervalUpdate last;
+  last.sequence = ++sequence;
+  last.start_s = interval_start_s;
+  last.end_s = SecondsSince(start, Clock::now());
+  last.stats = workload.TakeInterval();
+  fill_store_figures(&last);
+  last.final = true;
+  last.stop_reason = reason;
+
+  const storage::StoreCounters counters = store->counters();
+  RunAudit audit;
+  audit.rows_before = mark.rows;
+  audit.acknowledged = counters.ok;
+  audit.late_commits = counters.late_commits;
+  if (!close_status.ok()) audit.error = close_status.ToString();
+  auto db_audit = storage::AuditDatabase(spec_.store.path, mark);
+  if (db_audit.ok()) {
+    audit.rows_in_db = db_audit->rows_after_mark;
+    audit.integrity_ok = db_audit->integrity_ok;
+    audit.integrity_message = db_audit->integrity_message;
+    const int64_t expected = audit.acknowledged + audit.late_commits;
+    audit.lost = std::max<int64_t>(0, expected - audit.rows_in_db);
+    audit.unexplained = std::max<int64_t>(0, audit.rows_in_db - expected);
+  } else if (audit.error.empty()) {
+    audit.error = db_audit.status().ToString();
+  }
+  last.audit = std::move(audit);
+  on_update(last);
+  return absl::OkStatus();
+}
+
+}  // namespace loadtest::agent

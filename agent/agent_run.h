@@ -1,0 +1,55 @@
+// AgentRun: the lifecycle of one load test on one agent. Opens (or creates)
+// the store, marks the table, starts the workload, reports one
+// IntervalUpdate per log interval, and at the end (duration reached, or
+// RequestStop) stops the workload, drains and closes the store, audits the
+// database, and reports the final update with the audit.
+//
+// Used in-process by `loadtest` and, behind gRPC, by `loadtest-agent`.
+// Thread-safety: Run() on one thread; RequestStop() from any thread.
+#ifndef LOADTEST_AGENT_AGENT_RUN_H_
+#define LOADTEST_AGENT_AGENT_RUN_H_
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "absl/status/status.h"
+#include "agent/run_spec.h"
+#include "storage/store_metrics.h"
+
+namespace loadtest::agent {
+
+class AgentRun {
+ public:
+  using UpdateCallback = std::function<void(const IntervalUpdate&)>;
+
+  // `metrics` may be null; when given it must outlive Run().
+  AgentRun(RunSpec spec, storage::StoreMetrics* metrics);
+
+  // Runs to the end, calling `on_update` on this thread once per interval and
+  // once with the final update. Returns an error without calling `on_update`
+  // when the run cannot start (invalid spec: InvalidArgument; database
+  // problems: the store's codes, naming the file). Once started, a run
+  // always ends with a final update and Run returns OK; failures during the
+  // run are in the update's counters and audit.
+  absl::Status Run(const UpdateCallback& on_update);
+
+  // Ends the run early: the current interval is reported as the last one,
+  // the queue is drained and audited as usual. `reason` goes into the final
+  // update. Safe from any thread, before or during Run; first reason wins.
+  void RequestStop(const std::string& reason);
+
+ private:
+  const RunSpec spec_;
+  storage::StoreMetrics* const metrics_;
+
+  std::mutex mu_;
+  std::condition_variable stop_cv_;
+  bool stop_requested_ = false;  // Guarded by mu_.
+  std::string stop_reason_;      // Guarded by mu_.
+};
+
+}  // namespace loadtest::agent
+
+#endif  // LOADTEST_AGENT_AGENT_RUN_H_

@@ -1,0 +1,58 @@
+// MetricsServer: one agent's Prometheus target. Serves GET /metrics from a
+// prometheus-cpp registry that holds the store's metrics (registered once
+// for the process, reused by every run) plus
+//   opentrail_agent_info{agent_id,version,hostname} 1
+//   opentrail_agent_run_active  (1 while a run is going, else 0)
+//
+// Thread-safety: all methods are safe from any thread. The exposer's own
+// threads serve scrapes until the object is destroyed.
+#ifndef LOADTEST_AGENT_METRICS_SERVER_H_
+#define LOADTEST_AGENT_METRICS_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "prometheus/exposer.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
+#include "storage/store_metrics.h"
+
+namespace loadtest::agent {
+
+struct AgentIdentity {
+  std::string agent_id;
+  std::string version;
+  std::string hostname;
+};
+
+// The machine's host name (gethostname), "unknown" if it cannot be read.
+std::string LocalHostname();
+
+class MetricsServer {
+ public:
+  // Binds `listen_address` ("0.0.0.0:8080", "127.0.0.1:0" for any free
+  // port) and starts serving. Errors: Unavailable naming the address when it
+  // cannot be bound (port in use, no permission); Internal when metrics
+  // cannot be registered.
+  static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(
+      const std::string& listen_address, const AgentIdentity& identity);
+
+  // The port actually bound (useful with port 0).
+  int port() const { return port_; }
+  storage::StoreMetrics* store_metrics() { return store_metrics_.get(); }
+  void SetRunActive(bool active) { run_active_->Set(active ? 1 : 0); }
+
+ private:
+  MetricsServer() = default;
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<storage::StoreMetrics> store_metrics_;
+  prometheus::Gauge* run_active_ = nullptr;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  int port_ = 0;
+};
+
+}  // namespace loadtest::agent
+
+#endif  // LOADTEST_AGENT_METRICS_SERVER_H_

@@ -1,0 +1,68 @@
+// RunSpec: everything one agent needs to run one load test, and the updates
+// it reports while running. Plain value types, copied freely. The gRPC wire
+// form (proto/) maps onto these.
+#ifndef LOADTEST_AGENT_RUN_SPEC_H_
+#define LOADTEST_AGENT_RUN_SPEC_H_
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "agent/workload.h"
+#include "stats/interval_counters.h"
+#include "storage/store_options.h"
+
+namespace loadtest::agent {
+
+struct RunSpec {
+  std::string run_id;
+  storage::StoreOptions store;  // store.path: the database file.
+  WorkloadOptions workload;
+  std::chrono::nanoseconds duration = std::chrono::seconds(60);
+  std::chrono::nanoseconds log_interval = std::chrono::seconds(5);
+};
+
+// Checks store, workload and timing; InvalidArgument names the flag and the
+// value (`duration must be > 0, got 0s`).
+absl::Status ValidateRunSpec(const RunSpec& spec);
+
+// The durability audit at the end of a run: rows this run left in the
+// database versus the writes the store acknowledged (plus timed-out writes
+// that committed late), and SQLite's integrity check.
+struct RunAudit {
+  int64_t rows_before = 0;   // Rows in the database when the run began.
+  int64_t rows_in_db = 0;    // Rows the run added.
+  int64_t acknowledged = 0;  // Writes acknowledged (the store's ok count).
+  int64_t late_commits = 0;  // Timed out, committed afterwards.
+  int64_t lost = 0;          // acknowledged + late_commits - rows_in_db, if > 0.
+  int64_t unexplained = 0;   // rows_in_db - (acknowledged + late_commits), if > 0.
+  bool integrity_ok = false;
+  std::string integrity_message;  // "ok" or SQLite's first complaint.
+  std::string error;  // Set when the audit itself could not run.
+  bool passed() const {
+    return error.empty() && lost == 0 && unexplained == 0 && integrity_ok;
+  }
+};
+
+// One interval of one agent: deltas since the previous update, never
+// running totals, so updates from many agents merge by addition.
+struct IntervalUpdate {
+  int64_t sequence = 0;      // 1, 2, ... per run.
+  double start_s = 0;        // Interval bounds, seconds since the run began.
+  double end_s = 0;
+  stats::IntervalStats stats;  // Workload counters and latency histograms.
+  int peak_queue_depth = 0;    // Highest store queue depth in the interval.
+  int queue_size = 0;
+  int64_t batches = 0;         // Transactions committed in the interval.
+  int64_t rows_committed = 0;  // Rows those transactions committed.
+  int64_t late_commits = 0;    // Timed-out writes that committed, this interval.
+  bool final = false;          // Last update of the run; carries the audit.
+  std::string stop_reason;     // On the final update: why the run ended.
+  std::optional<RunAudit> audit;
+};
+
+}  // namespace loadtest::agent
+
+#endif  // LOADTEST_AGENT_RUN_SPEC_H_

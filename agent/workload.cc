@@ -1,0 +1,202 @@
+#include "agent/workload.h"
+
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "agent/log_generator.h"
+
+namespace loadtest::agent {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t Nanos(Clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+}
+
+// Per-thread pacing: the k-th operation of a thread is due at
+// start + k * period. Closed-loop threads have no schedule.
+class Schedule {
+ public:
+  Schedule(double rate_per_thread, Clock::time_point start)
+      : start_(start),
+        period_ns_(rate_per_thread > 0 ? 1e9 / rate_per_thread : 0) {}
+  bool open_loop() const { return period_ns_ > 0; }
+  Clock::time_point Due(int64_t k) const {
+    return start_ + std::chrono::nanoseconds(static_cast<int64_t>(
+                        std::llround(period_ns_ * static_cast<double>(k))));
+  }
+
+ private:
+  const Clock::time_point start_;
+  const double period_ns_;
+};
+
+}  // namespace
+
+absl::Status ValidateWorkloadOptions(const WorkloadOptions& o) {
+  if (o.writers < 0 || o.writers > 10000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("writers must be between 0 and 10000, got ", o.writers));
+  }
+  if (o.readers < 0 || o.readers > 10000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("readers must be between 0 and 10000, got ", o.readers));
+  }
+  if (o.writers == 0 && o.readers == 0) {
+    return absl::InvalidArgumentError(
+        "writers and readers are both 0: nothing to run");
+  }
+  if (o.write_delay.count() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "write-delay must be >= 0, got ", o.write_delay.count(), "ns"));
+  }
+  if (o.read_delay.count() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "read-delay must be >= 0, got ", o.read_delay.count(), "ns"));
+  }
+  for (const auto& [name, rate, threads] :
+       {std::tuple<const char*, double, int>{"write-rate", o.write_rate,
+                                             o.writers},
+        std::tuple<const char*, double, int>{"read-rate", o.read_rate,
+                                             o.readers}}) {
+    if (!(rate >= 0) || rate > 1e7) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          name, " must be between 0 and 10000000 per second, got ", rate));
+    }
+    if (rate > 0 && threads == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          name, " is ", rate, "/s but there are no ",
+          std::string(name) == "write-rate" ? "writers" : "readers",
+          " to carry it"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+Workload::Workload(const WorkloadOptions& options, storage::BatchedStore* store)
+    : options_(options), store_(store) {}
+
+Workload::~Workload() { Stop(); }
+
+absl::Status Workload::Start() {
+  std::vector<std::unique_ptr<storage::StoreReader>> readers;
+  for (int i = 0; i < options_.readers; ++i) {
+    auto reader = store_->NewReader();
+    if (!reader.ok()) return reader.status();
+    readers.push_back(std::move(*reader));
+  }
+  for (int i = 0; i < options_.writers + options_.readers; ++i) {
+    workers_.push_back(std::make_unique<Worker>());
+  }
+  for (int i = 0; i < options_.writers; ++i) {
+    threads_.emplace_back([this, i] { WriterLoop(workers_[i].get(), i); });
+  }
+  for (int i = 0; i < options_.readers; ++i) {
+    Worker* worker = workers_[options_.writers + i].get();
+    threads_.emplace_back(
+        [this, worker, reader = std::move(readers[i])]() mutable {
+          ReaderLoop(worker, std::move(reader));
+        });
+  }
+  return absl::OkStatus();
+}
+
+void Workload::Stop() {
+  stopping_ = true;
+  for (auto& worker : workers_) {
+    // Taking the worker's lock orders the flag before its next wait.
+    std::lock_guard<std::mutex> lock(worker->mu);
+    worker->wake.notify_one();
+  }
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+bool Workload::SleepUntil(Worker* worker, Clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(worker->mu);
+  return !worker->wake.wait_until(lock, deadline,
+                                  [this] { return stopping_.load(); });
+}
+
+stats::IntervalStats Workload::TakeInterval() {
+  stats::IntervalStats total;
+  for (auto& worker : workers_) total.Merge(worker->recorder.TakeInterval());
+  return total;
+}
+
+void Workload::WriterLoop(Worker* worker, int index) {
+  stats::IntervalRecorder& recorder = worker->recorder;
+  LogGenerator generator(index, options_.seed * 1000003 + index);
+  const Schedule schedule(
+      options_.writers > 0 ? options_.write_rate / options_.writers : 0,
+      Clock::now());
+  for (int64_t k = 0; !stopping_.load(std::memory_order_relaxed); ++k) {
+    Clock::time_point intended = Clock::now();
+    if (schedule.open_loop()) {
+      intended = schedule.Due(k);
+      if (intended > Clock::now() && !SleepUntil(worker, intended)) return;
+      if (Clock::now() - intended > kLateSlack) recorder.RecordWriteLate();
+    }
+    auto id = store_->Write(generator.Next());
+    const int64_t latency = Nanos(Clock::now() - intended);
+    if (id.ok()) {
+      recorder.RecordWriteOk(latency);
+    } else if (absl::IsResourceExhausted(id.status())) {
+      recorder.RecordQueueFull();
+    } else if (absl::IsDeadlineExceeded(id.status())) {
+      recorder.RecordWriteTimeout();
+    } else {
+      recorder.RecordWriteError();
+    }
+    if (!schedule.open_loop() && options_.write_delay.count() > 0 &&
+        !SleepUntil(worker, Clock::now() + options_.write_delay)) {
+      return;
+    }
+  }
+}
+
+void Workload::ReaderLoop(Worker* worker,
+                          std::unique_ptr<storage::StoreReader> reader) {
+  stats::IntervalRecorder& recorder = worker->recorder;
+  const Schedule schedule(
+      options_.readers > 0 ? options_.read_rate / options_.readers : 0,
+      Clock::now());
+  for (int64_t k = 0; !stopping_.load(std::memory_order_relaxed); ++k) {
+    Clock::time_point intended = Clock::now();
+    if (schedule.open_loop()) {
+      intended = schedule.Due(k);
+      if (intended > Clock::now() && !SleepUntil(worker, intended)) return;
+      if (Clock::now() - intended > kLateSlack) recorder.RecordReadLate();
+    }
+    const ReadQuery& query = QueryForIteration(k);
+    absl::Status status;
+    switch (query.kind) {
+      case QueryKind::kText:
+        status = reader->SearchText(query.argument, query.limit).status();
+        break;
+      case QueryKind::kHostname:
+        status = reader->ByHostname(query.argument, query.limit).status();
+        break;
+      case QueryKind::kAppName:
+        status = reader->ByAppName(query.argument, query.limit).status();
+        break;
+      case QueryKind::kRecent:
+        status = reader->Recent(query.limit).status();
+        break;
+    }
+    if (status.ok()) {
+      recorder.RecordReadOk(Nanos(Clock::now() - intended));
+    } else {
+      recorder.RecordReadError();
+    }
+    if (!schedule.open_loop() && options_.read_delay.count() > 0 &&
+        !SleepUntil(worker, Clock::now() + options_.read_delay)) {
+      return;
+    }
+  }
+}
+
+}  // namespace loadtest::agent

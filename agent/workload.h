@@ -1,0 +1,100 @@
+// Workload: the writer and reader threads of one load test over one
+// BatchedStore, reproducing the original OpenTrail load test.
+//
+// Closed loop (the original's behaviour, the default): each writer writes,
+// records the latency, sleeps write_delay; each reader runs the next of the
+// original's five queries, sleeps read_delay.
+// Open loop (write_rate / read_rate > 0): operations are paced on a fixed
+// schedule, the rate split evenly across the threads; latency is measured
+// from each operation's scheduled start, so a stalled store shows in the
+// percentiles (no coordinated omission). An operation that starts more than
+// kLateSlack after its scheduled time is also counted as late.
+//
+// Each thread records into its own stats::IntervalRecorder; TakeInterval()
+// merges them. Thread-safety: Start/Stop from one controlling thread;
+// TakeInterval from one (any) thread at a time, concurrently with the
+// workers.
+#ifndef LOADTEST_AGENT_WORKLOAD_H_
+#define LOADTEST_AGENT_WORKLOAD_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "stats/interval_counters.h"
+#include "stats/interval_recorder.h"
+#include "storage/batched_store.h"
+
+namespace loadtest::agent {
+
+struct WorkloadOptions {
+  int writers = 10;
+  int readers = 5;
+  // Closed loop: pause after each operation.
+  std::chrono::nanoseconds write_delay = std::chrono::milliseconds(1);
+  std::chrono::nanoseconds read_delay = std::chrono::milliseconds(10);
+  // Open loop when > 0: operations per second for the whole workload.
+  double write_rate = 0;
+  double read_rate = 0;
+  uint64_t seed = 1;
+};
+
+// InvalidArgument naming the field and value: negative counts, no writers
+// and no readers, negative delays, negative or absurd rates, a rate given
+// with no thread to carry it.
+absl::Status ValidateWorkloadOptions(const WorkloadOptions& options);
+
+class Workload {
+ public:
+  // An operation starting later than this after its schedule counts as late.
+  static constexpr std::chrono::milliseconds kLateSlack{1};
+
+  // `store` must outlive the workload.
+  Workload(const WorkloadOptions& options, storage::BatchedStore* store);
+  ~Workload();  // Stops and joins the threads.
+
+  Workload(const Workload&) = delete;
+  Workload& operator=(const Workload&) = delete;
+
+  // Opens one read connection per reader (errors name the database) and
+  // starts all threads. Call once.
+  absl::Status Start();
+
+  // Asks every thread to stop after its current operation and joins them.
+  // A writer blocked in Write() returns when its batch commits (or at the
+  // store's write timeout). Idempotent.
+  void Stop();
+
+  // Everything recorded since the previous call, merged over all threads.
+  stats::IntervalStats TakeInterval();
+
+ private:
+  // What one worker thread owns: its recorder, and its own wake-up so that
+  // sleeping between operations takes no lock shared with other workers.
+  struct Worker {
+    stats::IntervalRecorder recorder;
+    std::mutex mu;
+    std::condition_variable wake;
+  };
+
+  void WriterLoop(Worker* worker, int index);
+  void ReaderLoop(Worker* worker, std::unique_ptr<storage::StoreReader> reader);
+  // Waits until `deadline` or Stop(); returns false when stopping.
+  bool SleepUntil(Worker* worker, std::chrono::steady_clock::time_point deadline);
+
+  const WorkloadOptions options_;
+  storage::BatchedStore* const store_;
+  std::vector<std::unique_ptr<Worker>> workers_;  // Writers, then readers.
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace loadtest::agent
+
+#endif  // LOADTEST_AGENT_WORKLOAD_H_

@@ -1,0 +1,573 @@
+#include "cli/flag_set.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+
+namespace loadtest::cli {
+namespace {
+
+constexpr uint64_t kDurationLimit = uint64_t{1} << 63;  // |INT64_MIN| in ns.
+constexpr size_t kUsageWidth = 80;
+constexpr size_t kMaxHelpColumn = 32;  // Longer flag names get their own line.
+
+// A misuse of the API by the program itself, not bad user input.
+[[noreturn]] void Die(const std::string& program, const std::string& message) {
+  std::fprintf(stderr, "%s: FlagSet misuse: %s\n", program.c_str(),
+               message.c_str());
+  std::abort();
+}
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// Multiplier in nanoseconds for a Go duration unit, or 0 when unknown.
+uint64_t DurationUnit(absl::string_view unit) {
+  if (unit == "ns") return 1;
+  // "us", U+00B5 micro sign, U+03BC Greek small letter mu (as Go accepts).
+  if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") return 1000;
+  if (unit == "ms") return 1000 * 1000;
+  if (unit == "s") return 1000 * 1000 * 1000;
+  if (unit == "m") return uint64_t{60} * 1000 * 1000 * 1000;
+  if (unit == "h") return uint64_t{3600} * 1000 * 1000 * 1000;
+  return 0;
+}
+
+// A port of Go's time.ParseDuration. On failure returns false and sets
+// `*reason`; `*out_of_range` tells an overflow from a syntax error.
+bool ParseGoDuration(absl::string_view s, int64_t* out, std::string* reason,
+                     bool* out_of_range) {
+  *out_of_range = false;
+  if (s.empty()) {
+    *reason = "empty";
+    return false;
+  }
+  bool negative = false;
+  if (s[0] == '-' || s[0] == '+') {
+    negative = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  if (s == "0") {
+    *out = 0;
+    return true;
+  }
+  auto overflow = [&] {
+    *reason = "out of range";
+    *out_of_range = true;
+    return false;
+  };
+  if (s.empty()) {
+    *reason = "expected a number after the sign";
+    return false;
+  }
+  uint64_t total = 0;
+  while (!s.empty()) {
+    if (!(s[0] == '.' || IsDigit(s[0]))) {
+      *reason = absl::StrCat("expected a number at \"", s, "\"");
+      return false;
+    }
+    // Integer part.
+    uint64_t whole = 0;
+    size_t i = 0;
+    for (; i < s.size() && IsDigit(s[i]); ++i) {
+      if (whole > kDurationLimit / 10) return overflow();
+      whole = whole * 10 + static_cast<uint64_t>(s[i] - '0');
+      if (whole > kDurationLimit) return overflow();
+    }
+    const bool has_whole = i > 0;
+    s.remove_prefix(i);
+    // Fraction: digits beyond what fits in 63 bits are ignored, as in Go.
+    uint64_t fraction = 0;
+    double scale = 1;
+    bool has_fraction = false;
+    if (!s.empty() && s[0] == '.') {
+      s.remove_prefix(1);
+      bool saturated = false;
+      size_t j = 0;
+      for (; j < s.size() && IsDigit(s[j]); ++j) {
+        if (saturated) continue;
+        if (fraction > (kDurationLimit - 1) / 10) {
+          saturated = true;
+          continue;
+        }
+        const uint64_t next = fraction * 10 + static_cast<uint64_t>(s[j] - '0');
+        if (next > kDurationLimit) {
+          saturated = true;
+          continue;
+        }
+        fraction = next;
+        scale *= 10;
+      }
+      has_fraction = j > 0;
+      s.remove_prefix(j);
+    }
+    if (!has_whole && !has_fraction) {
+      *reason = "expected digits around the decimal point";
+      return false;
+    }
+    // Unit: everything up to the next number.
+    size_t k = 0;
+    while (k < s.size() && s[k] != '.' && !IsDigit(s[k])) ++k;
+    if (k == 0) {
+      *reason = "missing unit (use ns, us, ms, s, m or h)";
+      return false;
+    }
+    const absl::string_view unit_text = s.substr(0, k);
+    s.remove_prefix(k);
+    const uint64_t unit = DurationUnit(unit_text);
+    if (unit == 0) {
+      *reason = absl::StrCat("unknown unit \"", unit_text,
+                             "\" (use ns, us, ms, s, m or h)");
+      return false;
+    }
+    if (whole > kDurationLimit / unit) return overflow();
+    uint64_t value = whole * unit;
+    if (fraction > 0) {
+      value += static_cast<uint64_t>(static_cast<double>(fraction) *
+                                     (static_cast<double>(unit) / scale));
+      if (value > kDurationLimit) return overflow();
+    }
+    if (value > kDurationLimit - total) return overflow();
+    total += value;
+  }
+  if (negative) {
+    *out = total == kDurationLimit ? std::numeric_limits<int64_t>::min()
+                                   : -static_cast<int64_t>(total);
+    return true;
+  }
+  if (total > kDurationLimit - 1) return overflow();
+  *out = static_cast<int64_t>(total);
+  return true;
+}
+
+// `value / 10^digits` in decimal, trailing zeros of the fraction (and the
+// point itself when the fraction is zero) omitted: (1500, 3) -> "1.5".
+std::string FixedPoint(uint64_t value, int digits) {
+  uint64_t divisor = 1;
+  for (int i = 0; i < digits; ++i) divisor *= 10;
+  std::string out = absl::StrCat(value / divisor);
+  uint64_t fraction = value % divisor;
+  if (fraction == 0) return out;
+  std::string fraction_text(static_cast<size_t>(digits), '0');
+  for (int i = digits - 1; i >= 0; --i) {
+    fraction_text[static_cast<size_t>(i)] =
+        static_cast<char>('0' + fraction % 10);
+    fraction /= 10;
+  }
+  fraction_text.erase(fraction_text.find_last_not_of('0') + 1);
+  return absl::StrCat(out, ".", fraction_text);
+}
+
+// Greedy word wrap of `text` into lines of at most `width` characters (a
+// longer word gets a line of its own). '\n' in `text` forces a break.
+std::vector<std::string> Wrap(absl::string_view text, size_t width) {
+  std::vector<std::string> lines;
+  for (absl::string_view paragraph : absl::StrSplit(text, '\n')) {
+    std::string line;
+    for (absl::string_view word :
+         absl::StrSplit(paragraph, ' ', absl::SkipEmpty())) {
+      if (!line.empty() && line.size() + 1 + word.size() > width) {
+        lines.push_back(std::move(line));
+        line.clear();
+      }
+      if (!line.empty()) line += ' ';
+      absl::StrAppend(&line, word);
+    }
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
+// Go's strconv.ParseBool.
+bool ParseGoBool(absl::string_view text, bool* out) {
+  if (text == "1" || text == "t" || text == "T" || text == "TRUE" ||
+      text == "true" || text == "True") {
+    *out = true;
+    return true;
+  }
+  if (text == "0" || text == "f" || text == "F" || text == "FALSE" ||
+      text == "false" || text == "False") {
+    *out = false;
+    return true;
+  }
+  return false;
+}
+
+absl::Status ValueError(absl::string_view name, absl::string_view value,
+                        absl::string_view problem) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("flag -", name, ": \"", value, "\" ", problem));
+}
+
+// A decimal integer with an optional sign, within [min, max].
+absl::StatusOr<int64_t> ParseInteger(absl::string_view name,
+                                     absl::string_view text, int64_t min,
+                                     int64_t max) {
+  absl::string_view digits = text;
+  // std::from_chars takes '-' but not '+'; "+-5" must stay invalid.
+  if (digits.size() > 1 && digits[0] == '+' && IsDigit(digits[1])) {
+    digits.remove_prefix(1);
+  }
+  const std::string range =
+      absl::StrCat("is out of range (must be between ", min, " and ", max, ")");
+  int64_t value = 0;
+  const char* end = digits.data() + digits.size();
+  const auto [ptr, ec] = std::from_chars(digits.data(), end, value);
+  if (ec == std::errc::result_out_of_range) {
+    return ValueError(name, text, range);
+  }
+  if (digits.empty() || ec != std::errc() || ptr != end) {
+    return ValueError(name, text, "is not an integer");
+  }
+  if (value < min || value > max) return ValueError(name, text, range);
+  return value;
+}
+
+absl::StatusOr<double> ParseNumber(absl::string_view name,
+                                   absl::string_view text) {
+  absl::string_view digits = text;
+  if (digits.size() > 1 && digits[0] == '+' &&
+      (IsDigit(digits[1]) || digits[1] == '.')) {
+    digits.remove_prefix(1);
+  }
+  double value = 0;
+  const char* end = digits.data() + digits.size();
+  const auto [ptr, ec] = std::from_chars(digits.data(), end, value);
+  if (ec == std::errc::result_out_of_range) {
+    return ValueError(name, text, "is out of range");
+  }
+  if (digits.empty() || ec != std::errc() || ptr != end) {
+    return ValueError(name, text, "is not a number");
+  }
+  if (!std::isfinite(value)) {
+    return ValueError(name, text, "is not a finite number");
+  }
+  return value;
+}
+
+}  // namespace
+
+absl::StatusOr<std::chrono::nanoseconds> ParseDuration(absl::string_view text) {
+  int64_t ns = 0;
+  std::string reason;
+  bool out_of_range = false;
+  if (!ParseGoDuration(text, &ns, &reason, &out_of_range)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid duration \"", text, "\": ", reason));
+  }
+  return std::chrono::nanoseconds(ns);
+}
+
+std::string FormatDuration(std::chrono::nanoseconds d) {
+  const int64_t ns = d.count();
+  const bool negative = ns < 0;
+  // Unsigned negation also covers INT64_MIN.
+  const uint64_t u = negative ? uint64_t{0} - static_cast<uint64_t>(ns)
+                              : static_cast<uint64_t>(ns);
+  std::string out = negative ? "-" : "";
+  constexpr uint64_t kSecond = 1000 * 1000 * 1000;
+  if (u == 0) return "0s";
+  if (u < 1000) return absl::StrCat(out, u, "ns");
+  if (u < 1000 * 1000) return absl::StrCat(out, FixedPoint(u, 3), "\xC2\xB5s");
+  if (u < kSecond) return absl::StrCat(out, FixedPoint(u, 6), "ms");
+  const uint64_t whole_seconds = u / kSecond;
+  const uint64_t hours = whole_seconds / 3600;
+  const uint64_t minutes = whole_seconds / 60 % 60;
+  if (hours > 0) absl::StrAppend(&out, hours, "h");
+  if (hours > 0 || minutes > 0) absl::StrAppend(&out, minutes, "m");
+  absl::StrAppend(&out, FixedPoint(u % (60 * kSecond), 9), "s");
+  return out;
+}
+
+FlagSet::FlagSet(std::string program, std::string intro)
+    : program_(std::move(program)), intro_(std::move(intro)), sections_{""} {}
+
+void FlagSet::AddSection(std::string title) {
+  sections_.push_back(std::move(title));
+}
+
+void FlagSet::AddInt(std::string name, int64_t* target, std::string help) {
+  Add(std::move(name), target, std::move(help), absl::StrCat(*target));
+}
+
+void FlagSet::AddInt(std::string name, int* target, std::string help) {
+  Add(std::move(name), target, std::move(help), absl::StrCat(*target));
+}
+
+void FlagSet::AddDouble(std::string name, double* target, std::string help) {
+  Add(std::move(name), target, std::move(help), absl::StrCat(*target));
+}
+
+void FlagSet::AddDuration(std::string name, std::chrono::nanoseconds* target,
+                          std::string help) {
+  Add(std::move(name), target, std::move(help), FormatDuration(*target));
+}
+
+void FlagSet::AddString(std::string name, std::string* target,
+                        std::string help) {
+  Add(std::move(name), target, std::move(help),
+      target->empty() ? "" : absl::StrCat("\"", *target, "\""));
+}
+
+void FlagSet::AddBool(std::string name, bool* target, std::string help) {
+  Add(std::move(name), target, std::move(help), *target ? "true" : "");
+}
+
+void FlagSet::Add(std::string name, Target target, std::string help,
+                  std::string default_text) {
+  if (name.empty() || name[0] == '-' || name.find('=') != std::string::npos) {
+    Die(program_, absl::StrCat("bad flag name \"", name,
+                               "\" (no leading dashes, no '=')"));
+  }
+  if (name == "h" || name == "help") {
+    Die(program_, absl::StrCat("flag -", name, " is reserved for help"));
+  }
+  if (index_.count(name) > 0) {
+    Die(program_, absl::StrCat("flag -", name, " registered twice"));
+  }
+  if (std::visit([](auto* p) { return p == nullptr; }, target)) {
+    Die(program_, absl::StrCat("flag -", name, " has a null target"));
+  }
+  index_.emplace(name, flags_.size());
+  flags_.push_back(Flag{std::move(name), target, std::move(help),
+                        std::move(default_text), sections_.size() - 1});
+}
+
+const FlagSet::Flag* FlagSet::Find(absl::string_view name) const {
+  const auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &flags_[it->second];
+}
+
+bool FlagSet::IsBool(const Flag& flag) {
+  return std::holds_alternative<bool*>(flag.target);
+}
+
+absl::StatusOr<FlagSet::Value> FlagSet::ParseValue(const Flag& flag,
+                                                   absl::string_view text) {
+  const std::string& name = flag.name;
+  return std::visit(
+      [&](auto* target) -> absl::StatusOr<Value> {
+        using T = std::remove_pointer_t<decltype(target)>;
+        if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, int>) {
+          absl::StatusOr<int64_t> value =
+              ParseInteger(name, text, std::numeric_limits<T>::min(),
+                           std::numeric_limits<T>::max());
+          if (!value.ok()) return value.status();
+          return Value(*value);
+        } else if constexpr (std::is_same_v<T, double>) {
+          absl::StatusOr<double> value = ParseNumber(name, text);
+          if (!value.ok()) return value.status();
+          return Value(*value);
+        } else if constexpr (std::is_same_v<T, std::chrono::nanoseconds>) {
+          int64_t ns = 0;
+          std::string reason;
+          bool out_of_range = false;
+          if (!ParseGoDuration(text, &ns, &reason, &out_of_range)) {
+            if (out_of_range) {
+              using std::chrono::nanoseconds;
+              return ValueError(
+                  name, text,
+                  absl::StrCat("is out of range (must be between ",
+                               FormatDuration(nanoseconds::min()), " and ",
+                               FormatDuration(nanoseconds::max()), ")"));
+            }
+            return ValueError(name, text,
+                              "is not a duration (use e.g. 300ms, 10s, 1m30s)");
+          }
+          return Value(std::chrono::nanoseconds(ns));
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          return Value(std::string(text));
+        } else {
+          static_assert(std::is_same_v<T, bool>);
+          bool value = false;
+          if (!ParseGoBool(text, &value)) {
+            return ValueError(name, text, "is not a boolean");
+          }
+          return Value(value);
+        }
+      },
+      flag.target);
+}
+
+absl::Status FlagSet::Parse(int argc, const char* const* argv,
+                            std::vector<std::string>* positional) {
+  if (parsed_) Die(program_, "Parse called twice");
+  parsed_ = true;
+
+  // Values are converted as they come and stored only once the whole command
+  // line is known to be valid (and not a request for help).
+  std::vector<std::pair<size_t, Value>> assignments;  // flags_ index, value.
+  std::vector<std::string> arguments;
+  absl::Status first_error;
+  auto fail = [&first_error](absl::Status status) {
+    if (first_error.ok()) first_error = std::move(status);
+  };
+
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i] == nullptr ? "" : argv[i];
+    if (arg == "--") {
+      for (++i; i < argc; ++i) {
+        arguments.emplace_back(argv[i] == nullptr ? "" : argv[i]);
+      }
+      break;
+    }
+    if (arg.size() < 2 || arg[0] != '-') {  // Includes a lone "-".
+      arguments.emplace_back(arg);
+      continue;
+    }
+    const size_t dashes = arg[1] == '-' ? 2 : 1;
+    const absl::string_view body = arg.substr(dashes);
+    if (body.empty() || body[0] == '-' || body[0] == '=') {
+      fail(absl::InvalidArgumentError(
+          absl::StrCat("bad flag syntax: \"", arg, "\"")));
+      continue;
+    }
+    const size_t equals = body.find('=');
+    const absl::string_view name = body.substr(0, equals);
+    const bool has_value = equals != absl::string_view::npos;
+    if (name == "h" || name == "help") {
+      help_requested_ = true;
+      continue;
+    }
+    const Flag* flag = Find(name);
+    if (flag == nullptr) {
+      // The Abseil-based binaries took `--batch_size`; point old habits at
+      // the new spelling.
+      const std::string dashed = absl::StrReplaceAll(name, {{"_", "-"}});
+      const absl::string_view prefix = arg.substr(0, dashes);
+      fail(absl::InvalidArgumentError(
+          dashed != name && Find(dashed) != nullptr
+              ? absl::StrCat("unknown flag ", prefix, name, " (did you mean ",
+                             prefix, dashed, "?)")
+              : absl::StrCat("unknown flag ", prefix, name, " (see --help)")));
+      continue;
+    }
+    absl::string_view value;
+    if (has_value) {
+      value = body.substr(equals + 1);
+    } else if (IsBool(*flag)) {
+      value = "true";
+    } else if (i + 1 < argc && argv[i + 1] != nullptr) {
+      value = argv[++i];
+    } else {
+      fail(absl::InvalidArgumentError(
+          absl::StrCat("flag -", flag->name, " needs a value")));
+      continue;
+    }
+    absl::StatusOr<Value> parsed = ParseValue(*flag, value);
+    if (!parsed.ok()) {
+      fail(parsed.status());
+      continue;
+    }
+    assignments.emplace_back(static_cast<size_t>(flag - flags_.data()),
+                             *std::move(parsed));
+  }
+
+  if (help_requested_) return absl::OkStatus();
+  if (!first_error.ok()) return first_error;
+
+  for (auto& [index, value] : assignments) {
+    Flag& flag = flags_[index];
+    flag.set = true;
+    std::visit(
+        [&value](auto* target) {
+          using T = std::remove_pointer_t<decltype(target)>;
+          if constexpr (std::is_same_v<T, int>) {
+            // ParseInteger checked the range.
+            *target = static_cast<int>(std::get<int64_t>(value));
+          } else {
+            *target = std::get<T>(std::move(value));
+          }
+        },
+        flag.target);
+  }
+  for (std::string& argument : arguments) {
+    positional->push_back(std::move(argument));
+  }
+  return absl::OkStatus();
+}
+
+bool FlagSet::IsSet(absl::string_view name) const {
+  const Flag* flag = Find(name);
+  if (flag == nullptr) {
+    Die(program_, absl::StrCat("IsSet asked about unregistered flag -", name));
+  }
+  return flag->set;
+}
+
+std::string FlagSet::Usage() const {
+  auto left_column = [](const Flag& flag) {
+    const char* placeholder = std::visit(
+        [](auto* target) {
+          using T = std::remove_pointer_t<decltype(target)>;
+          if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, int>) {
+            return "=<int>";
+          } else if constexpr (std::is_same_v<T, double>) {
+            return "=<number>";
+          } else if constexpr (std::is_same_v<T, std::chrono::nanoseconds>) {
+            return "=<duration>";
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            return "=<string>";
+          } else {
+            return "";
+          }
+        },
+        flag.target);
+    return absl::StrCat("  -", flag.name, placeholder);
+  };
+
+  size_t column = 0;
+  for (const Flag& flag : flags_) {
+    column = std::max(column, left_column(flag).size() + 2);
+  }
+  column = std::min(column, kMaxHelpColumn);
+  const size_t help_width = kUsageWidth - column;
+
+  std::string out = intro_;
+  if (!out.empty() && out.back() != '\n') out += '\n';
+  for (size_t section = 0; section < sections_.size(); ++section) {
+    bool titled = false;
+    for (const Flag& flag : flags_) {
+      if (flag.section != section) continue;
+      if (!titled) {
+        absl::StrAppend(&out, "\n", section == 0 ? "Flags" : sections_[section],
+                        ":\n");
+        titled = true;
+      }
+      std::string left = left_column(flag);
+      std::string text = flag.help;
+      if (!flag.default_text.empty()) {
+        absl::StrAppend(&text, text.empty() ? "" : " ",
+                        "(default: ", flag.default_text, ")");
+      }
+      bool first = true;
+      if (left.size() + 2 > column) {  // Too long: help starts below.
+        absl::StrAppend(&out, left, "\n");
+        first = false;
+      }
+      for (const std::string& line : Wrap(text, help_width)) {
+        std::string prefix = first ? left : "";
+        first = false;
+        prefix.resize(column, ' ');
+        if (line.empty()) prefix.erase(prefix.find_last_not_of(' ') + 1);
+        absl::StrAppend(&out, prefix, line, "\n");
+      }
+    }
+  }
+  absl::StrAppend(
+      &out,
+      "\nFlags are written -name=value, --name=value, -name value or --name "
+      "value;\na boolean flag alone means true, -name=false turns it off.\n");
+  return out;
+}
+
+}  // namespace loadtest::cli

@@ -1,0 +1,146 @@
+#include "controller/aggregator.h"
+
+#include <algorithm>
+
+namespace loadtest::controller {
+
+void Figures::AddUpdate(const agent::IntervalUpdate& u) {
+  seconds += u.end_s - u.start_s;
+  counters.Add(u.stats.counters);
+  write_latency.Merge(u.stats.write_latency);
+  read_latency.Merge(u.stats.read_latency);
+  peak_queue_depth = std::max(peak_queue_depth, u.peak_queue_depth);
+  queue_size = std::max(queue_size, u.queue_size);
+  batches += u.batches;
+  rows_committed += u.rows_committed;
+  late_commits += u.late_commits;
+}
+
+void Figures::MergeAgent(const Figures& o) {
+  seconds = std::max(seconds, o.seconds);
+  counters.Add(o.counters);
+  write_latency.Merge(o.write_latency);
+  read_latency.Merge(o.read_latency);
+  // Utilization is a per-store figure: the total shows the fullest store.
+  if (o.queue_size > 0 &&
+      (queue_size == 0 || o.queue_utilization() > queue_utilization())) {
+    peak_queue_depth = o.peak_queue_depth;
+    queue_size = o.queue_size;
+  }
+  batches += o.batches;
+  rows_committed += o.rows_committed;
+  late_commits += o.late_commits;
+}
+
+double Figures::writes_per_s() const {
+  return seconds > 0 ? counters.writes_ok / seconds : 0;
+}
+
+double Figures::reads_per_s() const {
+  return seconds > 0 ? counters.reads_ok / seconds : 0;
+}
+
+double Figures::queue_utilization() const {
+  return queue_size > 0 ? static_cast<double>(peak_queue_depth) / queue_size
+                        : 0;
+}
+
+double Figures::mean_batch_size() const {
+  return batches > 0 ? static_cast<double>(rows_committed) / batches : 0;
+}
+
+double Figures::error_rate() const {
+  const stats::IntervalCounters& c = counters;
+  const int64_t failed =
+      c.write_errors + c.write_timeouts + c.queue_full + c.read_errors;
+  const int64_t attempted = failed + c.writes_ok + c.reads_ok;
+  return attempted > 0 ? static_cast<double>(failed) / attempted : 0;
+}
+
+Aggregator::Aggregator(std::vector<std::string> agent_ids)
+    : agent_ids_(std::move(agent_ids)) {
+  for (const std::string& id : agent_ids_) summaries_[id].agent_id = id;
+}
+
+bool Aggregator::RowComplete(const PendingRow& row) const {
+  for (const std::string& id : agent_ids_) {
+    if (row.updates.count(id) > 0) continue;
+    // An agent that already finished before this interval has nothing more
+    // to add to it.
+    const AgentSummary& s = summaries_.at(id);
+    if (!s.finished) return false;
+  }
+  return true;
+}
+
+IntervalRow Aggregator::MakeRow(int64_t sequence, const PendingRow& row) const {
+  IntervalRow out;
+  out.sequence = sequence;
+  bool first = true;
+  for (const std::string& id : agent_ids_) {
+    auto it = row.updates.find(id);
+    if (it == row.updates.end()) continue;
+    AgentFigures agent{id, {}};
+    agent.figures.AddUpdate(it->second);
+    out.total.MergeAgent(agent.figures);
+    out.start_s = first ? it->second.start_s
+                        : std::min(out.start_s, it->second.start_s);
+    out.end_s = std::max(out.end_s, it->second.end_s);
+    first = false;
+    out.agents.push_back(std::move(agent));
+  }
+  return out;
+}
+
+std::vector<IntervalRow> Aggregator::Add(const std::string& agent_id,
+                                         const agent::IntervalUpdate& update) {
+  std::vector<IntervalRow> rows;
+  auto summary = summaries_.find(agent_id);
+  if (summary == summaries_.end() || summary->second.finished) return rows;
+  summary->second.figures.AddUpdate(update);
+  if (update.final) {
+    summary->second.finished = true;
+    summary->second.audit = update.audit;
+    summary->second.stop_reason = update.stop_reason;
+  }
+  if (update.sequence >= next_row_) {
+    pending_[update.sequence].updates[agent_id] = update;
+  }
+  while (!pending_.empty() && pending_.begin()->first == next_row_ &&
+         RowComplete(pending_.begin()->second)) {
+    rows.push_back(MakeRow(next_row_, pending_.begin()->second));
+    pending_.erase(pending_.begin());
+    ++next_row_;
+  }
+  return rows;
+}
+
+RunSummary Aggregator::Summary() const {
+  RunSummary out;
+  for (const std::string& id : agent_ids_) {
+    const AgentSummary& s = summaries_.at(id);
+    out.agents.push_back(s);
+    out.total.MergeAgent(s.figures);
+    if (!s.finished) out.partial = true;
+    if (s.audit.has_value()) {
+      const agent::RunAudit& a = *s.audit;
+      out.audit.rows_before += a.rows_before;
+      out.audit.rows_in_db += a.rows_in_db;
+      out.audit.acknowledged += a.acknowledged;
+      out.audit.late_commits += a.late_commits;
+      out.audit.lost += a.lost;
+      out.audit.unexplained += a.unexplained;
+      if (out.audit.error.empty()) out.audit.error = a.error;
+    }
+  }
+  bool all_intact = !out.agents.empty();
+  for (const AgentSummary& s : out.agents) {
+    all_intact = all_intact && s.audit.has_value() && s.audit->integrity_ok;
+  }
+  out.audit.integrity_ok = all_intact;
+  out.audit.integrity_message = all_intact ? "ok" : "see agents";
+  out.seconds = out.total.seconds;
+  return out;
+}
+
+}  // namespace loadtest::controller

@@ -1,0 +1,104 @@
+// Aggregator: turns the interval updates of one or more agents into
+// per-interval rows (one per agent plus a total) and the run's summary.
+// Counters add, latency histograms merge, so every total percentile comes
+// from the merged histogram, never from an average of percentiles.
+//
+// Pure: no I/O, no clock, no threads. One thread at a time.
+#ifndef LOADTEST_CONTROLLER_AGGREGATOR_H_
+#define LOADTEST_CONTROLLER_AGGREGATOR_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/run_spec.h"
+#include "stats/interval_counters.h"
+#include "stats/latency_histogram.h"
+
+namespace loadtest::controller {
+
+// The figures of one agent, or of all agents, over some span of time.
+struct Figures {
+  double seconds = 0;  // Length of the span.
+  stats::IntervalCounters counters;
+  stats::LatencyHistogram write_latency;
+  stats::LatencyHistogram read_latency;
+  int peak_queue_depth = 0;  // Highest queue depth of any one agent.
+  int queue_size = 0;
+  int64_t batches = 0;
+  int64_t rows_committed = 0;
+  int64_t late_commits = 0;
+
+  // Adds one update of one agent (its span extends this one's).
+  void AddUpdate(const agent::IntervalUpdate& update);
+  // Adds another agent's figures over the same span (seconds: the longest).
+  void MergeAgent(const Figures& other);
+
+  double writes_per_s() const;      // Acknowledged writes per second.
+  double reads_per_s() const;
+  double queue_utilization() const;  // peak depth / queue size, 0..1.
+  double mean_batch_size() const;
+  // Failed operations (write errors, timeouts, queue full, read errors)
+  // over all operations attempted, 0..1.
+  double error_rate() const;
+};
+
+struct AgentFigures {
+  std::string agent_id;
+  Figures figures;
+};
+
+struct IntervalRow {
+  int64_t sequence = 0;
+  double start_s = 0;
+  double end_s = 0;
+  std::vector<AgentFigures> agents;  // In the order the agents were given.
+  Figures total;
+};
+
+struct AgentSummary {
+  std::string agent_id;
+  Figures figures;  // Whole run.
+  std::optional<agent::RunAudit> audit;
+  std::string stop_reason;
+  bool finished = false;  // Its final update arrived.
+};
+
+struct RunSummary {
+  double seconds = 0;
+  std::vector<AgentSummary> agents;
+  Figures total;
+  agent::RunAudit audit;  // Summed over the agents.
+  bool partial = false;   // Some agent never sent its final update.
+};
+
+class Aggregator {
+ public:
+  explicit Aggregator(std::vector<std::string> agent_ids);
+
+  // Takes one update of `agent_id` and returns the interval rows it
+  // completed: a row is complete when every agent still running has
+  // reported that interval. Updates of unknown agents are ignored.
+  std::vector<IntervalRow> Add(const std::string& agent_id,
+                               const agent::IntervalUpdate& update);
+
+  RunSummary Summary() const;
+
+ private:
+  struct PendingRow {
+    std::map<std::string, agent::IntervalUpdate> updates;
+  };
+  bool RowComplete(const PendingRow& row) const;
+  IntervalRow MakeRow(int64_t sequence, const PendingRow& row) const;
+
+  const std::vector<std::string> agent_ids_;
+  std::map<std::string, AgentSummary> summaries_;
+  std::map<int64_t, PendingRow> pending_;  // By sequence.
+  int64_t next_row_ = 1;                   // Rows are emitted in order.
+};
+
+}  // namespace loadtest::controller
+
+#endif  // LOADTEST_CONTROLLER_AGGREGATOR_H_

@@ -1,0 +1,212 @@
+#include "controller/display.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace loadtest::controller {
+namespace {
+
+double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+std::string Percentiles(const stats::LatencyHistogram& h) {
+  if (h.count() == 0) return "-";
+  return absl::StrFormat("%s/%s/%s", FormatLatency(h.Quantile(0.50)),
+                         FormatLatency(h.Quantile(0.95)),
+                         FormatLatency(h.Quantile(0.99)));
+}
+
+std::string FigureLine(const Figures& f) {
+  const stats::IntervalCounters& c = f.counters;
+  return absl::StrFormat(
+      "writes %8.0f/s p50/p95/p99 %-20s reads %6.0f/s p50/p95/p99 %-20s "
+      "queue %3.0f%% full %d timeouts %d errors %d batches %d (mean %.1f)",
+      f.writes_per_s(), Percentiles(f.write_latency), f.reads_per_s(),
+      Percentiles(f.read_latency), 100 * f.queue_utilization(), c.queue_full,
+      c.write_timeouts, c.write_errors + c.read_errors, f.batches,
+      f.mean_batch_size());
+}
+
+}  // namespace
+
+std::string FormatLatency(int64_t ns) {
+  if (ns < 1000) return absl::StrCat(ns, "ns");
+  if (ns < 1000000) return absl::StrFormat("%.0fus", ns / 1e3);
+  if (ns < 10000000) return absl::StrFormat("%.2fms", ns / 1e6);
+  if (ns < 1000000000) return absl::StrFormat("%.1fms", ns / 1e6);
+  return absl::StrFormat("%.2fs", ns / 1e9);
+}
+
+std::vector<TargetCheck> CheckGuideTargets(const Figures& t) {
+  const double p95 = Ms(t.write_latency.Quantile(0.95));
+  const double p99 = Ms(t.write_latency.Quantile(0.99));
+  return {
+      {"write throughput", ">= 5000 writes/s", t.writes_per_s(), "writes/s",
+       t.writes_per_s() >= 5000},
+      {"write p95", "< 100 ms", p95, "ms",
+       t.write_latency.count() > 0 && p95 < 100},
+      {"write p99", "< 200 ms", p99, "ms",
+       t.write_latency.count() > 0 && p99 < 200},
+      {"queue utilization", "< 80%", 100 * t.queue_utilization(), "%",
+       t.queue_utilization() < 0.8},
+      {"error rate", "< 1%", 100 * t.error_rate(), "%", t.error_rate() < 0.01},
+  };
+}
+
+Display::Display(std::FILE* out, bool live, std::chrono::nanoseconds duration)
+    : out_(out), live_(live), duration_(duration) {}
+
+Display::~Display() { Stop(); }
+
+void Display::Start() {
+  start_ = std::chrono::steady_clock::now();
+  if (!live_) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ticking_ = true;
+  }
+  ticker_ = std::thread([this] { TickerLoop(); });
+}
+
+void Display::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+    ticking_ = false;
+    ClearProgressLocked();
+  }
+  cv_.notify_all();
+  if (ticker_.joinable()) ticker_.join();
+}
+
+void Display::TickerLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    DrawProgressLocked();
+    cv_.wait_for(lock, std::chrono::seconds(1));
+  }
+}
+
+void Display::ClearProgressLocked() {
+  if (!progress_shown_) return;
+  std::fputs("\r\033[K", out_);
+  progress_shown_ = false;
+}
+
+void Display::DrawProgressLocked() {
+  const double total = std::chrono::duration<double>(duration_).count();
+  const double elapsed = std::min(
+      total, std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                           start_)
+                 .count());
+  constexpr int kWidth = 30;
+  const int filled =
+      total > 0 ? static_cast<int>(kWidth * elapsed / total) : kWidth;
+  std::string bar(filled, '=');
+  bar.resize(kWidth, ' ');
+  std::fprintf(out_, "\r\033[K[%s] %.0fs elapsed, %.0fs remaining", bar.c_str(),
+               elapsed, total - elapsed);
+  std::fflush(out_);
+  progress_shown_ = true;
+}
+
+void Display::Row(const IntervalRow& row) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ClearProgressLocked();
+  if (row.agents.size() > 1) {
+    for (const AgentFigures& a : row.agents) {
+      std::fprintf(out_, "[%7.1fs] %-12s %s\n", row.end_s, a.agent_id.c_str(),
+                   FigureLine(a.figures).c_str());
+    }
+  }
+  std::fprintf(out_, "[%7.1fs] %-12s %s\n", row.end_s,
+               row.agents.size() > 1 ? "TOTAL" : "",
+               FigureLine(row.total).c_str());
+  if (ticking_) DrawProgressLocked();
+  std::fflush(out_);
+}
+
+void Display::Message(const std::string& line) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ClearProgressLocked();
+  std::fprintf(out_, "%s\n", line.c_str());
+  if (ticking_) DrawProgressLocked();
+  std::fflush(out_);
+}
+
+void Display::Summary(const RunSummary& s,
+                      const std::vector<TargetCheck>& targets) {
+  Stop();
+  std::lock_guard<std::mutex> lock(mu_);
+  const Figures& t = s.total;
+  const stats::IntervalCounters& c = t.counters;
+  std::FILE* o = out_;
+  std::fprintf(o, "\n=== Summary (%.1fs%s) ===\n", s.seconds,
+               s.partial ? ", PARTIAL: an agent did not finish" : "");
+  for (const AgentSummary& a : s.agents) {
+    if (!a.stop_reason.empty()) {
+      std::fprintf(o, "run ended: %s%s\n", a.stop_reason.c_str(),
+                   s.agents.size() > 1 ? (" (" + a.agent_id + ")").c_str() : "");
+    }
+  }
+  std::fprintf(o, "writes: %lld acknowledged, %.0f/s", static_cast<long long>(c.writes_ok),
+               t.writes_per_s());
+  std::fprintf(o,
+               " | outcomes: queue full %lld, timed out %lld (committed late "
+               "%lld), failed %lld",
+               static_cast<long long>(c.queue_full),
+               static_cast<long long>(c.write_timeouts),
+               static_cast<long long>(t.late_commits),
+               static_cast<long long>(c.write_errors));
+  if (c.writes_late > 0) {
+    std::fprintf(o, ", started late %lld", static_cast<long long>(c.writes_late));
+  }
+  std::fprintf(o, "\nreads:  %lld ok, %.0f/s | failed %lld",
+               static_cast<long long>(c.reads_ok), t.reads_per_s(),
+               static_cast<long long>(c.read_errors));
+  if (c.reads_late > 0) {
+    std::fprintf(o, ", started late %lld", static_cast<long long>(c.reads_late));
+  }
+  std::fprintf(o, "\n");
+  auto latency_line = [o](const char* name, const stats::LatencyHistogram& h) {
+    if (h.count() == 0) {
+      std::fprintf(o, "%s latency: no samples\n", name);
+      return;
+    }
+    std::fprintf(o, "%s latency: p50 %s  p95 %s  p99 %s  p99.9 %s  max %s  mean %s\n",
+                 name, FormatLatency(h.Quantile(0.5)).c_str(),
+                 FormatLatency(h.Quantile(0.95)).c_str(),
+                 FormatLatency(h.Quantile(0.99)).c_str(),
+                 FormatLatency(h.Quantile(0.999)).c_str(),
+                 FormatLatency(h.max()).c_str(),
+                 FormatLatency(static_cast<int64_t>(h.mean())).c_str());
+  };
+  latency_line("write", t.write_latency);
+  latency_line("read ", t.read_latency);
+  std::fprintf(o, "store: %lld batches, mean %.1f rows, peak queue %d of %d (%.0f%%)\n",
+               static_cast<long long>(t.batches), t.mean_batch_size(),
+               t.peak_queue_depth, t.queue_size, 100 * t.queue_utilization());
+  std::fprintf(o, "\nGuide targets:\n");
+  for (const TargetCheck& check : targets) {
+    std::fprintf(o, "  %-18s %-18s measured %10.2f %-8s %s\n", check.name.c_str(),
+                 check.target.c_str(), check.value, check.unit.c_str(),
+                 check.met ? "met" : "NOT MET");
+  }
+  const agent::RunAudit& a = s.audit;
+  std::fprintf(o, "\nDurability audit: %s\n", a.passed() ? "PASSED" : "FAILED");
+  std::fprintf(o,
+               "  rows added to the database %lld = acknowledged %lld + "
+               "committed late %lld ? %s (lost %lld, unexplained %lld)\n",
+               static_cast<long long>(a.rows_in_db),
+               static_cast<long long>(a.acknowledged),
+               static_cast<long long>(a.late_commits),
+               a.lost == 0 && a.unexplained == 0 ? "yes" : "NO",
+               static_cast<long long>(a.lost),
+               static_cast<long long>(a.unexplained));
+  std::fprintf(o, "  integrity_check: %s\n", a.integrity_message.c_str());
+  if (!a.error.empty()) std::fprintf(o, "  audit error: %s\n", a.error.c_str());
+  std::fflush(o);
+}
+
+}  // namespace loadtest::controller

@@ -1,0 +1,76 @@
+// Display: what a person watching `loadtest` sees. One line per interval
+// (per agent when there are several, then the total), and, on a terminal,
+// a progress line with elapsed and remaining time refreshed every second.
+// At the end, the summary with the guide's targets and the audit.
+//
+// Thread-safety: all methods are safe from any thread (one mutex guards the
+// output stream, so the progress ticker never interleaves with a row).
+#ifndef LOADTEST_CONTROLLER_DISPLAY_H_
+#define LOADTEST_CONTROLLER_DISPLAY_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "controller/aggregator.h"
+
+namespace loadtest::controller {
+
+// A guide performance target and whether the run met it.
+struct TargetCheck {
+  std::string name;      // e.g. "write p95"
+  std::string target;    // e.g. "< 100 ms"
+  double value = 0;      // measured, in the unit of `unit`
+  std::string unit;      // "writes/s", "ms", "%"
+  bool met = false;
+};
+
+// The load-testing guide's targets: 5000+ writes/s, write p95 < 100 ms,
+// write p99 < 200 ms, queue utilization < 80%, error rate < 1%.
+std::vector<TargetCheck> CheckGuideTargets(const Figures& total);
+
+class Display {
+ public:
+  // `out` must outlive the display. `live` turns on the progress line
+  // (use it when `out` is a terminal).
+  Display(std::FILE* out, bool live, std::chrono::nanoseconds duration);
+  ~Display();  // Stops the progress ticker.
+
+  // Starts the clock (and the progress ticker when live).
+  void Start();
+  void Row(const IntervalRow& row);
+  void Message(const std::string& line);
+  // Stops the progress ticker and clears its line. Idempotent.
+  void Stop();
+  // Stops the ticker and prints the summary.
+  void Summary(const RunSummary& summary,
+               const std::vector<TargetCheck>& targets);
+
+ private:
+  void TickerLoop();
+  void ClearProgressLocked();
+  void DrawProgressLocked();
+
+  std::FILE* const out_;
+  const bool live_;
+  const std::chrono::nanoseconds duration_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;               // Guarded by mu_.
+  bool progress_shown_ = false;     // Guarded by mu_.
+  bool ticking_ = false;            // Guarded by mu_.
+  std::chrono::steady_clock::time_point start_;  // Set by Start().
+  std::thread ticker_;
+};
+
+// "12.3 ms"-style rendering of a latency in nanoseconds.
+std::string FormatLatency(int64_t ns);
+
+}  // namespace loadtest::controller
+
+#endif  // LOADTEST_CONTROLLER_DISPLAY_H_

@@ -1,0 +1,169 @@
+#include "controller/json_report.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "cli/flag_set.h"
+#include "cli/version.h"
+
+namespace loadtest::controller {
+namespace {
+
+double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+nlohmann::json LatencyJson(const stats::LatencyHistogram& h) {
+  return {
+      {"count", h.count()},
+      {"p50", Ms(h.Quantile(0.50))},
+      {"p95", Ms(h.Quantile(0.95))},
+      {"p99", Ms(h.Quantile(0.99))},
+      {"p999", Ms(h.Quantile(0.999))},
+      {"max", Ms(h.max())},
+      {"mean", h.mean() / 1e6},
+  };
+}
+
+nlohmann::json AuditJson(const agent::RunAudit& a) {
+  return {
+      {"rows_before", a.rows_before},
+      {"rows_in_db", a.rows_in_db},
+      {"acknowledged", a.acknowledged},
+      {"late_commits", a.late_commits},
+      {"lost", a.lost},
+      {"unexplained", a.unexplained},
+      {"integrity_ok", a.integrity_ok},
+      {"integrity_message", a.integrity_message},
+      {"error", a.error},
+      {"passed", a.passed()},
+  };
+}
+
+nlohmann::json ScenarioJson(const Scenario& s) {
+  using cli::FormatDuration;
+  return {
+      {"db", s.db},
+      {"duration", FormatDuration(s.duration)},
+      {"writers", s.writers},
+      {"readers", s.readers},
+      {"batch_size", s.batch_size},
+      {"batch_timeout", FormatDuration(s.batch_timeout)},
+      {"batch_policy", s.batch_policy},
+      {"queue_size", s.queue_size},
+      {"metrics_port", s.metrics_port},
+      {"log_interval", FormatDuration(s.log_interval)},
+      {"write_delay", FormatDuration(s.write_delay)},
+      {"read_delay", FormatDuration(s.read_delay)},
+      {"write_rate", s.write_rate},
+      {"read_rate", s.read_rate},
+      {"write_timeout", FormatDuration(s.write_timeout)},
+      {"schema", s.schema},
+      {"sync", s.sync},
+      {"fresh", s.fresh},
+  };
+}
+
+}  // namespace
+
+nlohmann::json FiguresJson(const Figures& f) {
+  const stats::IntervalCounters& c = f.counters;
+  return {
+      {"seconds", f.seconds},
+      {"writes_ok", c.writes_ok},
+      {"writes_per_s", f.writes_per_s()},
+      {"reads_ok", c.reads_ok},
+      {"reads_per_s", f.reads_per_s()},
+      {"write_errors", c.write_errors},
+      {"write_timeouts", c.write_timeouts},
+      {"queue_full_errors", c.queue_full},
+      {"read_errors", c.read_errors},
+      {"writes_late", c.writes_late},
+      {"reads_late", c.reads_late},
+      {"late_commits", f.late_commits},
+      {"batches", f.batches},
+      {"rows_committed", f.rows_committed},
+      {"mean_batch_size", f.mean_batch_size()},
+      {"peak_queue_depth", f.peak_queue_depth},
+      {"queue_size", f.queue_size},
+      {"queue_utilization", f.queue_utilization()},
+      {"error_rate", f.error_rate()},
+      {"write_latency_ms", LatencyJson(f.write_latency)},
+      {"read_latency_ms", LatencyJson(f.read_latency)},
+  };
+}
+
+nlohmann::json RunReportJson(const Scenario& scenario,
+                             const std::vector<IntervalRow>& intervals,
+                             const RunSummary& summary,
+                             const std::vector<TargetCheck>& targets) {
+  nlohmann::json agents = nlohmann::json::array();
+  for (const AgentSummary& a : summary.agents) {
+    nlohmann::json agent = FiguresJson(a.figures);
+    agent["agent_id"] = a.agent_id;
+    agent["stop_reason"] = a.stop_reason;
+    agent["finished"] = a.finished;
+    if (a.audit.has_value()) agent["audit"] = AuditJson(*a.audit);
+    agents.push_back(std::move(agent));
+  }
+  nlohmann::json rows = nlohmann::json::array();
+  for (const IntervalRow& row : intervals) {
+    nlohmann::json per_agent = nlohmann::json::array();
+    for (const AgentFigures& a : row.agents) {
+      nlohmann::json j = FiguresJson(a.figures);
+      j["agent_id"] = a.agent_id;
+      per_agent.push_back(std::move(j));
+    }
+    rows.push_back({{"sequence", row.sequence},
+                    {"start_s", row.start_s},
+                    {"end_s", row.end_s},
+                    {"total", FiguresJson(row.total)},
+                    {"agents", std::move(per_agent)}});
+  }
+  nlohmann::json checks = nlohmann::json::array();
+  for (const TargetCheck& t : targets) {
+    checks.push_back({{"name", t.name},
+                      {"target", t.target},
+                      {"value", t.value},
+                      {"unit", t.unit},
+                      {"met", t.met}});
+  }
+  return {
+      {"tool", {{"name", "loadtest"}, {"version", cli::kVersion}}},
+      {"parameters", ScenarioJson(scenario)},
+      {"summary",
+       {{"seconds", summary.seconds},
+        {"partial", summary.partial},
+        {"total", FiguresJson(summary.total)},
+        {"agents", std::move(agents)},
+        {"guide_targets", std::move(checks)}}},
+      {"audit", AuditJson(summary.audit)},
+      {"intervals", std::move(rows)},
+  };
+}
+
+absl::Status WriteJsonFile(const std::string& path,
+                           const nlohmann::json& report) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    if (!out) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "cannot write ", temporary, ": ", std::strerror(errno)));
+    }
+    out << report.dump(2) << "\n";
+    if (!out.flush()) {
+      return absl::InternalError(
+          absl::StrCat("cannot write ", temporary, ": ", std::strerror(errno)));
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rename ", temporary,
+                                            " to ", path, ": ",
+                                            std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace loadtest::controller

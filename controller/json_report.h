@@ -1,0 +1,37 @@
+// The machine-readable report of a run (`--out=FILE`): parameters, the
+// per-interval rows, the summary per agent and in total, the guide's
+// targets and the durability audit. Pure functions; safe from any thread.
+#ifndef LOADTEST_CONTROLLER_JSON_REPORT_H_
+#define LOADTEST_CONTROLLER_JSON_REPORT_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "controller/aggregator.h"
+#include "controller/display.h"
+#include "controller/scenario.h"
+#include "nlohmann/json.hpp"
+
+namespace loadtest::controller {
+
+// Figures as JSON: writes_ok, writes_per_s, reads_ok, reads_per_s,
+// write_errors, write_timeouts, queue_full_errors, read_errors, writes_late,
+// reads_late, late_commits, batches, mean_batch_size, peak_queue_depth,
+// queue_size, queue_utilization, error_rate, seconds, and
+// write_latency_ms / read_latency_ms {count,p50,p95,p99,p999,max,mean}.
+nlohmann::json FiguresJson(const Figures& figures);
+
+nlohmann::json RunReportJson(const Scenario& scenario,
+                             const std::vector<IntervalRow>& intervals,
+                             const RunSummary& summary,
+                             const std::vector<TargetCheck>& targets);
+
+// Writes `report` to `path` (pretty-printed) via a temporary file renamed
+// into place, so a reader never sees half a report. Errors name the path.
+absl::Status WriteJsonFile(const std::string& path,
+                           const nlohmann::json& report);
+
+}  // namespace loadtest::controller
+
+#endif  // LOADTEST_CONTROLLER_JSON_REPORT_H_

@@ -1,0 +1,118 @@
+#include "controller/local_run.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "agent/agent_run.h"
+#include "agent/metrics_server.h"
+#include "cli/flag_set.h"
+#include "cli/version.h"
+#include "controller/aggregator.h"
+#include "controller/display.h"
+#include "controller/json_report.h"
+#include "controller/signal_watcher.h"
+
+namespace loadtest::controller {
+namespace {
+
+// Fails early, before a long run, when the report could not be written.
+absl::Status CheckWritable(const std::string& path) {
+  const std::string probe = path + ".tmp";
+  std::ofstream out(probe, std::ios::app);
+  if (!out) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot write the report ", path,
+                     " (its directory is missing or not writable)"));
+  }
+  out.close();
+  std::remove(probe.c_str());
+  return absl::OkStatus();
+}
+
+void Error(const std::string& message) {
+  std::fprintf(stderr, "loadtest: %s\n", message.c_str());
+}
+
+}  // namespace
+
+int RunLocal(const Scenario& scenario, const agent::RunSpec& spec,
+             const LocalRunOptions& options) {
+  if (!options.out_path.empty()) {
+    if (absl::Status s = CheckWritable(options.out_path); !s.ok()) {
+      Error(std::string(s.message()));
+      return kExitUsage;
+    }
+  }
+  const agent::AgentIdentity identity{agent::LocalHostname(), cli::kVersion,
+                                      agent::LocalHostname()};
+  auto metrics = agent::MetricsServer::Start(options.metrics_listen, identity);
+  if (!metrics.ok()) {
+    Error(absl::StrCat(metrics.status().message(),
+                       "; choose another with -metrics-port"));
+    return kExitUsage;
+  }
+
+  agent::AgentRun run(spec, (*metrics)->store_metrics());
+  SignalWatcher signals([&run](int signal_number) {
+    run.RequestStop(absl::StrCat("interrupted by ",
+                                 signal_number == SIGINT ? "SIGINT (Ctrl-C)"
+                                                         : "SIGTERM"));
+  });
+
+  Display display(stdout, isatty(STDOUT_FILENO) == 1, spec.duration);
+  std::printf(
+      "loadtest %s: %d writers, %d readers for %s on %s (schema %s, sync %s, "
+      "batch %d / %s, queue %d)\n",
+      cli::kVersion, spec.workload.writers, spec.workload.readers,
+      cli::FormatDuration(spec.duration).c_str(), spec.store.path.c_str(),
+      storage::SchemaName(spec.store.schema),
+      storage::SyncModeName(spec.store.sync), spec.store.batch_size,
+      cli::FormatDuration(spec.store.batch_timeout).c_str(),
+      spec.store.queue_size);
+  std::printf("metrics: http://%s:%d/metrics\n",
+              options.metrics_listen.substr(0, options.metrics_listen.rfind(':'))
+                  .c_str(),
+              (*metrics)->port());
+  std::fflush(stdout);
+
+  Aggregator aggregator({identity.agent_id});
+  std::vector<IntervalRow> intervals;
+  (*metrics)->SetRunActive(true);
+  display.Start();
+  const absl::Status status = run.Run([&](const agent::IntervalUpdate& u) {
+    for (IntervalRow& row : aggregator.Add(identity.agent_id, u)) {
+      display.Row(row);
+      intervals.push_back(std::move(row));
+    }
+  });
+  (*metrics)->SetRunActive(false);
+  if (!status.ok()) {
+    display.Stop();
+    Error(std::string(status.message()));
+    return kExitUsage;
+  }
+
+  const RunSummary summary = aggregator.Summary();
+  const std::vector<TargetCheck> targets = CheckGuideTargets(summary.total);
+  display.Summary(summary, targets);
+  if (!options.out_path.empty()) {
+    const absl::Status written = WriteJsonFile(
+        options.out_path,
+        RunReportJson(scenario, intervals, summary, targets));
+    if (!written.ok()) {
+      Error(std::string(written.message()));
+      return kExitUsage;
+    }
+    std::printf("report: %s\n", options.out_path.c_str());
+  }
+  if (!summary.audit.passed()) return kExitCheckFailed;
+  if (signals.received() != 0) return 128 + signals.received();
+  return kExitOk;
+}
+
+}  // namespace loadtest::controller

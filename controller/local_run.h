@@ -1,0 +1,34 @@
+// The embedded default: runs one agent in this process (no --agents), with
+// its /metrics endpoint, the live display, the summary, the JSON report and
+// the durability audit. Returns the process exit code.
+#ifndef LOADTEST_CONTROLLER_LOCAL_RUN_H_
+#define LOADTEST_CONTROLLER_LOCAL_RUN_H_
+
+#include <string>
+
+#include "agent/run_spec.h"
+#include "controller/scenario.h"
+
+namespace loadtest::controller {
+
+// Exit codes, documented in --help and the README.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitUsage = 1;        // Bad flag, setup error.
+inline constexpr int kExitCheckFailed = 2;  // The durability audit failed.
+inline constexpr int kExitPartial = 3;      // An agent was lost mid-run.
+
+struct LocalRunOptions {
+  std::string out_path;  // --out; empty for none.
+  std::string metrics_listen;  // "0.0.0.0:8080".
+};
+
+// Must be called from the main thread before any other thread starts (it
+// installs the SIGINT/SIGTERM handling). Ctrl-C ends the run early, still
+// drains, audits and reports; the exit code is then 130 (143 for SIGTERM)
+// unless the audit failed (2).
+int RunLocal(const Scenario& scenario, const agent::RunSpec& spec,
+             const LocalRunOptions& options);
+
+}  // namespace loadtest::controller
+
+#endif  // LOADTEST_CONTROLLER_LOCAL_RUN_H_

@@ -1,0 +1,99 @@
+#include "controller/scenario.h"
+
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "status/status_macros.h"
+
+namespace loadtest::controller {
+
+const std::vector<Preset>& Presets() {
+  using std::chrono::seconds;
+  static const auto* presets = new std::vector<Preset>{
+      {"light", "baseline", 5, 2, 50, seconds(60)},
+      {"medium", "medium load", 25, 10, 150, seconds(300)},
+      {"heavy", "heavy load", 75, 25, 250, seconds(600)},
+      {"stress", "stress test", 150, 50, 500, seconds(300)},
+      {"moderate", "guide scenario 1, expects 1000-2000 writes/s", 20, 10,
+       100, seconds(300)},
+      {"high", "guide scenario 2, expects 3000-5000 writes/s", 50, 20, 200,
+       seconds(300)},
+      {"burst", "guide scenario 3, expects 5000+ writes/s", 100, 30, 300,
+       seconds(300)},
+      {"sustained", "guide scenario 4, stable over 30 minutes", 30, 15, 150,
+       seconds(1800)},
+  };
+  return *presets;
+}
+
+absl::Status ApplyPreset(const std::string& name,
+                         const std::function<bool(const char*)>& is_set,
+                         Scenario* scenario) {
+  for (const Preset& p : Presets()) {
+    if (name != p.name) continue;
+    if (!is_set("writers")) scenario->writers = p.writers;
+    if (!is_set("readers")) scenario->readers = p.readers;
+    if (!is_set("batch-size")) scenario->batch_size = p.batch_size;
+    if (!is_set("duration")) scenario->duration = p.duration;
+    return absl::OkStatus();
+  }
+  std::vector<std::string> names;
+  for (const Preset& p : Presets()) names.push_back(p.name);
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown scenario \"", name,
+                   "\"; known: ", absl::StrJoin(names, ", ")));
+}
+
+namespace {
+
+absl::StatusOr<int> ToInt(const char* flag, int64_t value) {
+  if (value < std::numeric_limits<int>::min() ||
+      value > std::numeric_limits<int>::max()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " is out of range, got ", value));
+  }
+  return static_cast<int>(value);
+}
+
+}  // namespace
+
+absl::StatusOr<agent::RunSpec> ToRunSpec(const Scenario& s) {
+  agent::RunSpec spec;
+  if (s.db.empty()) return absl::InvalidArgumentError("db must not be empty");
+  if (s.metrics_port < 0 || s.metrics_port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "metrics-port must be between 0 and 65535, got ", s.metrics_port));
+  }
+  if (s.writers < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("writers must be >= 0, got ", s.writers));
+  }
+  if (s.readers < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("readers must be >= 0, got ", s.readers));
+  }
+  spec.duration = s.duration;
+  spec.log_interval = s.log_interval;
+  storage::StoreOptions& store = spec.store;
+  store.path = s.db;
+  ASSIGN_OR_RETURN(store.schema, storage::ParseSchema(s.schema));
+  ASSIGN_OR_RETURN(store.sync, storage::ParseSyncMode(s.sync));
+  ASSIGN_OR_RETURN(store.batch_policy, storage::ParseBatchPolicy(s.batch_policy));
+  store.fresh = s.fresh;
+  ASSIGN_OR_RETURN(store.batch_size, ToInt("batch-size", s.batch_size));
+  ASSIGN_OR_RETURN(store.queue_size, ToInt("queue-size", s.queue_size));
+  store.batch_timeout = s.batch_timeout;
+  store.write_timeout = s.write_timeout;
+  agent::WorkloadOptions& w = spec.workload;
+  ASSIGN_OR_RETURN(w.writers, ToInt("writers", s.writers));
+  ASSIGN_OR_RETURN(w.readers, ToInt("readers", s.readers));
+  w.write_delay = s.write_delay;
+  w.read_delay = s.read_delay;
+  w.write_rate = s.write_rate;
+  w.read_rate = s.read_rate;
+  RETURN_IF_ERROR(agent::ValidateRunSpec(spec));
+  return spec;
+}
+
+}  // namespace loadtest::controller
