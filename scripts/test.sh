@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command (and .ci/run): install what is missing, build
 # with warnings as errors, run the whole test suite, then the storage and
-# stats tests again under AddressSanitizer+UBSan and ThreadSanitizer.
+# stats and agent tests again under AddressSanitizer+UBSan and ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +15,7 @@ ctest --preset release -j"$jobs"
 echo "test.sh: release suite took $((SECONDS - start))s"
 
 # Sanitizers: the components with threads and shared state.
-sanitized_tests=(storage_test stats_test)
+sanitized_tests=(storage_test stats_test agent_test)
 for preset in asan tsan; do
   start=$SECONDS
   cmake --preset "$preset" -DLOADTEST_WERROR=ON >/dev/null

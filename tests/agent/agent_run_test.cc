@@ -1,0 +1,138 @@
+#include "agent/agent_run.h"
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "tests/agent/test_dir.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace loadtest::agent {
+namespace {
+
+using ::testing::HasSubstr;
+
+RunSpec SmallSpec(const std::string& path) {
+  RunSpec spec;
+  spec.run_id = "test";
+  spec.store.path = path;
+  spec.workload.writers = 4;
+  spec.workload.readers = 2;
+  spec.duration = std::chrono::milliseconds(1200);
+  spec.log_interval = std::chrono::milliseconds(300);
+  return spec;
+}
+
+int64_t CountRows(const std::string& path) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "SELECT count(*) FROM logs", -1, &stmt, nullptr);
+  int64_t n = -1;
+  if (sqlite3_step(stmt) == SQLITE_ROW) n = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return n;
+}
+
+TEST(AgentRunTest, ReportsEachIntervalThenAFinalUpdateWithAPassingAudit) {
+  TestDir dir;
+  const RunSpec spec = SmallSpec(dir.path() + "/run.db");
+  std::vector<IntervalUpdate> updates;
+  AgentRun run(spec, nullptr);
+  ASSERT_TRUE(run.Run([&](const IntervalUpdate& u) { updates.push_back(u); }).ok());
+
+  // 1.2 s in 300 ms intervals: three full ones, the rest in the final one.
+  ASSERT_EQ(updates.size(), 4u);
+  int64_t writes = 0, rows = 0, late = 0;
+  for (size_t i = 0; i < updates.size(); ++i) {
+    EXPECT_EQ(updates[i].sequence, static_cast<int64_t>(i + 1));
+    EXPECT_EQ(updates[i].final, i + 1 == updates.size());
+    if (i > 0) {
+      EXPECT_DOUBLE_EQ(updates[i].start_s, updates[i - 1].end_s);
+    }
+    EXPECT_GT(updates[i].end_s, updates[i].start_s);
+    EXPECT_EQ(updates[i].queue_size, spec.store.queue_size);
+    writes += updates[i].stats.counters.writes_ok;
+    rows += updates[i].rows_committed;
+    late += updates[i].late_commits;
+  }
+  const IntervalUpdate& last = updates.back();
+  EXPECT_EQ(last.stop_reason, "duration reached");
+  ASSERT_TRUE(last.audit.has_value());
+  const RunAudit& audit = *last.audit;
+  EXPECT_TRUE(audit.passed()) << audit.error << audit.integrity_message;
+  EXPECT_GT(audit.acknowledged, 0);
+  EXPECT_EQ(audit.acknowledged, writes);  // Deltas add up to the total.
+  EXPECT_EQ(rows, audit.acknowledged + audit.late_commits);
+  EXPECT_EQ(audit.rows_in_db, CountRows(spec.store.path));
+  EXPECT_EQ(audit.rows_before, 0);
+  EXPECT_EQ(audit.lost, 0);
+  EXPECT_EQ(audit.integrity_message, "ok");
+}
+
+TEST(AgentRunTest, AuditCountsOnlyThisRunsRowsAndKeepsEarlierData) {
+  TestDir dir;
+  RunSpec spec = SmallSpec(dir.path() + "/run.db");
+  spec.duration = std::chrono::milliseconds(300);
+  int64_t first_rows = 0;
+  {
+    AgentRun run(spec, nullptr);
+    ASSERT_TRUE(run.Run([&](const IntervalUpdate& u) {
+                     if (u.final) first_rows = u.audit->rows_in_db;
+                   }).ok());
+  }
+  ASSERT_GT(first_rows, 0);
+  RunAudit second;
+  AgentRun run(spec, nullptr);
+  ASSERT_TRUE(run.Run([&](const IntervalUpdate& u) {
+                   if (u.final) second = *u.audit;
+                 }).ok());
+  EXPECT_EQ(second.rows_before, first_rows);
+  EXPECT_TRUE(second.passed());
+  EXPECT_EQ(CountRows(spec.store.path), first_rows + second.rows_in_db);
+}
+
+TEST(AgentRunTest, RequestStopEndsTheRunEarlyAndStillAudits) {
+  TestDir dir;
+  RunSpec spec = SmallSpec(dir.path() + "/run.db");
+  spec.duration = std::chrono::hours(1);
+  spec.log_interval = std::chrono::milliseconds(100);
+  AgentRun run(spec, nullptr);
+  std::vector<IntervalUpdate> updates;
+  ASSERT_TRUE(run.Run([&](const IntervalUpdate& u) {
+                   updates.push_back(u);
+                   if (u.sequence == 2) run.RequestStop("stopped by the test");
+                 }).ok());
+  ASSERT_EQ(updates.size(), 3u);  // Two intervals, then the final one.
+  EXPECT_TRUE(updates.back().final);
+  EXPECT_EQ(updates.back().stop_reason, "stopped by the test");
+  ASSERT_TRUE(updates.back().audit.has_value());
+  EXPECT_TRUE(updates.back().audit->passed());
+}
+
+TEST(AgentRunTest, SetupErrorsReturnBeforeAnyUpdate) {
+  TestDir dir;
+  RunSpec spec = SmallSpec(dir.path() + "/missing/dir/run.db");
+  int updates = 0;
+  AgentRun run(spec, nullptr);
+  absl::Status status = run.Run([&](const IntervalUpdate&) { ++updates; });
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr(spec.store.path));
+  EXPECT_EQ(updates, 0);
+
+  spec = SmallSpec(dir.path() + "/run.db");
+  spec.log_interval = std::chrono::milliseconds(0);
+  AgentRun bad(spec, nullptr);
+  status = bad.Run([&](const IntervalUpdate&) { ++updates; });
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("log-interval must be at least 100ms, got 0s"));
+  EXPECT_EQ(updates, 0);
+}
+
+}  // namespace
+}  // namespace loadtest::agent

@@ -1,0 +1,68 @@
+#include "agent/log_generator.h"
+
+#include <set>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace loadtest::agent {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(LogGeneratorTest, ProducesTheOriginalDistributions) {
+  LogGenerator generator(7, 42);
+  std::set<int> facilities, severities;
+  std::set<std::string> hostnames, apps;
+  for (int i = 0; i < 2000; ++i) {
+    const storage::LogEntry e = generator.Next();
+    facilities.insert(e.facility);
+    severities.insert(e.severity);
+    hostnames.insert(e.hostname);
+    apps.insert(e.app_name);
+    EXPECT_EQ(e.priority, e.facility * 8 + e.severity);
+    EXPECT_EQ(e.version, 1);
+    EXPECT_EQ(e.proc_id, "7");
+    EXPECT_EQ(e.msg_id, "loadtest-" + std::to_string(i));
+    EXPECT_THAT(e.message, HasSubstr("Load test message from writer 7, count " +
+                                     std::to_string(i) + ": "));
+    // 3-7 words after the colon.
+    const std::string words = e.message.substr(e.message.find(": ") + 2);
+    const int spaces = static_cast<int>(std::count(words.begin(), words.end(), ' '));
+    EXPECT_GE(spaces, 2);
+    EXPECT_LE(spaces, 6);
+    const nlohmann::json sd = nlohmann::json::parse(e.structured_data);
+    EXPECT_EQ(sd["writer_id"], 7);
+    EXPECT_EQ(sd["count"], i);
+    EXPECT_TRUE(sd.contains("timestamp"));
+    EXPECT_GE(sd["random_val"].get<double>(), 0.0);
+    EXPECT_LT(sd["random_val"].get<double>(), 1.0);
+  }
+  EXPECT_EQ(facilities, (std::set<int>{0, 1, 2, 3, 16, 17, 18, 19}));
+  EXPECT_EQ(severities, (std::set<int>{0, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(hostnames,
+            (std::set<std::string>{"web01", "web02", "db01", "cache01", "api01"}));
+  EXPECT_EQ(apps, (std::set<std::string>{"nginx", "mysql", "redis",
+                                         "api-server", "worker"}));
+}
+
+TEST(LogGeneratorTest, ReadersRotateTheOriginalFiveQueries) {
+  EXPECT_EQ(QueryForIteration(0).kind, QueryKind::kText);
+  EXPECT_STREQ(QueryForIteration(0).argument, "load test");
+  EXPECT_EQ(QueryForIteration(0).limit, 10);
+  EXPECT_EQ(QueryForIteration(1).kind, QueryKind::kHostname);
+  EXPECT_STREQ(QueryForIteration(1).argument, "web01");
+  EXPECT_EQ(QueryForIteration(2).kind, QueryKind::kAppName);
+  EXPECT_STREQ(QueryForIteration(2).argument, "nginx");
+  EXPECT_EQ(QueryForIteration(3).kind, QueryKind::kRecent);
+  EXPECT_EQ(QueryForIteration(3).limit, 20);
+  EXPECT_EQ(QueryForIteration(4).kind, QueryKind::kText);
+  EXPECT_STREQ(QueryForIteration(4).argument, "message");
+  EXPECT_EQ(QueryForIteration(4).limit, 15);
+  EXPECT_EQ(QueryForIteration(5).kind, QueryKind::kText);  // Wraps around.
+}
+
+}  // namespace
+}  // namespace loadtest::agent

@@ -1,0 +1,176 @@
+#include "agent/workload.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "tests/agent/test_dir.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "storage/audit.h"
+
+namespace loadtest::agent {
+namespace {
+
+using ::testing::HasSubstr;
+
+class WorkloadTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<storage::BatchedStore> OpenStore(
+      storage::StoreOptions options = {}) {
+    options.path = dir_.path() + "/load.db";
+    auto store = storage::BatchedStore::Open(options, nullptr);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return std::move(*store);
+  }
+
+  // Runs until `condition` holds for the accumulated stats (or 60 s pass),
+  // taking intervals as a collector would.
+  static stats::IntervalStats RunUntil(
+      Workload& workload,
+      const std::function<bool(const stats::IntervalStats&)>& condition) {
+    stats::IntervalStats total;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!condition(total) && std::chrono::steady_clock::now() < deadline) {
+      total.Merge(workload.TakeInterval());
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return total;
+  }
+
+  TestDir dir_;
+};
+
+TEST_F(WorkloadTest, EveryWriteIsCountedOnceAndMatchesTheStore) {
+  auto store = OpenStore();
+  WorkloadOptions options;
+  options.writers = 8;
+  options.readers = 3;
+  options.write_delay = std::chrono::milliseconds(0);
+  options.read_delay = std::chrono::milliseconds(0);
+  Workload workload(options, store.get());
+  ASSERT_TRUE(workload.Start().ok());
+  stats::IntervalStats total = RunUntil(workload, [](const stats::IntervalStats& s) {
+    return s.counters.writes_ok >= 2000 && s.counters.reads_ok >= 50;
+  });
+  workload.Stop();
+  total.Merge(workload.TakeInterval());  // What completed while stopping.
+  ASSERT_TRUE(store->Close().ok());
+  const storage::StoreCounters c = store->counters();
+  const stats::IntervalCounters& w = total.counters;
+  EXPECT_GE(w.writes_ok, 2000);
+  EXPECT_GE(w.reads_ok, 50);
+  EXPECT_EQ(w.read_errors, 0);
+  // The workload saw exactly the outcomes the store counted.
+  EXPECT_EQ(w.writes_ok, c.ok);
+  EXPECT_EQ(w.queue_full, c.queue_full);
+  EXPECT_EQ(w.write_timeouts, c.timeouts);
+  EXPECT_EQ(w.write_errors, c.failed);
+  EXPECT_EQ(c.submitted, w.writes_ok + w.queue_full + w.write_timeouts + w.write_errors);
+  EXPECT_EQ(total.write_latency.count(), static_cast<uint64_t>(w.writes_ok));
+  EXPECT_EQ(total.read_latency.count(), static_cast<uint64_t>(w.reads_ok));
+  auto audit = storage::AuditDatabase(dir_.path() + "/load.db", {});
+  ASSERT_TRUE(audit.ok());
+  EXPECT_EQ(audit->rows_after_mark, c.ok + c.late_commits);
+}
+
+TEST_F(WorkloadTest, QueueFullIsCountedNotLost) {
+  storage::StoreOptions store_options;
+  store_options.batch_size = 1;
+  store_options.queue_size = 1;
+  auto store = OpenStore(store_options);
+  WorkloadOptions options;
+  options.writers = 16;
+  options.readers = 0;
+  options.write_delay = std::chrono::milliseconds(0);
+  Workload workload(options, store.get());
+  ASSERT_TRUE(workload.Start().ok());
+  stats::IntervalStats total = RunUntil(workload, [](const stats::IntervalStats& s) {
+    return s.counters.queue_full >= 100 && s.counters.writes_ok >= 100;
+  });
+  workload.Stop();
+  total.Merge(workload.TakeInterval());
+  ASSERT_TRUE(store->Close().ok());
+  EXPECT_GE(total.counters.queue_full, 100);
+  EXPECT_EQ(total.counters.queue_full, store->counters().queue_full);
+  EXPECT_EQ(total.counters.writes_ok, store->counters().ok);
+}
+
+TEST_F(WorkloadTest, OpenLoopCountsOperationsThatStartBehindSchedule) {
+  // Hold SQLite's write lock so every write stalls: a paced writer falls
+  // behind its schedule and must say so, and its latency counts from the
+  // scheduled time.
+  storage::StoreOptions store_options;
+  store_options.busy_timeout = std::chrono::seconds(30);
+  auto store = OpenStore(store_options);
+  sqlite3* blocker = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() + "/load.db").c_str(), &blocker), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  WorkloadOptions options;
+  options.writers = 1;
+  options.readers = 0;
+  options.write_rate = 1000;  // One write due every millisecond.
+  Workload workload(options, store.get());
+  ASSERT_TRUE(workload.Start().ok());
+  // Wait until the writer is stuck inside its first write.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (store->counters().submitted < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // Let it fall behind.
+  ASSERT_EQ(sqlite3_exec(blocker, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(blocker);
+  stats::IntervalStats total = RunUntil(workload, [](const stats::IntervalStats& s) {
+    return s.counters.writes_ok >= 20;
+  });
+  workload.Stop();
+  total.Merge(workload.TakeInterval());
+  // At least the writes due during the 50 ms stall started late.
+  EXPECT_GE(total.counters.writes_late, 10);
+  // The first write was due at the start and committed after the stall.
+  EXPECT_GE(total.write_latency.max(), 50'000'000);
+}
+
+TEST_F(WorkloadTest, StopReturnsPromptlyFromLongPauses) {
+  auto store = OpenStore();
+  WorkloadOptions options;
+  options.writers = 2;
+  options.readers = 2;
+  options.write_delay = std::chrono::hours(1);
+  options.read_delay = std::chrono::hours(1);
+  Workload workload(options, store.get());
+  ASSERT_TRUE(workload.Start().ok());
+  stats::IntervalStats total = RunUntil(workload, [](const stats::IntervalStats& s) {
+    return s.counters.writes_ok == 2 && s.counters.reads_ok == 2;
+  });
+  // Every thread now sleeps for an hour; Stop must wake them (the test would
+  // time out otherwise).
+  workload.Stop();
+  EXPECT_EQ(total.counters.writes_ok, 2);
+}
+
+TEST(WorkloadOptionsTest, RejectsBadValuesNamingThem) {
+  WorkloadOptions o;
+  o.writers = -1;
+  EXPECT_THAT(ValidateWorkloadOptions(o).message(),
+              HasSubstr("writers must be between 0 and 10000, got -1"));
+  o = WorkloadOptions();
+  o.writers = 0;
+  o.readers = 0;
+  EXPECT_THAT(ValidateWorkloadOptions(o).message(), HasSubstr("nothing to run"));
+  o = WorkloadOptions();
+  o.write_rate = -5;
+  EXPECT_THAT(ValidateWorkloadOptions(o).message(), HasSubstr("write-rate"));
+  o = WorkloadOptions();
+  o.readers = 0;
+  o.read_rate = 10;
+  EXPECT_THAT(ValidateWorkloadOptions(o).message(),
+              HasSubstr("read-rate is 10/s but there are no readers"));
+  EXPECT_TRUE(ValidateWorkloadOptions(WorkloadOptions()).ok());
+}
+
+}  // namespace
+}  // namespace loadtest::agent

@@ -1,0 +1,145 @@
+#include "controller/aggregator.h"
+
+#include <random>
+
+#include "gtest/gtest.h"
+
+namespace loadtest::controller {
+namespace {
+
+agent::IntervalUpdate Update(int64_t sequence, int64_t writes, int64_t base_ns,
+                             bool final = false) {
+  agent::IntervalUpdate u;
+  u.sequence = sequence;
+  u.start_s = static_cast<double>(sequence - 1);
+  u.end_s = static_cast<double>(sequence);
+  u.stats.counters.writes_ok = writes;
+  u.stats.counters.reads_ok = writes / 10;
+  for (int64_t i = 0; i < writes; ++i) u.stats.write_latency.Record(base_ns + i);
+  u.queue_size = 1000;
+  u.peak_queue_depth = static_cast<int>(writes / 10);
+  u.batches = writes / 10;
+  u.rows_committed = writes;
+  u.final = final;
+  if (final) {
+    agent::RunAudit audit;
+    audit.acknowledged = writes;
+    audit.rows_in_db = writes;
+    audit.integrity_ok = true;
+    audit.integrity_message = "ok";
+    u.audit = audit;
+    u.stop_reason = "duration reached";
+  }
+  return u;
+}
+
+TEST(AggregatorTest, EmitsARowOnlyWhenEveryAgentReportedTheInterval) {
+  Aggregator aggregator({"a", "b"});
+  EXPECT_TRUE(aggregator.Add("a", Update(1, 100, 1000)).empty());
+  EXPECT_TRUE(aggregator.Add("a", Update(2, 100, 1000)).empty());
+  auto rows = aggregator.Add("b", Update(1, 50, 1000));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].sequence, 1);
+  ASSERT_EQ(rows[0].agents.size(), 2u);
+  EXPECT_EQ(rows[0].agents[0].agent_id, "a");
+  EXPECT_EQ(rows[0].total.counters.writes_ok, 150);
+  rows = aggregator.Add("b", Update(2, 50, 1000));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].sequence, 2);
+}
+
+TEST(AggregatorTest, TotalPercentilesComeFromTheMergedHistogram) {
+  // Agent a: 900 fast writes (~1 µs); agent b: 100 slow ones (~1 ms). The
+  // true p95 of all 1000 writes is slow; an average of the two agents' p95
+  // would be about 0.5 ms, which no write took.
+  Aggregator aggregator({"a", "b"});
+  aggregator.Add("a", Update(1, 900, 1000));
+  auto rows = aggregator.Add("b", Update(1, 100, 1000000));
+  ASSERT_EQ(rows.size(), 1u);
+  const int64_t p95 = rows[0].total.write_latency.Quantile(0.95);
+  EXPECT_GE(p95, 1000000 * 99 / 100);
+  EXPECT_LE(p95, 1000100 * 101 / 100);
+  const int64_t p50 = rows[0].total.write_latency.Quantile(0.50);
+  EXPECT_LE(p50, 2000);
+}
+
+TEST(AggregatorTest, SummaryAddsCountersAndAuditsAcrossAgents) {
+  Aggregator aggregator({"a", "b"});
+  aggregator.Add("a", Update(1, 100, 1000));
+  aggregator.Add("b", Update(1, 200, 1000));
+  aggregator.Add("a", Update(2, 10, 1000, true));
+  auto rows = aggregator.Add("b", Update(2, 20, 1000, true));
+  ASSERT_EQ(rows.size(), 1u);
+  const RunSummary s = aggregator.Summary();
+  EXPECT_FALSE(s.partial);
+  EXPECT_EQ(s.total.counters.writes_ok, 330);
+  EXPECT_EQ(s.total.write_latency.count(), 330u);
+  EXPECT_DOUBLE_EQ(s.seconds, 2.0);
+  EXPECT_DOUBLE_EQ(s.total.writes_per_s(), 165.0);
+  ASSERT_EQ(s.agents.size(), 2u);
+  EXPECT_EQ(s.agents[0].figures.counters.writes_ok, 110);
+  EXPECT_EQ(s.agents[1].figures.counters.writes_ok, 220);
+  EXPECT_EQ(s.audit.acknowledged, 30);
+  EXPECT_EQ(s.audit.rows_in_db, 30);
+  EXPECT_TRUE(s.audit.passed());
+}
+
+TEST(AggregatorTest, AnAgentWithoutFinalUpdateMakesTheSummaryPartial) {
+  Aggregator aggregator({"a", "b"});
+  aggregator.Add("a", Update(1, 100, 1000, true));
+  aggregator.Add("b", Update(1, 100, 1000));
+  const RunSummary s = aggregator.Summary();
+  EXPECT_TRUE(s.partial);
+  EXPECT_FALSE(s.audit.passed());  // b never audited.
+}
+
+TEST(AggregatorTest, AFinishedAgentDoesNotHoldBackLaterRows) {
+  Aggregator aggregator({"a", "b"});
+  aggregator.Add("a", Update(1, 10, 1000, true));  // a ends after one interval.
+  auto rows = aggregator.Add("b", Update(1, 10, 1000));
+  ASSERT_EQ(rows.size(), 1u);
+  rows = aggregator.Add("b", Update(2, 10, 1000, true));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].agents.size(), 1u);
+  EXPECT_EQ(rows[0].agents[0].agent_id, "b");
+}
+
+TEST(AggregatorTest, MergingIsIndependentOfArrivalOrder) {
+  std::mt19937 rng(7);
+  std::vector<std::pair<std::string, agent::IntervalUpdate>> updates;
+  for (const char* id : {"a", "b", "c"}) {
+    for (int seq = 1; seq <= 3; ++seq) {
+      updates.emplace_back(id, Update(seq, 20 + rng() % 50, 1000 + rng() % 100000,
+                                      seq == 3));
+    }
+  }
+  Aggregator in_order({"a", "b", "c"});
+  for (const auto& [id, u] : updates) in_order.Add(id, u);
+  // Same updates, agents interleaved differently (each agent's own order kept).
+  Aggregator interleaved({"a", "b", "c"});
+  for (int seq = 1; seq <= 3; ++seq) {
+    for (int agent = 2; agent >= 0; --agent) {
+      const auto& [id, u] = updates[agent * 3 + (seq - 1)];
+      interleaved.Add(id, u);
+    }
+  }
+  const RunSummary x = in_order.Summary(), y = interleaved.Summary();
+  EXPECT_EQ(x.total.counters.writes_ok, y.total.counters.writes_ok);
+  EXPECT_EQ(x.total.write_latency.ToSparse(), y.total.write_latency.ToSparse());
+  EXPECT_EQ(x.total.write_latency.Quantile(0.99), y.total.write_latency.Quantile(0.99));
+}
+
+TEST(FiguresTest, ErrorRateCountsEveryFailedOperation) {
+  Figures f;
+  f.counters.writes_ok = 90;
+  f.counters.write_errors = 2;
+  f.counters.write_timeouts = 3;
+  f.counters.queue_full = 4;
+  f.counters.reads_ok = 0;
+  f.counters.read_errors = 1;
+  EXPECT_DOUBLE_EQ(f.error_rate(), 10.0 / 100.0);
+  EXPECT_DOUBLE_EQ(Figures().error_rate(), 0.0);
+}
+
+}  // namespace
+}  // namespace loadtest::controller

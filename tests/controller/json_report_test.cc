@@ -1,0 +1,68 @@
+#include "controller/json_report.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "gtest/gtest.h"
+
+namespace loadtest::controller {
+namespace {
+
+TEST(JsonReportTest, HoldsTheDocumentedFieldsAndAgreesWithTheSummary) {
+  Aggregator aggregator({"host-a"});
+  agent::IntervalUpdate u;
+  u.sequence = 1;
+  u.end_s = 2;
+  u.stats.counters.writes_ok = 10;
+  u.stats.counters.reads_ok = 4;
+  for (int i = 1; i <= 10; ++i) u.stats.write_latency.Record(i * 1000000);
+  for (int i = 1; i <= 4; ++i) u.stats.read_latency.Record(i * 100000);
+  u.final = true;
+  agent::RunAudit audit;
+  audit.acknowledged = 10;
+  audit.rows_in_db = 10;
+  audit.integrity_ok = true;
+  audit.integrity_message = "ok";
+  u.audit = audit;
+  const auto rows = aggregator.Add("host-a", u);
+  const RunSummary summary = aggregator.Summary();
+  const nlohmann::json j = RunReportJson(Scenario(), rows, summary,
+                                         CheckGuideTargets(summary.total));
+  const nlohmann::json& total = j["summary"]["total"];
+  EXPECT_EQ(total["writes_ok"], 10);
+  EXPECT_DOUBLE_EQ(total["writes_per_s"].get<double>(), 5.0);
+  EXPECT_EQ(total["reads_ok"], 4);
+  EXPECT_DOUBLE_EQ(total["reads_per_s"].get<double>(), 2.0);
+  for (const char* field : {"write_errors", "write_timeouts", "queue_full_errors"}) {
+    EXPECT_EQ(total[field], 0) << field;
+  }
+  EXPECT_NEAR(total["write_latency_ms"]["p50"].get<double>(), 5.0, 0.05);
+  EXPECT_NEAR(total["write_latency_ms"]["max"].get<double>(), 10.0, 1e-9);
+  EXPECT_NEAR(total["read_latency_ms"]["p99"].get<double>(), 0.4, 0.004);
+  EXPECT_EQ(j["summary"]["agents"][0]["agent_id"], "host-a");
+  EXPECT_EQ(j["summary"]["agents"][0]["writes_ok"], 10);
+  EXPECT_EQ(j["audit"]["rows_in_db"], 10);
+  EXPECT_EQ(j["audit"]["acknowledged"], 10);
+  EXPECT_EQ(j["audit"]["lost"], 0);
+  EXPECT_EQ(j["audit"]["integrity_ok"], true);
+  ASSERT_EQ(j["intervals"].size(), 1u);
+  EXPECT_EQ(j["intervals"][0]["total"]["writes_ok"], 10);
+  EXPECT_EQ(j["parameters"]["duration"], "1m0s");
+  EXPECT_EQ(j["summary"]["guide_targets"].size(), 5u);
+}
+
+TEST(JsonReportTest, WriteJsonFileReplacesTheFileWholeAndNamesBadPaths) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "json_report_test.json").string();
+  ASSERT_TRUE(WriteJsonFile(path, {{"a", 1}}).ok());
+  std::ifstream in(path);
+  EXPECT_EQ(nlohmann::json::parse(in)["a"], 1);
+  std::remove(path.c_str());
+  absl::Status status = WriteJsonFile("/no/such/dir/report.json", {});
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("/no/such/dir/report.json"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace loadtest::controller
