@@ -39,12 +39,13 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
                    storage::BatchedStore::Open(spec_.store, metrics_));
   ASSIGN_OR_RETURN(const storage::TableMark mark,
                    storage::MarkTable(spec_.store.path));
-  Workload workload(spec_.workload, store.get());
-  RETURN_IF_ERROR(workload.Start());
-
+  // Counted from before the first write, so interval deltas add up to the
+  // store's totals.
+  storage::StoreCounters previous = store->counters();
   const Clock::time_point start = Clock::now();
   const Clock::time_point end = start + spec_.duration;
-  storage::StoreCounters previous = store->counters();
+  Workload workload(spec_.workload, store.get());
+  RETURN_IF_ERROR(workload.Start());
   double interval_start_s = 0;
   int64_t sequence = 0;
 
