@@ -15,7 +15,7 @@
 #include "controller/aggregator.h"
 #include "controller/display.h"
 #include "controller/json_report.h"
-#include "controller/signal_watcher.h"
+#include "cli/signal_watcher.h"
 
 namespace loadtest::controller {
 namespace {
@@ -58,7 +58,7 @@ int RunLocal(const Scenario& scenario, const agent::RunSpec& spec,
   }
 
   agent::AgentRun run(spec, (*metrics)->store_metrics());
-  SignalWatcher signals([&run](int signal_number) {
+  cli::SignalWatcher signals([&run](int signal_number) {
     run.RequestStop(absl::StrCat("interrupted by ",
                                  signal_number == SIGINT ? "SIGINT (Ctrl-C)"
                                                          : "SIGTERM"));

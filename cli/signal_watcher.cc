@@ -1,11 +1,11 @@
-#include "controller/signal_watcher.h"
+#include "cli/signal_watcher.h"
 
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 
-namespace loadtest::controller {
+namespace loadtest::cli {
 namespace {
 
 sigset_t WatchedSignals() {
@@ -43,7 +43,7 @@ void SignalWatcher::Loop() {
     }
     if (received_.exchange(signal_number) != 0) {
       // Second signal: the user insists.
-      static const char kMessage[] = "\nloadtest: second signal, exiting now\n";
+      static const char kMessage[] = "\nsecond signal, exiting now\n";
       (void)!write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
       _exit(128 + signal_number);
     }
@@ -51,4 +51,4 @@ void SignalWatcher::Loop() {
   }
 }
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::cli

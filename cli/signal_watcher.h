@@ -5,8 +5,8 @@
 // Construct it on the main thread before any other thread starts: it blocks
 // the signals for the process's threads so that only its sigwait() sees
 // them. The destructor stops and joins the watcher thread.
-#ifndef LOADTEST_CONTROLLER_SIGNAL_WATCHER_H_
-#define LOADTEST_CONTROLLER_SIGNAL_WATCHER_H_
+#ifndef LOADTEST_CLI_SIGNAL_WATCHER_H_
+#define LOADTEST_CLI_SIGNAL_WATCHER_H_
 
 #include <pthread.h>
 
@@ -14,7 +14,7 @@
 #include <functional>
 #include <thread>
 
-namespace loadtest::controller {
+namespace loadtest::cli {
 
 class SignalWatcher {
  public:
@@ -37,6 +37,6 @@ class SignalWatcher {
   std::thread thread_;
 };
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::cli
 
-#endif  // LOADTEST_CONTROLLER_SIGNAL_WATCHER_H_
+#endif  // LOADTEST_CLI_SIGNAL_WATCHER_H_

@@ -1,0 +1,58 @@
+// AgentService: the LoadAgent gRPC service of `loadtest-agent`. Runs one load
+// test at a time (AgentRun), streaming one RunUpdate per log interval.
+//
+// A second Run while one is active gets FAILED_PRECONDITION naming the
+// active run; a bad RunSpec gets INVALID_ARGUMENT with the reason. When the
+// controller goes away (call cancelled, stream broken, keepalive failure),
+// the run is stopped at the next interval boundary, audited, and the agent
+// returns to idle. Thread-safety: gRPC calls the handlers from its threads;
+// Shutdown() may be called from any thread.
+#ifndef LOADTEST_AGENT_AGENT_SERVICE_H_
+#define LOADTEST_AGENT_AGENT_SERVICE_H_
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+
+#include "agent/agent_run.h"
+#include "agent/metrics_server.h"
+#include "proto/loadtest.grpc.pb.h"
+
+namespace loadtest::agent {
+
+class AgentService final : public opentrail::loadtest::v1::LoadAgent::Service {
+ public:
+  // `metrics` must outlive the service.
+  AgentService(AgentIdentity identity, std::string data_dir,
+               MetricsServer* metrics);
+
+  grpc::Status GetStatus(grpc::ServerContext* context,
+                         const opentrail::loadtest::v1::StatusRequest* request,
+                         opentrail::loadtest::v1::AgentStatus* reply) override;
+  grpc::Status Run(
+      grpc::ServerContext* context,
+      const opentrail::loadtest::v1::RunSpec* spec,
+      grpc::ServerWriter<opentrail::loadtest::v1::RunUpdate>* writer) override;
+  grpc::Status Stop(grpc::ServerContext* context,
+                    const opentrail::loadtest::v1::StopRequest* request,
+                    opentrail::loadtest::v1::StopReply* reply) override;
+
+  // Refuses new runs, asks the active run (if any) to stop with `reason`,
+  // and returns once it has sent its final update.
+  void Shutdown(const std::string& reason);
+
+ private:
+  const AgentIdentity identity_;
+  const std::string data_dir_;
+  MetricsServer* const metrics_;
+
+  std::mutex mu_;
+  std::condition_variable changed_;
+  AgentRun* active_ = nullptr;     // Guarded by mu_. Owned by its Run call.
+  std::string active_run_id_;      // Guarded by mu_.
+  bool shutting_down_ = false;     // Guarded by mu_.
+};
+
+}  // namespace loadtest::agent
+
+#endif  // LOADTEST_AGENT_AGENT_SERVICE_H_

@@ -1,0 +1,200 @@
+// loadtest-agent: serves the LoadAgent gRPC service and its own /metrics
+// until SIGTERM. Parses flags, wires the pieces, waits.
+#include <unistd.h>
+
+#include <csignal>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "agent/agent_service.h"
+#include "agent/metrics_server.h"
+#include "agent/wire.h"
+#include "cli/flag_set.h"
+#include "cli/signal_watcher.h"
+#include "cli/version.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "proto/loadtest.grpc.pb.h"
+
+namespace {
+
+constexpr char kIntro[] =
+    "loadtest-agent: runs OpenTrail load tests for a `loadtest` controller.\n"
+    "\n"
+    "Serves the LoadAgent gRPC service on -listen and its own Prometheus\n"
+    "/metrics on -metrics-port until SIGTERM or SIGINT. Runs one scenario at a\n"
+    "time, with its SQLite database inside -data-dir. On SIGTERM during a run\n"
+    "it stops the run, drains the queue, sends the final update with the\n"
+    "audit, and exits 0. A second signal exits at once.\n"
+    "\n"
+    "  loadtest-agent --listen=0.0.0.0:7070 --metrics-port=8080 "
+    "--data-dir=/var/lib/opentrail-load\n"
+    "  loadtest-agent --healthcheck=127.0.0.1:7070   # exit 0 if it answers\n"
+    "\n"
+    "Exit codes: 0 clean shutdown (or healthy); 1 usage or setup error (bad\n"
+    "flag, port in use, unwritable data directory; or unhealthy).\n";
+
+void Fail(const std::string& message) {
+  std::fprintf(stderr, "loadtest-agent: %s\n", message.c_str());
+}
+
+// --healthcheck: asks the agent at `address` for its status.
+int HealthCheck(const std::string& address) {
+  auto channel =
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto stub = opentrail::loadtest::v1::LoadAgent::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(3));
+  opentrail::loadtest::v1::AgentStatus status;
+  const grpc::Status rpc =
+      stub->GetStatus(&context, opentrail::loadtest::v1::StatusRequest(),
+                      &status);
+  if (!rpc.ok()) {
+    Fail(absl::StrCat("agent at ", address, " is not healthy: ",
+                      rpc.error_message()));
+    return 1;
+  }
+  std::printf("agent %s at %s is healthy (%s)\n", status.agent_id().c_str(),
+              address.c_str(),
+              status.state() ==
+                      opentrail::loadtest::v1::AgentStatus::RUNNING
+                  ? ("running " + status.run_id()).c_str()
+                  : "idle");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string listen = "0.0.0.0:7070";
+  int64_t metrics_port = 8080;
+  std::string metrics_address = "0.0.0.0";
+  std::string data_dir = "/var/lib/opentrail-load";
+  std::string agent_id;
+  std::string healthcheck;
+
+  loadtest::cli::FlagSet flags("loadtest-agent", kIntro);
+  flags.AddString("listen", &listen,
+                  "host:port of the gRPC service (port 0 picks a free port; "
+                  "the port is printed).");
+  flags.AddInt("metrics-port", &metrics_port,
+               "Port of the Prometheus /metrics endpoint (0 picks a free "
+               "port). A port in use is an error.");
+  flags.AddString("metrics-address", &metrics_address,
+                  "Address the /metrics endpoint binds to.");
+  flags.AddString("data-dir", &data_dir,
+                  "Directory for the databases; a run names a plain file "
+                  "inside it (created when missing).");
+  flags.AddString("agent-id", &agent_id,
+                  "Name of this agent in reports and metrics (default: the "
+                  "host name).");
+  flags.AddString("healthcheck", &healthcheck,
+                  "Instead of serving, ask the agent at this host:port for its "
+                  "status and exit 0 if it answers, 1 if not (for container "
+                  "health checks).");
+  std::vector<std::string> positional;
+  if (absl::Status s = flags.Parse(argc, argv, &positional); !s.ok()) {
+    Fail(std::string(s.message()));
+    return 1;
+  }
+  if (flags.help_requested()) {
+    std::fputs(flags.Usage().c_str(), stdout);
+    return 0;
+  }
+  if (!positional.empty()) {
+    Fail(absl::StrCat("unexpected argument \"", positional.front(),
+                      "\" (see --help)"));
+    return 1;
+  }
+  if (!healthcheck.empty()) return HealthCheck(healthcheck);
+  if (metrics_port < 0 || metrics_port > 65535) {
+    Fail(absl::StrCat("metrics-port must be between 0 and 65535, got ",
+                      metrics_port));
+    return 1;
+  }
+
+  // Signals first: before any thread starts.
+  std::mutex mu;
+  std::condition_variable cv;
+  int signal_received = 0;
+  loadtest::cli::SignalWatcher signals([&](int signal_number) {
+    std::lock_guard<std::mutex> lock(mu);
+    signal_received = signal_number;
+    cv.notify_all();
+  });
+
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  const std::string probe = data_dir + "/.loadtest-agent-probe";
+  if (!std::ofstream(probe)) {
+    Fail(absl::StrCat("data directory ", data_dir,
+                      " is missing or not writable"));
+    return 1;
+  }
+  std::filesystem::remove(probe, ec);
+
+  const std::string hostname = loadtest::agent::LocalHostname();
+  const loadtest::agent::AgentIdentity identity{
+      agent_id.empty() ? hostname : agent_id, loadtest::cli::kVersion,
+      hostname};
+  auto metrics = loadtest::agent::MetricsServer::Start(
+      absl::StrCat(metrics_address, ":", metrics_port), identity);
+  if (!metrics.ok()) {
+    Fail(std::string(metrics.status().message()));
+    return 1;
+  }
+
+  loadtest::agent::AgentService service(identity, data_dir, metrics->get());
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  // Notice a vanished controller within seconds, and let controllers ping.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    Fail(absl::StrCat("cannot listen on ", listen,
+                      ": the address is in use or cannot be bound"));
+    return 1;
+  }
+  const std::string host = listen.substr(0, listen.rfind(':'));
+  std::printf(
+      "loadtest-agent %s (%s): listening on %s:%d, metrics on %s:%d/metrics, "
+      "data in %s\n",
+      identity.agent_id.c_str(), loadtest::cli::kVersion, host.c_str(), port,
+      metrics_address.c_str(), (*metrics)->port(), data_dir.c_str());
+  std::fflush(stdout);
+
+  int signal_number;
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return signal_received != 0; });
+    signal_number = signal_received;
+  }
+  std::fprintf(stderr, "loadtest-agent: %s, shutting down\n",
+               signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  server->GetHealthCheckService()->SetServingStatus(false);
+  service.Shutdown(absl::StrCat("agent shutting down (",
+                                signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
+                                ")"));
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server->Wait();
+  return 0;
+}

@@ -1,0 +1,160 @@
+#include "agent/wire.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "stats/stats_proto.h"
+#include "status/status_macros.h"
+
+namespace loadtest::agent {
+namespace {
+
+using std::chrono::nanoseconds;
+
+}  // namespace
+
+absl::StatusOr<std::string> DatabasePath(const std::string& data_dir,
+                                         const std::string& db_name) {
+  if (db_name.empty() || db_name == "." || db_name == ".." ||
+      db_name.find('/') != std::string::npos ||
+      db_name.find('\0') != std::string::npos || db_name.size() > 255) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "db must be a plain file name inside the agent's data directory (no "
+        "path, no \"..\"), got \"",
+        db_name, "\""));
+  }
+  return absl::StrCat(data_dir, "/", db_name);
+}
+
+void ToProto(const RunSpec& s, pb::RunSpec* out) {
+  out->set_run_id(s.run_id);
+  out->set_duration_ns(s.duration.count());
+  out->set_log_interval_ns(s.log_interval.count());
+  out->set_schema(storage::SchemaName(s.store.schema));
+  out->set_sync(storage::SyncModeName(s.store.sync));
+  out->set_batch_policy(storage::BatchPolicyName(s.store.batch_policy));
+  out->set_fresh(s.store.fresh);
+  out->set_batch_size(s.store.batch_size);
+  out->set_batch_timeout_ns(s.store.batch_timeout.count());
+  out->set_queue_size(s.store.queue_size);
+  out->set_write_timeout_ns(s.store.write_timeout.count());
+  out->set_writers(s.workload.writers);
+  out->set_readers(s.workload.readers);
+  out->set_write_delay_ns(s.workload.write_delay.count());
+  out->set_read_delay_ns(s.workload.read_delay.count());
+  out->set_write_rate(s.workload.write_rate);
+  out->set_read_rate(s.workload.read_rate);
+  out->set_seed(s.workload.seed);
+}
+
+absl::StatusOr<RunSpec> FromProto(const pb::RunSpec& p,
+                                  const std::string& data_dir) {
+  RunSpec s;
+  s.run_id = p.run_id();
+  ASSIGN_OR_RETURN(s.store.path, DatabasePath(data_dir, p.db_name()));
+  s.duration = nanoseconds(p.duration_ns());
+  s.log_interval = nanoseconds(p.log_interval_ns());
+  ASSIGN_OR_RETURN(s.store.schema, storage::ParseSchema(p.schema()));
+  ASSIGN_OR_RETURN(s.store.sync, storage::ParseSyncMode(p.sync()));
+  ASSIGN_OR_RETURN(s.store.batch_policy,
+                   storage::ParseBatchPolicy(p.batch_policy()));
+  s.store.fresh = p.fresh();
+  s.store.batch_size = p.batch_size();
+  s.store.batch_timeout = nanoseconds(p.batch_timeout_ns());
+  s.store.queue_size = p.queue_size();
+  s.store.write_timeout = nanoseconds(p.write_timeout_ns());
+  s.workload.writers = p.writers();
+  s.workload.readers = p.readers();
+  s.workload.write_delay = nanoseconds(p.write_delay_ns());
+  s.workload.read_delay = nanoseconds(p.read_delay_ns());
+  s.workload.write_rate = p.write_rate();
+  s.workload.read_rate = p.read_rate();
+  s.workload.seed = p.seed();
+  if (p.start_after_ns() < 0 ||
+      p.start_after_ns() > nanoseconds(std::chrono::minutes(1)).count()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "start_after must be between 0 and 60s, got ", p.start_after_ns(),
+        "ns"));
+  }
+  RETURN_IF_ERROR(ValidateRunSpec(s));
+  return s;
+}
+
+void ToProto(const IntervalUpdate& u, pb::RunUpdate* out) {
+  out->set_sequence(u.sequence);
+  out->set_start_s(u.start_s);
+  out->set_end_s(u.end_s);
+  stats::ToProto(u.stats.counters, out->mutable_counters());
+  stats::ToProto(u.stats.write_latency, out->mutable_write_latency());
+  stats::ToProto(u.stats.read_latency, out->mutable_read_latency());
+  out->set_peak_queue_depth(u.peak_queue_depth);
+  out->set_queue_size(u.queue_size);
+  out->set_batches(u.batches);
+  out->set_rows_committed(u.rows_committed);
+  out->set_late_commits(u.late_commits);
+  out->set_final(u.final);
+  out->set_stop_reason(u.stop_reason);
+  if (u.audit.has_value()) {
+    const RunAudit& a = *u.audit;
+    pb::Audit* p = out->mutable_audit();
+    p->set_rows_before(a.rows_before);
+    p->set_rows_in_db(a.rows_in_db);
+    p->set_acknowledged(a.acknowledged);
+    p->set_late_commits(a.late_commits);
+    p->set_lost(a.lost);
+    p->set_unexplained(a.unexplained);
+    p->set_integrity_ok(a.integrity_ok);
+    p->set_integrity_message(a.integrity_message);
+    p->set_error(a.error);
+  }
+}
+
+absl::StatusOr<IntervalUpdate> FromProto(const pb::RunUpdate& p) {
+  IntervalUpdate u;
+  u.sequence = p.sequence();
+  if (u.sequence < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("update sequence must be >= 1, got ", u.sequence));
+  }
+  u.start_s = p.start_s();
+  u.end_s = p.end_s();
+  u.stats.counters = stats::FromProto(p.counters());
+  ASSIGN_OR_RETURN(u.stats.write_latency, stats::FromProto(p.write_latency()));
+  ASSIGN_OR_RETURN(u.stats.read_latency, stats::FromProto(p.read_latency()));
+  u.peak_queue_depth = p.peak_queue_depth();
+  u.queue_size = p.queue_size();
+  u.batches = p.batches();
+  u.rows_committed = p.rows_committed();
+  u.late_commits = p.late_commits();
+  u.final = p.final();
+  u.stop_reason = p.stop_reason();
+  if (p.has_audit()) {
+    const pb::Audit& a = p.audit();
+    RunAudit audit;
+    audit.rows_before = a.rows_before();
+    audit.rows_in_db = a.rows_in_db();
+    audit.acknowledged = a.acknowledged();
+    audit.late_commits = a.late_commits();
+    audit.lost = a.lost();
+    audit.unexplained = a.unexplained();
+    audit.integrity_ok = a.integrity_ok();
+    audit.integrity_message = a.integrity_message();
+    audit.error = a.error();
+    u.audit = audit;
+  }
+  return u;
+}
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
+}
+
+}  // namespace loadtest::agent

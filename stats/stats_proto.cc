@@ -1,0 +1,62 @@
+#include "stats/stats_proto.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace loadtest::stats {
+
+void ToProto(const LatencyHistogram& h,
+             opentrail::loadtest::v1::Histogram* out) {
+  out->Clear();
+  for (const LatencyHistogram::SparseBucket& b : h.ToSparse()) {
+    out->add_bucket_index(b.index);
+    out->add_bucket_count(b.count);
+  }
+  out->set_min_ns(h.min());
+  out->set_max_ns(h.max());
+  out->set_sum_ns(h.sum());
+}
+
+absl::StatusOr<LatencyHistogram> FromProto(
+    const opentrail::loadtest::v1::Histogram& h) {
+  if (h.bucket_index_size() != h.bucket_count_size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("histogram has ", h.bucket_index_size(),
+                     " bucket indexes but ", h.bucket_count_size(), " counts"));
+  }
+  std::vector<LatencyHistogram::SparseBucket> buckets;
+  buckets.reserve(h.bucket_index_size());
+  for (int i = 0; i < h.bucket_index_size(); ++i) {
+    buckets.push_back({h.bucket_index(i), h.bucket_count(i)});
+  }
+  return LatencyHistogram::FromSparse(buckets, h.min_ns(), h.max_ns(),
+                                      h.sum_ns());
+}
+
+void ToProto(const IntervalCounters& c,
+             opentrail::loadtest::v1::Counters* out) {
+  out->set_writes_ok(c.writes_ok);
+  out->set_write_errors(c.write_errors);
+  out->set_write_timeouts(c.write_timeouts);
+  out->set_queue_full(c.queue_full);
+  out->set_writes_late(c.writes_late);
+  out->set_reads_ok(c.reads_ok);
+  out->set_read_errors(c.read_errors);
+  out->set_reads_late(c.reads_late);
+}
+
+IntervalCounters FromProto(const opentrail::loadtest::v1::Counters& c) {
+  IntervalCounters out;
+  out.writes_ok = c.writes_ok();
+  out.write_errors = c.write_errors();
+  out.write_timeouts = c.write_timeouts();
+  out.queue_full = c.queue_full();
+  out.writes_late = c.writes_late();
+  out.reads_ok = c.reads_ok();
+  out.read_errors = c.read_errors();
+  out.reads_late = c.reads_late();
+  return out;
+}
+
+}  // namespace loadtest::stats
