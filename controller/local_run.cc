@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -48,6 +49,24 @@ int RunLocal(const Scenario& scenario, const agent::RunSpec& spec,
       return kExitUsage;
     }
   }
+  // Signals are blocked before any thread starts (the metrics server starts
+  // some), so only the watcher ever sees them. A signal that comes before
+  // the run exists is kept for it.
+  std::mutex stop_mu;
+  agent::AgentRun* active_run = nullptr;  // Guarded by stop_mu.
+  std::string early_stop;                 // Guarded by stop_mu.
+  cli::SignalWatcher signals([&](int signal_number) {
+    const std::string reason = absl::StrCat(
+        "interrupted by ",
+        signal_number == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM");
+    std::lock_guard<std::mutex> lock(stop_mu);
+    if (active_run != nullptr) {
+      active_run->RequestStop(reason);
+    } else {
+      early_stop = reason;
+    }
+  });
+
   const agent::AgentIdentity identity{agent::LocalHostname(), cli::kVersion,
                                       agent::LocalHostname()};
   auto metrics = agent::MetricsServer::Start(options.metrics_listen, identity);
@@ -58,11 +77,11 @@ int RunLocal(const Scenario& scenario, const agent::RunSpec& spec,
   }
 
   agent::AgentRun run(spec, (*metrics)->store_metrics());
-  cli::SignalWatcher signals([&run](int signal_number) {
-    run.RequestStop(absl::StrCat("interrupted by ",
-                                 signal_number == SIGINT ? "SIGINT (Ctrl-C)"
-                                                         : "SIGTERM"));
-  });
+  {
+    std::lock_guard<std::mutex> lock(stop_mu);
+    active_run = &run;
+    if (!early_stop.empty()) run.RequestStop(early_stop);
+  }
 
   Display display(stdout, isatty(STDOUT_FILENO) == 1, spec.duration);
   std::printf(
@@ -91,6 +110,10 @@ int RunLocal(const Scenario& scenario, const agent::RunSpec& spec,
     }
   });
   (*metrics)->SetRunActive(false);
+  {
+    std::lock_guard<std::mutex> lock(stop_mu);
+    active_run = nullptr;
+  }
   if (!status.ok()) {
     display.Stop();
     Error(std::string(status.message()));

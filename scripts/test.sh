@@ -14,12 +14,17 @@ cmake --build --preset release -j"$jobs"
 ctest --preset release -j"$jobs"
 echo "test.sh: release suite took $((SECONDS - start))s"
 
-# Sanitizers: the components with threads and shared state.
-sanitized_tests=(storage_test stats_test agent_test)
+# Sanitizers: the components with threads and shared state. ThreadSanitizer
+# skips tests that run inside Debian's gRPC, which is not built for it.
+declare -A sanitized_tests=(
+  [asan]="storage_test stats_test agent_test agent_service_test"
+  [tsan]="storage_test stats_test agent_test"
+)
 for preset in asan tsan; do
   start=$SECONDS
   cmake --preset "$preset" -DLOADTEST_WERROR=ON >/dev/null
-  cmake --build --preset "$preset" -j"$jobs" --target "${sanitized_tests[@]}"
-  ctest --preset "$preset" -j"$jobs" -L sanitize
+  # shellcheck disable=SC2086
+  cmake --build --preset "$preset" -j"$jobs" --target ${sanitized_tests[$preset]}
+  ctest --preset "$preset" -j"$jobs" -L "^$preset\$"
   echo "test.sh: $preset suite took $((SECONDS - start))s"
 done

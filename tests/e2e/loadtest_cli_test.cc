@@ -1,0 +1,681 @@
+// End-to-end tests of the `loadtest` binary: each test runs the real program
+// as a child process on a real SQLite file in a temp dir, and checks what a
+// user sees: exit codes, messages, the JSON report, the database afterwards,
+// and /metrics scraped over loopback and linted by the real promtool.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/e2e/subprocess.h"
+
+namespace loadtest {
+namespace {
+
+using ::loadtest::testing::FindProgram;
+using ::loadtest::testing::ProcessResult;
+using ::loadtest::testing::RunAndWait;
+using ::loadtest::testing::Subprocess;
+using ::loadtest::testing::TempDir;
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+// Generous: a line that does not come within this means the run is stuck.
+constexpr std::chrono::seconds kLineDeadline{60};
+
+constexpr int kExitOk = 0;
+constexpr int kExitUsage = 1;
+constexpr int kExitSigint = 130;
+
+// The flag's name in "-name=value", "--name=value", "-name" or "--name".
+std::string FlagName(const std::string& arg) {
+  if (arg.empty() || arg[0] != '-') return "";
+  const size_t begin = arg.find_first_not_of('-');
+  if (begin == std::string::npos) return "";
+  return arg.substr(begin, arg.find('=') - begin);
+}
+
+// argv for `loadtest` on `db`: `args`, then the short defaults of these tests
+// (free metrics port, 3 s run, 1 s lines) for each flag `args` does not give.
+std::vector<std::string> LoadtestArgv(const std::string& db,
+                                      const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {LOADTEST_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const std::vector<std::string> defaults = {
+      "-db=" + db, "-metrics-port=0", "-duration=3s", "-log-interval=1s"};
+  for (const std::string& flag : defaults) {
+    const bool given =
+        std::any_of(args.begin(), args.end(), [&](const std::string& arg) {
+          return FlagName(arg) == FlagName(flag);
+        });
+    if (!given) argv.push_back(flag);
+  }
+  return argv;
+}
+
+std::string Describe(const ProcessResult& r) {
+  const std::string ending =
+      r.exit_code < 0 && r.exit_code != loadtest::testing::kNoExitCode
+          ? "killed by signal " + std::to_string(-r.exit_code)
+          : "exit code " + std::to_string(r.exit_code);
+  return ending + "\n--- stdout:\n" + r.stdout_text + "--- stderr:\n" +
+         r.stderr_text;
+}
+
+// `text` with every run of whitespace (line breaks included) made one space,
+// so that phrases can be found however the text was wrapped.
+std::string Reflow(const std::string& text) {
+  std::string flat;
+  for (char c : text) {
+    const bool space = std::isspace(static_cast<unsigned char>(c)) != 0;
+    if (space && !flat.empty() && flat.back() == ' ') continue;
+    flat.push_back(space ? ' ' : c);
+  }
+  return flat;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+// The JSON report at `path`, or a discarded value (and a test failure) if it
+// is missing or not JSON.
+json ReadReport(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    ADD_FAILURE() << "no report at " << path;
+    return json(json::value_t::discarded);
+  }
+  json report = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (report.is_discarded()) ADD_FAILURE() << path << " is not valid JSON";
+  return report;
+}
+
+// Runs a query returning one value on the database with SQLite itself (not
+// through the store), as text; an "error: ..." string if it fails.
+std::string QueryOne(const std::string& db, const std::string& sql) {
+  sqlite3* handle = nullptr;
+  if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) !=
+      SQLITE_OK) {
+    std::string error = "error: cannot open " + db + ": " +
+                        (handle ? sqlite3_errmsg(handle) : "out of memory");
+    sqlite3_close(handle);
+    return error;
+  }
+  sqlite3_stmt* statement = nullptr;
+  std::string result;
+  if (sqlite3_prepare_v2(handle, sql.c_str(), -1, &statement, nullptr) !=
+      SQLITE_OK) {
+    result = std::string("error: ") + sqlite3_errmsg(handle);
+  } else if (sqlite3_step(statement) == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(statement, 0);
+    result = text ? reinterpret_cast<const char*>(text) : "NULL";
+  } else {
+    result = std::string("error: no row: ") + sqlite3_errmsg(handle);
+  }
+  sqlite3_finalize(statement);
+  sqlite3_close(handle);
+  return result;
+}
+
+int64_t CountLogRows(const std::string& db) {
+  const std::string count = QueryOne(db, "SELECT count(*) FROM logs");
+  EXPECT_THAT(count, Not(StartsWith("error"))) << db;
+  return count.rfind("error", 0) == 0 ? -1 : std::stoll(count);
+}
+
+std::string IntegrityCheck(const std::string& db) {
+  return QueryOne(db, "PRAGMA integrity_check");
+}
+
+bool IsIntervalLine(const std::string& line) {
+  return !line.empty() && line[0] == '[';
+}
+
+// A TCP socket listening on 0.0.0.0 at a port the kernel picked, holding that
+// port for as long as it lives.
+class ListeningSocket {
+ public:
+  ListeningSocket() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return;
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_ANY);
+    address.sin_port = 0;
+    auto* generic = reinterpret_cast<sockaddr*>(&address);
+    socklen_t length = sizeof(address);
+    if (bind(fd_, generic, length) != 0 || listen(fd_, 1) != 0 ||
+        getsockname(fd_, generic, &length) != 0) {
+      return;
+    }
+    port_ = ntohs(address.sin_port);
+  }
+  ~ListeningSocket() {
+    if (fd_ >= 0) close(fd_);
+  }
+  ListeningSocket(const ListeningSocket&) = delete;
+  ListeningSocket& operator=(const ListeningSocket&) = delete;
+
+  int port() const { return port_; }  // 0 if the socket could not be set up.
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+struct HttpResponse {
+  std::string error;  // Empty if a response arrived.
+  std::string status_line;
+  std::string body;
+};
+
+// A plain HTTP/1.0 GET of http://127.0.0.1:<port><path> (no keep-alive, no
+// chunking, no compression), with a 30 s limit on each send and receive.
+HttpResponse HttpGet(int port, const std::string& path) {
+  HttpResponse response;
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    response.error = std::string("socket: ") + std::strerror(errno);
+    return response;
+  }
+  timeval limit{};
+  limit.tv_sec = 30;
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) !=
+      0) {
+    response.error = std::string("connect: ") + std::strerror(errno);
+    close(fd);
+    return response;
+  }
+  const std::string request = "GET " + path +
+                              " HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+                              "Connection: close\r\n\r\n";
+  size_t sent = 0;
+  while (sent < request.size()) {
+    const ssize_t n =
+        send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      response.error = std::string("send: ") + std::strerror(errno);
+      close(fd);
+      return response;
+    }
+    sent += static_cast<size_t>(n);
+  }
+  std::string raw;
+  char buffer[8192];
+  while (true) {
+    const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      response.error = std::string("recv: ") + std::strerror(errno);
+      close(fd);
+      return response;
+    }
+    if (n == 0) break;
+    raw.append(buffer, static_cast<size_t>(n));
+  }
+  close(fd);
+  const size_t header_end = raw.find("\r\n\r\n");
+  if (header_end == std::string::npos) {
+    response.error = "no complete HTTP header in: " + raw;
+    return response;
+  }
+  response.status_line = raw.substr(0, raw.find("\r\n"));
+  response.body = raw.substr(header_end + 4);
+  return response;
+}
+
+// The sample lines of a Prometheus text exposition (no comments).
+std::vector<std::string> SampleLines(const std::string& exposition) {
+  std::vector<std::string> lines;
+  std::istringstream in(exposition);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line[0] != '#') lines.push_back(line);
+  }
+  return lines;
+}
+
+// The first sample of metric `name` (with or without labels), or "".
+std::string FindSample(const std::vector<std::string>& samples,
+                       const std::string& name) {
+  for (const std::string& line : samples) {
+    if (line.rfind(name + " ", 0) == 0 || line.rfind(name + "{", 0) == 0) {
+      return line;
+    }
+  }
+  return "";
+}
+
+class LoadtestCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
+
+  std::string db() const { return dir_.File("logs.db"); }
+  std::string report() const { return dir_.File("report.json"); }
+
+  ProcessResult Run(const std::vector<std::string>& args) {
+    return RunAndWait(LoadtestArgv(db(), args));
+  }
+
+  TempDir dir_;
+};
+
+// ---------------------------------------------------------------------------
+// Bad flags.
+
+struct BadFlagCase {
+  std::string name;                   // Test name suffix.
+  std::vector<std::string> args;      // Appended to the defaults.
+  std::vector<std::string> mentions;  // The message names each of these.
+};
+
+// What gtest (and so CTest's test list) shows for a case: its flags.
+void PrintTo(const BadFlagCase& c, std::ostream* os) {
+  for (size_t i = 0; i < c.args.size(); ++i) {
+    *os << (i == 0 ? "" : " ") << c.args[i];
+  }
+}
+
+class LoadtestBadFlagTest : public LoadtestCliTest,
+                            public ::testing::WithParamInterface<BadFlagCase> {
+};
+
+TEST_P(LoadtestBadFlagTest, ExitsOneWithAOneLineMessageAndCreatesNoDatabase) {
+  const BadFlagCase& c = GetParam();
+  const ProcessResult r = Run(c.args);
+
+  EXPECT_EQ(r.exit_code, kExitUsage) << Describe(r);
+  EXPECT_THAT(r.stderr_text, StartsWith("loadtest: "));
+  EXPECT_EQ(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n'), 1)
+      << "not one line: " << r.stderr_text;
+  for (const std::string& word : c.mentions) {
+    EXPECT_THAT(r.stderr_text, HasSubstr(word));
+  }
+  EXPECT_FALSE(std::filesystem::exists(db())) << "created " << db();
+  EXPECT_TRUE(std::filesystem::is_empty(dir_.path()))
+      << "left files in " << dir_.path();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EachBadFlag, LoadtestBadFlagTest,
+    ::testing::Values(
+        BadFlagCase{"ZeroDuration", {"-duration=0"}, {"duration", "0"}},
+        BadFlagCase{
+            "ZeroLogInterval", {"-log-interval=0"}, {"log-interval", "0"}},
+        BadFlagCase{"NegativeWriters", {"-writers=-1"}, {"writers", "-1"}},
+        BadFlagCase{"NegativeReaders", {"-readers=-2"}, {"readers", "-2"}},
+        BadFlagCase{"NoWritersAndNoReaders",
+                    {"-writers=0", "-readers=0"},
+                    {"writers", "readers", "0"}},
+        BadFlagCase{"ZeroBatchSize", {"-batch-size=0"}, {"batch-size", "0"}},
+        BadFlagCase{"BatchLargerThanQueue",
+                    {"-batch-size=500", "-queue-size=100"},
+                    {"batch-size", "500", "queue-size", "100"}},
+        BadFlagCase{"ZeroQueueSize", {"-queue-size=0"}, {"queue-size", "0"}},
+        BadFlagCase{
+            "DurationWithBadUnit", {"-duration=5x"}, {"duration", "5x"}},
+        BadFlagCase{"NonNumericWriters", {"-writers=abc"}, {"writers", "abc"}},
+        BadFlagCase{"UnknownFlag", {"--bogus"}, {"bogus"}},
+        BadFlagCase{"UnknownScenario",
+                    {"--scenario=nonsense"},
+                    {"nonsense", "light", "medium", "heavy", "stress",
+                     "moderate", "high", "burst", "sustained"}},
+        BadFlagCase{"UnknownSchema", {"-schema=fat"}, {"schema", "fat"}},
+        BadFlagCase{
+            "UnknownSyncMode", {"-sync=sometimes"}, {"sync", "sometimes"}},
+        BadFlagCase{"PortOutOfRange",
+                    {"-metrics-port=70000"},
+                    {"metrics-port", "70000"}},
+        BadFlagCase{"StrayPositionalArgument", {"stray"}, {"stray"}}),
+    [](const ::testing::TestParamInfo<BadFlagCase>& info) {
+      return info.param.name;
+    });
+
+// ---------------------------------------------------------------------------
+// Help and flag syntax.
+
+TEST_F(LoadtestCliTest, HelpListsEveryOriginalFlagAndTheExitCodes) {
+  const ProcessResult r = RunAndWait({LOADTEST_BIN, "--help"});
+
+  EXPECT_EQ(r.exit_code, kExitOk) << Describe(r);
+  for (const char* flag :
+       {"db", "duration", "writers", "readers", "batch-size", "batch-timeout",
+        "queue-size", "metrics-port", "log-interval"}) {
+    EXPECT_THAT(r.stdout_text, HasSubstr(std::string("-") + flag + "="))
+        << "flag " << flag;
+  }
+  const std::string help = Reflow(r.stdout_text);
+  EXPECT_THAT(help, HasSubstr("Exit codes"));
+  EXPECT_THAT(help, HasSubstr("0 the run completed"));
+  EXPECT_THAT(help, HasSubstr("1 usage"));
+  EXPECT_THAT(help, HasSubstr("2 the durability audit failed"));
+  EXPECT_THAT(help, HasSubstr("130/143"));
+}
+
+TEST_F(LoadtestCliTest, AcceptsSingleDashAndDoubleDashSpacedFlags) {
+  const std::string single_report = dir_.File("single.json");
+  const ProcessResult single =
+      RunAndWait({LOADTEST_BIN, "-db=" + dir_.File("single.db"),
+                  "-metrics-port=0", "-duration=1s", "-log-interval=1s",
+                  "-writers=2", "-readers=1", "-out=" + single_report});
+  const std::string double_report = dir_.File("double.json");
+  const ProcessResult spaced = RunAndWait(
+      {LOADTEST_BIN, "--db", dir_.File("double.db"), "--metrics-port", "0",
+       "--duration", "1s", "--log-interval", "1s", "--writers", "2",
+       "--readers", "1", "--out", double_report});
+
+  ASSERT_EQ(single.exit_code, kExitOk) << Describe(single);
+  ASSERT_EQ(spaced.exit_code, kExitOk) << Describe(spaced);
+  for (const std::string& path : {single_report, double_report}) {
+    const json report = ReadReport(path);
+    ASSERT_TRUE(report.is_object());
+    EXPECT_EQ(report.at("parameters").at("writers"), 2) << path;
+    EXPECT_EQ(report.at("parameters").at("readers"), 1) << path;
+    EXPECT_EQ(report.at("parameters").at("duration"), "1s") << path;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Setup errors.
+
+TEST_F(LoadtestCliTest, RefusesAFileThatIsNotSqliteAndLeavesItUnchanged) {
+  const std::string content =
+      "These are my notes, not an SQLite database.\nKeep them.\n";
+  WriteFile(db(), content);
+
+  const ProcessResult r = Run({});
+
+  EXPECT_EQ(r.exit_code, kExitUsage) << Describe(r);
+  EXPECT_THAT(r.stderr_text, StartsWith("loadtest: "));
+  EXPECT_THAT(r.stderr_text, HasSubstr(db()));
+  EXPECT_EQ(ReadFile(db()), content);
+}
+
+TEST_F(LoadtestCliTest, RefusesADatabaseInAMissingDirectory) {
+  const std::string missing_dir = dir_.File("no-such-dir");
+  const std::string path = missing_dir + "/logs.db";
+
+  const ProcessResult r = Run({"-db=" + path});
+
+  EXPECT_EQ(r.exit_code, kExitUsage) << Describe(r);
+  EXPECT_THAT(r.stderr_text, StartsWith("loadtest: "));
+  EXPECT_THAT(r.stderr_text, HasSubstr(path));
+  EXPECT_FALSE(std::filesystem::exists(missing_dir));
+}
+
+TEST_F(LoadtestCliTest, RefusesAMetricsPortInUseBeforeTheRunStarts) {
+  const ListeningSocket taken;
+  ASSERT_NE(taken.port(), 0) << "cannot bind a listening socket";
+  const std::string port = std::to_string(taken.port());
+
+  const ProcessResult r = Run({"-metrics-port=" + port});
+
+  EXPECT_EQ(r.exit_code, kExitUsage) << Describe(r);
+  EXPECT_THAT(r.stderr_text, StartsWith("loadtest: "));
+  EXPECT_THAT(r.stderr_text, HasSubstr(port));
+  EXPECT_THAT(r.stderr_text, HasSubstr("metrics-port"));
+  EXPECT_THAT(r.stdout_text, Not(HasSubstr("=== Summary")));
+  EXPECT_FALSE(std::filesystem::exists(db())) << "created " << db();
+}
+
+// ---------------------------------------------------------------------------
+// Complete runs.
+
+void ExpectOrderedPercentiles(const json& latency, const std::string& what) {
+  const double p50 = latency.at("p50");
+  const double p95 = latency.at("p95");
+  const double p99 = latency.at("p99");
+  const double max = latency.at("max");
+  EXPECT_LE(p50, p95) << what;
+  EXPECT_LE(p95, p99) << what;
+  EXPECT_LE(p99, max) << what;
+}
+
+TEST_F(LoadtestCliTest, ReportsFiguresThatAgreeWithEachOtherAndTheDatabase) {
+  const ProcessResult r = Run({"--out=" + report()});
+
+  ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
+  EXPECT_THAT(r.stdout_text, HasSubstr("Durability audit: PASSED"));
+  const json report = ReadReport(this->report());
+  ASSERT_TRUE(report.is_object());
+
+  // The shape.
+  ASSERT_TRUE(report.contains("summary") &&
+              report["summary"].contains("total"));
+  const json& total = report["summary"]["total"];
+  for (const char* key :
+       {"seconds", "writes_ok", "writes_per_s", "reads_ok", "reads_per_s",
+        "write_errors", "write_timeouts", "queue_full_errors"}) {
+    ASSERT_TRUE(total.contains(key)) << "summary.total." << key;
+  }
+  for (const char* histogram : {"write_latency_ms", "read_latency_ms"}) {
+    ASSERT_TRUE(total.contains(histogram)) << histogram;
+    for (const char* key : {"p50", "p95", "p99", "max"}) {
+      ASSERT_TRUE(total[histogram].contains(key)) << histogram << "." << key;
+    }
+  }
+  ASSERT_TRUE(report.contains("audit"));
+  const json& audit = report["audit"];
+  for (const char* key : {"rows_before", "rows_in_db", "acknowledged",
+                          "late_commits", "lost", "integrity_ok"}) {
+    ASSERT_TRUE(audit.contains(key)) << "audit." << key;
+  }
+  ASSERT_TRUE(report.contains("intervals") && report["intervals"].is_array());
+  ASSERT_FALSE(report["intervals"].empty());
+
+  // The figures agree with each other.
+  const int64_t writes_ok = total["writes_ok"];
+  const int64_t reads_ok = total["reads_ok"];
+  EXPECT_GT(writes_ok, 0);
+  EXPECT_EQ(audit["lost"], 0);
+  EXPECT_EQ(audit["integrity_ok"], true);
+  EXPECT_EQ(audit["rows_before"], 0);
+  EXPECT_EQ(audit["rows_in_db"].get<int64_t>(),
+            audit["acknowledged"].get<int64_t>() +
+                audit["late_commits"].get<int64_t>());
+  EXPECT_EQ(writes_ok, audit["acknowledged"].get<int64_t>());
+  int64_t interval_writes = 0;
+  int64_t interval_reads = 0;
+  for (const json& interval : report["intervals"]) {
+    interval_writes += interval.at("total").at("writes_ok").get<int64_t>();
+    interval_reads += interval.at("total").at("reads_ok").get<int64_t>();
+  }
+  EXPECT_EQ(interval_writes, writes_ok);
+  EXPECT_EQ(interval_reads, reads_ok);
+  ExpectOrderedPercentiles(total["write_latency_ms"], "write latency");
+  ExpectOrderedPercentiles(total["read_latency_ms"], "read latency");
+  const double seconds = total["seconds"];
+  ASSERT_GT(seconds, 0);
+  const double expected_write_rate = static_cast<double>(writes_ok) / seconds;
+  EXPECT_NEAR(total["writes_per_s"].get<double>(), expected_write_rate,
+              1e-6 * std::max(1.0, expected_write_rate));
+  const double expected_read_rate = static_cast<double>(reads_ok) / seconds;
+  EXPECT_NEAR(total["reads_per_s"].get<double>(), expected_read_rate,
+              1e-6 * std::max(1.0, expected_read_rate));
+
+  // ... and with the database itself.
+  EXPECT_EQ(CountLogRows(db()), audit["rows_in_db"].get<int64_t>());
+  EXPECT_EQ(IntegrityCheck(db()), "ok");
+}
+
+TEST_F(LoadtestCliTest, KeepsExistingRowsUnlessFresh) {
+  const std::string first_report = dir_.File("first.json");
+  const std::string second_report = dir_.File("second.json");
+  const std::string third_report = dir_.File("third.json");
+
+  const ProcessResult first = Run({"-duration=2s", "--out=" + first_report});
+  ASSERT_EQ(first.exit_code, kExitOk) << Describe(first);
+  const json first_audit = ReadReport(first_report).at("audit");
+  const int64_t first_rows = first_audit.at("rows_in_db");
+  ASSERT_GT(first_rows, 0);
+  ASSERT_EQ(CountLogRows(db()), first_rows);
+
+  const ProcessResult second = Run({"-duration=2s", "--out=" + second_report});
+  ASSERT_EQ(second.exit_code, kExitOk) << Describe(second);
+  const json second_audit = ReadReport(second_report).at("audit");
+  EXPECT_EQ(second_audit.at("rows_before").get<int64_t>(), first_rows);
+  EXPECT_EQ(second_audit.at("lost"), 0);
+  const int64_t second_rows = second_audit.at("rows_in_db");
+  EXPECT_EQ(CountLogRows(db()), first_rows + second_rows);
+
+  const ProcessResult third =
+      Run({"-duration=2s", "--fresh", "--out=" + third_report});
+  ASSERT_EQ(third.exit_code, kExitOk) << Describe(third);
+  const json third_audit = ReadReport(third_report).at("audit");
+  EXPECT_EQ(third_audit.at("rows_before"), 0);
+  EXPECT_EQ(third_audit.at("lost"), 0);
+  EXPECT_EQ(CountLogRows(db()), third_audit.at("rows_in_db").get<int64_t>());
+}
+
+TEST_F(LoadtestCliTest, ServesMetricsThatPassPromtoolDuringARun) {
+  const std::string promtool = FindProgram("promtool");
+  if (promtool.empty()) {
+    GTEST_SKIP() << "promtool is not on PATH (Debian package prometheus)";
+  }
+  Subprocess run(LoadtestArgv(db(), {"-duration=30s"}));
+  std::string error;
+  ASSERT_TRUE(run.Start(&error)) << error;
+
+  std::string metrics_line;
+  ASSERT_TRUE(run.WaitForLine("metrics: http://", kLineDeadline, &metrics_line))
+      << run.stdout_text() << run.stderr_text();
+  const std::string prefix = "metrics: http://0.0.0.0:";
+  ASSERT_THAT(metrics_line, StartsWith(prefix));
+  const size_t port_end = metrics_line.find("/metrics", prefix.size());
+  ASSERT_NE(port_end, std::string::npos) << metrics_line;
+  const int port =
+      std::stoi(metrics_line.substr(prefix.size(), port_end - prefix.size()));
+  ASSERT_TRUE(run.WaitForLine(IsIntervalLine, kLineDeadline, nullptr))
+      << run.stdout_text() << run.stderr_text();
+
+  const HttpResponse scrape = HttpGet(port, "/metrics");
+  // SigintEndsTheRunWithTheSummaryAndAPassingAudit checks how a run ends on
+  // SIGINT; here it only has to end.
+  run.SendSignal(SIGINT);
+  run.Wait();
+
+  ASSERT_EQ(scrape.error, "");
+  ASSERT_THAT(scrape.status_line, HasSubstr(" 200"));
+  const std::string scraped = dir_.File("scrape.txt");
+  WriteFile(scraped, scrape.body);
+  const ProcessResult lint =
+      RunAndWait({promtool, "check", "metrics"}, scraped);
+  EXPECT_EQ(lint.exit_code, 0) << Describe(lint);
+
+  const std::vector<std::string> samples = SampleLines(scrape.body);
+  for (const char* name : {"opentrail_storage_write_requests_total",
+                           "opentrail_storage_read_requests_total",
+                           "opentrail_storage_batches_processed_total",
+                           "opentrail_storage_write_duration_seconds_bucket",
+                           "opentrail_storage_read_duration_seconds_bucket",
+                           "opentrail_storage_batch_processing_seconds_bucket",
+                           "opentrail_storage_batch_queue_size",
+                           "opentrail_storage_queue_utilization_ratio",
+                           "opentrail_storage_queue_full_errors_total",
+                           "opentrail_storage_write_errors_total",
+                           "opentrail_storage_write_timeouts_total",
+                           "opentrail_storage_read_errors_total"}) {
+    EXPECT_NE(FindSample(samples, name), "") << "no sample of " << name;
+  }
+  const std::string info = FindSample(samples, "opentrail_agent_info");
+  EXPECT_THAT(info, StartsWith("opentrail_agent_info{"));
+  for (const char* label : {"agent_id=\"", "version=\"", "hostname=\""}) {
+    EXPECT_THAT(info, HasSubstr(label));
+  }
+  EXPECT_EQ(FindSample(samples, "opentrail_agent_run_active"),
+            "opentrail_agent_run_active 1");
+  const std::string writes =
+      FindSample(samples, "opentrail_storage_write_requests_total");
+  ASSERT_NE(writes, "");
+  EXPECT_GT(std::stod(writes.substr(writes.rfind(' ') + 1)), 0.0) << writes;
+}
+
+TEST_F(LoadtestCliTest, SigintEndsTheRunWithTheSummaryAndAPassingAudit) {
+  Subprocess run(LoadtestArgv(db(), {"-duration=60s", "--out=" + report()}));
+  std::string error;
+  ASSERT_TRUE(run.Start(&error)) << error;
+  ASSERT_TRUE(run.WaitForLine(IsIntervalLine, kLineDeadline, nullptr))
+      << run.stdout_text() << run.stderr_text();
+
+  run.SendSignal(SIGINT);
+
+  const int exit_code = run.Wait();
+  EXPECT_NE(exit_code, -SIGINT) << "killed by SIGINT instead of handling it";
+  EXPECT_EQ(exit_code, kExitSigint) << run.stderr_text();
+  EXPECT_THAT(run.stdout_text(), HasSubstr("run ended: interrupted by SIGINT"));
+  EXPECT_THAT(run.stdout_text(), HasSubstr("=== Summary"));
+  EXPECT_THAT(run.stdout_text(), HasSubstr("Durability audit: PASSED"));
+  const json report = ReadReport(this->report());
+  ASSERT_TRUE(report.is_object());
+  EXPECT_EQ(report.at("audit").at("lost"), 0);
+  EXPECT_EQ(CountLogRows(db()),
+            report.at("audit").at("rows_in_db").get<int64_t>());
+}
+
+TEST_F(LoadtestCliTest, RunsAnOpenLoopWorkloadWithAPassingAudit) {
+  const ProcessResult r =
+      Run({"-write-rate=200", "-readers=1", "-read-rate=20", "-writers=4",
+           "-duration=3s", "--out=" + report()});
+
+  ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
+  const json report = ReadReport(this->report());
+  ASSERT_TRUE(report.is_object());
+  EXPECT_GT(report.at("summary").at("total").at("writes_ok").get<int64_t>(), 0);
+  EXPECT_EQ(report.at("audit").at("passed"), true);
+  EXPECT_EQ(report.at("audit").at("lost"), 0);
+  EXPECT_EQ(CountLogRows(db()),
+            report.at("audit").at("rows_in_db").get<int64_t>());
+}
+
+TEST_F(LoadtestCliTest, AppliesAScenarioPresetUnderExplicitFlags) {
+  const ProcessResult r = Run({"--scenario=light", "--duration=2s",
+                               "--writers=3", "--out=" + report()});
+
+  ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
+  const json report = ReadReport(this->report());
+  ASSERT_TRUE(report.is_object());
+  const json& parameters = report.at("parameters");
+  EXPECT_EQ(parameters.at("writers"), 3);
+  EXPECT_EQ(parameters.at("readers"), 2);
+  EXPECT_EQ(parameters.at("batch_size"), 50);
+  EXPECT_EQ(parameters.at("duration"), "2s");
+}
+
+}  // namespace
+}  // namespace loadtest
