@@ -66,9 +66,9 @@ bool Aggregator::RowComplete(const PendingRow& row) const {
   for (const std::string& id : agent_ids_) {
     if (row.updates.count(id) > 0) continue;
     // An agent that already finished before this interval has nothing more
-    // to add to it.
+    // to add to it; a lost one never will.
     const AgentSummary& s = summaries_.at(id);
-    if (!s.finished) return false;
+    if (!s.finished && !s.lost) return false;
   }
   return true;
 }
@@ -96,7 +96,10 @@ std::vector<IntervalRow> Aggregator::Add(const std::string& agent_id,
                                          const agent::IntervalUpdate& update) {
   std::vector<IntervalRow> rows;
   auto summary = summaries_.find(agent_id);
-  if (summary == summaries_.end() || summary->second.finished) return rows;
+  if (summary == summaries_.end() || summary->second.finished ||
+      summary->second.lost) {
+    return rows;
+  }
   summary->second.figures.AddUpdate(update);
   if (update.final) {
     summary->second.finished = true;
@@ -106,6 +109,23 @@ std::vector<IntervalRow> Aggregator::Add(const std::string& agent_id,
   if (update.sequence >= next_row_) {
     pending_[update.sequence].updates[agent_id] = update;
   }
+  return TakeCompleteRows();
+}
+
+std::vector<IntervalRow> Aggregator::MarkLost(const std::string& agent_id,
+                                              const std::string& reason) {
+  auto summary = summaries_.find(agent_id);
+  if (summary == summaries_.end() || summary->second.finished ||
+      summary->second.lost) {
+    return {};
+  }
+  summary->second.lost = true;
+  summary->second.lost_reason = reason;
+  return TakeCompleteRows();
+}
+
+std::vector<IntervalRow> Aggregator::TakeCompleteRows() {
+  std::vector<IntervalRow> rows;
   while (!pending_.empty() && pending_.begin()->first == next_row_ &&
          RowComplete(pending_.begin()->second)) {
     rows.push_back(MakeRow(next_row_, pending_.begin()->second));
@@ -121,7 +141,7 @@ RunSummary Aggregator::Summary() const {
     const AgentSummary& s = summaries_.at(id);
     out.agents.push_back(s);
     out.total.MergeAgent(s.figures);
-    if (!s.finished) out.partial = true;
+    if (!s.finished || s.lost) out.partial = true;
     if (s.audit.has_value()) {
       const agent::RunAudit& a = *s.audit;
       out.audit.rows_before += a.rows_before;
@@ -133,9 +153,16 @@ RunSummary Aggregator::Summary() const {
       if (out.audit.error.empty()) out.audit.error = a.error;
     }
   }
-  bool all_intact = !out.agents.empty();
+  // Every agent that was not lost must have audited an intact database;
+  // with every agent lost there is nothing audited at all.
+  bool all_intact = false;
   for (const AgentSummary& s : out.agents) {
-    all_intact = all_intact && s.audit.has_value() && s.audit->integrity_ok;
+    if (s.lost) continue;
+    if (!s.audit.has_value() || !s.audit->integrity_ok) {
+      all_intact = false;
+      break;
+    }
+    all_intact = true;
   }
   out.audit.integrity_ok = all_intact;
   out.audit.integrity_message = all_intact ? "ok" : "see agents";

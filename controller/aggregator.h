@@ -64,14 +64,21 @@ struct AgentSummary {
   std::optional<agent::RunAudit> audit;
   std::string stop_reason;
   bool finished = false;  // Its final update arrived.
+  // The agent was given up on before its final update (stream failed, or
+  // silent too long): `figures` hold what it reported until then, `audit`
+  // is empty.
+  bool lost = false;
+  std::string lost_reason;
 };
 
 struct RunSummary {
   double seconds = 0;
   std::vector<AgentSummary> agents;
   Figures total;
-  agent::RunAudit audit;  // Summed over the agents.
-  bool partial = false;   // Some agent never sent its final update.
+  // Summed over the agents that sent one; a lost agent has none and is
+  // left out (its store's durability is unknown, not failed).
+  agent::RunAudit audit;
+  bool partial = false;   // Some agent was lost or never sent its final update.
 };
 
 class Aggregator {
@@ -79,10 +86,18 @@ class Aggregator {
   explicit Aggregator(std::vector<std::string> agent_ids);
 
   // Takes one update of `agent_id` and returns the interval rows it
-  // completed: a row is complete when every agent still running has
-  // reported that interval. Updates of unknown agents are ignored.
+  // completed: a row is complete when every agent still running (neither
+  // finished nor lost) has reported that interval. Updates of unknown,
+  // finished or lost agents are ignored.
   std::vector<IntervalRow> Add(const std::string& agent_id,
                                const agent::IntervalUpdate& update);
+
+  // Gives up on `agent_id` (no-op when unknown, finished or already lost):
+  // it no longer holds back interval rows, its figures up to its last update
+  // stay in the summary, the summary becomes partial. Returns the rows that
+  // were waiting only for this agent (as Add does), in order.
+  std::vector<IntervalRow> MarkLost(const std::string& agent_id,
+                                    const std::string& reason);
 
   RunSummary Summary() const;
 
@@ -92,6 +107,7 @@ class Aggregator {
   };
   bool RowComplete(const PendingRow& row) const;
   IntervalRow MakeRow(int64_t sequence, const PendingRow& row) const;
+  std::vector<IntervalRow> TakeCompleteRows();
 
   const std::vector<std::string> agent_ids_;
   std::map<std::string, AgentSummary> summaries_;

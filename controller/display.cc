@@ -54,8 +54,9 @@ std::vector<TargetCheck> CheckGuideTargets(const Figures& t) {
   };
 }
 
-Display::Display(std::FILE* out, bool live, std::chrono::nanoseconds duration)
-    : out_(out), live_(live), duration_(duration) {}
+Display::Display(std::FILE* out, bool live, std::chrono::nanoseconds duration,
+                 bool per_agent)
+    : out_(out), live_(live), duration_(duration), per_agent_(per_agent) {}
 
 Display::~Display() { Stop(); }
 
@@ -114,15 +115,15 @@ void Display::DrawProgressLocked() {
 void Display::Row(const IntervalRow& row) {
   std::lock_guard<std::mutex> lock(mu_);
   ClearProgressLocked();
-  if (row.agents.size() > 1) {
+  const bool per_agent = per_agent_ || row.agents.size() > 1;
+  if (per_agent) {
     for (const AgentFigures& a : row.agents) {
       std::fprintf(out_, "[%7.1fs] %-12s %s\n", row.end_s, a.agent_id.c_str(),
                    FigureLine(a.figures).c_str());
     }
   }
   std::fprintf(out_, "[%7.1fs] %-12s %s\n", row.end_s,
-               row.agents.size() > 1 ? "TOTAL" : "",
-               FigureLine(row.total).c_str());
+               per_agent ? "TOTAL" : "", FigureLine(row.total).c_str());
   if (ticking_) DrawProgressLocked();
   std::fflush(out_);
 }
@@ -135,6 +136,15 @@ void Display::Message(const std::string& line) {
   std::fflush(out_);
 }
 
+void Display::Warning(const std::string& line) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ClearProgressLocked();
+  std::fflush(out_);
+  std::fprintf(stderr, "%s\n", line.c_str());
+  std::fflush(stderr);
+  if (ticking_) DrawProgressLocked();
+}
+
 void Display::Summary(const RunSummary& s,
                       const std::vector<TargetCheck>& targets) {
   Stop();
@@ -144,10 +154,28 @@ void Display::Summary(const RunSummary& s,
   std::FILE* o = out_;
   std::fprintf(o, "\n=== Summary (%.1fs%s) ===\n", s.seconds,
                s.partial ? ", PARTIAL: an agent did not finish" : "");
+  std::vector<std::string> unaudited;
   for (const AgentSummary& a : s.agents) {
     if (!a.stop_reason.empty()) {
       std::fprintf(o, "run ended: %s%s\n", a.stop_reason.c_str(),
                    s.agents.size() > 1 ? (" (" + a.agent_id + ")").c_str() : "");
+    }
+    if (a.lost) {
+      std::fprintf(o,
+                   "agent %s LOST: %s (its figures until then are included; "
+                   "its database was not audited)\n",
+                   a.agent_id.c_str(), a.lost_reason.c_str());
+    }
+    if (!a.audit.has_value()) unaudited.push_back(a.agent_id);
+  }
+  if (s.agents.size() > 1) {
+    for (const AgentSummary& a : s.agents) {
+      const char* state = a.lost ? "LOST"
+                          : !a.audit.has_value() ? "no audit"
+                          : a.audit->passed()    ? "audit passed"
+                                                 : "AUDIT FAILED";
+      std::fprintf(o, "  %-12s %s, %s\n", a.agent_id.c_str(),
+                   FigureLine(a.figures).c_str(), state);
     }
   }
   std::fprintf(o, "writes: %lld acknowledged, %.0f/s", static_cast<long long>(c.writes_ok),
@@ -194,7 +222,17 @@ void Display::Summary(const RunSummary& s,
                  check.met ? "met" : "NOT MET");
   }
   const agent::RunAudit& a = s.audit;
-  std::fprintf(o, "\nDurability audit: %s\n", a.passed() ? "PASSED" : "FAILED");
+  std::fprintf(o, "\nDurability audit: %s", a.passed() ? "PASSED" : "FAILED");
+  if (!unaudited.empty()) {
+    std::string names;
+    for (const std::string& id : unaudited) {
+      names += (names.empty() ? "" : ", ") + id;
+    }
+    std::fprintf(o, " (%zu of %zu agents audited; not audited: %s)",
+                 s.agents.size() - unaudited.size(), s.agents.size(),
+                 names.c_str());
+  }
+  std::fprintf(o, "\n");
   std::fprintf(o,
                "  rows added to the database %lld = acknowledged %lld + "
                "committed late %lld ? %s (lost %lld, unexplained %lld)\n",

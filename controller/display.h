@@ -36,17 +36,25 @@ std::vector<TargetCheck> CheckGuideTargets(const Figures& total);
 class Display {
  public:
   // `out` must outlive the display. `live` turns on the progress line
-  // (use it when `out` is a terminal).
-  Display(std::FILE* out, bool live, std::chrono::nanoseconds duration);
+  // (use it when `out` is a terminal). `per_agent` asks for a line per agent
+  // plus a TOTAL line in every row even when a row holds a single agent (a
+  // multi-agent run whose other agents were lost or finished early).
+  Display(std::FILE* out, bool live, std::chrono::nanoseconds duration,
+          bool per_agent = false);
   ~Display();  // Stops the progress ticker.
 
   // Starts the clock (and the progress ticker when live).
   void Start();
   void Row(const IntervalRow& row);
   void Message(const std::string& line);
+  // `line` on stderr (e.g. "loadtest: agent a1 (10.0.0.7:7070) lost: ..."),
+  // after clearing the progress line so the two never mix on a terminal.
+  void Warning(const std::string& line);
   // Stops the progress ticker and clears its line. Idempotent.
   void Stop();
-  // Stops the ticker and prints the summary.
+  // Stops the ticker and prints the summary: with several agents also one
+  // line per agent (lost agents marked, with the reason); the audit names
+  // the agents it could not cover.
   void Summary(const RunSummary& summary,
                const std::vector<TargetCheck>& targets);
 
@@ -58,6 +66,7 @@ class Display {
   std::FILE* const out_;
   const bool live_;
   const std::chrono::nanoseconds duration_;
+  const bool per_agent_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -104,6 +104,8 @@ nlohmann::json RunReportJson(const Scenario& scenario,
     agent["agent_id"] = a.agent_id;
     agent["stop_reason"] = a.stop_reason;
     agent["finished"] = a.finished;
+    agent["lost"] = a.lost;
+    agent["lost_reason"] = a.lost_reason;
     if (a.audit.has_value()) agent["audit"] = AuditJson(*a.audit);
     agents.push_back(std::move(agent));
   }
@@ -141,6 +143,34 @@ nlohmann::json RunReportJson(const Scenario& scenario,
       {"audit", AuditJson(summary.audit)},
       {"intervals", std::move(rows)},
   };
+}
+
+void AddAgentManifest(const std::string& run_id,
+                      const std::vector<AgentInfo>& agents,
+                      nlohmann::json* report) {
+  nlohmann::json manifest = nlohmann::json::array();
+  for (const AgentInfo& a : agents) {
+    manifest.push_back({{"agent_id", a.agent_id},
+                        {"target", a.target},
+                        {"version", a.version},
+                        {"hostname", a.hostname},
+                        {"metrics_port", a.metrics_port}});
+  }
+  (*report)["run_id"] = run_id;
+  (*report)["agents"] = std::move(manifest);
+}
+
+absl::Status CheckReportWritable(const std::string& path) {
+  const std::string probe = path + ".tmp";
+  std::ofstream out(probe, std::ios::app);
+  if (!out) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot write the report ", path,
+                     " (its directory is missing or not writable)"));
+  }
+  out.close();
+  std::remove(probe.c_str());
+  return absl::OkStatus();
 }
 
 absl::Status WriteJsonFile(const std::string& path,

@@ -22,10 +22,31 @@ namespace loadtest::controller {
 // write_latency_ms / read_latency_ms {count,p50,p95,p99,p999,max,mean}.
 nlohmann::json FiguresJson(const Figures& figures);
 
+// One agent of a distributed run, for the report's `agents` manifest.
+struct AgentInfo {
+  std::string agent_id;  // As in summary.agents[].agent_id.
+  std::string target;    // Where the controller reached it ("10.0.0.7:7070").
+  std::string version;
+  std::string hostname;
+  int metrics_port = 0;
+};
+
+// The report: tool, parameters, summary (total, agents[] with `lost` and
+// `lost_reason`, partial, guide_targets), audit, intervals.
 nlohmann::json RunReportJson(const Scenario& scenario,
                              const std::vector<IntervalRow>& intervals,
                              const RunSummary& summary,
                              const std::vector<TargetCheck>& targets);
+
+// Adds what only a distributed run has: `run_id` and the `agents` manifest
+// ([{agent_id, target, version, hostname, metrics_port}]) at the top level.
+void AddAgentManifest(const std::string& run_id,
+                      const std::vector<AgentInfo>& agents,
+                      nlohmann::json* report);
+
+// Fails early, before a long run, when `path` could not be written:
+// PermissionDenied naming the path.
+absl::Status CheckReportWritable(const std::string& path);
 
 // Writes `report` to `path` (pretty-printed) via a temporary file renamed
 // into place, so a reader never sees half a report. Errors name the path.

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <mutex>
 #include <vector>
 
@@ -21,20 +20,6 @@
 namespace loadtest::controller {
 namespace {
 
-// Fails early, before a long run, when the report could not be written.
-absl::Status CheckWritable(const std::string& path) {
-  const std::string probe = path + ".tmp";
-  std::ofstream out(probe, std::ios::app);
-  if (!out) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot write the report ", path,
-                     " (its directory is missing or not writable)"));
-  }
-  out.close();
-  std::remove(probe.c_str());
-  return absl::OkStatus();
-}
-
 void Error(const std::string& message) {
   std::fprintf(stderr, "loadtest: %s\n", message.c_str());
 }
@@ -44,7 +29,7 @@ void Error(const std::string& message) {
 int RunLocal(const Scenario& scenario, const agent::RunSpec& spec,
              const LocalRunOptions& options) {
   if (!options.out_path.empty()) {
-    if (absl::Status s = CheckWritable(options.out_path); !s.ok()) {
+    if (absl::Status s = CheckReportWritable(options.out_path); !s.ok()) {
       Error(std::string(s.message()));
       return kExitUsage;
     }

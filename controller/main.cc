@@ -1,5 +1,7 @@
 // loadtest: the OpenTrail load-testing CLI. Parses flags, builds the
-// scenario, and runs it; with no agents given, in this process.
+// scenario, and runs it: with --agents on those agents over gRPC, otherwise
+// in this process.
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -7,7 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/flag_set.h"
+#include "controller/agent_discovery.h"
 #include "controller/local_run.h"
+#include "controller/remote_run.h"
 #include "controller/scenario.h"
 
 namespace {
@@ -23,18 +27,28 @@ constexpr char kIntro[] =
     "summary with the load-testing guide's targets and a durability audit\n"
     "(rows in the database versus writes acknowledged).\n"
     "\n"
+    "With --agents it runs the same scenario on every loadtest-agent named,\n"
+    "started together: each agent runs -writers and -readers against its own\n"
+    "store (-db inside its --data-dir) and serves its own /metrics; a line per\n"
+    "agent and a TOTAL line every -log-interval; one summary merged exactly\n"
+    "across agents, with each agent's audit. An agent that fails mid-run is\n"
+    "reported lost at once and the others go on; the result is then partial.\n"
+    "\n"
     "Flags take one or two dashes: -writers=20, --writers 20.\n"
     "Durations: 300ms, 10s, 1m30s, 2h.\n"
     "\n"
     "Exit codes: 0 the run completed and the audit passed; 1 usage or setup\n"
-    "error (bad flag, unwritable database, port in use); 2 the durability\n"
-    "audit failed; 130/143 interrupted by SIGINT/SIGTERM (the summary and\n"
+    "error (bad flag, unwritable database, port in use, an agent unreachable\n"
+    "or busy); 2 the durability audit failed; 3 partial result: an agent was\n"
+    "lost mid-run; 130/143 interrupted by SIGINT/SIGTERM (the summary and\n"
     "audit are still printed).\n"
     "\n"
     "Examples:\n"
     "  loadtest -duration=60s -writers=10 -readers=5 -batch-size=100\n"
     "  loadtest --scenario=burst --duration=20s --out=burst.json\n"
-    "  loadtest --write-rate=2000 --readers=2 --duration=30s\n";
+    "  loadtest --write-rate=2000 --readers=2 --duration=30s\n"
+    "  loadtest --agents=10.0.0.7:7070,10.0.0.8:7070 --duration=60s\n"
+    "  loadtest --agents=dns:///agent:7070 --scenario=heavy --out=heavy.json\n";
 
 std::string PresetHelp() {
   std::vector<std::string> lines;
@@ -57,6 +71,8 @@ int main(int argc, char** argv) {
   std::string scenario_name;
   std::string out_path;
   std::string metrics_address = "0.0.0.0";
+  std::string agents_flag;
+  std::chrono::nanoseconds start_delay = std::chrono::seconds(1);
 
   loadtest::cli::FlagSet flags("loadtest", kIntro);
   flags.AddSection("The original tool's flags");
@@ -76,9 +92,25 @@ int main(int argc, char** argv) {
                "full is refused at once and counted.");
   flags.AddInt("metrics-port", &s.metrics_port,
                "Port of the Prometheus /metrics endpoint served during the "
-               "run (0 picks a free port). A port in use is an error.");
+               "run (0 picks a free port). A port in use is an error. Ignored "
+               "with --agents: each agent serves its own (loadtest-agent "
+               "--metrics-port).");
   flags.AddDuration("log-interval", &s.log_interval,
                     "How often a line of figures is printed (>= 100ms).");
+
+  flags.AddSection("Agents");
+  flags.AddString(
+      "agents", &agents_flag,
+      "Run on these loadtest-agents instead of in this process: a "
+      "comma-separated list of host:port (IPv6 as [::1]:7070) and "
+      "dns:///name:port entries. dns:///name:port stands for EVERY address "
+      "the name resolves to (A and AAAA records), one agent each, as docker "
+      "compose --scale and Kubernetes headless services give. -db must then "
+      "be a plain file name.");
+  flags.AddDuration("start-delay", &start_delay,
+                    "With --agents: every agent starts its workload this long "
+                    "after it receives the run, so all start together "
+                    "(0s..1m).");
 
   flags.AddSection("Workload");
   flags.AddString("scenario", &scenario_name, PresetHelp());
@@ -87,11 +119,11 @@ int main(int argc, char** argv) {
   flags.AddDuration("read-delay", &s.read_delay,
                     "Closed loop: pause of each reader after each read.");
   flags.AddDouble("write-rate", &s.write_rate,
-                  "Open loop: writes per second in total, paced on a schedule; "
-                  "latency counts from each write's scheduled time. 0 = closed "
-                  "loop.");
+                  "Open loop: writes per second per agent (like -writers), "
+                  "paced on a schedule; latency counts from each write's "
+                  "scheduled time. 0 = closed loop.");
   flags.AddDouble("read-rate", &s.read_rate,
-                  "Open loop: reads per second in total. 0 = closed loop.");
+                  "Open loop: reads per second per agent. 0 = closed loop.");
 
   flags.AddSection("Store");
   flags.AddDuration("write-timeout", &s.write_timeout,
@@ -114,7 +146,7 @@ int main(int argc, char** argv) {
                   "Also write the summary, audit and intervals as JSON to "
                   "this file.");
   flags.AddString("metrics-address", &metrics_address,
-                  "Address the /metrics endpoint binds to.");
+                  "Address the /metrics endpoint binds to (without --agents).");
 
   std::vector<std::string> positional;
   if (absl::Status status = flags.Parse(argc, argv, &positional);
@@ -145,6 +177,30 @@ int main(int argc, char** argv) {
   if (!spec.ok()) {
     std::fprintf(stderr, "loadtest: %s\n",
                  std::string(spec.status().message()).c_str());
+    return loadtest::controller::kExitUsage;
+  }
+  if (flags.IsSet("agents")) {
+    loadtest::controller::RemoteRunOptions remote;
+    remote.out_path = out_path;
+    remote.start_delay = start_delay;
+    // Checked before any name is resolved or any agent contacted.
+    if (absl::Status status =
+            loadtest::controller::CheckRemoteScenario(s, remote);
+        !status.ok()) {
+      std::fprintf(stderr, "loadtest: %s\n",
+                   std::string(status.message()).c_str());
+      return loadtest::controller::kExitUsage;
+    }
+    auto targets = loadtest::controller::ResolveAgentTargets(agents_flag);
+    if (!targets.ok()) {
+      std::fprintf(stderr, "loadtest: %s\n",
+                   std::string(targets.status().message()).c_str());
+      return loadtest::controller::kExitUsage;
+    }
+    return loadtest::controller::RunRemote(s, *spec, *targets, remote);
+  }
+  if (flags.IsSet("start-delay")) {
+    std::fprintf(stderr, "loadtest: --start-delay needs --agents\n");
     return loadtest::controller::kExitUsage;
   }
   loadtest::controller::LocalRunOptions options;

@@ -1,0 +1,156 @@
+#include "controller/agent_client.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+
+namespace loadtest::controller {
+namespace {
+
+namespace pb = agent::pb;
+
+// The one place the controller's channel credentials are made. Plain text
+// for now; TLS and tokens come later and change only this function.
+std::shared_ptr<grpc::ChannelCredentials> AgentChannelCredentials() {
+  return grpc::InsecureChannelCredentials();
+}
+
+grpc::ChannelArguments AgentChannelArguments() {
+  grpc::ChannelArguments args;
+  // Ping every 2 s and give up 2 s after an unanswered ping, also between
+  // updates (the agent sends nothing for a whole log interval), so a cut-off
+  // agent fails its Run stream within seconds rather than TCP's minutes.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  return args;
+}
+
+// "UNAVAILABLE: failed to connect to all addresses".
+std::string Describe(const grpc::Status& status) {
+  return absl::StrCat(
+      absl::StatusCodeToString(agent::FromGrpcStatus(status).code()), ": ",
+      status.error_message());
+}
+
+// Unreachable or silent agents are Unavailable whatever gRPC called it;
+// other failures (e.g. UNIMPLEMENTED: not a loadtest agent) keep their code.
+absl::Status CallError(const std::string& target, const char* call,
+                       const grpc::Status& status) {
+  const std::string message =
+      absl::StrCat("agent ", target, ": ", call, " failed: ", Describe(status));
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return absl::UnavailableError(message);
+    default:
+      return absl::Status(agent::FromGrpcStatus(status).code(), message);
+  }
+}
+
+}  // namespace
+
+AgentClient::AgentClient(std::string target)
+    : target_(std::move(target)),
+      channel_(grpc::CreateCustomChannel(target_, AgentChannelCredentials(),
+                                         AgentChannelArguments())),
+      stub_(pb::LoadAgent::NewStub(channel_)) {}
+
+AgentClient::~AgentClient() {
+  Cancel();
+  Join();
+}
+
+absl::StatusOr<pb::AgentStatus> AgentClient::GetStatus(Deadline deadline) {
+  grpc::ClientContext context;
+  context.set_deadline(deadline);
+  pb::StatusRequest request;
+  pb::AgentStatus reply;
+  const grpc::Status status = stub_->GetStatus(&context, request, &reply);
+  if (!status.ok()) return CallError(target_, "GetStatus", status);
+  return reply;
+}
+
+absl::Status AgentClient::StartRun(const pb::RunSpec& spec,
+                                   RunCallbacks callbacks) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (run_context_ != nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("agent ", target_, ": a run was already started"));
+  }
+  run_context_ = std::make_unique<grpc::ClientContext>();
+  if (cancelled_) run_context_->TryCancel();
+  run_thread_ = std::thread(&AgentClient::ReadRun, this, spec,
+                            std::move(callbacks));
+  return absl::OkStatus();
+}
+
+void AgentClient::ReadRun(pb::RunSpec spec, RunCallbacks callbacks) {
+  grpc::ClientContext* context;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    context = run_context_.get();
+  }
+  std::unique_ptr<grpc::ClientReader<pb::RunUpdate>> reader =
+      stub_->Run(context, spec);
+  pb::RunUpdate message;
+  bool finished = false;
+  std::string failure;  // Set when the controller gave up on the stream.
+  while (reader->Read(&message)) {
+    // Past the final update or a bad one, read on only to let the call end.
+    if (finished || !failure.empty()) continue;
+    absl::StatusOr<agent::IntervalUpdate> update = agent::FromProto(message);
+    if (!update.ok()) {
+      failure = absl::StrCat("decoding failed: ", update.status().message());
+    } else if (!message.run_id().empty() && message.run_id() != spec.run_id()) {
+      failure = absl::StrCat("decoding failed: update for run \"",
+                             message.run_id(), "\", expected \"",
+                             spec.run_id(), "\"");
+    }
+    if (!failure.empty()) {
+      context->TryCancel();
+      continue;
+    }
+    callbacks.on_update(*update);
+    if (update->final) {
+      finished = true;
+      callbacks.on_finished();
+    }
+  }
+  const grpc::Status status = reader->Finish();
+  if (finished) return;
+  if (failure.empty()) {
+    failure = status.ok() ? "stream ended before the final update"
+                          : Describe(status);
+  }
+  callbacks.on_lost(failure);
+}
+
+absl::Status AgentClient::Stop(const std::string& run_id,
+                               const std::string& reason, Deadline deadline) {
+  grpc::ClientContext context;
+  context.set_deadline(deadline);
+  pb::StopRequest request;
+  request.set_run_id(run_id);
+  request.set_reason(reason);
+  pb::StopReply reply;
+  const grpc::Status status = stub_->Stop(&context, request, &reply);
+  if (!status.ok()) return CallError(target_, "Stop", status);
+  return absl::OkStatus();
+}
+
+void AgentClient::Cancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
+  if (run_context_ != nullptr) run_context_->TryCancel();
+}
+
+void AgentClient::Join() {
+  if (run_thread_.joinable()) run_thread_.join();
+}
+
+}  // namespace loadtest::controller

@@ -1,0 +1,102 @@
+// AgentClient: the controller's connection to one `loadtest-agent` (the
+// LoadAgent service of proto/loadtest.proto). It owns the channel (with
+// keepalive, so a vanished agent fails the stream within a few seconds) and,
+// once a run is started, the thread that reads the agent's Run stream and
+// hands each decoded update to the caller, then exactly one terminal event:
+// finished (the final update came) or lost (the stream ended or failed
+// before it).
+//
+// Thread-safety: GetStatus, Stop and Cancel are safe from any thread, also
+// while the run thread is reading. StartRun is called at most once. The
+// destructor cancels the run call and joins the run thread; it must not run
+// on the run thread (i.e. not from a callback).
+#ifndef LOADTEST_CONTROLLER_AGENT_CLIENT_H_
+#define LOADTEST_CONTROLLER_AGENT_CLIENT_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "agent/run_spec.h"
+#include "agent/wire.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
+#include "proto/loadtest.grpc.pb.h"
+
+namespace loadtest::controller {
+
+class AgentClient {
+ public:
+  using Deadline = std::chrono::system_clock::time_point;
+
+  // What the run thread reports. Each is called on the run thread, one at a
+  // time, in stream order; after on_finished or on_lost nothing more comes.
+  struct RunCallbacks {
+    // One decoded update (the final one too, before on_finished).
+    std::function<void(const agent::IntervalUpdate&)> on_update;
+    // The final update arrived.
+    std::function<void()> on_finished;
+    // The stream ended or failed before the final update: `reason` is the
+    // gRPC status code name and message ("UNAVAILABLE: Socket closed"),
+    // "decoding failed: ..." or "stream ended before the final update".
+    std::function<void(const std::string& reason)> on_lost;
+  };
+
+  // Creates the channel to `target` ("host:port", "[v6]:port"); connecting
+  // happens on the first call.
+  explicit AgentClient(std::string target);
+  ~AgentClient();
+
+  AgentClient(const AgentClient&) = delete;
+  AgentClient& operator=(const AgentClient&) = delete;
+
+  const std::string& target() const { return target_; }
+
+  // The agent's identity and state. Unavailable naming the target and
+  // gRPC's message when the agent cannot be reached or does not answer by
+  // `deadline`; other failures keep their code, also naming the target.
+  absl::StatusOr<agent::pb::AgentStatus> GetStatus(Deadline deadline);
+
+  // Starts the server-streaming Run call on a thread this client owns and
+  // returns at once; results come through `callbacks` (each must be set).
+  // The call has no deadline (a run lasts as long as it lasts): keepalive
+  // and Cancel() end it. FailedPrecondition when a run was already started.
+  absl::Status StartRun(const agent::pb::RunSpec& spec, RunCallbacks callbacks);
+
+  // Asks the agent to end run `run_id` early (it drains, audits and sends
+  // the final update on the Run stream). The agent's NotFound (no such run
+  // active) and transport errors are returned with the target named.
+  absl::Status Stop(const std::string& run_id, const std::string& reason,
+                    Deadline deadline);
+
+  // Cancels the Run call (no-op without one, or once it ended). Unless the
+  // final update already came, the run thread then reports on_lost.
+  void Cancel();
+
+  // Waits until the run thread has delivered its terminal event and ended.
+  // Returns at once when no run was started.
+  void Join();
+
+ private:
+  void ReadRun(agent::pb::RunSpec spec, RunCallbacks callbacks);
+
+  const std::string target_;
+  const std::shared_ptr<grpc::Channel> channel_;
+  const std::unique_ptr<agent::pb::LoadAgent::Stub> stub_;
+
+  std::mutex mu_;
+  // The Run call's context, created by StartRun before the thread starts and
+  // destroyed only with the client, so Cancel() may always use it.
+  std::unique_ptr<grpc::ClientContext> run_context_;  // Guarded by mu_.
+  bool cancelled_ = false;                            // Guarded by mu_.
+  std::thread run_thread_;  // Started by StartRun; joined by Join/~.
+};
+
+}  // namespace loadtest::controller
+
+#endif  // LOADTEST_CONTROLLER_AGENT_CLIENT_H_
