@@ -160,6 +160,17 @@ void AddAgentManifest(const std::string& run_id,
   (*report)["agents"] = std::move(manifest);
 }
 
+nlohmann::json PrometheusTargetsJson(const std::vector<AgentInfo>& agents) {
+  nlohmann::json targets = nlohmann::json::array();
+  for (const AgentInfo& a : agents) {
+    const std::string host = a.target.substr(0, a.target.rfind(':'));
+    targets.push_back(
+        {{"targets", {absl::StrCat(host, ":", a.metrics_port)}},
+         {"labels", {{"agent", a.agent_id}}}});
+  }
+  return targets;
+}
+
 absl::Status CheckReportWritable(const std::string& path) {
   const std::string probe = path + ".tmp";
   std::ofstream out(probe, std::ios::app);

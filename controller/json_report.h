@@ -31,6 +31,11 @@ struct AgentInfo {
   int metrics_port = 0;
 };
 
+// A Prometheus file_sd target list for the agents of a run: one entry per
+// agent, `HOST:METRICS_PORT` (HOST as the controller reached it) with the
+// label `agent` = its id, so a file_sd job scrapes exactly these agents.
+nlohmann::json PrometheusTargetsJson(const std::vector<AgentInfo>& agents);
+
 // The report: tool, parameters, summary (total, agents[] with `lost` and
 // `lost_reason`, partial, guide_targets), audit, intervals.
 nlohmann::json RunReportJson(const Scenario& scenario,

@@ -28,8 +28,10 @@ void Error(const std::string& message) {
 
 int RunLocal(const Scenario& scenario, const agent::RunSpec& spec,
              const LocalRunOptions& options) {
-  if (!options.out_path.empty()) {
-    if (absl::Status s = CheckReportWritable(options.out_path); !s.ok()) {
+  for (const std::string& path :
+       {options.out_path, options.prometheus_targets_path}) {
+    if (path.empty()) continue;
+    if (absl::Status s = CheckReportWritable(path); !s.ok()) {
       Error(std::string(s.message()));
       return kExitUsage;
     }
@@ -78,10 +80,28 @@ int RunLocal(const Scenario& scenario, const agent::RunSpec& spec,
       storage::SyncModeName(spec.store.sync), spec.store.batch_size,
       cli::FormatDuration(spec.store.batch_timeout).c_str(),
       spec.store.queue_size);
-  std::printf("metrics: http://%s:%d/metrics\n",
-              options.metrics_listen.substr(0, options.metrics_listen.rfind(':'))
-                  .c_str(),
+  const std::string metrics_host =
+      options.metrics_listen.substr(0, options.metrics_listen.rfind(':'));
+  std::printf("metrics: http://%s:%d/metrics\n", metrics_host.c_str(),
               (*metrics)->port());
+  if (!options.prometheus_targets_path.empty()) {
+    // A wildcard bind address is scraped on loopback.
+    std::string host = metrics_host;
+    if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+    if (host == "[::]") host = "[::1]";
+    const absl::Status written = WriteJsonFile(
+        options.prometheus_targets_path,
+        PrometheusTargetsJson({{identity.agent_id,
+                                absl::StrCat(host, ":", (*metrics)->port()),
+                                cli::kVersion, identity.hostname,
+                                (*metrics)->port()}}));
+    if (!written.ok()) {
+      Error(std::string(written.message()));
+      return kExitUsage;
+    }
+    std::printf("prometheus targets: %s\n",
+                options.prometheus_targets_path.c_str());
+  }
   std::fflush(stdout);
 
   Aggregator aggregator({identity.agent_id});

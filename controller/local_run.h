@@ -20,6 +20,8 @@ inline constexpr int kExitPartial = 3;      // An agent was lost mid-run.
 struct LocalRunOptions {
   std::string out_path;  // --out; empty for none.
   std::string metrics_listen;  // "0.0.0.0:8080".
+  // --prometheus-targets: file_sd JSON naming this process's /metrics.
+  std::string prometheus_targets_path;
 };
 
 // Must be called from the main thread before any other thread starts (it

@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   Scenario s;
   std::string scenario_name;
   std::string out_path;
+  std::string prometheus_targets;
   std::string metrics_address = "0.0.0.0";
   std::string agents_flag;
   std::chrono::nanoseconds start_delay = std::chrono::seconds(1);
@@ -145,6 +146,10 @@ int main(int argc, char** argv) {
   flags.AddString("out", &out_path,
                   "Also write the summary, audit and intervals as JSON to "
                   "this file.");
+  flags.AddString("prometheus-targets", &prometheus_targets,
+                  "Write a Prometheus file_sd JSON listing the /metrics address "
+                  "of every agent of this run (label agent=<id>) before it "
+                  "starts, for prometheus.yml's file_sd job.");
   flags.AddString("metrics-address", &metrics_address,
                   "Address the /metrics endpoint binds to (without --agents).");
 
@@ -182,6 +187,7 @@ int main(int argc, char** argv) {
   if (flags.IsSet("agents")) {
     loadtest::controller::RemoteRunOptions remote;
     remote.out_path = out_path;
+    remote.prometheus_targets_path = prometheus_targets;
     remote.start_delay = start_delay;
     // Checked before any name is resolved or any agent contacted.
     if (absl::Status status =
@@ -205,6 +211,7 @@ int main(int argc, char** argv) {
   }
   loadtest::controller::LocalRunOptions options;
   options.out_path = out_path;
+  options.prometheus_targets_path = prometheus_targets;
   options.metrics_listen = absl::StrCat(metrics_address, ":", s.metrics_port);
   return loadtest::controller::RunLocal(s, *spec, options);
 }

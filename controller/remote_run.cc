@@ -349,8 +349,10 @@ int RunRemote(const Scenario& scenario, const agent::RunSpec& spec,
     Error("--agents names no agent");
     return kExitUsage;
   }
-  if (!options.out_path.empty()) {
-    if (absl::Status s = CheckReportWritable(options.out_path); !s.ok()) {
+  for (const std::string& path :
+       {options.out_path, options.prometheus_targets_path}) {
+    if (path.empty()) continue;
+    if (absl::Status s = CheckReportWritable(path); !s.ok()) {
       Error(std::string(s.message()));
       return kExitUsage;
     }
@@ -450,6 +452,16 @@ int RunRemote(const Scenario& scenario, const agent::RunSpec& spec,
                 HostOf(a.client->target()).c_str(), a.status.metrics_port());
     manifest.push_back({a.id, a.client->target(), a.status.version(),
                         a.status.hostname(), a.status.metrics_port()});
+  }
+  if (!options.prometheus_targets_path.empty()) {
+    if (absl::Status s = WriteJsonFile(options.prometheus_targets_path,
+                                       PrometheusTargetsJson(manifest));
+        !s.ok()) {
+      Error(std::string(s.message()));
+      return kExitUsage;
+    }
+    std::printf("prometheus targets: %s\n",
+                options.prometheus_targets_path.c_str());
   }
   std::fflush(stdout);
 

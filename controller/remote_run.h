@@ -19,6 +19,9 @@ namespace loadtest::controller {
 
 struct RemoteRunOptions {
   std::string out_path;  // --out; empty for none.
+  // --prometheus-targets: a file_sd JSON of the agents' /metrics, written
+  // once every agent answered, before the run starts. Empty for none.
+  std::string prometheus_targets_path;
   // Every agent starts its workload this long after receiving Run, so all
   // start together (to within the network latency). 0..60s.
   std::chrono::nanoseconds start_delay = std::chrono::seconds(1);
@@ -39,8 +42,8 @@ absl::Status CheckRemoteScenario(const Scenario& scenario,
 // interrupted (the agents still drain, audit and report). Lost beats a
 // failed audit beats interrupted.
 //
-// `-writers` and `-readers` apply to each agent; `-write-rate` and
-// `-read-rate` are totals, split evenly across the agents.
+// `-writers`, `-readers`, `-write-rate` and `-read-rate` apply to each
+// agent.
 //
 // Must be called from the main thread before any other thread starts (it
 // installs the SIGINT/SIGTERM handling).

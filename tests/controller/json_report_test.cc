@@ -66,3 +66,20 @@ TEST(JsonReportTest, WriteJsonFileReplacesTheFileWholeAndNamesBadPaths) {
 
 }  // namespace
 }  // namespace loadtest::controller
+
+namespace loadtest::controller {
+namespace {
+
+TEST(JsonReportTest, PrometheusTargetsNameEachAgentsMetricsAddress) {
+  const nlohmann::json targets = PrometheusTargetsJson(
+      {{"a1", "127.0.0.2:7070", "v", "h", 9101},
+       {"a2", "[::1]:7071", "v", "h", 9102}});
+  ASSERT_EQ(targets.size(), 2u);
+  EXPECT_EQ(targets[0]["targets"][0], "127.0.0.2:9101");
+  EXPECT_EQ(targets[0]["labels"]["agent"], "a1");
+  EXPECT_EQ(targets[1]["targets"][0], "[::1]:9102");
+  EXPECT_EQ(targets[1]["labels"]["agent"], "a2");
+}
+
+}  // namespace
+}  // namespace loadtest::controller
