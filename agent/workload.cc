@@ -15,24 +15,6 @@ int64_t Nanos(Clock::duration d) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
 }
 
-// Per-thread pacing: the k-th operation of a thread is due at
-// start + k * period. Closed-loop threads have no schedule.
-class Schedule {
- public:
-  Schedule(double rate_per_thread, Clock::time_point start)
-      : start_(start),
-        period_ns_(rate_per_thread > 0 ? 1e9 / rate_per_thread : 0) {}
-  bool open_loop() const { return period_ns_ > 0; }
-  Clock::time_point Due(int64_t k) const {
-    return start_ + std::chrono::nanoseconds(static_cast<int64_t>(
-                        std::llround(period_ns_ * static_cast<double>(k))));
-  }
-
- private:
-  const Clock::time_point start_;
-  const double period_ns_;
-};
-
 }  // namespace
 
 absl::Status ValidateWorkloadOptions(const WorkloadOptions& o) {
@@ -74,6 +56,24 @@ absl::Status ValidateWorkloadOptions(const WorkloadOptions& o) {
   }
   return absl::OkStatus();
 }
+
+// Per-thread pacing: the k-th operation of a thread is due at
+// start + k * period. Closed-loop threads have no schedule.
+class Workload::Schedule {
+ public:
+  Schedule(double rate_per_thread, Clock::time_point start)
+      : start_(start),
+        period_ns_(rate_per_thread > 0 ? 1e9 / rate_per_thread : 0) {}
+  bool open_loop() const { return period_ns_ > 0; }
+  Clock::time_point Due(int64_t k) const {
+    return start_ + std::chrono::nanoseconds(static_cast<int64_t>(
+                        std::llround(period_ns_ * static_cast<double>(k))));
+  }
+
+ private:
+  const Clock::time_point start_;
+  const double period_ns_;
+};
 
 Workload::Workload(const WorkloadOptions& options, storage::BatchedStore* store)
     : options_(options), store_(store) {}
@@ -127,6 +127,23 @@ stats::IntervalStats Workload::TakeInterval() {
   return total;
 }
 
+bool Workload::AwaitTurn(Worker* worker, const Schedule& schedule, int64_t k,
+                         Clock::time_point* intended, bool* late) {
+  *late = false;
+  *intended = Clock::now();
+  if (!schedule.open_loop()) return true;
+  *intended = schedule.Due(k);
+  if (*intended > Clock::now() && !SleepUntil(worker, *intended)) return false;
+  *late = Clock::now() - *intended > kLateSlack;
+  return true;
+}
+
+bool Workload::PauseAfter(Worker* worker, const Schedule& schedule,
+                          std::chrono::nanoseconds delay) {
+  if (schedule.open_loop() || delay.count() <= 0) return true;
+  return SleepUntil(worker, Clock::now() + delay);
+}
+
 void Workload::WriterLoop(Worker* worker, int index) {
   stats::IntervalRecorder& recorder = worker->recorder;
   LogGenerator generator(index, options_.seed * 1000003 + index);
@@ -134,12 +151,10 @@ void Workload::WriterLoop(Worker* worker, int index) {
       options_.writers > 0 ? options_.write_rate / options_.writers : 0,
       Clock::now());
   for (int64_t k = 0; !stopping_.load(std::memory_order_relaxed); ++k) {
-    Clock::time_point intended = Clock::now();
-    if (schedule.open_loop()) {
-      intended = schedule.Due(k);
-      if (intended > Clock::now() && !SleepUntil(worker, intended)) return;
-      if (Clock::now() - intended > kLateSlack) recorder.RecordWriteLate();
-    }
+    Clock::time_point intended;
+    bool late;
+    if (!AwaitTurn(worker, schedule, k, &intended, &late)) return;
+    if (late) recorder.RecordWriteLate();
     auto id = store_->Write(generator.Next());
     const int64_t latency = Nanos(Clock::now() - intended);
     if (id.ok()) {
@@ -151,10 +166,7 @@ void Workload::WriterLoop(Worker* worker, int index) {
     } else {
       recorder.RecordWriteError();
     }
-    if (!schedule.open_loop() && options_.write_delay.count() > 0 &&
-        !SleepUntil(worker, Clock::now() + options_.write_delay)) {
-      return;
-    }
+    if (!PauseAfter(worker, schedule, options_.write_delay)) return;
   }
 }
 
@@ -165,12 +177,10 @@ void Workload::ReaderLoop(Worker* worker,
       options_.readers > 0 ? options_.read_rate / options_.readers : 0,
       Clock::now());
   for (int64_t k = 0; !stopping_.load(std::memory_order_relaxed); ++k) {
-    Clock::time_point intended = Clock::now();
-    if (schedule.open_loop()) {
-      intended = schedule.Due(k);
-      if (intended > Clock::now() && !SleepUntil(worker, intended)) return;
-      if (Clock::now() - intended > kLateSlack) recorder.RecordReadLate();
-    }
+    Clock::time_point intended;
+    bool late;
+    if (!AwaitTurn(worker, schedule, k, &intended, &late)) return;
+    if (late) recorder.RecordReadLate();
     const ReadQuery& query = QueryForIteration(k);
     absl::Status status;
     switch (query.kind) {
@@ -192,10 +202,7 @@ void Workload::ReaderLoop(Worker* worker,
     } else {
       recorder.RecordReadError();
     }
-    if (!schedule.open_loop() && options_.read_delay.count() > 0 &&
-        !SleepUntil(worker, Clock::now() + options_.read_delay)) {
-      return;
-    }
+    if (!PauseAfter(worker, schedule, options_.read_delay)) return;
   }
 }
 

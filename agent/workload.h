@@ -83,6 +83,15 @@ class Workload {
     std::condition_variable wake;
   };
 
+  class Schedule;  // An open-loop thread's pacing (see .cc).
+
+  // Waits for operation `k`'s turn; false when stopping. Sets `*intended`
+  // (the time latency counts from) and `*late` (started behind schedule).
+  bool AwaitTurn(Worker* worker, const Schedule& schedule, int64_t k,
+                 std::chrono::steady_clock::time_point* intended, bool* late);
+  // Closed loop: the pause after an operation; false when stopping.
+  bool PauseAfter(Worker* worker, const Schedule& schedule,
+                  std::chrono::nanoseconds delay);
   void WriterLoop(Worker* worker, int index);
   void ReaderLoop(Worker* worker, std::unique_ptr<storage::StoreReader> reader);
   // Waits until `deadline` or Stop(); returns false when stopping.

@@ -171,16 +171,19 @@ nlohmann::json PrometheusTargetsJson(const std::vector<AgentInfo>& agents) {
   return targets;
 }
 
-absl::Status CheckReportWritable(const std::string& path) {
-  const std::string probe = path + ".tmp";
-  std::ofstream out(probe, std::ios::app);
-  if (!out) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot write the report ", path,
-                     " (its directory is missing or not writable)"));
+absl::Status CheckReportsWritable(const std::vector<std::string>& paths) {
+  for (const std::string& path : paths) {
+    if (path.empty()) continue;
+    const std::string probe = path + ".tmp";
+    std::ofstream out(probe, std::ios::app);
+    if (!out) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot write ", path,
+                       " (its directory is missing or not writable)"));
+    }
+    out.close();
+    std::remove(probe.c_str());
   }
-  out.close();
-  std::remove(probe.c_str());
   return absl::OkStatus();
 }
 

@@ -49,9 +49,9 @@ void AddAgentManifest(const std::string& run_id,
                       const std::vector<AgentInfo>& agents,
                       nlohmann::json* report);
 
-// Fails early, before a long run, when `path` could not be written:
-// PermissionDenied naming the path.
-absl::Status CheckReportWritable(const std::string& path);
+// Fails early, before a long run, when one of `paths` (empty ones are
+// skipped) could not be written: PermissionDenied naming the path.
+absl::Status CheckReportsWritable(const std::vector<std::string>& paths);
 
 // Writes `report` to `path` (pretty-printed) via a temporary file renamed
 // into place, so a reader never sees half a report. Errors name the path.

@@ -28,13 +28,11 @@ void Error(const std::string& message) {
 
 int RunLocal(const Scenario& scenario, const agent::RunSpec& spec,
              const LocalRunOptions& options) {
-  for (const std::string& path :
-       {options.out_path, options.prometheus_targets_path}) {
-    if (path.empty()) continue;
-    if (absl::Status s = CheckReportWritable(path); !s.ok()) {
-      Error(std::string(s.message()));
-      return kExitUsage;
-    }
+  if (absl::Status s = CheckReportsWritable(
+          {options.out_path, options.prometheus_targets_path});
+      !s.ok()) {
+    Error(std::string(s.message()));
+    return kExitUsage;
   }
   // Signals are blocked before any thread starts (the metrics server starts
   // some), so only the watcher ever sees them. A signal that comes before

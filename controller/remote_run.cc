@@ -349,13 +349,11 @@ int RunRemote(const Scenario& scenario, const agent::RunSpec& spec,
     Error("--agents names no agent");
     return kExitUsage;
   }
-  for (const std::string& path :
-       {options.out_path, options.prometheus_targets_path}) {
-    if (path.empty()) continue;
-    if (absl::Status s = CheckReportWritable(path); !s.ok()) {
-      Error(std::string(s.message()));
-      return kExitUsage;
-    }
+  if (absl::Status s = CheckReportsWritable(
+          {options.out_path, options.prometheus_targets_path});
+      !s.ok()) {
+    Error(std::string(s.message()));
+    return kExitUsage;
   }
 
   // Before any thread (gRPC's included) starts, so that only the watcher
