@@ -12,7 +12,9 @@ build_packages=(
   prometheus-cpp-dev libabsl-dev libsqlite3-dev libgtest-dev libgmock-dev
   libbenchmark-dev nlohmann-json3-dev
 )
-test_packages=(prometheus sqlite3 curl procps)
+# docker-compose and python3-yaml: tests/deploy checks deploy/ with them
+# (docker-compose already pulls python3-yaml in; named for the YAML checks).
+test_packages=(prometheus sqlite3 curl procps docker-compose python3-yaml)
 
 packages=("${build_packages[@]}")
 if [[ "$mode" == "test" ]]; then
