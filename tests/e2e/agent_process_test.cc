@@ -8,82 +8,28 @@
 #include <string>
 #include <vector>
 
-#include "agent/wire.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/loadtest.grpc.pb.h"
+#include "tests/e2e/agent_process.h"
 #include "tests/e2e/e2e_util.h"
 #include "tests/e2e/subprocess.h"
 
 namespace loadtest {
 namespace {
 
+using ::loadtest::testing::AgentProcess;
 using ::loadtest::testing::CountLogRows;
 using ::loadtest::testing::FindProgram;
 using ::loadtest::testing::HttpGet;
 using ::loadtest::testing::ListeningSocket;
 using ::loadtest::testing::RunAndWait;
-using ::loadtest::testing::Subprocess;
+using ::loadtest::testing::SmallRunSpec;
 using ::loadtest::testing::TempDir;
 using ::loadtest::testing::WriteFile;
 using ::testing::HasSubstr;
 namespace pb = ::opentrail::loadtest::v1;
-
-constexpr std::chrono::seconds kLineDeadline{60};
-
-// A loadtest-agent process on 127.0.0.1 with free ports.
-class AgentProcess {
- public:
-  AgentProcess(const std::string& data_dir, const std::string& id,
-               const std::string& host = "127.0.0.1")
-      : process_({LOADTEST_AGENT_BIN, "--listen=" + host + ":0",
-                  "--metrics-port=0", "--metrics-address=" + host,
-                  "--data-dir=" + data_dir, "--agent-id=" + id}),
-        host_(host) {}
-
-  // Starts it and reads the ports it printed. False (with a test failure)
-  // when it did not come up.
-  bool Start() {
-    std::string error, line;
-    if (!process_.Start(&error)) {
-      ADD_FAILURE() << error;
-      return false;
-    }
-    if (!process_.WaitForLine("listening on", kLineDeadline, &line)) {
-      ADD_FAILURE() << "agent did not start: " << process_.stderr_text();
-      return false;
-    }
-    const size_t at = line.find("listening on " + host_ + ":");
-    port_ = std::stoi(line.substr(at + 14 + host_.size()));
-    const size_t metrics = line.find("metrics on " + host_ + ":");
-    metrics_port_ = std::stoi(line.substr(metrics + 12 + host_.size()));
-    return true;
-  }
-
-  std::string address() const { return host_ + ":" + std::to_string(port_); }
-  int metrics_port() const { return metrics_port_; }
-  Subprocess& process() { return process_; }
-
- private:
-  Subprocess process_;
-  const std::string host_;
-  int port_ = 0;
-  int metrics_port_ = 0;
-};
-
-pb::RunSpec SmallSpec(const std::string& run_id, std::chrono::seconds duration) {
-  agent::RunSpec spec;
-  spec.run_id = run_id;
-  spec.workload.writers = 4;
-  spec.workload.readers = 2;
-  spec.duration = duration;
-  spec.log_interval = std::chrono::milliseconds(500);
-  pb::RunSpec wire;
-  agent::ToProto(spec, &wire);
-  wire.set_db_name("agent.db");
-  return wire;
-}
 
 TEST(AgentProcessTest, AnswersTheHealthCheckAndExitsZeroOnSigterm) {
   TempDir dir;
@@ -148,7 +94,7 @@ TEST(AgentProcessTest, SigtermDuringARunDrainsSendsTheFinalUpdateAndExitsZero) {
   auto stub = pb::LoadAgent::NewStub(
       grpc::CreateChannel(agent.address(), grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
-  auto reader = stub->Run(&context, SmallSpec("term-run", std::chrono::seconds(600)));
+  auto reader = stub->Run(&context, SmallRunSpec("term-run", std::chrono::seconds(600)));
   pb::RunUpdate update;
   ASSERT_TRUE(reader->Read(&update));  // The run is under way.
   agent.process().SendSignal(SIGTERM);

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -85,6 +86,17 @@ std::string IntegrityCheck(const std::string& db) {
 
 bool IsIntervalLine(const std::string& line) {
   return !line.empty() && line[0] == '[';
+}
+
+bool WaitUntil(const std::function<bool()>& condition,
+               std::chrono::milliseconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= until) return condition();
+    // The pace of the polling, not a wait for the condition itself.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
 }
 
 // A plain HTTP/1.0 GET of http://127.0.0.1:<port><path> (no keep-alive, no

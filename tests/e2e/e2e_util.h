@@ -8,7 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -60,6 +62,44 @@ class ListeningSocket {
   int fd_ = -1;
   int port_ = 0;
 };
+
+// A TCP socket bound to 127.0.0.1 at a port the kernel picked but NOT
+// listening: for as long as it lives, nobody else can take the port and a
+// connection to 127.0.0.1:port() is refused at once.
+class RefusingPort {
+ public:
+  RefusingPort() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return;
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    auto* generic = reinterpret_cast<sockaddr*>(&address);
+    socklen_t length = sizeof(address);
+    if (bind(fd_, generic, length) != 0 ||
+        getsockname(fd_, generic, &length) != 0) {
+      return;
+    }
+    port_ = ntohs(address.sin_port);
+  }
+  ~RefusingPort() {
+    if (fd_ >= 0) close(fd_);
+  }
+  RefusingPort(const RefusingPort&) = delete;
+  RefusingPort& operator=(const RefusingPort&) = delete;
+
+  int port() const { return port_; }  // 0 if the socket could not be set up.
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// Evaluates `condition` every 50 ms until it holds (true) or `deadline`
+// passes (false, after one last evaluation).
+bool WaitUntil(const std::function<bool()>& condition,
+               std::chrono::milliseconds deadline);
 
 struct HttpResponse {
   std::string error;  // Empty if a response arrived.

@@ -167,28 +167,8 @@ bool Subprocess::Pump(milliseconds timeout) {
 bool Subprocess::WaitForLine(
     const std::function<bool(const std::string&)>& predicate,
     std::chrono::seconds deadline, std::string* line) {
-  const Clock::time_point until = Clock::now() + deadline;
-  size_t scan = line_cursor_;
-  while (true) {
-    // Complete lines first; the unterminated tail counts once stdout closed.
-    while (scan < stdout_.size()) {
-      const size_t newline = stdout_.find('\n', scan);
-      if (newline == std::string::npos && stdout_fd_ >= 0) break;
-      const size_t end =
-          newline == std::string::npos ? stdout_.size() : newline;
-      std::string candidate = stdout_.substr(scan, end - scan);
-      scan = newline == std::string::npos ? end : newline + 1;
-      if (predicate(candidate)) {
-        line_cursor_ = scan;
-        if (line != nullptr) *line = std::move(candidate);
-        return true;
-      }
-    }
-    if (stdout_fd_ < 0) return false;
-    const milliseconds remaining = Remaining(until);
-    if (remaining.count() == 0) return false;
-    Pump(remaining);
-  }
+  return WaitForLineIn(stdout_, &stdout_fd_, &line_cursor_, predicate, deadline,
+                       line);
 }
 
 bool Subprocess::WaitForLine(const std::string& substring,
@@ -198,6 +178,44 @@ bool Subprocess::WaitForLine(const std::string& substring,
         return candidate.find(substring) != std::string::npos;
       },
       deadline, line);
+}
+
+bool Subprocess::WaitForStderrLine(const std::string& substring,
+                                   std::chrono::seconds deadline,
+                                   std::string* line) {
+  return WaitForLineIn(
+      stderr_, &stderr_fd_, &stderr_line_cursor_,
+      [&substring](const std::string& candidate) {
+        return candidate.find(substring) != std::string::npos;
+      },
+      deadline, line);
+}
+
+bool Subprocess::WaitForLineIn(
+    const std::string& text, const int* fd, size_t* cursor,
+    const std::function<bool(const std::string&)>& predicate,
+    std::chrono::seconds deadline, std::string* line) {
+  const Clock::time_point until = Clock::now() + deadline;
+  size_t scan = *cursor;
+  while (true) {
+    // Complete lines first; the unterminated tail counts once the pipe closed.
+    while (scan < text.size()) {
+      const size_t newline = text.find('\n', scan);
+      if (newline == std::string::npos && *fd >= 0) break;
+      const size_t end = newline == std::string::npos ? text.size() : newline;
+      std::string candidate = text.substr(scan, end - scan);
+      scan = newline == std::string::npos ? end : newline + 1;
+      if (predicate(candidate)) {
+        *cursor = scan;
+        if (line != nullptr) *line = std::move(candidate);
+        return true;
+      }
+    }
+    if (*fd < 0) return false;
+    const milliseconds remaining = Remaining(until);
+    if (remaining.count() == 0) return false;
+    Pump(remaining);
+  }
 }
 
 void Subprocess::SendSignal(int signal_number) {

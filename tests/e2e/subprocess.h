@@ -60,6 +60,10 @@ class Subprocess {
   // The same, for the first such line containing `substring`.
   bool WaitForLine(const std::string& substring, std::chrono::seconds deadline,
                    std::string* line);
+  // The same on stderr (with its own cursor): the first complete line after
+  // the last one this returned that contains `substring`.
+  bool WaitForStderrLine(const std::string& substring,
+                         std::chrono::seconds deadline, std::string* line);
 
   // Sends `signal_number` to the child (not to its group).
   void SendSignal(int signal_number);
@@ -82,6 +86,11 @@ class Subprocess {
   // Reads what is available on the open pipes, waiting at most `timeout`
   // for something to arrive. Returns false once both pipes are closed.
   bool Pump(std::chrono::milliseconds timeout);
+  // WaitForLine on `text` (stdout_ or stderr_), whose pipe is *fd, starting
+  // at *cursor and moving it past the line returned.
+  bool WaitForLineIn(const std::string& text, const int* fd, size_t* cursor,
+                     const std::function<bool(const std::string&)>& predicate,
+                     std::chrono::seconds deadline, std::string* line);
   void KillAndReap();
 
   const std::vector<std::string> argv_;
@@ -92,6 +101,7 @@ class Subprocess {
   std::string stdout_;
   std::string stderr_;
   size_t line_cursor_ = 0;  // Start of the first line WaitForLine may return.
+  size_t stderr_line_cursor_ = 0;  // The same for WaitForStderrLine.
   bool reaped_ = false;
   int exit_code_ = kNoExitCode;
 };
