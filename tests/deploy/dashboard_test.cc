@@ -22,6 +22,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/deploy/dashboard_queries.h"
 #include "tests/deploy/prometheus_process.h"
+#include "tests/e2e/agent_process.h"
 #include "tests/e2e/e2e_util.h"
 #include "tests/e2e/subprocess.h"
 
@@ -40,6 +41,7 @@ using ::loadtest::testing::ReadReport;
 using ::loadtest::testing::RunAndWait;
 using ::loadtest::testing::Subprocess;
 using ::loadtest::testing::TempDir;
+using ::loadtest::testing::AgentProcess;
 using ::loadtest::testing::WriteFile;
 using nlohmann::json;
 using ::testing::HasSubstr;
@@ -57,56 +59,6 @@ constexpr char kRateInterval[] = "4s";
 // every second and a windowed rate can be compared with the run's average.
 constexpr char kWriteRate[] = "300";
 
-// A loadtest-agent process on its own loopback address with free ports.
-class AgentProcess {
- public:
-  AgentProcess(const std::string& data_dir, const std::string& id,
-               const std::string& host)
-      : process_({LOADTEST_AGENT_BIN, "--listen=" + host + ":0",
-                  "--metrics-port=0", "--metrics-address=" + host,
-                  "--data-dir=" + data_dir, "--agent-id=" + id}),
-        id_(id),
-        host_(host) {}
-
-  // Starts it and reads the ports it printed. False (with a test failure)
-  // when it did not come up.
-  bool Start() {
-    std::string error, line;
-    if (!process_.Start(&error)) {
-      ADD_FAILURE() << error;
-      return false;
-    }
-    if (!process_.WaitForLine("listening on", kStartDeadline, &line)) {
-      ADD_FAILURE() << "agent " << id_
-                    << " did not start: " << process_.stderr_text();
-      return false;
-    }
-    const std::string listen = "listening on " + host_ + ":";
-    const std::string metrics = "metrics on " + host_ + ":";
-    port_ = std::stoi(line.substr(line.find(listen) + listen.size()));
-    metrics_port_ = std::stoi(line.substr(line.find(metrics) + metrics.size()));
-    return true;
-  }
-
-  void Stop() {
-    process_.SendSignal(SIGTERM);
-    EXPECT_EQ(process_.Wait(), 0) << id_ << ": " << process_.stderr_text();
-  }
-
-  const std::string& id() const { return id_; }
-  std::string address() const { return host_ + ":" + std::to_string(port_); }
-  std::string metrics_target() const {
-    return host_ + ":" + std::to_string(metrics_port_);
-  }
-
- private:
-  Subprocess process_;
-  const std::string id_;
-  const std::string host_;
-  int port_ = 0;
-  int metrics_port_ = 0;
-};
-
 // The shipped prometheus.yml, scraping every second instead of every 5 s;
 // its job, file_sd path and relabelling are kept as they are.
 std::string TestPrometheusConfig() {
@@ -121,18 +73,6 @@ std::string TestPrometheusConfig() {
   }
   EXPECT_GE(replaced, 2) << "prometheus.yml no longer sets a 5s interval";
   return config;
-}
-
-// The file_sd JSON `loadtest --prometheus-targets` writes: one group per
-// agent, labelled with its agent id.
-std::string TargetsFile(
-    const std::vector<std::unique_ptr<AgentProcess>>& agents) {
-  json groups = json::array();
-  for (const auto& agent : agents) {
-    groups.push_back({{"targets", {agent->metrics_target()}},
-                      {"labels", {{"agent", agent->id()}}}});
-  }
-  return groups.dump();
 }
 
 bool Finite(const json& series) {
@@ -185,20 +125,21 @@ TEST(DashboardTest,
   }
   const std::set<std::string> id_set(ids.begin(), ids.end());
 
-  // TODO(issue 5): once `loadtest --prometheus-targets=FILE` exists, drop
-  // this file and pass --prometheus-targets=dir.File(
-  // "targets/opentrail-agents.json") to the `run` below instead (and move the
-  // wait for `up` after run.Start()): Prometheus watches targets/*.json and
-  // picks the file up when loadtest writes it. Until then it is written here,
-  // in that flag's format.
+  // Prometheus watches targets/*.json; `loadtest --prometheus-targets`
+  // writes the agents' file there when the run starts.
   std::filesystem::create_directory(dir.File("targets"));
-  WriteFile(dir.File("targets/opentrail-agents.json"), TargetsFile(agents));
   WriteFile(dir.File("prometheus.yml"), TestPrometheusConfig());
   std::filesystem::create_directory(dir.File("tsdb"));
   PrometheusProcess server(prometheus, dir.File("prometheus.yml"),
                            dir.File("tsdb"));
   std::string error;
   ASSERT_TRUE(server.Start(kStartDeadline, &error)) << error;
+
+  Subprocess run({LOADTEST_BIN, "--agents=" + agents_flag, "-duration=14s",
+                  "-log-interval=1s", "--write-rate=" + std::string(kWriteRate),
+                  "--out=" + dir.File("report.json"),
+                  "--prometheus-targets=" + dir.File("targets/opentrail-agents.json")});
+  ASSERT_TRUE(run.Start(&error)) << error;
 
   // All three scraped, each named by the agent id from the file.
   QueryResult up;
@@ -213,17 +154,15 @@ TEST(DashboardTest,
     labelled.insert(series["metric"].value("agent", ""));
   EXPECT_EQ(labelled, id_set);
 
-  Subprocess run({LOADTEST_BIN, "--agents=" + agents_flag, "-duration=10s",
-                  "-log-interval=1s", "--write-rate=" + std::string(kWriteRate),
-                  "--out=" + dir.File("report.json")});
-  ASSERT_TRUE(run.Start(&error)) << error;
 
-  // Wait until every scrape of the last 7 s saw each agent's run active:
+  // Wait until every scrape of the last 7 s (at least six: the targets were
+  // only discovered when the run began) saw each agent's run active:
   // its workload (which starts 1 s after the run arrives) then filled the
   // whole 4 s rate window. Every query is evaluated at that instant.
   const std::string steady =
       "min_over_time(opentrail_agent_run_active{job=\"opentrail-agents\"}[7s]) "
-      "== 1";
+      "== 1 and count_over_time(opentrail_agent_run_active{job=\"opentrail-"
+      "agents\"}[7s]) >= 6";
   QueryResult active;
   ASSERT_TRUE(server.WaitFor(
       steady, [](const QueryResult& r) { return r.series.size() == 3; },
@@ -233,7 +172,8 @@ TEST(DashboardTest,
 
   // The agent's own exposition, mid-run, linted as Prometheus would.
   const ProcessResult scrape = RunAndWait(
-      {curl, "-sS", "http://" + agents[0]->metrics_target() + "/metrics"});
+      {curl, "-sS", std::string("http://127.0.0.2:") +
+                         std::to_string(agents[0]->metrics_port()) + "/metrics"});
   ASSERT_EQ(scrape.exit_code, 0) << scrape.stderr_text;
   EXPECT_THAT(scrape.stdout_text, HasSubstr("opentrail_agent_run_active 1"));
   WriteFile(dir.File("metrics.txt"), scrape.stdout_text);
@@ -311,7 +251,10 @@ TEST(DashboardTest,
       << "Prometheus counted " << Describe(counted) << ", the controller "
       << submitted;
 
-  for (auto& agent : agents) agent->Stop();
+  for (auto& agent : agents) {
+    agent->process().SendSignal(SIGTERM);
+    EXPECT_EQ(agent->process().Wait(), 0) << agent->process().stderr_text();
+  }
   EXPECT_EQ(server.Stop(), 0) << server.log();
 }
 
