@@ -51,15 +51,15 @@ struct BusyPolicy {
 };
 
 // `count` is the number of times the handler was called for this lock.
+// Sleeps 100µs, 200µs, 400µs, 800µs, 1.6ms, then 2ms each time; gives up
+// once the sleeps add up to the timeout.
 int FineGrainedBusyHandler(void* arg, int count) {
   const auto* policy = static_cast<const BusyPolicy*>(arg);
-  // Sleep 100µs, 200µs, 400µs ... capped at 2ms; track the total slept.
-  const int64_t step_us = std::min<int64_t>(2000, int64_t{100} << std::min(count, 5));
-  int64_t slept_us = 0;
-  for (int i = 0; i < count; ++i) {
-    slept_us += std::min<int64_t>(2000, int64_t{100} << std::min(i, 5));
-  }
+  const int64_t slept_us =
+      count <= 5 ? 100 * ((int64_t{1} << count) - 1)
+                 : 3100 + int64_t{2000} * (count - 5);
   if (slept_us >= int64_t{policy->timeout_ms} * 1000) return 0;
+  const int64_t step_us = count < 5 ? int64_t{100} << count : 2000;
   std::this_thread::sleep_for(std::chrono::microseconds(step_us));
   return 1;
 }

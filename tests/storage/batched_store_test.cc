@@ -254,6 +254,24 @@ TEST_F(BatchedStoreTest, ReportsTimeoutAndCountsLateCommitAndAbandonedWrite) {
   EXPECT_EQ(CountRowsWithSqlite(options_.path), 1);
 }
 
+TEST_F(BatchedStoreTest, ALockHeldPastTheBusyTimeoutFailsTheWriteClearly) {
+  CreateSchema();
+  options_.busy_timeout = milliseconds(50);
+  auto store = OpenStore();
+  {
+    ExternalWriteLock lock(options_.path);
+    auto refused = store->Write(MakeEntry(1));
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_NE(refused.status().message().find(options_.path), std::string::npos);
+    EXPECT_NE(refused.status().message().find("locked"), std::string::npos);
+  }
+  EXPECT_TRUE(store->Write(MakeEntry(2)).ok());  // Lock gone: writes resume.
+  const StoreCounters c = store->counters();
+  EXPECT_EQ(c.failed, 1);
+  EXPECT_EQ(c.ok, 1);
+  ExpectIdentity(c);
+}
+
 TEST_F(BatchedStoreTest, OneBadRowFailsAloneAndItsNeighboursCommit) {
   CreateSchema();
   {
