@@ -1,6 +1,9 @@
 #include "controller/aggregator.h"
 
+#include <algorithm>
+#include <cmath>
 #include <random>
+#include <vector>
 #include <string>
 
 #include "controller/display.h"
@@ -64,6 +67,38 @@ TEST(AggregatorTest, TotalPercentilesComeFromTheMergedHistogram) {
   EXPECT_LE(p95, 1000100 * 101 / 100);
   const int64_t p50 = rows[0].total.write_latency.Quantile(0.50);
   EXPECT_LE(p50, 2000);
+}
+
+TEST(AggregatorTest, MergedP99EqualsThePooledSamplesP99) {
+  // Three agents with different latency profiles; the total's p99 must be
+  // the p99 of all their samples pooled, within the histogram's 1%.
+  std::mt19937_64 rng(11);
+  std::vector<int64_t> pooled;
+  Aggregator aggregator({"a", "b", "c"});
+  std::vector<IntervalRow> rows;
+  const double medians_ms[] = {0.5, 3.0, 40.0};
+  const char* ids[] = {"a", "b", "c"};
+  for (int agent = 0; agent < 3; ++agent) {
+    std::lognormal_distribution<double> latency(std::log(medians_ms[agent] * 1e6), 0.8);
+    agent::IntervalUpdate u;
+    u.sequence = 1;
+    u.end_s = 1;
+    for (int i = 0; i < 20000 * (agent + 1); ++i) {
+      const int64_t ns = static_cast<int64_t>(latency(rng));
+      u.stats.write_latency.Record(ns);
+      pooled.push_back(ns);
+    }
+    u.stats.counters.writes_ok = static_cast<int64_t>(u.stats.write_latency.count());
+    for (IntervalRow& row : aggregator.Add(ids[agent], u)) rows.push_back(row);
+  }
+  ASSERT_EQ(rows.size(), 1u);
+  std::sort(pooled.begin(), pooled.end());
+  for (double q : {0.5, 0.95, 0.99, 0.999}) {
+    const size_t rank = static_cast<size_t>(std::ceil(q * pooled.size())) - 1;
+    const double exact = static_cast<double>(pooled[rank]);
+    const double merged = static_cast<double>(rows[0].total.write_latency.Quantile(q));
+    EXPECT_NEAR(merged, exact, exact * 0.01) << "q=" << q;
+  }
 }
 
 TEST(AggregatorTest, SummaryAddsCountersAndAuditsAcrossAgents) {
