@@ -24,6 +24,11 @@ double SecondsSince(Clock::time_point start, Clock::time_point t) {
 AgentRun::AgentRun(RunSpec spec, storage::StoreMetrics* metrics)
     : spec_(std::move(spec)), metrics_(metrics) {}
 
+void AgentRun::StopWhen(std::function<bool()> cancelled, std::string reason) {
+  cancelled_ = std::move(cancelled);
+  cancelled_reason_ = std::move(reason);
+}
+
 void AgentRun::RequestStop(const std::string& reason) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!stop_requested_) {
@@ -31,6 +36,23 @@ void AgentRun::RequestStop(const std::string& reason) {
     stop_reason_ = reason;
   }
   stop_cv_.notify_all();
+}
+
+bool AgentRun::WaitForStop(std::chrono::steady_clock::time_point until) {
+  constexpr auto kPoll = std::chrono::milliseconds(100);
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    const auto wake = cancelled_ ? std::min(until, Clock::now() + kPoll) : until;
+    if (stop_cv_.wait_until(lock, wake, [this] { return stop_requested_; })) {
+      return true;
+    }
+    if (Clock::now() >= until) return false;
+    if (cancelled_ && cancelled_()) {
+      stop_requested_ = true;
+      stop_reason_ = cancelled_reason_;
+      return true;
+    }
+  }
 }
 
 absl::Status AgentRun::Run(const UpdateCallback& on_update) {
@@ -64,12 +86,10 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
   for (;;) {
     const Clock::time_point next =
         std::min(end, start + spec_.log_interval * (sequence + 1));
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      if (stop_cv_.wait_until(lock, next, [this] { return stop_requested_; })) {
-        reason = stop_reason_;
-        break;
-      }
+    if (WaitForStop(next)) {
+      std::lock_guard<std::mutex> lock(mu_);
+      reason = stop_reason_;
+      break;
     }
     if (next >= end) break;
     IntervalUpdate update;

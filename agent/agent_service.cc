@@ -62,6 +62,10 @@ grpc::Status AgentService::Run(grpc::ServerContext* context,
     return ToGrpcStatus(spec.status());
   }
   AgentRun run(*spec, metrics_->store_metrics());
+  // gRPC marks the call cancelled when the controller cancels it or its
+  // connection dies (keepalive): stop within 100 ms of that.
+  run.StopWhen([context] { return context->IsCancelled(); },
+               "the controller went away");
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (shutting_down_) {

@@ -20,11 +20,11 @@ std::shared_ptr<grpc::ChannelCredentials> AgentChannelCredentials() {
 
 grpc::ChannelArguments AgentChannelArguments() {
   grpc::ChannelArguments args;
-  // Ping every 2 s and give up 2 s after an unanswered ping, also between
+  // Ping every 1 s and give up 1 s after an unanswered ping, also between
   // updates (the agent sends nothing for a whole log interval), so a cut-off
   // agent fails its Run stream within seconds rather than TCP's minutes.
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 1000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 1000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   return args;
