@@ -108,6 +108,23 @@ class BatchedStoreTest : public ::testing::Test {
     ASSERT_TRUE(store->Close().ok());
   }
 
+  // Writes rows first..last from one thread each, expecting each to commit;
+  // with `taken_first`, waits until the writer has taken row `first` into
+  // a batch (blocked in BEGIN behind an ExternalWriteLock) before the rest.
+  static void WriteConcurrently(BatchedStore* store, int first, int last,
+                                bool taken_first,
+                                std::vector<std::thread>* threads) {
+    for (int i = first; i <= last; ++i) {
+      threads->emplace_back(
+          [store, i] { EXPECT_TRUE(store->Write(MakeEntry(i)).ok()); });
+      if (i == first && taken_first) {
+        ASSERT_TRUE(WaitUntil([&] {
+          return store->counters().submitted == 1 && store->queue_depth() == 0;
+        }));
+      }
+    }
+  }
+
   static void ExpectIdentity(const StoreCounters& c) {
     EXPECT_EQ(c.submitted, c.ok + c.queue_full + c.timeouts + c.failed +
                                c.pending);
@@ -137,9 +154,7 @@ TEST_F(BatchedStoreTest, CommitsWhenBatchIsFull) {
   options_.write_timeout = std::chrono::minutes(5);
   auto store = OpenStore();
   std::vector<std::thread> threads;
-  for (int i = 0; i < 10; ++i) {
-    threads.emplace_back([&store, i] { EXPECT_TRUE(store->Write(MakeEntry(i)).ok()); });
-  }
+  WriteConcurrently(store.get(), 0, 9, /*taken_first=*/false, &threads);
   for (auto& t : threads) t.join();
   // Ten rows in batches of exactly five: each closed by size, long before
   // its one-minute timeout.
@@ -180,13 +195,8 @@ TEST_F(BatchedStoreTest, GroupCommitTakesEverythingQueuedIntoOneBatch) {
   auto store = OpenStore();
   ExternalWriteLock lock(options_.path);
   std::vector<std::thread> threads;
-  threads.emplace_back([&] { EXPECT_TRUE(store->Write(MakeEntry(0)).ok()); });
   // The writer takes row 0 and blocks in BEGIN; rows 1..20 queue behind it.
-  ASSERT_TRUE(WaitUntil([&] { return store->counters().submitted == 1 &&
-                                     store->queue_depth() == 0; }));
-  for (int i = 1; i <= 20; ++i) {
-    threads.emplace_back([&, i] { EXPECT_TRUE(store->Write(MakeEntry(i)).ok()); });
-  }
+  WriteConcurrently(store.get(), 0, 20, /*taken_first=*/true, &threads);
   ASSERT_TRUE(WaitUntil([&] { return store->queue_depth() == 20; }));
   lock.Release();
   for (auto& t : threads) t.join();
@@ -202,12 +212,7 @@ TEST_F(BatchedStoreTest, RefusesAtOnceWhenQueueIsFullAndCountsIt) {
   auto store = OpenStore();
   ExternalWriteLock lock(options_.path);
   std::vector<std::thread> threads;
-  threads.emplace_back([&] { EXPECT_TRUE(store->Write(MakeEntry(0)).ok()); });
-  ASSERT_TRUE(WaitUntil([&] { return store->counters().submitted == 1 &&
-                                     store->queue_depth() == 0; }));
-  for (int i = 1; i <= 2; ++i) {
-    threads.emplace_back([&, i] { EXPECT_TRUE(store->Write(MakeEntry(i)).ok()); });
-  }
+  WriteConcurrently(store.get(), 0, 2, /*taken_first=*/true, &threads);
   ASSERT_TRUE(WaitUntil([&] { return store->queue_depth() == 2; }));
   auto refused = store->Write(MakeEntry(3));
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
