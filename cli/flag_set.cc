@@ -318,6 +318,12 @@ void FlagSet::AddString(std::string name, std::string* target,
       target->empty() ? "" : absl::StrCat("\"", *target, "\""));
 }
 
+void FlagSet::AddStringList(std::string name,
+                            std::vector<std::string>* target,
+                            std::string help) {
+  Add(std::move(name), target, absl::StrCat(help, " Repeatable."), "");
+}
+
 void FlagSet::AddBool(std::string name, bool* target, std::string help) {
   Add(std::move(name), target, std::move(help), *target ? "true" : "");
 }
@@ -384,7 +390,8 @@ absl::StatusOr<FlagSet::Value> FlagSet::ParseValue(const Flag& flag,
                               "is not a duration (use e.g. 300ms, 10s, 1m30s)");
           }
           return Value(std::chrono::nanoseconds(ns));
-        } else if constexpr (std::is_same_v<T, std::string>) {
+        } else if constexpr (std::is_same_v<T, std::string> ||
+                             std::is_same_v<T, std::vector<std::string>>) {
           return Value(std::string(text));
         } else {
           static_assert(std::is_same_v<T, bool>);
@@ -477,11 +484,15 @@ absl::Status FlagSet::Parse(int argc, const char* const* argv,
 
   for (auto& [index, value] : assignments) {
     Flag& flag = flags_[index];
+    const bool first = !flag.set;
     flag.set = true;
     std::visit(
-        [&value](auto* target) {
+        [&value, first](auto* target) {
           using T = std::remove_pointer_t<decltype(target)>;
-          if constexpr (std::is_same_v<T, int>) {
+          if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+            if (first) target->clear();
+            target->push_back(std::get<std::string>(std::move(value)));
+          } else if constexpr (std::is_same_v<T, int>) {
             // ParseInteger checked the range.
             *target = static_cast<int>(std::get<int64_t>(value));
           } else {
@@ -515,7 +526,8 @@ std::string FlagSet::Usage() const {
             return "=<number>";
           } else if constexpr (std::is_same_v<T, std::chrono::nanoseconds>) {
             return "=<duration>";
-          } else if constexpr (std::is_same_v<T, std::string>) {
+          } else if constexpr (std::is_same_v<T, std::string> ||
+                               std::is_same_v<T, std::vector<std::string>>) {
             return "=<string>";
           } else {
             return "";

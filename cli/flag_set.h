@@ -64,6 +64,10 @@ class FlagSet {
   void AddDuration(std::string name, std::chrono::nanoseconds* target,
                    std::string help);
   void AddString(std::string name, std::string* target, std::string help);
+  // A repeatable string flag: each occurrence appends its value; the first
+  // one replaces whatever `*target` held.
+  void AddStringList(std::string name, std::vector<std::string>* target,
+                     std::string help);
   void AddBool(std::string name, bool* target, std::string help);
 
   // Parses argv[1..argc) and, when every argument is valid, stores the given
@@ -120,8 +124,9 @@ class FlagSet {
   std::string Usage() const;
 
  private:
-  using Target = std::variant<int64_t*, int*, double*,
-                              std::chrono::nanoseconds*, std::string*, bool*>;
+  using Target =
+      std::variant<int64_t*, int*, double*, std::chrono::nanoseconds*,
+                   std::string*, bool*, std::vector<std::string>*>;
   using Value = std::variant<int64_t, double, std::chrono::nanoseconds,
                              std::string, bool>;
 

@@ -146,7 +146,8 @@ void Display::Warning(const std::string& line) {
 }
 
 void Display::Summary(const RunSummary& s,
-                      const std::vector<TargetCheck>& targets) {
+                      const std::vector<TargetCheck>& targets,
+                      const std::vector<ThresholdResult>& thresholds) {
   Stop();
   std::lock_guard<std::mutex> lock(mu_);
   const Figures& t = s.total;
@@ -222,6 +223,15 @@ void Display::Summary(const RunSummary& s,
                  check.met ? "met" : "NOT MET");
   }
   const agent::RunAudit& a = s.audit;
+  if (!thresholds.empty()) {
+    std::fprintf(o, "\nThresholds:\n");
+    for (const ThresholdResult& t : thresholds) {
+      const double shown = t.unit == "%" ? 100 * t.measured : t.measured;
+      std::fprintf(o, "  %-28s %-12s measured %10.2f %-3s %s\n", t.text.c_str(),
+                   t.scope.c_str(), shown, t.unit.c_str(),
+                   t.passed ? "passed" : "FAILED");
+    }
+  }
   std::fprintf(o, "\nDurability audit: %s", a.passed() ? "PASSED" : "FAILED");
   if (!unaudited.empty()) {
     std::string names;

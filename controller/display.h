@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "controller/aggregator.h"
+#include "controller/thresholds.h"
 
 namespace loadtest::controller {
 
@@ -56,7 +57,8 @@ class Display {
   // line per agent (lost agents marked, with the reason); the audit names
   // the agents it could not cover.
   void Summary(const RunSummary& summary,
-               const std::vector<TargetCheck>& targets);
+               const std::vector<TargetCheck>& targets,
+               const std::vector<ThresholdResult>& thresholds);
 
  private:
   void TickerLoop();

@@ -97,7 +97,8 @@ nlohmann::json FiguresJson(const Figures& f) {
 nlohmann::json RunReportJson(const Scenario& scenario,
                              const std::vector<IntervalRow>& intervals,
                              const RunSummary& summary,
-                             const std::vector<TargetCheck>& targets) {
+                             const std::vector<TargetCheck>& targets,
+                             const std::vector<ThresholdResult>& thresholds) {
   nlohmann::json agents = nlohmann::json::array();
   for (const AgentSummary& a : summary.agents) {
     nlohmann::json agent = FiguresJson(a.figures);
@@ -123,6 +124,14 @@ nlohmann::json RunReportJson(const Scenario& scenario,
                     {"total", FiguresJson(row.total)},
                     {"agents", std::move(per_agent)}});
   }
+  nlohmann::json threshold_results = nlohmann::json::array();
+  for (const ThresholdResult& t : thresholds) {
+    threshold_results.push_back({{"threshold", t.text},
+                                 {"scope", t.scope},
+                                 {"measured", t.measured},
+                                 {"unit", t.unit},
+                                 {"passed", t.passed}});
+  }
   nlohmann::json checks = nlohmann::json::array();
   for (const TargetCheck& t : targets) {
     checks.push_back({{"name", t.name},
@@ -139,7 +148,8 @@ nlohmann::json RunReportJson(const Scenario& scenario,
         {"partial", summary.partial},
         {"total", FiguresJson(summary.total)},
         {"agents", std::move(agents)},
-        {"guide_targets", std::move(checks)}}},
+        {"guide_targets", std::move(checks)},
+        {"thresholds", std::move(threshold_results)}}},
       {"audit", AuditJson(summary.audit)},
       {"intervals", std::move(rows)},
   };

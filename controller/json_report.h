@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "controller/aggregator.h"
 #include "controller/display.h"
+#include "controller/thresholds.h"
 #include "controller/scenario.h"
 #include "nlohmann/json.hpp"
 
@@ -41,7 +42,8 @@ nlohmann::json PrometheusTargetsJson(const std::vector<AgentInfo>& agents);
 nlohmann::json RunReportJson(const Scenario& scenario,
                              const std::vector<IntervalRow>& intervals,
                              const RunSummary& summary,
-                             const std::vector<TargetCheck>& targets);
+                             const std::vector<TargetCheck>& targets,
+                             const std::vector<ThresholdResult>& thresholds = {});
 
 // Adds what only a distributed run has: `run_id` and the `agents` manifest
 // ([{agent_id, target, version, hostname, metrics_port}]) at the top level.

@@ -123,22 +123,11 @@ int RunLocal(const Scenario& scenario, const agent::RunSpec& spec,
     return kExitUsage;
   }
 
-  const RunSummary summary = aggregator.Summary();
-  const std::vector<TargetCheck> targets = CheckGuideTargets(summary.total);
-  display.Summary(summary, targets);
-  if (!options.out_path.empty()) {
-    const absl::Status written = WriteJsonFile(
-        options.out_path,
-        RunReportJson(scenario, intervals, summary, targets));
-    if (!written.ok()) {
-      Error(std::string(written.message()));
-      return kExitUsage;
-    }
-    std::printf("report: %s\n", options.out_path.c_str());
-  }
-  if (!summary.audit.passed()) return kExitCheckFailed;
-  if (signals.received() != 0) return 128 + signals.received();
-  return kExitOk;
+  RunEnd end;
+  end.out_path = options.out_path;
+  end.thresholds = options.thresholds;
+  end.signal_number = signals.received();
+  return FinishRun(scenario, intervals, aggregator.Summary(), display, end);
 }
 
 }  // namespace loadtest::controller

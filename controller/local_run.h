@@ -7,18 +7,14 @@
 #include <string>
 
 #include "agent/run_spec.h"
+#include "controller/run_end.h"
 #include "controller/scenario.h"
 
 namespace loadtest::controller {
 
-// Exit codes, documented in --help and the README.
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitUsage = 1;        // Bad flag, setup error.
-inline constexpr int kExitCheckFailed = 2;  // The durability audit failed.
-inline constexpr int kExitPartial = 3;      // An agent was lost mid-run.
-
 struct LocalRunOptions {
   std::string out_path;  // --out; empty for none.
+  std::vector<Threshold> thresholds;
   std::string metrics_listen;  // "0.0.0.0:8080".
   // --prometheus-targets: file_sd JSON naming this process's /metrics.
   std::string prometheus_targets_path;

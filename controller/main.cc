@@ -13,6 +13,7 @@
 #include "controller/local_run.h"
 #include "controller/remote_run.h"
 #include "controller/scenario.h"
+#include "controller/thresholds.h"
 
 namespace {
 
@@ -37,16 +38,18 @@ constexpr char kIntro[] =
     "Flags take one or two dashes: -writers=20, --writers 20.\n"
     "Durations: 300ms, 10s, 1m30s, 2h.\n"
     "\n"
-    "Exit codes: 0 the run completed and the audit passed; 1 usage or setup\n"
-    "error (bad flag, unwritable database, port in use, an agent unreachable\n"
-    "or busy); 2 the durability audit failed; 3 partial result: an agent was\n"
-    "lost mid-run; 130/143 interrupted by SIGINT/SIGTERM (the summary and\n"
-    "audit are still printed).\n"
+    "Exit codes: 0 the run completed, the audit passed and every threshold\n"
+    "held; 1 usage or setup error (bad flag or threshold, unwritable\n"
+    "database, port in use, an agent unreachable or busy); 2 the durability\n"
+    "audit or a threshold failed; 3 partial result: an agent was lost\n"
+    "mid-run; 130/143 interrupted by SIGINT/SIGTERM (the summary and audit\n"
+    "are still printed).\n"
     "\n"
     "Examples:\n"
     "  loadtest -duration=60s -writers=10 -readers=5 -batch-size=100\n"
     "  loadtest --scenario=burst --duration=20s --out=burst.json\n"
     "  loadtest --write-rate=2000 --readers=2 --duration=30s\n"
+    "  loadtest --threshold='write_p99<50ms' --threshold='error_rate<1%'\n"
     "  loadtest --agents=10.0.0.7:7070,10.0.0.8:7070 --duration=60s\n"
     "  loadtest --agents=dns:///agent:7070 --scenario=heavy --out=heavy.json\n";
 
@@ -71,6 +74,8 @@ int main(int argc, char** argv) {
   std::string scenario_name;
   std::string out_path;
   std::string prometheus_targets;
+  std::vector<std::string> threshold_texts;
+  std::string threshold_preset;
   std::string metrics_address = "0.0.0.0";
   std::string agents_flag;
   std::chrono::nanoseconds start_delay = std::chrono::seconds(1);
@@ -142,6 +147,23 @@ int main(int argc, char** argv) {
                 "Drop the existing log tables first (default: keep the data; "
                 "the audit counts only this run's rows).");
 
+  flags.AddSection("Pass or fail");
+  flags.AddStringList(
+      "threshold", &threshold_texts,
+      "A condition the run must meet, checked at the end; exit code 2 when one "
+      "fails. [SCOPE:]METRIC OP VALUE[UNIT], e.g. write_p95<100ms, "
+      "error_rate<1%, writes_per_s>=5000, lost==0, each:write_p99<200ms. "
+      "SCOPE: total (default), each (every agent) or an agent id. METRIC: "
+      "writes_per_s reads_per_s write_p50 write_p95 write_p99 write_p999 "
+      "write_max (and read_...) error_rate queue_utilization write_errors "
+      "write_timeouts queue_full read_errors lost. OP: < <= > >= ==. UNIT: "
+      "ns us ms s for latencies (default ms), % for rates of errors and the "
+      "queue.");
+  flags.AddString("threshold-preset", &threshold_preset,
+                  "guide: the load-testing guide's targets as thresholds "
+                  "(writes_per_s>=5000, write_p95<100ms, write_p99<200ms, "
+                  "queue_utilization<80%, error_rate<1%).");
+
   flags.AddSection("Output");
   flags.AddString("out", &out_path,
                   "Also write the summary, audit and intervals as JSON to "
@@ -178,6 +200,26 @@ int main(int argc, char** argv) {
       return loadtest::controller::kExitUsage;
     }
   }
+  std::vector<loadtest::controller::Threshold> thresholds;
+  if (!threshold_preset.empty()) {
+    if (threshold_preset != "guide") {
+      std::fprintf(stderr,
+                   "loadtest: threshold-preset must be guide, got \"%s\"\n",
+                   threshold_preset.c_str());
+      return loadtest::controller::kExitUsage;
+    }
+    const auto& guide = loadtest::controller::GuideThresholdTexts();
+    threshold_texts.insert(threshold_texts.begin(), guide.begin(), guide.end());
+  }
+  for (const std::string& text : threshold_texts) {
+    auto threshold = loadtest::controller::ParseThreshold(text);
+    if (!threshold.ok()) {
+      std::fprintf(stderr, "loadtest: %s\n",
+                   std::string(threshold.status().message()).c_str());
+      return loadtest::controller::kExitUsage;
+    }
+    thresholds.push_back(*threshold);
+  }
   auto spec = loadtest::controller::ToRunSpec(s);
   if (!spec.ok()) {
     std::fprintf(stderr, "loadtest: %s\n",
@@ -187,6 +229,7 @@ int main(int argc, char** argv) {
   if (flags.IsSet("agents")) {
     loadtest::controller::RemoteRunOptions remote;
     remote.out_path = out_path;
+    remote.thresholds = thresholds;
     remote.prometheus_targets_path = prometheus_targets;
     remote.start_delay = start_delay;
     // Checked before any name is resolved or any agent contacted.
@@ -211,6 +254,7 @@ int main(int argc, char** argv) {
   }
   loadtest::controller::LocalRunOptions options;
   options.out_path = out_path;
+  options.thresholds = thresholds;
   options.prometheus_targets_path = prometheus_targets;
   options.metrics_listen = absl::StrCat(metrics_address, ":", s.metrics_port);
   return loadtest::controller::RunLocal(s, *spec, options);

@@ -481,23 +481,15 @@ int RunRemote(const Scenario& scenario, const agent::RunSpec& spec,
     return signal_number != 0 ? 128 + signal_number : kExitUsage;
   }
 
-  const RunSummary summary = remote.aggregator().Summary();
-  const std::vector<TargetCheck> checks = CheckGuideTargets(summary.total);
-  remote.display().Summary(summary, checks);
-  if (!options.out_path.empty()) {
-    nlohmann::json report =
-        RunReportJson(scenario, remote.intervals(), summary, checks);
-    AddAgentManifest(run_id, manifest, &report);
-    if (absl::Status s = WriteJsonFile(options.out_path, report); !s.ok()) {
-      Error(std::string(s.message()));
-      return kExitUsage;
-    }
-    std::printf("report: %s\n", options.out_path.c_str());
-  }
-  if (summary.partial) return kExitPartial;
-  if (!summary.audit.passed()) return kExitCheckFailed;
-  if (signal_number != 0) return 128 + signal_number;
-  return kExitOk;
+  RunEnd end;
+  end.out_path = options.out_path;
+  end.thresholds = options.thresholds;
+  end.signal_number = signal_number;
+  end.decorate_report = [&](nlohmann::json* report) {
+    AddAgentManifest(run_id, manifest, report);
+  };
+  return FinishRun(scenario, remote.intervals(),
+                   remote.aggregator().Summary(), remote.display(), end);
 }
 
 }  // namespace loadtest::controller

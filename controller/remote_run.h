@@ -13,12 +13,14 @@
 
 #include "absl/status/status.h"
 #include "agent/run_spec.h"
+#include "controller/run_end.h"
 #include "controller/scenario.h"
 
 namespace loadtest::controller {
 
 struct RemoteRunOptions {
   std::string out_path;  // --out; empty for none.
+  std::vector<Threshold> thresholds;
   // --prometheus-targets: a file_sd JSON of the agents' /metrics, written
   // once every agent answered, before the run starts. Empty for none.
   std::string prometheus_targets_path;
@@ -38,7 +40,7 @@ absl::Status CheckRemoteScenario(const Scenario& scenario,
 // ResolveAgentTargets gives them) and returns the process exit code:
 // kExitOk; kExitUsage when the scenario or report path is bad, or an agent
 // is unreachable or busy (nothing is started then); kExitPartial when an
-// agent was lost; kExitCheckFailed when an audit failed; 130/143 when
+// agent was lost; kExitCheckFailed when an audit or a threshold failed; 130/143 when
 // interrupted (the agents still drain, audit and report). Lost beats a
 // failed audit beats interrupted.
 //

@@ -601,3 +601,33 @@ TEST(FormatDurationTest, RoundTripsThroughParseDuration) {
 
 }  // namespace
 }  // namespace loadtest::cli
+
+namespace loadtest::cli {
+namespace {
+
+TEST(FlagSetListTest, ARepeatableFlagCollectsEveryValueInOrder) {
+  std::vector<std::string> thresholds = {"default"};
+  FlagSet flags("prog", "");
+  flags.AddStringList("threshold", &thresholds, "A condition.");
+  const char* argv[] = {"prog", "--threshold=a<1", "-threshold", "b>2",
+                        "--threshold=c==0"};
+  std::vector<std::string> positional;
+  ASSERT_TRUE(flags.Parse(5, argv, &positional).ok());
+  EXPECT_EQ(thresholds, (std::vector<std::string>{"a<1", "b>2", "c==0"}));
+  EXPECT_TRUE(flags.IsSet("threshold"));
+  EXPECT_NE(flags.Usage().find("-threshold=<string>"), std::string::npos);
+  EXPECT_NE(flags.Usage().find("Repeatable."), std::string::npos);
+}
+
+TEST(FlagSetListTest, AnAbsentRepeatableFlagKeepsItsDefault) {
+  std::vector<std::string> thresholds = {"default"};
+  FlagSet flags("prog", "");
+  flags.AddStringList("threshold", &thresholds, "A condition.");
+  const char* argv[] = {"prog"};
+  std::vector<std::string> positional;
+  ASSERT_TRUE(flags.Parse(1, argv, &positional).ok());
+  EXPECT_EQ(thresholds, (std::vector<std::string>{"default"}));
+}
+
+}  // namespace
+}  // namespace loadtest::cli

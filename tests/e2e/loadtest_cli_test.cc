@@ -506,3 +506,50 @@ TEST_F(LoadtestCliTest, AppliesAScenarioPresetUnderExplicitFlags) {
 
 }  // namespace
 }  // namespace loadtest
+
+namespace loadtest {
+namespace {
+
+TEST_F(LoadtestCliTest, AThresholdThatCannotHoldExitsTwoAndSaysWhich) {
+  const ProcessResult r =
+      Run({"-duration=2s", "--threshold=write_p99<60s",
+           "--threshold=writes_per_s>100000000", "--out=" + report()});
+  ASSERT_EQ(r.exit_code, 2) << Describe(r);
+  EXPECT_THAT(r.stderr_text, HasSubstr("a threshold failed"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("Thresholds:"));
+  EXPECT_THAT(r.stdout_text, ::testing::MatchesRegex(
+                                 "(.|\n)*writes_per_s>100000000 +total +"
+                                 "measured +[0-9.]+ +/s +FAILED(.|\n)*"));
+  EXPECT_THAT(r.stdout_text, ::testing::MatchesRegex(
+                                 "(.|\n)*write_p99<60s +total +measured +"
+                                 "[0-9.]+ +ms +passed(.|\n)*"));
+  const json report = ReadReport(this->report());
+  ASSERT_TRUE(report.is_object());
+  const json& results = report.at("summary").at("thresholds");
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].at("passed"), true);
+  EXPECT_EQ(results[1].at("threshold"), "writes_per_s>100000000");
+  EXPECT_EQ(results[1].at("passed"), false);
+  EXPECT_EQ(report.at("audit").at("passed"), true);  // Only the threshold failed.
+}
+
+TEST_F(LoadtestCliTest, ThresholdsThatHoldExitZero) {
+  const ProcessResult r =
+      Run({"-duration=2s", "--threshold=write_p99<60s", "--threshold=lost==0",
+           "--threshold=error_rate<=100%"});
+  EXPECT_EQ(r.exit_code, kExitOk) << Describe(r);
+  EXPECT_THAT(r.stdout_text, HasSubstr("Thresholds:"));
+  EXPECT_THAT(r.stdout_text, Not(HasSubstr("FAILED")));
+}
+
+TEST_F(LoadtestCliTest, AMalformedThresholdIsAUsageErrorNamingThePosition) {
+  const ProcessResult r = Run({"--threshold=write_p95<<5ms"});
+  EXPECT_EQ(r.exit_code, kExitUsage) << Describe(r);
+  EXPECT_THAT(r.stderr_text,
+              HasSubstr("threshold \"write_p95<<5ms\": expected a number at "
+                        "position 11"));
+  EXPECT_FALSE(std::filesystem::exists(db()));
+}
+
+}  // namespace
+}  // namespace loadtest

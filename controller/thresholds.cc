@@ -1,0 +1,250 @@
+#include "controller/thresholds.h"
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+
+namespace loadtest::controller {
+namespace {
+
+enum class Kind { kLatency, kFraction, kRate, kCount };
+
+struct MetricInfo {
+  const char* name;
+  Kind kind;
+};
+
+constexpr MetricInfo kMetrics[] = {
+    {"writes_per_s", Kind::kRate},     {"reads_per_s", Kind::kRate},
+    {"write_p50", Kind::kLatency},     {"write_p95", Kind::kLatency},
+    {"write_p99", Kind::kLatency},     {"write_p999", Kind::kLatency},
+    {"write_max", Kind::kLatency},     {"read_p50", Kind::kLatency},
+    {"read_p95", Kind::kLatency},      {"read_p99", Kind::kLatency},
+    {"read_p999", Kind::kLatency},     {"read_max", Kind::kLatency},
+    {"error_rate", Kind::kFraction},   {"queue_utilization", Kind::kFraction},
+    {"write_errors", Kind::kCount},    {"write_timeouts", Kind::kCount},
+    {"queue_full", Kind::kCount},      {"read_errors", Kind::kCount},
+    {"lost", Kind::kCount},
+};
+
+const MetricInfo* FindMetric(const std::string& name) {
+  for (const MetricInfo& m : kMetrics) {
+    if (name == m.name) return &m;
+  }
+  return nullptr;
+}
+
+absl::Status ParseError(const std::string& text, size_t position,
+                        const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "threshold \"", text, "\": ", what, " at position ", position + 1));
+}
+
+double QuantileMs(const stats::LatencyHistogram& h, const std::string& which) {
+  if (which == "max") return static_cast<double>(h.max()) / 1e6;
+  const double q = which == "p50"    ? 0.50
+                   : which == "p95"  ? 0.95
+                   : which == "p99"  ? 0.99
+                                     : 0.999;
+  return static_cast<double>(h.Quantile(q)) / 1e6;
+}
+
+double Measure(const std::string& metric, const Figures& f, int64_t lost) {
+  const stats::IntervalCounters& c = f.counters;
+  if (metric == "writes_per_s") return f.writes_per_s();
+  if (metric == "reads_per_s") return f.reads_per_s();
+  if (metric == "error_rate") return f.error_rate();
+  if (metric == "queue_utilization") return f.queue_utilization();
+  if (metric == "write_errors") return static_cast<double>(c.write_errors);
+  if (metric == "write_timeouts") return static_cast<double>(c.write_timeouts);
+  if (metric == "queue_full") return static_cast<double>(c.queue_full);
+  if (metric == "read_errors") return static_cast<double>(c.read_errors);
+  if (metric == "lost") return static_cast<double>(lost);
+  const size_t underscore = metric.find('_');
+  const std::string which = metric.substr(underscore + 1);
+  return QuantileMs(metric.rfind("write_", 0) == 0 ? f.write_latency
+                                                   : f.read_latency,
+                    which);
+}
+
+bool Holds(double measured, Threshold::Op op, double limit) {
+  switch (op) {
+    case Threshold::Op::kLess:
+      return measured < limit;
+    case Threshold::Op::kLessEqual:
+      return measured <= limit;
+    case Threshold::Op::kGreater:
+      return measured > limit;
+    case Threshold::Op::kGreaterEqual:
+      return measured >= limit;
+    case Threshold::Op::kEqual:
+      return measured == limit;
+  }
+  return false;
+}
+
+const char* UnitOf(Kind kind) {
+  switch (kind) {
+    case Kind::kLatency:
+      return "ms";
+    case Kind::kFraction:
+      return "%";
+    case Kind::kRate:
+      return "/s";
+    case Kind::kCount:
+      return "";
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::StatusOr<Threshold> ParseThreshold(const std::string& text) {
+  Threshold t;
+  t.text = text;
+  size_t pos = 0;
+  auto skip_spaces = [&] {
+    while (pos < text.size() && std::isspace(static_cast<unsigned char>(text[pos]))) ++pos;
+  };
+  auto read_word = [&] {
+    const size_t start = pos;
+    while (pos < text.size() &&
+           (std::isalnum(static_cast<unsigned char>(text[pos])) ||
+            text[pos] == '_' || text[pos] == '-' || text[pos] == '.')) {
+      ++pos;
+    }
+    return text.substr(start, pos - start);
+  };
+  skip_spaces();
+  const size_t first_start = pos;
+  std::string word = read_word();
+  if (word.empty()) return ParseError(text, pos, "expected a metric name");
+  t.scope = "total";
+  if (pos < text.size() && text[pos] == ':') {
+    t.scope = word;
+    ++pos;
+    skip_spaces();
+    const size_t metric_start = pos;
+    word = read_word();
+    if (word.empty()) return ParseError(text, metric_start, "expected a metric name");
+    t.metric = word;
+    if (FindMetric(word) == nullptr) {
+      return ParseError(text, metric_start,
+                        absl::StrCat("unknown metric \"", word, "\""));
+    }
+  } else {
+    t.metric = word;
+    if (FindMetric(word) == nullptr) {
+      return ParseError(text, first_start,
+                        absl::StrCat("unknown metric \"", word, "\""));
+    }
+  }
+  const Kind kind = FindMetric(t.metric)->kind;
+  skip_spaces();
+  const size_t op_start = pos;
+  if (text.compare(pos, 2, "<=") == 0) {
+    t.op = Threshold::Op::kLessEqual;
+    pos += 2;
+  } else if (text.compare(pos, 2, ">=") == 0) {
+    t.op = Threshold::Op::kGreaterEqual;
+    pos += 2;
+  } else if (text.compare(pos, 2, "==") == 0) {
+    t.op = Threshold::Op::kEqual;
+    pos += 2;
+  } else if (pos < text.size() && text[pos] == '<') {
+    t.op = Threshold::Op::kLess;
+    ++pos;
+  } else if (pos < text.size() && text[pos] == '>') {
+    t.op = Threshold::Op::kGreater;
+    ++pos;
+  } else {
+    return ParseError(text, op_start, "expected one of < <= > >= ==");
+  }
+  skip_spaces();
+  const size_t number_start = pos;
+  const char* begin = text.c_str() + pos;
+  char* end = nullptr;
+  const double number = std::strtod(begin, &end);
+  if (end == begin || !std::isfinite(number) || *begin == '+' || *begin == '-' ||
+      std::isspace(static_cast<unsigned char>(*begin))) {
+    return ParseError(text, number_start, "expected a number");
+  }
+  pos += static_cast<size_t>(end - begin);
+  const size_t unit_start = pos;
+  std::string unit = text.substr(pos);
+  while (!unit.empty() && std::isspace(static_cast<unsigned char>(unit.back()))) unit.pop_back();
+  double scale = 1;
+  bool unit_ok = false;
+  switch (kind) {
+    case Kind::kLatency:
+      if (unit.empty() || unit == "ms") scale = 1, unit_ok = true;
+      else if (unit == "s") scale = 1e3, unit_ok = true;
+      else if (unit == "us" || unit == "\xC2\xB5s") scale = 1e-3, unit_ok = true;
+      else if (unit == "ns") scale = 1e-6, unit_ok = true;
+      break;
+    case Kind::kFraction:
+      if (unit.empty()) scale = 1, unit_ok = true;
+      else if (unit == "%") scale = 0.01, unit_ok = true;
+      break;
+    case Kind::kRate:
+    case Kind::kCount:
+      unit_ok = unit.empty() || (kind == Kind::kRate && unit == "/s");
+      break;
+  }
+  if (!unit_ok) {
+    return ParseError(text, unit_start,
+                      absl::StrCat("unit \"", unit, "\" does not fit ", t.metric));
+  }
+  t.limit = number * scale;
+  return t;
+}
+
+const std::vector<std::string>& GuideThresholdTexts() {
+  static const auto* texts = new std::vector<std::string>{
+      "writes_per_s>=5000", "write_p95<100ms", "write_p99<200ms",
+      "queue_utilization<80%", "error_rate<1%"};
+  return *texts;
+}
+
+std::vector<ThresholdResult> EvaluateThresholds(
+    const std::vector<Threshold>& thresholds, const RunSummary& summary) {
+  std::vector<ThresholdResult> results;
+  int64_t lost_total = 0;
+  for (const AgentSummary& a : summary.agents) lost_total += a.lost ? 1 : 0;
+  for (const Threshold& t : thresholds) {
+    const Kind kind = FindMetric(t.metric)->kind;
+    auto add = [&](const std::string& scope, const Figures& figures,
+                   int64_t lost) {
+      ThresholdResult r;
+      r.text = t.text;
+      r.scope = scope;
+      r.measured = Measure(t.metric, figures, lost);
+      r.unit = UnitOf(kind);
+      r.passed = Holds(r.measured, t.op, t.limit);
+      results.push_back(r);
+    };
+    if (t.scope == "total") {
+      add("total", summary.total, lost_total);
+    } else {
+      bool found = false;
+      for (const AgentSummary& a : summary.agents) {
+        if (t.scope == "each" || t.scope == a.agent_id) {
+          add(a.agent_id, a.figures, a.lost ? 1 : 0);
+          found = true;
+        }
+      }
+      if (!found) {
+        ThresholdResult r;
+        r.text = t.text;
+        r.scope = absl::StrCat(t.scope, " (not in this run)");
+        r.unit = UnitOf(kind);
+        results.push_back(r);
+      }
+    }
+  }
+  return results;
+}
+
+}  // namespace loadtest::controller

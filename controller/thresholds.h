@@ -1,0 +1,57 @@
+// Thresholds: pass/fail conditions over a run's merged figures, given as
+// `--threshold=[SCOPE:]METRIC OP VALUE[UNIT]`, e.g. `write_p95<100ms`,
+// `error_rate<1%`, `each:writes_per_s>=1000`, `lost==0`.
+//   SCOPE: `total` (default), `each` (every agent), or an agent id.
+//   METRIC: writes_per_s reads_per_s, write_/read_ p50 p95 p99 p999 max (a
+//     latency), error_rate queue_utilization (fractions), write_errors
+//     write_timeouts queue_full read_errors lost (counts).
+//   OP: < <= > >= ==.  UNIT: ns us ms s for latencies (default ms), % for
+//     fractions (default: a plain fraction), none for rates and counts.
+// Pure functions; safe from any thread.
+#ifndef LOADTEST_CONTROLLER_THRESHOLDS_H_
+#define LOADTEST_CONTROLLER_THRESHOLDS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "controller/aggregator.h"
+
+namespace loadtest::controller {
+
+struct Threshold {
+  enum class Op { kLess, kLessEqual, kGreater, kGreaterEqual, kEqual };
+  std::string text;    // As given.
+  std::string scope;   // "total", "each" or an agent id.
+  std::string metric;  // e.g. "write_p95".
+  Op op = Op::kLess;
+  double limit = 0;    // In the metric's base unit: ms, fraction, count, /s.
+};
+
+// InvalidArgument naming the expression and the 1-based position of the
+// problem: `threshold "write_p95<<5ms": expected a number at position 11`.
+absl::StatusOr<Threshold> ParseThreshold(const std::string& text);
+
+// The load-testing guide's targets as thresholds (--threshold-preset=guide):
+// writes_per_s>=5000, write_p95<100ms, write_p99<200ms,
+// queue_utilization<80%, error_rate<1%.
+const std::vector<std::string>& GuideThresholdTexts();
+
+struct ThresholdResult {
+  std::string text;      // The threshold as given.
+  std::string scope;     // "total" or the agent id it was measured on.
+  double measured = 0;   // In the metric's base unit.
+  std::string unit;      // "ms", "%", "/s" or "".
+  bool passed = false;
+};
+
+// Evaluates every threshold on its scope (an "each" threshold once per
+// agent). A threshold naming an agent that is not in the run fails, with
+// scope "<id> (not in this run)". A lost agent's figures count as measured
+// up to its last update.
+std::vector<ThresholdResult> EvaluateThresholds(
+    const std::vector<Threshold>& thresholds, const RunSummary& summary);
+
+}  // namespace loadtest::controller
+
+#endif  // LOADTEST_CONTROLLER_THRESHOLDS_H_

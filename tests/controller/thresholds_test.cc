@@ -1,0 +1,101 @@
+#include "controller/thresholds.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace loadtest::controller {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(ThresholdsTest, ParsesMetricOperatorValueAndUnit) {
+  auto t = ParseThreshold("write_p95<100ms");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->scope, "total");
+  EXPECT_EQ(t->metric, "write_p95");
+  EXPECT_EQ(t->op, Threshold::Op::kLess);
+  EXPECT_DOUBLE_EQ(t->limit, 100);
+  EXPECT_DOUBLE_EQ(ParseThreshold("read_p99 <= 0.5s")->limit, 500);
+  EXPECT_DOUBLE_EQ(ParseThreshold("write_max<250us")->limit, 0.25);
+  EXPECT_DOUBLE_EQ(ParseThreshold("error_rate<1%")->limit, 0.01);
+  EXPECT_DOUBLE_EQ(ParseThreshold("queue_utilization<0.8")->limit, 0.8);
+  EXPECT_EQ(ParseThreshold("writes_per_s>=5000")->op, Threshold::Op::kGreaterEqual);
+  EXPECT_EQ(ParseThreshold("lost==0")->op, Threshold::Op::kEqual);
+  auto scoped = ParseThreshold("each:writes_per_s>100");
+  ASSERT_TRUE(scoped.ok());
+  EXPECT_EQ(scoped->scope, "each");
+  EXPECT_EQ(ParseThreshold("agent-2:write_p99<50ms")->scope, "agent-2");
+  for (const std::string& text : GuideThresholdTexts()) {
+    EXPECT_TRUE(ParseThreshold(text).ok()) << text;
+  }
+}
+
+TEST(ThresholdsTest, MalformedExpressionsNameTheExpressionAndThePosition) {
+  struct Case {
+    const char* text;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"", "expected a metric name at position 1"},
+      {"write_p96<1ms", "unknown metric \"write_p96\" at position 1"},
+      {"write_p95<<1ms", "expected a number at position 11"},
+      {"write_p95=1ms", "expected one of < <= > >= == at position 10"},
+      {"write_p95<fast", "expected a number at position 11"},
+      {"write_p95<1parsec", "unit \"parsec\" does not fit write_p95 at position 12"},
+      {"error_rate<1ms", "unit \"ms\" does not fit error_rate at position 13"},
+      {"each:", "expected a metric name at position 6"},
+      {"lost==-1", "expected a number at position 7"},
+  };
+  for (const Case& c : cases) {
+    auto t = ParseThreshold(c.text);
+    ASSERT_FALSE(t.ok()) << c.text;
+    EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(t.status().message(), HasSubstr(std::string("threshold \"") + c.text + "\""));
+    EXPECT_THAT(t.status().message(), HasSubstr(c.message)) << c.text;
+  }
+}
+
+RunSummary TwoAgentSummary() {
+  RunSummary s;
+  for (const char* id : {"a", "b"}) {
+    AgentSummary a;
+    a.agent_id = id;
+    a.figures.seconds = 10;
+    a.figures.counters.writes_ok = id[0] == 'a' ? 1000 : 3000;
+    for (int i = 0; i < 100; ++i) {
+      a.figures.write_latency.Record((id[0] == 'a' ? 1 : 20) * 1000000);
+    }
+    s.total.MergeAgent(a.figures);
+    s.agents.push_back(a);
+  }
+  s.agents[1].lost = true;
+  return s;
+}
+
+TEST(ThresholdsTest, EvaluatesOnTheTotalEachAgentOrANamedAgent) {
+  const RunSummary s = TwoAgentSummary();
+  std::vector<Threshold> ts;
+  for (const char* text : {"writes_per_s>=400", "each:writes_per_s>=200",
+                           "b:write_p99<10ms", "lost==0", "c:lost==0"}) {
+    ts.push_back(*ParseThreshold(text));
+  }
+  const auto results = EvaluateThresholds(ts, s);
+  ASSERT_EQ(results.size(), 6u);
+  EXPECT_EQ(results[0].scope, "total");
+  EXPECT_DOUBLE_EQ(results[0].measured, 400);
+  EXPECT_TRUE(results[0].passed);
+  EXPECT_EQ(results[1].scope, "a");
+  EXPECT_FALSE(results[1].passed);  // 100/s.
+  EXPECT_EQ(results[2].scope, "b");
+  EXPECT_TRUE(results[2].passed);  // 300/s.
+  EXPECT_EQ(results[3].scope, "b");
+  EXPECT_NEAR(results[3].measured, 20, 0.2);
+  EXPECT_FALSE(results[3].passed);
+  EXPECT_DOUBLE_EQ(results[4].measured, 1);  // One agent lost.
+  EXPECT_FALSE(results[4].passed);
+  EXPECT_EQ(results[5].scope, "c (not in this run)");
+  EXPECT_FALSE(results[5].passed);
+}
+
+}  // namespace
+}  // namespace loadtest::controller
