@@ -3,6 +3,7 @@
 // in this process.
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,8 @@
 #include "absl/strings/str_join.h"
 #include "cli/flag_set.h"
 #include "controller/agent_discovery.h"
+#include "controller/compare.h"
+#include "nlohmann/json.hpp"
 #include "controller/local_run.h"
 #include "controller/remote_run.h"
 #include "controller/scenario.h"
@@ -51,7 +54,8 @@ constexpr char kIntro[] =
     "  loadtest --write-rate=2000 --readers=2 --duration=30s\n"
     "  loadtest --threshold='write_p99<50ms' --threshold='error_rate<1%'\n"
     "  loadtest --agents=10.0.0.7:7070,10.0.0.8:7070 --duration=60s\n"
-    "  loadtest --agents=dns:///agent:7070 --scenario=heavy --out=heavy.json\n";
+    "  loadtest --agents=dns:///agent:7070 --scenario=heavy --out=heavy.json\n"
+    "  loadtest compare before.json after.json --tolerance=5\n";
 
 std::string PresetHelp() {
   std::vector<std::string> lines;
@@ -67,9 +71,79 @@ std::string PresetHelp() {
       absl::StrJoin(lines, "; "));
 }
 
+// `loadtest compare A.json B.json [--tolerance=5]`.
+int Compare(int argc, char** argv) {
+  double tolerance_percent = 5;
+  loadtest::cli::FlagSet flags(
+      "loadtest compare",
+      "loadtest compare A.json B.json: the key figures of two runs' --out "
+      "reports side by side\nwith the change in percent; regressions beyond "
+      "--tolerance are marked.\nExit codes: 0 no regression; 1 usage error "
+      "(missing or unreadable report); 2 a regression.\n");
+  flags.AddDouble("tolerance", &tolerance_percent,
+                  "Percent a figure may worsen before it counts as a "
+                  "regression.");
+  std::vector<std::string> files;
+  if (absl::Status s = flags.Parse(argc, argv, &files); !s.ok()) {
+    std::fprintf(stderr, "loadtest compare: %s\n",
+                 std::string(s.message()).c_str());
+    return loadtest::controller::kExitUsage;
+  }
+  if (flags.help_requested()) {
+    std::fputs(flags.Usage().c_str(), stdout);
+    return 0;
+  }
+  if (files.size() != 2) {
+    std::fprintf(stderr,
+                 "loadtest compare: needs two reports (A.json B.json), got "
+                 "%zu (see --help)\n",
+                 files.size());
+    return loadtest::controller::kExitUsage;
+  }
+  if (!(tolerance_percent >= 0)) {
+    std::fprintf(stderr, "loadtest compare: tolerance must be >= 0, got %g\n",
+                 tolerance_percent);
+    return loadtest::controller::kExitUsage;
+  }
+  nlohmann::json reports[2];
+  for (int i = 0; i < 2; ++i) {
+    std::ifstream in(files[i]);
+    if (!in) {
+      std::fprintf(stderr, "loadtest compare: cannot read %s\n",
+                   files[i].c_str());
+      return loadtest::controller::kExitUsage;
+    }
+    reports[i] = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (reports[i].is_discarded()) {
+      std::fprintf(stderr, "loadtest compare: %s is not JSON\n",
+                   files[i].c_str());
+      return loadtest::controller::kExitUsage;
+    }
+  }
+  const double tolerance = tolerance_percent / 100;
+  auto rows =
+      loadtest::controller::CompareReports(reports[0], reports[1], tolerance);
+  if (!rows.ok()) {
+    std::fprintf(stderr, "loadtest compare: %s\n",
+                 std::string(rows.status().message()).c_str());
+    return loadtest::controller::kExitUsage;
+  }
+  std::fputs(loadtest::controller::FormatComparison(*rows, files[0], files[1],
+                                                    tolerance)
+                 .c_str(),
+             stdout);
+  for (const auto& row : *rows) {
+    if (row.regression) return loadtest::controller::kExitCheckFailed;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "compare") {
+    return Compare(argc - 1, argv + 1);
+  }
   Scenario s;
   std::string scenario_name;
   std::string out_path;

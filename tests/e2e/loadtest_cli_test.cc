@@ -553,3 +553,36 @@ TEST_F(LoadtestCliTest, AMalformedThresholdIsAUsageErrorNamingThePosition) {
 
 }  // namespace
 }  // namespace loadtest
+
+namespace loadtest {
+namespace {
+
+TEST_F(LoadtestCliTest, CompareExitsTwoOnARegressionAndZeroWithout) {
+  const ProcessResult run = Run({"-duration=2s", "--out=" + report()});
+  ASSERT_EQ(run.exit_code, kExitOk) << Describe(run);
+  // The same run against itself: no change, no regression.
+  const ProcessResult same =
+      RunAndWait({LOADTEST_BIN, "compare", report(), report()});
+  EXPECT_EQ(same.exit_code, 0) << same.stdout_text << same.stderr_text;
+  EXPECT_THAT(same.stdout_text, HasSubstr("0 regressions beyond 5.0%"));
+  // A copy with half the throughput is a regression.
+  json slower = ReadReport(report());
+  ASSERT_TRUE(slower.is_object());
+  slower["summary"]["total"]["writes_per_s"] =
+      slower["summary"]["total"]["writes_per_s"].get<double>() / 2;
+  const std::string slower_path = dir_.File("slower.json");
+  WriteFile(slower_path, slower.dump());
+  const ProcessResult worse =
+      RunAndWait({LOADTEST_BIN, "compare", report(), slower_path, "--tolerance=10"});
+  EXPECT_EQ(worse.exit_code, 2) << worse.stdout_text << worse.stderr_text;
+  EXPECT_THAT(worse.stdout_text, HasSubstr("-50.0%  REGRESSION"));
+  EXPECT_THAT(worse.stdout_text, HasSubstr("beyond 10.0%"));
+  // Not a report: a usage error naming it.
+  const ProcessResult bad =
+      RunAndWait({LOADTEST_BIN, "compare", report(), dir_.File("missing.json")});
+  EXPECT_EQ(bad.exit_code, kExitUsage);
+  EXPECT_THAT(bad.stderr_text, HasSubstr("missing.json"));
+}
+
+}  // namespace
+}  // namespace loadtest
