@@ -175,25 +175,27 @@ absl::StatusOr<Threshold> ParseThreshold(const std::string& text) {
   const size_t unit_start = pos;
   std::string unit = text.substr(pos);
   while (!unit.empty() && std::isspace(static_cast<unsigned char>(unit.back()))) unit.pop_back();
-  double scale = 1;
-  bool unit_ok = false;
+  // The factor from `unit` to the metric's base unit; 0 when it does not fit.
+  double scale = 0;
   switch (kind) {
     case Kind::kLatency:
-      if (unit.empty() || unit == "ms") scale = 1, unit_ok = true;
-      else if (unit == "s") scale = 1e3, unit_ok = true;
-      else if (unit == "us" || unit == "\xC2\xB5s") scale = 1e-3, unit_ok = true;
-      else if (unit == "ns") scale = 1e-6, unit_ok = true;
+      if (unit.empty() || unit == "ms") scale = 1;
+      if (unit == "s") scale = 1e3;
+      if (unit == "us" || unit == "\xC2\xB5s") scale = 1e-3;
+      if (unit == "ns") scale = 1e-6;
       break;
     case Kind::kFraction:
-      if (unit.empty()) scale = 1, unit_ok = true;
-      else if (unit == "%") scale = 0.01, unit_ok = true;
+      if (unit.empty()) scale = 1;
+      if (unit == "%") scale = 0.01;
       break;
     case Kind::kRate:
+      if (unit.empty() || unit == "/s") scale = 1;
+      break;
     case Kind::kCount:
-      unit_ok = unit.empty() || (kind == Kind::kRate && unit == "/s");
+      if (unit.empty()) scale = 1;
       break;
   }
-  if (!unit_ok) {
+  if (scale == 0) {
     return ParseError(text, unit_start,
                       absl::StrCat("unit \"", unit, "\" does not fit ", t.metric));
   }
