@@ -211,7 +211,8 @@ TEST_F(LoadtestCliTest, HelpListsEveryOriginalFlagAndTheExitCodes) {
   EXPECT_THAT(help, HasSubstr("Exit codes"));
   EXPECT_THAT(help, HasSubstr("0 the run completed"));
   EXPECT_THAT(help, HasSubstr("1 usage"));
-  EXPECT_THAT(help, HasSubstr("2 the durability audit failed"));
+  EXPECT_THAT(help, HasSubstr("2 the durability audit or a threshold failed"));
+  EXPECT_THAT(help, HasSubstr("3 partial result"));
   EXPECT_THAT(help, HasSubstr("130/143"));
 }
 
