@@ -3,9 +3,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "cli/flag_set.h"
 #include "cli/version.h"
 
@@ -166,7 +168,10 @@ void AddAgentManifest(const std::string& run_id,
                         {"hostname", a.hostname},
                         {"metrics_port", a.metrics_port}});
   }
-  (*report)["run_id"] = run_id;
+  if (!run_id.empty()) {
+    (*report)["run_id"] = run_id;
+    (*report)["run"]["run_id"] = run_id;
+  }
   (*report)["agents"] = std::move(manifest);
 }
 
@@ -197,16 +202,15 @@ absl::Status CheckReportsWritable(const std::vector<std::string>& paths) {
   return absl::OkStatus();
 }
 
-absl::Status WriteJsonFile(const std::string& path,
-                           const nlohmann::json& report) {
+absl::Status WriteTextFile(const std::string& path, const std::string& text) {
   const std::string temporary = path + ".tmp";
   {
-    std::ofstream out(temporary, std::ios::trunc);
+    std::ofstream out(temporary, std::ios::trunc | std::ios::binary);
     if (!out) {
       return absl::PermissionDeniedError(absl::StrCat(
           "cannot write ", temporary, ": ", std::strerror(errno)));
     }
-    out << report.dump(2) << "\n";
+    out << text;
     if (!out.flush()) {
       return absl::InternalError(
           absl::StrCat("cannot write ", temporary, ": ", std::strerror(errno)));
@@ -218,6 +222,25 @@ absl::Status WriteJsonFile(const std::string& path,
                                             std::strerror(errno)));
   }
   return absl::OkStatus();
+}
+
+absl::Status WriteJsonFile(const std::string& path,
+                           const nlohmann::json& report) {
+  return WriteTextFile(path, report.dump(2) + "\n");
+}
+
+std::string FormatUtc(std::chrono::system_clock::time_point t) {
+  const auto since_epoch = t.time_since_epoch();
+  const std::time_t seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(since_epoch).count();
+  const int64_t millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count() %
+      1000;
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &utc);
+  return absl::StrFormat("%s.%03dZ", text, static_cast<int>(millis));
 }
 
 }  // namespace loadtest::controller

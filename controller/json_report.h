@@ -4,6 +4,7 @@
 #ifndef LOADTEST_CONTROLLER_JSON_REPORT_H_
 #define LOADTEST_CONTROLLER_JSON_REPORT_H_
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -45,8 +46,9 @@ nlohmann::json RunReportJson(const Scenario& scenario,
                              const std::vector<TargetCheck>& targets,
                              const std::vector<ThresholdResult>& thresholds = {});
 
-// Adds what only a distributed run has: `run_id` and the `agents` manifest
-// ([{agent_id, target, version, hostname, metrics_port}]) at the top level.
+// Adds the `agents` manifest ([{agent_id, target, version, hostname,
+// metrics_port}]; an in-process run's one agent has target "in-process") and,
+// when not empty, `run_id` (at the top level and in `run`).
 void AddAgentManifest(const std::string& run_id,
                       const std::vector<AgentInfo>& agents,
                       nlohmann::json* report);
@@ -55,10 +57,16 @@ void AddAgentManifest(const std::string& run_id,
 // skipped) could not be written: PermissionDenied naming the path.
 absl::Status CheckReportsWritable(const std::vector<std::string>& paths);
 
-// Writes `report` to `path` (pretty-printed) via a temporary file renamed
-// into place, so a reader never sees half a report. Errors name the path.
+// Writes `text` to `path` via a temporary file renamed into place, so a
+// reader never sees half a report. Errors name the path.
+absl::Status WriteTextFile(const std::string& path, const std::string& text);
+
+// WriteTextFile of `report`, pretty-printed.
 absl::Status WriteJsonFile(const std::string& path,
                            const nlohmann::json& report);
+
+// "2026-11-27T06:25:22.123Z".
+std::string FormatUtc(std::chrono::system_clock::time_point t);
 
 }  // namespace loadtest::controller
 

@@ -5,9 +5,11 @@
 
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "agent/agent_run.h"
 #include "agent/metrics_server.h"
 #include "cli/flag_set.h"
@@ -28,9 +30,9 @@ void Error(const std::string& message) {
 
 int RunLocal(const Scenario& scenario, const agent::RunSpec& spec,
              const LocalRunOptions& options) {
-  if (absl::Status s = CheckReportsWritable(
-          {options.out_path, options.prometheus_targets_path});
-      !s.ok()) {
+  std::vector<std::string> paths = options.output.Paths();
+  paths.push_back(options.prometheus_targets_path);
+  if (absl::Status s = CheckReportsWritable(paths); !s.ok()) {
     Error(std::string(s.message()));
     return kExitUsage;
   }
@@ -104,14 +106,32 @@ int RunLocal(const Scenario& scenario, const agent::RunSpec& spec,
 
   Aggregator aggregator({identity.agent_id});
   std::vector<IntervalRow> intervals;
+  std::optional<AbortInfo> aborted;
+  const OutputOptions& output = options.output;
+  const double grace_s = std::chrono::duration<double>(output.abort_grace).count();
+  RunEnd end;
+  end.mode = "in-process";
+  end.started_at = std::chrono::system_clock::now();
   (*metrics)->SetRunActive(true);
   display.Start();
   const absl::Status status = run.Run([&](const agent::IntervalUpdate& u) {
     for (IntervalRow& row : aggregator.Add(identity.agent_id, u)) {
       display.Row(row);
+      const double at_s = row.end_s;
       intervals.push_back(std::move(row));
+      if (!output.abort_on_fail || aborted.has_value() || u.final) continue;
+      if (auto failed = FirstLiveFailure(output.thresholds, aggregator.Summary(),
+                                         at_s >= grace_s)) {
+        aborted = AbortInfo{*failed, at_s};
+        const std::string reason = absl::StrCat(
+            "aborted: threshold ", failed->text, " failed at ",
+            absl::StrFormat("%.1fs", at_s), " (--abort-on-fail)");
+        display.Message(absl::StrCat("loadtest: ", reason, "; stopping"));
+        run.RequestStop(reason);
+      }
     }
   });
+  end.ended_at = std::chrono::system_clock::now();
   (*metrics)->SetRunActive(false);
   {
     std::lock_guard<std::mutex> lock(stop_mu);
@@ -123,10 +143,14 @@ int RunLocal(const Scenario& scenario, const agent::RunSpec& spec,
     return kExitUsage;
   }
 
-  RunEnd end;
-  end.out_path = options.out_path;
-  end.thresholds = options.thresholds;
+  end.output = output;
+  end.aborted = aborted;
   end.signal_number = signals.received();
+  end.decorate_report = [&](nlohmann::json* report) {
+    AddAgentManifest("", {{identity.agent_id, "in-process", cli::kVersion,
+                           identity.hostname, (*metrics)->port()}},
+                     report);
+  };
   return FinishRun(scenario, intervals, aggregator.Summary(), display, end);
 }
 

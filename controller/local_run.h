@@ -13,8 +13,7 @@
 namespace loadtest::controller {
 
 struct LocalRunOptions {
-  std::string out_path;  // --out; empty for none.
-  std::vector<Threshold> thresholds;
+  OutputOptions output;  // Reports and thresholds.
   std::string metrics_listen;  // "0.0.0.0:8080".
   // --prometheus-targets: file_sd JSON naming this process's /metrics.
   std::string prometheus_targets_path;

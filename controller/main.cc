@@ -44,15 +44,17 @@ constexpr char kIntro[] =
     "Exit codes: 0 the run completed, the audit passed and every threshold\n"
     "held; 1 usage or setup error (bad flag or threshold, unwritable\n"
     "database, port in use, an agent unreachable or busy); 2 the durability\n"
-    "audit or a threshold failed; 3 partial result: an agent was lost\n"
-    "mid-run; 130/143 interrupted by SIGINT/SIGTERM (the summary and audit\n"
-    "are still printed).\n"
+    "audit or a threshold failed (or --abort-on-fail stopped the run); 3\n"
+    "partial result: an agent was lost mid-run; 130/143 interrupted by\n"
+    "SIGINT/SIGTERM (the summary and audit are still printed).\n"
     "\n"
     "Examples:\n"
     "  loadtest -duration=60s -writers=10 -readers=5 -batch-size=100\n"
     "  loadtest --scenario=burst --duration=20s --out=burst.json\n"
     "  loadtest --write-rate=2000 --readers=2 --duration=30s\n"
     "  loadtest --threshold='write_p99<50ms' --threshold='error_rate<1%'\n"
+    "  loadtest --threshold-preset=guide --abort-on-fail --html=report.html\n"
+    "  loadtest --scenario=moderate --out=run.json --csv=run\n"
     "  loadtest --agents=10.0.0.7:7070,10.0.0.8:7070 --duration=60s\n"
     "  loadtest --agents=dns:///agent:7070 --scenario=heavy --out=heavy.json\n"
     "  loadtest compare before.json after.json --tolerance=5\n";
@@ -146,7 +148,7 @@ int main(int argc, char** argv) {
   }
   Scenario s;
   std::string scenario_name;
-  std::string out_path;
+  loadtest::controller::OutputOptions output;
   std::string prometheus_targets;
   std::vector<std::string> threshold_texts;
   std::string threshold_preset;
@@ -224,8 +226,8 @@ int main(int argc, char** argv) {
   flags.AddSection("Pass or fail");
   flags.AddStringList(
       "threshold", &threshold_texts,
-      "A condition the run must meet, checked at the end; exit code 2 when one "
-      "fails. [SCOPE:]METRIC OP VALUE[UNIT], e.g. write_p95<100ms, "
+      "A condition the run must meet, checked at the end (and live with "
+      "--abort-on-fail); exit code 2 when one fails. [SCOPE:]METRIC OP VALUE[UNIT], e.g. write_p95<100ms, "
       "error_rate<1%, writes_per_s>=5000, lost==0, each:write_p99<200ms. "
       "SCOPE: total (default), each (every agent) or an agent id. METRIC: "
       "writes_per_s reads_per_s write_p50 write_p95 write_p99 write_p999 "
@@ -237,11 +239,35 @@ int main(int argc, char** argv) {
                   "guide: the load-testing guide's targets as thresholds "
                   "(writes_per_s>=5000, write_p95<100ms, write_p99<200ms, "
                   "queue_utilization<80%, error_rate<1%).");
+  flags.AddBool("abort-on-fail", &output.abort_on_fail,
+                "Check the thresholds after every interval on the figures so "
+                "far and stop the run cleanly (agents drain, audit and report) "
+                "as soon as one can no longer hold: a count (errors, "
+                "timeouts, queue_full, lost) or a peak (write_max, read_max, "
+                "queue_utilization) over its bound at once; percentiles, "
+                "rates and error_rate once -abort-grace has passed. Exit code "
+                "2.");
+  flags.AddDuration("abort-grace", &output.abort_grace,
+                    "With --abort-on-fail: how long into the run percentile, "
+                    "rate and error_rate thresholds are not yet judged live "
+                    "(warm-up).");
 
   flags.AddSection("Output");
-  flags.AddString("out", &out_path,
-                  "Also write the summary, audit and intervals as JSON to "
-                  "this file.");
+  flags.AddString("out", &output.out_path,
+                  "Also write the report as JSON to this file: the manifest "
+                  "(tool version, every parameter, start and end time, each "
+                  "agent's id, address and version), the summary per agent "
+                  "and in total, thresholds, audit, and every interval.");
+  flags.AddString("csv", &output.csv_prefix,
+                  "Also write PREFIX_intervals.csv (a row per agent per "
+                  "interval, then the interval's TOTAL) and "
+                  "PREFIX_summary.csv (a row per agent, then TOTAL, with the "
+                  "audit).");
+  flags.AddString("html", &output.html_path,
+                  "Also write a self-contained HTML report to this file: "
+                  "verdict, manifest, summary, thresholds, audit, and charts "
+                  "over time (throughput, p95/p99, queue, errors; per agent "
+                  "and total). It loads nothing from the network.");
   flags.AddString("prometheus-targets", &prometheus_targets,
                   "Write a Prometheus file_sd JSON listing the /metrics address "
                   "of every agent of this run (label agent=<id>) before it "
@@ -294,6 +320,17 @@ int main(int argc, char** argv) {
     }
     thresholds.push_back(*threshold);
   }
+  output.thresholds = thresholds;
+  if (output.abort_on_fail && thresholds.empty()) {
+    std::fprintf(stderr,
+                 "loadtest: --abort-on-fail needs a --threshold or "
+                 "--threshold-preset\n");
+    return loadtest::controller::kExitUsage;
+  }
+  if (output.abort_grace < std::chrono::nanoseconds(0)) {
+    std::fprintf(stderr, "loadtest: abort-grace must be >= 0\n");
+    return loadtest::controller::kExitUsage;
+  }
   auto spec = loadtest::controller::ToRunSpec(s);
   if (!spec.ok()) {
     std::fprintf(stderr, "loadtest: %s\n",
@@ -302,8 +339,7 @@ int main(int argc, char** argv) {
   }
   if (flags.IsSet("agents")) {
     loadtest::controller::RemoteRunOptions remote;
-    remote.out_path = out_path;
-    remote.thresholds = thresholds;
+    remote.output = output;
     remote.prometheus_targets_path = prometheus_targets;
     remote.start_delay = start_delay;
     // Checked before any name is resolved or any agent contacted.
@@ -327,8 +363,7 @@ int main(int argc, char** argv) {
     return loadtest::controller::kExitUsage;
   }
   loadtest::controller::LocalRunOptions options;
-  options.out_path = out_path;
-  options.thresholds = thresholds;
+  options.output = output;
   options.prometheus_targets_path = prometheus_targets;
   options.metrics_listen = absl::StrCat(metrics_address, ":", s.metrics_port);
   return loadtest::controller::RunLocal(s, *spec, options);

@@ -1,15 +1,18 @@
 #include "controller/remote_run.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -111,7 +114,13 @@ class RemoteRun {
   void OnSignal(int signal_number) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (signal_ == 0) signal_ = signal_number;
+      if (stop_reason_.empty()) {
+        stop_reason_ = absl::StrCat("interrupted by ", SignalName(signal_number));
+        display_.Message(absl::StrCat(
+            stop_reason_,
+            ": stopping the agents (they drain, audit and report; signal "
+            "again to exit at once)"));
+      }
     }
     changed_.notify_all();
   }
@@ -160,6 +169,35 @@ class RemoteRun {
   Display& display() { return display_; }
   const Aggregator& aggregator() const { return aggregator_; }
   const std::vector<IntervalRow>& intervals() const { return intervals_; }
+  const std::optional<AbortInfo>& aborted() const { return aborted_; }
+  // The controller's own cost: per completed interval, the time spent
+  // aggregating that interval's updates and printing its row.
+  nlohmann::json ControllerJson() const {
+    std::vector<double> work_ms;
+    for (const IntervalRow& row : intervals_) {
+      auto it = work_ns_.find(row.sequence);
+      if (it != work_ns_.end()) work_ms.push_back(it->second / 1e6);
+    }
+    std::sort(work_ms.begin(), work_ms.end());
+    auto quantile = [&work_ms](double q) {
+      if (work_ms.empty()) return 0.0;
+      const size_t rank = static_cast<size_t>(
+          std::ceil(q * static_cast<double>(work_ms.size())));
+      return work_ms[std::min(work_ms.size() - 1, rank == 0 ? 0 : rank - 1)];
+    };
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    const double cpu_seconds =
+        usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
+        usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+    return {{"interval_work_ms",
+             {{"count", work_ms.size()},
+              {"p50", quantile(0.50)},
+              {"p99", quantile(0.99)},
+              {"max", work_ms.empty() ? 0.0 : work_ms.back()}}},
+            {"cpu_seconds", cpu_seconds},
+            {"peak_rss_mb", usage.ru_maxrss / 1024.0}};
+  }
 
  private:
   static std::vector<std::string> Ids(const std::vector<RemoteAgent>& agents) {
@@ -172,9 +210,38 @@ class RemoteRun {
     std::lock_guard<std::mutex> lock(mu_);
     RemoteAgent& a = agents_[i];
     if (a.done()) return;  // Declared lost by the watchdog meanwhile.
-    a.last_heard = Clock::now();
+    const Clock::time_point began = Clock::now();
+    a.last_heard = began;
     ++a.updates;
-    EmitLocked(aggregator_.Add(a.id, update));
+    const bool completed = EmitLocked(aggregator_.Add(a.id, update));
+    if (completed && !update.final) CheckThresholdsLocked();
+    work_ns_[update.sequence] +=
+        duration_cast<nanoseconds>(Clock::now() - began).count();
+  }
+
+  // Requires mu_. --abort-on-fail: after a completed interval, stops every
+  // agent once a threshold can no longer hold.
+  void CheckThresholdsLocked() {
+    const OutputOptions& output = options_.output;
+    if (!output.abort_on_fail || aborted_.has_value() || intervals_.empty()) {
+      return;
+    }
+    const double at_s = intervals_.back().end_s;
+    const double grace_s =
+        std::chrono::duration<double>(output.abort_grace).count();
+    std::optional<ThresholdResult> failed = FirstLiveFailure(
+        output.thresholds, aggregator_.Summary(), at_s >= grace_s);
+    if (!failed.has_value()) return;
+    aborted_ = AbortInfo{*failed, at_s};
+    if (stop_reason_.empty()) {
+      stop_reason_ = absl::StrCat("aborted: threshold ", failed->text, " (",
+                                  failed->scope, ") failed at ",
+                                  absl::StrFormat("%.1fs", at_s),
+                                  " (--abort-on-fail)");
+      display_.Message(absl::StrCat("loadtest: ", stop_reason_,
+                                    "; stopping the agents"));
+    }
+    changed_.notify_all();
   }
 
   void OnFinished(size_t i) {
@@ -186,12 +253,13 @@ class RemoteRun {
     changed_.notify_all();
   }
 
-  // Requires mu_.
-  void EmitLocked(std::vector<IntervalRow> rows) {
+  // Requires mu_. True when `rows` held at least one row.
+  bool EmitLocked(std::vector<IntervalRow> rows) {
     for (IntervalRow& row : rows) {
       display_.Row(row);
       intervals_.push_back(std::move(row));
     }
+    return !rows.empty();
   }
 
   // Requires mu_. No-op for an agent already finished or lost, so the
@@ -217,14 +285,8 @@ class RemoteRun {
       if (all_done) return;
 
       const Clock::time_point now = Clock::now();
-      if (signal_ != 0 && now >= next_stop) {
-        if (!stop_announced_) {
-          stop_announced_ = true;
-          display_.Message(absl::StrCat(
-              "interrupted by ", SignalName(signal_),
-              ": stopping the agents (they drain, audit and report; signal "
-              "again to exit at once)"));
-        }
+      const bool stopping = !stop_reason_.empty();
+      if (stopping && now >= next_stop) {
         lock.unlock();
         SendStops();
         lock.lock();
@@ -234,7 +296,7 @@ class RemoteRun {
 
       // After the planned end, or once stopping, an agent is silent while it
       // drains and audits: allow for that.
-      const bool ending = now >= planned_end_ || signal_ != 0;
+      const bool ending = now >= planned_end_ || stopping;
       const Clock::duration allowed =
           ending ? duration_cast<Clock::duration>(silence_limit_ + drain_allowance_)
                  : duration_cast<Clock::duration>(silence_limit_);
@@ -253,7 +315,7 @@ class RemoteRun {
           wake = std::min(wake, a.last_heard + allowed + milliseconds(1));
         }
       }
-      if (signal_ != 0) wake = std::min(wake, next_stop);
+      if (stopping) wake = std::min(wake, next_stop);
       changed_.wait_until(lock, wake);
     }
   }
@@ -263,10 +325,10 @@ class RemoteRun {
   // still on the way: NotFound) is asked again on the next round.
   void SendStops() {
     std::vector<size_t> pending;
-    int signal_number;
+    std::string reason;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      signal_number = signal_;
+      reason = stop_reason_;
       for (size_t i = 0; i < agents_.size(); ++i) {
         if (!agents_[i].done() && !agents_[i].stop_acknowledged) {
           pending.push_back(i);
@@ -274,8 +336,6 @@ class RemoteRun {
       }
     }
     if (pending.empty()) return;
-    const std::string reason =
-        absl::StrCat("interrupted by ", SignalName(signal_number));
     const auto deadline = std::chrono::system_clock::now() + kStopTimeout;
     std::vector<absl::Status> results(pending.size());
     {
@@ -314,8 +374,12 @@ class RemoteRun {
   Aggregator aggregator_;              // Guarded by mu_.
   Display display_;                    // Rows written under mu_, in order.
   std::vector<IntervalRow> intervals_;  // Guarded by mu_.
-  int signal_ = 0;                      // Guarded by mu_.
-  bool stop_announced_ = false;         // Guarded by mu_.
+  // Why the agents are being stopped early (a signal, --abort-on-fail);
+  // empty while the run goes to its planned end. Guarded by mu_.
+  std::string stop_reason_;
+  std::optional<AbortInfo> aborted_;    // Guarded by mu_.
+  // Controller time per interval sequence number. Guarded by mu_.
+  std::map<int64_t, int64_t> work_ns_;
 };
 
 }  // namespace
@@ -349,9 +413,9 @@ int RunRemote(const Scenario& scenario, const agent::RunSpec& spec,
     Error("--agents names no agent");
     return kExitUsage;
   }
-  if (absl::Status s = CheckReportsWritable(
-          {options.out_path, options.prometheus_targets_path});
-      !s.ok()) {
+  std::vector<std::string> paths = options.output.Paths();
+  paths.push_back(options.prometheus_targets_path);
+  if (absl::Status s = CheckReportsWritable(paths); !s.ok()) {
     Error(std::string(s.message()));
     return kExitUsage;
   }
@@ -463,6 +527,9 @@ int RunRemote(const Scenario& scenario, const agent::RunSpec& spec,
   }
   std::fflush(stdout);
 
+  RunEnd end;
+  end.mode = "distributed";
+  end.started_at = std::chrono::system_clock::now();
   RemoteRun remote(run_id, spec, options, std::move(agents));
   {
     std::lock_guard<std::mutex> lock(run_mu);
@@ -470,6 +537,7 @@ int RunRemote(const Scenario& scenario, const agent::RunSpec& spec,
     if (early_signal != 0) remote.OnSignal(early_signal);
   }
   const bool started = remote.Run(wire);
+  end.ended_at = std::chrono::system_clock::now();
   {
     std::lock_guard<std::mutex> lock(run_mu);
     run = nullptr;
@@ -481,12 +549,12 @@ int RunRemote(const Scenario& scenario, const agent::RunSpec& spec,
     return signal_number != 0 ? 128 + signal_number : kExitUsage;
   }
 
-  RunEnd end;
-  end.out_path = options.out_path;
-  end.thresholds = options.thresholds;
+  end.output = options.output;
   end.signal_number = signal_number;
+  end.aborted = remote.aborted();
   end.decorate_report = [&](nlohmann::json* report) {
     AddAgentManifest(run_id, manifest, report);
+    (*report)["controller"] = remote.ControllerJson();
   };
   return FinishRun(scenario, remote.intervals(),
                    remote.aggregator().Summary(), remote.display(), end);

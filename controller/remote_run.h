@@ -19,8 +19,7 @@
 namespace loadtest::controller {
 
 struct RemoteRunOptions {
-  std::string out_path;  // --out; empty for none.
-  std::vector<Threshold> thresholds;
+  OutputOptions output;  // Reports and thresholds.
   // --prometheus-targets: a file_sd JSON of the agents' /metrics, written
   // once every agent answered, before the run starts. Empty for none.
   std::string prometheus_targets_path;

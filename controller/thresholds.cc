@@ -249,4 +249,25 @@ std::vector<ThresholdResult> EvaluateThresholds(
   return results;
 }
 
+std::optional<ThresholdResult> FirstLiveFailure(
+    const std::vector<Threshold>& thresholds, const RunSummary& so_far,
+    bool past_grace) {
+  for (const Threshold& t : thresholds) {
+    const MetricInfo* metric = FindMetric(t.metric);
+    const bool grows = metric->kind == Kind::kCount || t.metric == "write_max" ||
+                       t.metric == "read_max" ||
+                       t.metric == "queue_utilization";
+    for (const ThresholdResult& r : EvaluateThresholds({t}, so_far)) {
+      if (r.passed || r.scope.find("(not in this run)") != std::string::npos) {
+        continue;
+      }
+      const bool upper_bound = t.op == Threshold::Op::kLess ||
+                               t.op == Threshold::Op::kLessEqual ||
+                               (t.op == Threshold::Op::kEqual && r.measured > t.limit);
+      if (past_grace || (grows && upper_bound)) return r;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace loadtest::controller

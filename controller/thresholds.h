@@ -11,6 +11,7 @@
 #ifndef LOADTEST_CONTROLLER_THRESHOLDS_H_
 #define LOADTEST_CONTROLLER_THRESHOLDS_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,19 @@ struct ThresholdResult {
 // up to its last update.
 std::vector<ThresholdResult> EvaluateThresholds(
     const std::vector<Threshold>& thresholds, const RunSummary& summary);
+
+// --abort-on-fail: the first threshold that fails on the figures so far
+// (`so_far`: the summary of the updates received until now) and can no
+// longer hold. Counts (write_errors write_timeouts queue_full read_errors
+// lost) and peaks (write_max read_max queue_utilization) only grow, so once
+// one is over an upper bound (<, <=, or == with the count already above)
+// it has failed for good and is reported at once. Percentiles, rates and
+// error_rate can still recover, so they are judged only once `past_grace`.
+// A threshold naming an agent not in the run is left to the end. nullopt
+// while every threshold may still hold.
+std::optional<ThresholdResult> FirstLiveFailure(
+    const std::vector<Threshold>& thresholds, const RunSummary& so_far,
+    bool past_grace);
 
 }  // namespace loadtest::controller
 

@@ -14,7 +14,10 @@ build_packages=(
 )
 # docker-compose and python3-yaml: tests/deploy checks deploy/ with them
 # (docker-compose already pulls python3-yaml in; named for the YAML checks).
-test_packages=(prometheus sqlite3 curl procps docker-compose python3-yaml)
+# chromium and python3: tests/browser/check_report.py opens the HTML report
+# in headless Chromium over the DevTools pipe.
+test_packages=(prometheus sqlite3 curl procps docker-compose python3-yaml
+  python3 chromium)
 
 packages=("${build_packages[@]}")
 if [[ "$mode" == "test" ]]; then

@@ -97,5 +97,52 @@ TEST(ThresholdsTest, EvaluatesOnTheTotalEachAgentOrANamedAgent) {
   EXPECT_FALSE(results[5].passed);
 }
 
+std::vector<Threshold> Parse(const std::vector<std::string>& texts) {
+  std::vector<Threshold> ts;
+  for (const std::string& text : texts) ts.push_back(*ParseThreshold(text));
+  return ts;
+}
+
+TEST(ThresholdsTest, LiveAFailedCountOrPeakUnderAnUpperBoundIsFinalAtOnce) {
+  const RunSummary s = TwoAgentSummary();  // b lost, b's writes take 20 ms.
+  for (const char* text : {"lost==0", "lost<1", "each:write_max<10ms",
+                           "write_max<=10ms"}) {
+    SCOPED_TRACE(text);
+    auto failed = FirstLiveFailure(Parse({text}), s, /*past_grace=*/false);
+    ASSERT_TRUE(failed.has_value());
+    EXPECT_EQ(failed->text, text);
+    EXPECT_FALSE(failed->passed);
+  }
+  // Named agent: its scope is reported.
+  auto failed = FirstLiveFailure(Parse({"b:write_max<10ms"}), s, false);
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_EQ(failed->scope, "b");
+}
+
+TEST(ThresholdsTest, LiveWhatCanStillRecoverWaitsForTheGrace) {
+  const RunSummary s = TwoAgentSummary();
+  // A percentile, a rate, a count under a lower bound or not yet at its
+  // == value: each fails now but could still hold at the end.
+  for (const char* text : {"write_p99<10ms", "writes_per_s>=1000",
+                           "write_errors>=1", "write_errors==3"}) {
+    SCOPED_TRACE(text);
+    EXPECT_FALSE(FirstLiveFailure(Parse({text}), s, false).has_value());
+    EXPECT_TRUE(FirstLiveFailure(Parse({text}), s, true).has_value());
+  }
+}
+
+TEST(ThresholdsTest, LiveHoldingThresholdsAndUnknownAgentsAreNotFailures) {
+  const RunSummary s = TwoAgentSummary();
+  EXPECT_FALSE(FirstLiveFailure(Parse({"write_p99<60s", "writes_per_s>=1",
+                                       "write_errors==0", "c:lost==0"}),
+                                s, true)
+                   .has_value());
+  // The first failing one, in the order given.
+  auto failed = FirstLiveFailure(
+      Parse({"write_p99<60s", "write_p99<1ms", "lost==0"}), s, true);
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_EQ(failed->text, "write_p99<1ms");
+}
+
 }  // namespace
 }  // namespace loadtest::controller

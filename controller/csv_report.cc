@@ -1,0 +1,173 @@
+#include "controller/csv_report.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "controller/json_report.h"
+
+namespace loadtest::controller {
+namespace {
+
+struct Column {
+  const char* name;     // CSV header.
+  const char* pointer;  // JSON pointer into one FiguresJson object.
+};
+
+// The figures of one agent (or the total) over one span.
+constexpr Column kFigureColumns[] = {
+    {"seconds", "/seconds"},
+    {"writes_ok", "/writes_ok"},
+    {"writes_per_s", "/writes_per_s"},
+    {"write_p50_ms", "/write_latency_ms/p50"},
+    {"write_p95_ms", "/write_latency_ms/p95"},
+    {"write_p99_ms", "/write_latency_ms/p99"},
+    {"write_p999_ms", "/write_latency_ms/p999"},
+    {"write_max_ms", "/write_latency_ms/max"},
+    {"write_mean_ms", "/write_latency_ms/mean"},
+    {"reads_ok", "/reads_ok"},
+    {"reads_per_s", "/reads_per_s"},
+    {"read_p50_ms", "/read_latency_ms/p50"},
+    {"read_p95_ms", "/read_latency_ms/p95"},
+    {"read_p99_ms", "/read_latency_ms/p99"},
+    {"read_p999_ms", "/read_latency_ms/p999"},
+    {"read_max_ms", "/read_latency_ms/max"},
+    {"read_mean_ms", "/read_latency_ms/mean"},
+    {"write_errors", "/write_errors"},
+    {"write_timeouts", "/write_timeouts"},
+    {"queue_full_errors", "/queue_full_errors"},
+    {"read_errors", "/read_errors"},
+    {"error_rate", "/error_rate"},
+    {"writes_late", "/writes_late"},
+    {"reads_late", "/reads_late"},
+    {"late_commits", "/late_commits"},
+    {"batches", "/batches"},
+    {"rows_committed", "/rows_committed"},
+    {"mean_batch_size", "/mean_batch_size"},
+    {"peak_queue_depth", "/peak_queue_depth"},
+    {"queue_size", "/queue_size"},
+    {"queue_utilization", "/queue_utilization"},
+};
+
+std::string Field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+// A JSON value as a CSV field: numbers as JSON writes them (exact for
+// integers, shortest round-trip for doubles), strings quoted as needed.
+std::string Value(const nlohmann::json& value) {
+  if (value.is_null()) return "";
+  if (value.is_string()) return Field(value.get<std::string>());
+  return value.dump();
+}
+
+void AppendLine(const std::vector<std::string>& fields, std::string* out) {
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) *out += ',';
+    *out += fields[i];
+  }
+  *out += "\r\n";
+}
+
+void AppendFigures(const nlohmann::json& figures,
+                   std::vector<std::string>* fields) {
+  for (const Column& c : kFigureColumns) {
+    const nlohmann::json::json_pointer pointer(c.pointer);
+    fields->push_back(figures.contains(pointer) ? Value(figures.at(pointer))
+                                                : "");
+  }
+}
+
+void AppendFigureHeader(std::vector<std::string>* header) {
+  for (const Column& c : kFigureColumns) header->push_back(c.name);
+}
+
+std::string AuditField(const nlohmann::json& audit, const char* key) {
+  return audit.is_object() && audit.contains(key) ? Value(audit.at(key)) : "";
+}
+
+}  // namespace
+
+std::string IntervalsCsv(const nlohmann::json& report) {
+  std::string out;
+  std::vector<std::string> header = {"sequence", "start_s", "end_s", "agent"};
+  AppendFigureHeader(&header);
+  AppendLine(header, &out);
+  for (const nlohmann::json& row : report.value("intervals", nlohmann::json::array())) {
+    const std::vector<std::string> span = {Value(row.at("sequence")),
+                                           Value(row.at("start_s")),
+                                           Value(row.at("end_s"))};
+    for (const nlohmann::json& agent : row.at("agents")) {
+      std::vector<std::string> fields = span;
+      fields.push_back(Value(agent.at("agent_id")));
+      AppendFigures(agent, &fields);
+      AppendLine(fields, &out);
+    }
+    std::vector<std::string> fields = span;
+    fields.push_back("TOTAL");
+    AppendFigures(row.at("total"), &fields);
+    AppendLine(fields, &out);
+  }
+  return out;
+}
+
+std::string SummaryCsv(const nlohmann::json& report) {
+  std::string out;
+  std::vector<std::string> header = {"agent", "finished", "lost", "lost_reason",
+                                     "stop_reason"};
+  AppendFigureHeader(&header);
+  for (const char* name : {"audit_rows_in_db", "audit_acknowledged",
+                           "audit_late_commits", "audit_lost",
+                           "audit_unexplained", "audit_integrity_ok",
+                           "audit_passed"}) {
+    header.push_back(name);
+  }
+  AppendLine(header, &out);
+  auto audit_fields = [](const nlohmann::json& audit,
+                         std::vector<std::string>* fields) {
+    for (const char* key : {"rows_in_db", "acknowledged", "late_commits", "lost",
+                            "unexplained", "integrity_ok", "passed"}) {
+      fields->push_back(AuditField(audit, key));
+    }
+  };
+  const nlohmann::json& summary = report.at("summary");
+  for (const nlohmann::json& agent : summary.at("agents")) {
+    std::vector<std::string> fields = {
+        Value(agent.at("agent_id")), Value(agent.at("finished")),
+        Value(agent.at("lost")), Value(agent.at("lost_reason")),
+        Value(agent.at("stop_reason"))};
+    AppendFigures(agent, &fields);
+    audit_fields(agent.value("audit", nlohmann::json()), &fields);
+    AppendLine(fields, &out);
+  }
+  std::vector<std::string> fields = {"TOTAL", "", "", "", ""};
+  AppendFigures(summary.at("total"), &fields);
+  audit_fields(report.value("audit", nlohmann::json()), &fields);
+  AppendLine(fields, &out);
+  return out;
+}
+
+std::string IntervalsCsvPath(const std::string& prefix) {
+  return absl::StrCat(prefix, "_intervals.csv");
+}
+
+std::string SummaryCsvPath(const std::string& prefix) {
+  return absl::StrCat(prefix, "_summary.csv");
+}
+
+absl::Status WriteCsvReports(const std::string& prefix,
+                             const nlohmann::json& report) {
+  if (absl::Status s = WriteTextFile(IntervalsCsvPath(prefix), IntervalsCsv(report));
+      !s.ok()) {
+    return s;
+  }
+  return WriteTextFile(SummaryCsvPath(prefix), SummaryCsv(report));
+}
+
+}  // namespace loadtest::controller

@@ -1,0 +1,34 @@
+// The CSV reports of a run (`--csv=PREFIX`), made from the JSON report so
+// the two always agree:
+//   PREFIX_intervals.csv  one row per agent per interval, then that
+//                         interval's TOTAL row (agent column "TOTAL");
+//   PREFIX_summary.csv    one row per agent for the whole run, then TOTAL,
+//                         with each agent's audit.
+// RFC 4180: comma-separated, a header line, fields with a comma, quote or
+// line break quoted. Latencies in milliseconds, rates per second, fractions
+// as 0..1. Pure functions; safe from any thread.
+#ifndef LOADTEST_CONTROLLER_CSV_REPORT_H_
+#define LOADTEST_CONTROLLER_CSV_REPORT_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "nlohmann/json.hpp"
+
+namespace loadtest::controller {
+
+// `report` as RunReportJson makes it.
+std::string IntervalsCsv(const nlohmann::json& report);
+std::string SummaryCsv(const nlohmann::json& report);
+
+// The two file names for `prefix`.
+std::string IntervalsCsvPath(const std::string& prefix);
+std::string SummaryCsvPath(const std::string& prefix);
+
+// Writes both files (each via a temporary file renamed into place).
+absl::Status WriteCsvReports(const std::string& prefix,
+                             const nlohmann::json& report);
+
+}  // namespace loadtest::controller
+
+#endif  // LOADTEST_CONTROLLER_CSV_REPORT_H_

@@ -1,0 +1,617 @@
+#include "controller/html_report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace loadtest::controller {
+namespace {
+
+using nlohmann::json;
+
+std::string Escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string Text(const json& value) {
+  if (value.is_string()) return Escape(value.get<std::string>());
+  if (value.is_boolean()) return value.get<bool>() ? "yes" : "no";
+  if (value.is_number_float()) return absl::StrFormat("%.4g", value.get<double>());
+  if (value.is_null()) return "";
+  return Escape(value.dump());
+}
+
+double Number(const json& object, const json::json_pointer& pointer) {
+  if (!object.contains(pointer)) return 0;
+  const json& v = object.at(pointer);
+  return v.is_number() ? v.get<double>() : 0;
+}
+
+std::string Fixed(double value, int digits) {
+  return absl::StrFormat("%.*f", digits, value);
+}
+
+// ---------------------------------------------------------------- charts
+
+struct Series {
+  std::string name;
+  // One value per interval (start_s, end_s, value); nullopt leaves a gap
+  // (e.g. a latency in an interval with no samples).
+  std::vector<std::optional<double>> values;
+  bool total = false;   // Drawn thick and dark.
+  bool dashed = false;  // A second statistic of the same subject.
+  bool quiet = false;   // One of many agents: thin, grey, not in the legend.
+};
+
+struct Chart {
+  std::string name;   // data-chart
+  std::string title;
+  std::string unit;   // Axis label.
+  std::vector<Series> series;
+};
+
+constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c",
+                                    "#d62728", "#9467bd", "#8c564b",
+                                    "#e377c2", "#17becf", "#bcbd22",
+                                    "#7f7f7f"};
+constexpr size_t kMaxLegendAgents = 12;
+
+// A round axis top and step for values up to `max`.
+void NiceAxis(double max, double* top, double* step) {
+  if (!(max > 0)) max = 1;
+  const double raw = max / 4;
+  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  double nice = magnitude;
+  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
+    nice = m * magnitude;
+    if (nice >= raw) break;
+  }
+  *step = nice;
+  *top = std::ceil(max / nice) * nice;
+  if (*top < max) *top += nice;
+}
+
+std::string AxisNumber(double v) {
+  if (v == 0) return "0";
+  if (std::fabs(v) >= 1e6) return absl::StrFormat("%.3gM", v / 1e6);
+  if (std::fabs(v) >= 1e4) return absl::StrFormat("%.3gk", v / 1e3);
+  return absl::StrFormat("%.4g", v);
+}
+
+std::string SvgChart(const Chart& chart, const std::vector<double>& starts,
+                     const std::vector<double>& ends) {
+  constexpr double kWidth = 760, kHeight = 270;
+  constexpr double kLeft = 64, kRight = 16, kTop = 14, kBottom = 40;
+  const double plot_w = kWidth - kLeft - kRight;
+  const double plot_h = kHeight - kTop - kBottom;
+  double x0 = 0, x1 = 1;
+  if (!starts.empty()) {
+    x0 = *std::min_element(starts.begin(), starts.end());
+    x1 = *std::max_element(ends.begin(), ends.end());
+    if (!(x1 > x0)) x1 = x0 + 1;
+  }
+  double max = 0;
+  for (const Series& s : chart.series) {
+    for (const auto& v : s.values) {
+      if (v.has_value()) max = std::max(max, *v);
+    }
+  }
+  double top = 1, step = 1;
+  NiceAxis(max, &top, &step);
+  auto x = [&](double seconds) { return kLeft + plot_w * (seconds - x0) / (x1 - x0); };
+  auto y = [&](double value) { return kTop + plot_h * (1 - value / top); };
+
+  std::string svg = absl::StrFormat(
+      "<svg class=\"chart\" data-chart=\"%s\" xmlns=\"http://www.w3.org/2000/svg\" "
+      "viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"%s\">\n",
+      chart.name, kWidth, kHeight, Escape(chart.title));
+  // Grid and y axis.
+  for (double v = 0; v <= top + step / 2; v += step) {
+    absl::StrAppendFormat(
+        &svg,
+        "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+        "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+        kLeft, kLeft + plot_w, y(v), y(v), kLeft - 6, y(v) + 4, AxisNumber(v));
+  }
+  // x axis: about six ticks at round seconds.
+  double x_top = 1, x_step = 1;
+  NiceAxis(x1 - x0, &x_top, &x_step);
+  for (double t = std::ceil(x0 / x_step) * x_step; t <= x1 + 1e-9; t += x_step) {
+    absl::StrAppendFormat(
+        &svg,
+        "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+        "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%ss</text>\n",
+        x(t), x(t), kTop + plot_h, kTop + plot_h + 5, x(t), kTop + plot_h + 18,
+        AxisNumber(t));
+  }
+  absl::StrAppendFormat(
+      &svg,
+      "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n"
+      "<text class=\"label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">"
+      "elapsed time</text>\n"
+      "<text class=\"label\" transform=\"translate(14 %.1f) rotate(-90)\" "
+      "text-anchor=\"middle\">%s</text>\n",
+      kLeft, kLeft + plot_w, kTop + plot_h, kTop + plot_h, kLeft + plot_w / 2,
+      kHeight - 4, kTop + plot_h / 2, Escape(chart.unit));
+  // Lines: each interval's value held from its start to its end (a step
+  // line), so one interval is a visible segment too. Quiet agents first,
+  // the total last (on top).
+  size_t color = 0;
+  std::vector<const Series*> order;
+  for (const Series& s : chart.series) if (s.quiet) order.push_back(&s);
+  for (const Series& s : chart.series) if (!s.quiet && !s.total) order.push_back(&s);
+  for (const Series& s : chart.series) if (s.total) order.push_back(&s);
+  for (const Series* s : order) {
+    std::string d;
+    bool open = false;
+    for (size_t i = 0; i < s->values.size() && i < starts.size(); ++i) {
+      if (!s->values[i].has_value()) {
+        open = false;
+        continue;
+      }
+      const double vy = y(*s->values[i]);
+      absl::StrAppendFormat(&d, "%s%.1f %.1f L%.1f %.1f ", open ? "L" : "M",
+                            x(starts[i]), vy, x(ends[i]), vy);
+      open = true;
+    }
+    std::string stroke;
+    double width = 1.5;
+    if (s->total) {
+      stroke = "#222";
+      width = 2.5;
+    } else if (s->quiet) {
+      stroke = "#bbb";
+      width = 1;
+    } else {
+      stroke = kPalette[color++ % (sizeof(kPalette) / sizeof(kPalette[0]))];
+    }
+    absl::StrAppendFormat(
+        &svg,
+        "<path class=\"series\" data-series=\"%s\" d=\"%s\" fill=\"none\" "
+        "stroke=\"%s\" stroke-width=\"%.1f\"%s><title>%s</title></path>\n",
+        Escape(s->name), d, stroke, width,
+        s->dashed ? " stroke-dasharray=\"6 4\"" : "", Escape(s->name));
+  }
+  svg += "</svg>\n";
+
+  // Legend (HTML, below the chart), in drawing colours.
+  std::string legend = "<ul class=\"legend\">";
+  color = 0;
+  size_t quiet = 0;
+  for (const Series* s : order) {
+    if (s->quiet) {
+      ++quiet;
+      continue;
+    }
+    const std::string c =
+        s->total ? "#222"
+                 : kPalette[color++ % (sizeof(kPalette) / sizeof(kPalette[0]))];
+    absl::StrAppendFormat(&legend,
+                          "<li><span class=\"swatch%s\" style=\"border-color:%s\">"
+                          "</span>%s</li>",
+                          s->dashed ? " dashed" : "", c, Escape(s->name));
+  }
+  if (quiet > 0) {
+    absl::StrAppendFormat(&legend,
+                          "<li><span class=\"swatch\" style=\"border-color:#bbb\">"
+                          "</span>%d more agents</li>",
+                          quiet);
+  }
+  legend += "</ul>";
+  return absl::StrCat("<figure><figcaption>", Escape(chart.title),
+                      "</figcaption>\n", svg, legend, "</figure>\n");
+}
+
+// The charts of the report's interval rows.
+std::vector<Chart> Charts(const json& report, std::vector<double>* starts,
+                          std::vector<double>* ends) {
+  const json& rows = report.contains("intervals") ? report.at("intervals")
+                                                  : json::array();
+  std::vector<std::string> agent_ids;
+  for (const json& row : rows) {
+    starts->push_back(row.value("start_s", 0.0));
+    ends->push_back(row.value("end_s", 0.0));
+    for (const json& a : row.at("agents")) {
+      const std::string id = a.value("agent_id", "");
+      if (std::find(agent_ids.begin(), agent_ids.end(), id) == agent_ids.end()) {
+        agent_ids.push_back(id);
+      }
+    }
+  }
+  const bool several = agent_ids.size() > 1;
+  const bool quiet_agents = agent_ids.size() > kMaxLegendAgents;
+
+  // One value per row: of the total, or of one agent (nullopt where the
+  // agent is missing from the row or `present` says there is no sample).
+  using Pointer = json::json_pointer;
+  auto total_series = [&](const std::string& name, const std::string& pointer,
+                          const std::string& count_pointer) {
+    Series s;
+    s.name = name;
+    s.total = true;
+    for (const json& row : rows) {
+      const json& t = row.at("total");
+      if (!count_pointer.empty() && Number(t, Pointer(count_pointer)) == 0) {
+        s.values.push_back(std::nullopt);
+      } else {
+        s.values.push_back(Number(t, Pointer(pointer)));
+      }
+    }
+    return s;
+  };
+  auto agent_series = [&](const std::string& id, const std::string& name,
+                          const std::string& pointer,
+                          const std::string& count_pointer) {
+    Series s;
+    s.name = name;
+    s.quiet = quiet_agents;
+    for (const json& row : rows) {
+      std::optional<double> value;
+      for (const json& a : row.at("agents")) {
+        if (a.value("agent_id", "") != id) continue;
+        if (count_pointer.empty() || Number(a, Pointer(count_pointer)) > 0) {
+          value = Number(a, Pointer(pointer));
+        }
+      }
+      s.values.push_back(value);
+    }
+    return s;
+  };
+
+  std::vector<Chart> charts;
+  {
+    Chart c{"write_throughput", "Write throughput (acknowledged writes/s)",
+            "writes/s", {}};
+    if (several) {
+      for (const std::string& id : agent_ids) {
+        c.series.push_back(agent_series(id, id, "/writes_per_s", ""));
+      }
+    }
+    c.series.push_back(total_series(several ? "total" : "writes/s",
+                                    "/writes_per_s", ""));
+    charts.push_back(std::move(c));
+  }
+  {
+    Chart c{"read_throughput", "Read throughput (successful reads/s)", "reads/s",
+            {}};
+    if (several) {
+      for (const std::string& id : agent_ids) {
+        c.series.push_back(agent_series(id, id, "/reads_per_s", ""));
+      }
+    }
+    c.series.push_back(
+        total_series(several ? "total" : "reads/s", "/reads_per_s", ""));
+    charts.push_back(std::move(c));
+  }
+  for (const char* kind : {"write", "read"}) {
+    const std::string base = absl::StrCat("/", kind, "_latency_ms");
+    const std::string count = base + "/count";
+    Chart c{absl::StrCat(kind, "_latency"),
+            absl::StrCat(kind[0] == 'w' ? "Write" : "Read",
+                         " latency p95 and p99 (ms, merged over agents)"),
+            "ms",
+            {}};
+    if (several) {
+      for (const std::string& id : agent_ids) {
+        c.series.push_back(
+            agent_series(id, absl::StrCat(id, " p99"), base + "/p99", count));
+      }
+    }
+    Series p95 = total_series(several ? "total p95" : "p95", base + "/p95", count);
+    p95.dashed = true;
+    c.series.push_back(std::move(p95));
+    c.series.push_back(
+        total_series(several ? "total p99" : "p99", base + "/p99", count));
+    charts.push_back(std::move(c));
+  }
+  {
+    Chart c{"queue_utilization",
+            "Queue utilization (peak depth / queue size, %)", "%", {}};
+    auto percent = [](Series s) {
+      for (auto& v : s.values) {
+        if (v.has_value()) *v *= 100;
+      }
+      return s;
+    };
+    if (several) {
+      for (const std::string& id : agent_ids) {
+        c.series.push_back(percent(agent_series(id, id, "/queue_utilization", "")));
+      }
+    }
+    c.series.push_back(percent(total_series(several ? "highest agent" : "queue",
+                                            "/queue_utilization", "")));
+    charts.push_back(std::move(c));
+  }
+  {
+    Chart c{"errors", "Errors per interval (all agents)", "count", {}};
+    const std::pair<const char*, const char*> kinds[] = {
+        {"write errors", "/write_errors"},
+        {"write timeouts", "/write_timeouts"},
+        {"queue full", "/queue_full_errors"},
+        {"read errors", "/read_errors"}};
+    for (const auto& [name, pointer] : kinds) {
+      Series s = total_series(name, pointer, "");
+      s.total = false;
+      c.series.push_back(std::move(s));
+    }
+    charts.push_back(std::move(c));
+  }
+  return charts;
+}
+
+// ---------------------------------------------------------------- tables
+
+std::string Table(const std::vector<std::string>& header,
+                  const std::vector<std::vector<std::string>>& rows,
+                  const std::string& css_class = "") {
+  std::string out = absl::StrCat("<table", css_class.empty() ? "" : " class=\"",
+                                 css_class, css_class.empty() ? "" : "\"",
+                                 "><thead><tr>");
+  bool any_heading = false;
+  for (const std::string& h : header) {
+    absl::StrAppend(&out, "<th>", h, "</th>");
+    any_heading = any_heading || !h.empty();
+  }
+  out += "</tr></thead><tbody>\n";
+  if (!any_heading) out = absl::StrCat(out.substr(0, out.find("<thead>")), "<tbody>\n");
+  for (const auto& row : rows) {
+    out += "<tr>";
+    for (const std::string& cell : row) absl::StrAppend(&out, "<td>", cell, "</td>");
+    out += "</tr>\n";
+  }
+  out += "</tbody></table>\n";
+  return out;
+}
+
+std::string Ms(const json& figures, const char* kind, const char* q) {
+  const json::json_pointer count(absl::StrCat("/", kind, "_latency_ms/count"));
+  if (Number(figures, count) == 0) return "&ndash;";
+  return Fixed(Number(figures, json::json_pointer(
+                                   absl::StrCat("/", kind, "_latency_ms/", q))),
+               2);
+}
+
+std::vector<std::string> FigureCells(const json& f) {
+  using P = json::json_pointer;
+  const double errors = Number(f, P("/write_errors")) +
+                        Number(f, P("/write_timeouts")) +
+                        Number(f, P("/queue_full_errors")) +
+                        Number(f, P("/read_errors"));
+  return {Fixed(Number(f, P("/writes_ok")), 0),
+          Fixed(Number(f, P("/writes_per_s")), 0),
+          Ms(f, "write", "p50"),
+          Ms(f, "write", "p95"),
+          Ms(f, "write", "p99"),
+          Ms(f, "write", "max"),
+          Fixed(Number(f, P("/reads_per_s")), 0),
+          Ms(f, "read", "p50"),
+          Ms(f, "read", "p95"),
+          Ms(f, "read", "p99"),
+          Fixed(errors, 0),
+          Fixed(100 * Number(f, P("/error_rate")), 2),
+          Fixed(100 * Number(f, P("/queue_utilization")), 1)};
+}
+
+const std::vector<std::string>& FigureHeader() {
+  static const auto* header = new std::vector<std::string>{
+      "writes", "writes/s", "write p50 ms", "write p95 ms", "write p99 ms",
+      "write max ms", "reads/s", "read p50 ms", "read p95 ms", "read p99 ms",
+      "errors", "error rate %", "peak queue %"};
+  return *header;
+}
+
+constexpr char kStyle[] = R"(
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;margin:24px auto;max-width:1100px;padding:0 16px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+.verdict{display:inline-block;padding:4px 12px;border-radius:4px;font-weight:600;color:#fff}
+.verdict.pass{background:#2e7d32}.verdict.fail{background:#c62828}.verdict.partial{background:#ef6c00}
+table{border-collapse:collapse;margin:6px 0;font-variant-numeric:tabular-nums}
+th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}th{background:#f5f5f5}
+td:first-child,th:first-child{text-align:left}
+table.kv td{text-align:left}
+tr.total td{font-weight:600;background:#fafafa}
+.ok{color:#2e7d32;font-weight:600}.bad{color:#c62828;font-weight:600}
+.charts{display:flex;flex-wrap:wrap;gap:12px}
+figure{margin:0;border:1px solid #e5e5e5;border-radius:4px;padding:8px;flex:1 1 480px;min-width:0}
+svg.chart{display:block;width:100%;height:auto}
+figcaption{font-weight:600;margin-bottom:4px}
+svg.chart .grid{stroke:#eee}svg.chart .axis{stroke:#999}
+svg.chart text{font:11px sans-serif;fill:#555}svg.chart .label{font-size:12px;fill:#333}
+ul.legend{list-style:none;margin:4px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px}
+.swatch{display:inline-block;width:18px;border-top:3px solid;margin-right:5px;vertical-align:middle}
+.swatch.dashed{border-top-style:dashed}
+.note{color:#666;font-size:12px}
+)";
+
+}  // namespace
+
+std::string HtmlReport(const json& report) {
+  const json empty_object = json::object();
+  const json& summary = report.contains("summary") ? report.at("summary") : empty_object;
+  const json& run = report.contains("run") ? report.at("run") : empty_object;
+  const json& audit = report.contains("audit") ? report.at("audit") : empty_object;
+  const json& tool = report.contains("tool") ? report.at("tool") : empty_object;
+
+  bool thresholds_held = true;
+  for (const json& t : summary.value("thresholds", json::array())) {
+    thresholds_held = thresholds_held && t.value("passed", false);
+  }
+  const bool partial = summary.value("partial", false);
+  const bool aborted = report.contains("aborted");
+  const bool audit_passed = audit.value("passed", false);
+  std::string verdict, verdict_class;
+  if (partial) {
+    verdict = "PARTIAL: an agent was lost";
+    verdict_class = "partial";
+  } else if (aborted) {
+    verdict = "ABORTED: a threshold failed";
+    verdict_class = "fail";
+  } else if (!audit_passed) {
+    verdict = "FAILED: durability audit";
+    verdict_class = "fail";
+  } else if (!thresholds_held) {
+    verdict = "FAILED: a threshold";
+    verdict_class = "fail";
+  } else {
+    verdict = "PASSED";
+    verdict_class = "pass";
+  }
+
+  const std::string title = absl::StrCat(
+      "OpenTrail Load report", run.contains("run_id") ? " " : "",
+      run.contains("run_id") ? Text(run.at("run_id")) : "");
+  std::string html = absl::StrCat(
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<title>", title, "</title>\n<style>", kStyle, "</style>\n</head>\n<body>\n");
+  absl::StrAppend(&html, "<h1>", title, "</h1>\n<p><span class=\"verdict ",
+                  verdict_class, "\" id=\"verdict\">", verdict, "</span></p>\n");
+  if (aborted) {
+    const json& a = report.at("aborted");
+    absl::StrAppend(&html, "<p class=\"bad\">Stopped by --abort-on-fail at ",
+                    Fixed(a.value("at_s", 0.0), 1), " s: threshold ",
+                    Text(a.value("threshold", json(""))), " (", Text(a.value("scope", json(""))),
+                    ") measured ", Text(a.value("measured", json(0))), "</p>\n");
+  }
+
+  // Manifest.
+  std::vector<std::vector<std::string>> manifest = {
+      {"tool", absl::StrCat(Text(tool.value("name", json("loadtest"))), " ",
+                            Text(tool.value("version", json(""))))},
+      {"mode", Text(run.value("mode", json("")))},
+      {"started (UTC)", Text(run.value("started_at", json("")))},
+      {"ended (UTC)", Text(run.value("ended_at", json("")))},
+      {"measured span", absl::StrCat(Fixed(summary.value("seconds", 0.0), 1), " s")},
+  };
+  html += "<h2>Run</h2>\n";
+  html += Table({"", ""}, manifest, "kv");
+  // Summary.
+  std::vector<std::string> header = {"agent"};
+  const auto& figure_header = FigureHeader();
+  header.insert(header.end(), figure_header.begin(), figure_header.end());
+  header.push_back("audit");
+  std::vector<std::vector<std::string>> rows;
+  for (const json& a : summary.value("agents", json::array())) {
+    std::vector<std::string> row = {Text(a.value("agent_id", json("")))};
+    const auto cells = FigureCells(a);
+    row.insert(row.end(), cells.begin(), cells.end());
+    std::string state;
+    if (a.value("lost", false)) {
+      state = absl::StrCat("<span class=\"bad\">LOST</span>: ",
+                           Text(a.value("lost_reason", json(""))));
+    } else if (!a.contains("audit")) {
+      state = "not audited";
+    } else if (a.at("audit").value("passed", false)) {
+      state = "<span class=\"ok\">passed</span>";
+    } else {
+      state = "<span class=\"bad\">FAILED</span>";
+    }
+    row.push_back(state);
+    rows.push_back(std::move(row));
+  }
+  {
+    std::vector<std::string> row = {"TOTAL"};
+    const auto cells = FigureCells(summary.value("total", json::object()));
+    row.insert(row.end(), cells.begin(), cells.end());
+    row.push_back(audit_passed ? "<span class=\"ok\">passed</span>"
+                               : "<span class=\"bad\">FAILED</span>");
+    rows.push_back(std::move(row));
+  }
+  std::string table = Table(header, rows);
+  // Mark the last row (TOTAL).
+  const size_t last_tr = table.rfind("<tr>");
+  if (last_tr != std::string::npos) table.replace(last_tr, 4, "<tr class=\"total\">");
+  html += "<h2>Summary</h2>\n" + table;
+  html +=
+      "<p class=\"note\">Total percentiles come from the latency histograms "
+      "merged across agents, not from averages of percentiles.</p>\n";
+
+  // Thresholds and targets.
+  std::vector<std::vector<std::string>> thresholds;
+  for (const json& t : summary.value("thresholds", json::array())) {
+    const std::string unit = t.value("unit", "");
+    const double measured = t.value("measured", 0.0);
+    thresholds.push_back(
+        {Text(t.value("threshold", json(""))), Text(t.value("scope", json(""))),
+         absl::StrCat(Fixed(unit == "%" ? 100 * measured : measured, 2), " ",
+                      Escape(unit)),
+         t.value("passed", false) ? "<span class=\"ok\">passed</span>"
+                                  : "<span class=\"bad\">FAILED</span>"});
+  }
+  html += "<h2>Thresholds</h2>\n";
+  html += thresholds.empty()
+              ? std::string("<p class=\"note\">None given (--threshold).</p>\n")
+              : Table({"threshold", "scope", "measured", "result"}, thresholds);
+  // Charts.
+  std::vector<double> starts, ends;
+  const std::vector<Chart> charts = Charts(report, &starts, &ends);
+  absl::StrAppend(&html, "<h2>Over time</h2>\n<p class=\"note\">",
+                  starts.size(),
+                  " intervals; each line holds an interval's value from its "
+                  "start to its end.</p>\n<div class=\"charts\">\n");
+  for (const Chart& c : charts) html += SvgChart(c, starts, ends);
+  html += "</div>\n";
+  std::vector<std::vector<std::string>> targets;
+  for (const json& t : summary.value("guide_targets", json::array())) {
+    targets.push_back({Text(t.value("name", json(""))), Text(t.value("target", json(""))),
+                       absl::StrCat(Fixed(t.value("value", 0.0), 2), " ",
+                                    Text(t.value("unit", json("")))),
+                       t.value("met", false) ? "<span class=\"ok\">met</span>"
+                                             : "<span class=\"bad\">not met</span>"});
+  }
+  html += "<h2>Load-testing guide targets</h2>\n" +
+          Table({"target", "goal", "measured", "result"}, targets);
+
+  // Audit.
+  std::vector<std::vector<std::string>> audit_rows;
+  for (const char* key : {"rows_in_db", "acknowledged", "late_commits", "lost",
+                          "unexplained", "integrity_ok", "integrity_message",
+                          "error", "passed"}) {
+    if (audit.contains(key)) audit_rows.push_back({key, Text(audit.at(key))});
+  }
+  html += "<h2>Durability audit</h2>\n";
+  html +=
+      "<p class=\"note\">Rows added to each database must equal the writes "
+      "it acknowledged plus those that committed after their timeout; summed "
+      "over the agents audited.</p>\n";
+  html += Table({"", ""}, audit_rows, "kv");
+
+  std::vector<std::vector<std::string>> parameters;
+  const json parameter_values = report.value("parameters", json::object());
+  for (const auto& [key, value] : parameter_values.items()) {
+    parameters.push_back({Escape(key), Text(value)});
+  }
+  html += "<h2>Parameters</h2>\n" + Table({"parameter", "value"}, parameters, "kv");
+  if (report.contains("agents") && report.at("agents").is_array()) {
+    std::vector<std::vector<std::string>> agents;
+    for (const json& a : report.at("agents")) {
+      agents.push_back({Text(a.value("agent_id", json(""))), Text(a.value("target", json(""))),
+                        Text(a.value("version", json(""))),
+                        Text(a.value("hostname", json("")))});
+    }
+    html += "<h2>Agents</h2>\n" +
+            Table({"agent", "address", "version", "host"}, agents, "kv");
+  }
+
+  html += "</body>\n</html>\n";
+  return html;
+}
+
+}  // namespace loadtest::controller

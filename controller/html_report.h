@@ -1,0 +1,31 @@
+// The HTML report of a run (`--html=FILE`): one self-contained file that
+// opens with no network. Made from the JSON report, so it shows the same
+// figures: the verdict, the manifest (version, mode, start and end time,
+// parameters, agents), the summary per agent and in total, the thresholds,
+// the guide's targets, the audit, and charts over time drawn as inline SVG
+// by this program (no script, no fonts, nothing fetched):
+//   write and read throughput per agent and in total, write and read
+//   p95/p99 (total, and p99 per agent), queue utilization per agent, and
+//   errors per interval.
+// Each chart is an <svg class="chart" data-chart="NAME"> whose lines are
+// <path class="series" data-series="NAME">. Pure; safe from any thread.
+#ifndef LOADTEST_CONTROLLER_HTML_REPORT_H_
+#define LOADTEST_CONTROLLER_HTML_REPORT_H_
+
+#include <string>
+
+#include "nlohmann/json.hpp"
+
+namespace loadtest::controller {
+
+// `report` as FinishRun writes it (RunReportJson plus the manifest).
+std::string HtmlReport(const nlohmann::json& report);
+
+// The data-chart names, in page order.
+inline constexpr const char* kHtmlChartNames[] = {
+    "write_throughput", "read_throughput", "write_latency",
+    "read_latency",     "queue_utilization", "errors"};
+
+}  // namespace loadtest::controller
+
+#endif  // LOADTEST_CONTROLLER_HTML_REPORT_H_

@@ -1,0 +1,136 @@
+// The CSV and HTML reports, made from a JSON report: CSV quoting and the
+// agreement of every row with the JSON; HTML escaping, the charts, and no
+// reference to anything outside the file.
+#include <string>
+#include <vector>
+
+#include "controller/csv_report.h"
+#include "controller/html_report.h"
+#include "controller/json_report.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace loadtest::controller {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// A two-agent report of two intervals; one agent id needs CSV quoting and
+// HTML escaping.
+nlohmann::json TwoAgentReport() {
+  const std::vector<std::string> ids = {"agent,\"one\"", "<b>two</b>"};
+  Aggregator aggregator(ids);
+  std::vector<IntervalRow> rows;
+  for (int sequence = 1; sequence <= 2; ++sequence) {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      agent::IntervalUpdate u;
+      u.sequence = sequence;
+      u.start_s = sequence - 1;
+      u.end_s = sequence;
+      u.stats.counters.writes_ok = 100 * sequence + static_cast<int>(i);
+      u.stats.counters.reads_ok = 7;
+      u.stats.counters.queue_full = sequence == 2 ? 3 : 0;
+      for (int k = 1; k <= 50; ++k) u.stats.write_latency.Record(k * 100000);
+      for (int k = 1; k <= 7; ++k) u.stats.read_latency.Record(k * 10000);
+      u.final = sequence == 2;
+      if (u.final) {
+        agent::RunAudit audit;
+        audit.acknowledged = audit.rows_in_db = 300 + 2 * static_cast<int>(i);
+        audit.integrity_ok = true;
+        audit.integrity_message = "ok";
+        u.audit = audit;
+      }
+      for (IntervalRow& row : aggregator.Add(ids[i], u)) rows.push_back(row);
+    }
+  }
+  const RunSummary summary = aggregator.Summary();
+  nlohmann::json report =
+      RunReportJson(Scenario(), rows, summary, CheckGuideTargets(summary.total));
+  report["run"] = {{"mode", "distributed"},
+                   {"started_at", "2026-11-27T06:00:00.000Z"},
+                   {"ended_at", "2026-11-27T06:00:02.000Z"}};
+  return report;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  for (size_t end; (end = text.find("\r\n", start)) != std::string::npos;
+       start = end + 2) {
+    lines.push_back(text.substr(start, end - start));
+  }
+  EXPECT_EQ(start, text.size()) << "text after the last CRLF";
+  return lines;
+}
+
+TEST(CsvReportTest, IntervalsHaveARowPerAgentThenTheTotalWithQuotedIds) {
+  const nlohmann::json report = TwoAgentReport();
+  const std::vector<std::string> lines = Lines(IntervalsCsv(report));
+  ASSERT_EQ(lines.size(), 1u + 2 * 3);
+  EXPECT_THAT(lines[0], ::testing::StartsWith("sequence,start_s,end_s,agent,"));
+  EXPECT_THAT(lines[1], ::testing::StartsWith("1,0.0,1.0,\"agent,\"\"one\"\"\","));
+  EXPECT_THAT(lines[2], ::testing::StartsWith("1,0.0,1.0,<b>two</b>,"));
+  EXPECT_THAT(lines[3], ::testing::StartsWith("1,0.0,1.0,TOTAL,"));
+  // The TOTAL row's writes_ok (6th column): 100 + 101.
+  EXPECT_THAT(lines[3], HasSubstr("TOTAL,1.0,201,201.0,"));
+  EXPECT_THAT(lines[6], HasSubstr("TOTAL,1.0,401,401.0,"));
+}
+
+TEST(CsvReportTest, SummaryHasEachAgentWithItsAuditThenTheTotal) {
+  const std::vector<std::string> lines = Lines(SummaryCsv(TwoAgentReport()));
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_THAT(lines[0], ::testing::StartsWith("agent,finished,lost,"));
+  EXPECT_THAT(lines[0], ::testing::EndsWith(",audit_integrity_ok,audit_passed"));
+  EXPECT_THAT(lines[1], ::testing::StartsWith("\"agent,\"\"one\"\"\",true,false,,"));
+  EXPECT_THAT(lines[1], ::testing::EndsWith(",300,300,0,0,0,true,true"));
+  EXPECT_THAT(lines[3], ::testing::StartsWith("TOTAL,,,,,2.0,602,"));
+  EXPECT_THAT(lines[3], ::testing::EndsWith(",602,602,0,0,0,true,true"));
+}
+
+TEST(HtmlReportTest, IsSelfContainedEscapedAndHasEveryChart) {
+  const std::string html = HtmlReport(TwoAgentReport());
+  EXPECT_THAT(html, ::testing::StartsWith("<!DOCTYPE html>"));
+  // Nothing to fetch: no script, link, image or external URL besides the
+  // SVG namespace name.
+  for (const char* outside : {"<script", "<link", "<img", "src=", "@import",
+                              "url(", "https://"}) {
+    EXPECT_THAT(html, Not(HasSubstr(outside))) << outside;
+  }
+  std::string without_namespace = html;
+  for (size_t at; (at = without_namespace.find("http://www.w3.org/2000/svg")) !=
+                  std::string::npos;) {
+    without_namespace.erase(at, 26);
+  }
+  EXPECT_THAT(without_namespace, Not(HasSubstr("http://")));
+  // Agent ids are text, never markup.
+  EXPECT_THAT(html, Not(HasSubstr("<b>two</b>")));
+  EXPECT_THAT(html, HasSubstr("&lt;b&gt;two&lt;/b&gt;"));
+  for (const char* chart : kHtmlChartNames) {
+    EXPECT_THAT(html, HasSubstr(std::string("data-chart=\"") + chart + "\""))
+        << chart;
+  }
+  // Per agent and total in the throughput charts.
+  EXPECT_THAT(html, HasSubstr("data-series=\"total\""));
+  EXPECT_THAT(html, HasSubstr("data-series=\"agent,&quot;one&quot;\""));
+  EXPECT_THAT(html, HasSubstr("id=\"verdict\">PASSED<"));
+  EXPECT_THAT(html, HasSubstr("2026-11-27T06:00:00.000Z"));
+}
+
+TEST(HtmlReportTest, TheVerdictNamesWhatFailed) {
+  nlohmann::json report = TwoAgentReport();
+  report["summary"]["thresholds"] = {{{"threshold", "write_p99<1ms"},
+                                      {"scope", "total"},
+                                      {"measured", 4.9},
+                                      {"unit", "ms"},
+                                      {"passed", false}}};
+  EXPECT_THAT(HtmlReport(report), HasSubstr("id=\"verdict\">FAILED: a threshold<"));
+  report["aborted"] = {{"threshold", "write_p99<1ms"}, {"scope", "total"},
+                       {"measured", 4.9}, {"at_s", 1.0}};
+  EXPECT_THAT(HtmlReport(report), HasSubstr("ABORTED"));
+  report["summary"]["partial"] = true;
+  EXPECT_THAT(HtmlReport(report), HasSubstr("PARTIAL"));
+}
+
+}  // namespace
+}  // namespace loadtest::controller
