@@ -1,5 +1,7 @@
 #include "controller/display.h"
 
+#include <sys/ioctl.h>
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -75,7 +77,8 @@ void Display::Stop() {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
     ticking_ = false;
-    ClearProgressLocked();
+    ClearBlockLocked();
+    std::fflush(out_);
   }
   cv_.notify_all();
   if (ticker_.joinable()) ticker_.join();
@@ -84,18 +87,20 @@ void Display::Stop() {
 void Display::TickerLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
-    DrawProgressLocked();
+    ClearBlockLocked();
+    DrawBlockLocked();
     cv_.wait_for(lock, std::chrono::seconds(1));
   }
 }
 
-void Display::ClearProgressLocked() {
-  if (!progress_shown_) return;
-  std::fputs("\r\033[K", out_);
-  progress_shown_ = false;
+void Display::ClearBlockLocked() {
+  if (block_lines_ == 0) return;
+  // Up to the block's first line, then erase to the end of the screen.
+  std::fprintf(out_, "\033[%dA\r\033[J", block_lines_);
+  block_lines_ = 0;
 }
 
-void Display::DrawProgressLocked() {
+std::string Display::ProgressLine() const {
   const double total = std::chrono::duration<double>(duration_).count();
   const double elapsed = std::min(
       total, std::chrono::duration<double>(std::chrono::steady_clock::now() -
@@ -105,18 +110,91 @@ void Display::DrawProgressLocked() {
   const int filled =
       total > 0 ? static_cast<int>(kWidth * elapsed / total) : kWidth;
   std::string bar(filled, '=');
+  if (filled < kWidth) bar += '>';
   bar.resize(kWidth, ' ');
-  std::fprintf(out_, "\r\033[K[%s] %.0fs elapsed, %.0fs remaining", bar.c_str(),
-               elapsed, total - elapsed);
+  return absl::StrFormat("[%s] %3.0f%%  %.0fs elapsed, %.0fs remaining", bar,
+                         total > 0 ? 100 * elapsed / total : 100.0, elapsed,
+                         total - elapsed);
+}
+
+void Display::DrawBlockLocked() {
+  if (!ticking_) return;
+  int width = 120, height = 40;
+  winsize size{};
+  if (ioctl(fileno(out_), TIOCGWINSZ, &size) == 0 && size.ws_col > 0) {
+    width = size.ws_col;
+    height = size.ws_row > 0 ? size.ws_row : height;
+  }
+  std::vector<std::string> lines = {ProgressLine()};
+  // Leave the scrolling lines some room on a small terminal.
+  const size_t room = static_cast<size_t>(std::max(2, height - 3));
+  for (const std::string& line : table_) {
+    if (lines.size() >= room) break;
+    lines.push_back(line);
+  }
+  for (std::string& line : lines) {
+    if (static_cast<int>(line.size()) >= width) line.resize(std::max(1, width - 1));
+    std::fprintf(out_, "%s\033[K\n", line.c_str());
+  }
+  block_lines_ = static_cast<int>(lines.size());
   std::fflush(out_);
-  progress_shown_ = true;
+}
+
+std::vector<std::string> Display::LiveTable(const IntervalRow& row) const {
+  // At most this many agent rows: the top and bottom halves by writes/s.
+  constexpr size_t kMaxAgents = 16;
+  auto line = [](const std::string& name, const Figures& f) {
+    const stats::IntervalCounters& c = f.counters;
+    auto latency = [](const stats::LatencyHistogram& h, double q) {
+      return h.count() == 0 ? std::string("-") : FormatLatency(h.Quantile(q));
+    };
+    return absl::StrFormat(
+        "%-16s %9.0f %9s %9s %9s %8.0f %9s %6.1f%% %7d", name.substr(0, 16),
+        f.writes_per_s(), latency(f.write_latency, 0.5),
+        latency(f.write_latency, 0.95), latency(f.write_latency, 0.99),
+        f.reads_per_s(), latency(f.read_latency, 0.99),
+        100 * f.queue_utilization(),
+        c.write_errors + c.write_timeouts + c.queue_full + c.read_errors);
+  };
+  std::vector<std::string> table = {
+      absl::StrFormat("interval %d ending at %.1fs, %d agent%s reporting",
+                      row.sequence, row.end_s, row.agents.size(),
+                      row.agents.size() == 1 ? "" : "s"),
+      absl::StrFormat("%-16s %9s %9s %9s %9s %8s %9s %7s %7s", "agent",
+                      "writes/s", "w p50", "w p95", "w p99", "reads/s",
+                      "r p99", "queue", "errors")};
+  std::vector<const AgentFigures*> agents;
+  for (const AgentFigures& a : row.agents) agents.push_back(&a);
+  if (agents.size() > kMaxAgents) {
+    std::stable_sort(agents.begin(), agents.end(),
+                     [](const AgentFigures* a, const AgentFigures* b) {
+                       return a->figures.writes_per_s() >
+                              b->figures.writes_per_s();
+                     });
+    const size_t half = (kMaxAgents - 1) / 2;
+    for (size_t i = 0; i < half; ++i) {
+      table.push_back(line(agents[i]->agent_id, agents[i]->figures));
+    }
+    table.push_back(absl::StrFormat(
+        "  ... %d more agents (every agent is in the JSON and CSV reports)",
+        agents.size() - 2 * half));
+    for (size_t i = agents.size() - half; i < agents.size(); ++i) {
+      table.push_back(line(agents[i]->agent_id, agents[i]->figures));
+    }
+  } else {
+    for (const AgentFigures* a : agents) {
+      table.push_back(line(a->agent_id, a->figures));
+    }
+  }
+  table.push_back(line("TOTAL", row.total));
+  return table;
 }
 
 void Display::Row(const IntervalRow& row) {
   std::lock_guard<std::mutex> lock(mu_);
-  ClearProgressLocked();
+  ClearBlockLocked();
   const bool per_agent = per_agent_ || row.agents.size() > 1;
-  if (per_agent) {
+  if (per_agent && !live_) {
     for (const AgentFigures& a : row.agents) {
       std::fprintf(out_, "[%7.1fs] %-12s %s\n", row.end_s, a.agent_id.c_str(),
                    FigureLine(a.figures).c_str());
@@ -124,25 +202,26 @@ void Display::Row(const IntervalRow& row) {
   }
   std::fprintf(out_, "[%7.1fs] %-12s %s\n", row.end_s,
                per_agent ? "TOTAL" : "", FigureLine(row.total).c_str());
-  if (ticking_) DrawProgressLocked();
+  if (live_ && per_agent) table_ = LiveTable(row);
+  DrawBlockLocked();
   std::fflush(out_);
 }
 
 void Display::Message(const std::string& line) {
   std::lock_guard<std::mutex> lock(mu_);
-  ClearProgressLocked();
+  ClearBlockLocked();
   std::fprintf(out_, "%s\n", line.c_str());
-  if (ticking_) DrawProgressLocked();
+  DrawBlockLocked();
   std::fflush(out_);
 }
 
 void Display::Warning(const std::string& line) {
   std::lock_guard<std::mutex> lock(mu_);
-  ClearProgressLocked();
+  ClearBlockLocked();
   std::fflush(out_);
   std::fprintf(stderr, "%s\n", line.c_str());
   std::fflush(stderr);
-  if (ticking_) DrawProgressLocked();
+  DrawBlockLocked();
 }
 
 void Display::Summary(const RunSummary& s,

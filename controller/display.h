@@ -1,6 +1,12 @@
-// Display: what a person watching `loadtest` sees. One line per interval
-// (per agent when there are several, then the total), and, on a terminal,
-// a progress line with elapsed and remaining time refreshed every second.
+// Display: what a person watching `loadtest` sees.
+//   Not a terminal (CI, pipes): plain lines, one per interval (per agent
+//   when there are several, then the TOTAL).
+//   A terminal (live): a block at the bottom redrawn every second and every
+//   interval: a progress bar with elapsed and remaining time, and, with
+//   several agents, the table of the last interval (one row per agent, the
+//   top and bottom agents by writes/s when they do not all fit, then the
+//   TOTAL). Above it one line per interval scrolls by (the TOTAL), so the
+//   history stays in the terminal's scrollback.
 // At the end, the summary with the guide's targets and the audit.
 //
 // Thread-safety: all methods are safe from any thread (one mutex guards the
@@ -14,6 +20,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <cstdint>
 #include <vector>
 
 #include "controller/aggregator.h"
@@ -36,7 +43,7 @@ std::vector<TargetCheck> CheckGuideTargets(const Figures& total);
 
 class Display {
  public:
-  // `out` must outlive the display. `live` turns on the progress line
+  // `out` must outlive the display. `live` turns on the redrawn block
   // (use it when `out` is a terminal). `per_agent` asks for a line per agent
   // plus a TOTAL line in every row even when a row holds a single agent (a
   // multi-agent run whose other agents were lost or finished early).
@@ -51,7 +58,7 @@ class Display {
   // `line` on stderr (e.g. "loadtest: agent a1 (10.0.0.7:7070) lost: ..."),
   // after clearing the progress line so the two never mix on a terminal.
   void Warning(const std::string& line);
-  // Stops the progress ticker and clears its line. Idempotent.
+  // Stops the ticker and clears the live block. Idempotent.
   void Stop();
   // Stops the ticker and prints the summary: with several agents also one
   // line per agent (lost agents marked, with the reason); the audit names
@@ -62,8 +69,14 @@ class Display {
 
  private:
   void TickerLoop();
-  void ClearProgressLocked();
-  void DrawProgressLocked();
+  // The live block: erased before anything else is written, drawn again
+  // after (each of its lines cut to the terminal's width, so that it takes
+  // exactly block_lines_ lines).
+  void ClearBlockLocked();
+  void DrawBlockLocked();
+  std::string ProgressLine() const;
+  // The table of `row` for the live block.
+  std::vector<std::string> LiveTable(const IntervalRow& row) const;
 
   std::FILE* const out_;
   const bool live_;
@@ -73,7 +86,8 @@ class Display {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;               // Guarded by mu_.
-  bool progress_shown_ = false;     // Guarded by mu_.
+  int block_lines_ = 0;             // Lines of the block on screen. Guarded by mu_.
+  std::vector<std::string> table_;  // Last interval's table. Guarded by mu_.
   bool ticking_ = false;            // Guarded by mu_.
   std::chrono::steady_clock::time_point start_;  // Set by Start().
   std::thread ticker_;

@@ -184,6 +184,8 @@ TEST_F(ReportTest,
        "--threshold=write_p99<60s", "--threshold=each:lost==0"});
   ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
   EXPECT_THAT(r.stdout_text, HasSubstr("html: " + html));
+  // Not a terminal: plain lines, no escape sequences.
+  EXPECT_THAT(r.stdout_text, ::testing::Not(HasSubstr("\033[")));
   EXPECT_THAT(r.stdout_text, HasSubstr("csv: " + csv + "_intervals.csv"));
 
   // The manifest.
@@ -372,6 +374,47 @@ TEST_F(ReportTest, AnUnwritableReportPathIsRefusedBeforeTheRun) {
   EXPECT_EQ(r.exit_code, kExitUsage) << Describe(r);
   EXPECT_THAT(r.stderr_text, HasSubstr("missing/dir/report.html"));
   EXPECT_FALSE(std::filesystem::exists(dir_.File("y.db")));
+}
+
+// `argv` as one sh command line (each argument single-quoted).
+std::string ShellLine(const std::vector<std::string>& argv) {
+  std::string line;
+  for (const std::string& arg : argv) {
+    std::string quoted = "'";
+    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    line += (line.empty() ? "" : " ") + quoted + "'";
+  }
+  return line;
+}
+
+TEST_F(ReportTest, OnATerminalTheLiveViewRedrawsTheProgressBarAndTheAgentTable) {
+  const std::string script = FindProgram("script");  // util-linux: a pty.
+  if (script.empty()) GTEST_SKIP() << "no `script` (util-linux) to make a terminal";
+  ASSERT_NE(StartAgent("127.0.0.2", "agent-2"), nullptr);
+  ASSERT_NE(StartAgent("127.0.0.3", "agent-3"), nullptr);
+  const std::string loadtest = ShellLine(
+      {LOADTEST_BIN, "--agents=" + AgentsFlag(), "-db=live.db", "-duration=3s",
+       "-log-interval=1s", "-writers=2", "-readers=1", "--start-delay=0s"});
+  // script -e: its exit code is loadtest's; -q: no banner; the typescript
+  // goes to /dev/null, what the terminal showed to script's stdout.
+  const ProcessResult r = RunAndWait({script, "-qfec", loadtest, "/dev/null"});
+  ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
+  const std::string& screen = r.stdout_text;
+  // The block is erased (cursor up, erase below) and drawn again.
+  EXPECT_THAT(screen, MatchesRegex("(.|\n|\r)*\033\\[[0-9]+A\r\033\\[J(.|\n|\r)*"));
+  EXPECT_THAT(screen, HasSubstr("% "));
+  EXPECT_THAT(screen, HasSubstr("s elapsed, "));
+  EXPECT_THAT(screen, HasSubstr("s remaining"));
+  EXPECT_THAT(screen, HasSubstr("100%"));
+  // The per-agent table of the last interval, each agent a row, then TOTAL.
+  EXPECT_THAT(screen, MatchesRegex("(.|\n|\r)*agent +writes/s +w p50 +w p95 +w p99(.|\n|\r)*"));
+  EXPECT_THAT(screen, MatchesRegex("(.|\n|\r)*\nagent-2 +[0-9]+ (.|\n|\r)*"));
+  EXPECT_THAT(screen, MatchesRegex("(.|\n|\r)*\nagent-3 +[0-9]+ (.|\n|\r)*"));
+  EXPECT_THAT(screen, HasSubstr("2 agents reporting"));
+  // History scrolls as TOTAL lines only; the summary comes after the block.
+  EXPECT_THAT(screen, ::testing::Not(MatchesRegex("(.|\n|\r)*\\] agent-2 +writes(.|\n|\r)*")));
+  EXPECT_THAT(screen, MatchesRegex("(.|\n|\r)*\\] TOTAL +writes(.|\n|\r)*"));
+  EXPECT_THAT(screen, HasSubstr("=== Summary"));
 }
 
 }  // namespace
