@@ -24,9 +24,8 @@ double SecondsSince(Clock::time_point start, Clock::time_point t) {
 AgentRun::AgentRun(RunSpec spec, storage::StoreMetrics* metrics)
     : spec_(std::move(spec)), metrics_(metrics) {}
 
-void AgentRun::StopWhen(std::function<bool()> cancelled, std::string reason) {
-  cancelled_ = std::move(cancelled);
-  cancelled_reason_ = std::move(reason);
+void AgentRun::StopWhen(std::function<std::string()> check) {
+  check_ = std::move(check);
 }
 
 void AgentRun::RequestStop(const std::string& reason) {
@@ -42,15 +41,18 @@ bool AgentRun::WaitForStop(std::chrono::steady_clock::time_point until) {
   constexpr auto kPoll = std::chrono::milliseconds(100);
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    const auto wake = cancelled_ ? std::min(until, Clock::now() + kPoll) : until;
+    const auto wake = check_ ? std::min(until, Clock::now() + kPoll) : until;
     if (stop_cv_.wait_until(lock, wake, [this] { return stop_requested_; })) {
       return true;
     }
     if (Clock::now() >= until) return false;
-    if (cancelled_ && cancelled_()) {
-      stop_requested_ = true;
-      stop_reason_ = cancelled_reason_;
-      return true;
+    if (check_) {
+      std::string reason = check_();
+      if (!reason.empty()) {
+        stop_requested_ = true;
+        stop_reason_ = std::move(reason);
+        return true;
+      }
     }
   }
 }

@@ -36,11 +36,11 @@ class AgentRun {
   // run are in the update's counters and audit.
   absl::Status Run(const UpdateCallback& on_update);
 
-  // Makes Run() poll `cancelled` every 100 ms while it waits for the next
-  // interval and stop (with `reason`) as soon as it returns true, instead of
+  // Makes Run() call `check` every 100 ms while it waits for the next
+  // interval and stop as soon as it returns a reason (non-empty), instead of
   // noticing only at the next interval. For the gRPC service: a vanished
-  // controller. Call before Run().
-  void StopWhen(std::function<bool()> cancelled, std::string reason);
+  // controller, a database over --max-db-bytes. Call before Run().
+  void StopWhen(std::function<std::string()> check);
 
   // Ends the run early: the current interval is reported as the last one,
   // the queue is drained and audited as usual. `reason` goes into the final
@@ -48,15 +48,14 @@ class AgentRun {
   void RequestStop(const std::string& reason);
 
  private:
-  // Waits until `until`, a stop request, or (when set) cancelled_(); true
+  // Waits until `until`, a stop request, or (when set) a reason from check_; true
   // when the run must stop.
   bool WaitForStop(std::chrono::steady_clock::time_point until);
 
   const RunSpec spec_;
   storage::StoreMetrics* const metrics_;
 
-  std::function<bool()> cancelled_;  // Set before Run(); may be empty.
-  std::string cancelled_reason_;
+  std::function<std::string()> check_;  // Set before Run(); may be empty.
 
   std::mutex mu_;
   std::condition_variable stop_cv_;

@@ -1,11 +1,14 @@
 #include "agent/agent_service.h"
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdio>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "agent/wire.h"
+#include "cli/flag_set.h"
 
 namespace loadtest::agent {
 namespace {
@@ -15,17 +18,77 @@ void Log(const std::string& line) {
   std::fflush(stderr);
 }
 
+// The database file and its WAL, in bytes (missing files count 0).
+int64_t DatabaseBytes(const std::string& path) {
+  int64_t total = 0;
+  for (const std::string& file : {path, path + "-wal"}) {
+    struct stat st {};
+    if (stat(file.c_str(), &st) == 0) total += st.st_size;
+  }
+  return total;
+}
+
 }  // namespace
 
+absl::Status AgentLimits::Check(const RunSpec& spec,
+                                const std::string& agent_id) const {
+  auto refuse = [&agent_id](const std::string& asks, const std::string& allows,
+                            const char* flag) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the run asks for ", asks, "; agent ", agent_id, " allows at most ",
+        allows, " (", flag, ")"));
+  };
+  if (max_writers > 0 && spec.workload.writers > max_writers) {
+    return refuse(absl::StrCat(spec.workload.writers, " writers"),
+                  absl::StrCat(max_writers), "--max-writers");
+  }
+  if (max_readers > 0 && spec.workload.readers > max_readers) {
+    return refuse(absl::StrCat(spec.workload.readers, " readers"),
+                  absl::StrCat(max_readers), "--max-readers");
+  }
+  if (max_duration > std::chrono::nanoseconds(0) && spec.duration > max_duration) {
+    return refuse(cli::FormatDuration(spec.duration),
+                  cli::FormatDuration(max_duration), "--max-duration");
+  }
+  return absl::OkStatus();
+}
+
+AgentLimits LimitsFromProto(const pb::AgentLimits& limits) {
+  AgentLimits out;
+  out.max_writers = limits.max_writers();
+  out.max_readers = limits.max_readers();
+  out.max_duration = std::chrono::nanoseconds(limits.max_duration_ns());
+  out.max_db_bytes = limits.max_db_bytes();
+  return out;
+}
+
 AgentService::AgentService(AgentIdentity identity, std::string data_dir,
-                           MetricsServer* metrics)
+                           MetricsServer* metrics, AgentServiceOptions options)
     : identity_(std::move(identity)),
       data_dir_(std::move(data_dir)),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      options_(std::move(options)) {}
 
-grpc::Status AgentService::GetStatus(grpc::ServerContext*,
+grpc::Status AgentService::Authenticate(const grpc::ServerContext& context,
+                                        const char* method) const {
+  if (options_.auth == nullptr) return grpc::Status::OK;
+  grpc::Status status = options_.auth->Check(context);
+  if (!status.ok()) {
+    Log(absl::StrCat("refused ", method, " from ", context.peer(),
+                     ": UNAUTHENTICATED: ", status.error_message()));
+  }
+  return status;
+}
+
+grpc::Status AgentService::GetStatus(grpc::ServerContext* context,
                                      const pb::StatusRequest*,
                                      pb::AgentStatus* reply) {
+  if (grpc::Status s = Authenticate(*context, "GetStatus"); !s.ok()) return s;
+  pb::AgentLimits* limits = reply->mutable_limits();
+  limits->set_max_writers(options_.limits.max_writers);
+  limits->set_max_readers(options_.limits.max_readers);
+  limits->set_max_duration_ns(options_.limits.max_duration.count());
+  limits->set_max_db_bytes(options_.limits.max_db_bytes);
   reply->set_agent_id(identity_.agent_id);
   reply->set_version(identity_.version);
   reply->set_hostname(identity_.hostname);
@@ -37,9 +100,10 @@ grpc::Status AgentService::GetStatus(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status AgentService::Stop(grpc::ServerContext*,
+grpc::Status AgentService::Stop(grpc::ServerContext* context,
                                 const pb::StopRequest* request,
                                 pb::StopReply*) {
+  if (grpc::Status s = Authenticate(*context, "Stop"); !s.ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
   if (active_ == nullptr || request->run_id() != active_run_id_) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
@@ -55,7 +119,14 @@ grpc::Status AgentService::Stop(grpc::ServerContext*,
 grpc::Status AgentService::Run(grpc::ServerContext* context,
                                const pb::RunSpec* wire_spec,
                                grpc::ServerWriter<pb::RunUpdate>* writer) {
+  if (grpc::Status s = Authenticate(*context, "Run"); !s.ok()) return s;
   absl::StatusOr<RunSpec> spec = FromProto(*wire_spec, data_dir_);
+  if (spec.ok()) {
+    if (absl::Status limit = options_.limits.Check(*spec, identity_.agent_id);
+        !limit.ok()) {
+      spec = limit;
+    }
+  }
   if (!spec.ok()) {
     Log(absl::StrCat("refused run ", wire_spec->run_id(), " from ",
                      context->peer(), ": ", spec.status().message()));
@@ -64,8 +135,20 @@ grpc::Status AgentService::Run(grpc::ServerContext* context,
   AgentRun run(*spec, metrics_->store_metrics());
   // gRPC marks the call cancelled when the controller cancels it or its
   // connection dies (keepalive): stop within 100 ms of that.
-  run.StopWhen([context] { return context->IsCancelled(); },
-               "the controller went away");
+  const std::string db_path = spec->store.path;
+  const int64_t max_db_bytes = options_.limits.max_db_bytes;
+  run.StopWhen([context, db_path, max_db_bytes]() -> std::string {
+    if (context->IsCancelled()) return "the controller went away";
+    if (max_db_bytes > 0) {
+      const int64_t bytes = DatabaseBytes(db_path);
+      if (bytes >= max_db_bytes) {
+        return absl::StrCat("the database reached ", bytes,
+                            " bytes, this agent's limit (--max-db-bytes ",
+                            max_db_bytes, ")");
+      }
+    }
+    return "";
+  });
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (shutting_down_) {

@@ -10,21 +10,45 @@
 #ifndef LOADTEST_AGENT_AGENT_SERVICE_H_
 #define LOADTEST_AGENT_AGENT_SERVICE_H_
 
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <string>
 
 #include "agent/agent_run.h"
 #include "agent/metrics_server.h"
 #include "proto/loadtest.grpc.pb.h"
+#include "security/auth.h"
 
 namespace loadtest::agent {
 
+// What an agent accepts (loadtest-agent --max-*); 0 means no limit.
+struct AgentLimits {
+  int max_writers = 0;
+  int max_readers = 0;
+  std::chrono::nanoseconds max_duration{0};
+  int64_t max_db_bytes = 0;
+
+  // OK, or PermissionDenied naming the limit and its flag: "the run asks
+  // for 50 writers; agent a1 allows at most 20 (--max-writers)".
+  absl::Status Check(const RunSpec& spec, const std::string& agent_id) const;
+};
+
+// The limits an agent announces in its AgentStatus.
+AgentLimits LimitsFromProto(const opentrail::loadtest::v1::AgentLimits& limits);
+
+struct AgentServiceOptions {
+  // Checks every call; null: anyone may call (plaintext, no token).
+  const security::ServerAuth* auth = nullptr;
+  AgentLimits limits;
+};
+
 class AgentService final : public opentrail::loadtest::v1::LoadAgent::Service {
  public:
-  // `metrics` must outlive the service.
+  // `metrics` (and options.auth, when set) must outlive the service.
   AgentService(AgentIdentity identity, std::string data_dir,
-               MetricsServer* metrics);
+               MetricsServer* metrics, AgentServiceOptions options = {});
 
   grpc::Status GetStatus(grpc::ServerContext* context,
                          const opentrail::loadtest::v1::StatusRequest* request,
@@ -42,9 +66,14 @@ class AgentService final : public opentrail::loadtest::v1::LoadAgent::Service {
   void Shutdown(const std::string& reason);
 
  private:
+  // OK, or (logged) UNAUTHENTICATED from options_.auth.
+  grpc::Status Authenticate(const grpc::ServerContext& context,
+                            const char* method) const;
+
   const AgentIdentity identity_;
   const std::string data_dir_;
   MetricsServer* const metrics_;
+  const AgentServiceOptions options_;
 
   std::mutex mu_;
   std::condition_variable changed_;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "agent/agent_service.h"
 #include "agent/metrics_server.h"
@@ -24,6 +25,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "proto/loadtest.grpc.pb.h"
+#include "security/auth.h"
 
 namespace {
 
@@ -39,6 +41,13 @@ constexpr char kIntro[] =
     "  loadtest-agent --listen=0.0.0.0:7070 --metrics-port=8080 "
     "--data-dir=/var/lib/opentrail-load\n"
     "  loadtest-agent --healthcheck=127.0.0.1:7070   # exit 0 if it answers\n"
+    "  loadtest-agent --auth-token-file=/run/secrets/agent-token \\\n"
+    "      --tls-cert=agent.pem --tls-key=agent.key --tls-client-ca=ca.pem\n"
+    "\n"
+    "Anyone who can reach -listen can start a run that writes to -data-dir:\n"
+    "off loopback, require a token (--auth-token-file) and/or a client\n"
+    "certificate (--tls-client-ca); the agent warns at start when neither is\n"
+    "set. Refused calls get UNAUTHENTICATED with the reason, and are logged.\n"
     "\n"
     "Exit codes: 0 clean shutdown (or healthy); 1 usage or setup error (bad\n"
     "flag, port in use, unwritable data directory; or unhealthy).\n";
@@ -47,12 +56,17 @@ void Fail(const std::string& message) {
   std::fprintf(stderr, "loadtest-agent: %s\n", message.c_str());
 }
 
-// --healthcheck: asks the agent at `address` for its status.
-int HealthCheck(const std::string& address) {
+// --healthcheck: asks the agent at `address` for its status, with the
+// credentials a controller would use.
+int HealthCheck(const std::string& address,
+                const loadtest::security::ClientAuth& auth) {
+  grpc::ChannelArguments arguments;
+  auth.ApplyTo(&arguments);
   auto channel =
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+      grpc::CreateCustomChannel(address, auth.credentials(), arguments);
   auto stub = opentrail::loadtest::v1::LoadAgent::NewStub(channel);
   grpc::ClientContext context;
+  auth.ApplyTo(&context);
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(3));
   opentrail::loadtest::v1::AgentStatus status;
@@ -61,6 +75,7 @@ int HealthCheck(const std::string& address) {
                       &status);
   if (!rpc.ok()) {
     Fail(absl::StrCat("agent at ", address, " is not healthy: ",
+                      absl::StatusCodeToString(loadtest::agent::FromGrpcStatus(rpc).code()), ": ",
                       rpc.error_message()));
     return 1;
   }
@@ -82,6 +97,11 @@ int main(int argc, char** argv) {
   std::string data_dir = "/var/lib/opentrail-load";
   std::string agent_id;
   std::string healthcheck;
+  std::string metrics_listen;
+  std::string metrics_basic_auth_file;
+  loadtest::security::ServerAuthOptions auth_options;
+  std::string healthcheck_ca;
+  loadtest::agent::AgentLimits limits;
 
   loadtest::cli::FlagSet flags("loadtest-agent", kIntro);
   flags.AddString("listen", &listen,
@@ -102,6 +122,41 @@ int main(int argc, char** argv) {
                   "Instead of serving, ask the agent at this host:port for its "
                   "status and exit 0 if it answers, 1 if not (for container "
                   "health checks).");
+  flags.AddString("metrics-listen", &metrics_listen,
+                  "host:port of /metrics, instead of -metrics-address and "
+                  "-metrics-port (e.g. 127.0.0.1:8080 to keep it local).");
+  flags.AddString("metrics-basic-auth-file", &metrics_basic_auth_file,
+                  "A file holding user:password: /metrics then requires "
+                  "HTTP basic auth with them (Prometheus: basic_auth with "
+                  "password_file).");
+
+  flags.AddSection("Who may start runs");
+  flags.AddString("auth-token-file", &auth_options.token_file,
+                  "Require this shared token (the file's content, trimmed) "
+                  "on every call; loadtest sends it with its own "
+                  "--auth-token-file. Compared in constant time.");
+  flags.AddString("tls-cert", &auth_options.tls_cert_file,
+                  "Serve gRPC over TLS with this certificate (PEM; with "
+                  "--tls-key).");
+  flags.AddString("tls-key", &auth_options.tls_key_file,
+                  "The private key of --tls-cert (PEM).");
+  flags.AddString("tls-client-ca", &auth_options.tls_client_ca_file,
+                  "Mutual TLS: require every caller to present a client "
+                  "certificate signed by this CA (PEM; needs --tls-cert).");
+  flags.AddString("tls-ca", &healthcheck_ca,
+                  "For --healthcheck only: the CA that signed the agent's "
+                  "certificate (then --tls-cert/--tls-key are presented as "
+                  "the client certificate, and --auth-token-file is sent).");
+
+  flags.AddSection("Limits (0 = none); a run beyond one is refused, naming it");
+  flags.AddInt("max-writers", &limits.max_writers, "Most writers a run may ask for.");
+  flags.AddInt("max-readers", &limits.max_readers, "Most readers a run may ask for.");
+  flags.AddDuration("max-duration", &limits.max_duration,
+                    "Longest run accepted.");
+  flags.AddInt("max-db-bytes", &limits.max_db_bytes,
+               "A run stops (its final update says why) once its database "
+               "and WAL reach this many bytes.");
+
   std::vector<std::string> positional;
   if (absl::Status s = flags.Parse(argc, argv, &positional); !s.ok()) {
     Fail(std::string(s.message()));
@@ -116,7 +171,44 @@ int main(int argc, char** argv) {
                       "\" (see --help)"));
     return 1;
   }
-  if (!healthcheck.empty()) return HealthCheck(healthcheck);
+  if (!healthcheck.empty()) {
+    loadtest::security::ClientAuthOptions client;
+    client.token_file = auth_options.token_file;
+    if (!healthcheck_ca.empty()) {
+      client.tls_ca_file = healthcheck_ca;
+      client.tls_cert_file = auth_options.tls_cert_file;
+      client.tls_key_file = auth_options.tls_key_file;
+    }
+    auto auth = loadtest::security::ClientAuth::Create(client);
+    if (!auth.ok()) {
+      Fail(std::string(auth.status().message()));
+      return 1;
+    }
+    return HealthCheck(healthcheck, *auth);
+  }
+  if (limits.max_writers < 0 || limits.max_readers < 0 ||
+      limits.max_db_bytes < 0 ||
+      limits.max_duration < std::chrono::nanoseconds(0)) {
+    Fail("the --max-* limits must be >= 0 (0 = no limit)");
+    return 1;
+  }
+  auto auth = loadtest::security::ServerAuth::Create(auth_options);
+  if (!auth.ok()) {
+    Fail(std::string(auth.status().message()));
+    return 1;
+  }
+  std::string basic_auth;
+  if (!metrics_basic_auth_file.empty()) {
+    std::ifstream in(metrics_basic_auth_file);
+    std::getline(in, basic_auth);
+    basic_auth = std::string(absl::StripAsciiWhitespace(basic_auth));
+    if (!in || basic_auth.find(':') == std::string::npos ||
+        basic_auth.front() == ':') {
+      Fail(absl::StrCat("--metrics-basic-auth-file ", metrics_basic_auth_file,
+                        " must hold user:password on its first line"));
+      return 1;
+    }
+  }
   if (metrics_port < 0 || metrics_port > 65535) {
     Fail(absl::StrCat("metrics-port must be between 0 and 65535, got ",
                       metrics_port));
@@ -147,18 +239,27 @@ int main(int argc, char** argv) {
   const loadtest::agent::AgentIdentity identity{
       agent_id.empty() ? hostname : agent_id, loadtest::cli::kVersion,
       hostname};
-  auto metrics = loadtest::agent::MetricsServer::Start(
-      absl::StrCat(metrics_address, ":", metrics_port), identity);
+  if (metrics_listen.empty()) {
+    metrics_listen = absl::StrCat(metrics_address, ":", metrics_port);
+  } else {
+    metrics_address = metrics_listen.substr(0, metrics_listen.rfind(':'));
+  }
+  auto metrics = loadtest::agent::MetricsServer::Start(metrics_listen, identity,
+                                                       basic_auth);
   if (!metrics.ok()) {
     Fail(std::string(metrics.status().message()));
     return 1;
   }
 
-  loadtest::agent::AgentService service(identity, data_dir, metrics->get());
+  loadtest::agent::AgentServiceOptions service_options;
+  service_options.auth = auth->get();
+  service_options.limits = limits;
+  loadtest::agent::AgentService service(identity, data_dir, metrics->get(),
+                                        service_options);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen, (*auth)->credentials(), &port);
   builder.RegisterService(&service);
   // Notice a vanished controller within seconds, and let controllers ping.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 1000);
@@ -181,6 +282,19 @@ int main(int argc, char** argv) {
       identity.agent_id.c_str(), loadtest::cli::kVersion, host.c_str(), port,
       metrics_address.c_str(), (*metrics)->port(), data_dir.c_str());
   std::fflush(stdout);
+  std::fprintf(stderr, "loadtest-agent: control channel: %s%s\n",
+               (*auth)->Describe().c_str(),
+               basic_auth.empty() ? "" : "; /metrics: basic auth");
+  if (!(*auth)->authenticates() && !loadtest::security::IsLoopbackHost(host)) {
+    std::fprintf(
+        stderr,
+        "loadtest-agent: WARNING: listening on %s with no authentication: "
+        "anyone who can reach this port can start a run that writes to %s. "
+        "Set --auth-token-file and/or --tls-cert, --tls-key and "
+        "--tls-client-ca (see --help).\n",
+        listen.c_str(), data_dir.c_str());
+  }
+  std::fflush(stderr);
 
   int signal_number;
   {

@@ -6,6 +6,7 @@
 #include <limits.h>
 
 #include "absl/strings/str_cat.h"
+#include "security/auth.h"
 
 namespace loadtest::agent {
 
@@ -18,7 +19,8 @@ std::string LocalHostname() {
 }
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
-    const std::string& listen_address, const AgentIdentity& identity) {
+    const std::string& listen_address, const AgentIdentity& identity,
+    const std::string& basic_auth) {
   std::unique_ptr<MetricsServer> server(new MetricsServer());
   server->registry_ = std::make_shared<prometheus::Registry>();
   auto store_metrics = storage::StoreMetrics::Create(*server->registry_);
@@ -49,6 +51,14 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     return absl::UnavailableError(absl::StrCat(
         "cannot serve /metrics on ", listen_address,
         ": the address is in use or cannot be bound (", e.what(), ")"));
+  }
+  if (!basic_auth.empty()) {
+    server->exposer_->RegisterAuth(
+        [basic_auth](const std::string& user, const std::string& password) {
+          return security::ConstantTimeEquals(absl::StrCat(user, ":", password),
+                                              basic_auth);
+        },
+        "opentrail-load");
   }
   server->exposer_->RegisterCollectable(server->registry_);
   const std::vector<int> ports = server->exposer_->GetListeningPorts();

@@ -35,8 +35,11 @@ class MetricsServer {
   // port) and starts serving. Errors: Unavailable naming the address when it
   // cannot be bound (port in use, no permission); Internal when metrics
   // cannot be registered.
+  // With `basic_auth` ("user:password", not empty) a scrape must send those
+  // credentials (HTTP basic auth, compared in constant time) or gets 401.
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(
-      const std::string& listen_address, const AgentIdentity& identity);
+      const std::string& listen_address, const AgentIdentity& identity,
+      const std::string& basic_auth = "");
 
   // The port actually bound (useful with port 0).
   int port() const { return port_; }

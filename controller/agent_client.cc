@@ -12,14 +12,9 @@ namespace {
 
 namespace pb = agent::pb;
 
-// The one place the controller's channel credentials are made. Plain text
-// for now; TLS and tokens come later and change only this function.
-std::shared_ptr<grpc::ChannelCredentials> AgentChannelCredentials() {
-  return grpc::InsecureChannelCredentials();
-}
-
-grpc::ChannelArguments AgentChannelArguments() {
+grpc::ChannelArguments AgentChannelArguments(const security::ClientAuth& auth) {
   grpc::ChannelArguments args;
+  auth.ApplyTo(&args);
   // Ping every 1 s and give up 1 s after an unanswered ping, also between
   // updates (the agent sends nothing for a whole log interval), so a cut-off
   // agent fails its Run stream within seconds rather than TCP's minutes.
@@ -54,10 +49,11 @@ absl::Status CallError(const std::string& target, const char* call,
 
 }  // namespace
 
-AgentClient::AgentClient(std::string target)
+AgentClient::AgentClient(std::string target, security::ClientAuth auth)
     : target_(std::move(target)),
-      channel_(grpc::CreateCustomChannel(target_, AgentChannelCredentials(),
-                                         AgentChannelArguments())),
+      auth_(std::move(auth)),
+      channel_(grpc::CreateCustomChannel(target_, auth_.credentials(),
+                                         AgentChannelArguments(auth_))),
       stub_(pb::LoadAgent::NewStub(channel_)) {}
 
 AgentClient::~AgentClient() {
@@ -67,6 +63,7 @@ AgentClient::~AgentClient() {
 
 absl::StatusOr<pb::AgentStatus> AgentClient::GetStatus(Deadline deadline) {
   grpc::ClientContext context;
+  auth_.ApplyTo(&context);
   context.set_deadline(deadline);
   pb::StatusRequest request;
   pb::AgentStatus reply;
@@ -83,6 +80,7 @@ absl::Status AgentClient::StartRun(const pb::RunSpec& spec,
         absl::StrCat("agent ", target_, ": a run was already started"));
   }
   run_context_ = std::make_unique<grpc::ClientContext>();
+  auth_.ApplyTo(run_context_.get());
   if (cancelled_) run_context_->TryCancel();
   run_thread_ = std::thread(&AgentClient::ReadRun, this, spec,
                             std::move(callbacks));
@@ -133,6 +131,7 @@ void AgentClient::ReadRun(pb::RunSpec spec, RunCallbacks callbacks) {
 absl::Status AgentClient::Stop(const std::string& run_id,
                                const std::string& reason, Deadline deadline) {
   grpc::ClientContext context;
+  auth_.ApplyTo(&context);
   context.set_deadline(deadline);
   pb::StopRequest request;
   request.set_run_id(run_id);

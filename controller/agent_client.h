@@ -27,6 +27,7 @@
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "proto/loadtest.grpc.pb.h"
+#include "security/auth.h"
 
 namespace loadtest::controller {
 
@@ -47,9 +48,9 @@ class AgentClient {
     std::function<void(const std::string& reason)> on_lost;
   };
 
-  // Creates the channel to `target` ("host:port", "[v6]:port"); connecting
-  // happens on the first call.
-  explicit AgentClient(std::string target);
+  // Creates the channel to `target` ("host:port", "[v6]:port") with `auth`
+  // (TLS, token; default plaintext); connecting happens on the first call.
+  explicit AgentClient(std::string target, security::ClientAuth auth = {});
   ~AgentClient();
 
   AgentClient(const AgentClient&) = delete;
@@ -86,6 +87,7 @@ class AgentClient {
   void ReadRun(agent::pb::RunSpec spec, RunCallbacks callbacks);
 
   const std::string target_;
+  const security::ClientAuth auth_;
   const std::shared_ptr<grpc::Channel> channel_;
   const std::unique_ptr<agent::pb::LoadAgent::Stub> stub_;
 

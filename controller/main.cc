@@ -155,6 +155,7 @@ int main(int argc, char** argv) {
   std::string metrics_address = "0.0.0.0";
   std::string agents_flag;
   std::chrono::nanoseconds start_delay = std::chrono::seconds(1);
+  loadtest::security::ClientAuthOptions auth_options;
 
   loadtest::cli::FlagSet flags("loadtest", kIntro);
   flags.AddSection("The original tool's flags");
@@ -193,6 +194,24 @@ int main(int argc, char** argv) {
                     "With --agents: every agent starts its workload this long "
                     "after it receives the run, so all start together "
                     "(0s..1m).");
+
+  flags.AddString("auth-token-file", &auth_options.token_file,
+                  "With --agents: send this shared token (the file's content, "
+                  "trimmed) with every call, for agents started with "
+                  "--auth-token-file.");
+  flags.AddString("tls-ca", &auth_options.tls_ca_file,
+                  "With --agents: talk TLS and trust agents whose certificate "
+                  "this CA signed (PEM).");
+  flags.AddString("tls-cert", &auth_options.tls_cert_file,
+                  "With --agents and --tls-ca: present this client "
+                  "certificate (PEM; with --tls-key), for agents started with "
+                  "--tls-client-ca (mutual TLS).");
+  flags.AddString("tls-key", &auth_options.tls_key_file,
+                  "The private key of --tls-cert (PEM).");
+  flags.AddString("tls-server-name", &auth_options.tls_server_name,
+                  "With --tls-ca: check the agents' certificates against this "
+                  "name instead of each target's host (e.g. the DNS name "
+                  "when dns:/// resolved it to addresses).");
 
   flags.AddSection("Workload");
   flags.AddString("scenario", &scenario_name, PresetHelp());
@@ -340,6 +359,13 @@ int main(int argc, char** argv) {
   if (flags.IsSet("agents")) {
     loadtest::controller::RemoteRunOptions remote;
     remote.output = output;
+    auto auth = loadtest::security::ClientAuth::Create(auth_options);
+    if (!auth.ok()) {
+      std::fprintf(stderr, "loadtest: %s\n",
+                   std::string(auth.status().message()).c_str());
+      return loadtest::controller::kExitUsage;
+    }
+    remote.auth = *auth;
     remote.prometheus_targets_path = prometheus_targets;
     remote.start_delay = start_delay;
     // Checked before any name is resolved or any agent contacted.
@@ -358,9 +384,12 @@ int main(int argc, char** argv) {
     }
     return loadtest::controller::RunRemote(s, *spec, *targets, remote);
   }
-  if (flags.IsSet("start-delay")) {
-    std::fprintf(stderr, "loadtest: --start-delay needs --agents\n");
-    return loadtest::controller::kExitUsage;
+  for (const char* flag : {"start-delay", "auth-token-file", "tls-ca",
+                           "tls-cert", "tls-key", "tls-server-name"}) {
+    if (flags.IsSet(flag)) {
+      std::fprintf(stderr, "loadtest: --%s needs --agents\n", flag);
+      return loadtest::controller::kExitUsage;
+    }
   }
   loadtest::controller::LocalRunOptions options;
   options.output = output;

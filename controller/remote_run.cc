@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "agent/agent_service.h"
 #include "agent/wire.h"
 #include "cli/flag_set.h"
 #include "cli/signal_watcher.h"
@@ -170,6 +171,8 @@ class RemoteRun {
   const Aggregator& aggregator() const { return aggregator_; }
   const std::vector<IntervalRow>& intervals() const { return intervals_; }
   const std::optional<AbortInfo>& aborted() const { return aborted_; }
+  // Why the controller stopped the agents early, or "".
+  const std::string& stop_reason() const { return stop_reason_; }
   // The controller's own cost: per completed interval, the time spent
   // aggregating that interval's updates and printing its row.
   nlohmann::json ControllerJson() const {
@@ -436,7 +439,7 @@ int RunRemote(const Scenario& scenario, const agent::RunSpec& spec,
 
   std::vector<RemoteAgent> agents(targets.size());
   for (size_t i = 0; i < targets.size(); ++i) {
-    agents[i].client = std::make_unique<AgentClient>(targets[i]);
+    agents[i].client = std::make_unique<AgentClient>(targets[i], options.auth);
   }
 
   // Every agent's status, concurrently, under one deadline.
@@ -467,13 +470,20 @@ int RunRemote(const Scenario& scenario, const agent::RunSpec& spec,
                          ") is busy with run ", statuses[i]->run_id(),
                          "; wait for it to end or stop it"));
       ++unusable;
+    } else if (absl::Status limit =
+                   agent::LimitsFromProto(statuses[i]->limits())
+                       .Check(spec, absl::StrCat(statuses[i]->agent_id(), " (",
+                                                 targets[i], ")"));
+               !limit.ok()) {
+      Error(std::string(limit.message()));
+      ++unusable;
     } else {
       agents[i].status = *statuses[i];
     }
   }
   if (unusable > 0) {
     Error(absl::StrCat("not starting: ", unusable, " of ", agents.size(),
-                       " agents unreachable or busy"));
+                       " agents unreachable, refusing or busy"));
     return kExitUsage;
   }
 
@@ -549,6 +559,18 @@ int RunRemote(const Scenario& scenario, const agent::RunSpec& spec,
     return signal_number != 0 ? 128 + signal_number : kExitUsage;
   }
 
+  // An agent that ended on its own before the planned end (its
+  // --max-db-bytes, its own shutdown) ran less than asked: a partial result.
+  RunSummary summary = remote.aggregator().Summary();
+  for (const AgentSummary& a : summary.agents) {
+    if (a.finished && !a.lost && a.stop_reason != "duration reached" &&
+        a.stop_reason != remote.stop_reason()) {
+      remote.display().Warning(absl::StrCat("loadtest: agent ", a.agent_id,
+                                            " ended its run early: ",
+                                            a.stop_reason));
+      summary.partial = true;
+    }
+  }
   end.output = options.output;
   end.signal_number = signal_number;
   end.aborted = remote.aborted();
@@ -556,8 +578,8 @@ int RunRemote(const Scenario& scenario, const agent::RunSpec& spec,
     AddAgentManifest(run_id, manifest, report);
     (*report)["controller"] = remote.ControllerJson();
   };
-  return FinishRun(scenario, remote.intervals(),
-                   remote.aggregator().Summary(), remote.display(), end);
+  return FinishRun(scenario, remote.intervals(), summary, remote.display(),
+                   end);
 }
 
 }  // namespace loadtest::controller

@@ -15,11 +15,13 @@
 #include "agent/run_spec.h"
 #include "controller/run_end.h"
 #include "controller/scenario.h"
+#include "security/auth.h"
 
 namespace loadtest::controller {
 
 struct RemoteRunOptions {
   OutputOptions output;  // Reports and thresholds.
+  security::ClientAuth auth;  // TLS and token for every agent.
   // --prometheus-targets: a file_sd JSON of the agents' /metrics, written
   // once every agent answered, before the run starts. Empty for none.
   std::string prometheus_targets_path;

@@ -40,13 +40,14 @@ std::string Unbracketed(const std::string& host) {
 
 AgentProcess::AgentProcess(Options options)
     : launcher_(options.launcher),
+      extra_args_(options.extra_args),
       host_(options.host),
       id_(options.id),
       process_(Argv(options)) {}
 
 AgentProcess::AgentProcess(const std::string& data_dir, const std::string& id,
                            const std::string& host)
-    : AgentProcess(Options{data_dir, id, host, 0, "", {}}) {}
+    : AgentProcess(Options{data_dir, id, host, 0, "", {}, {}}) {}
 
 std::vector<std::string> AgentProcess::Argv(const Options& options) {
   std::vector<std::string> argv = options.launcher;
@@ -60,6 +61,7 @@ std::vector<std::string> AgentProcess::Argv(const Options& options) {
         "--data-dir=" + options.data_dir, "--agent-id=" + options.id}) {
     argv.push_back(std::move(arg));
   }
+  argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
   return argv;
 }
 
@@ -87,6 +89,7 @@ ProcessResult AgentProcess::HealthCheck() const {
   std::vector<std::string> argv = launcher_;
   argv.push_back(LOADTEST_AGENT_BIN);
   argv.push_back("--healthcheck=" + address());
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   return RunAndWait(argv);
 }
 

@@ -31,6 +31,9 @@ class AgentProcess {
     // Prepended to the agent's command line (and its health check), e.g.
     // {"/usr/sbin/ip", "netns", "exec", "ns1"}; argv[0] must be a path.
     std::vector<std::string> launcher;
+    // Appended to the agent's command line and to its health check's (e.g.
+    // --auth-token-file=..., --tls-cert=...).
+    std::vector<std::string> extra_args;
   };
 
   explicit AgentProcess(Options options);
@@ -63,6 +66,7 @@ class AgentProcess {
   static std::vector<std::string> Argv(const Options& options);
 
   const std::vector<std::string> launcher_;
+  const std::vector<std::string> extra_args_;
   const std::string host_;
   const std::string id_;
   Subprocess process_;
