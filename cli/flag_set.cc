@@ -482,8 +482,11 @@ absl::Status FlagSet::Parse(int argc, const char* const* argv,
   if (help_requested_) return absl::OkStatus();
   if (!first_error.ok()) return first_error;
 
-  for (auto& [index, value] : assignments) {
-    Flag& flag = flags_[index];
+  // Not `auto& [index, value]`: C++17 lambdas cannot capture a structured
+  // binding (clang refuses it).
+  for (auto& assignment : assignments) {
+    Flag& flag = flags_[assignment.first];
+    Value& value = assignment.second;
     const bool first = !flag.set;
     flag.set = true;
     std::visit(
