@@ -199,6 +199,17 @@ TEST(ComposeTest, AgentsScaleWithoutHostPortsEachWithItsOwnDatabaseVolume) {
   }
   EXPECT_TRUE(anonymous_data_volume) << agent.dump();
   EXPECT_EQ(services["controller"]["profiles"], json::array({"run"}));
+  // Both sides use the token from the compose secret; the agent's health
+  // check sends it too.
+  EXPECT_THAT(agent["command"].dump(),
+              HasSubstr("--auth-token-file=/run/secrets/agent-token"));
+  EXPECT_THAT(agent["healthcheck"]["test"].dump(),
+              HasSubstr("--auth-token-file=/run/secrets/agent-token"));
+  EXPECT_THAT(services["controller"]["entrypoint"].dump(),
+              HasSubstr("--auth-token-file=/run/secrets/agent-token"));
+  EXPECT_EQ(agent["secrets"], json::array({"agent-token"}));
+  EXPECT_EQ(services["controller"]["secrets"], json::array({"agent-token"}));
+  EXPECT_TRUE(docs[0]["secrets"].contains("agent-token"));
   // Grafana's dashboard provider reads the folder compose mounts the
   // dashboards into.
   const json provider = YamlDocuments(
@@ -275,6 +286,21 @@ TEST(KubernetesTest,
       (*job)["spec"]["template"]["spec"]["containers"][0]["args"].dump();
   EXPECT_THAT(args, HasSubstr("--agents=dns:///" + service_name + "." +
                               namespace_name + ".svc:7070"));
+  // The agents require the token from the Secret; the controller and the
+  // readiness probe send it.
+  const json& agent = (*stateful_set)["spec"]["template"]["spec"];
+  const json& job_pod = (*job)["spec"]["template"]["spec"];
+  for (const json* pod : {&agent, &job_pod}) {
+    const json& container = (*pod)["containers"][0];
+    EXPECT_THAT(container["args"].dump(),
+                HasSubstr("--auth-token-file=/etc/opentrail/token/token"));
+    EXPECT_THAT(container["volumeMounts"].dump(),
+                HasSubstr("/etc/opentrail/token"));
+    EXPECT_THAT((*pod)["volumes"].dump(),
+                HasSubstr("\"secretName\":\"opentrail-agent-token\""));
+  }
+  EXPECT_THAT(agent["containers"][0]["readinessProbe"].dump(),
+              HasSubstr("--auth-token-file=/etc/opentrail/token/token"));
 }
 
 // --- Grafana dashboard ---
@@ -349,7 +375,7 @@ TEST(DockerfileTest, BuildsWithTheInstallScriptsPackagesAndRunsAsNonRoot) {
   // The host's build/ folder must never reach the image.
   EXPECT_THAT(dockerfile, Not(HasSubstr("COPY . ")));
   // So sources are copied folder by folder: every folder the top
-  // CMakeLists.txt builds (but tests and benchmarks, switched off there).
+  // CMakeLists.txt builds (but tests, benchmarks and fuzzers, off there).
   const std::string cmake = ReadFile(kSource + "/CMakeLists.txt");
   const std::string directive = "add_subdirectory(";
   int folders = 0;
@@ -358,7 +384,7 @@ TEST(DockerfileTest, BuildsWithTheInstallScriptsPackagesAndRunsAsNonRoot) {
     const size_t begin = at + directive.size();
     const std::string folder =
         cmake.substr(begin, cmake.find(')', begin) - begin);
-    if (folder == "tests" || folder == "bench") continue;
+    if (folder == "tests" || folder == "bench" || folder == "fuzz") continue;
     ++folders;
     EXPECT_THAT(dockerfile, HasSubstr("COPY " + folder + "/ " + folder + "/"))
         << "deploy/Dockerfile does not copy " << folder << "/";

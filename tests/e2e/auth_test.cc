@@ -315,5 +315,36 @@ TEST_F(AuthTest, ARunStopsWhenItsDatabaseReachesTheAgentsSizeLimitAndSaysWhy) {
   EXPECT_LT(report["summary"]["seconds"].get<double>(), 600);
 }
 
+TEST_F(AuthTest, MetricsListenChoosesTheAddressAndBasicAuthGuardsTheScrape) {
+  const std::string curl = FindProgram("curl");
+  ASSERT_FALSE(curl.empty()) << "curl is installed by scripts/install-deps.sh test";
+  WriteFile(File("metrics-auth"), "prometheus:scrape-pass\n");
+  AgentProcess* agent =
+      StartAgent({"--metrics-listen=127.0.0.3:0",
+                  "--metrics-basic-auth-file=" + File("metrics-auth")});
+  ASSERT_NE(agent, nullptr);
+  EXPECT_THAT(agent->process().stdout_text(), HasSubstr("metrics on 127.0.0.3:"));
+  const std::string url =
+      "http://127.0.0.3:" + std::to_string(agent->metrics_port()) + "/metrics";
+  auto status_of = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {curl, "-s", "-o", "/dev/null", "-w",
+                                     "%{http_code}"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back(url);
+    return RunAndWait(argv).stdout_text;
+  };
+  EXPECT_EQ(status_of({}), "401");
+  EXPECT_EQ(status_of({"-u", "prometheus:wrong"}), "401");
+  EXPECT_EQ(status_of({"-u", "prometheus:scrape-pass"}), "200");
+  const ProcessResult body = RunAndWait({curl, "-s", "-u", "prometheus:scrape-pass", url});
+  EXPECT_THAT(body.stdout_text, HasSubstr("opentrail_agent_info"));
+  // Bound to 127.0.0.3 only: not served on 127.0.0.1.
+  const ProcessResult elsewhere = RunAndWait(
+      {curl, "-s", "-o", "/dev/null", "-w", "%{http_code}", "-u",
+       "prometheus:scrape-pass",
+       "http://127.0.0.1:" + std::to_string(agent->metrics_port()) + "/metrics"});
+  EXPECT_EQ(elsewhere.stdout_text, "000");
+}
+
 }  // namespace
 }  // namespace loadtest
