@@ -1,0 +1,144 @@
+// The checks run_spec_fuzzer and run_spec_fields_fuzzer share: one wire
+// RunSpec through the agent's validation, exactly as AgentService::Run does
+// before it accepts a run (agent::FromProto, which resolves db_name with
+// agent::DatabasePath and ends with ValidateRunSpec), and what must hold of
+// its answer. A failed check traps.
+#ifndef LOADTEST_FUZZ_RUN_SPEC_CHECK_H_
+#define LOADTEST_FUZZ_RUN_SPEC_CHECK_H_
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "agent/run_spec.h"
+#include "agent/wire.h"
+#include "fuzz/fuzz_check.h"
+
+namespace loadtest::fuzz {
+
+inline constexpr char kDataDir[] = "/var/lib/opentrail-load";
+
+// A steady_clock reading the agent may see: 2^60 ns, 36 years of uptime.
+inline constexpr int64_t kClockReading = int64_t{1} << 60;
+
+// True when `clock + d` is representable: the agent adds every timing value
+// of a run to a steady_clock reading (deadlines, the end of the run, the
+// next interval, the next sleep).
+inline bool FitsAfterClock(std::chrono::nanoseconds d) {
+  return d.count() >= 0 &&
+         d.count() <= std::numeric_limits<int64_t>::max() - kClockReading;
+}
+
+// An open-loop thread is due every 1e9 / (rate / threads) ns
+// (agent/workload.cc): that period must be a finite time after the clock.
+inline bool PeriodFits(double rate, int threads) {
+  if (rate == 0 || threads == 0) return true;
+  const double period_ns = 1e9 / (rate / threads);
+  return period_ns > 0 &&
+         period_ns <= static_cast<double>(std::numeric_limits<int64_t>::max() -
+                                          kClockReading);
+}
+
+// A spec the agent accepted must be one it can run: every timing value fits
+// after a clock reading, and the interval boundaries
+// start + log_interval * k up to the end of the run do too.
+inline void CheckRunnable(const agent::RunSpec& s) {
+  FUZZ_CHECK(FitsAfterClock(s.duration));
+  FUZZ_CHECK(FitsAfterClock(s.log_interval));
+  FUZZ_CHECK(s.log_interval.count() > 0);
+  // The last boundary computed is the first at or after the end.
+  const int64_t intervals = s.duration.count() / s.log_interval.count() + 1;
+  int64_t last = 0;
+  FUZZ_CHECK(!__builtin_mul_overflow(s.log_interval.count(), intervals, &last));
+  FUZZ_CHECK(FitsAfterClock(std::chrono::nanoseconds(last)));
+  FUZZ_CHECK(FitsAfterClock(s.store.batch_timeout));
+  FUZZ_CHECK(FitsAfterClock(s.store.write_timeout));
+  FUZZ_CHECK(FitsAfterClock(s.workload.write_delay));
+  FUZZ_CHECK(FitsAfterClock(s.workload.read_delay));
+  FUZZ_CHECK(PeriodFits(s.workload.write_rate, s.workload.writers));
+  FUZZ_CHECK(PeriodFits(s.workload.read_rate, s.workload.readers));
+}
+
+inline bool SameSpec(const agent::RunSpec& a, const agent::RunSpec& b) {
+  return a.run_id == b.run_id && a.store.path == b.store.path &&
+         a.duration == b.duration && a.log_interval == b.log_interval &&
+         a.store.schema == b.store.schema && a.store.sync == b.store.sync &&
+         a.store.batch_policy == b.store.batch_policy &&
+         a.store.fresh == b.store.fresh &&
+         a.store.batch_size == b.store.batch_size &&
+         a.store.batch_timeout == b.store.batch_timeout &&
+         a.store.queue_size == b.store.queue_size &&
+         a.store.write_timeout == b.store.write_timeout &&
+         a.workload.writers == b.workload.writers &&
+         a.workload.readers == b.workload.readers &&
+         a.workload.write_delay == b.workload.write_delay &&
+         a.workload.read_delay == b.workload.read_delay &&
+         a.workload.write_rate == b.workload.write_rate &&
+         a.workload.read_rate == b.workload.read_rate &&
+         a.workload.seed == b.workload.seed;
+}
+
+// What must hold of the agent's answer to `wire`:
+//   - DatabasePath accepts exactly the plain file names and puts them
+//     directly inside the data directory;
+//   - a refusal is INVALID_ARGUMENT on the wire, with a message;
+//   - an accepted spec has its database at DatabasePath, passes
+//     ValidateRunSpec again, carries the wire's values, is runnable
+//     (CheckRunnable), and its own wire form (ToProto plus db_name and
+//     start_after, as the controller sends it) is accepted as the same spec.
+// Returns whether the agent accepted the spec.
+inline bool CheckAgentValidation(const agent::pb::RunSpec& wire) {
+  const std::string& name = wire.db_name();
+  const absl::StatusOr<std::string> path = agent::DatabasePath(kDataDir, name);
+  const bool plain = !name.empty() && name != "." && name != ".." &&
+                     name.find('/') == std::string::npos &&
+                     name.find('\0') == std::string::npos && name.size() <= 255;
+  FUZZ_CHECK(path.ok() == plain);
+  if (path.ok()) {
+    FUZZ_CHECK(*path == absl::StrCat(kDataDir, "/", name));
+  } else {
+    FUZZ_CHECK(path.status().code() == absl::StatusCode::kInvalidArgument);
+  }
+
+  const absl::StatusOr<agent::RunSpec> spec = agent::FromProto(wire, kDataDir);
+  if (!spec.ok()) {
+    // As AgentService::Run logs and answers a refusal.
+    const std::string line =
+        absl::StrCat("refused run ", wire.run_id(),
+                     " from ipv4:127.0.0.1:1: ", spec.status().message());
+    FUZZ_CHECK(!line.empty() && !spec.status().message().empty());
+    const grpc::Status answer = agent::ToGrpcStatus(spec.status());
+    FUZZ_CHECK(answer.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    return false;
+  }
+  FUZZ_CHECK(path.ok() && spec->store.path == *path);
+  FUZZ_CHECK(agent::ValidateRunSpec(*spec).ok());
+  FUZZ_CHECK(wire.start_after_ns() >= 0 &&
+             wire.start_after_ns() <= int64_t{60} * 1000 * 1000 * 1000);
+  FUZZ_CHECK(spec->run_id == wire.run_id() &&
+             spec->duration.count() == wire.duration_ns() &&
+             spec->log_interval.count() == wire.log_interval_ns() &&
+             spec->store.batch_size == wire.batch_size() &&
+             spec->store.queue_size == wire.queue_size() &&
+             spec->workload.writers == wire.writers() &&
+             spec->workload.readers == wire.readers() &&
+             spec->workload.seed == wire.seed());
+  CheckRunnable(*spec);
+
+  agent::pb::RunSpec again;
+  agent::ToProto(*spec, &again);
+  again.set_db_name(name);
+  again.set_start_after_ns(wire.start_after_ns());
+  const absl::StatusOr<agent::RunSpec> reparsed =
+      agent::FromProto(again, kDataDir);
+  FUZZ_CHECK(reparsed.ok());
+  FUZZ_CHECK(SameSpec(*spec, *reparsed));
+  return true;
+}
+
+}  // namespace loadtest::fuzz
+
+#endif  // LOADTEST_FUZZ_RUN_SPEC_CHECK_H_
