@@ -1,5 +1,7 @@
 #include "agent/agent_run.h"
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <memory>
 #include <utility>
@@ -28,6 +30,20 @@ void AgentRun::StopWhen(std::function<std::string()> check) {
   check_ = std::move(check);
 }
 
+std::string AgentRun::FileProblem() const {
+  if (!watch_file_) return "";
+  struct stat st {};
+  if (stat(spec_.store.path.c_str(), &st) != 0) {
+    return absl::StrCat("the database file ", spec_.store.path,
+                        " disappeared during the run (deleted or moved)");
+  }
+  if (st.st_dev != file_device_ || st.st_ino != file_inode_) {
+    return absl::StrCat("the database file ", spec_.store.path,
+                        " was replaced during the run");
+  }
+  return "";
+}
+
 void AgentRun::RequestStop(const std::string& reason) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!stop_requested_) {
@@ -41,11 +57,17 @@ bool AgentRun::WaitForStop(std::chrono::steady_clock::time_point until) {
   constexpr auto kPoll = std::chrono::milliseconds(100);
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    const auto wake = check_ ? std::min(until, Clock::now() + kPoll) : until;
+    const auto wake = std::min(until, Clock::now() + kPoll);
     if (stop_cv_.wait_until(lock, wake, [this] { return stop_requested_; })) {
       return true;
     }
     if (Clock::now() >= until) return false;
+    std::string file_problem = FileProblem();
+    if (!file_problem.empty()) {
+      stop_requested_ = true;
+      stop_reason_ = std::move(file_problem);
+      return true;
+    }
     if (check_) {
       std::string reason = check_();
       if (!reason.empty()) {
@@ -63,6 +85,14 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
                    storage::BatchedStore::Open(spec_.store, metrics_));
   ASSIGN_OR_RETURN(const storage::TableMark mark,
                    storage::MarkTable(spec_.store.path));
+  {
+    struct stat st {};
+    if (stat(spec_.store.path.c_str(), &st) == 0) {
+      file_device_ = st.st_dev;
+      file_inode_ = st.st_ino;
+      watch_file_ = true;
+    }
+  }
   // Counted from before the first write, so interval deltas add up to the
   // store's totals.
   storage::StoreCounters previous = store->counters();
@@ -74,7 +104,12 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
   int64_t sequence = 0;
 
   // Fills the store-side figures of `update` since the previous one.
+  bool error_reported = false;
   auto fill_store_figures = [&](IntervalUpdate* update) {
+    if (!error_reported) {
+      update->first_error = store->first_error();
+      error_reported = !update->first_error.empty();
+    }
     const storage::StoreCounters now = store->counters();
     update->batches = now.batches - previous.batches;
     update->rows_committed = now.rows_committed - previous.rows_committed;
@@ -122,7 +157,13 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
   audit.acknowledged = counters.ok;
   audit.late_commits = counters.late_commits;
   if (!close_status.ok()) audit.error = close_status.ToString();
-  auto db_audit = storage::AuditDatabase(spec_.store.path, mark);
+  const std::string file_problem = FileProblem();
+  auto db_audit =
+      file_problem.empty()
+          ? storage::AuditDatabase(spec_.store.path, mark)
+          : absl::StatusOr<storage::DatabaseAudit>(absl::DataLossError(
+                absl::StrCat("cannot audit: ", file_problem,
+                             "; the rows acknowledged went to the old file")));
   if (db_audit.ok()) {
     audit.rows_in_db = db_audit->rows_after_mark;
     audit.integrity_ok = db_audit->integrity_ok;

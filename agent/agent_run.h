@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -56,6 +57,15 @@ class AgentRun {
   storage::StoreMetrics* const metrics_;
 
   std::function<std::string()> check_;  // Set before Run(); may be empty.
+
+  // The database file's identity when the run started: a run whose file is
+  // deleted, moved or replaced stops (its writes would go nowhere anyone
+  // can audit), and the audit says so instead of auditing another file.
+  // Set by Run() before the workload starts.
+  std::string FileProblem() const;
+  bool watch_file_ = false;
+  uint64_t file_device_ = 0;
+  uint64_t file_inode_ = 0;
 
   std::mutex mu_;
   std::condition_variable stop_cv_;

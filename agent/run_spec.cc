@@ -1,10 +1,19 @@
 #include "agent/run_spec.h"
 
+#include <initializer_list>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "status/status_macros.h"
 
 namespace loadtest::agent {
 namespace {
+
+// The longest run, and the longest interval, timeout or pause in one.
+constexpr std::chrono::nanoseconds kMaxDuration = std::chrono::hours(24 * 7);
+
+// The slowest open-loop rate, per second (see ValidateRunSpec).
+constexpr double kMinRate = 0.001;
 
 std::string Seconds(std::chrono::nanoseconds d) {
   return absl::StrCat(std::chrono::duration<double>(d).count(), "s");
@@ -17,7 +26,7 @@ absl::Status ValidateRunSpec(const RunSpec& spec) {
     return absl::InvalidArgumentError(
         absl::StrCat("duration must be > 0, got ", Seconds(spec.duration)));
   }
-  if (spec.duration > std::chrono::hours(24 * 7)) {
+  if (spec.duration > kMaxDuration) {
     return absl::InvalidArgumentError(absl::StrCat(
         "duration must be at most 168h, got ", Seconds(spec.duration)));
   }
@@ -27,7 +36,40 @@ absl::Status ValidateRunSpec(const RunSpec& spec) {
                      Seconds(spec.log_interval)));
   }
   RETURN_IF_ERROR(storage::ValidateStoreOptions(spec.store));
-  return ValidateWorkloadOptions(spec.workload);
+  RETURN_IF_ERROR(ValidateWorkloadOptions(spec.workload));
+  // The agent adds these to clock readings (the next interval's end, a
+  // write's deadline, the end of a pause). Beyond the longest run they
+  // cannot matter, and near 2^63 ns the sum overflows: a huge write-timeout
+  // would time every write out at once.
+  for (const auto& [name, value] :
+       {std::pair<const char*, std::chrono::nanoseconds>{"log-interval",
+                                                         spec.log_interval},
+        std::pair<const char*, std::chrono::nanoseconds>{
+            "write-timeout", spec.store.write_timeout},
+        std::pair<const char*, std::chrono::nanoseconds>{
+            "write-delay", spec.workload.write_delay},
+        std::pair<const char*, std::chrono::nanoseconds>{
+            "read-delay", spec.workload.read_delay}}) {
+    if (value > kMaxDuration) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " must be at most 168h, got ", Seconds(value)));
+    }
+  }
+  // An open-loop thread is due every 1e9 / (rate / threads) ns after its
+  // start. Below about 1e-10/s per thread that period no longer fits in the
+  // clock and every operation would be "due" at once, flat out and late: the
+  // opposite of a slow rate. 0.001/s keeps it within 4 months even with
+  // 10000 threads.
+  for (const auto& [name, rate] :
+       {std::pair<const char*, double>{"write-rate", spec.workload.write_rate},
+        std::pair<const char*, double>{"read-rate", spec.workload.read_rate}}) {
+    if (rate > 0 && rate < kMinRate) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " must be 0 (closed loop) or at least ", kMinRate,
+                       " per second, got ", rate));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace loadtest::agent

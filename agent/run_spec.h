@@ -25,7 +25,9 @@ struct RunSpec {
 };
 
 // Checks store, workload and timing; InvalidArgument names the flag and the
-// value (`duration must be > 0, got 0s`).
+// value (`duration must be > 0, got 0s`). The duration, log-interval,
+// write-timeout and the write and read delays are at most 168h; a positive
+// write or read rate is at least 0.001 per second.
 absl::Status ValidateRunSpec(const RunSpec& spec);
 
 // The durability audit at the end of a run: rows this run left in the
@@ -60,6 +62,8 @@ struct IntervalUpdate {
   int64_t late_commits = 0;    // Timed-out writes that committed, this interval.
   bool final = false;          // Last update of the run; carries the audit.
   std::string stop_reason;     // On the final update: why the run ended.
+  // The run's first failed write, once, on the update of its interval.
+  std::string first_error;
   std::optional<RunAudit> audit;
 };
 

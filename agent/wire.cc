@@ -1,6 +1,7 @@
 #include "agent/wire.h"
 
 #include <chrono>
+#include <cstdint>
 
 #include "absl/strings/str_cat.h"
 #include "stats/stats_proto.h"
@@ -10,6 +11,50 @@ namespace loadtest::agent {
 namespace {
 
 using std::chrono::nanoseconds;
+
+// The most of anything (writes, reads, errors, batches, rows, audited rows)
+// one update may count: 2^43, more than an agent at the top rate (10^7/s)
+// does in the longest run (168h, 6 * 10^12). The controller adds these up
+// across intervals and agents in int64; bounding each keeps those sums far
+// from overflowing.
+constexpr int64_t kMaxUpdateCount = int64_t{1} << 43;
+
+absl::Status CheckCount(const char* name, int64_t value) {
+  if (value < 0 || value > kMaxUpdateCount) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("update ", name, " must be between 0 and ",
+                     kMaxUpdateCount, ", got ", value));
+  }
+  return absl::OkStatus();
+}
+
+// Rejects counts no agent can have sent: negative or beyond kMaxUpdateCount.
+absl::Status CheckCounts(const IntervalUpdate& u) {
+  const stats::IntervalCounters& c = u.stats.counters;
+  RETURN_IF_ERROR(CheckCount("writes_ok", c.writes_ok));
+  RETURN_IF_ERROR(CheckCount("write_errors", c.write_errors));
+  RETURN_IF_ERROR(CheckCount("write_timeouts", c.write_timeouts));
+  RETURN_IF_ERROR(CheckCount("queue_full", c.queue_full));
+  RETURN_IF_ERROR(CheckCount("writes_late", c.writes_late));
+  RETURN_IF_ERROR(CheckCount("reads_ok", c.reads_ok));
+  RETURN_IF_ERROR(CheckCount("read_errors", c.read_errors));
+  RETURN_IF_ERROR(CheckCount("reads_late", c.reads_late));
+  RETURN_IF_ERROR(CheckCount("peak_queue_depth", u.peak_queue_depth));
+  RETURN_IF_ERROR(CheckCount("queue_size", u.queue_size));
+  RETURN_IF_ERROR(CheckCount("batches", u.batches));
+  RETURN_IF_ERROR(CheckCount("rows_committed", u.rows_committed));
+  RETURN_IF_ERROR(CheckCount("late_commits", u.late_commits));
+  if (u.audit.has_value()) {
+    const RunAudit& a = *u.audit;
+    RETURN_IF_ERROR(CheckCount("audit rows_before", a.rows_before));
+    RETURN_IF_ERROR(CheckCount("audit rows_in_db", a.rows_in_db));
+    RETURN_IF_ERROR(CheckCount("audit acknowledged", a.acknowledged));
+    RETURN_IF_ERROR(CheckCount("audit late_commits", a.late_commits));
+    RETURN_IF_ERROR(CheckCount("audit lost", a.lost));
+    RETURN_IF_ERROR(CheckCount("audit unexplained", a.unexplained));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -94,6 +139,7 @@ void ToProto(const IntervalUpdate& u, pb::RunUpdate* out) {
   out->set_late_commits(u.late_commits);
   out->set_final(u.final);
   out->set_stop_reason(u.stop_reason);
+  out->set_first_error(u.first_error);
   if (u.audit.has_value()) {
     const RunAudit& a = *u.audit;
     pb::Audit* p = out->mutable_audit();
@@ -128,6 +174,7 @@ absl::StatusOr<IntervalUpdate> FromProto(const pb::RunUpdate& p) {
   u.late_commits = p.late_commits();
   u.final = p.final();
   u.stop_reason = p.stop_reason();
+  u.first_error = p.first_error();
   if (p.has_audit()) {
     const pb::Audit& a = p.audit();
     RunAudit audit;
@@ -142,6 +189,7 @@ absl::StatusOr<IntervalUpdate> FromProto(const pb::RunUpdate& p) {
     audit.error = a.error();
     u.audit = audit;
   }
+  RETURN_IF_ERROR(CheckCounts(u));
   return u;
 }
 

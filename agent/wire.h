@@ -31,7 +31,9 @@ absl::StatusOr<RunSpec> FromProto(const pb::RunSpec& spec,
                                   const std::string& data_dir);
 
 void ToProto(const IntervalUpdate& update, pb::RunUpdate* out);
-// InvalidArgument when the update is malformed (e.g. a bad histogram).
+// InvalidArgument when the update is malformed: a bad histogram, a sequence
+// below 1, a negative count or one beyond what an agent can count in one
+// update (2^43).
 absl::StatusOr<IntervalUpdate> FromProto(const pb::RunUpdate& update);
 
 grpc::Status ToGrpcStatus(const absl::Status& status);

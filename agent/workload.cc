@@ -159,7 +159,7 @@ void Workload::WriterLoop(Worker* worker, int index) {
     const int64_t latency = Nanos(Clock::now() - intended);
     if (id.ok()) {
       recorder.RecordWriteOk(latency);
-    } else if (absl::IsResourceExhausted(id.status())) {
+    } else if (storage::IsQueueFull(id.status())) {
       recorder.RecordQueueFull();
     } else if (absl::IsDeadlineExceeded(id.status())) {
       recorder.RecordWriteTimeout();

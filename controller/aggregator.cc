@@ -101,6 +101,9 @@ std::vector<IntervalRow> Aggregator::Add(const std::string& agent_id,
     return rows;
   }
   summary->second.figures.AddUpdate(update);
+  if (summary->second.first_error.empty()) {
+    summary->second.first_error = update.first_error;
+  }
   if (update.final) {
     summary->second.finished = true;
     summary->second.audit = update.audit;

@@ -63,6 +63,7 @@ struct AgentSummary {
   Figures figures;  // Whole run.
   std::optional<agent::RunAudit> audit;
   std::string stop_reason;
+  std::string first_error;  // Its first failed write's message, or "".
   bool finished = false;  // Its final update arrived.
   // The agent was given up on before its final update (stream failed, or
   // silent too long): `figures` hold what it reported until then, `audit`

@@ -240,6 +240,11 @@ void Display::Summary(const RunSummary& s,
       std::fprintf(o, "run ended: %s%s\n", a.stop_reason.c_str(),
                    s.agents.size() > 1 ? (" (" + a.agent_id + ")").c_str() : "");
     }
+    if (!a.first_error.empty()) {
+      std::fprintf(o, "first failed write%s: %s\n",
+                   s.agents.size() > 1 ? (" (" + a.agent_id + ")").c_str() : "",
+                   a.first_error.c_str());
+    }
     if (a.lost) {
       std::fprintf(o,
                    "agent %s LOST: %s (its figures until then are included; "
@@ -322,15 +327,25 @@ void Display::Summary(const RunSummary& s,
                  names.c_str());
   }
   std::fprintf(o, "\n");
-  std::fprintf(o,
-               "  rows added to the database %lld = acknowledged %lld + "
-               "committed late %lld ? %s (lost %lld, unexplained %lld)\n",
-               static_cast<long long>(a.rows_in_db),
-               static_cast<long long>(a.acknowledged),
-               static_cast<long long>(a.late_commits),
-               a.lost == 0 && a.unexplained == 0 ? "yes" : "NO",
-               static_cast<long long>(a.lost),
-               static_cast<long long>(a.unexplained));
+  // An audit that could not read the database (its file gone, unreadable)
+  // counted nothing: say so rather than compare zeros.
+  const bool counted = a.error.empty() || a.integrity_ok || a.rows_in_db > 0;
+  if (!counted) {
+    std::fprintf(o,
+                 "  rows not counted: the database could not be audited "
+                 "(acknowledged %lld)\n",
+                 static_cast<long long>(a.acknowledged));
+  } else {
+    std::fprintf(o,
+                 "  rows added to the database %lld = acknowledged %lld + "
+                 "committed late %lld ? %s (lost %lld, unexplained %lld)\n",
+                 static_cast<long long>(a.rows_in_db),
+                 static_cast<long long>(a.acknowledged),
+                 static_cast<long long>(a.late_commits),
+                 a.lost == 0 && a.unexplained == 0 ? "yes" : "NO",
+                 static_cast<long long>(a.lost),
+                 static_cast<long long>(a.unexplained));
+  }
   std::fprintf(o, "  integrity_check: %s\n", a.integrity_message.c_str());
   if (!a.error.empty()) std::fprintf(o, "  audit error: %s\n", a.error.c_str());
   std::fflush(o);

@@ -106,6 +106,7 @@ nlohmann::json RunReportJson(const Scenario& scenario,
     nlohmann::json agent = FiguresJson(a.figures);
     agent["agent_id"] = a.agent_id;
     agent["stop_reason"] = a.stop_reason;
+    agent["first_error"] = a.first_error;
     agent["finished"] = a.finished;
     agent["lost"] = a.lost;
     agent["lost_reason"] = a.lost_reason;

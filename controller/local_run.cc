@@ -115,6 +115,9 @@ int RunLocal(const Scenario& scenario, const agent::RunSpec& spec,
   (*metrics)->SetRunActive(true);
   display.Start();
   const absl::Status status = run.Run([&](const agent::IntervalUpdate& u) {
+    if (!u.first_error.empty()) {
+      display.Warning(absl::StrCat("loadtest: a write failed: ", u.first_error));
+    }
     for (IntervalRow& row : aggregator.Add(identity.agent_id, u)) {
       display.Row(row);
       const double at_s = row.end_s;

@@ -216,6 +216,10 @@ class RemoteRun {
     const Clock::time_point began = Clock::now();
     a.last_heard = began;
     ++a.updates;
+    if (!update.first_error.empty()) {
+      display_.Warning(absl::StrCat("loadtest: agent ", a.id,
+                                    ": a write failed: ", update.first_error));
+    }
     const bool completed = EmitLocked(aggregator_.Add(a.id, update));
     if (completed && !update.final) CheckThresholdsLocked();
     work_ns_[update.sequence] +=

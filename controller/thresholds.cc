@@ -200,6 +200,9 @@ absl::StatusOr<Threshold> ParseThreshold(const std::string& text) {
                       absl::StrCat("unit \"", unit, "\" does not fit ", t.metric));
   }
   t.limit = number * scale;
+  if (!std::isfinite(t.limit)) {  // e.g. 1e306s in ms.
+    return ParseError(text, number_start, "number out of range");
+  }
   return t;
 }
 

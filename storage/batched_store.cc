@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "status/status_macros.h"
 #include "storage/internal/sqlite_util.h"
@@ -21,6 +22,9 @@
 
 namespace loadtest::storage {
 namespace {
+
+// Marks Write()'s refusal of a full queue (IsQueueFull).
+constexpr char kQueueFullPayload[] = "opentrail.load/store-queue-full";
 
 using Clock = std::chrono::steady_clock;
 using internal::Connection;
@@ -230,6 +234,10 @@ class BatchedStore::Impl {
   int queue_depth() const;
   int TakePeakQueueDepth();
   const StoreOptions& options() const { return options_; }
+  std::string first_error() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return first_error_;
+  }
 
  private:
   // Writer thread: forms batches and commits them until closed and drained.
@@ -269,6 +277,7 @@ class BatchedStore::Impl {
   mutable std::mutex mu_;
   std::condition_variable writer_cv_;
   std::deque<RequestPtr> queue_ ABSL_GUARDED_BY(mu_);
+  std::string first_error_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   bool writer_waiting_ ABSL_GUARDED_BY(mu_) = false;
   int peak_queue_depth_ ABSL_GUARDED_BY(mu_) = 0;
@@ -389,9 +398,11 @@ absl::StatusOr<int64_t> BatchedStore::Impl::Write(LogEntry entry) {
   if (depth >= options_.queue_size) {
     ++counters_.queue_full;
     if (metrics_ != nullptr) metrics_->queue_full_errors.Increment();
-    return absl::ResourceExhaustedError(
+    absl::Status full = absl::ResourceExhaustedError(
         absl::StrCat("write queue of ", options_.path, " is full (",
                      options_.queue_size, " entries, queue-size)"));
+    full.SetPayload(kQueueFullPayload, absl::Cord("1"));
+    return full;
   }
   queue_.push_back(request);
   peak_queue_depth_ = std::max(peak_queue_depth_, depth + 1);
@@ -603,6 +614,9 @@ void BatchedStore::Impl::Deliver(const std::vector<RequestPtr>& batch,
       } else {
         ++(ok ? counters_.ok : counters_.failed);
       }
+      if (!ok && first_error_.empty()) {
+        first_error_ = std::string(request->status.message());
+      }
       request->state = Request::State::kDone;
     }
     counters_.batches += transactions;
@@ -716,5 +730,11 @@ StoreCounters BatchedStore::counters() const { return impl_->counters(); }
 int BatchedStore::queue_depth() const { return impl_->queue_depth(); }
 int BatchedStore::TakePeakQueueDepth() { return impl_->TakePeakQueueDepth(); }
 const StoreOptions& BatchedStore::options() const { return impl_->options(); }
+std::string BatchedStore::first_error() const { return impl_->first_error(); }
+
+bool IsQueueFull(const absl::Status& status) {
+  return absl::IsResourceExhausted(status) &&
+         status.GetPayload(kQueueFullPayload).has_value();
+}
 
 }  // namespace loadtest::storage

@@ -69,6 +69,10 @@ class StoreReader {
   virtual absl::StatusOr<int64_t> CountRows() = 0;
 };
 
+// Whether `status` is BatchedStore::Write's refusal of a full queue (as
+// opposed to a failed write).
+bool IsQueueFull(const absl::Status& status);
+
 class BatchedStore {
  public:
   // Validates `options`, opens or creates the database, applies the schema
@@ -89,7 +93,9 @@ class BatchedStore {
 
   // Queues `entry` and blocks until the batch holding it committed.
   // Returns the new row id. Errors:
-  //   ResourceExhausted: the queue holds queue_size entries; refused at once.
+  //   ResourceExhausted with IsQueueFull(): the queue holds queue_size
+  //     entries; refused at once. (A full disk is ResourceExhausted too, as
+  //     a failed COMMIT, without IsQueueFull.)
   //   DeadlineExceeded: no COMMIT within write_timeout. The entry may still
   //     commit later (counted as a late commit) or, if it was still queued,
   //     is dropped (counted abandoned).
@@ -113,6 +119,9 @@ class BatchedStore {
   // starts a new window at the current depth. For per-interval reporting.
   int TakePeakQueueDepth();
   const StoreOptions& options() const;
+  // The first failed COMMIT of a write, as a message naming the file and
+  // SQLite's reason ("database or disk is full"), or "" while none failed.
+  std::string first_error() const;
 
  private:
   class Impl;

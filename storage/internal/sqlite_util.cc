@@ -22,10 +22,14 @@ absl::Status SqliteError(int rc, sqlite3* db, absl::string_view what,
       return absl::DataLossError(
           absl::StrCat(path, " is not an SQLite database (", detail, ")"));
     case SQLITE_CORRUPT:
-      return absl::DataLossError(message);
+      return absl::DataLossError(absl::StrCat(
+          path, " is corrupt: ", detail, " (sqlite code ", rc,
+          "). Check it with: sqlite3 ", path,
+          " 'PRAGMA integrity_check'; or use another database"));
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return absl::UnavailableError(message);
+      return absl::UnavailableError(absl::StrCat(
+          message, ": another connection or process holds a lock on it"));
     case SQLITE_CONSTRAINT:
     case SQLITE_MISMATCH:
     case SQLITE_RANGE:

@@ -216,6 +216,7 @@ TEST_F(BatchedStoreTest, RefusesAtOnceWhenQueueIsFullAndCountsIt) {
   ASSERT_TRUE(WaitUntil([&] { return store->queue_depth() == 2; }));
   auto refused = store->Write(MakeEntry(3));
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(IsQueueFull(refused.status()));
   EXPECT_NE(refused.status().message().find("queue-size"), std::string::npos);
   EXPECT_EQ(store->counters().queue_full, 1);
   lock.Release();
@@ -549,7 +550,7 @@ TEST_F(BatchedStoreTest, AccountingAddsUpUnderFiftyThreads) {
         auto id = store->Write(MakeEntry(t * 1000 + i));
         if (id.ok()) {
           ++seen[t].ok;
-        } else if (id.status().code() == absl::StatusCode::kResourceExhausted) {
+        } else if (IsQueueFull(id.status())) {
           ++seen[t].queue_full;
         } else if (id.status().code() == absl::StatusCode::kDeadlineExceeded) {
           ++seen[t].timeouts;
