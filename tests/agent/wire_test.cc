@@ -1,5 +1,8 @@
 #include "agent/wire.h"
 
+#include <cstdint>
+#include <limits>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -51,6 +54,49 @@ TEST(WireTest, RunSpecRoundTripsAndIsValidated) {
   EXPECT_THAT(FromProto(wire, "/d").status().message(), HasSubstr("fat"));
 }
 
+// Found by fuzz/run_spec_fields_fuzzer: these passed validation, and the
+// agent then added them to clock readings (overflow: a huge write-timeout
+// timed every write out at once) or paced "every 10^228 s" (flat out).
+TEST(WireTest, TimingBeyondTheLongestRunAndTinyRatesAreRefused) {
+  RunSpec spec;
+  spec.workload.writers = 2;
+  spec.workload.readers = 1;
+  pb::RunSpec valid;
+  ToProto(spec, &valid);
+  valid.set_db_name("x.db");
+  ASSERT_TRUE(FromProto(valid, "/d").ok());
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  const struct {
+    void (pb::RunSpec::*set)(int64_t);
+    const char* message;
+  } timings[] = {
+      {&pb::RunSpec::set_log_interval_ns, "log-interval must be at most 168h"},
+      {&pb::RunSpec::set_write_timeout_ns,
+       "write-timeout must be at most 168h"},
+      {&pb::RunSpec::set_write_delay_ns, "write-delay must be at most 168h"},
+      {&pb::RunSpec::set_read_delay_ns, "read-delay must be at most 168h"},
+  };
+  for (const auto& t : timings) {
+    pb::RunSpec wire = valid;
+    (wire.*t.set)(kMax);
+    const absl::Status status = FromProto(wire, "/d").status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << t.message;
+    EXPECT_THAT(status.message(), HasSubstr(t.message));
+    (wire.*t.set)(int64_t{168} * 3600 * 1000 * 1000 * 1000);
+    EXPECT_TRUE(FromProto(wire, "/d").ok()) << t.message;
+  }
+  pb::RunSpec wire = valid;
+  wire.set_read_rate(1.4169535215219311e-219);
+  EXPECT_THAT(FromProto(wire, "/d").status().message(),
+              HasSubstr("read-rate must be 0 (closed loop) or at least 0.001 "
+                        "per second, got 1.41695e-219"));
+  wire.set_read_rate(0.001);
+  EXPECT_TRUE(FromProto(wire, "/d").ok());
+  wire.set_write_rate(std::numeric_limits<double>::denorm_min());
+  EXPECT_THAT(FromProto(wire, "/d").status().message(),
+              HasSubstr("write-rate must be 0 (closed loop)"));
+}
+
 TEST(WireTest, UpdateRoundTripsExactly) {
   IntervalUpdate u;
   u.sequence = 4;
@@ -98,6 +144,29 @@ TEST(WireTest, MalformedHistogramIsRejected) {
   pb::RunUpdate no_sequence;
   EXPECT_EQ(FromProto(no_sequence).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// Found by fuzz/histogram_fuzzer: the controller adds counts up in int64,
+// so a count near 2^63 from one agent overflowed the sum (undefined
+// behaviour). No agent can send a negative count or one beyond 2^43.
+TEST(WireTest, UpdateWithCountsNoAgentCanSendIsRejected) {
+  pb::RunUpdate wire;
+  wire.set_sequence(1);
+  wire.set_batches(int64_t{1} << 43);
+  wire.mutable_counters()->set_writes_ok(5);
+  EXPECT_TRUE(FromProto(wire).ok());
+  wire.set_batches(9223372036854775688);
+  EXPECT_THAT(FromProto(wire).status().message(),
+              HasSubstr("update batches must be between 0 and 8796093022208, "
+                        "got 9223372036854775688"));
+  wire.set_batches(1);
+  wire.mutable_counters()->set_read_errors(-1);
+  EXPECT_THAT(FromProto(wire).status().message(),
+              HasSubstr("update read_errors must be between 0"));
+  wire.mutable_counters()->set_read_errors(0);
+  wire.mutable_audit()->set_acknowledged(int64_t{1} << 62);
+  EXPECT_THAT(FromProto(wire).status().message(),
+              HasSubstr("update audit acknowledged must be between 0"));
 }
 
 TEST(WireTest, StatusCodesSurviveTheConversion) {
