@@ -1,8 +1,8 @@
 // The checks run_spec_fuzzer and run_spec_fields_fuzzer share: one wire
 // RunSpec through the agent's validation, exactly as AgentService::Run does
 // before it accepts a run (agent::FromProto, which resolves db_name with
-// agent::DatabasePath and ends with ValidateRunSpec), and what must hold of
-// its answer. A failed check traps.
+// agent::DatabasePath and ends with ValidateRunSpec, then the agent's
+// --max-* limits), and what must hold of its answer. A failed check traps.
 #ifndef LOADTEST_FUZZ_RUN_SPEC_CHECK_H_
 #define LOADTEST_FUZZ_RUN_SPEC_CHECK_H_
 
@@ -12,7 +12,9 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "agent/agent_service.h"
 #include "agent/run_spec.h"
 #include "agent/wire.h"
 #include "fuzz/fuzz_check.h"
@@ -81,6 +83,26 @@ inline bool SameSpec(const agent::RunSpec& a, const agent::RunSpec& b) {
          a.workload.seed == b.workload.seed;
 }
 
+// The agent's limits on an accepted spec: refused (PermissionDenied, naming
+// the --max-* flag) exactly when a limit above 0 is exceeded.
+inline void CheckLimits(const agent::RunSpec& spec,
+                        const agent::AgentLimits& limits) {
+  const absl::Status status = limits.Check(spec, "agent-1");
+  const bool within = (limits.max_writers <= 0 ||
+                       spec.workload.writers <= limits.max_writers) &&
+                      (limits.max_readers <= 0 ||
+                       spec.workload.readers <= limits.max_readers) &&
+                      (limits.max_duration.count() <= 0 ||
+                       spec.duration <= limits.max_duration);
+  FUZZ_CHECK(status.ok() == within);
+  if (!status.ok()) {
+    FUZZ_CHECK(status.code() == absl::StatusCode::kPermissionDenied);
+    FUZZ_CHECK(absl::StrContains(status.message(), "(--max-"));
+    FUZZ_CHECK(agent::ToGrpcStatus(status).error_code() ==
+               grpc::StatusCode::PERMISSION_DENIED);
+  }
+}
+
 // What must hold of the agent's answer to `wire`:
 //   - DatabasePath accepts exactly the plain file names and puts them
 //     directly inside the data directory;
@@ -88,9 +110,12 @@ inline bool SameSpec(const agent::RunSpec& a, const agent::RunSpec& b) {
 //   - an accepted spec has its database at DatabasePath, passes
 //     ValidateRunSpec again, carries the wire's values, is runnable
 //     (CheckRunnable), and its own wire form (ToProto plus db_name and
-//     start_after, as the controller sends it) is accepted as the same spec.
-// Returns whether the agent accepted the spec.
-inline bool CheckAgentValidation(const agent::pb::RunSpec& wire) {
+//     start_after, as the controller sends it) is accepted as the same spec;
+//   - `limits` (as the controller decodes them from the agent's status)
+//     refuse it as CheckLimits says, and no limits never refuse it.
+// Returns whether the spec passed the validation before the limits.
+inline bool CheckAgentValidation(const agent::pb::RunSpec& wire,
+                                 const agent::pb::AgentLimits& limits) {
   const std::string& name = wire.db_name();
   const absl::StatusOr<std::string> path = agent::DatabasePath(kDataDir, name);
   const bool plain = !name.empty() && name != "." && name != ".." &&
@@ -136,6 +161,9 @@ inline bool CheckAgentValidation(const agent::pb::RunSpec& wire) {
       agent::FromProto(again, kDataDir);
   FUZZ_CHECK(reparsed.ok());
   FUZZ_CHECK(SameSpec(*spec, *reparsed));
+
+  FUZZ_CHECK(agent::AgentLimits().Check(*spec, "agent-1").ok());
+  CheckLimits(*spec, agent::LimitsFromProto(limits));
   return true;
 }
 

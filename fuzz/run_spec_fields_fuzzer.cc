@@ -4,9 +4,9 @@
 // values at and around the limits the agent enforces (0, 1, 100ms, 1m,
 // 168h, 10000 threads, 100000 rows, the names of the schemas, sync modes and
 // batch policies, plain and non-plain database names), otherwise any value
-// of its type. The spec then goes through the same checks as
-// run_spec_fuzzer (run_spec_check.h), so most inputs reach the validation
-// of every field and the checks on an accepted spec.
+// of its type; so are the agent's --max-* limits. The spec then goes through
+// the same checks as run_spec_fuzzer (run_spec_check.h), so most inputs reach
+// the validation of every field and the checks on an accepted spec.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <chrono>
@@ -19,6 +19,7 @@
 
 #include "agent/wire.h"
 #include "fuzz/run_spec_check.h"
+#include "google/protobuf/stubs/logging.h"
 
 namespace {
 
@@ -108,6 +109,13 @@ std::string PickDbName(FuzzedDataProvider& in) {
 
 }  // namespace
 
+// Protobuf logs every string field with invalid UTF-8 it refuses to parse:
+// noise at a million inputs a minute.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  google::protobuf::SetLogHandler(nullptr);
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
   loadtest::agent::pb::RunSpec wire;
@@ -131,6 +139,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   wire.set_write_rate(PickRate(in));
   wire.set_read_rate(PickRate(in));
   wire.set_seed(in.ConsumeIntegral<uint64_t>());
-  loadtest::fuzz::CheckAgentValidation(wire);
+  // The agent's limits, as its status announces them; 0 or below: none.
+  loadtest::agent::pb::AgentLimits limits;
+  limits.set_max_writers(PickCount(in));
+  limits.set_max_readers(PickCount(in));
+  limits.set_max_duration_ns(PickNs(in));
+  limits.set_max_db_bytes(in.ConsumeIntegral<int64_t>());
+  loadtest::fuzz::CheckAgentValidation(wire, limits);
   return 0;
 }
