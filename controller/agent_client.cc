@@ -62,12 +62,25 @@ AgentClient::~AgentClient() {
 }
 
 absl::StatusOr<pb::AgentStatus> AgentClient::GetStatus(Deadline deadline) {
-  grpc::ClientContext context;
-  auth_.ApplyTo(&context);
-  context.set_deadline(deadline);
   pb::StatusRequest request;
   pb::AgentStatus reply;
-  const grpc::Status status = stub_->GetStatus(&context, request, &reply);
+  // A connection attempt can fail transiently when hundreds start at once
+  // (a full accept backlog): try twice more, 200 ms apart, within the
+  // deadline, before calling the agent unreachable.
+  grpc::Status status;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (attempt > 0) {
+      const auto retry_at =
+          std::chrono::system_clock::now() + std::chrono::milliseconds(200);
+      if (retry_at >= deadline) break;
+      std::this_thread::sleep_until(retry_at);
+    }
+    grpc::ClientContext context;
+    auth_.ApplyTo(&context);
+    context.set_deadline(deadline);
+    status = stub_->GetStatus(&context, request, &reply);
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+  }
   if (!status.ok()) return CallError(target_, "GetStatus", status);
   return reply;
 }

@@ -62,20 +62,25 @@ Aggregator::Aggregator(std::vector<std::string> agent_ids)
   for (const std::string& id : agent_ids_) summaries_[id].agent_id = id;
 }
 
+// Every agent has reported the row, or is finished (nothing more to add to
+// it) or lost (never will): counted, not scanned, so that a row costs O(1)
+// per update however many agents there are.
 bool Aggregator::RowComplete(const PendingRow& row) const {
-  for (const std::string& id : agent_ids_) {
-    if (row.updates.count(id) > 0) continue;
-    // An agent that already finished before this interval has nothing more
-    // to add to it; a lost one never will.
-    const AgentSummary& s = summaries_.at(id);
-    if (!s.finished && !s.lost) return false;
+  return row.updates.size() + done_count_ - row.done_in_updates >=
+         agent_ids_.size();
+}
+
+void Aggregator::MarkDone(const std::string& agent_id) {
+  ++done_count_;
+  for (auto& [sequence, row] : pending_) {
+    if (row.updates.count(agent_id) > 0) ++row.done_in_updates;
   }
-  return true;
 }
 
 IntervalRow Aggregator::MakeRow(int64_t sequence, const PendingRow& row) const {
   IntervalRow out;
   out.sequence = sequence;
+  out.agents.reserve(row.updates.size());
   bool first = true;
   for (const std::string& id : agent_ids_) {
     auto it = row.updates.find(id);
@@ -104,13 +109,14 @@ std::vector<IntervalRow> Aggregator::Add(const std::string& agent_id,
   if (summary->second.first_error.empty()) {
     summary->second.first_error = update.first_error;
   }
+  if (update.sequence >= next_row_) {
+    pending_[update.sequence].updates[agent_id] = update;
+  }
   if (update.final) {
     summary->second.finished = true;
     summary->second.audit = update.audit;
     summary->second.stop_reason = update.stop_reason;
-  }
-  if (update.sequence >= next_row_) {
-    pending_[update.sequence].updates[agent_id] = update;
+    MarkDone(agent_id);
   }
   return TakeCompleteRows();
 }
@@ -124,6 +130,7 @@ std::vector<IntervalRow> Aggregator::MarkLost(const std::string& agent_id,
   }
   summary->second.lost = true;
   summary->second.lost_reason = reason;
+  MarkDone(agent_id);
   return TakeCompleteRows();
 }
 

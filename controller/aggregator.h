@@ -105,7 +105,12 @@ class Aggregator {
  private:
   struct PendingRow {
     std::map<std::string, agent::IntervalUpdate> updates;
+    // How many of the agents in `updates` are finished or lost: the row is
+    // complete when updates.size() + (done agents) - this == all agents.
+    size_t done_in_updates = 0;
   };
+  // An agent just finished or was lost: count it in the rows it is in.
+  void MarkDone(const std::string& agent_id);
   bool RowComplete(const PendingRow& row) const;
   IntervalRow MakeRow(int64_t sequence, const PendingRow& row) const;
   std::vector<IntervalRow> TakeCompleteRows();
@@ -114,6 +119,7 @@ class Aggregator {
   std::map<std::string, AgentSummary> summaries_;
   std::map<int64_t, PendingRow> pending_;  // By sequence.
   int64_t next_row_ = 1;                   // Rows are emitted in order.
+  size_t done_count_ = 0;                  // Agents finished or lost.
 };
 
 }  // namespace loadtest::controller

@@ -96,7 +96,7 @@ void LatencyHistogram::RecordN(int64_t ns, uint64_t n) {
     min_ = std::min(min_, v);
     max_ = std::max(max_, v);
   }
-  counts_[BucketIndex(v)] += n;
+  AddToBucket(BucketIndex(v), n);
   count_ += n;
   sum_ = SaturatingAdd(sum_, SaturatingMul(v, n));
 }
@@ -110,12 +110,33 @@ void LatencyHistogram::Merge(const LatencyHistogram& other) {
     min_ = std::min(min_, other.min_);
     max_ = std::max(max_, other.max_);
   }
-  for (int i = 0; i < kBucketCount; ++i) counts_[i] += other.counts_[i];
+  // Widen once to cover both spans, then add.
+  const uint32_t other_last =
+      other.first_bucket_ + static_cast<uint32_t>(other.counts_.size()) - 1;
+  AddToBucket(other.first_bucket_, 0);
+  AddToBucket(other_last, 0);
+  uint64_t* mine = counts_.data() + (other.first_bucket_ - first_bucket_);
+  for (size_t i = 0; i < other.counts_.size(); ++i) mine[i] += other.counts_[i];
   count_ += other.count_;
   sum_ = SaturatingAdd(sum_, other.sum_);
 }
 
 void LatencyHistogram::Reset() { *this = LatencyHistogram(); }
+
+void LatencyHistogram::AddToBucket(uint32_t index, uint64_t n) {
+  if (counts_.empty()) {
+    first_bucket_ = index;
+    counts_.assign(1, n);
+    return;
+  }
+  if (index < first_bucket_) {
+    counts_.insert(counts_.begin(), first_bucket_ - index, 0);
+    first_bucket_ = index;
+  } else if (index - first_bucket_ >= counts_.size()) {
+    counts_.resize(index - first_bucket_ + 1, 0);
+  }
+  counts_[index - first_bucket_] += n;
+}
 
 double LatencyHistogram::mean() const {
   if (count_ == 0) return 0.0;
@@ -130,17 +151,24 @@ int64_t LatencyHistogram::Quantile(double q) const {
   const uint64_t rank = std::clamp<uint64_t>(
       wanted < 1.0 ? 1 : static_cast<uint64_t>(wanted), 1, count_);
   uint64_t seen = 0;
-  for (uint32_t i = 0; i < static_cast<uint32_t>(kBucketCount); ++i) {
+  for (size_t i = 0; i < counts_.size(); ++i) {
     seen += counts_[i];
-    if (seen >= rank) return std::clamp(BucketMidpoint(i), min_, max_);
+    if (seen >= rank) {
+      return std::clamp(
+          BucketMidpoint(first_bucket_ + static_cast<uint32_t>(i)), min_,
+          max_);
+    }
   }
   return max_;  // Unreachable: the counts add up to count_.
 }
 
 std::vector<LatencyHistogram::SparseBucket> LatencyHistogram::ToSparse() const {
   std::vector<SparseBucket> out;
-  for (uint32_t i = 0; i < static_cast<uint32_t>(kBucketCount); ++i) {
-    if (counts_[i] != 0) out.push_back(SparseBucket{i, counts_[i]});
+  for (size_t i = 0; i < counts_.size(); ++i) {
+    if (counts_[i] != 0) {
+      out.push_back(SparseBucket{first_bucket_ + static_cast<uint32_t>(i),
+                                 counts_[i]});
+    }
   }
   return out;
 }
@@ -166,6 +194,10 @@ absl::StatusOr<LatencyHistogram> LatencyHistogram::FromSparse(
                      " > max ", max_ns));
   }
   LatencyHistogram h;
+  if (buckets.back().index >= buckets.front().index &&
+      buckets.back().index < static_cast<uint32_t>(kBucketCount)) {
+    h.counts_.reserve(buckets.back().index - buckets.front().index + 1);
+  }
   for (size_t i = 0; i < buckets.size(); ++i) {
     const SparseBucket& b = buckets[i];
     if (b.index >= static_cast<uint32_t>(kBucketCount)) {
@@ -189,7 +221,7 @@ absl::StatusOr<LatencyHistogram> LatencyHistogram::FromSparse(
           absl::StrCat("histogram total count overflows at bucket ", b.index,
                        " (count ", b.count, ")"));
     }
-    h.counts_[b.index] = b.count;
+    h.AddToBucket(b.index, b.count);
   }
   if (BucketIndex(min_ns) != buckets.front().index) {
     return absl::InvalidArgumentError(

@@ -6,8 +6,12 @@
 // is split into 64 equal buckets, so a bucket is at most 1/64 of its lower
 // bound wide and Quantile() is within 1/128 (< 1%) of the exact order
 // statistic up to kMaxTrackableNs (1 hour). Larger values are counted in the
-// top bucket. Memory is one fixed array of counts; Record() never allocates.
-// count, min, max and the sum are kept exactly.
+// top bucket. count, min, max and the sum are kept exactly.
+//
+// Memory: only the buckets from the lowest to the highest one used are kept
+// (a run's latencies span a few hundred of the 2345), so the histograms a
+// controller holds for hundreds of agents over many intervals stay small.
+// Record() allocates only when a value lands outside that span.
 //
 // Thread-safety: none. A value type (copy freely) used by one thread at a
 // time; hand it to another thread by copy or through a lock (see
@@ -15,7 +19,6 @@
 #ifndef LOADTEST_STATS_LATENCY_HISTOGRAM_H_
 #define LOADTEST_STATS_LATENCY_HISTOGRAM_H_
 
-#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -111,7 +114,12 @@ class LatencyHistogram {
   // (the top bucket's range taken without the overflow).
   static int64_t BucketMidpoint(uint32_t index);
 
-  std::array<uint64_t, kBucketCount> counts_{};
+  // Adds `n` to bucket `index`, widening the kept span to reach it.
+  void AddToBucket(uint32_t index, uint64_t n);
+
+  // counts_[i] is bucket first_bucket_ + i; empty when count_ == 0.
+  std::vector<uint64_t> counts_;
+  uint32_t first_bucket_ = 0;
   uint64_t count_ = 0;
   int64_t min_ = 0;
   int64_t max_ = 0;

@@ -373,6 +373,37 @@ TEST(LatencyHistogramTest, MergeGivesTheSameHistogramInAnyOrder) {
   EXPECT_DOUBLE_EQ(tree.mean(), everything.mean());
 }
 
+// Only the span of used buckets is kept: spans that do not overlap, values
+// recorded below the span so far, and merges either way must all widen it
+// correctly.
+TEST(LatencyHistogramTest, DisjointSpansMergeAndGrowDownwardsExactly) {
+  LatencyHistogram low, high, everything, descending;
+  for (int64_t v = 1000; v < 2000; v += 7) {
+    low.Record(v);
+    everything.Record(v);
+  }
+  for (int64_t v = 1'000'000'000; v < 2'000'000'000; v += 9'999'991) {
+    high.Record(v);
+    everything.Record(v);
+  }
+  for (int64_t v = 2'000'000'000; v >= 0; v -= 7'777'777) descending.Record(v);
+  LatencyHistogram up = low;
+  up.Merge(high);
+  LatencyHistogram down = high;
+  down.Merge(low);
+  ExpectSameHistogram(up, everything);
+  ExpectSameHistogram(down, everything);
+  LatencyHistogram ascending;
+  for (int64_t v = 2'000'000'000 % 7'777'777; v <= 2'000'000'000; v += 7'777'777) {
+    ascending.Record(v);
+  }
+  ExpectSameHistogram(descending, ascending);
+  LatencyHistogram self = up;
+  self.Merge(self);
+  EXPECT_EQ(self.count(), 2 * up.count());
+  EXPECT_EQ(self.Quantile(0.5), up.Quantile(0.5));
+}
+
 TEST(LatencyHistogramTest, MergingWithAnEmptyHistogramChangesNothing) {
   const LatencyHistogram full = HistogramOf(TwoValues());
   LatencyHistogram into_empty;
