@@ -15,9 +15,11 @@ build_packages=(
 # docker-compose and python3-yaml: tests/deploy checks deploy/ with them
 # (docker-compose already pulls python3-yaml in; named for the YAML checks).
 # chromium and python3: tests/browser/check_report.py opens the HTML report
-# in headless Chromium over the DevTools pipe.
+# in headless Chromium over the DevTools pipe. openssl: the TLS tests make
+# their certificates. clang and libclang-rt-14-dev: libFuzzer
+# (scripts/fuzz.sh). util-linux (script, setpriv, unshare) is essential.
 test_packages=(prometheus sqlite3 curl procps docker-compose python3-yaml
-  python3 chromium)
+  python3 chromium openssl clang libclang-rt-14-dev util-linux)
 
 packages=("${build_packages[@]}")
 if [[ "$mode" == "test" ]]; then

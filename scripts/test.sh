@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The README's second command (and .ci/run): install what is missing, build
 # with warnings as errors, run the whole test suite (ctest), then the storage,
-# stats and agent tests again under AddressSanitizer+UBSan and
-# ThreadSanitizer. Ends with one line counting every test run.
+# stats, agent and controller tests again under AddressSanitizer+UBSan and
+# the storage, stats and agent tests under ThreadSanitizer, then every
+# libFuzzer target (scripts/fuzz.sh: kept inputs replayed, then 60 s of
+# fuzzing each). Ends with one line counting every test run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +24,7 @@ echo "test.sh: release suite: ${passed:-0} tests in $((SECONDS - start))s"
 # executable run whole. ThreadSanitizer skips agent_service_test: Debian's
 # gRPC is not built for it, and its reports inside gRPC are noise.
 declare -A sanitized_tests=(
-  [asan]="storage_test stats_test agent_test agent_service_test"
+  [asan]="storage_test stats_test agent_test agent_service_test controller_test"
   [tsan]="storage_test stats_test agent_test"
 )
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
@@ -47,4 +49,12 @@ for preset in asan tsan; do
   echo "test.sh: $preset suite: $count tests in $((SECONDS - start))s"
   total=$((total + count))
 done
-echo "all: $total passed, 0 failed"
+start=$SECONDS
+FUZZ_JOBS="$jobs" scripts/fuzz.sh "${FUZZ_SECONDS:-60}" | tee "$log"
+targets=$(sed -n 's/^fuzz: all \([0-9]*\) targets ran, 0 crashes$/\1/p' "$log")
+if [[ -z "$targets" ]]; then
+  echo "test.sh: fuzz: no clean end line" >&2
+  exit 1
+fi
+echo "test.sh: fuzz: $targets targets in $((SECONDS - start))s"
+echo "all: $total passed, 0 failed; fuzz: $targets targets, 0 crashes"
