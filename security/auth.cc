@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -89,6 +90,22 @@ absl::Status CheckCertificateAndKey(const std::string& cert_pem,
   return absl::OkStatus();
 }
 
+// The PEM texts of --tls-cert and --tls-key, checked to be a certificate
+// and its key.
+absl::StatusOr<std::pair<std::string, std::string>> ReadCertificateAndKey(
+    const std::string& cert_path, const std::string& key_path) {
+  auto cert = ReadWhole(cert_path, "--tls-cert");
+  if (!cert.ok()) return cert.status();
+  auto key = ReadWhole(key_path, "--tls-key");
+  if (!key.ok()) return key.status();
+  if (absl::Status s = CheckCertificateAndKey(*cert, *key, "--tls-cert",
+                                              cert_path, "--tls-key", key_path);
+      !s.ok()) {
+    return s;
+  }
+  return std::make_pair(std::move(*cert), std::move(*key));
+}
+
 grpc::Status Refuse(const std::string& why) {
   return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, why);
 }
@@ -132,19 +149,11 @@ absl::StatusOr<std::unique_ptr<ServerAuth>> ServerAuth::Create(
         "its private key)");
   }
   if (!options.tls_cert_file.empty()) {
-    auto cert = ReadWhole(options.tls_cert_file, "--tls-cert");
-    if (!cert.ok()) return cert.status();
-    auto key = ReadWhole(options.tls_key_file, "--tls-key");
-    if (!key.ok()) return key.status();
-    if (absl::Status s = CheckCertificateAndKey(
-            *cert, *key, "--tls-cert", options.tls_cert_file, "--tls-key",
-            options.tls_key_file);
-        !s.ok()) {
-      return s;
-    }
+    auto pair = ReadCertificateAndKey(options.tls_cert_file, options.tls_key_file);
+    if (!pair.ok()) return pair.status();
     auth->tls_ = true;
-    auth->cert_pem_ = std::move(*cert);
-    auth->key_pem_ = std::move(*key);
+    auth->cert_pem_ = std::move(pair->first);
+    auth->key_pem_ = std::move(pair->second);
   }
   if (!options.tls_client_ca_file.empty()) {
     if (!auth->tls_) {
@@ -279,18 +288,10 @@ absl::StatusOr<ClientAuth> ClientAuth::Create(const ClientAuthOptions& options) 
     auth.server_name_ = options.tls_server_name;
   }
   if (!options.tls_cert_file.empty()) {
-    auto cert = ReadWhole(options.tls_cert_file, "--tls-cert");
-    if (!cert.ok()) return cert.status();
-    auto key = ReadWhole(options.tls_key_file, "--tls-key");
-    if (!key.ok()) return key.status();
-    if (absl::Status s = CheckCertificateAndKey(
-            *cert, *key, "--tls-cert", options.tls_cert_file, "--tls-key",
-            options.tls_key_file);
-        !s.ok()) {
-      return s;
-    }
-    auth.cert_pem_ = std::move(*cert);
-    auth.key_pem_ = std::move(*key);
+    auto pair = ReadCertificateAndKey(options.tls_cert_file, options.tls_key_file);
+    if (!pair.ok()) return pair.status();
+    auth.cert_pem_ = std::move(pair->first);
+    auth.key_pem_ = std::move(pair->second);
   }
   if (!options.token_file.empty()) {
     auto token = ReadTokenFile(options.token_file);

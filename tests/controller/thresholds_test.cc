@@ -103,6 +103,13 @@ std::vector<Threshold> Parse(const std::vector<std::string>& texts) {
   return ts;
 }
 
+TEST(ThresholdsTest, ALimitThatScalesBeyondADoubleIsRefused) {
+  auto t = ParseThreshold("write_max<1e306s");  // 1e309 ms: infinite.
+  ASSERT_FALSE(t.ok());
+  EXPECT_THAT(std::string(t.status().message()),
+              HasSubstr("number out of range at position 11"));
+}
+
 TEST(ThresholdsTest, LiveAFailedCountOrPeakUnderAnUpperBoundIsFinalAtOnce) {
   const RunSummary s = TwoAgentSummary();  // b lost, b's writes take 20 ms.
   for (const char* text : {"lost==0", "lost<1", "each:write_max<10ms",

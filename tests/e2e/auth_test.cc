@@ -19,6 +19,7 @@ namespace loadtest {
 namespace {
 
 using ::loadtest::testing::AgentProcess;
+using ::loadtest::testing::Describe;
 using ::loadtest::testing::FindProgram;
 using ::loadtest::testing::ProcessResult;
 using ::loadtest::testing::ReadReport;
@@ -34,11 +35,6 @@ namespace pb = ::opentrail::loadtest::v1;
 constexpr int kExitOk = 0;
 constexpr int kExitUsage = 1;
 constexpr int kExitPartial = 3;
-
-std::string Describe(const ProcessResult& r) {
-  return "exit code " + std::to_string(r.exit_code) + "\n--- stdout:\n" +
-         r.stdout_text + "--- stderr:\n" + r.stderr_text;
-}
 
 class AuthTest : public ::testing::Test {
  protected:

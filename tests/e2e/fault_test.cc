@@ -32,6 +32,7 @@ namespace loadtest {
 namespace {
 
 using ::loadtest::testing::AgentProcess;
+using ::loadtest::testing::Describe;
 using ::loadtest::testing::CountLogRows;
 using ::loadtest::testing::FindProgram;
 using ::loadtest::testing::IntegrityCheck;
@@ -50,11 +51,6 @@ constexpr int kExitOk = 0;
 constexpr int kExitUsage = 1;
 constexpr int kExitCheckFailed = 2;
 constexpr std::chrono::seconds kLineDeadline{60};
-
-std::string Describe(const ProcessResult& r) {
-  return "exit code " + std::to_string(r.exit_code) + "\n--- stdout:\n" +
-         r.stdout_text + "--- stderr:\n" + r.stderr_text;
-}
 
 // A tmpfs of `size` mounted on a fresh directory for the test's lifetime.
 class Tmpfs {

@@ -33,6 +33,7 @@ namespace loadtest {
 namespace {
 
 using ::loadtest::testing::CountLogRows;
+using ::loadtest::testing::Describe;
 using ::loadtest::testing::FindSample;
 using ::loadtest::testing::HttpGet;
 using ::loadtest::testing::HttpResponse;
@@ -86,15 +87,6 @@ std::vector<std::string> LoadtestArgv(const std::string& db,
     if (!given) argv.push_back(flag);
   }
   return argv;
-}
-
-std::string Describe(const ProcessResult& r) {
-  const std::string ending =
-      r.exit_code < 0 && r.exit_code != loadtest::testing::kNoExitCode
-          ? "killed by signal " + std::to_string(-r.exit_code)
-          : "exit code " + std::to_string(r.exit_code);
-  return ending + "\n--- stdout:\n" + r.stdout_text + "--- stderr:\n" +
-         r.stderr_text;
 }
 
 // `text` with every run of whitespace (line breaks included) made one space,

@@ -27,6 +27,7 @@ namespace loadtest {
 namespace {
 
 using ::loadtest::testing::AgentProcess;
+using ::loadtest::testing::Describe;
 using ::loadtest::testing::FindProgram;
 using ::loadtest::testing::ProcessResult;
 using ::loadtest::testing::ReadFile;
@@ -40,11 +41,6 @@ using ::testing::MatchesRegex;
 constexpr int kExitOk = 0;
 constexpr int kExitUsage = 1;
 constexpr int kExitCheckFailed = 2;
-
-std::string Describe(const ProcessResult& r) {
-  return "exit code " + std::to_string(r.exit_code) + "\n--- stdout:\n" +
-         r.stdout_text + "--- stderr:\n" + r.stderr_text;
-}
 
 // RFC 4180 records: fields split at commas outside quotes, "" inside quotes
 // is one quote, records end at CRLF (or LF) outside quotes.

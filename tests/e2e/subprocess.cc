@@ -328,4 +328,13 @@ std::string TempDir::File(const std::string& name) const {
   return path_ + "/" + name;
 }
 
+std::string Describe(const ProcessResult& r) {
+  const std::string ending =
+      r.exit_code < 0 && r.exit_code != kNoExitCode
+          ? "killed by signal " + std::to_string(-r.exit_code)
+          : "exit code " + std::to_string(r.exit_code);
+  return ending + "\n--- stdout:\n" + r.stdout_text + "--- stderr:\n" +
+         r.stderr_text;
+}
+
 }  // namespace loadtest::testing

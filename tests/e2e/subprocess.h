@@ -117,6 +117,10 @@ struct ProcessResult {
 ProcessResult RunAndWait(const std::vector<std::string>& argv,
                          const std::string& stdin_path = "/dev/null");
 
+// "exit code N" (or "killed by signal N") and both outputs, for a failure
+// message.
+std::string Describe(const ProcessResult& result);
+
 // The full path of an executable `name` found on PATH, or "" if none.
 std::string FindProgram(const std::string& name);
 
