@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -233,16 +234,8 @@ int main(int argc, char** argv) {
                   "afterwards)");
   flags.AddBool("json", &json, "Print one JSON object instead of a table");
 
-  std::vector<std::string> positional;
-  const absl::Status parsed = flags.Parse(argc, argv, &positional);
-  if (!parsed.ok()) Fail(std::string(parsed.message()));
-  if (flags.help_requested()) {
-    std::cout << flags.Usage();
-    return 0;
-  }
-  if (!positional.empty()) {
-    Fail(absl::StrCat("unexpected argument \"", positional.front(),
-                      "\" (store_bench takes only flags; see --help)"));
+  if (std::optional<int> exit_code = flags.ParseCommandLine(argc, argv)) {
+    return *exit_code;
   }
 
   StoreOptions options;

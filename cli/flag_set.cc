@@ -405,6 +405,26 @@ absl::StatusOr<FlagSet::Value> FlagSet::ParseValue(const Flag& flag,
       flag.target);
 }
 
+std::optional<int> FlagSet::ParseCommandLine(int argc,
+                                             const char* const* argv) {
+  std::vector<std::string> positional;
+  absl::Status status = Parse(argc, argv, &positional);
+  if (status.ok() && help_requested_) {
+    std::fputs(Usage().c_str(), stdout);
+    return 0;
+  }
+  if (status.ok() && !positional.empty()) {
+    status = absl::InvalidArgumentError(absl::StrCat(
+        "unexpected argument \"", positional.front(), "\" (see --help)"));
+  }
+  if (!status.ok()) {
+    std::fprintf(stderr, "%s: %s\n", program_.c_str(),
+                 std::string(status.message()).c_str());
+    return 1;
+  }
+  return std::nullopt;
+}
+
 absl::Status FlagSet::Parse(int argc, const char* const* argv,
                             std::vector<std::string>* positional) {
   if (parsed_) Die(program_, "Parse called twice");

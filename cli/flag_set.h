@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -105,6 +106,14 @@ class FlagSet {
   // must not be null.
   absl::Status Parse(int argc, const char* const* argv,
                      std::vector<std::string>* positional);
+
+  // The command line of a program that takes only flags, handled the same
+  // way by every binary: Parse, then
+  //   an error, or a positional argument: "PROGRAM: MESSAGE" (or
+  //     `unexpected argument "X" (see --help)`) on stderr, returns 1;
+  //   --help: Usage() on stdout, returns 0;
+  //   otherwise nullopt: go on.
+  std::optional<int> ParseCommandLine(int argc, const char* const* argv);
 
   // True when the flag `name` was given on the command line by a successful
   // Parse (even when given its default value). `name` must be registered;

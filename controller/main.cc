@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,12 @@ constexpr char kIntro[] =
     "  loadtest --agents=10.0.0.7:7070,10.0.0.8:7070 --duration=60s\n"
     "  loadtest --agents=dns:///agent:7070 --scenario=heavy --out=heavy.json\n"
     "  loadtest compare before.json after.json --tolerance=5\n";
+
+// A usage or setup error: one line on stderr, exit code kExitUsage.
+int UsageError(const absl::Status& status) {
+  std::fprintf(stderr, "loadtest: %s\n", std::string(status.message()).c_str());
+  return loadtest::controller::kExitUsage;
+}
 
 std::string PresetHelp() {
   std::vector<std::string> lines;
@@ -299,76 +306,49 @@ int main(int argc, char** argv) {
   flags.AddString("metrics-address", &metrics_address,
                   "Address the /metrics endpoint binds to (without --agents).");
 
-  std::vector<std::string> positional;
-  if (absl::Status status = flags.Parse(argc, argv, &positional);
-      !status.ok()) {
-    std::fprintf(stderr, "loadtest: %s\n", std::string(status.message()).c_str());
-    return loadtest::controller::kExitUsage;
-  }
-  if (flags.help_requested()) {
-    std::fputs(flags.Usage().c_str(), stdout);
-    return 0;
-  }
-  if (!positional.empty()) {
-    std::fprintf(stderr, "loadtest: unexpected argument \"%s\" (see --help)\n",
-                 positional.front().c_str());
-    return loadtest::controller::kExitUsage;
+  if (std::optional<int> exit_code = flags.ParseCommandLine(argc, argv)) {
+    return *exit_code;  // 0 after --help, kExitUsage (1) on a bad command line.
   }
   if (!scenario_name.empty()) {
     if (absl::Status status = loadtest::controller::ApplyPreset(
             scenario_name,
             [&flags](const char* name) { return flags.IsSet(name); }, &s);
         !status.ok()) {
-      std::fprintf(stderr, "loadtest: %s\n",
-                   std::string(status.message()).c_str());
-      return loadtest::controller::kExitUsage;
+      return UsageError(status);
     }
   }
-  std::vector<loadtest::controller::Threshold> thresholds;
   if (!threshold_preset.empty()) {
     if (threshold_preset != "guide") {
-      std::fprintf(stderr,
-                   "loadtest: threshold-preset must be guide, got \"%s\"\n",
-                   threshold_preset.c_str());
-      return loadtest::controller::kExitUsage;
+      return UsageError(absl::InvalidArgumentError(absl::StrCat(
+          "threshold-preset must be guide, got \"", threshold_preset, "\"")));
     }
     const auto& guide = loadtest::controller::GuideThresholdTexts();
     threshold_texts.insert(threshold_texts.begin(), guide.begin(), guide.end());
   }
   for (const std::string& text : threshold_texts) {
     auto threshold = loadtest::controller::ParseThreshold(text);
-    if (!threshold.ok()) {
-      std::fprintf(stderr, "loadtest: %s\n",
-                   std::string(threshold.status().message()).c_str());
-      return loadtest::controller::kExitUsage;
-    }
-    thresholds.push_back(*threshold);
+    if (!threshold.ok()) return UsageError(threshold.status());
+    output.thresholds.push_back(*threshold);
   }
-  output.thresholds = thresholds;
-  if (output.abort_on_fail && thresholds.empty()) {
-    std::fprintf(stderr,
-                 "loadtest: --abort-on-fail needs a --threshold or "
-                 "--threshold-preset\n");
-    return loadtest::controller::kExitUsage;
+  if (output.abort_on_fail && output.thresholds.empty()) {
+    return UsageError(absl::InvalidArgumentError(
+        "--abort-on-fail needs a --threshold or --threshold-preset"));
   }
   if (output.abort_grace < std::chrono::nanoseconds(0)) {
-    std::fprintf(stderr, "loadtest: abort-grace must be >= 0\n");
-    return loadtest::controller::kExitUsage;
+    return UsageError(absl::InvalidArgumentError(
+        absl::StrCat("abort-grace must be >= 0, got ",
+                     loadtest::cli::FormatDuration(output.abort_grace))));
   }
   auto spec = loadtest::controller::ToRunSpec(s);
   if (!spec.ok()) {
-    std::fprintf(stderr, "loadtest: %s\n",
-                 std::string(spec.status().message()).c_str());
-    return loadtest::controller::kExitUsage;
+    return UsageError(spec.status());
   }
   if (flags.IsSet("agents")) {
     loadtest::controller::RemoteRunOptions remote;
     remote.output = output;
     auto auth = loadtest::security::ClientAuth::Create(auth_options);
     if (!auth.ok()) {
-      std::fprintf(stderr, "loadtest: %s\n",
-                   std::string(auth.status().message()).c_str());
-      return loadtest::controller::kExitUsage;
+      return UsageError(auth.status());
     }
     remote.auth = *auth;
     remote.prometheus_targets_path = prometheus_targets;
@@ -377,23 +357,19 @@ int main(int argc, char** argv) {
     if (absl::Status status =
             loadtest::controller::CheckRemoteScenario(s, remote);
         !status.ok()) {
-      std::fprintf(stderr, "loadtest: %s\n",
-                   std::string(status.message()).c_str());
-      return loadtest::controller::kExitUsage;
+      return UsageError(status);
     }
     auto targets = loadtest::controller::ResolveAgentTargets(agents_flag);
     if (!targets.ok()) {
-      std::fprintf(stderr, "loadtest: %s\n",
-                   std::string(targets.status().message()).c_str());
-      return loadtest::controller::kExitUsage;
+      return UsageError(targets.status());
     }
     return loadtest::controller::RunRemote(s, *spec, *targets, remote);
   }
   for (const char* flag : {"start-delay", "auth-token-file", "tls-ca",
                            "tls-cert", "tls-key", "tls-server-name"}) {
     if (flags.IsSet(flag)) {
-      std::fprintf(stderr, "loadtest: --%s needs --agents\n", flag);
-      return loadtest::controller::kExitUsage;
+      return UsageError(absl::InvalidArgumentError(
+          absl::StrCat("--", flag, " needs --agents")));
     }
   }
   loadtest::controller::LocalRunOptions options;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -627,6 +628,45 @@ TEST(FlagSetListTest, AnAbsentRepeatableFlagKeepsItsDefault) {
   std::vector<std::string> positional;
   ASSERT_TRUE(flags.Parse(1, argv, &positional).ok());
   EXPECT_EQ(thresholds, (std::vector<std::string>{"default"}));
+}
+
+// ParseCommandLine: what every flags-only binary does with its command line.
+TEST(FlagSetCommandLineTest, GoesOnWithValidFlagsOnly) {
+  int writers = 1;
+  FlagSet flags("prog", "Does things.\n");
+  flags.AddInt("writers", &writers, "Writers.");
+  const char* argv[] = {"prog", "--writers=3"};
+  EXPECT_EQ(flags.ParseCommandLine(2, argv), std::nullopt);
+  EXPECT_EQ(writers, 3);
+}
+
+TEST(FlagSetCommandLineTest, HelpPrintsUsageAndExitsZero) {
+  int writers = 1;
+  FlagSet flags("prog", "Does things.\n");
+  flags.AddInt("writers", &writers, "Writers.");
+  const char* argv[] = {"prog", "--help"};
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(flags.ParseCommandLine(2, argv), 0);
+  EXPECT_EQ(::testing::internal::GetCapturedStdout(), flags.Usage());
+}
+
+TEST(FlagSetCommandLineTest, ABadFlagOrAPositionalArgumentExitsOneNamingIt) {
+  int writers = 1;
+  FlagSet bad_flag("prog", "");
+  bad_flag.AddInt("writers", &writers, "Writers.");
+  const char* bad_argv[] = {"prog", "--writers=x"};
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(bad_flag.ParseCommandLine(2, bad_argv), 1);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(),
+            "prog: flag -writers: \"x\" is not an integer\n");
+
+  FlagSet positional("prog", "");
+  positional.AddInt("writers", &writers, "Writers.");
+  const char* positional_argv[] = {"prog", "extra"};
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(positional.ParseCommandLine(2, positional_argv), 1);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(),
+            "prog: unexpected argument \"extra\" (see --help)\n");
 }
 
 }  // namespace
