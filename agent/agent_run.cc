@@ -119,7 +119,7 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
     previous = now;
   };
 
-  std::string reason = "duration reached";
+  std::string reason = kDurationReached;
   for (;;) {
     const Clock::time_point next =
         std::min(end, start + spec_.log_interval * (sequence + 1));

@@ -18,6 +18,7 @@
 
 #include "agent/agent_run.h"
 #include "agent/metrics_server.h"
+#include "grpcpp/server_builder.h"
 #include "proto/loadtest.grpc.pb.h"
 #include "security/auth.h"
 
@@ -34,6 +35,12 @@ struct AgentLimits {
   // for 50 writers; agent a1 allows at most 20 (--max-writers)".
   absl::Status Check(const RunSpec& spec, const std::string& agent_id) const;
 };
+
+// The channel settings of every server that serves LoadAgent (the agent,
+// the fake fleet): a vanished controller is noticed within seconds
+// (keepalive 1 s / 1 s), and controllers may ping every second, also
+// between updates.
+void ConfigureAgentServer(grpc::ServerBuilder* builder);
 
 // The limits an agent announces in its AgentStatus.
 AgentLimits LimitsFromProto(const opentrail::loadtest::v1::AgentLimits& limits);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -157,19 +158,8 @@ int main(int argc, char** argv) {
                "A run stops (its final update says why) once its database "
                "and WAL reach this many bytes.");
 
-  std::vector<std::string> positional;
-  if (absl::Status s = flags.Parse(argc, argv, &positional); !s.ok()) {
-    Fail(std::string(s.message()));
-    return 1;
-  }
-  if (flags.help_requested()) {
-    std::fputs(flags.Usage().c_str(), stdout);
-    return 0;
-  }
-  if (!positional.empty()) {
-    Fail(absl::StrCat("unexpected argument \"", positional.front(),
-                      "\" (see --help)"));
-    return 1;
+  if (std::optional<int> exit_code = flags.ParseCommandLine(argc, argv)) {
+    return *exit_code;
   }
   if (!healthcheck.empty()) {
     loadtest::security::ClientAuthOptions client;
@@ -261,14 +251,7 @@ int main(int argc, char** argv) {
   int port = 0;
   builder.AddListeningPort(listen, (*auth)->credentials(), &port);
   builder.RegisterService(&service);
-  // Notice a vanished controller within seconds, and let controllers ping.
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 1000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 1000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  builder.AddChannelArgument(
-      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 500);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  loadtest::agent::ConfigureAgentServer(&builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     Fail(absl::StrCat("cannot listen on ", listen,

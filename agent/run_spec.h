@@ -50,6 +50,10 @@ struct RunAudit {
 
 // One interval of one agent: deltas since the previous update, never
 // running totals, so updates from many agents merge by addition.
+// The stop reason of a run that ran its whole duration; any other reason
+// means it ended early (a Stop, a signal, a limit, a fault).
+inline constexpr char kDurationReached[] = "duration reached";
+
 struct IntervalUpdate {
   int64_t sequence = 0;      // 1, 2, ... per run.
   double start_s = 0;        // Interval bounds, seconds since the run began.

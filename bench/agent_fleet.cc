@@ -16,12 +16,14 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "agent/agent_service.h"
 #include "bench/fake_agent.h"
 #include "cli/flag_set.h"
 #include "cli/signal_watcher.h"
@@ -117,19 +119,8 @@ int main(int argc, char** argv) {
   flags.AddDuration("stats-interval", &stats_interval,
                     "Print the fleet's CPU use on stderr this often (0: only "
                     "at exit).");
-  std::vector<std::string> positional;
-  if (absl::Status s = flags.Parse(argc, argv, &positional); !s.ok()) {
-    Fail(std::string(s.message()));
-    return 1;
-  }
-  if (flags.help_requested()) {
-    std::fputs(flags.Usage().c_str(), stdout);
-    return 0;
-  }
-  if (!positional.empty()) {
-    Fail(absl::StrCat("unexpected argument \"", positional.front(),
-                      "\" (see --help)"));
-    return 1;
+  if (std::optional<int> exit_code = flags.ParseCommandLine(argc, argv)) {
+    return *exit_code;
   }
   if (agents < 1 || agents > 5000) {
     Fail(absl::StrCat("agents must be between 1 and 5000, got ", agents));
@@ -181,15 +172,7 @@ int main(int argc, char** argv) {
     int port = 0;
     builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(fleet.back().get());
-    // As loadtest-agent: let the controller ping every second, and notice
-    // a vanished controller within seconds.
-    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 1000);
-    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 1000);
-    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-    builder.AddChannelArgument(
-        GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 500);
-    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+    loadtest::agent::ConfigureAgentServer(&builder);  // As loadtest-agent.
     std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
     if (server == nullptr || port == 0) {
       Fail(absl::StrCat("cannot listen on ", listen,

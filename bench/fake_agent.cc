@@ -270,7 +270,7 @@ class FakeRun : public std::enable_shared_from_this<FakeRun> {
       return;
     }
     if (next >= end_) {
-      SendFinalLocked(now, "duration reached");
+      SendFinalLocked(now, agent::kDurationReached);
       return;
     }
     agent::IntervalUpdate update = TakeIntervalLocked(now);

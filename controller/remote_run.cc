@@ -567,7 +567,7 @@ int RunRemote(const Scenario& scenario, const agent::RunSpec& spec,
   // --max-db-bytes, its own shutdown) ran less than asked: a partial result.
   RunSummary summary = remote.aggregator().Summary();
   for (const AgentSummary& a : summary.agents) {
-    if (a.finished && !a.lost && a.stop_reason != "duration reached" &&
+    if (a.finished && !a.lost && a.stop_reason != agent::kDurationReached &&
         a.stop_reason != remote.stop_reason()) {
       remote.display().Warning(absl::StrCat("loadtest: agent ", a.agent_id,
                                             " ended its run early: ",
