@@ -391,6 +391,17 @@ class RemoteRun {
 
 }  // namespace
 
+pb::RunSpec ToWireRunSpec(const Scenario& scenario, const agent::RunSpec& spec,
+                          const std::string& run_id,
+                          std::chrono::nanoseconds start_delay) {
+  pb::RunSpec wire;
+  agent::ToProto(spec, &wire);
+  wire.set_run_id(run_id);
+  wire.set_db_name(scenario.db);
+  wire.set_start_after_ns(start_delay.count());
+  return wire;
+}
+
 absl::Status CheckRemoteScenario(const Scenario& scenario,
                                  const RemoteRunOptions& options) {
   if (absl::StatusOr<std::string> path =
@@ -504,11 +515,8 @@ int RunRemote(const Scenario& scenario, const agent::RunSpec& spec,
   }
 
   const std::string run_id = NewRunId();
-  pb::RunSpec wire;
-  agent::ToProto(spec, &wire);
-  wire.set_run_id(run_id);
-  wire.set_db_name(scenario.db);
-  wire.set_start_after_ns(options.start_delay.count());
+  const pb::RunSpec wire =
+      ToWireRunSpec(scenario, spec, run_id, options.start_delay);
 
   std::printf(
       "loadtest %s: run %s on %zu agent%s, each %d writers, %d readers for %s "

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "agent/run_spec.h"
+#include "agent/wire.h"
 #include "controller/run_end.h"
 #include "controller/scenario.h"
 #include "security/auth.h"
@@ -29,6 +30,14 @@ struct RemoteRunOptions {
   // start together (to within the network latency). 0..60s.
   std::chrono::nanoseconds start_delay = std::chrono::seconds(1);
 };
+
+// What every agent of run `run_id` receives: `spec`, the plain database
+// name `scenario.db` (each agent resolves it in its --data-dir) and the
+// start delay.
+agent::pb::RunSpec ToWireRunSpec(const Scenario& scenario,
+                                 const agent::RunSpec& spec,
+                                 const std::string& run_id,
+                                 std::chrono::nanoseconds start_delay);
 
 // What RunRemote refuses before contacting any agent: a -db that is not a
 // plain file name (agents keep their databases inside their own data

@@ -26,6 +26,7 @@
 #include "controller/scenario.h"
 #include "controller/thresholds.h"
 #include "fuzz/fuzz_check.h"
+#include "fuzz/run_spec_check.h"
 
 namespace {
 
@@ -44,24 +45,6 @@ void CheckDurationRoundTrip(const std::string& text) {
   const absl::StatusOr<std::chrono::nanoseconds> again =
       cli::ParseDuration(formatted);
   FUZZ_CHECK(again.ok() && *again == *d);
-}
-
-bool SameSpec(const agent::RunSpec& a, const agent::RunSpec& b) {
-  return a.duration == b.duration && a.log_interval == b.log_interval &&
-         a.store.schema == b.store.schema && a.store.sync == b.store.sync &&
-         a.store.batch_policy == b.store.batch_policy &&
-         a.store.fresh == b.store.fresh &&
-         a.store.batch_size == b.store.batch_size &&
-         a.store.batch_timeout == b.store.batch_timeout &&
-         a.store.queue_size == b.store.queue_size &&
-         a.store.write_timeout == b.store.write_timeout &&
-         a.workload.writers == b.workload.writers &&
-         a.workload.readers == b.workload.readers &&
-         a.workload.write_delay == b.workload.write_delay &&
-         a.workload.read_delay == b.workload.read_delay &&
-         a.workload.write_rate == b.workload.write_rate &&
-         a.workload.read_rate == b.workload.read_rate &&
-         a.workload.seed == b.workload.seed;
 }
 
 }  // namespace
@@ -171,14 +154,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   controller::RemoteRunOptions remote;
   remote.start_delay = start_delay;
   if (!controller::CheckRemoteScenario(s, remote).ok()) return 0;
-  agent::pb::RunSpec wire;
-  agent::ToProto(*spec, &wire);
-  wire.set_run_id("fuzz");
-  wire.set_db_name(s.db);
-  wire.set_start_after_ns(start_delay.count());
+  const agent::pb::RunSpec wire =
+      controller::ToWireRunSpec(s, *spec, "fuzz", start_delay);
   const absl::StatusOr<agent::RunSpec> accepted =
       agent::FromProto(wire, "/nonexistent-data-dir");
   FUZZ_CHECK(accepted.ok());
-  FUZZ_CHECK(SameSpec(*spec, *accepted));
+  // The agent gives the run its own id and path; every setting must agree.
+  FUZZ_CHECK(loadtest::fuzz::SameSettings(*spec, *accepted));
   return 0;
 }

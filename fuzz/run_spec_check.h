@@ -64,9 +64,9 @@ inline void CheckRunnable(const agent::RunSpec& s) {
   FUZZ_CHECK(PeriodFits(s.workload.read_rate, s.workload.readers));
 }
 
-inline bool SameSpec(const agent::RunSpec& a, const agent::RunSpec& b) {
-  return a.run_id == b.run_id && a.store.path == b.store.path &&
-         a.duration == b.duration && a.log_interval == b.log_interval &&
+// Every setting of two specs agrees (their run id and path aside).
+inline bool SameSettings(const agent::RunSpec& a, const agent::RunSpec& b) {
+  return a.duration == b.duration && a.log_interval == b.log_interval &&
          a.store.schema == b.store.schema && a.store.sync == b.store.sync &&
          a.store.batch_policy == b.store.batch_policy &&
          a.store.fresh == b.store.fresh &&
@@ -81,6 +81,11 @@ inline bool SameSpec(const agent::RunSpec& a, const agent::RunSpec& b) {
          a.workload.write_rate == b.workload.write_rate &&
          a.workload.read_rate == b.workload.read_rate &&
          a.workload.seed == b.workload.seed;
+}
+
+inline bool SameSpec(const agent::RunSpec& a, const agent::RunSpec& b) {
+  return a.run_id == b.run_id && a.store.path == b.store.path &&
+         SameSettings(a, b);
 }
 
 // The agent's limits on an accepted spec: refused (PermissionDenied, naming
