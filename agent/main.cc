@@ -265,9 +265,8 @@ int main(int argc, char** argv) {
       identity.agent_id.c_str(), loadtest::cli::kVersion, host.c_str(), port,
       metrics_address.c_str(), (*metrics)->port(), data_dir.c_str());
   std::fflush(stdout);
-  std::fprintf(stderr, "loadtest-agent: control channel: %s%s\n",
-               (*auth)->Describe().c_str(),
-               basic_auth.empty() ? "" : "; /metrics: basic auth");
+  // The warning first: the "control channel" line then always comes last
+  // of the start-up lines.
   if (!(*auth)->authenticates() && !loadtest::security::IsLoopbackHost(host)) {
     std::fprintf(
         stderr,
@@ -277,6 +276,9 @@ int main(int argc, char** argv) {
         "--tls-client-ca (see --help).\n",
         listen.c_str(), data_dir.c_str());
   }
+  std::fprintf(stderr, "loadtest-agent: control channel: %s%s\n",
+               (*auth)->Describe().c_str(),
+               basic_auth.empty() ? "" : "; /metrics: basic auth");
   std::fflush(stderr);
 
   int signal_number;
