@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -176,11 +177,16 @@ int main(int argc, char** argv) {
     }
     return HealthCheck(healthcheck, *auth);
   }
-  if (limits.max_writers < 0 || limits.max_readers < 0 ||
-      limits.max_db_bytes < 0 ||
-      limits.max_duration < std::chrono::nanoseconds(0)) {
-    Fail("the --max-* limits must be >= 0 (0 = no limit)");
-    return 1;
+  const std::pair<const char*, std::string> limit_values[] = {
+      {"max-writers", std::to_string(limits.max_writers)},
+      {"max-readers", std::to_string(limits.max_readers)},
+      {"max-db-bytes", std::to_string(limits.max_db_bytes)},
+      {"max-duration", loadtest::cli::FormatDuration(limits.max_duration)}};
+  for (const auto& [flag, value] : limit_values) {
+    if (value.front() == '-') {  // Negative.
+      Fail(absl::StrCat(flag, " must be >= 0 (0 = no limit), got ", value));
+      return 1;
+    }
   }
   auto auth = loadtest::security::ServerAuth::Create(auth_options);
   if (!auth.ok()) {

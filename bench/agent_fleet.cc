@@ -136,7 +136,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (stats_interval.count() < 0) {
-    Fail("stats-interval must be >= 0");
+    Fail(absl::StrCat("stats-interval must be >= 0, got ",
+                      loadtest::cli::FormatDuration(stats_interval)));
     return 1;
   }
 

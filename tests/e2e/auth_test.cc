@@ -243,7 +243,8 @@ TEST_F(AuthTest, BadCredentialFilesAreUsageErrorsNamingTheFlag) {
       {{"--tls-cert=" + File("not-pem"), "--tls-key=" + File("not-pem")},
        "holds no PEM certificate"},
       {{"--tls-client-ca=" + File("not-pem")}, "--tls-client-ca needs --tls-cert"},
-      {{"--max-writers=-1"}, "must be >= 0"},
+      {{"--max-writers=-1"}, "max-writers must be >= 0 (0 = no limit), got -1"},
+      {{"--max-duration=-5s"}, "max-duration must be >= 0 (0 = no limit), got -5s"},
   };
   for (const Case& c : agent_cases) {
     std::vector<std::string> argv = {LOADTEST_AGENT_BIN, "--listen=127.0.0.1:0",
