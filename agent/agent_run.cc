@@ -13,6 +13,12 @@
 #include "storage/batched_store.h"
 
 namespace loadtest::agent {
+
+using protocol::IntervalUpdate;
+using protocol::RunAudit;
+using protocol::RunSpec;
+using protocol::ValidateRunSpec;
+using protocol::kDurationReached;
 namespace {
 
 using Clock = std::chrono::steady_clock;

@@ -1,6 +1,6 @@
 // AgentRun: the lifecycle of one load test on one agent. Opens (or creates)
 // the store, marks the table, starts the workload, reports one
-// IntervalUpdate per log interval, and at the end (duration reached, or
+// protocol::IntervalUpdate per log interval, and at the end (duration reached, or
 // RequestStop) stops the workload, drains and closes the store, audits the
 // database, and reports the final update with the audit.
 //
@@ -17,17 +17,17 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "agent/run_spec.h"
+#include "protocol/run_spec.h"
 #include "storage/store_metrics.h"
 
 namespace loadtest::agent {
 
 class AgentRun {
  public:
-  using UpdateCallback = std::function<void(const IntervalUpdate&)>;
+  using UpdateCallback = std::function<void(const protocol::IntervalUpdate&)>;
 
   // `metrics` may be null; when given it must outlive Run().
-  AgentRun(RunSpec spec, storage::StoreMetrics* metrics);
+  AgentRun(protocol::RunSpec spec, storage::StoreMetrics* metrics);
 
   // Runs to the end, calling `on_update` on this thread once per interval and
   // once with the final update. Returns an error without calling `on_update`
@@ -53,7 +53,7 @@ class AgentRun {
   // when the run must stop.
   bool WaitForStop(std::chrono::steady_clock::time_point until);
 
-  const RunSpec spec_;
+  const protocol::RunSpec spec_;
   storage::StoreMetrics* const metrics_;
 
   std::function<std::string()> check_;  // Set before Run(); may be empty.

@@ -7,10 +7,19 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "agent/wire.h"
+#include "protocol/wire.h"
 #include "cli/flag_set.h"
 
 namespace loadtest::agent {
+
+namespace pb = protocol::pb;
+using protocol::FromProto;
+using protocol::ToProto;
+using protocol::ToGrpcStatus;
+using protocol::DatabasePath;
+using protocol::RunSpec;
+using protocol::IntervalUpdate;
+using protocol::kDurationReached;
 namespace {
 
 void Log(const std::string& line) {
@@ -30,28 +39,6 @@ int64_t DatabaseBytes(const std::string& path) {
 
 }  // namespace
 
-absl::Status AgentLimits::Check(const RunSpec& spec,
-                                const std::string& agent_id) const {
-  auto refuse = [&agent_id](const std::string& asks, const std::string& allows,
-                            const char* flag) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "the run asks for ", asks, "; agent ", agent_id, " allows at most ",
-        allows, " (", flag, ")"));
-  };
-  if (max_writers > 0 && spec.workload.writers > max_writers) {
-    return refuse(absl::StrCat(spec.workload.writers, " writers"),
-                  absl::StrCat(max_writers), "--max-writers");
-  }
-  if (max_readers > 0 && spec.workload.readers > max_readers) {
-    return refuse(absl::StrCat(spec.workload.readers, " readers"),
-                  absl::StrCat(max_readers), "--max-readers");
-  }
-  if (max_duration > std::chrono::nanoseconds(0) && spec.duration > max_duration) {
-    return refuse(cli::FormatDuration(spec.duration),
-                  cli::FormatDuration(max_duration), "--max-duration");
-  }
-  return absl::OkStatus();
-}
 
 void ConfigureAgentServer(grpc::ServerBuilder* builder) {
   builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 1000);
@@ -63,14 +50,6 @@ void ConfigureAgentServer(grpc::ServerBuilder* builder) {
   builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
 }
 
-AgentLimits LimitsFromProto(const pb::AgentLimits& limits) {
-  AgentLimits out;
-  out.max_writers = limits.max_writers();
-  out.max_readers = limits.max_readers();
-  out.max_duration = std::chrono::nanoseconds(limits.max_duration_ns());
-  out.max_db_bytes = limits.max_db_bytes();
-  return out;
-}
 
 AgentService::AgentService(AgentIdentity identity, std::string data_dir,
                            MetricsServer* metrics, AgentServiceOptions options)

@@ -20,21 +20,11 @@
 #include "agent/metrics_server.h"
 #include "grpcpp/server_builder.h"
 #include "proto/loadtest.grpc.pb.h"
+#include "protocol/run_spec.h"
 #include "security/auth.h"
 
 namespace loadtest::agent {
 
-// What an agent accepts (loadtest-agent --max-*); 0 means no limit.
-struct AgentLimits {
-  int max_writers = 0;
-  int max_readers = 0;
-  std::chrono::nanoseconds max_duration{0};
-  int64_t max_db_bytes = 0;
-
-  // OK, or PermissionDenied naming the limit and its flag: "the run asks
-  // for 50 writers; agent a1 allows at most 20 (--max-writers)".
-  absl::Status Check(const RunSpec& spec, const std::string& agent_id) const;
-};
 
 // The channel settings of every server that serves LoadAgent (the agent,
 // the fake fleet): a vanished controller is noticed within seconds
@@ -42,13 +32,11 @@ struct AgentLimits {
 // between updates.
 void ConfigureAgentServer(grpc::ServerBuilder* builder);
 
-// The limits an agent announces in its AgentStatus.
-AgentLimits LimitsFromProto(const opentrail::loadtest::v1::AgentLimits& limits);
 
 struct AgentServiceOptions {
   // Checks every call; null: anyone may call (plaintext, no token).
   const security::ServerAuth* auth = nullptr;
-  AgentLimits limits;
+  protocol::AgentLimits limits;
 };
 
 class AgentService final : public opentrail::loadtest::v1::LoadAgent::Service {

@@ -20,7 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/agent_service.h"
 #include "agent/metrics_server.h"
-#include "agent/wire.h"
+#include "protocol/wire.h"
 #include "cli/flag_set.h"
 #include "cli/signal_watcher.h"
 #include "cli/version.h"
@@ -77,7 +77,7 @@ int HealthCheck(const std::string& address,
                       &status);
   if (!rpc.ok()) {
     Fail(absl::StrCat("agent at ", address, " is not healthy: ",
-                      absl::StatusCodeToString(loadtest::agent::FromGrpcStatus(rpc).code()), ": ",
+                      absl::StatusCodeToString(loadtest::protocol::FromGrpcStatus(rpc).code()), ": ",
                       rpc.error_message()));
     return 1;
   }
@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
   std::string metrics_basic_auth_file;
   loadtest::security::ServerAuthOptions auth_options;
   std::string healthcheck_ca;
-  loadtest::agent::AgentLimits limits;
+  loadtest::protocol::AgentLimits limits;
 
   loadtest::cli::FlagSet flags("loadtest-agent", kIntro);
   flags.AddString("listen", &listen,

@@ -17,45 +17,6 @@ int64_t Nanos(Clock::duration d) {
 
 }  // namespace
 
-absl::Status ValidateWorkloadOptions(const WorkloadOptions& o) {
-  if (o.writers < 0 || o.writers > 10000) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("writers must be between 0 and 10000, got ", o.writers));
-  }
-  if (o.readers < 0 || o.readers > 10000) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("readers must be between 0 and 10000, got ", o.readers));
-  }
-  if (o.writers == 0 && o.readers == 0) {
-    return absl::InvalidArgumentError(
-        "writers and readers are both 0: nothing to run");
-  }
-  if (o.write_delay.count() < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "write-delay must be >= 0, got ", o.write_delay.count(), "ns"));
-  }
-  if (o.read_delay.count() < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "read-delay must be >= 0, got ", o.read_delay.count(), "ns"));
-  }
-  for (const auto& [name, rate, threads] :
-       {std::tuple<const char*, double, int>{"write-rate", o.write_rate,
-                                             o.writers},
-        std::tuple<const char*, double, int>{"read-rate", o.read_rate,
-                                             o.readers}}) {
-    if (!(rate >= 0) || rate > 1e7) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          name, " must be between 0 and 10000000 per second, got ", rate));
-    }
-    if (rate > 0 && threads == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          name, " is ", rate, "/s but there are no ",
-          std::string(name) == "write-rate" ? "writers" : "readers",
-          " to carry it"));
-    }
-  }
-  return absl::OkStatus();
-}
 
 // Per-thread pacing: the k-th operation of a thread is due at
 // start + k * period. Closed-loop threads have no schedule.

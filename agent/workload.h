@@ -29,26 +29,13 @@
 #include "absl/status/status.h"
 #include "stats/interval_counters.h"
 #include "stats/interval_recorder.h"
+#include "protocol/run_spec.h"
 #include "storage/batched_store.h"
 
 namespace loadtest::agent {
 
-struct WorkloadOptions {
-  int writers = 10;
-  int readers = 5;
-  // Closed loop: pause after each operation.
-  std::chrono::nanoseconds write_delay = std::chrono::milliseconds(1);
-  std::chrono::nanoseconds read_delay = std::chrono::milliseconds(10);
-  // Open loop when > 0: operations per second for the whole workload.
-  double write_rate = 0;
-  double read_rate = 0;
-  uint64_t seed = 1;
-};
+using protocol::WorkloadOptions;
 
-// InvalidArgument naming the field and value: negative counts, no writers
-// and no readers, negative delays, negative or absurd rates, a rate given
-// with no thread to carry it.
-absl::Status ValidateWorkloadOptions(const WorkloadOptions& options);
 
 class Workload {
  public:

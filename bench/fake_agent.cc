@@ -79,10 +79,10 @@ void TickScheduler::Loop() {
 // ---------------------------------------------------------------------------
 // UpdateSynthesizer
 
-UpdateSynthesizer::UpdateSynthesizer(const agent::RunSpec& spec, uint64_t seed,
+UpdateSynthesizer::UpdateSynthesizer(const protocol::RunSpec& spec, uint64_t seed,
                                      int samples)
     : spec_(spec), samples_(std::max(1, samples)), random_(seed) {
-  const agent::WorkloadOptions& w = spec_.workload;
+  const protocol::WorkloadOptions& w = spec_.workload;
   // Agents differ a little from each other, as real hosts do.
   const double agent_factor =
       std::uniform_real_distribution<double>(0.9, 1.1)(random_);
@@ -115,7 +115,7 @@ void UpdateSynthesizer::Draw(double median_ns, double sigma, int64_t count,
   }
 }
 
-agent::IntervalUpdate UpdateSynthesizer::Next(double seconds) {
+protocol::IntervalUpdate UpdateSynthesizer::Next(double seconds) {
   seconds = std::max(0.0, seconds);
   std::normal_distribution<double> noise(1.0, 0.03);
   std::uniform_real_distribution<double> uniform(0, 1);
@@ -123,7 +123,7 @@ agent::IntervalUpdate UpdateSynthesizer::Next(double seconds) {
     return static_cast<int64_t>(std::max(0.0, rate * seconds * noise(random_)));
   };
   const bool open_loop = spec_.workload.write_rate > 0;
-  agent::IntervalUpdate u;
+  protocol::IntervalUpdate u;
   stats::IntervalCounters& c = u.stats.counters;
   c.writes_ok = count(write_rate_);
   c.reads_ok = count(read_rate_);
@@ -172,7 +172,7 @@ agent::IntervalUpdate UpdateSynthesizer::Next(double seconds) {
 // after Finish was called on it.
 class FakeRun : public std::enable_shared_from_this<FakeRun> {
  public:
-  FakeRun(FakeAgent* agent, agent::RunSpec spec,
+  FakeRun(FakeAgent* agent, protocol::RunSpec spec,
           std::chrono::nanoseconds start_after, int64_t rows_before,
           grpc::ServerWriteReactor<pb::RunUpdate>* reactor)
       : agent_(agent),
@@ -270,17 +270,17 @@ class FakeRun : public std::enable_shared_from_this<FakeRun> {
       return;
     }
     if (next >= end_) {
-      SendFinalLocked(now, agent::kDurationReached);
+      SendFinalLocked(now, protocol::kDurationReached);
       return;
     }
-    agent::IntervalUpdate update = TakeIntervalLocked(now);
+    protocol::IntervalUpdate update = TakeIntervalLocked(now);
     SendLocked(update);
     state_ = State::kWriting;
     reactor_->StartWrite(&message_);
   }
 
-  agent::IntervalUpdate TakeIntervalLocked(Clock::time_point now) {
-    agent::IntervalUpdate update =
+  protocol::IntervalUpdate TakeIntervalLocked(Clock::time_point now) {
+    protocol::IntervalUpdate update =
         synthesizer_.Next(std::chrono::duration<double>(now - last_).count());
     update.sequence = ++sequence_;
     update.start_s = interval_start_s_;
@@ -293,19 +293,19 @@ class FakeRun : public std::enable_shared_from_this<FakeRun> {
 
   // Encodes `update` into message_ (which must stay put until the write
   // completes).
-  void SendLocked(const agent::IntervalUpdate& update) {
+  void SendLocked(const protocol::IntervalUpdate& update) {
     message_.Clear();
-    agent::ToProto(update, &message_);
+    protocol::ToProto(update, &message_);
     message_.set_agent_id(agent_->options().identity.agent_id);
     message_.set_run_id(spec_.run_id);
     agent_->CountUpdate();
   }
 
   void SendFinalLocked(Clock::time_point now, const std::string& reason) {
-    agent::IntervalUpdate last = TakeIntervalLocked(now);
+    protocol::IntervalUpdate last = TakeIntervalLocked(now);
     last.final = true;
     last.stop_reason = reason;
-    agent::RunAudit audit;
+    protocol::RunAudit audit;
     audit.rows_before = rows_before_;
     audit.rows_in_db = acknowledged_;
     audit.acknowledged = acknowledged_;
@@ -326,7 +326,7 @@ class FakeRun : public std::enable_shared_from_this<FakeRun> {
   }
 
   FakeAgent* const agent_;
-  const agent::RunSpec spec_;
+  const protocol::RunSpec spec_;
   const std::chrono::nanoseconds start_after_;
   const int64_t rows_before_;
   grpc::ServerWriteReactor<pb::RunUpdate>* const reactor_;
@@ -420,9 +420,9 @@ grpc::ServerUnaryReactor* FakeAgent::Stop(grpc::CallbackServerContext* context,
 grpc::ServerWriteReactor<pb::RunUpdate>* FakeAgent::Run(
     grpc::CallbackServerContext*, const pb::RunSpec* wire_spec) {
   auto* reactor = new RunReactor();
-  absl::StatusOr<agent::RunSpec> spec = agent::FromProto(*wire_spec, kDataDir);
+  absl::StatusOr<protocol::RunSpec> spec = protocol::FromProto(*wire_spec, kDataDir);
   if (!spec.ok()) {
-    reactor->Finish(agent::ToGrpcStatus(spec.status()));
+    reactor->Finish(protocol::ToGrpcStatus(spec.status()));
     return reactor;
   }
   std::shared_ptr<FakeRun> run;

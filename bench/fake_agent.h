@@ -34,8 +34,8 @@
 #include <vector>
 
 #include "agent/metrics_server.h"
-#include "agent/run_spec.h"
-#include "agent/wire.h"
+#include "protocol/run_spec.h"
+#include "protocol/wire.h"
 #include "proto/loadtest.grpc.pb.h"
 
 namespace loadtest::bench {
@@ -93,17 +93,17 @@ class UpdateSynthesizer {
  public:
   // `samples`: latency samples drawn per interval and kind (at most the
   // number of requests); the histogram counts are exact whatever it is.
-  UpdateSynthesizer(const agent::RunSpec& spec, uint64_t seed, int samples);
+  UpdateSynthesizer(const protocol::RunSpec& spec, uint64_t seed, int samples);
 
   // The workload figures of `seconds` of running (stats, queue and batch
   // fields); sequence, bounds, final and audit are the caller's business.
-  agent::IntervalUpdate Next(double seconds);
+  protocol::IntervalUpdate Next(double seconds);
 
  private:
   void Draw(double median_ns, double sigma, int64_t count,
             stats::LatencyHistogram* out);
 
-  const agent::RunSpec spec_;
+  const protocol::RunSpec spec_;
   const int samples_;
   std::mt19937_64 random_;
   double write_rate_ = 0;  // Per second, for this agent.

@@ -4,7 +4,7 @@
 
 namespace loadtest::controller {
 
-void Figures::AddUpdate(const agent::IntervalUpdate& u) {
+void Figures::AddUpdate(const protocol::IntervalUpdate& u) {
   seconds += u.end_s - u.start_s;
   counters.Add(u.stats.counters);
   write_latency.Merge(u.stats.write_latency);
@@ -98,7 +98,7 @@ IntervalRow Aggregator::MakeRow(int64_t sequence, const PendingRow& row) const {
 }
 
 std::vector<IntervalRow> Aggregator::Add(const std::string& agent_id,
-                                         const agent::IntervalUpdate& update) {
+                                         const protocol::IntervalUpdate& update) {
   std::vector<IntervalRow> rows;
   auto summary = summaries_.find(agent_id);
   if (summary == summaries_.end() || summary->second.finished ||
@@ -153,7 +153,7 @@ RunSummary Aggregator::Summary() const {
     out.total.MergeAgent(s.figures);
     if (!s.finished || s.lost) out.partial = true;
     if (s.audit.has_value()) {
-      const agent::RunAudit& a = *s.audit;
+      const protocol::RunAudit& a = *s.audit;
       out.audit.rows_before += a.rows_before;
       out.audit.rows_in_db += a.rows_in_db;
       out.audit.acknowledged += a.acknowledged;

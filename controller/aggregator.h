@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/run_spec.h"
+#include "protocol/run_spec.h"
 #include "stats/interval_counters.h"
 #include "stats/latency_histogram.h"
 
@@ -32,7 +32,7 @@ struct Figures {
   int64_t late_commits = 0;
 
   // Adds one update of one agent (its span extends this one's).
-  void AddUpdate(const agent::IntervalUpdate& update);
+  void AddUpdate(const protocol::IntervalUpdate& update);
   // Adds another agent's figures over the same span (seconds: the longest).
   void MergeAgent(const Figures& other);
 
@@ -61,7 +61,7 @@ struct IntervalRow {
 struct AgentSummary {
   std::string agent_id;
   Figures figures;  // Whole run.
-  std::optional<agent::RunAudit> audit;
+  std::optional<protocol::RunAudit> audit;
   std::string stop_reason;
   std::string first_error;  // Its first failed write's message, or "".
   bool finished = false;  // Its final update arrived.
@@ -78,7 +78,7 @@ struct RunSummary {
   Figures total;
   // Summed over the agents that sent one; a lost agent has none and is
   // left out (its store's durability is unknown, not failed).
-  agent::RunAudit audit;
+  protocol::RunAudit audit;
   bool partial = false;   // Some agent was lost or never sent its final update.
 };
 
@@ -91,7 +91,7 @@ class Aggregator {
   // finished nor lost) has reported that interval. Updates of unknown,
   // finished or lost agents are ignored.
   std::vector<IntervalRow> Add(const std::string& agent_id,
-                               const agent::IntervalUpdate& update);
+                               const protocol::IntervalUpdate& update);
 
   // Gives up on `agent_id` (no-op when unknown, finished or already lost):
   // it no longer holds back interval rows, its figures up to its last update
@@ -104,7 +104,7 @@ class Aggregator {
 
  private:
   struct PendingRow {
-    std::map<std::string, agent::IntervalUpdate> updates;
+    std::map<std::string, protocol::IntervalUpdate> updates;
     // How many of the agents in `updates` are finished or lost: the row is
     // complete when updates.size() + (done agents) - this == all agents.
     size_t done_in_updates = 0;

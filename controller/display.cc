@@ -306,7 +306,7 @@ void Display::Summary(const RunSummary& s,
                  check.target.c_str(), check.value, check.unit.c_str(),
                  check.met ? "met" : "NOT MET");
   }
-  const agent::RunAudit& a = s.audit;
+  const protocol::RunAudit& a = s.audit;
   if (!thresholds.empty()) {
     std::fprintf(o, "\nThresholds:\n");
     for (const ThresholdResult& t : thresholds) {

@@ -28,7 +28,7 @@ nlohmann::json LatencyJson(const stats::LatencyHistogram& h) {
   };
 }
 
-nlohmann::json AuditJson(const agent::RunAudit& a) {
+nlohmann::json AuditJson(const protocol::RunAudit& a) {
   return {
       {"rows_before", a.rows_before},
       {"rows_in_db", a.rows_in_db},

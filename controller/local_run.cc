@@ -28,7 +28,7 @@ void Error(const std::string& message) {
 
 }  // namespace
 
-int RunLocal(const Scenario& scenario, const agent::RunSpec& spec,
+int RunLocal(const Scenario& scenario, const protocol::RunSpec& spec,
              const LocalRunOptions& options) {
   std::vector<std::string> paths = options.output.Paths();
   paths.push_back(options.prometheus_targets_path);
@@ -114,7 +114,7 @@ int RunLocal(const Scenario& scenario, const agent::RunSpec& spec,
   end.started_at = std::chrono::system_clock::now();
   (*metrics)->SetRunActive(true);
   display.Start();
-  const absl::Status status = run.Run([&](const agent::IntervalUpdate& u) {
+  const absl::Status status = run.Run([&](const protocol::IntervalUpdate& u) {
     if (!u.first_error.empty()) {
       display.Warning(absl::StrCat("loadtest: a write failed: ", u.first_error));
     }

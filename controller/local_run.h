@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "agent/run_spec.h"
+#include "protocol/run_spec.h"
 #include "controller/run_end.h"
 #include "controller/scenario.h"
 
@@ -23,7 +23,7 @@ struct LocalRunOptions {
 // installs the SIGINT/SIGTERM handling). Ctrl-C ends the run early, still
 // drains, audits and reports; the exit code is then 130 (143 for SIGTERM)
 // unless the audit failed (2).
-int RunLocal(const Scenario& scenario, const agent::RunSpec& spec,
+int RunLocal(const Scenario& scenario, const protocol::RunSpec& spec,
              const LocalRunOptions& options);
 
 }  // namespace loadtest::controller

@@ -19,11 +19,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "agent/agent_service.h"
-#include "agent/wire.h"
+#include "protocol/wire.h"
 #include "cli/flag_set.h"
 #include "cli/signal_watcher.h"
 #include "cli/version.h"
-#include "controller/agent_client.h"
+#include "protocol/agent_client.h"
 #include "controller/aggregator.h"
 #include "controller/display.h"
 #include "controller/json_report.h"
@@ -32,7 +32,8 @@
 namespace loadtest::controller {
 namespace {
 
-namespace pb = agent::pb;
+namespace pb = protocol::pb;
+using protocol::AgentClient;
 using Clock = std::chrono::steady_clock;
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
@@ -98,7 +99,7 @@ struct RemoteAgent {
 class RemoteRun {
  public:
   // `spec` and `options` must outlive the run.
-  RemoteRun(std::string run_id, const agent::RunSpec& spec,
+  RemoteRun(std::string run_id, const protocol::RunSpec& spec,
             const RemoteRunOptions& options, std::vector<RemoteAgent> agents)
       : run_id_(std::move(run_id)),
         spec_(spec),
@@ -138,7 +139,7 @@ class RemoteRun {
     display_.Start();
     for (size_t i = 0; i < agents_.size(); ++i) {
       AgentClient::RunCallbacks callbacks;
-      callbacks.on_update = [this, i](const agent::IntervalUpdate& u) {
+      callbacks.on_update = [this, i](const protocol::IntervalUpdate& u) {
         OnUpdate(i, u);
       };
       callbacks.on_finished = [this, i] { OnFinished(i); };
@@ -209,7 +210,7 @@ class RemoteRun {
     return ids;
   }
 
-  void OnUpdate(size_t i, const agent::IntervalUpdate& update) {
+  void OnUpdate(size_t i, const protocol::IntervalUpdate& update) {
     std::lock_guard<std::mutex> lock(mu_);
     RemoteAgent& a = agents_[i];
     if (a.done()) return;  // Declared lost by the watchdog meanwhile.
@@ -369,7 +370,7 @@ class RemoteRun {
   }
 
   const std::string run_id_;
-  const agent::RunSpec& spec_;
+  const protocol::RunSpec& spec_;
   const RemoteRunOptions& options_;
   const nanoseconds silence_limit_;
   const nanoseconds drain_allowance_;
@@ -391,11 +392,11 @@ class RemoteRun {
 
 }  // namespace
 
-pb::RunSpec ToWireRunSpec(const Scenario& scenario, const agent::RunSpec& spec,
+pb::RunSpec ToWireRunSpec(const Scenario& scenario, const protocol::RunSpec& spec,
                           const std::string& run_id,
                           std::chrono::nanoseconds start_delay) {
   pb::RunSpec wire;
-  agent::ToProto(spec, &wire);
+  protocol::ToProto(spec, &wire);
   wire.set_run_id(run_id);
   wire.set_db_name(scenario.db);
   wire.set_start_after_ns(start_delay.count());
@@ -405,7 +406,7 @@ pb::RunSpec ToWireRunSpec(const Scenario& scenario, const agent::RunSpec& spec,
 absl::Status CheckRemoteScenario(const Scenario& scenario,
                                  const RemoteRunOptions& options) {
   if (absl::StatusOr<std::string> path =
-          agent::DatabasePath("data-dir", scenario.db);
+          protocol::DatabasePath("data-dir", scenario.db);
       !path.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "with --agents, -db must be a plain file name (each agent keeps it "
@@ -420,7 +421,7 @@ absl::Status CheckRemoteScenario(const Scenario& scenario,
   return absl::OkStatus();
 }
 
-int RunRemote(const Scenario& scenario, const agent::RunSpec& spec,
+int RunRemote(const Scenario& scenario, const protocol::RunSpec& spec,
               const std::vector<std::string>& targets,
               const RemoteRunOptions& options) {
   if (absl::Status s = CheckRemoteScenario(scenario, options); !s.ok()) {
@@ -486,7 +487,7 @@ int RunRemote(const Scenario& scenario, const agent::RunSpec& spec,
                          "; wait for it to end or stop it"));
       ++unusable;
     } else if (absl::Status limit =
-                   agent::LimitsFromProto(statuses[i]->limits())
+                   protocol::LimitsFromProto(statuses[i]->limits())
                        .Check(spec, absl::StrCat(statuses[i]->agent_id(), " (",
                                                  targets[i], ")"));
                !limit.ok()) {
@@ -575,7 +576,7 @@ int RunRemote(const Scenario& scenario, const agent::RunSpec& spec,
   // --max-db-bytes, its own shutdown) ran less than asked: a partial result.
   RunSummary summary = remote.aggregator().Summary();
   for (const AgentSummary& a : summary.agents) {
-    if (a.finished && !a.lost && a.stop_reason != agent::kDurationReached &&
+    if (a.finished && !a.lost && a.stop_reason != protocol::kDurationReached &&
         a.stop_reason != remote.stop_reason()) {
       remote.display().Warning(absl::StrCat("loadtest: agent ", a.agent_id,
                                             " ended its run early: ",

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "agent/run_spec.h"
-#include "agent/wire.h"
+#include "protocol/run_spec.h"
+#include "protocol/wire.h"
 #include "controller/run_end.h"
 #include "controller/scenario.h"
 #include "security/auth.h"
@@ -34,8 +34,8 @@ struct RemoteRunOptions {
 // What every agent of run `run_id` receives: `spec`, the plain database
 // name `scenario.db` (each agent resolves it in its --data-dir) and the
 // start delay.
-agent::pb::RunSpec ToWireRunSpec(const Scenario& scenario,
-                                 const agent::RunSpec& spec,
+protocol::pb::RunSpec ToWireRunSpec(const Scenario& scenario,
+                                 const protocol::RunSpec& spec,
                                  const std::string& run_id,
                                  std::chrono::nanoseconds start_delay);
 
@@ -59,7 +59,7 @@ absl::Status CheckRemoteScenario(const Scenario& scenario,
 //
 // Must be called from the main thread before any other thread starts (it
 // installs the SIGINT/SIGTERM handling).
-int RunRemote(const Scenario& scenario, const agent::RunSpec& spec,
+int RunRemote(const Scenario& scenario, const protocol::RunSpec& spec,
               const std::vector<std::string>& targets,
               const RemoteRunOptions& options);
 

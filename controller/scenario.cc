@@ -58,8 +58,8 @@ absl::StatusOr<int> ToInt(const char* flag, int64_t value) {
 
 }  // namespace
 
-absl::StatusOr<agent::RunSpec> ToRunSpec(const Scenario& s) {
-  agent::RunSpec spec;
+absl::StatusOr<protocol::RunSpec> ToRunSpec(const Scenario& s) {
+  protocol::RunSpec spec;
   if (s.db.empty()) return absl::InvalidArgumentError("db must not be empty");
   if (s.metrics_port < 0 || s.metrics_port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -85,14 +85,14 @@ absl::StatusOr<agent::RunSpec> ToRunSpec(const Scenario& s) {
   ASSIGN_OR_RETURN(store.queue_size, ToInt("queue-size", s.queue_size));
   store.batch_timeout = s.batch_timeout;
   store.write_timeout = s.write_timeout;
-  agent::WorkloadOptions& w = spec.workload;
+  protocol::WorkloadOptions& w = spec.workload;
   ASSIGN_OR_RETURN(w.writers, ToInt("writers", s.writers));
   ASSIGN_OR_RETURN(w.readers, ToInt("readers", s.readers));
   w.write_delay = s.write_delay;
   w.read_delay = s.read_delay;
   w.write_rate = s.write_rate;
   w.read_rate = s.read_rate;
-  RETURN_IF_ERROR(agent::ValidateRunSpec(spec));
+  RETURN_IF_ERROR(protocol::ValidateRunSpec(spec));
   return spec;
 }
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "agent/run_spec.h"
+#include "protocol/run_spec.h"
 
 namespace loadtest::controller {
 
@@ -59,7 +59,7 @@ absl::Status ApplyPreset(const std::string& name,
 // Checks every value and builds the agent's RunSpec. Errors are
 // InvalidArgument naming the flag and the value, e.g.
 // `batch-size must be between 1 and 100000, got 0`.
-absl::StatusOr<agent::RunSpec> ToRunSpec(const Scenario& scenario);
+absl::StatusOr<protocol::RunSpec> ToRunSpec(const Scenario& scenario);
 
 }  // namespace loadtest::controller
 

@@ -12,7 +12,7 @@
 //     the same duration;
 //   - a scenario the controller accepts for --agents (ToRunSpec and
 //     CheckRemoteScenario OK) is accepted by the agent: its wire form, built
-//     as remote_run.cc builds it, passes agent::FromProto with the same
+//     as remote_run.cc builds it, passes protocol::FromProto with the same
 //     values. Otherwise the controller would start a run that agents refuse.
 #include <chrono>
 #include <cstddef>
@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/wire.h"
+#include "protocol/wire.h"
 #include "cli/flag_set.h"
 #include "controller/remote_run.h"
 #include "controller/scenario.h"
@@ -147,17 +147,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const std::string& text : threshold_texts) {
     (void)controller::ParseThreshold(text);
   }
-  const absl::StatusOr<agent::RunSpec> spec = controller::ToRunSpec(s);
+  const absl::StatusOr<protocol::RunSpec> spec = controller::ToRunSpec(s);
   if (!spec.ok()) return 0;
-  FUZZ_CHECK(agent::ValidateRunSpec(*spec).ok());
+  FUZZ_CHECK(protocol::ValidateRunSpec(*spec).ok());
 
   controller::RemoteRunOptions remote;
   remote.start_delay = start_delay;
   if (!controller::CheckRemoteScenario(s, remote).ok()) return 0;
-  const agent::pb::RunSpec wire =
+  const protocol::pb::RunSpec wire =
       controller::ToWireRunSpec(s, *spec, "fuzz", start_delay);
-  const absl::StatusOr<agent::RunSpec> accepted =
-      agent::FromProto(wire, "/nonexistent-data-dir");
+  const absl::StatusOr<protocol::RunSpec> accepted =
+      protocol::FromProto(wire, "/nonexistent-data-dir");
   FUZZ_CHECK(accepted.ok());
   // The agent gives the run its own id and path; every setting must agree.
   FUZZ_CHECK(loadtest::fuzz::SameSettings(*spec, *accepted));

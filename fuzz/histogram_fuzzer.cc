@@ -1,7 +1,7 @@
 // histogram_fuzzer: what the controller decodes from an agent's updates.
 //
 // The input is parsed twice: as a wire Histogram (decoded by
-// stats::FromProto) and as a whole RunUpdate (decoded by agent::FromProto,
+// protocol::FromProto) and as a whole RunUpdate (decoded by protocol::FromProto,
 // as the controller's agent client does, then fed to the Aggregator). A
 // decoded histogram is exercised: Quantile at several q, mean, min, max,
 // Merge with another histogram both ways, and a re-encode / decode round
@@ -22,14 +22,14 @@
 #include <string>
 #include <vector>
 
-#include "agent/run_spec.h"
-#include "agent/wire.h"
+#include "protocol/run_spec.h"
+#include "protocol/wire.h"
 #include "controller/aggregator.h"
 #include "fuzz/fuzz_check.h"
 #include "google/protobuf/stubs/logging.h"
 #include "proto/loadtest.pb.h"
 #include "stats/latency_histogram.h"
-#include "stats/stats_proto.h"
+#include "protocol/stats_proto.h"
 
 namespace {
 
@@ -54,12 +54,12 @@ bool SameDouble(double a, double b) {
 // Encodes `h`, serializes, parses and decodes it: must give `h` back.
 void CheckRoundTrip(const LatencyHistogram& h) {
   pb::Histogram wire;
-  stats::ToProto(h, &wire);
+  protocol::ToProto(h, &wire);
   std::string bytes;
   FUZZ_CHECK(wire.SerializeToString(&bytes));
   pb::Histogram parsed;
   FUZZ_CHECK(parsed.ParseFromString(bytes));
-  const absl::StatusOr<LatencyHistogram> again = stats::FromProto(parsed);
+  const absl::StatusOr<LatencyHistogram> again = protocol::FromProto(parsed);
   FUZZ_CHECK(again.ok());
   FUZZ_CHECK(Same(h, *again));
 }
@@ -126,16 +126,16 @@ bool SameCounters(const stats::IntervalCounters& a,
   return a == b;
 }
 
-void CheckUpdateRoundTrip(const agent::IntervalUpdate& u) {
+void CheckUpdateRoundTrip(const protocol::IntervalUpdate& u) {
   pb::RunUpdate wire;
-  agent::ToProto(u, &wire);
+  protocol::ToProto(u, &wire);
   std::string bytes;
   FUZZ_CHECK(wire.SerializeToString(&bytes));
   pb::RunUpdate parsed;
   FUZZ_CHECK(parsed.ParseFromString(bytes));
-  const absl::StatusOr<agent::IntervalUpdate> again = agent::FromProto(parsed);
+  const absl::StatusOr<protocol::IntervalUpdate> again = protocol::FromProto(parsed);
   FUZZ_CHECK(again.ok());
-  const agent::IntervalUpdate& v = *again;
+  const protocol::IntervalUpdate& v = *again;
   FUZZ_CHECK(v.sequence == u.sequence && SameDouble(v.start_s, u.start_s) &&
              SameDouble(v.end_s, u.end_s) &&
              SameCounters(v.stats.counters, u.stats.counters) &&
@@ -148,8 +148,8 @@ void CheckUpdateRoundTrip(const agent::IntervalUpdate& u) {
              v.stop_reason == u.stop_reason &&
              v.audit.has_value() == u.audit.has_value());
   if (u.audit.has_value()) {
-    const agent::RunAudit& a = *u.audit;
-    const agent::RunAudit& b = *v.audit;
+    const protocol::RunAudit& a = *u.audit;
+    const protocol::RunAudit& b = *v.audit;
     FUZZ_CHECK(
         a.rows_before == b.rows_before && a.rows_in_db == b.rows_in_db &&
         a.acknowledged == b.acknowledged && a.late_commits == b.late_commits &&
@@ -161,11 +161,11 @@ void CheckUpdateRoundTrip(const agent::IntervalUpdate& u) {
 
 // As the controller does with each agent's updates: two agents send this
 // update (one of them twice, as two intervals), then one is lost.
-void Aggregate(const agent::IntervalUpdate& u) {
+void Aggregate(const protocol::IntervalUpdate& u) {
   controller::Aggregator aggregator({"agent-1", "agent-2"});
   (void)aggregator.Add("agent-1", u);
   (void)aggregator.Add("agent-2", u);
-  agent::IntervalUpdate next = u;
+  protocol::IntervalUpdate next = u;
   if (next.sequence < std::numeric_limits<int64_t>::max()) ++next.sequence;
   (void)aggregator.Add("agent-2", next);
   (void)aggregator.MarkLost("agent-1", "fuzz");
@@ -188,12 +188,12 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   pb::Histogram histogram;
   if (histogram.ParseFromArray(data, static_cast<int>(size))) {
-    const absl::StatusOr<LatencyHistogram> h = stats::FromProto(histogram);
+    const absl::StatusOr<LatencyHistogram> h = protocol::FromProto(histogram);
     if (h.ok()) {
       // The decoder accepts only the canonical form, so the re-encoding is
       // the input's own fields.
       pb::Histogram again;
-      stats::ToProto(*h, &again);
+      protocol::ToProto(*h, &again);
       FUZZ_CHECK(again.bucket_index_size() == histogram.bucket_index_size());
       for (int i = 0; i < again.bucket_index_size(); ++i) {
         FUZZ_CHECK(again.bucket_index(i) == histogram.bucket_index(i));
@@ -209,7 +209,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   pb::RunUpdate update;
   if (update.ParseFromArray(data, static_cast<int>(size))) {
-    const absl::StatusOr<agent::IntervalUpdate> u = agent::FromProto(update);
+    const absl::StatusOr<protocol::IntervalUpdate> u = protocol::FromProto(update);
     if (u.ok()) {
       Exercise(u->stats.write_latency);
       Exercise(u->stats.read_latency);

@@ -1,7 +1,7 @@
 // The checks run_spec_fuzzer and run_spec_fields_fuzzer share: one wire
 // RunSpec through the agent's validation, exactly as AgentService::Run does
-// before it accepts a run (agent::FromProto, which resolves db_name with
-// agent::DatabasePath and ends with ValidateRunSpec, then the agent's
+// before it accepts a run (protocol::FromProto, which resolves db_name with
+// protocol::DatabasePath and ends with ValidateRunSpec, then the agent's
 // --max-* limits), and what must hold of its answer. A failed check traps.
 #ifndef LOADTEST_FUZZ_RUN_SPEC_CHECK_H_
 #define LOADTEST_FUZZ_RUN_SPEC_CHECK_H_
@@ -15,8 +15,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "agent/agent_service.h"
-#include "agent/run_spec.h"
-#include "agent/wire.h"
+#include "protocol/run_spec.h"
+#include "protocol/wire.h"
 #include "fuzz/fuzz_check.h"
 
 namespace loadtest::fuzz {
@@ -47,7 +47,7 @@ inline bool PeriodFits(double rate, int threads) {
 // A spec the agent accepted must be one it can run: every timing value fits
 // after a clock reading, and the interval boundaries
 // start + log_interval * k up to the end of the run do too.
-inline void CheckRunnable(const agent::RunSpec& s) {
+inline void CheckRunnable(const protocol::RunSpec& s) {
   FUZZ_CHECK(FitsAfterClock(s.duration));
   FUZZ_CHECK(FitsAfterClock(s.log_interval));
   FUZZ_CHECK(s.log_interval.count() > 0);
@@ -65,7 +65,7 @@ inline void CheckRunnable(const agent::RunSpec& s) {
 }
 
 // Every setting of two specs agrees (their run id and path aside).
-inline bool SameSettings(const agent::RunSpec& a, const agent::RunSpec& b) {
+inline bool SameSettings(const protocol::RunSpec& a, const protocol::RunSpec& b) {
   return a.duration == b.duration && a.log_interval == b.log_interval &&
          a.store.schema == b.store.schema && a.store.sync == b.store.sync &&
          a.store.batch_policy == b.store.batch_policy &&
@@ -83,15 +83,15 @@ inline bool SameSettings(const agent::RunSpec& a, const agent::RunSpec& b) {
          a.workload.seed == b.workload.seed;
 }
 
-inline bool SameSpec(const agent::RunSpec& a, const agent::RunSpec& b) {
+inline bool SameSpec(const protocol::RunSpec& a, const protocol::RunSpec& b) {
   return a.run_id == b.run_id && a.store.path == b.store.path &&
          SameSettings(a, b);
 }
 
 // The agent's limits on an accepted spec: refused (PermissionDenied, naming
 // the --max-* flag) exactly when a limit above 0 is exceeded.
-inline void CheckLimits(const agent::RunSpec& spec,
-                        const agent::AgentLimits& limits) {
+inline void CheckLimits(const protocol::RunSpec& spec,
+                        const protocol::AgentLimits& limits) {
   const absl::Status status = limits.Check(spec, "agent-1");
   const bool within = (limits.max_writers <= 0 ||
                        spec.workload.writers <= limits.max_writers) &&
@@ -103,7 +103,7 @@ inline void CheckLimits(const agent::RunSpec& spec,
   if (!status.ok()) {
     FUZZ_CHECK(status.code() == absl::StatusCode::kPermissionDenied);
     FUZZ_CHECK(absl::StrContains(status.message(), "(--max-"));
-    FUZZ_CHECK(agent::ToGrpcStatus(status).error_code() ==
+    FUZZ_CHECK(protocol::ToGrpcStatus(status).error_code() ==
                grpc::StatusCode::PERMISSION_DENIED);
   }
 }
@@ -119,10 +119,10 @@ inline void CheckLimits(const agent::RunSpec& spec,
 //   - `limits` (as the controller decodes them from the agent's status)
 //     refuse it as CheckLimits says, and no limits never refuse it.
 // Returns whether the spec passed the validation before the limits.
-inline bool CheckAgentValidation(const agent::pb::RunSpec& wire,
-                                 const agent::pb::AgentLimits& limits) {
+inline bool CheckAgentValidation(const protocol::pb::RunSpec& wire,
+                                 const protocol::pb::AgentLimits& limits) {
   const std::string& name = wire.db_name();
-  const absl::StatusOr<std::string> path = agent::DatabasePath(kDataDir, name);
+  const absl::StatusOr<std::string> path = protocol::DatabasePath(kDataDir, name);
   const bool plain = !name.empty() && name != "." && name != ".." &&
                      name.find('/') == std::string::npos &&
                      name.find('\0') == std::string::npos && name.size() <= 255;
@@ -133,19 +133,19 @@ inline bool CheckAgentValidation(const agent::pb::RunSpec& wire,
     FUZZ_CHECK(path.status().code() == absl::StatusCode::kInvalidArgument);
   }
 
-  const absl::StatusOr<agent::RunSpec> spec = agent::FromProto(wire, kDataDir);
+  const absl::StatusOr<protocol::RunSpec> spec = protocol::FromProto(wire, kDataDir);
   if (!spec.ok()) {
     // As AgentService::Run logs and answers a refusal.
     const std::string line =
         absl::StrCat("refused run ", wire.run_id(),
                      " from ipv4:127.0.0.1:1: ", spec.status().message());
     FUZZ_CHECK(!line.empty() && !spec.status().message().empty());
-    const grpc::Status answer = agent::ToGrpcStatus(spec.status());
+    const grpc::Status answer = protocol::ToGrpcStatus(spec.status());
     FUZZ_CHECK(answer.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     return false;
   }
   FUZZ_CHECK(path.ok() && spec->store.path == *path);
-  FUZZ_CHECK(agent::ValidateRunSpec(*spec).ok());
+  FUZZ_CHECK(protocol::ValidateRunSpec(*spec).ok());
   FUZZ_CHECK(wire.start_after_ns() >= 0 &&
              wire.start_after_ns() <= int64_t{60} * 1000 * 1000 * 1000);
   FUZZ_CHECK(spec->run_id == wire.run_id() &&
@@ -158,17 +158,17 @@ inline bool CheckAgentValidation(const agent::pb::RunSpec& wire,
              spec->workload.seed == wire.seed());
   CheckRunnable(*spec);
 
-  agent::pb::RunSpec again;
-  agent::ToProto(*spec, &again);
+  protocol::pb::RunSpec again;
+  protocol::ToProto(*spec, &again);
   again.set_db_name(name);
   again.set_start_after_ns(wire.start_after_ns());
-  const absl::StatusOr<agent::RunSpec> reparsed =
-      agent::FromProto(again, kDataDir);
+  const absl::StatusOr<protocol::RunSpec> reparsed =
+      protocol::FromProto(again, kDataDir);
   FUZZ_CHECK(reparsed.ok());
   FUZZ_CHECK(SameSpec(*spec, *reparsed));
 
-  FUZZ_CHECK(agent::AgentLimits().Check(*spec, "agent-1").ok());
-  CheckLimits(*spec, agent::LimitsFromProto(limits));
+  FUZZ_CHECK(protocol::AgentLimits().Check(*spec, "agent-1").ok());
+  CheckLimits(*spec, protocol::LimitsFromProto(limits));
   return true;
 }
 

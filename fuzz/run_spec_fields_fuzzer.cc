@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/wire.h"
+#include "protocol/wire.h"
 #include "fuzz/run_spec_check.h"
 #include "google/protobuf/stubs/logging.h"
 
@@ -118,7 +118,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
-  loadtest::agent::pb::RunSpec wire;
+  loadtest::protocol::pb::RunSpec wire;
   wire.set_run_id(in.ConsumeRandomLengthString(24));
   wire.set_db_name(PickDbName(in));
   wire.set_duration_ns(PickNs(in));
@@ -140,7 +140,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   wire.set_read_rate(PickRate(in));
   wire.set_seed(in.ConsumeIntegral<uint64_t>());
   // The agent's limits, as its status announces them; 0 or below: none.
-  loadtest::agent::pb::AgentLimits limits;
+  loadtest::protocol::pb::AgentLimits limits;
   limits.set_max_writers(PickCount(in));
   limits.set_max_readers(PickCount(in));
   limits.set_max_duration_ns(PickNs(in));

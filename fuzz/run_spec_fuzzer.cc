@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "agent/wire.h"
+#include "protocol/wire.h"
 #include "fuzz/run_spec_check.h"
 #include "google/protobuf/stubs/logging.h"
 
@@ -21,11 +21,11 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  loadtest::agent::pb::RunSpec wire;
+  loadtest::protocol::pb::RunSpec wire;
   if (!wire.ParseFromArray(data, static_cast<int>(size))) return 0;
   // An agent started with --max-writers=50 --max-readers=20
   // --max-duration=1h.
-  loadtest::agent::pb::AgentLimits limits;
+  loadtest::protocol::pb::AgentLimits limits;
   limits.set_max_writers(50);
   limits.set_max_readers(20);
   limits.set_max_duration_ns(int64_t{3600} * 1000 * 1000 * 1000);

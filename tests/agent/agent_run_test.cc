@@ -14,6 +14,10 @@
 namespace loadtest::agent {
 namespace {
 
+using protocol::RunSpec;
+using protocol::IntervalUpdate;
+using protocol::RunAudit;
+
 using ::testing::HasSubstr;
 
 RunSpec SmallSpec(const std::string& path) {

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "agent/wire.h"
+#include "protocol/wire.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/agent/test_dir.h"
@@ -14,6 +14,8 @@
 
 namespace loadtest::agent {
 namespace {
+
+namespace pb = protocol::pb;
 
 // A real agent service on 127.0.0.1:<free port> with its /metrics, and a
 // client stub.

@@ -15,6 +15,9 @@
 namespace loadtest::agent {
 namespace {
 
+using protocol::WorkloadOptions;
+using protocol::ValidateWorkloadOptions;
+
 using ::testing::HasSubstr;
 
 class WorkloadTest : public ::testing::Test {

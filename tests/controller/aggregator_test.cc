@@ -13,9 +13,9 @@
 namespace loadtest::controller {
 namespace {
 
-agent::IntervalUpdate Update(int64_t sequence, int64_t writes, int64_t base_ns,
+protocol::IntervalUpdate Update(int64_t sequence, int64_t writes, int64_t base_ns,
                              bool final = false) {
-  agent::IntervalUpdate u;
+  protocol::IntervalUpdate u;
   u.sequence = sequence;
   u.start_s = static_cast<double>(sequence - 1);
   u.end_s = static_cast<double>(sequence);
@@ -28,7 +28,7 @@ agent::IntervalUpdate Update(int64_t sequence, int64_t writes, int64_t base_ns,
   u.rows_committed = writes;
   u.final = final;
   if (final) {
-    agent::RunAudit audit;
+    protocol::RunAudit audit;
     audit.acknowledged = writes;
     audit.rows_in_db = writes;
     audit.integrity_ok = true;
@@ -80,7 +80,7 @@ TEST(AggregatorTest, MergedP99EqualsThePooledSamplesP99) {
   const char* ids[] = {"a", "b", "c"};
   for (int agent = 0; agent < 3; ++agent) {
     std::lognormal_distribution<double> latency(std::log(medians_ms[agent] * 1e6), 0.8);
-    agent::IntervalUpdate u;
+    protocol::IntervalUpdate u;
     u.sequence = 1;
     u.end_s = 1;
     for (int i = 0; i < 20000 * (agent + 1); ++i) {
@@ -144,7 +144,7 @@ TEST(AggregatorTest, AFinishedAgentDoesNotHoldBackLaterRows) {
 
 TEST(AggregatorTest, MergingIsIndependentOfArrivalOrder) {
   std::mt19937 rng(7);
-  std::vector<std::pair<std::string, agent::IntervalUpdate>> updates;
+  std::vector<std::pair<std::string, protocol::IntervalUpdate>> updates;
   for (const char* id : {"a", "b", "c"}) {
     for (int seq = 1; seq <= 3; ++seq) {
       updates.emplace_back(id, Update(seq, 20 + rng() % 50, 1000 + rng() % 100000,

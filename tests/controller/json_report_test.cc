@@ -11,7 +11,7 @@ namespace {
 
 TEST(JsonReportTest, HoldsTheDocumentedFieldsAndAgreesWithTheSummary) {
   Aggregator aggregator({"host-a"});
-  agent::IntervalUpdate u;
+  protocol::IntervalUpdate u;
   u.sequence = 1;
   u.end_s = 2;
   u.stats.counters.writes_ok = 10;
@@ -19,7 +19,7 @@ TEST(JsonReportTest, HoldsTheDocumentedFieldsAndAgreesWithTheSummary) {
   for (int i = 1; i <= 10; ++i) u.stats.write_latency.Record(i * 1000000);
   for (int i = 1; i <= 4; ++i) u.stats.read_latency.Record(i * 100000);
   u.final = true;
-  agent::RunAudit audit;
+  protocol::RunAudit audit;
   audit.acknowledged = 10;
   audit.rows_in_db = 10;
   audit.integrity_ok = true;

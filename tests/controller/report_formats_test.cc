@@ -24,7 +24,7 @@ nlohmann::json TwoAgentReport() {
   std::vector<IntervalRow> rows;
   for (int sequence = 1; sequence <= 2; ++sequence) {
     for (size_t i = 0; i < ids.size(); ++i) {
-      agent::IntervalUpdate u;
+      protocol::IntervalUpdate u;
       u.sequence = sequence;
       u.start_s = sequence - 1;
       u.end_s = sequence;
@@ -35,7 +35,7 @@ nlohmann::json TwoAgentReport() {
       for (int k = 1; k <= 7; ++k) u.stats.read_latency.Record(k * 10000);
       u.final = sequence == 2;
       if (u.final) {
-        agent::RunAudit audit;
+        protocol::RunAudit audit;
         audit.acknowledged = audit.rows_in_db = 300 + 2 * static_cast<int>(i);
         audit.integrity_ok = true;
         audit.integrity_message = "ok";

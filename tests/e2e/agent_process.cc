@@ -2,8 +2,8 @@
 
 #include <utility>
 
-#include "agent/run_spec.h"
-#include "agent/wire.h"
+#include "protocol/run_spec.h"
+#include "protocol/wire.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/e2e_util.h"
 
@@ -109,14 +109,14 @@ bool AgentProcess::WaitUntilIdle(std::chrono::milliseconds deadline,
 
 ::opentrail::loadtest::v1::RunSpec SmallRunSpec(const std::string& run_id,
                                                 std::chrono::seconds duration) {
-  agent::RunSpec spec;
+  protocol::RunSpec spec;
   spec.run_id = run_id;
   spec.workload.writers = 4;
   spec.workload.readers = 2;
   spec.duration = duration;
   spec.log_interval = std::chrono::milliseconds(500);
   ::opentrail::loadtest::v1::RunSpec wire;
-  agent::ToProto(spec, &wire);
+  protocol::ToProto(spec, &wire);
   wire.set_db_name("agent.db");
   return wire;
 }

@@ -20,8 +20,8 @@
 #include <thread>
 #include <vector>
 
-#include "agent/run_spec.h"
-#include "agent/wire.h"
+#include "protocol/run_spec.h"
+#include "protocol/wire.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -44,14 +44,14 @@ class AgentProtocolTest : public ::testing::Test {
   // Two writers and a reader, 100 ms intervals, on "run.db".
   static pb::RunSpec Spec(const std::string& run_id,
                           std::chrono::milliseconds duration) {
-    agent::RunSpec spec;
+    protocol::RunSpec spec;
     spec.run_id = run_id;
     spec.workload.writers = 2;
     spec.workload.readers = 1;
     spec.duration = duration;
     spec.log_interval = std::chrono::milliseconds(100);
     pb::RunSpec wire;
-    agent::ToProto(spec, &wire);
+    protocol::ToProto(spec, &wire);
     wire.set_db_name("run.db");
     return wire;
   }
@@ -117,7 +117,7 @@ class AgentProtocolTest : public ::testing::Test {
       if (i > 0) {
         EXPECT_EQ(u.start_s(), stream.updates[i - 1].end_s());
       }
-      const absl::StatusOr<agent::IntervalUpdate> decoded = agent::FromProto(u);
+      const absl::StatusOr<protocol::IntervalUpdate> decoded = protocol::FromProto(u);
       ASSERT_TRUE(decoded.ok()) << decoded.status();
       EXPECT_EQ(decoded->stats.write_latency.count(),
                 static_cast<uint64_t>(u.counters().writes_ok()));

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "agent/wire.h"
+#include "protocol/wire.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/fleet/agent_protocol_suite.h"
@@ -53,8 +53,8 @@ class FakeAgentHarness {
   std::unique_ptr<pb::LoadAgent::Stub> stub_;
 };
 
-agent::RunSpec ClosedLoopSpec() {
-  agent::RunSpec spec;
+protocol::RunSpec ClosedLoopSpec() {
+  protocol::RunSpec spec;
   spec.run_id = "r";
   spec.workload.writers = 10;
   spec.workload.readers = 5;
@@ -64,7 +64,7 @@ agent::RunSpec ClosedLoopSpec() {
 TEST(UpdateSynthesizerTest, HistogramsCountExactlyTheSuccessfulRequests) {
   UpdateSynthesizer synthesizer(ClosedLoopSpec(), 7, /*samples=*/500);
   for (int i = 0; i < 5; ++i) {
-    const agent::IntervalUpdate u = synthesizer.Next(1.0);
+    const protocol::IntervalUpdate u = synthesizer.Next(1.0);
     EXPECT_GT(u.stats.counters.writes_ok, 500);  // More than the samples.
     EXPECT_EQ(u.stats.write_latency.count(),
               static_cast<uint64_t>(u.stats.counters.writes_ok));
@@ -78,7 +78,7 @@ TEST(UpdateSynthesizerTest, HistogramsCountExactlyTheSuccessfulRequests) {
 
 TEST(UpdateSynthesizerTest, LatenciesLookLikeAHealthyStore) {
   UpdateSynthesizer synthesizer(ClosedLoopSpec(), 7, /*samples=*/2000);
-  const agent::IntervalUpdate u = synthesizer.Next(1.0);
+  const protocol::IntervalUpdate u = synthesizer.Next(1.0);
   const stats::LatencyHistogram& w = u.stats.write_latency;
   // Milliseconds, a tail above the median, and sparse histograms with many
   // buckets (what the controller merges) rather than a handful.
@@ -89,11 +89,11 @@ TEST(UpdateSynthesizerTest, LatenciesLookLikeAHealthyStore) {
 }
 
 TEST(UpdateSynthesizerTest, OpenLoopRunsAtTheGivenRate) {
-  agent::RunSpec spec = ClosedLoopSpec();
+  protocol::RunSpec spec = ClosedLoopSpec();
   spec.workload.write_rate = 1000;
   spec.workload.read_rate = 0;
   UpdateSynthesizer synthesizer(spec, 3, 100);
-  const agent::IntervalUpdate u = synthesizer.Next(2.0);
+  const protocol::IntervalUpdate u = synthesizer.Next(2.0);
   // 2 s at 1000/s, give or take the agent's own spread and the noise.
   EXPECT_GT(u.stats.counters.writes_ok, 1500);
   EXPECT_LT(u.stats.counters.writes_ok, 2500);
@@ -101,7 +101,7 @@ TEST(UpdateSynthesizerTest, OpenLoopRunsAtTheGivenRate) {
 
 TEST(UpdateSynthesizerTest, NoTimeNoRequests) {
   UpdateSynthesizer synthesizer(ClosedLoopSpec(), 1, 100);
-  const agent::IntervalUpdate u = synthesizer.Next(0);
+  const protocol::IntervalUpdate u = synthesizer.Next(0);
   EXPECT_EQ(u.stats.counters.writes_ok, 0);
   EXPECT_EQ(u.stats.write_latency.count(), 0u);
   EXPECT_EQ(u.batches, 0);

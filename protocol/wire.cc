@@ -1,13 +1,13 @@
-#include "agent/wire.h"
+#include "protocol/wire.h"
 
 #include <chrono>
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
-#include "stats/stats_proto.h"
+#include "protocol/stats_proto.h"
 #include "status/status_macros.h"
 
-namespace loadtest::agent {
+namespace loadtest::protocol {
 namespace {
 
 using std::chrono::nanoseconds;
@@ -129,9 +129,9 @@ void ToProto(const IntervalUpdate& u, pb::RunUpdate* out) {
   out->set_sequence(u.sequence);
   out->set_start_s(u.start_s);
   out->set_end_s(u.end_s);
-  stats::ToProto(u.stats.counters, out->mutable_counters());
-  stats::ToProto(u.stats.write_latency, out->mutable_write_latency());
-  stats::ToProto(u.stats.read_latency, out->mutable_read_latency());
+  ToProto(u.stats.counters, out->mutable_counters());
+  ToProto(u.stats.write_latency, out->mutable_write_latency());
+  ToProto(u.stats.read_latency, out->mutable_read_latency());
   out->set_peak_queue_depth(u.peak_queue_depth);
   out->set_queue_size(u.queue_size);
   out->set_batches(u.batches);
@@ -164,9 +164,9 @@ absl::StatusOr<IntervalUpdate> FromProto(const pb::RunUpdate& p) {
   }
   u.start_s = p.start_s();
   u.end_s = p.end_s();
-  u.stats.counters = stats::FromProto(p.counters());
-  ASSIGN_OR_RETURN(u.stats.write_latency, stats::FromProto(p.write_latency()));
-  ASSIGN_OR_RETURN(u.stats.read_latency, stats::FromProto(p.read_latency()));
+  u.stats.counters = FromProto(p.counters());
+  ASSIGN_OR_RETURN(u.stats.write_latency, FromProto(p.write_latency()));
+  ASSIGN_OR_RETURN(u.stats.read_latency, FromProto(p.read_latency()));
   u.peak_queue_depth = p.peak_queue_depth();
   u.queue_size = p.queue_size();
   u.batches = p.batches();
@@ -205,4 +205,13 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
                       status.error_message());
 }
 
-}  // namespace loadtest::agent
+AgentLimits LimitsFromProto(const pb::AgentLimits& limits) {
+  AgentLimits out;
+  out.max_writers = limits.max_writers();
+  out.max_readers = limits.max_readers();
+  out.max_duration = std::chrono::nanoseconds(limits.max_duration_ns());
+  out.max_db_bytes = limits.max_db_bytes();
+  return out;
+}
+
+}  // namespace loadtest::protocol

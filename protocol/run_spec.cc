@@ -1,12 +1,13 @@
-#include "agent/run_spec.h"
+#include "protocol/run_spec.h"
 
 #include <initializer_list>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "cli/flag_set.h"
 #include "status/status_macros.h"
 
-namespace loadtest::agent {
+namespace loadtest::protocol {
 namespace {
 
 // The longest run, and the longest interval, timeout or pause in one.
@@ -72,4 +73,67 @@ absl::Status ValidateRunSpec(const RunSpec& spec) {
   return absl::OkStatus();
 }
 
-}  // namespace loadtest::agent
+absl::Status ValidateWorkloadOptions(const WorkloadOptions& o) {
+  if (o.writers < 0 || o.writers > 10000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("writers must be between 0 and 10000, got ", o.writers));
+  }
+  if (o.readers < 0 || o.readers > 10000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("readers must be between 0 and 10000, got ", o.readers));
+  }
+  if (o.writers == 0 && o.readers == 0) {
+    return absl::InvalidArgumentError(
+        "writers and readers are both 0: nothing to run");
+  }
+  if (o.write_delay.count() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "write-delay must be >= 0, got ", o.write_delay.count(), "ns"));
+  }
+  if (o.read_delay.count() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "read-delay must be >= 0, got ", o.read_delay.count(), "ns"));
+  }
+  for (const auto& [name, rate, threads] :
+       {std::tuple<const char*, double, int>{"write-rate", o.write_rate,
+                                             o.writers},
+        std::tuple<const char*, double, int>{"read-rate", o.read_rate,
+                                             o.readers}}) {
+    if (!(rate >= 0) || rate > 1e7) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          name, " must be between 0 and 10000000 per second, got ", rate));
+    }
+    if (rate > 0 && threads == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          name, " is ", rate, "/s but there are no ",
+          std::string(name) == "write-rate" ? "writers" : "readers",
+          " to carry it"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AgentLimits::Check(const RunSpec& spec,
+                                const std::string& agent_id) const {
+  auto refuse = [&agent_id](const std::string& asks, const std::string& allows,
+                            const char* flag) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the run asks for ", asks, "; agent ", agent_id, " allows at most ",
+        allows, " (", flag, ")"));
+  };
+  if (max_writers > 0 && spec.workload.writers > max_writers) {
+    return refuse(absl::StrCat(spec.workload.writers, " writers"),
+                  absl::StrCat(max_writers), "--max-writers");
+  }
+  if (max_readers > 0 && spec.workload.readers > max_readers) {
+    return refuse(absl::StrCat(spec.workload.readers, " readers"),
+                  absl::StrCat(max_readers), "--max-readers");
+  }
+  if (max_duration > std::chrono::nanoseconds(0) && spec.duration > max_duration) {
+    return refuse(cli::FormatDuration(spec.duration),
+                  cli::FormatDuration(max_duration), "--max-duration");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace loadtest::protocol

@@ -1,4 +1,4 @@
-#include "agent/wire.h"
+#include "protocol/wire.h"
 
 #include <cstdint>
 #include <limits>
@@ -6,7 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace loadtest::agent {
+namespace loadtest::protocol {
 namespace {
 
 using ::testing::HasSubstr;
@@ -178,4 +178,4 @@ TEST(WireTest, StatusCodesSurviveTheConversion) {
 }
 
 }  // namespace
-}  // namespace loadtest::agent
+}  // namespace loadtest::protocol

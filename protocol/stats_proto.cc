@@ -1,15 +1,15 @@
-#include "stats/stats_proto.h"
+#include "protocol/stats_proto.h"
 
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 
-namespace loadtest::stats {
+namespace loadtest::protocol {
 
-void ToProto(const LatencyHistogram& h,
+void ToProto(const stats::LatencyHistogram& h,
              opentrail::loadtest::v1::Histogram* out) {
   out->Clear();
-  for (const LatencyHistogram::SparseBucket& b : h.ToSparse()) {
+  for (const stats::LatencyHistogram::SparseBucket& b : h.ToSparse()) {
     out->add_bucket_index(b.index);
     out->add_bucket_count(b.count);
   }
@@ -18,23 +18,23 @@ void ToProto(const LatencyHistogram& h,
   out->set_sum_ns(h.sum());
 }
 
-absl::StatusOr<LatencyHistogram> FromProto(
+absl::StatusOr<stats::LatencyHistogram> FromProto(
     const opentrail::loadtest::v1::Histogram& h) {
   if (h.bucket_index_size() != h.bucket_count_size()) {
     return absl::InvalidArgumentError(
         absl::StrCat("histogram has ", h.bucket_index_size(),
                      " bucket indexes but ", h.bucket_count_size(), " counts"));
   }
-  std::vector<LatencyHistogram::SparseBucket> buckets;
+  std::vector<stats::LatencyHistogram::SparseBucket> buckets;
   buckets.reserve(h.bucket_index_size());
   for (int i = 0; i < h.bucket_index_size(); ++i) {
     buckets.push_back({h.bucket_index(i), h.bucket_count(i)});
   }
-  return LatencyHistogram::FromSparse(buckets, h.min_ns(), h.max_ns(),
+  return stats::LatencyHistogram::FromSparse(buckets, h.min_ns(), h.max_ns(),
                                       h.sum_ns());
 }
 
-void ToProto(const IntervalCounters& c,
+void ToProto(const stats::IntervalCounters& c,
              opentrail::loadtest::v1::Counters* out) {
   out->set_writes_ok(c.writes_ok);
   out->set_write_errors(c.write_errors);
@@ -46,8 +46,8 @@ void ToProto(const IntervalCounters& c,
   out->set_reads_late(c.reads_late);
 }
 
-IntervalCounters FromProto(const opentrail::loadtest::v1::Counters& c) {
-  IntervalCounters out;
+stats::IntervalCounters FromProto(const opentrail::loadtest::v1::Counters& c) {
+  stats::IntervalCounters out;
   out.writes_ok = c.writes_ok();
   out.write_errors = c.write_errors();
   out.write_timeouts = c.write_timeouts();
@@ -59,4 +59,4 @@ IntervalCounters FromProto(const opentrail::loadtest::v1::Counters& c) {
   return out;
 }
 
-}  // namespace loadtest::stats
+}  // namespace loadtest::protocol

@@ -10,8 +10,8 @@
 // while the run thread is reading. StartRun is called at most once. The
 // destructor cancels the run call and joins the run thread; it must not run
 // on the run thread (i.e. not from a callback).
-#ifndef LOADTEST_CONTROLLER_AGENT_CLIENT_H_
-#define LOADTEST_CONTROLLER_AGENT_CLIENT_H_
+#ifndef LOADTEST_PROTOCOL_AGENT_CLIENT_H_
+#define LOADTEST_PROTOCOL_AGENT_CLIENT_H_
 
 #include <chrono>
 #include <functional>
@@ -22,14 +22,14 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "agent/run_spec.h"
-#include "agent/wire.h"
+#include "protocol/run_spec.h"
+#include "protocol/wire.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "proto/loadtest.grpc.pb.h"
 #include "security/auth.h"
 
-namespace loadtest::controller {
+namespace loadtest::protocol {
 
 class AgentClient {
  public:
@@ -39,7 +39,7 @@ class AgentClient {
   // time, in stream order; after on_finished or on_lost nothing more comes.
   struct RunCallbacks {
     // One decoded update (the final one too, before on_finished).
-    std::function<void(const agent::IntervalUpdate&)> on_update;
+    std::function<void(const IntervalUpdate&)> on_update;
     // The final update arrived.
     std::function<void()> on_finished;
     // The stream ended or failed before the final update: `reason` is the
@@ -61,13 +61,13 @@ class AgentClient {
   // The agent's identity and state. Unavailable naming the target and
   // gRPC's message when the agent cannot be reached or does not answer by
   // `deadline`; other failures keep their code, also naming the target.
-  absl::StatusOr<agent::pb::AgentStatus> GetStatus(Deadline deadline);
+  absl::StatusOr<pb::AgentStatus> GetStatus(Deadline deadline);
 
   // Starts the server-streaming Run call on a thread this client owns and
   // returns at once; results come through `callbacks` (each must be set).
   // The call has no deadline (a run lasts as long as it lasts): keepalive
   // and Cancel() end it. FailedPrecondition when a run was already started.
-  absl::Status StartRun(const agent::pb::RunSpec& spec, RunCallbacks callbacks);
+  absl::Status StartRun(const pb::RunSpec& spec, RunCallbacks callbacks);
 
   // Asks the agent to end run `run_id` early (it drains, audits and sends
   // the final update on the Run stream). The agent's NotFound (no such run
@@ -84,12 +84,12 @@ class AgentClient {
   void Join();
 
  private:
-  void ReadRun(agent::pb::RunSpec spec, RunCallbacks callbacks);
+  void ReadRun(pb::RunSpec spec, RunCallbacks callbacks);
 
   const std::string target_;
   const security::ClientAuth auth_;
   const std::shared_ptr<grpc::Channel> channel_;
-  const std::unique_ptr<agent::pb::LoadAgent::Stub> stub_;
+  const std::unique_ptr<pb::LoadAgent::Stub> stub_;
 
   std::mutex mu_;
   // The Run call's context, created by StartRun before the thread starts and
@@ -99,6 +99,6 @@ class AgentClient {
   std::thread run_thread_;  // Started by StartRun; joined by Join/~.
 };
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::protocol
 
-#endif  // LOADTEST_CONTROLLER_AGENT_CLIENT_H_
+#endif  // LOADTEST_PROTOCOL_AGENT_CLIENT_H_

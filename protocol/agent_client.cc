@@ -1,4 +1,4 @@
-#include "controller/agent_client.h"
+#include "protocol/agent_client.h"
 
 #include <utility>
 
@@ -7,10 +7,9 @@
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 
-namespace loadtest::controller {
+namespace loadtest::protocol {
 namespace {
 
-namespace pb = agent::pb;
 
 grpc::ChannelArguments AgentChannelArguments(const security::ClientAuth& auth) {
   grpc::ChannelArguments args;
@@ -28,7 +27,7 @@ grpc::ChannelArguments AgentChannelArguments(const security::ClientAuth& auth) {
 // "UNAVAILABLE: failed to connect to all addresses".
 std::string Describe(const grpc::Status& status) {
   return absl::StrCat(
-      absl::StatusCodeToString(agent::FromGrpcStatus(status).code()), ": ",
+      absl::StatusCodeToString(FromGrpcStatus(status).code()), ": ",
       status.error_message());
 }
 
@@ -43,7 +42,7 @@ absl::Status CallError(const std::string& target, const char* call,
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       return absl::UnavailableError(message);
     default:
-      return absl::Status(agent::FromGrpcStatus(status).code(), message);
+      return absl::Status(FromGrpcStatus(status).code(), message);
   }
 }
 
@@ -114,7 +113,7 @@ void AgentClient::ReadRun(pb::RunSpec spec, RunCallbacks callbacks) {
   while (reader->Read(&message)) {
     // Past the final update or a bad one, read on only to let the call end.
     if (finished || !failure.empty()) continue;
-    absl::StatusOr<agent::IntervalUpdate> update = agent::FromProto(message);
+    absl::StatusOr<IntervalUpdate> update = FromProto(message);
     if (!update.ok()) {
       failure = absl::StrCat("decoding failed: ", update.status().message());
     } else if (!message.run_id().empty() && message.run_id() != spec.run_id()) {
@@ -165,4 +164,4 @@ void AgentClient::Join() {
   if (run_thread_.joinable()) run_thread_.join();
 }
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::protocol

@@ -1,8 +1,8 @@
 // RunSpec: everything one agent needs to run one load test, and the updates
 // it reports while running. Plain value types, copied freely. The gRPC wire
 // form (proto/) maps onto these.
-#ifndef LOADTEST_AGENT_RUN_SPEC_H_
-#define LOADTEST_AGENT_RUN_SPEC_H_
+#ifndef LOADTEST_PROTOCOL_RUN_SPEC_H_
+#define LOADTEST_PROTOCOL_RUN_SPEC_H_
 
 #include <chrono>
 #include <cstdint>
@@ -10,11 +10,27 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "agent/workload.h"
 #include "stats/interval_counters.h"
 #include "storage/store_options.h"
 
-namespace loadtest::agent {
+namespace loadtest::protocol {
+
+struct WorkloadOptions {
+  int writers = 10;
+  int readers = 5;
+  // Closed loop: pause after each operation.
+  std::chrono::nanoseconds write_delay = std::chrono::milliseconds(1);
+  std::chrono::nanoseconds read_delay = std::chrono::milliseconds(10);
+  // Open loop when > 0: operations per second for the whole workload.
+  double write_rate = 0;
+  double read_rate = 0;
+  uint64_t seed = 1;
+};
+
+// InvalidArgument naming the field and value: negative counts, no writers
+// and no readers, negative delays, negative or absurd rates, a rate given
+// with no thread to carry it.
+absl::Status ValidateWorkloadOptions(const WorkloadOptions& options);
 
 struct RunSpec {
   std::string run_id;
@@ -29,6 +45,19 @@ struct RunSpec {
 // write-timeout and the write and read delays are at most 168h; a positive
 // write or read rate is at least 0.001 per second.
 absl::Status ValidateRunSpec(const RunSpec& spec);
+
+// What an agent accepts (loadtest-agent --max-*); 0 means no limit.
+struct AgentLimits {
+  int max_writers = 0;
+  int max_readers = 0;
+  std::chrono::nanoseconds max_duration{0};
+  int64_t max_db_bytes = 0;
+
+  // OK, or PermissionDenied naming the limit and its flag: "the run asks
+  // for 50 writers; agent a1 allows at most 20 (--max-writers)".
+  absl::Status Check(const RunSpec& spec, const std::string& agent_id) const;
+};
+
 
 // The durability audit at the end of a run: rows this run left in the
 // database versus the writes the store acknowledged (plus timed-out writes
@@ -71,6 +100,6 @@ struct IntervalUpdate {
   std::optional<RunAudit> audit;
 };
 
-}  // namespace loadtest::agent
+}  // namespace loadtest::protocol
 
-#endif  // LOADTEST_AGENT_RUN_SPEC_H_
+#endif  // LOADTEST_PROTOCOL_RUN_SPEC_H_

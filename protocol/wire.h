@@ -1,18 +1,18 @@
 // The agent's plain types (RunSpec, IntervalUpdate, RunAudit) in their wire
 // form (proto/loadtest.proto), and the one place where gRPC and absl status
 // codes are converted. Pure functions; safe from any thread.
-#ifndef LOADTEST_AGENT_WIRE_H_
-#define LOADTEST_AGENT_WIRE_H_
+#ifndef LOADTEST_PROTOCOL_WIRE_H_
+#define LOADTEST_PROTOCOL_WIRE_H_
 
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "agent/run_spec.h"
+#include "protocol/run_spec.h"
 #include "grpcpp/support/status.h"
 #include "proto/loadtest.pb.h"
 
-namespace loadtest::agent {
+namespace loadtest::protocol {
 
 namespace pb = ::opentrail::loadtest::v1;
 
@@ -36,9 +36,12 @@ void ToProto(const IntervalUpdate& update, pb::RunUpdate* out);
 // update (2^43).
 absl::StatusOr<IntervalUpdate> FromProto(const pb::RunUpdate& update);
 
+// The limits an agent announces in its AgentStatus.
+AgentLimits LimitsFromProto(const pb::AgentLimits& limits);
+
 grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::Status FromGrpcStatus(const grpc::Status& status);
 
-}  // namespace loadtest::agent
+}  // namespace loadtest::protocol
 
-#endif  // LOADTEST_AGENT_WIRE_H_
+#endif  // LOADTEST_PROTOCOL_WIRE_H_
