@@ -22,7 +22,7 @@ using protocol::IntervalUpdate;
 using protocol::kDurationReached;
 namespace {
 
-void Log(const std::string& line) {
+void LogLine(const std::string& line) {
   std::fprintf(stderr, "loadtest-agent: %s\n", line.c_str());
   std::fflush(stderr);
 }
@@ -50,6 +50,10 @@ void ConfigureAgentServer(grpc::ServerBuilder* builder) {
   builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
 }
 
+
+void AgentService::Log(const std::string& line) const {
+  if (options_.log_runs) LogLine(line);
+}
 
 AgentService::AgentService(AgentIdentity identity, std::string data_dir,
                            MetricsServer* metrics, AgentServiceOptions options)

@@ -37,6 +37,9 @@ struct AgentServiceOptions {
   // Checks every call; null: anyone may call (plaintext, no token).
   const security::ServerAuth* auth = nullptr;
   protocol::AgentLimits limits;
+  // Log each run's start, end and refusals on stderr (loadtest-agent); off
+  // for the controller's in-process agent, which reports them itself.
+  bool log_runs = true;
 };
 
 class AgentService final : public opentrail::loadtest::v1::LoadAgent::Service {
@@ -64,6 +67,9 @@ class AgentService final : public opentrail::loadtest::v1::LoadAgent::Service {
   // OK, or (logged) UNAUTHENTICATED from options_.auth.
   grpc::Status Authenticate(const grpc::ServerContext& context,
                             const char* method) const;
+
+  // `line` on stderr, prefixed, when options_.log_runs.
+  void Log(const std::string& line) const;
 
   const AgentIdentity identity_;
   const std::string data_dir_;

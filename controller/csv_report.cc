@@ -94,25 +94,36 @@ std::string AuditField(const nlohmann::json& audit, const char* key) {
 
 }  // namespace
 
-std::string IntervalsCsv(const nlohmann::json& report) {
+std::string IntervalsCsvHeader() {
   std::string out;
   std::vector<std::string> header = {"sequence", "start_s", "end_s", "agent"};
   AppendFigureHeader(&header);
   AppendLine(header, &out);
-  for (const nlohmann::json& row : report.value("intervals", nlohmann::json::array())) {
-    const std::vector<std::string> span = {Value(row.at("sequence")),
-                                           Value(row.at("start_s")),
-                                           Value(row.at("end_s"))};
-    for (const nlohmann::json& agent : row.at("agents")) {
-      std::vector<std::string> fields = span;
-      fields.push_back(Value(agent.at("agent_id")));
-      AppendFigures(agent, &fields);
-      AppendLine(fields, &out);
-    }
+  return out;
+}
+
+std::string IntervalCsvRows(const nlohmann::json& row) {
+  std::string out;
+  const std::vector<std::string> span = {Value(row.at("sequence")),
+                                         Value(row.at("start_s")),
+                                         Value(row.at("end_s"))};
+  for (const nlohmann::json& agent : row.value("agents", nlohmann::json::array())) {
     std::vector<std::string> fields = span;
-    fields.push_back("TOTAL");
-    AppendFigures(row.at("total"), &fields);
+    fields.push_back(Value(agent.at("agent_id")));
+    AppendFigures(agent, &fields);
     AppendLine(fields, &out);
+  }
+  std::vector<std::string> fields = span;
+  fields.push_back("TOTAL");
+  AppendFigures(row.at("total"), &fields);
+  AppendLine(fields, &out);
+  return out;
+}
+
+std::string IntervalsCsv(const nlohmann::json& report) {
+  std::string out = IntervalsCsvHeader();
+  for (const nlohmann::json& row : report.value("intervals", nlohmann::json::array())) {
+    out += IntervalCsvRows(row);
   }
   return out;
 }

@@ -17,8 +17,13 @@
 
 namespace loadtest::controller {
 
-// `report` as RunReportJson makes it.
+// `report` as RunReportJson makes it from whole interval rows (with their
+// `agents`); a run streams the same lines through IntervalLog instead.
 std::string IntervalsCsv(const nlohmann::json& report);
+// The header line of PREFIX_intervals.csv, and the lines of one interval row
+// (IntervalRowJson with agents): one per agent, then TOTAL.
+std::string IntervalsCsvHeader();
+std::string IntervalCsvRows(const nlohmann::json& row);
 std::string SummaryCsv(const nlohmann::json& report);
 
 // The two file names for `prefix`.

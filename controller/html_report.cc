@@ -222,13 +222,16 @@ std::string SvgChart(const Chart& chart, const std::vector<double>& starts,
 // The charts of the report's interval rows.
 std::vector<Chart> Charts(const json& report, std::vector<double>* starts,
                           std::vector<double>* ends) {
-  const json& rows = report.contains("intervals") ? report.at("intervals")
-                                                  : json::array();
+  // A run's report carries a bounded chart series beside the totals; a
+  // report made from whole interval rows is drawn from those.
+  const json& rows = report.contains("chart")       ? report.at("chart").at("rows")
+                     : report.contains("intervals") ? report.at("intervals")
+                                                    : json::array();
   std::vector<std::string> agent_ids;
   for (const json& row : rows) {
     starts->push_back(row.value("start_s", 0.0));
     ends->push_back(row.value("end_s", 0.0));
-    for (const json& a : row.at("agents")) {
+    for (const json& a : row.value("agents", json::array())) {
       const std::string id = a.value("agent_id", "");
       if (std::find(agent_ids.begin(), agent_ids.end(), id) == agent_ids.end()) {
         agent_ids.push_back(id);
@@ -264,7 +267,7 @@ std::vector<Chart> Charts(const json& report, std::vector<double>* starts,
     s.quiet = quiet_agents;
     for (const json& row : rows) {
       std::optional<double> value;
-      for (const json& a : row.at("agents")) {
+      for (const json& a : row.value("agents", json::array())) {
         if (a.value("agent_id", "") != id) continue;
         if (count_pointer.empty() || Number(a, Pointer(count_pointer)) > 0) {
           value = Number(a, Pointer(pointer));
@@ -562,10 +565,23 @@ std::string HtmlReport(const json& report) {
   // Charts.
   std::vector<double> starts, ends;
   const std::vector<Chart> charts = Charts(report, &starts, &ends);
-  absl::StrAppend(&html, "<h2>Over time</h2>\n<p class=\"note\">",
-                  starts.size(),
-                  " intervals; each line holds an interval's value from its "
-                  "start to its end.</p>\n<div class=\"charts\">\n");
+  const int64_t per_point =
+      report.contains("chart")
+          ? report.at("chart").value("intervals_per_point", int64_t{1})
+          : 1;
+  if (per_point > 1) {
+    absl::StrAppend(
+        &html, "<h2>Over time</h2>\n<p class=\"note\">", starts.size(),
+        " points of ", per_point,
+        " intervals each (rates averaged, latencies and queue the highest, "
+        "errors added); each line holds a point's value from its start to "
+        "its end.</p>\n<div class=\"charts\">\n");
+  } else {
+    absl::StrAppend(&html, "<h2>Over time</h2>\n<p class=\"note\">",
+                    starts.size(),
+                    " intervals; each line holds an interval's value from its "
+                    "start to its end.</p>\n<div class=\"charts\">\n");
+  }
   for (const Chart& c : charts) html += SvgChart(c, starts, ends);
   html += "</div>\n";
   std::vector<std::vector<std::string>> targets;

@@ -96,8 +96,46 @@ nlohmann::json FiguresJson(const Figures& f) {
   };
 }
 
+nlohmann::json IntervalRowJson(const IntervalRow& row, bool with_agents) {
+  nlohmann::json j = {{"sequence", row.sequence},
+                      {"start_s", row.start_s},
+                      {"end_s", row.end_s},
+                      {"total", FiguresJson(row.total)}};
+  if (with_agents) {
+    nlohmann::json per_agent = nlohmann::json::array();
+    for (const AgentFigures& a : row.agents) {
+      nlohmann::json figures = FiguresJson(a.figures);
+      figures["agent_id"] = a.agent_id;
+      per_agent.push_back(std::move(figures));
+    }
+    j["agents"] = std::move(per_agent);
+  }
+  return j;
+}
+
+nlohmann::json AgentIntervalJson(const IntervalRow& row,
+                                 const AgentFigures& agent) {
+  nlohmann::json j = FiguresJson(agent.figures);
+  j["sequence"] = row.sequence;
+  j["start_s"] = row.start_s;
+  j["end_s"] = row.end_s;
+  j["agent_id"] = agent.agent_id;
+  return j;
+}
+
 nlohmann::json RunReportJson(const Scenario& scenario,
                              const std::vector<IntervalRow>& intervals,
+                             const RunSummary& summary,
+                             const std::vector<TargetCheck>& targets,
+                             const std::vector<ThresholdResult>& thresholds) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const IntervalRow& row : intervals) {
+    rows.push_back(IntervalRowJson(row, /*with_agents=*/true));
+  }
+  return RunReportJson(scenario, std::move(rows), summary, targets, thresholds);
+}
+
+nlohmann::json RunReportJson(const Scenario& scenario, nlohmann::json rows,
                              const RunSummary& summary,
                              const std::vector<TargetCheck>& targets,
                              const std::vector<ThresholdResult>& thresholds) {
@@ -112,20 +150,6 @@ nlohmann::json RunReportJson(const Scenario& scenario,
     agent["lost_reason"] = a.lost_reason;
     if (a.audit.has_value()) agent["audit"] = AuditJson(*a.audit);
     agents.push_back(std::move(agent));
-  }
-  nlohmann::json rows = nlohmann::json::array();
-  for (const IntervalRow& row : intervals) {
-    nlohmann::json per_agent = nlohmann::json::array();
-    for (const AgentFigures& a : row.agents) {
-      nlohmann::json j = FiguresJson(a.figures);
-      j["agent_id"] = a.agent_id;
-      per_agent.push_back(std::move(j));
-    }
-    rows.push_back({{"sequence", row.sequence},
-                    {"start_s", row.start_s},
-                    {"end_s", row.end_s},
-                    {"total", FiguresJson(row.total)},
-                    {"agents", std::move(per_agent)}});
   }
   nlohmann::json threshold_results = nlohmann::json::array();
   for (const ThresholdResult& t : thresholds) {

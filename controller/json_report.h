@@ -38,10 +38,25 @@ struct AgentInfo {
 // label `agent` = its id, so a file_sd job scrapes exactly these agents.
 nlohmann::json PrometheusTargetsJson(const std::vector<AgentInfo>& agents);
 
+// One interval row: sequence, start_s, end_s, total (FiguresJson) and,
+// `with_agents`, agents[] (FiguresJson with agent_id each).
+nlohmann::json IntervalRowJson(const IntervalRow& row, bool with_agents);
+
+// One agent's figures of one interval, a line of the --out-intervals JSON
+// Lines file: FiguresJson plus sequence, start_s, end_s and agent_id.
+nlohmann::json AgentIntervalJson(const IntervalRow& row,
+                                 const AgentFigures& agent);
+
 // The report: tool, parameters, summary (total, agents[] with `lost` and
-// `lost_reason`, partial, guide_targets), audit, intervals.
+// `lost_reason`, partial, guide_targets), audit, and `intervals`: the rows
+// given, as IntervalRowJson makes them. A run gives only the totals (its
+// per-agent rows go to the interval log); whole rows suit small reports.
 nlohmann::json RunReportJson(const Scenario& scenario,
                              const std::vector<IntervalRow>& intervals,
+                             const RunSummary& summary,
+                             const std::vector<TargetCheck>& targets,
+                             const std::vector<ThresholdResult>& thresholds = {});
+nlohmann::json RunReportJson(const Scenario& scenario, nlohmann::json rows,
                              const RunSummary& summary,
                              const std::vector<TargetCheck>& targets,
                              const std::vector<ThresholdResult>& thresholds = {});

@@ -5,11 +5,12 @@
 #include "controller/csv_report.h"
 #include "controller/html_report.h"
 #include "controller/json_report.h"
+#include "status/status_macros.h"
 
 namespace loadtest::controller {
 
 std::vector<std::string> OutputOptions::Paths() const {
-  std::vector<std::string> paths = {out_path, html_path};
+  std::vector<std::string> paths = {out_path, html_path, IntervalsPath()};
   if (!csv_prefix.empty()) {
     paths.push_back(IntervalsCsvPath(csv_prefix));
     paths.push_back(SummaryCsvPath(csv_prefix));
@@ -17,8 +18,33 @@ std::vector<std::string> OutputOptions::Paths() const {
   return paths;
 }
 
-int FinishRun(const Scenario& scenario, const std::vector<IntervalRow>& intervals,
-              const RunSummary& summary, Display& display, const RunEnd& end) {
+std::string OutputOptions::IntervalsPath() const {
+  if (!intervals_path.empty() || out_path.empty()) return intervals_path;
+  const std::string suffix = ".json";
+  if (out_path.size() > suffix.size() &&
+      out_path.compare(out_path.size() - suffix.size(), suffix.size(),
+                       suffix) == 0) {
+    return out_path.substr(0, out_path.size() - suffix.size()) +
+           ".intervals.jsonl";
+  }
+  return out_path + ".intervals.jsonl";
+}
+
+int ExitCode(const absl::StatusOr<RunOutcome>& outcome) {
+  if (!outcome.ok()) return kExitUsage;
+  if (!outcome->started) return 128 + outcome->signal_number;
+  if (outcome->partial) return kExitPartial;
+  if (!outcome->audit_passed || !outcome->thresholds_held || outcome->aborted) {
+    return kExitCheckFailed;
+  }
+  if (outcome->signal_number != 0) return 128 + outcome->signal_number;
+  return kExitOk;
+}
+
+absl::StatusOr<RunOutcome> FinishRun(const Scenario& scenario,
+                                     IntervalLog& intervals,
+                                     const RunSummary& summary,
+                                     Display& display, const RunEnd& end) {
   const OutputOptions& output = end.output;
   const std::vector<TargetCheck> targets = CheckGuideTargets(summary.total);
   std::vector<ThresholdResult> thresholds =
@@ -29,15 +55,18 @@ int FinishRun(const Scenario& scenario, const std::vector<IntervalRow>& interval
     std::printf("\nAborted by --abort-on-fail at %.1fs: %s (%s) could no longer hold\n",
                 end.aborted->at_s, t.text.c_str(), t.scope.c_str());
   }
+  RETURN_IF_ERROR(intervals.Close());
+  const std::string intervals_path = output.IntervalsPath();
 
   if (!output.out_path.empty() || !output.csv_prefix.empty() ||
       !output.html_path.empty()) {
-    nlohmann::json report =
-        RunReportJson(scenario, intervals, summary, targets, thresholds);
+    nlohmann::json report = RunReportJson(scenario, intervals.totals(), summary,
+                                          targets, thresholds);
     report["run"] = {{"mode", end.mode},
                      {"started_at", FormatUtc(end.started_at)},
                      {"ended_at", FormatUtc(end.ended_at)},
                      {"interrupted_by_signal", end.signal_number}};
+    if (!intervals_path.empty()) report["intervals_file"] = intervals_path;
     if (end.aborted.has_value()) {
       const ThresholdResult& t = end.aborted->threshold;
       report["aborted"] = {{"threshold", t.text},
@@ -47,43 +76,38 @@ int FinishRun(const Scenario& scenario, const std::vector<IntervalRow>& interval
                            {"at_s", end.aborted->at_s}};
     }
     if (end.decorate_report) end.decorate_report(&report);
-    auto failed = [](const absl::Status& s) {
-      std::fprintf(stderr, "loadtest: %s\n", std::string(s.message()).c_str());
-      return kExitUsage;
-    };
     if (!output.out_path.empty()) {
-      if (absl::Status s = WriteJsonFile(output.out_path, report); !s.ok()) {
-        return failed(s);
-      }
+      RETURN_IF_ERROR(WriteJsonFile(output.out_path, report));
       std::printf("report: %s\n", output.out_path.c_str());
     }
     if (!output.csv_prefix.empty()) {
-      if (absl::Status s = WriteCsvReports(output.csv_prefix, report); !s.ok()) {
-        return failed(s);
-      }
+      RETURN_IF_ERROR(WriteTextFile(SummaryCsvPath(output.csv_prefix),
+                                    SummaryCsv(report)));
       std::printf("csv: %s %s\n", IntervalsCsvPath(output.csv_prefix).c_str(),
                   SummaryCsvPath(output.csv_prefix).c_str());
     }
     if (!output.html_path.empty()) {
-      if (absl::Status s = WriteTextFile(output.html_path, HtmlReport(report));
-          !s.ok()) {
-        return failed(s);
-      }
+      report["chart"] = intervals.ChartJson();
+      RETURN_IF_ERROR(WriteTextFile(output.html_path, HtmlReport(report)));
       std::printf("html: %s\n", output.html_path.c_str());
     }
   }
+  if (!intervals_path.empty()) {
+    std::printf("intervals: %s\n", intervals_path.c_str());
+  }
   std::fflush(stdout);
-  bool thresholds_held = true;
-  for (const ThresholdResult& t : thresholds) thresholds_held &= t.passed;
-  if (!thresholds_held) {
+  RunOutcome outcome;
+  for (const ThresholdResult& t : thresholds) {
+    outcome.thresholds_held = outcome.thresholds_held && t.passed;
+  }
+  if (!outcome.thresholds_held) {
     std::fprintf(stderr, "loadtest: a threshold failed (see Thresholds)\n");
   }
-  if (summary.partial) return kExitPartial;
-  if (!summary.audit.passed() || !thresholds_held || end.aborted.has_value()) {
-    return kExitCheckFailed;
-  }
-  if (end.signal_number != 0) return 128 + end.signal_number;
-  return kExitOk;
+  outcome.partial = summary.partial;
+  outcome.audit_passed = summary.audit.passed();
+  outcome.aborted = end.aborted.has_value();
+  outcome.signal_number = end.signal_number;
+  return outcome;
 }
 
 }  // namespace loadtest::controller

@@ -10,23 +10,45 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "controller/aggregator.h"
 #include "controller/display.h"
+#include "controller/interval_log.h"
 #include "controller/scenario.h"
 #include "controller/thresholds.h"
 #include "nlohmann/json.hpp"
 
 namespace loadtest::controller {
 
-// Exit codes, documented in --help and the README.
+// Exit codes, documented in --help and docs/cli.md; main maps a run's
+// outcome to one (ExitCode).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitUsage = 1;        // Bad flag, setup error.
 inline constexpr int kExitCheckFailed = 2;  // An audit or threshold failed.
 inline constexpr int kExitPartial = 3;      // An agent was lost mid-run.
 
+// How a run ended, once it could be set up (setup errors are a Status).
+struct RunOutcome {
+  // False when a signal came before any agent started: nothing ran.
+  bool started = true;
+  bool partial = false;  // An agent was lost or ended its run early.
+  bool audit_passed = true;
+  bool thresholds_held = true;
+  bool aborted = false;   // --abort-on-fail stopped it.
+  int signal_number = 0;  // The SIGINT/SIGTERM that ended it, or 0.
+};
+
+// kExitUsage for an error; else kExitPartial if partial; else
+// kExitCheckFailed if the audit or a threshold failed or the run was
+// aborted by one; else 128+signal if interrupted; else kExitOk.
+int ExitCode(const absl::StatusOr<RunOutcome>& outcome);
+
 // What a run reports and judges, the same in both modes.
 struct OutputOptions {
   std::string out_path;    // --out: the JSON report; empty for none.
+  // --out-intervals: every agent's row of every interval, JSON Lines.
+  // Empty: beside --out (IntervalsPath()), or none without --out.
+  std::string intervals_path;
   std::string csv_prefix;  // --csv: PREFIX_intervals.csv, PREFIX_summary.csv.
   std::string html_path;   // --html: the self-contained HTML report.
   std::vector<Threshold> thresholds;
@@ -39,6 +61,9 @@ struct OutputOptions {
 
   // Every file this run will write, for the check made before it starts.
   std::vector<std::string> Paths() const;
+  // The JSON Lines file of the interval rows: intervals_path, else --out's
+  // name with ".json" replaced by (or followed by) ".intervals.jsonl", else "".
+  std::string IntervalsPath() const;
 };
 
 // Why a run was stopped early by --abort-on-fail.
@@ -59,12 +84,13 @@ struct RunEnd {
   std::function<void(nlohmann::json*)> decorate_report;
 };
 
-// Prints the summary, writes the reports, and returns the exit code:
-// kExitPartial if an agent was lost; else kExitCheckFailed if an audit or a
-// threshold failed or the run was aborted by one; else 128+signal if
-// interrupted; else kExitOk. A report that cannot be written is kExitUsage.
-int FinishRun(const Scenario& scenario, const std::vector<IntervalRow>& intervals,
-              const RunSummary& summary, Display& display, const RunEnd& end);
+// Prints the summary, closes the interval log, writes the reports and says
+// how the run ended. An error (naming the file) when a report or the
+// interval log could not be written.
+absl::StatusOr<RunOutcome> FinishRun(const Scenario& scenario,
+                                     IntervalLog& intervals,
+                                     const RunSummary& summary,
+                                     Display& display, const RunEnd& end);
 
 }  // namespace loadtest::controller
 

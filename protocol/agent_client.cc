@@ -55,6 +55,12 @@ AgentClient::AgentClient(std::string target, security::ClientAuth auth)
                                          AgentChannelArguments(auth_))),
       stub_(pb::LoadAgent::NewStub(channel_)) {}
 
+AgentClient::AgentClient(std::string target,
+                         std::shared_ptr<grpc::Channel> channel)
+    : target_(std::move(target)),
+      channel_(std::move(channel)),
+      stub_(pb::LoadAgent::NewStub(channel_)) {}
+
 AgentClient::~AgentClient() {
   Cancel();
   Join();
@@ -133,11 +139,13 @@ void AgentClient::ReadRun(pb::RunSpec spec, RunCallbacks callbacks) {
   }
   const grpc::Status status = reader->Finish();
   if (finished) return;
+  absl::Status agent_status;
   if (failure.empty()) {
     failure = status.ok() ? "stream ended before the final update"
                           : Describe(status);
+    agent_status = FromGrpcStatus(status);
   }
-  callbacks.on_lost(failure);
+  callbacks.on_lost(failure, agent_status);
 }
 
 absl::Status AgentClient::Stop(const std::string& run_id,

@@ -44,13 +44,20 @@ class AgentClient {
     std::function<void()> on_finished;
     // The stream ended or failed before the final update: `reason` is the
     // gRPC status code name and message ("UNAVAILABLE: Socket closed"),
-    // "decoding failed: ..." or "stream ended before the final update".
-    std::function<void(const std::string& reason)> on_lost;
+    // "decoding failed: ..." or "stream ended before the final update";
+    // `agent_status` is the call's status as the agent (or gRPC) ended it,
+    // OK when the stream ended cleanly or the controller gave up on it.
+    std::function<void(const std::string& reason,
+                       const absl::Status& agent_status)>
+        on_lost;
   };
 
   // Creates the channel to `target` ("host:port", "[v6]:port") with `auth`
   // (TLS, token; default plaintext); connecting happens on the first call.
   explicit AgentClient(std::string target, security::ClientAuth auth = {});
+  // Talks to an agent over `channel` (e.g. an in-process server's);
+  // `target` names it in messages ("in-process").
+  AgentClient(std::string target, std::shared_ptr<grpc::Channel> channel);
   ~AgentClient();
 
   AgentClient(const AgentClient&) = delete;

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -35,7 +36,10 @@ void WriteFile(const std::string& path, const std::string& text) {
 }
 
 // The JSON report at `path`, or a discarded value (and a test failure) if it
-// is missing or not JSON.
+// is missing or not JSON. A run's report keeps each interval's total only
+// and names the JSON Lines file of the per-agent rows (`intervals_file`):
+// those rows are read back into each interval's `agents`, in the order the
+// file gives them, so a test sees whole interval rows.
 json ReadReport(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
@@ -43,7 +47,33 @@ json ReadReport(const std::string& path) {
     return json(json::value_t::discarded);
   }
   json report = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (report.is_discarded()) ADD_FAILURE() << path << " is not valid JSON";
+  if (report.is_discarded()) {
+    ADD_FAILURE() << path << " is not valid JSON";
+    return report;
+  }
+  if (!report.contains("intervals_file")) return report;
+  std::map<int64_t, json> agents_by_sequence;
+  std::ifstream lines(report["intervals_file"].get<std::string>());
+  EXPECT_TRUE(lines.good()) << "no intervals file " << report["intervals_file"];
+  for (std::string line; std::getline(lines, line);) {
+    json row = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (row.is_discarded() || !row.contains("sequence")) {
+      ADD_FAILURE() << "not an interval row: " << line;
+      continue;
+    }
+    json& agents = agents_by_sequence[row["sequence"].get<int64_t>()];
+    if (agents.is_null()) agents = json::array();
+    agents.push_back(std::move(row));
+  }
+  for (json& interval : report["intervals"]) {
+    EXPECT_FALSE(interval.contains("agents"))
+        << "--out holds per-agent interval rows";
+    interval["agents"] =
+        std::move(agents_by_sequence[interval["sequence"].get<int64_t>()]);
+    agents_by_sequence.erase(interval["sequence"].get<int64_t>());
+  }
+  EXPECT_TRUE(agents_by_sequence.empty())
+      << "the intervals file has rows of intervals the report lacks";
   return report;
 }
 

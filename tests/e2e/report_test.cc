@@ -297,7 +297,7 @@ TEST_F(ReportTest, AbortOnFailStopsAnInProcessRunCleanlyAtTheFirstFailure) {
        "-log-interval=200ms", "-writers=2", "-readers=0", "-metrics-port=0",
        "--abort-on-fail", "--threshold=write_max<1ns", "--out=" + out});
   ASSERT_EQ(r.exit_code, kExitCheckFailed) << Describe(r);
-  EXPECT_THAT(r.stdout_text, HasSubstr("aborted: threshold write_max<1ns failed at"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("aborted: threshold write_max<1ns (total) failed at"));
   EXPECT_THAT(r.stdout_text, HasSubstr("Aborted by --abort-on-fail"));
   const json report = ReadReport(out);
   ASSERT_TRUE(report.is_object());

@@ -14,10 +14,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/e2e/e2e_util.h"
 #include "tests/e2e/subprocess.h"
 
 namespace loadtest::testing {
 namespace {
+
 
 using ::testing::HasSubstr;
 
@@ -27,13 +29,6 @@ constexpr std::chrono::seconds kStartDeadline(60);
 bool IsAgentList(const std::string& line) {
   return line.find(':') != std::string::npos &&
          line.find(' ') == std::string::npos;
-}
-
-nlohmann::json ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
 }
 
 TEST(AgentFleetTest, FiftyAgentsAreInEveryIntervalOfARealControllerRun) {
@@ -58,7 +53,7 @@ TEST(AgentFleetTest, FiftyAgentsAreInEveryIntervalOfARealControllerRun) {
        "--log-interval=500ms", "--out=" + dir.File("run.json")});
   EXPECT_EQ(run.exit_code, 0) << run.stderr_text;
 
-  const nlohmann::json report = ReadJson(dir.File("run.json"));
+  const nlohmann::json report = ReadReport(dir.File("run.json"));
   ASSERT_TRUE(report.is_object()) << "no JSON report";
   EXPECT_EQ(report["summary"]["partial"], false);
   EXPECT_EQ(report["audit"]["passed"], true);
@@ -103,7 +98,7 @@ TEST(AgentFleetTest, AnInterruptedControllerStopsEveryAgentWithItsFinalUpdate) {
   controller.SendSignal(SIGINT);
   EXPECT_EQ(controller.Wait(), 130) << controller.stderr_text();
 
-  const nlohmann::json report = ReadJson(dir.File("run.json"));
+  const nlohmann::json report = ReadReport(dir.File("run.json"));
   ASSERT_TRUE(report.is_object()) << "no JSON report";
   EXPECT_EQ(report["summary"]["partial"], false);
   EXPECT_EQ(report["audit"]["passed"], true);

@@ -1,0 +1,271 @@
+#include "controller/flags.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "controller/thresholds.h"
+#include "status/status_macros.h"
+
+namespace loadtest::controller {
+namespace {
+
+std::string PresetHelp() {
+  std::vector<std::string> lines;
+  for (const auto& p : Presets()) {
+    lines.push_back(absl::StrCat(p.name, " (", p.writers, " writers, ",
+                                 p.readers, " readers, batch ", p.batch_size,
+                                 ", ", p.duration.count(), "s: ",
+                                 p.description, ")"));
+  }
+  return absl::StrCat(
+      "A preset of the load-testing guide; flags given explicitly override "
+      "it. One of: ",
+      absl::StrJoin(lines, "; "));
+}
+
+}  // namespace
+
+const char kLoadtestIntro[] =
+    "loadtest: load-tests OpenTrail's batched SQLite log store.\n"
+    "\n"
+    "With no agents it runs the store and the workload in this process (the\n"
+    "embedded default): writers and readers for -duration, a line of figures\n"
+    "every -log-interval, Prometheus metrics on -metrics-port, and at the end a\n"
+    "summary with the load-testing guide's targets and a durability audit\n"
+    "(rows in the database versus writes acknowledged).\n"
+    "\n"
+    "With --agents it runs the same scenario on every loadtest-agent named,\n"
+    "started together: each agent runs -writers and -readers against its own\n"
+    "store (-db inside its --data-dir) and serves its own /metrics; a line per\n"
+    "agent and a TOTAL line every -log-interval; one summary merged exactly\n"
+    "across agents, with each agent's audit. An agent that fails mid-run is\n"
+    "reported lost at once and the others go on; the result is then partial.\n"
+    "\n"
+    "Flags take one or two dashes: -writers=20, --writers 20.\n"
+    "Durations: 300ms, 10s, 1m30s, 2h.\n"
+    "\n"
+    "Exit codes: 0 the run completed, the audit passed and every threshold\n"
+    "held; 1 usage or setup error (bad flag or threshold, unwritable\n"
+    "database, port in use, an agent unreachable or busy); 2 the durability\n"
+    "audit or a threshold failed (or --abort-on-fail stopped the run); 3\n"
+    "partial result: an agent was lost mid-run; 130/143 interrupted by\n"
+    "SIGINT/SIGTERM (the summary and audit are still printed).\n"
+    "\n"
+    "Examples:\n"
+    "  loadtest -duration=60s -writers=10 -readers=5 -batch-size=100\n"
+    "  loadtest --scenario=burst --duration=20s --out=burst.json\n"
+    "  loadtest --write-rate=2000 --readers=2 --duration=30s\n"
+    "  loadtest --threshold='write_p99<50ms' --threshold='error_rate<1%'\n"
+    "  loadtest --threshold-preset=guide --abort-on-fail --html=report.html\n"
+    "  loadtest --scenario=moderate --out=run.json --csv=run\n"
+    "  loadtest --agents=10.0.0.7:7070,10.0.0.8:7070 --duration=60s\n"
+    "  loadtest --agents=dns:///agent:7070 --scenario=heavy --out=heavy.json\n"
+    "  loadtest compare before.json after.json --tolerance=5\n";
+
+void RegisterFlags(cli::FlagSet* flags, CommandLine* cl) {
+  flags->AddSection("The original tool's flags");
+  flags->AddString("db", &cl->scenario.db, "Database file (created when missing).");
+  flags->AddDuration("duration", &cl->scenario.duration, "How long the test runs.");
+  flags->AddInt("writers", &cl->scenario.writers, "Concurrent writer threads.");
+  flags->AddInt("readers", &cl->scenario.readers, "Concurrent reader threads.");
+  flags->AddInt("batch-size", &cl->scenario.batch_size,
+               "Most rows committed in one transaction (1..100000, at most "
+               "-queue-size).");
+  flags->AddDuration("batch-timeout", &cl->scenario.batch_timeout,
+                    "Longest a batch waits to fill after its first row (with "
+                    "-batch-policy=linger; the default group commit never "
+                    "waits longer, usually much less).");
+  flags->AddInt("queue-size", &cl->scenario.queue_size,
+               "Writes that may wait for the writer; a write finding the queue "
+               "full is refused at once and counted.");
+  flags->AddInt("metrics-port", &cl->scenario.metrics_port,
+               "Port of the Prometheus /metrics endpoint served during the "
+               "run (0 picks a free port). A port in use is an error. Ignored "
+               "with --agents: each agent serves its own (loadtest-agent "
+               "--metrics-port).");
+  flags->AddDuration("log-interval", &cl->scenario.log_interval,
+                    "How often a line of figures is printed (>= 100ms).");
+
+  flags->AddSection("Agents");
+  flags->AddString(
+      "agents", &cl->agents,
+      "Run on these loadtest-agents instead of in this process: a "
+      "comma-separated list of host:port (IPv6 as [::1]:7070) and "
+      "dns:///name:port entries. dns:///name:port stands for EVERY address "
+      "the name resolves to (A and AAAA records), one agent each, as docker "
+      "compose --scale and Kubernetes headless services give. -db must then "
+      "be a plain file name.");
+  flags->AddDuration("start-delay", &cl->start_delay,
+                    "With --agents: every agent starts its workload this long "
+                    "after it receives the run, so all start together "
+                    "(0s..1m).");
+
+  flags->AddString("auth-token-file", &cl->auth.token_file,
+                  "With --agents: send this shared token (the file's content, "
+                  "trimmed) with every call, for agents started with "
+                  "--auth-token-file.");
+  flags->AddString("tls-ca", &cl->auth.tls_ca_file,
+                  "With --agents: talk TLS and trust agents whose certificate "
+                  "this CA signed (PEM).");
+  flags->AddString("tls-cert", &cl->auth.tls_cert_file,
+                  "With --agents and --tls-ca: present this client "
+                  "certificate (PEM; with --tls-key), for agents started with "
+                  "--tls-client-ca (mutual TLS).");
+  flags->AddString("tls-key", &cl->auth.tls_key_file,
+                  "The private key of --tls-cert (PEM).");
+  flags->AddString("tls-server-name", &cl->auth.tls_server_name,
+                  "With --tls-ca: check the agents' certificates against this "
+                  "name instead of each target's host (e.g. the DNS name "
+                  "when dns:/// resolved it to addresses).");
+
+  flags->AddSection("Workload");
+  flags->AddString("scenario", &cl->scenario_name, PresetHelp());
+  flags->AddDuration("write-delay", &cl->scenario.write_delay,
+                    "Closed loop: pause of each writer after each write.");
+  flags->AddDuration("read-delay", &cl->scenario.read_delay,
+                    "Closed loop: pause of each reader after each read.");
+  flags->AddDouble("write-rate", &cl->scenario.write_rate,
+                  "Open loop: writes per second per agent (like -writers), "
+                  "paced on a schedule; latency counts from each write's "
+                  "scheduled time. 0 = closed loop.");
+  flags->AddDouble("read-rate", &cl->scenario.read_rate,
+                  "Open loop: reads per second per agent. 0 = closed loop.");
+
+  flags->AddSection("Store");
+  flags->AddDuration("write-timeout", &cl->scenario.write_timeout,
+                    "A write not committed within this is reported timed out "
+                    "(the store still tells whether it committed later).");
+  flags->AddString("schema", &cl->scenario.schema,
+                  "full: the original schema (FTS5 and twelve indexes); lean: "
+                  "primary key and a timestamp index.");
+  flags->AddString("sync", &cl->scenario.sync, "PRAGMA synchronous: off, normal or full.");
+  flags->AddString("batch-policy", &cl->scenario.batch_policy,
+                  "group: commit whatever is queued as soon as the writer is "
+                  "free; linger: the original's rule, wait -batch-timeout for "
+                  "a full batch.");
+  flags->AddBool("fresh", &cl->scenario.fresh,
+                "Drop the existing log tables first (default: keep the data; "
+                "the audit counts only this run's rows).");
+
+  flags->AddSection("Pass or fail");
+  flags->AddStringList(
+      "threshold", &cl->threshold_texts,
+      "A condition the run must meet, checked at the end (and live with "
+      "--abort-on-fail); exit code 2 when one fails. [SCOPE:]METRIC OP VALUE[UNIT], e.g. write_p95<100ms, "
+      "error_rate<1%, writes_per_s>=5000, lost==0, each:write_p99<200ms. "
+      "SCOPE: total (default), each (every agent) or an agent id. METRIC: "
+      "writes_per_s reads_per_s write_p50 write_p95 write_p99 write_p999 "
+      "write_max (and read_...) error_rate queue_utilization write_errors "
+      "write_timeouts queue_full read_errors lost. OP: < <= > >= ==. UNIT: "
+      "ns us ms s for latencies (default ms), % for rates of errors and the "
+      "queue.");
+  flags->AddString("threshold-preset", &cl->threshold_preset,
+                  "guide: the load-testing guide's targets as thresholds "
+                  "(writes_per_s>=5000, write_p95<100ms, write_p99<200ms, "
+                  "queue_utilization<80%, error_rate<1%).");
+  flags->AddBool("abort-on-fail", &cl->output.abort_on_fail,
+                "Check the thresholds after every interval on the figures so "
+                "far and stop the run cleanly (agents drain, audit and report) "
+                "as soon as one can no longer hold: a count (errors, "
+                "timeouts, queue_full, lost) or a peak (write_max, read_max, "
+                "queue_utilization) over its bound at once; percentiles, "
+                "rates and error_rate once -abort-grace has passed. Exit code "
+                "2.");
+  flags->AddDuration("abort-grace", &cl->output.abort_grace,
+                    "With --abort-on-fail: how long into the run percentile, "
+                    "rate and error_rate thresholds are not yet judged live "
+                    "(warm-up).");
+
+  flags->AddSection("Output");
+  flags->AddString("out", &cl->output.out_path,
+                  "Also write the report as JSON to this file: the manifest "
+                  "(tool version, every parameter, start and end time, each "
+                  "agent's id, address and version), the summary per agent "
+                  "and in total, thresholds, audit, and every interval.");
+  flags->AddString("csv", &cl->output.csv_prefix,
+                  "Also write PREFIX_intervals.csv (a row per agent per "
+                  "interval, then the interval's TOTAL) and "
+                  "PREFIX_summary.csv (a row per agent, then TOTAL, with the "
+                  "audit).");
+  flags->AddString("html", &cl->output.html_path,
+                  "Also write a self-contained HTML report to this file: "
+                  "verdict, manifest, summary, thresholds, audit, and charts "
+                  "over time (throughput, p95/p99, queue, errors; per agent "
+                  "and total). It loads nothing from the network.");
+  flags->AddString("prometheus-targets", &cl->prometheus_targets,
+                  "Write a Prometheus file_sd JSON listing the /metrics address "
+                  "of every agent of this run (label agent=<id>) before it "
+                  "starts, for prometheus.yml's file_sd job.");
+  flags->AddString("metrics-address", &cl->metrics_address,
+                  "Address the /metrics endpoint binds to (without --agents).");
+
+  flags->AddString("out-intervals", &cl->output.intervals_path,
+                   "Write every agent's figures of every interval to this "
+                   "file as JSON Lines (one object per agent per interval: "
+                   "sequence, start_s, end_s, agent_id and the figures), as "
+                   "they arrive. Default with --out: beside it, its name "
+                   "ending .intervals.jsonl instead of .json. --out then "
+                   "keeps each interval's total only, so neither the report "
+                   "nor the controller's memory grows with agents x "
+                   "intervals.");
+}
+
+absl::StatusOr<Invocation> ResolveCommandLine(const cli::FlagSet& flags,
+                                              CommandLine cl) {
+  Invocation run;
+  run.scenario = std::move(cl.scenario);
+  if (!cl.scenario_name.empty()) {
+    RETURN_IF_ERROR(ApplyPreset(
+        cl.scenario_name, [&flags](const char* name) { return flags.IsSet(name); },
+        &run.scenario));
+  }
+  if (!cl.threshold_preset.empty()) {
+    if (cl.threshold_preset != "guide") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "threshold-preset must be guide, got \"", cl.threshold_preset, "\""));
+    }
+    const auto& guide = GuideThresholdTexts();
+    cl.threshold_texts.insert(cl.threshold_texts.begin(), guide.begin(),
+                              guide.end());
+  }
+  run.options.output = std::move(cl.output);
+  OutputOptions& output = run.options.output;
+  for (const std::string& text : cl.threshold_texts) {
+    ASSIGN_OR_RETURN(Threshold threshold, ParseThreshold(text));
+    output.thresholds.push_back(std::move(threshold));
+  }
+  if (output.abort_on_fail && output.thresholds.empty()) {
+    return absl::InvalidArgumentError(
+        "--abort-on-fail needs a --threshold or --threshold-preset");
+  }
+  if (output.abort_grace < std::chrono::nanoseconds(0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("abort-grace must be >= 0, got ",
+                     cli::FormatDuration(output.abort_grace)));
+  }
+  ASSIGN_OR_RETURN(run.spec, ToRunSpec(run.scenario));
+  run.options.prometheus_targets_path = std::move(cl.prometheus_targets);
+  run.distributed = flags.IsSet("agents");
+  if (run.distributed) {
+    run.agents = std::move(cl.agents);
+    run.auth = std::move(cl.auth);
+    run.options.start_delay = cl.start_delay;
+    // Checked before any name is resolved or any agent contacted.
+    RETURN_IF_ERROR(CheckDistributedRun(run.scenario, cl.start_delay));
+    return run;
+  }
+  for (const char* flag : {"start-delay", "auth-token-file", "tls-ca",
+                           "tls-cert", "tls-key", "tls-server-name"}) {
+    if (flags.IsSet(flag)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, " needs --agents"));
+    }
+  }
+  run.options.metrics_listen =
+      absl::StrCat(cl.metrics_address, ":", run.scenario.metrics_port);
+  return run;
+}
+
+}  // namespace loadtest::controller

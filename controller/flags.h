@@ -1,0 +1,67 @@
+// The `loadtest` command line: every flag of a run (the original tool's,
+// agents and security, workload, store, pass or fail, output), its --help,
+// and the checks that turn what was typed into what RunLoadTest takes. One
+// flag table for main and the flags fuzzer, so the fuzzer checks the real
+// one. Pure except for ResolveCommandLine's reading nothing: no files, no
+// network (main resolves --agents and reads credential files).
+#ifndef LOADTEST_CONTROLLER_FLAGS_H_
+#define LOADTEST_CONTROLLER_FLAGS_H_
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cli/flag_set.h"
+#include "controller/run.h"
+#include "controller/run_end.h"
+#include "controller/scenario.h"
+#include "protocol/run_spec.h"
+#include "security/auth.h"
+
+namespace loadtest::controller {
+
+// What the flags are bound to, as typed.
+struct CommandLine {
+  Scenario scenario;
+  std::string scenario_name;  // --scenario.
+  OutputOptions output;       // Thresholds stay empty until resolved.
+  std::vector<std::string> threshold_texts;
+  std::string threshold_preset;
+  std::string prometheus_targets;
+  std::string metrics_address = "0.0.0.0";
+  std::string agents;  // --agents, unresolved.
+  std::chrono::nanoseconds start_delay = std::chrono::seconds(1);
+  security::ClientAuthOptions auth;
+};
+
+// The intro of `loadtest --help`: what it does, flag syntax, exit codes,
+// examples.
+extern const char kLoadtestIntro[];
+
+// Adds every flag of a run to `flags`, bound to `cl` (which must outlive
+// the parse).
+void RegisterFlags(cli::FlagSet* flags, CommandLine* cl);
+
+// A command line made ready to run.
+struct Invocation {
+  Scenario scenario;  // With the preset applied.
+  protocol::RunSpec spec;
+  // Everything but agent_targets and auth, which come from `agents` and
+  // `auth` (main resolves the names and reads the files).
+  RunOptions options;
+  bool distributed = false;  // --agents was given.
+  std::string agents;
+  security::ClientAuthOptions auth;
+};
+
+// After `flags` parsed: applies --scenario (flags set explicitly win),
+// --threshold-preset and the thresholds, builds the RunSpec, and checks
+// what needs or excludes --agents. InvalidArgument naming the flag and the
+// value.
+absl::StatusOr<Invocation> ResolveCommandLine(const cli::FlagSet& flags,
+                                              CommandLine cl);
+
+}  // namespace loadtest::controller
+
+#endif  // LOADTEST_CONTROLLER_FLAGS_H_

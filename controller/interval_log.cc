@@ -1,0 +1,238 @@
+#include "controller/interval_log.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "controller/csv_report.h"
+#include "controller/json_report.h"
+
+namespace loadtest::controller {
+namespace {
+
+constexpr size_t kChartPointBudget = 20000;
+constexpr size_t kMaxPointsPerSeries = 720;
+constexpr size_t kMinPointsPerSeries = 32;
+
+double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+}  // namespace
+
+size_t IntervalLog::MaxChartPoints(size_t agents) {
+  const size_t share = kChartPointBudget / std::max<size_t>(agents, 1);
+  return std::clamp(share, kMinPointsPerSeries, kMaxPointsPerSeries);
+}
+
+absl::StatusOr<std::unique_ptr<IntervalLog>> IntervalLog::Open(
+    std::vector<std::string> agent_ids, const std::string& jsonl_path,
+    const std::string& csv_path) {
+  std::unique_ptr<IntervalLog> log(new IntervalLog(std::move(agent_ids)));
+  for (OutFile* out : {&log->jsonl_, &log->csv_}) {
+    const std::string& path = out == &log->jsonl_ ? jsonl_path : csv_path;
+    if (path.empty()) continue;
+    out->path = path;
+    out->file = std::fopen((path + ".tmp").c_str(), "w");
+    if (out->file == nullptr) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "cannot write ", path, ": ", std::strerror(errno)));
+    }
+  }
+  log->Write(&log->csv_, IntervalsCsvHeader());
+  return log;
+}
+
+IntervalLog::IntervalLog(std::vector<std::string> agent_ids)
+    : agent_ids_(std::move(agent_ids)),
+      max_points_(MaxChartPoints(agent_ids_.size())),
+      agent_points_(agent_ids_.size()) {
+  for (size_t i = 0; i < agent_ids_.size(); ++i) agent_index_[agent_ids_[i]] = i;
+}
+
+IntervalLog::~IntervalLog() {
+  for (OutFile* out : {&jsonl_, &csv_}) {
+    if (out->file == nullptr) continue;
+    std::fclose(out->file);
+    std::remove((out->path + ".tmp").c_str());
+  }
+}
+
+void IntervalLog::Write(OutFile* out, const std::string& text) {
+  if (out->file == nullptr || !write_error_.ok()) return;
+  if (std::fwrite(text.data(), 1, text.size(), out->file) != text.size()) {
+    write_error_ = absl::ResourceExhaustedError(absl::StrCat(
+        "cannot write ", out->path, ": ", std::strerror(errno)));
+  }
+}
+
+void IntervalLog::Add(const IntervalRow& row) {
+  ++rows_;
+  if (jsonl_.file != nullptr) {
+    std::string lines;
+    for (const AgentFigures& a : row.agents) {
+      lines += AgentIntervalJson(row, a).dump();
+      lines += '\n';
+    }
+    Write(&jsonl_, lines);
+  }
+  if (csv_.file != nullptr) {
+    Write(&csv_, IntervalCsvRows(IntervalRowJson(row, /*with_agents=*/true)));
+  }
+  totals_.push_back(IntervalRowJson(row, /*with_agents=*/false));
+
+  // Charts: a new point every per_point_ intervals, else merged into the
+  // last one.
+  const bool new_point = in_last_point_ == 0 || in_last_point_ >= per_point_;
+  std::vector<Point> agents(agent_ids_.size());
+  for (const AgentFigures& a : row.agents) {
+    auto it = agent_index_.find(a.agent_id);
+    if (it != agent_index_.end()) agents[it->second] = MakePoint(row, a.figures);
+  }
+  const Point total = MakePoint(row, row.total);
+  if (new_point) {
+    total_points_.push_back(total);
+    for (size_t i = 0; i < agents.size(); ++i) agent_points_[i].push_back(agents[i]);
+    in_last_point_ = 1;
+  } else {
+    total_points_.back() = Merge(total_points_.back(), total);
+    for (size_t i = 0; i < agents.size(); ++i) {
+      agent_points_[i].back() = Merge(agent_points_[i].back(), agents[i]);
+    }
+    ++in_last_point_;
+  }
+  if (total_points_.size() >= max_points_ && in_last_point_ >= per_point_) {
+    Compact();
+  }
+}
+
+void IntervalLog::Compact() {
+  auto halve = [](std::vector<Point>* points) {
+    std::vector<Point> merged;
+    merged.reserve(points->size() / 2 + 1);
+    for (size_t i = 0; i < points->size(); i += 2) {
+      merged.push_back(i + 1 < points->size()
+                           ? Merge((*points)[i], (*points)[i + 1])
+                           : (*points)[i]);
+    }
+    *points = std::move(merged);
+  };
+  const bool odd = total_points_.size() % 2 == 1;
+  halve(&total_points_);
+  for (std::vector<Point>& points : agent_points_) halve(&points);
+  per_point_ *= 2;
+  // An odd last point covers only half a new point: it takes the next rows.
+  in_last_point_ = odd ? per_point_ / 2 : per_point_;
+}
+
+absl::Status IntervalLog::Close() {
+  for (OutFile* out : {&jsonl_, &csv_}) {
+    if (out->file == nullptr) continue;
+    const bool flushed = std::fflush(out->file) == 0;
+    std::fclose(out->file);
+    out->file = nullptr;
+    const std::string tmp = out->path + ".tmp";
+    if (!write_error_.ok() || !flushed) {
+      std::remove(tmp.c_str());
+      if (write_error_.ok()) {
+        write_error_ = absl::ResourceExhaustedError(
+            absl::StrCat("cannot write ", out->path, ": ", std::strerror(errno)));
+      }
+      continue;
+    }
+    if (std::rename(tmp.c_str(), out->path.c_str()) != 0) {
+      write_error_ = absl::PermissionDeniedError(absl::StrCat(
+          "cannot write ", out->path, ": ", std::strerror(errno)));
+      std::remove(tmp.c_str());
+    }
+  }
+  return write_error_;
+}
+
+IntervalLog::Point IntervalLog::MakePoint(const IntervalRow& row,
+                                          const Figures& f) {
+  Point p;
+  p.present = true;
+  p.sequence = row.sequence;
+  p.start_s = row.start_s;
+  p.end_s = row.end_s;
+  p.writes_per_s = f.writes_per_s();
+  p.reads_per_s = f.reads_per_s();
+  p.write_count = f.write_latency.count();
+  p.read_count = f.read_latency.count();
+  p.write_p95_ms = Ms(f.write_latency.Quantile(0.95));
+  p.write_p99_ms = Ms(f.write_latency.Quantile(0.99));
+  p.read_p95_ms = Ms(f.read_latency.Quantile(0.95));
+  p.read_p99_ms = Ms(f.read_latency.Quantile(0.99));
+  p.queue_utilization = f.queue_utilization();
+  p.write_errors = f.counters.write_errors;
+  p.write_timeouts = f.counters.write_timeouts;
+  p.queue_full_errors = f.counters.queue_full;
+  p.read_errors = f.counters.read_errors;
+  return p;
+}
+
+IntervalLog::Point IntervalLog::Merge(const Point& a, const Point& b) {
+  if (!a.present) return b;
+  if (!b.present) return a;
+  Point m = a;
+  m.end_s = b.end_s;
+  const double da = a.end_s - a.start_s, db = b.end_s - b.start_s;
+  auto mean = [&](double x, double y) {
+    return da + db > 0 ? (x * da + y * db) / (da + db) : (x + y) / 2;
+  };
+  m.writes_per_s = mean(a.writes_per_s, b.writes_per_s);
+  m.reads_per_s = mean(a.reads_per_s, b.reads_per_s);
+  m.write_p95_ms = std::max(a.write_p95_ms, b.write_p95_ms);
+  m.write_p99_ms = std::max(a.write_p99_ms, b.write_p99_ms);
+  m.read_p95_ms = std::max(a.read_p95_ms, b.read_p95_ms);
+  m.read_p99_ms = std::max(a.read_p99_ms, b.read_p99_ms);
+  m.queue_utilization = std::max(a.queue_utilization, b.queue_utilization);
+  m.write_count = a.write_count + b.write_count;
+  m.read_count = a.read_count + b.read_count;
+  m.write_errors = a.write_errors + b.write_errors;
+  m.write_timeouts = a.write_timeouts + b.write_timeouts;
+  m.queue_full_errors = a.queue_full_errors + b.queue_full_errors;
+  m.read_errors = a.read_errors + b.read_errors;
+  return m;
+}
+
+nlohmann::json IntervalLog::PointJson(const Point& p) {
+  return {{"writes_per_s", p.writes_per_s},
+          {"reads_per_s", p.reads_per_s},
+          {"write_latency_ms",
+           {{"count", p.write_count},
+            {"p95", p.write_p95_ms},
+            {"p99", p.write_p99_ms}}},
+          {"read_latency_ms",
+           {{"count", p.read_count},
+            {"p95", p.read_p95_ms},
+            {"p99", p.read_p99_ms}}},
+          {"queue_utilization", p.queue_utilization},
+          {"write_errors", p.write_errors},
+          {"write_timeouts", p.write_timeouts},
+          {"queue_full_errors", p.queue_full_errors},
+          {"read_errors", p.read_errors}};
+}
+
+nlohmann::json IntervalLog::ChartJson() const {
+  nlohmann::json rows = nlohmann::json::array();
+  for (size_t k = 0; k < total_points_.size(); ++k) {
+    const Point& t = total_points_[k];
+    nlohmann::json agents = nlohmann::json::array();
+    for (size_t i = 0; i < agent_points_.size(); ++i) {
+      if (k >= agent_points_[i].size() || !agent_points_[i][k].present) continue;
+      nlohmann::json a = PointJson(agent_points_[i][k]);
+      a["agent_id"] = agent_ids_[i];
+      agents.push_back(std::move(a));
+    }
+    rows.push_back({{"sequence", t.sequence},
+                    {"start_s", t.start_s},
+                    {"end_s", t.end_s},
+                    {"total", PointJson(t)},
+                    {"agents", std::move(agents)}});
+  }
+  return {{"intervals_per_point", per_point_}, {"rows", std::move(rows)}};
+}
+
+}  // namespace loadtest::controller

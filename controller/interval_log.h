@@ -1,0 +1,114 @@
+// IntervalLog: where a run's interval rows go as they complete, so that the
+// controller's memory does not grow with the length of the run.
+//   - Every agent's row of every interval becomes one line of a JSON Lines
+//     file (--out-intervals; AgentIntervalJson) and, with --csv, its lines
+//     of PREFIX_intervals.csv, written as they arrive.
+//   - Kept in memory: each interval's TOTAL (for --out's `intervals`, a few
+//     hundred bytes per interval whatever the number of agents) and a
+//     bounded chart series: at most MaxChartPoints(agents) points per agent,
+//     two neighbouring points merged into one whenever it is full (rates
+//     averaged over time, percentiles and queue utilization the highest,
+//     counts added), for the HTML report's charts.
+//
+// Thread-safety: one thread at a time (the run calls it under its lock).
+#ifndef LOADTEST_CONTROLLER_INTERVAL_LOG_H_
+#define LOADTEST_CONTROLLER_INTERVAL_LOG_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "controller/aggregator.h"
+#include "nlohmann/json.hpp"
+
+namespace loadtest::controller {
+
+class IntervalLog {
+ public:
+  // `jsonl_path` and `csv_path` may be empty (not written). Both are written
+  // to "<path>.tmp" and renamed into place by Close(), so a reader never
+  // sees half a file. PermissionDenied naming the path when one cannot be
+  // created.
+  static absl::StatusOr<std::unique_ptr<IntervalLog>> Open(
+      std::vector<std::string> agent_ids, const std::string& jsonl_path,
+      const std::string& csv_path);
+  ~IntervalLog();  // Closes (and removes) unfinished files.
+
+  // Points each agent's chart series may hold: 720 for up to 27 agents,
+  // fewer beyond (20,000 points in all), at least 32.
+  static size_t MaxChartPoints(size_t agents);
+
+  // Takes one completed row. A write error is kept and returned by Close();
+  // the files stop growing then, the totals and charts go on.
+  void Add(const IntervalRow& row);
+
+  // Flushes and renames the files into place. The first write error, naming
+  // the file, if any.
+  absl::Status Close();
+
+  // [{sequence, start_s, end_s, total}], one per interval, in order.
+  const nlohmann::json& totals() const { return totals_; }
+  // The chart series as interval rows (sequence, start_s, end_s, total,
+  // agents[] with agent_id; the figures the charts draw) and how many
+  // intervals each point covers: {"intervals_per_point": N, "rows": [...]}.
+  nlohmann::json ChartJson() const;
+  int64_t rows() const { return rows_; }
+
+ private:
+  explicit IntervalLog(std::vector<std::string> agent_ids);
+
+  // The figures the HTML charts draw, for one agent or the total.
+  struct Point {
+    bool present = false;
+    int64_t sequence = 0;
+    double start_s = 0;
+    double end_s = 0;
+    double writes_per_s = 0;
+    double reads_per_s = 0;
+    double write_p95_ms = 0;
+    double write_p99_ms = 0;
+    double read_p95_ms = 0;
+    double read_p99_ms = 0;
+    double queue_utilization = 0;
+    int64_t write_count = 0;
+    int64_t read_count = 0;
+    int64_t write_errors = 0;
+    int64_t write_timeouts = 0;
+    int64_t queue_full_errors = 0;
+    int64_t read_errors = 0;
+  };
+  static Point MakePoint(const IntervalRow& row, const Figures& figures);
+  static Point Merge(const Point& a, const Point& b);
+  static nlohmann::json PointJson(const Point& p);
+  // Halves every series (merging neighbours) once they are full.
+  void Compact();
+
+  struct OutFile {
+    std::string path;
+    std::FILE* file = nullptr;
+  };
+  void Write(OutFile* out, const std::string& text);
+
+  const std::vector<std::string> agent_ids_;
+  std::map<std::string, size_t> agent_index_;
+  const size_t max_points_;
+  OutFile jsonl_;
+  OutFile csv_;
+  absl::Status write_error_;
+  nlohmann::json totals_ = nlohmann::json::array();
+  std::vector<Point> total_points_;
+  std::vector<std::vector<Point>> agent_points_;  // By agent index.
+  // Intervals per chart point, and how many went into the last point.
+  int64_t per_point_ = 1;
+  int64_t in_last_point_ = 0;
+  int64_t rows_ = 0;
+};
+
+}  // namespace loadtest::controller
+
+#endif  // LOADTEST_CONTROLLER_INTERVAL_LOG_H_

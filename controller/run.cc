@@ -1,0 +1,729 @@
+#include "controller/run.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cli/flag_set.h"
+#include "cli/signal_watcher.h"
+#include "cli/version.h"
+#include "controller/aggregator.h"
+#include "controller/csv_report.h"
+#include "controller/display.h"
+#include "controller/in_process_agent.h"
+#include "controller/interval_log.h"
+#include "controller/json_report.h"
+#include "protocol/agent_client.h"
+#include "status/status_macros.h"
+
+namespace loadtest::controller {
+namespace {
+
+namespace pb = protocol::pb;
+using protocol::AgentClient;
+using Clock = std::chrono::steady_clock;
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
+using std::chrono::seconds;
+
+constexpr seconds kStatusTimeout(5);
+constexpr seconds kStopTimeout(5);
+constexpr seconds kStopRetry(1);
+// While running, an agent silent for 2 x log-interval + 2 s is lost. After
+// the planned end (or a Stop) it sends nothing while it drains, closes and
+// audits its store, which takes up to about -write-timeout plus the audit,
+// so it gets -write-timeout + kAuditAllowance more. A cut-off connection
+// still fails within seconds then (keepalive); this only bounds how long a
+// live but stuck agent is waited for.
+constexpr seconds kAuditAllowance(60);
+constexpr char kInProcessTarget[] = "in-process";
+
+std::string SignalName(int signal_number) {
+  return signal_number == SIGINT    ? "SIGINT (Ctrl-C)"
+         : signal_number == SIGTERM ? "SIGTERM"
+                                    : absl::StrCat("signal ", signal_number);
+}
+
+std::string NewRunId() {
+  std::random_device random;
+  const uint64_t high = random(), low = random();
+  return absl::StrFormat("%08x%08x", high & 0xffffffffu, low & 0xffffffffu);
+}
+
+std::string HostOf(const std::string& target) {
+  return target.substr(0, target.rfind(':'));
+}
+
+std::string FormatSeconds(Clock::duration d) {
+  return absl::StrFormat("%.1fs", std::chrono::duration<double>(d).count());
+}
+
+void Say(const std::string& message) {
+  std::fprintf(stderr, "loadtest: %s\n", message.c_str());
+}
+
+// One agent of the run.
+struct RunAgent {
+  std::unique_ptr<AgentClient> client;
+  std::string id;  // Distinct across the run.
+  pb::AgentStatus status;
+  // Where its /metrics is scraped from ("127.0.0.1:8080").
+  std::string metrics_address;
+  // Set once the run started, under AgentRuns::mu_:
+  Clock::time_point last_heard;
+  int64_t updates = 0;
+  bool finished = false;
+  bool lost = false;
+  bool stop_acknowledged = false;
+  bool stop_failure_shown = false;
+  // How the agent ended its Run call when it was lost (OK otherwise): for
+  // an agent that refused to start, its reason.
+  absl::Status agent_status;
+  bool done() const { return finished || lost; }
+};
+
+// The agents of one run once every one said it is ready: starts the Run
+// calls, takes the updates the client threads deliver, and on the main
+// thread watches for silent agents and forwards a stop (signal,
+// --abort-on-fail) as Stop to every agent.
+// Thread-safety: Run() and the accessors on the main thread; OnSignal from
+// any thread; the client callbacks come from the clients' run threads.
+class AgentRuns {
+ public:
+  // `spec`, `options` and `log` must outlive the run.
+  AgentRuns(std::string run_id, const protocol::RunSpec& spec,
+            const RunOptions& options, std::chrono::nanoseconds start_delay,
+            std::vector<RunAgent> agents, IntervalLog* log)
+      : run_id_(std::move(run_id)),
+        spec_(spec),
+        options_(options),
+        start_delay_(start_delay),
+        in_process_(options.agent_targets.empty()),
+        silence_limit_(2 * spec.log_interval + seconds(2)),
+        drain_allowance_(spec.store.write_timeout + kAuditAllowance),
+        agents_(std::move(agents)),
+        aggregator_(Ids(agents_)),
+        display_(stdout, isatty(STDOUT_FILENO) == 1,
+                 spec.duration + start_delay,
+                 /*per_agent=*/agents_.size() > 1),
+        log_(log) {}
+
+  // From the signal watcher's thread.
+  void OnSignal(int signal_number) {
+    absl::MutexLock lock(&mu_);
+    if (stop_reason_.empty()) {
+      stop_reason_ = absl::StrCat("interrupted by ", SignalName(signal_number));
+      display_.Message(absl::StrCat(
+          stop_reason_,
+          in_process_ ? ": stopping (the store drains, is audited and "
+                        "reported; signal again to exit at once)"
+                      : ": stopping the agents (they drain, audit and report; "
+                        "signal again to exit at once)"));
+    }
+  }
+
+  // Starts Run on every agent, then watches them until each finished or
+  // was lost.
+  void Run(const pb::RunSpec& wire) {
+    const Clock::time_point start = Clock::now();
+    planned_end_ = start + start_delay_ + spec_.duration;
+    {
+      absl::MutexLock lock(&mu_);
+      for (RunAgent& a : agents_) a.last_heard = start + start_delay_;
+    }
+    display_.Start();
+    for (size_t i = 0; i < agents_.size(); ++i) {
+      AgentClient::RunCallbacks callbacks;
+      callbacks.on_update = [this, i](const protocol::IntervalUpdate& u) {
+        OnUpdate(i, u);
+      };
+      callbacks.on_finished = [this, i] {
+        absl::MutexLock lock(&mu_);
+        if (!agents_[i].lost) agents_[i].finished = true;
+      };
+      callbacks.on_lost = [this, i](const std::string& reason,
+                                    const absl::Status& agent_status) {
+        absl::MutexLock lock(&mu_);
+        agents_[i].agent_status = agent_status;
+        DeclareLostLocked(i, reason);
+      };
+      if (absl::Status s = agents_[i].client->StartRun(wire, std::move(callbacks));
+          !s.ok()) {
+        absl::MutexLock lock(&mu_);
+        DeclareLostLocked(i, std::string(s.message()));
+      }
+    }
+    Watch();
+    // Every agent finished or was lost: end the calls still open (a lost
+    // agent's, or a finished one's whose stream has not closed yet).
+    for (RunAgent& a : agents_) {
+      a.client->Cancel();
+      a.client->Join();
+    }
+  }
+
+  // Only after Run() returned (the client threads have ended):
+  Display& display() { return display_; }
+  const std::vector<RunAgent>& agents() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return agents_;
+  }
+  RunSummary Summary() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return aggregator_.Summary();
+  }
+  std::optional<AbortInfo> aborted() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return aborted_;
+  }
+  // Why the controller stopped the agents early, or "".
+  std::string stop_reason() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return stop_reason_;
+  }
+  bool any_update() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    for (const RunAgent& a : agents_) {
+      if (a.updates > 0) return true;
+    }
+    return false;
+  }
+  // The controller's own cost: per completed interval, the time spent
+  // aggregating that interval's updates and printing its row.
+  nlohmann::json ControllerJson() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    std::vector<double> work_ms;
+    for (const auto& [sequence, ns] : work_ns_) {
+      if (sequence <= completed_rows_) work_ms.push_back(ns / 1e6);
+    }
+    std::sort(work_ms.begin(), work_ms.end());
+    auto quantile = [&work_ms](double q) {
+      if (work_ms.empty()) return 0.0;
+      const size_t rank = static_cast<size_t>(
+          std::ceil(q * static_cast<double>(work_ms.size())));
+      return work_ms[std::min(work_ms.size() - 1, rank == 0 ? 0 : rank - 1)];
+    };
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    const double cpu_seconds =
+        usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
+        usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+    return {{"interval_work_ms",
+             {{"count", work_ms.size()},
+              {"p50", quantile(0.50)},
+              {"p99", quantile(0.99)},
+              {"max", work_ms.empty() ? 0.0 : work_ms.back()}}},
+            {"cpu_seconds", cpu_seconds},
+            {"peak_rss_mb", usage.ru_maxrss / 1024.0}};
+  }
+
+ private:
+  static std::vector<std::string> Ids(const std::vector<RunAgent>& agents) {
+    std::vector<std::string> ids;
+    for (const RunAgent& a : agents) ids.push_back(a.id);
+    return ids;
+  }
+
+  // "agent a1: " before an agent's message, nothing for the in-process one.
+  std::string Who(const RunAgent& a) const {
+    return in_process_ ? "" : absl::StrCat("agent ", a.id, ": ");
+  }
+
+  void OnUpdate(size_t i, const protocol::IntervalUpdate& update) {
+    absl::MutexLock lock(&mu_);
+    RunAgent& a = agents_[i];
+    if (a.done()) return;  // Declared lost by the watchdog meanwhile.
+    const Clock::time_point began = Clock::now();
+    a.last_heard = began;
+    ++a.updates;
+    if (!update.first_error.empty()) {
+      display_.Warning(absl::StrCat("loadtest: ", Who(a),
+                                    "a write failed: ", update.first_error));
+    }
+    const bool completed = EmitLocked(aggregator_.Add(a.id, update));
+    if (completed && !update.final) CheckThresholdsLocked();
+    work_ns_[update.sequence] +=
+        duration_cast<nanoseconds>(Clock::now() - began).count();
+  }
+
+  // --abort-on-fail: after a completed interval, stops every agent once a
+  // threshold can no longer hold.
+  void CheckThresholdsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const OutputOptions& output = options_.output;
+    if (!output.abort_on_fail || aborted_.has_value()) return;
+    const double at_s = last_row_end_s_;
+    const double grace_s =
+        std::chrono::duration<double>(output.abort_grace).count();
+    std::optional<ThresholdResult> failed = FirstLiveFailure(
+        output.thresholds, aggregator_.Summary(), at_s >= grace_s);
+    if (!failed.has_value()) return;
+    aborted_ = AbortInfo{*failed, at_s};
+    if (stop_reason_.empty()) {
+      stop_reason_ = absl::StrCat("aborted: threshold ", failed->text, " (",
+                                  failed->scope, ") failed at ",
+                                  absl::StrFormat("%.1fs", at_s),
+                                  " (--abort-on-fail)");
+      display_.Message(absl::StrCat(
+          "loadtest: ", stop_reason_,
+          in_process_ ? "; stopping" : "; stopping the agents"));
+    }
+  }
+
+  // True when `rows` held at least one row.
+  bool EmitLocked(std::vector<IntervalRow> rows)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (const IntervalRow& row : rows) {
+      display_.Row(row);
+      log_->Add(row);
+      last_row_end_s_ = row.end_s;
+      completed_rows_ = row.sequence;
+    }
+    return !rows.empty();
+  }
+
+  // No-op for an agent already finished or lost, so the client's own report
+  // after a watchdog cancel is not counted twice. The in-process agent's
+  // refusal to start is the run's error (RunLoadTest), not shown here.
+  void DeclareLostLocked(size_t i, const std::string& reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    RunAgent& a = agents_[i];
+    if (a.done()) return;
+    a.lost = true;
+    if (!(in_process_ && a.updates == 0)) {
+      display_.Warning(absl::StrCat("loadtest: agent ", a.id, " (",
+                                    a.client->target(), ") lost: ", reason));
+    }
+    EmitLocked(aggregator_.MarkLost(a.id, reason));
+  }
+
+  bool AllDoneLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (const RunAgent& a : agents_) {
+      if (!a.done()) return false;
+    }
+    return true;
+  }
+
+  // The main thread's loop: forwards a stop as Stop to every agent and
+  // declares silent agents lost, until every agent finished or was lost.
+  void Watch() {
+    absl::MutexLock lock(&mu_);
+    Clock::time_point next_stop = Clock::time_point::min();
+    for (;;) {
+      if (AllDoneLocked()) return;
+      const Clock::time_point now = Clock::now();
+      const bool stopping = !stop_reason_.empty();
+      if (stopping && now >= next_stop) {
+        mu_.Unlock();
+        SendStops();
+        mu_.Lock();
+        next_stop = Clock::now() + kStopRetry;
+        continue;
+      }
+
+      // After the planned end, or once stopping, an agent is silent while it
+      // drains and audits: allow for that.
+      const bool ending = now >= planned_end_ || stopping;
+      const Clock::duration allowed =
+          ending ? duration_cast<Clock::duration>(silence_limit_ + drain_allowance_)
+                 : duration_cast<Clock::duration>(silence_limit_);
+      Clock::time_point wake = now + milliseconds(500);
+      for (size_t i = 0; i < agents_.size(); ++i) {
+        RunAgent& a = agents_[i];
+        if (a.done()) continue;
+        const Clock::duration silent = now - a.last_heard;
+        if (silent > allowed) {
+          DeclareLostLocked(
+              i, absl::StrCat("no update for ", FormatSeconds(silent),
+                              " (one expected every ",
+                              cli::FormatDuration(spec_.log_interval), ")"));
+          a.client->Cancel();
+        } else {
+          wake = std::min(wake, a.last_heard + allowed + milliseconds(1));
+        }
+      }
+      if (stopping) wake = std::min(wake, next_stop);
+      // Woken early by any change: every agent done, or a stop to send.
+      auto changed = [this, stopping]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return AllDoneLocked() || (!stopping && !stop_reason_.empty());
+      };
+      mu_.AwaitWithTimeout(
+          absl::Condition(&changed),
+          absl::FromChrono(std::max<Clock::duration>(wake - Clock::now(),
+                                                     Clock::duration(0))));
+    }
+  }
+
+  // Sends Stop, concurrently, to every agent still running that has not
+  // acknowledged one. An agent that does not know the run yet (its Run call
+  // still on the way: NotFound) is asked again on the next round.
+  void SendStops() ABSL_LOCKS_EXCLUDED(mu_) {
+    std::vector<size_t> pending;
+    std::string reason;
+    {
+      absl::MutexLock lock(&mu_);
+      reason = stop_reason_;
+      for (size_t i = 0; i < agents_.size(); ++i) {
+        if (!agents_[i].done() && !agents_[i].stop_acknowledged) {
+          pending.push_back(i);
+        }
+      }
+    }
+    if (pending.empty()) return;
+    const auto deadline = std::chrono::system_clock::now() + kStopTimeout;
+    std::vector<absl::Status> results(pending.size());
+    {
+      // The clients are never replaced once the run started: reading the
+      // pointers without the lock is safe.
+      std::vector<AgentClient*> clients;
+      for (size_t k : pending) clients.push_back(ClientOf(k));
+      std::vector<std::thread> threads;
+      for (size_t k = 0; k < pending.size(); ++k) {
+        threads.emplace_back([this, &results, &reason, &clients, deadline, k] {
+          results[k] = clients[k]->Stop(run_id_, reason, deadline);
+        });
+      }
+      for (std::thread& t : threads) t.join();
+    }
+    absl::MutexLock lock(&mu_);
+    for (size_t k = 0; k < pending.size(); ++k) {
+      RunAgent& a = agents_[pending[k]];
+      if (results[k].ok()) {
+        a.stop_acknowledged = true;
+      } else if (!absl::IsNotFound(results[k]) && !a.done() &&
+                 !a.stop_failure_shown) {
+        a.stop_failure_shown = true;
+        display_.Warning(absl::StrCat("loadtest: ", results[k].message()));
+      }
+    }
+  }
+
+  AgentClient* ClientOf(size_t i) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return agents_[i].client.get();
+  }
+
+  const std::string run_id_;
+  const protocol::RunSpec& spec_;
+  const RunOptions& options_;
+  const nanoseconds start_delay_;
+  const bool in_process_;
+  const nanoseconds silence_limit_;
+  const nanoseconds drain_allowance_;
+  Clock::time_point planned_end_;  // Set by Run(); read by the main thread.
+
+  mutable absl::Mutex mu_;
+  std::vector<RunAgent> agents_ ABSL_GUARDED_BY(mu_);
+  Aggregator aggregator_ ABSL_GUARDED_BY(mu_);
+  Display display_;  // Thread-safe; rows are written under mu_, in order.
+  IntervalLog* const log_ ABSL_PT_GUARDED_BY(mu_);
+  double last_row_end_s_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t completed_rows_ ABSL_GUARDED_BY(mu_) = 0;
+  // Why the agents are being stopped early (a signal, --abort-on-fail);
+  // empty while the run goes to its planned end.
+  std::string stop_reason_ ABSL_GUARDED_BY(mu_);
+  std::optional<AbortInfo> aborted_ ABSL_GUARDED_BY(mu_);
+  // Controller time per interval sequence number.
+  std::map<int64_t, int64_t> work_ns_ ABSL_GUARDED_BY(mu_);
+};
+
+// Where the signal watcher sends a signal: to the run once it exists, else
+// kept for it.
+class SignalRelay {
+ public:
+  void OnSignal(int signal_number) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    if (run_ != nullptr) {
+      run_->OnSignal(signal_number);
+    } else {
+      early_signal_ = signal_number;
+    }
+  }
+  // Hands signals to `run` (null: keep them again); one that came before
+  // is passed on at once.
+  void Attach(AgentRuns* run) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    run_ = run;
+    if (run_ != nullptr && early_signal_ != 0) run_->OnSignal(early_signal_);
+  }
+  int early_signal() const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return early_signal_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  AgentRuns* run_ ABSL_GUARDED_BY(mu_) = nullptr;
+  int early_signal_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Every agent's status, concurrently, under one deadline; refuses (printing
+// each reason) when one is unreachable, busy or its limits refuse the run.
+absl::Status CheckAgents(const protocol::RunSpec& spec,
+                         std::vector<RunAgent>* agents) {
+  std::vector<absl::StatusOr<pb::AgentStatus>> statuses(
+      agents->size(), absl::UnknownError("not asked"));
+  {
+    const auto deadline = std::chrono::system_clock::now() + kStatusTimeout;
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < agents->size(); ++i) {
+      threads.emplace_back([agents, &statuses, deadline, i] {
+        statuses[i] = (*agents)[i].client->GetStatus(deadline);
+      });
+    }
+    for (std::thread& t : threads) t.join();
+  }
+  int unusable = 0;
+  for (size_t i = 0; i < agents->size(); ++i) {
+    const std::string& target = (*agents)[i].client->target();
+    if (!statuses[i].ok()) {
+      Say(std::string(statuses[i].status().message()));
+      ++unusable;
+    } else if (statuses[i]->state() == pb::AgentStatus::RUNNING) {
+      Say(absl::StrCat("agent ", target, " (", statuses[i]->agent_id(),
+                       ") is busy with run ", statuses[i]->run_id(),
+                       "; wait for it to end or stop it"));
+      ++unusable;
+    } else if (absl::Status limit =
+                   protocol::LimitsFromProto(statuses[i]->limits())
+                       .Check(spec, absl::StrCat(statuses[i]->agent_id(), " (",
+                                                 target, ")"));
+               !limit.ok()) {
+      Say(std::string(limit.message()));
+      ++unusable;
+    } else {
+      (*agents)[i].status = *statuses[i];
+    }
+  }
+  if (unusable > 0) {
+    return absl::UnavailableError(
+        absl::StrCat("not starting: ", unusable, " of ", agents->size(),
+                     " agents unreachable, refusing or busy"));
+  }
+  // Agent ids as the agents name themselves; two agents with the same name
+  // (e.g. the same --agent-id on two hosts) are told apart by their target.
+  std::map<std::string, int> id_count;
+  for (RunAgent& a : *agents) {
+    a.id = a.status.agent_id().empty() ? a.client->target()
+                                       : a.status.agent_id();
+    ++id_count[a.id];
+  }
+  for (RunAgent& a : *agents) {
+    if (id_count[a.id] > 1) a.id = absl::StrCat(a.id, "@", a.client->target());
+  }
+  return absl::OkStatus();
+}
+
+void PrintBanner(const Scenario& scenario, const protocol::RunSpec& spec,
+                 const std::string& run_id, const std::vector<RunAgent>& agents,
+                 bool in_process, const std::string& metrics_host) {
+  if (in_process) {
+    std::printf(
+        "loadtest %s: %d writers, %d readers for %s on %s (schema %s, sync "
+        "%s, batch %d / %s, queue %d)\n",
+        cli::kVersion, spec.workload.writers, spec.workload.readers,
+        cli::FormatDuration(spec.duration).c_str(), scenario.db.c_str(),
+        storage::SchemaName(spec.store.schema),
+        storage::SyncModeName(spec.store.sync), spec.store.batch_size,
+        cli::FormatDuration(spec.store.batch_timeout).c_str(),
+        spec.store.queue_size);
+    std::printf("metrics: http://%s:%d/metrics\n", metrics_host.c_str(),
+                agents.front().status.metrics_port());
+    return;
+  }
+  std::printf(
+      "loadtest %s: run %s on %zu agent%s, each %d writers, %d readers for %s "
+      "on %s (schema %s, sync %s, batch %d / %s, queue %d)\n",
+      cli::kVersion, run_id.c_str(), agents.size(),
+      agents.size() == 1 ? "" : "s", spec.workload.writers,
+      spec.workload.readers, cli::FormatDuration(spec.duration).c_str(),
+      scenario.db.c_str(), storage::SchemaName(spec.store.schema),
+      storage::SyncModeName(spec.store.sync), spec.store.batch_size,
+      cli::FormatDuration(spec.store.batch_timeout).c_str(),
+      spec.store.queue_size);
+  for (const RunAgent& a : agents) {
+    std::printf(
+        "agent %s at %s: version %s, host %s, metrics http://%s/metrics\n",
+        a.id.c_str(), a.client->target().c_str(), a.status.version().c_str(),
+        a.status.hostname().c_str(), a.metrics_address.c_str());
+  }
+}
+
+}  // namespace
+
+pb::RunSpec ToWireRunSpec(const protocol::RunSpec& spec,
+                          const std::string& db_name, const std::string& run_id,
+                          std::chrono::nanoseconds start_delay) {
+  pb::RunSpec wire;
+  protocol::ToProto(spec, &wire);
+  wire.set_run_id(run_id);
+  wire.set_db_name(db_name);
+  wire.set_start_after_ns(start_delay.count());
+  return wire;
+}
+
+absl::Status CheckDistributedRun(const Scenario& scenario,
+                                 std::chrono::nanoseconds start_delay) {
+  if (absl::StatusOr<std::string> path =
+          protocol::DatabasePath("data-dir", scenario.db);
+      !path.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "with --agents, -db must be a plain file name (each agent keeps it "
+        "in its own --data-dir), got \"",
+        scenario.db, "\""));
+  }
+  if (start_delay < nanoseconds(0) || start_delay > seconds(60)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("start-delay must be between 0s and 1m0s, got ",
+                     cli::FormatDuration(start_delay)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RunOutcome> RunLoadTest(const Scenario& scenario,
+                                       const protocol::RunSpec& spec,
+                                       const RunOptions& options) {
+  const bool in_process = options.agent_targets.empty();
+  if (!in_process) {
+    RETURN_IF_ERROR(CheckDistributedRun(scenario, options.start_delay));
+  }
+  std::vector<std::string> paths = options.output.Paths();
+  paths.push_back(options.prometheus_targets_path);
+  RETURN_IF_ERROR(CheckReportsWritable(paths));
+
+  // Before any thread (gRPC's, the metrics server's) starts, so that only
+  // the watcher sees SIGINT/SIGTERM. Until the run starts a signal just ends
+  // the setup.
+  SignalRelay relay;
+  cli::SignalWatcher signals(
+      [&relay](int signal_number) { relay.OnSignal(signal_number); });
+
+  // The agents: the in-process one (its database resolved in the -db's
+  // folder), or a client per target.
+  std::unique_ptr<InProcessAgent> local;
+  std::vector<RunAgent> agents;
+  std::string db_name = scenario.db;
+  const std::string metrics_host =
+      options.metrics_listen.substr(0, options.metrics_listen.rfind(':'));
+  if (in_process) {
+    const size_t slash = scenario.db.rfind('/');
+    const std::string data_dir =
+        slash == std::string::npos ? "." : scenario.db.substr(0, slash);
+    if (slash != std::string::npos) db_name = scenario.db.substr(slash + 1);
+    ASSIGN_OR_RETURN(local, InProcessAgent::Start(options.metrics_listen,
+                                                  slash == 0 ? "" : data_dir));
+    agents.resize(1);
+    agents[0].client =
+        std::make_unique<AgentClient>(kInProcessTarget, local->channel());
+  } else {
+    agents.resize(options.agent_targets.size());
+    for (size_t i = 0; i < agents.size(); ++i) {
+      agents[i].client = std::make_unique<AgentClient>(
+          options.agent_targets[i], options.auth);
+    }
+  }
+  absl::Status checked = CheckAgents(spec, &agents);
+  if (const int signal_number = relay.early_signal(); signal_number != 0) {
+    Say(absl::StrCat("interrupted by ", SignalName(signal_number),
+                     " before the run started"));
+    RunOutcome outcome;
+    outcome.started = false;
+    outcome.signal_number = signal_number;
+    return outcome;
+  }
+  RETURN_IF_ERROR(checked);
+  for (RunAgent& a : agents) {
+    // A wildcard bind address is scraped on loopback.
+    std::string host = in_process ? metrics_host : HostOf(a.client->target());
+    if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+    if (host == "[::]") host = "[::1]";
+    a.metrics_address = absl::StrCat(host, ":", a.status.metrics_port());
+  }
+
+  const std::string run_id = NewRunId();
+  const nanoseconds start_delay = in_process ? nanoseconds(0) : options.start_delay;
+  const pb::RunSpec wire = ToWireRunSpec(spec, db_name, run_id, start_delay);
+  PrintBanner(scenario, spec, run_id, agents, in_process, metrics_host);
+  std::vector<AgentInfo> manifest;
+  for (const RunAgent& a : agents) {
+    manifest.push_back({a.id, a.client->target(), a.status.version(),
+                        a.status.hostname(), a.status.metrics_port()});
+  }
+  if (!options.prometheus_targets_path.empty()) {
+    std::vector<AgentInfo> scraped = manifest;
+    for (size_t i = 0; i < scraped.size(); ++i) {
+      scraped[i].target = agents[i].metrics_address;
+    }
+    RETURN_IF_ERROR(WriteJsonFile(options.prometheus_targets_path,
+                                  PrometheusTargetsJson(scraped)));
+    std::printf("prometheus targets: %s\n",
+                options.prometheus_targets_path.c_str());
+  }
+  std::fflush(stdout);
+
+  std::vector<std::string> ids;
+  for (const RunAgent& a : agents) ids.push_back(a.id);
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<IntervalLog> log,
+      IntervalLog::Open(ids, options.output.IntervalsPath(),
+                        options.output.csv_prefix.empty()
+                            ? ""
+                            : IntervalsCsvPath(options.output.csv_prefix)));
+
+  RunEnd end;
+  end.mode = in_process ? "in-process" : "distributed";
+  end.started_at = std::chrono::system_clock::now();
+  AgentRuns run(run_id, spec, options, start_delay, std::move(agents), log.get());
+  relay.Attach(&run);
+  run.Run(wire);
+  relay.Attach(nullptr);
+  end.ended_at = std::chrono::system_clock::now();
+  const int signal_number = signals.received();
+  if (!run.any_update()) {
+    run.display().Stop();
+    if (signal_number != 0) {
+      RunOutcome outcome;
+      outcome.started = false;
+      outcome.signal_number = signal_number;
+      return outcome;
+    }
+    const RunAgent& first = run.agents().front();
+    if (in_process && !first.agent_status.ok()) return first.agent_status;
+    return absl::UnavailableError(
+        "no agent ran the scenario (see the reasons above)");
+  }
+
+  // An agent that ended on its own before the planned end with its store
+  // intact (its --max-db-bytes, its own shutdown) ran less than asked: a
+  // partial result. One whose store failed (a deleted database) fails its
+  // audit instead.
+  RunSummary summary = run.Summary();
+  const std::string stop_reason = run.stop_reason();
+  for (const AgentSummary& a : summary.agents) {
+    if (a.finished && !a.lost && a.stop_reason != protocol::kDurationReached &&
+        a.stop_reason != stop_reason && a.audit.has_value() &&
+        a.audit->passed()) {
+      run.display().Warning(absl::StrCat("loadtest: agent ", a.agent_id,
+                                         " ended its run early: ",
+                                         a.stop_reason));
+      summary.partial = true;
+    }
+  }
+  end.output = options.output;
+  end.signal_number = signal_number;
+  end.aborted = run.aborted();
+  end.decorate_report = [&](nlohmann::json* report) {
+    AddAgentManifest(run_id, manifest, report);
+    (*report)["controller"] = run.ControllerJson();
+  };
+  return FinishRun(scenario, *log, summary, run.display(), end);
+}
+
+}  // namespace loadtest::controller

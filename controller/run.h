@@ -1,0 +1,80 @@
+// The one way `loadtest` runs a load test. With agent targets (--agents) it
+// runs the scenario on those loadtest-agents over gRPC; without, it starts
+// an InProcessAgent (the embedded default) and runs on it over gRPC's
+// in-process channel: the same calls, the same aggregation, signals, live
+// thresholds, prometheus targets file and end of run.
+//
+// It checks every agent's status, starts the same scenario on all of them at
+// once, merges their interval updates into per-agent and total rows (live
+// display, interval log), reports agents that fail mid-run as lost while the
+// others go on, stops them all on SIGINT/SIGTERM or a threshold that can no
+// longer hold (--abort-on-fail), and ends with the summary and the reports.
+#ifndef LOADTEST_CONTROLLER_RUN_H_
+#define LOADTEST_CONTROLLER_RUN_H_
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "controller/run_end.h"
+#include "controller/scenario.h"
+#include "protocol/run_spec.h"
+#include "protocol/wire.h"
+#include "security/auth.h"
+
+namespace loadtest::controller {
+
+struct RunOptions {
+  OutputOptions output;  // Reports and thresholds.
+  // gRPC targets, as ResolveAgentTargets gives them; empty for the
+  // in-process agent.
+  std::vector<std::string> agent_targets;
+  security::ClientAuth auth;  // TLS and token for every remote agent.
+  // --prometheus-targets: a file_sd JSON of the agents' /metrics, written
+  // once every agent answered, before the run starts. Empty for none.
+  std::string prometheus_targets_path;
+  // Remote agents start their workload this long after receiving Run, so
+  // all start together (to within the network latency). 0..60s. The
+  // in-process agent starts at once.
+  std::chrono::nanoseconds start_delay = std::chrono::seconds(1);
+  // The in-process agent's /metrics address ("0.0.0.0:8080").
+  std::string metrics_listen = "0.0.0.0:8080";
+};
+
+// What every agent of run `run_id` receives: `spec`, the plain database
+// name `db_name` (each agent resolves it in its --data-dir) and the start
+// delay.
+protocol::pb::RunSpec ToWireRunSpec(const protocol::RunSpec& spec,
+                                    const std::string& db_name,
+                                    const std::string& run_id,
+                                    std::chrono::nanoseconds start_delay);
+
+// What a distributed run refuses before contacting any agent: a -db that is
+// not a plain file name (agents keep their databases inside their own data
+// directory), a start delay outside 0..60s. InvalidArgument naming the flag
+// and the value.
+absl::Status CheckDistributedRun(const Scenario& scenario,
+                                 std::chrono::nanoseconds start_delay);
+
+// Runs `spec` (made from `scenario` by ToRunSpec) and says how it ended.
+// Errors, with nothing started: InvalidArgument (bad options), the report
+// paths' PermissionDenied, Unavailable when an agent is unreachable, busy or
+// refusing, the in-process agent's errors (a port in use, a database that
+// cannot be opened: the store's codes, naming the file). Once started, a
+// run always ends with the summary; a report that cannot be written is an
+// error then too.
+//
+// `-writers`, `-readers`, `-write-rate` and `-read-rate` apply to each
+// agent.
+//
+// Must be called from the main thread before any other thread starts (it
+// installs the SIGINT/SIGTERM handling).
+absl::StatusOr<RunOutcome> RunLoadTest(const Scenario& scenario,
+                                       const protocol::RunSpec& spec,
+                                       const RunOptions& options);
+
+}  // namespace loadtest::controller
+
+#endif  // LOADTEST_CONTROLLER_RUN_H_
