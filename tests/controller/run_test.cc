@@ -1,0 +1,172 @@
+// The one run path, in-process: RunLoadTest against a real store in a
+// temporary directory, and how its outcome maps to exit codes.
+#include "controller/run.h"
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "cli/flag_set.h"
+#include "controller/flags.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/agent/test_dir.h"
+
+namespace loadtest::controller {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A short in-process scenario writing into `dir`.
+Scenario ShortScenario(const std::string& dir) {
+  Scenario s;
+  s.db = dir + "/run.db";
+  s.duration = std::chrono::milliseconds(600);
+  s.log_interval = std::chrono::milliseconds(200);
+  s.writers = 2;
+  s.readers = 1;
+  return s;
+}
+
+RunOptions InProcessOptions(const std::string& dir) {
+  RunOptions options;
+  options.metrics_listen = "127.0.0.1:0";
+  options.output.out_path = dir + "/run.json";
+  return options;
+}
+
+TEST(RunTest, AnInProcessRunTakesTheAgentPathAndStreamsItsIntervals) {
+  agent::TestDir dir;
+  const Scenario s = ShortScenario(dir.path());
+  auto spec = ToRunSpec(s);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  const absl::StatusOr<RunOutcome> outcome =
+      RunLoadTest(s, *spec, InProcessOptions(dir.path()));
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(ExitCode(outcome), kExitOk);
+
+  std::ifstream in(dir.path() + "/run.json");
+  const nlohmann::json report = nlohmann::json::parse(in);
+  EXPECT_EQ(report["run"]["mode"], "in-process");
+  EXPECT_EQ(report["agents"][0]["target"], "in-process");
+  EXPECT_EQ(report["intervals_file"], dir.path() + "/run.intervals.jsonl");
+  ASSERT_GE(report["intervals"].size(), 3u);
+  // One line per agent per interval: here one agent.
+  std::ifstream lines(dir.path() + "/run.intervals.jsonl");
+  size_t count = 0;
+  int64_t writes = 0;
+  for (std::string line; std::getline(lines, line); ++count) {
+    writes += nlohmann::json::parse(line)["writes_ok"].get<int64_t>();
+  }
+  EXPECT_EQ(count, report["intervals"].size());
+  EXPECT_EQ(writes, report["summary"]["total"]["writes_ok"].get<int64_t>());
+  EXPECT_EQ(report["audit"]["passed"], true);
+}
+
+TEST(RunTest, AStoreThatCannotOpenIsTheRunsErrorNamingTheFile) {
+  agent::TestDir dir;
+  Scenario s = ShortScenario(dir.path());
+  s.db = dir.path() + "/missing-folder/run.db";
+  auto spec = ToRunSpec(s);
+  ASSERT_TRUE(spec.ok());
+  const absl::StatusOr<RunOutcome> outcome =
+      RunLoadTest(s, *spec, InProcessOptions(dir.path()));
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_THAT(std::string(outcome.status().message()), HasSubstr("missing-folder"));
+  EXPECT_EQ(ExitCode(outcome), kExitUsage);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/run.json"));
+}
+
+TEST(RunTest, AnUnreachableAgentStartsNothing) {
+  agent::TestDir dir;
+  const Scenario s = [] {
+    Scenario s;
+    s.db = "run.db";
+    return s;
+  }();
+  auto spec = ToRunSpec(s);
+  ASSERT_TRUE(spec.ok());
+  RunOptions options;
+  options.agent_targets = {"127.0.0.1:1"};
+  options.output.out_path = dir.path() + "/run.json";
+  const absl::StatusOr<RunOutcome> outcome = RunLoadTest(s, *spec, options);
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_TRUE(absl::IsUnavailable(outcome.status())) << outcome.status();
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/run.json"));
+}
+
+TEST(RunTest, ExitCodesRankLostOverFailedOverInterrupted) {
+  RunOutcome all_held;
+  EXPECT_EQ(ExitCode(all_held), kExitOk);
+  RunOutcome o;
+  o.signal_number = 2;
+  EXPECT_EQ(ExitCode(o), 130);
+  o.thresholds_held = false;
+  EXPECT_EQ(ExitCode(o), kExitCheckFailed);
+  o.partial = true;
+  EXPECT_EQ(ExitCode(o), kExitPartial);
+  RunOutcome aborted;
+  aborted.aborted = true;
+  EXPECT_EQ(ExitCode(aborted), kExitCheckFailed);
+  RunOutcome not_started;
+  not_started.started = false;
+  not_started.signal_number = 15;
+  EXPECT_EQ(ExitCode(not_started), 143);
+  EXPECT_EQ(ExitCode(absl::InvalidArgumentError("bad")), kExitUsage);
+}
+
+TEST(RunTest, TheIntervalsFileDefaultsBesideTheReport) {
+  OutputOptions o;
+  EXPECT_EQ(o.IntervalsPath(), "");
+  o.out_path = "dir/run.json";
+  EXPECT_EQ(o.IntervalsPath(), "dir/run.intervals.jsonl");
+  o.out_path = "report";
+  EXPECT_EQ(o.IntervalsPath(), "report.intervals.jsonl");
+  o.intervals_path = "rows.jsonl";
+  EXPECT_EQ(o.IntervalsPath(), "rows.jsonl");
+}
+
+// The command line main parses, through the same flag table.
+absl::StatusOr<Invocation> Parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "loadtest");
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  CommandLine command_line;
+  cli::FlagSet flags("loadtest", kLoadtestIntro);
+  RegisterFlags(&flags, &command_line);
+  std::vector<std::string> positional;
+  if (absl::Status s = flags.Parse(static_cast<int>(argv.size()), argv.data(),
+                                   &positional);
+      !s.ok()) {
+    return s;
+  }
+  return ResolveCommandLine(flags, std::move(command_line));
+}
+
+TEST(RunTest, TheCommandLineResolvesPresetsThresholdsAndAgentChecks) {
+  auto burst = Parse({"--scenario=burst", "--writers=7", "--threshold-preset=guide"});
+  ASSERT_TRUE(burst.ok()) << burst.status();
+  EXPECT_EQ(burst->spec.workload.writers, 7);  // Explicit beats the preset.
+  EXPECT_EQ(burst->spec.store.batch_size, 300);
+  EXPECT_EQ(burst->options.output.thresholds.size(), 5u);
+  EXPECT_FALSE(burst->distributed);
+  EXPECT_EQ(burst->options.metrics_listen, "0.0.0.0:8080");
+
+  auto remote = Parse({"--agents=127.0.0.1:7070", "--start-delay=2s"});
+  ASSERT_TRUE(remote.ok()) << remote.status();
+  EXPECT_TRUE(remote->distributed);
+  EXPECT_EQ(remote->options.start_delay, std::chrono::seconds(2));
+
+  EXPECT_THAT(std::string(Parse({"--start-delay=2s"}).status().message()),
+              HasSubstr("--start-delay needs --agents"));
+  EXPECT_THAT(std::string(Parse({"--agents=h:1", "-db=/tmp/x.db"}).status().message()),
+              HasSubstr("/tmp/x.db"));
+  EXPECT_THAT(std::string(Parse({"--threshold-preset=fast"}).status().message()),
+              HasSubstr("\"fast\""));
+  EXPECT_THAT(std::string(Parse({"--abort-on-fail"}).status().message()),
+              HasSubstr("--abort-on-fail needs a --threshold"));
+}
+
+}  // namespace
+}  // namespace loadtest::controller
