@@ -10,7 +10,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "agent/agent_service.h"
 #include "agent/metrics_server.h"
 #include "cli/signal_watcher.h"
@@ -19,6 +18,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "protocol/agent_client.h"
 #include "security/auth.h"
+#include "sync/mutex.h"
 
 namespace loadtest::agent {
 namespace {
@@ -41,18 +41,19 @@ absl::StatusOr<std::string> ReadBasicAuth(const std::string& path) {
 class SignalLatch {
  public:
   void Set(int signal_number) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    sync::MutexLock lock(&mu_);
     if (signal_number_ == 0) signal_number_ = signal_number;
+    set_.NotifyAll();
   }
   int Wait() ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](int* n) { return *n != 0; }, &signal_number_));
+    sync::MutexLock lock(&mu_);
+    while (signal_number_ == 0) set_.Wait(&mu_);
     return signal_number_;
   }
 
  private:
-  absl::Mutex mu_;
+  sync::Mutex mu_;
+  sync::CondVar set_;
   int signal_number_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -39,40 +39,40 @@ TickScheduler::TickScheduler() : thread_(&TickScheduler::Loop, this) {}
 
 TickScheduler::~TickScheduler() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  changed_.notify_all();
+  changed_.NotifyAll();
   thread_.join();
 }
 
 void TickScheduler::At(Clock::time_point when, std::function<void()> callback) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     queue_.push(Entry{when, next_order_++, std::move(callback)});
   }
-  changed_.notify_all();
+  changed_.NotifyAll();
 }
 
 void TickScheduler::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  sync::MutexLock lock(&mu_);
   for (;;) {
     if (stopping_) return;
     if (queue_.empty()) {
-      changed_.wait(lock);
+      changed_.Wait(&mu_);
       continue;
     }
     const Clock::time_point when = queue_.top().when;
     if (Clock::now() < when) {
-      changed_.wait_until(lock, when);
+      changed_.WaitUntil(&mu_, when);
       continue;
     }
     std::function<void()> callback = std::move(queue_.top().callback);
     queue_.pop();
-    lock.unlock();
+    mu_.Unlock();
     callback();
     callback = nullptr;  // Drop what it holds before taking the lock again.
-    lock.lock();
+    mu_.Lock();
   }
 }
 
@@ -189,12 +189,12 @@ class FakeRun : public std::enable_shared_from_this<FakeRun> {
 
   // Starts the wait for the start delay.
   void Begin() {
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     ScheduleLocked(Clock::now() + start_after_);
   }
 
   void RequestStop(const std::string& reason) {
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     if (state_ == State::kDone) return;
     if (!stop_requested_) {
       stop_requested_ = true;
@@ -207,7 +207,7 @@ class FakeRun : public std::enable_shared_from_this<FakeRun> {
   }
 
   void OnCancel() {
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     cancelled_ = true;
     if (state_ == State::kStarting || state_ == State::kWaiting) {
       ++generation_;
@@ -217,7 +217,7 @@ class FakeRun : public std::enable_shared_from_this<FakeRun> {
   }
 
   void OnWriteDone(bool ok) {
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     if (state_ != State::kWriting) return;
     state_ = State::kWaiting;
     if (!ok) cancelled_ = true;
@@ -227,7 +227,7 @@ class FakeRun : public std::enable_shared_from_this<FakeRun> {
  private:
   enum class State { kStarting, kWaiting, kWriting, kDone };
 
-  void ScheduleLocked(Clock::time_point when) {
+  void ScheduleLocked(Clock::time_point when) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     const uint64_t generation = ++generation_;
     agent_->scheduler_->At(when, [self = shared_from_this(), generation] {
       self->Wake(generation);
@@ -235,7 +235,7 @@ class FakeRun : public std::enable_shared_from_this<FakeRun> {
   }
 
   void Wake(uint64_t generation) {
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     if (generation != generation_ || state_ == State::kDone ||
         state_ == State::kWriting) {
       return;
@@ -245,7 +245,7 @@ class FakeRun : public std::enable_shared_from_this<FakeRun> {
 
   // Does whatever is due now: start, end the call, the final update, an
   // interval update, or wait for the next interval end. Not while writing.
-  void AdvanceLocked() {
+  void AdvanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     const Clock::time_point now = Clock::now();
     if (state_ == State::kStarting) {
       start_ = now;
@@ -279,7 +279,7 @@ class FakeRun : public std::enable_shared_from_this<FakeRun> {
     reactor_->StartWrite(&message_);
   }
 
-  protocol::IntervalUpdate TakeIntervalLocked(Clock::time_point now) {
+  protocol::IntervalUpdate TakeIntervalLocked(Clock::time_point now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     protocol::IntervalUpdate update =
         synthesizer_.Next(std::chrono::duration<double>(now - last_).count());
     update.sequence = ++sequence_;
@@ -293,7 +293,7 @@ class FakeRun : public std::enable_shared_from_this<FakeRun> {
 
   // Encodes `update` into message_ (which must stay put until the write
   // completes).
-  void SendLocked(const protocol::IntervalUpdate& update) {
+  void SendLocked(const protocol::IntervalUpdate& update) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     message_.Clear();
     protocol::ToProto(update, &message_);
     message_.set_agent_id(agent_->options().identity.agent_id);
@@ -301,7 +301,7 @@ class FakeRun : public std::enable_shared_from_this<FakeRun> {
     agent_->CountUpdate();
   }
 
-  void SendFinalLocked(Clock::time_point now, const std::string& reason) {
+  void SendFinalLocked(Clock::time_point now, const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     protocol::IntervalUpdate last = TakeIntervalLocked(now);
     last.final = true;
     last.stop_reason = reason;
@@ -320,7 +320,7 @@ class FakeRun : public std::enable_shared_from_this<FakeRun> {
 
   // The agent is idle from here on; the reactor gets one last call (Finish
   // or StartWriteAndFinish) from the caller.
-  void EndLocked() {
+  void EndLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     state_ = State::kDone;
     agent_->RunEnded(this, acknowledged_);
   }
@@ -331,18 +331,20 @@ class FakeRun : public std::enable_shared_from_this<FakeRun> {
   const int64_t rows_before_;
   grpc::ServerWriteReactor<pb::RunUpdate>* const reactor_;
 
-  std::mutex mu_;
-  State state_ = State::kStarting;  // Everything below guarded by mu_.
-  uint64_t generation_ = 0;         // Of the one timer that counts.
-  bool stop_requested_ = false;
-  std::string stop_reason_;
-  bool cancelled_ = false;
-  Clock::time_point start_, end_, last_;
-  double interval_start_s_ = 0;
-  int64_t sequence_ = 0;
-  int64_t acknowledged_ = 0;
-  UpdateSynthesizer synthesizer_;
-  pb::RunUpdate message_;  // The write in flight.
+  sync::Mutex mu_;
+  State state_ ABSL_GUARDED_BY(mu_) = State::kStarting;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // Of the one timer that counts.
+  bool stop_requested_ ABSL_GUARDED_BY(mu_) = false;
+  std::string stop_reason_ ABSL_GUARDED_BY(mu_);
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  Clock::time_point start_ ABSL_GUARDED_BY(mu_);
+  Clock::time_point end_ ABSL_GUARDED_BY(mu_);
+  Clock::time_point last_ ABSL_GUARDED_BY(mu_);
+  double interval_start_s_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t sequence_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t acknowledged_ ABSL_GUARDED_BY(mu_) = 0;
+  UpdateSynthesizer synthesizer_ ABSL_GUARDED_BY(mu_);
+  pb::RunUpdate message_ ABSL_GUARDED_BY(mu_);  // The write in flight.
 };
 
 namespace {
@@ -384,7 +386,7 @@ grpc::ServerUnaryReactor* FakeAgent::GetStatus(
   reply->set_hostname(options_.identity.hostname);
   reply->set_metrics_port(options_.metrics_port);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     reply->set_state(active_ != nullptr ? pb::AgentStatus::RUNNING
                                         : pb::AgentStatus::IDLE);
     reply->set_run_id(active_run_id_);
@@ -400,7 +402,7 @@ grpc::ServerUnaryReactor* FakeAgent::Stop(grpc::CallbackServerContext* context,
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   std::shared_ptr<FakeRun> run;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     if (active_ != nullptr && request->run_id() == active_run_id_) run = active_;
   }
   if (run == nullptr) {
@@ -427,7 +429,7 @@ grpc::ServerWriteReactor<pb::RunUpdate>* FakeAgent::Run(
   }
   std::shared_ptr<FakeRun> run;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     if (shutting_down_) {
       reactor->Finish(grpc::Status(
           grpc::StatusCode::UNAVAILABLE,
@@ -456,27 +458,30 @@ grpc::ServerWriteReactor<pb::RunUpdate>* FakeAgent::Run(
 
 void FakeAgent::RunEnded(const FakeRun* run, int64_t rows_added) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     if (active_.get() == run) {
       active_.reset();
       active_run_id_.clear();
     }
     rows_in_db_ += rows_added;
   }
-  idle_.notify_all();
+  idle_.NotifyAll();
 }
 
 bool FakeAgent::Shutdown(const std::string& reason,
                          std::chrono::steady_clock::time_point deadline) {
   std::shared_ptr<FakeRun> run;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     shutting_down_ = true;
     run = active_;
   }
   if (run != nullptr) run->RequestStop(reason);
-  std::unique_lock<std::mutex> lock(mu_);
-  return idle_.wait_until(lock, deadline, [this] { return active_ == nullptr; });
+  sync::MutexLock lock(&mu_);
+  while (active_ != nullptr) {
+    if (idle_.WaitUntil(&mu_, deadline)) return active_ == nullptr;
+  }
+  return true;
 }
 
 }  // namespace loadtest::bench

@@ -22,7 +22,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -35,6 +34,7 @@
 
 #include "agent/metrics_server.h"
 #include "protocol/run_spec.h"
+#include "sync/mutex.h"
 #include "protocol/wire.h"
 #include "proto/loadtest.grpc.pb.h"
 
@@ -74,11 +74,12 @@ class TickScheduler {
 
   void Loop();
 
-  std::mutex mu_;
-  std::condition_variable changed_;
-  std::priority_queue<Entry, std::vector<Entry>, Later> queue_;  // Guarded by mu_.
-  uint64_t next_order_ = 0;  // Guarded by mu_.
-  bool stopping_ = false;    // Guarded by mu_.
+  sync::Mutex mu_;
+  sync::CondVar changed_;
+  std::priority_queue<Entry, std::vector<Entry>, Later> queue_
+      ABSL_GUARDED_BY(mu_);
+  uint64_t next_order_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
@@ -159,12 +160,12 @@ class FakeAgent final : public pb::LoadAgent::CallbackService {
   const FakeAgentOptions options_;
   TickScheduler* const scheduler_;
 
-  std::mutex mu_;
-  std::condition_variable idle_;
-  std::shared_ptr<FakeRun> active_;  // Guarded by mu_.
-  std::string active_run_id_;        // Guarded by mu_.
-  bool shutting_down_ = false;       // Guarded by mu_.
-  int64_t rows_in_db_ = 0;           // Guarded by mu_: what earlier runs left.
+  sync::Mutex mu_;
+  sync::CondVar idle_;
+  std::shared_ptr<FakeRun> active_ ABSL_GUARDED_BY(mu_);
+  std::string active_run_id_ ABSL_GUARDED_BY(mu_);
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t rows_in_db_ ABSL_GUARDED_BY(mu_) = 0;  // What earlier runs left.
 
   std::atomic<int64_t> runs_started_{0};
   std::atomic<int64_t> updates_sent_{0};

@@ -16,8 +16,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
 #include "cli/flag_set.h"
 #include "cli/signal_watcher.h"
 #include "cli/version.h"
@@ -29,6 +27,7 @@
 #include "controller/json_report.h"
 #include "protocol/agent_client.h"
 #include "status/status_macros.h"
+#include "sync/mutex.h"
 
 namespace loadtest::controller {
 namespace {
@@ -116,16 +115,17 @@ class AgentRuns {
         in_process_(options.agent_targets.empty()),
         silence_limit_(2 * spec.log_interval + seconds(2)),
         drain_allowance_(spec.store.write_timeout + kAuditAllowance),
-        agents_(std::move(agents)),
-        aggregator_(Ids(agents_)),
+        agent_count_(agents.size()),
+        aggregator_(Ids(agents)),
         display_(stdout, isatty(STDOUT_FILENO) == 1,
                  spec.duration + start_delay,
-                 /*per_agent=*/agents_.size() > 1),
+                 /*per_agent=*/agents.size() > 1),
+        agents_(std::move(agents)),
         log_(log) {}
 
   // From the signal watcher's thread.
   void OnSignal(int signal_number) {
-    absl::MutexLock lock(&mu_);
+    sync::MutexLock lock(&mu_);
     if (stop_reason_.empty()) {
       stop_reason_ = absl::StrCat("interrupted by ", SignalName(signal_number));
       display_.Message(absl::StrCat(
@@ -134,6 +134,7 @@ class AgentRuns {
                         "reported; signal again to exit at once)"
                       : ": stopping the agents (they drain, audit and report; "
                         "signal again to exit at once)"));
+      changed_.NotifyAll();
     }
   }
 
@@ -143,37 +144,38 @@ class AgentRuns {
     const Clock::time_point start = Clock::now();
     planned_end_ = start + start_delay_ + spec_.duration;
     {
-      absl::MutexLock lock(&mu_);
+      sync::MutexLock lock(&mu_);
       for (RunAgent& a : agents_) a.last_heard = start + start_delay_;
     }
     display_.Start();
-    for (size_t i = 0; i < agents_.size(); ++i) {
+    for (size_t i = 0; i < agent_count_; ++i) {
       AgentClient::RunCallbacks callbacks;
       callbacks.on_update = [this, i](const protocol::IntervalUpdate& u) {
         OnUpdate(i, u);
       };
       callbacks.on_finished = [this, i] {
-        absl::MutexLock lock(&mu_);
+        sync::MutexLock lock(&mu_);
         if (!agents_[i].lost) agents_[i].finished = true;
+        changed_.NotifyAll();
       };
       callbacks.on_lost = [this, i](const std::string& reason,
                                     const absl::Status& agent_status) {
-        absl::MutexLock lock(&mu_);
+        sync::MutexLock lock(&mu_);
         agents_[i].agent_status = agent_status;
         DeclareLostLocked(i, reason);
       };
-      if (absl::Status s = agents_[i].client->StartRun(wire, std::move(callbacks));
+      if (absl::Status s = ClientOf(i)->StartRun(wire, std::move(callbacks));
           !s.ok()) {
-        absl::MutexLock lock(&mu_);
+        sync::MutexLock lock(&mu_);
         DeclareLostLocked(i, std::string(s.message()));
       }
     }
     Watch();
     // Every agent finished or was lost: end the calls still open (a lost
     // agent's, or a finished one's whose stream has not closed yet).
-    for (RunAgent& a : agents_) {
-      a.client->Cancel();
-      a.client->Join();
+    for (size_t i = 0; i < agent_count_; ++i) {
+      ClientOf(i)->Cancel();
+      ClientOf(i)->Join();
     }
   }
 
@@ -239,7 +241,7 @@ class AgentRuns {
   }
 
   void OnUpdate(size_t i, const protocol::IntervalUpdate& update) {
-    absl::MutexLock lock(&mu_);
+    sync::MutexLock lock(&mu_);
     RunAgent& a = agents_[i];
     if (a.done()) return;  // Declared lost by the watchdog meanwhile.
     const Clock::time_point began = Clock::now();
@@ -275,6 +277,7 @@ class AgentRuns {
       display_.Message(absl::StrCat(
           "loadtest: ", stop_reason_,
           in_process_ ? "; stopping" : "; stopping the agents"));
+      changed_.NotifyAll();
     }
   }
 
@@ -303,6 +306,7 @@ class AgentRuns {
                                     a.client->target(), ") lost: ", reason));
     }
     EmitLocked(aggregator_.MarkLost(a.id, reason));
+    changed_.NotifyAll();
   }
 
   bool AllDoneLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -315,7 +319,7 @@ class AgentRuns {
   // The main thread's loop: forwards a stop as Stop to every agent and
   // declares silent agents lost, until every agent finished or was lost.
   void Watch() {
-    absl::MutexLock lock(&mu_);
+    sync::MutexLock lock(&mu_);
     Clock::time_point next_stop = Clock::time_point::min();
     for (;;) {
       if (AllDoneLocked()) return;
@@ -351,14 +355,8 @@ class AgentRuns {
         }
       }
       if (stopping) wake = std::min(wake, next_stop);
-      // Woken early by any change: every agent done, or a stop to send.
-      auto changed = [this, stopping]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return AllDoneLocked() || (!stopping && !stop_reason_.empty());
-      };
-      mu_.AwaitWithTimeout(
-          absl::Condition(&changed),
-          absl::FromChrono(std::max<Clock::duration>(wake - Clock::now(),
-                                                     Clock::duration(0))));
+      // Woken early by any change: an agent done, a stop to send.
+      changed_.WaitUntil(&mu_, wake);
     }
   }
 
@@ -369,7 +367,7 @@ class AgentRuns {
     std::vector<size_t> pending;
     std::string reason;
     {
-      absl::MutexLock lock(&mu_);
+      sync::MutexLock lock(&mu_);
       reason = stop_reason_;
       for (size_t i = 0; i < agents_.size(); ++i) {
         if (!agents_[i].done() && !agents_[i].stop_acknowledged) {
@@ -393,7 +391,7 @@ class AgentRuns {
       }
       for (std::thread& t : threads) t.join();
     }
-    absl::MutexLock lock(&mu_);
+    sync::MutexLock lock(&mu_);
     for (size_t k = 0; k < pending.size(); ++k) {
       RunAgent& a = agents_[pending[k]];
       if (results[k].ok()) {
@@ -417,12 +415,16 @@ class AgentRuns {
   const bool in_process_;
   const nanoseconds silence_limit_;
   const nanoseconds drain_allowance_;
+  const size_t agent_count_;
   Clock::time_point planned_end_;  // Set by Run(); read by the main thread.
 
-  mutable absl::Mutex mu_;
-  std::vector<RunAgent> agents_ ABSL_GUARDED_BY(mu_);
+  mutable sync::Mutex mu_;
+  sync::CondVar changed_;  // Signalled when an agent is done or a stop begins.
   Aggregator aggregator_ ABSL_GUARDED_BY(mu_);
   Display display_;  // Thread-safe; rows are written under mu_, in order.
+  // The agents; their clients are set before the run starts and never
+  // replaced (ClientOf reads them without the lock).
+  std::vector<RunAgent> agents_ ABSL_GUARDED_BY(mu_);
   IntervalLog* const log_ ABSL_PT_GUARDED_BY(mu_);
   double last_row_end_s_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t completed_rows_ ABSL_GUARDED_BY(mu_) = 0;
@@ -439,7 +441,7 @@ class AgentRuns {
 class SignalRelay {
  public:
   void OnSignal(int signal_number) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    sync::MutexLock lock(&mu_);
     if (run_ != nullptr) {
       run_->OnSignal(signal_number);
     } else {
@@ -449,17 +451,17 @@ class SignalRelay {
   // Hands signals to `run` (null: keep them again); one that came before
   // is passed on at once.
   void Attach(AgentRuns* run) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    sync::MutexLock lock(&mu_);
     run_ = run;
     if (run_ != nullptr && early_signal_ != 0) run_->OnSignal(early_signal_);
   }
   int early_signal() const ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    sync::MutexLock lock(&mu_);
     return early_signal_;
   }
 
  private:
-  mutable absl::Mutex mu_;
+  mutable sync::Mutex mu_;
   AgentRuns* run_ ABSL_GUARDED_BY(mu_) = nullptr;
   int early_signal_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -14,9 +14,9 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 
 #include "stats/interval_counters.h"
+#include "sync/mutex.h"
 
 namespace loadtest::stats {
 
@@ -46,13 +46,8 @@ class IntervalRecorder {
   IntervalStats TakeInterval();
 
  private:
-  // std::mutex rather than absl::Mutex: ThreadSanitizer understands it even
-  // with the distribution's uninstrumented Abseil, under which every
-  // absl::Mutex-guarded access reads as a race in the tsan preset. (So no
-  // ABSL_GUARDED_BY: libstdc++'s std::mutex is not an annotated capability.)
-  std::mutex mu_;
-  // Guarded by mu_. Never null.
-  std::unique_ptr<IntervalStats> current_;
+  sync::Mutex mu_;
+  std::unique_ptr<IntervalStats> current_ ABSL_GUARDED_BY(mu_);  // Never null.
 };
 
 }  // namespace loadtest::stats
