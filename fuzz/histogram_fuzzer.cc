@@ -34,7 +34,7 @@
 namespace {
 
 namespace pb = ::opentrail::loadtest::v1;
-namespace agent = ::loadtest::agent;
+namespace protocol = ::loadtest::protocol;
 namespace stats = ::loadtest::stats;
 namespace controller = ::loadtest::controller;
 
