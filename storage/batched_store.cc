@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "status/status_macros.h"
 #include "storage/internal/sqlite_util.h"
+#include "storage/internal/wal_checkpointer.h"
 #include "storage/schema.h"
 
 namespace loadtest::storage {
@@ -52,18 +53,6 @@ struct Request {
 };
 
 using RequestPtr = std::shared_ptr<Request>;
-
-const char* SynchronousPragma(SyncMode sync) {
-  switch (sync) {
-    case SyncMode::kOff:
-      return "PRAGMA synchronous=OFF";
-    case SyncMode::kFull:
-      return "PRAGMA synchronous=FULL";
-    case SyncMode::kNormal:
-      break;
-  }
-  return "PRAGMA synchronous=NORMAL";
-}
 
 constexpr char kSelectColumns[] =
     "SELECT id, priority, facility, severity, version, timestamp, hostname, "
@@ -255,12 +244,6 @@ class BatchedStore::Impl {
   absl::Status RunStatement(sqlite3_stmt* stmt, const char* what);
   void Deliver(const std::vector<RequestPtr>& batch, int transactions);
 
-  // Writer thread, after a batch: when the WAL has reached restart_pages,
-  // completes the checkpoint so that the WAL can start over (see .cc).
-  void MaybeCompleteCheckpoint();
-  void CheckpointerLoop();
-  static int WalHook(void* self, sqlite3* db, const char* name, int pages);
-
   const StoreOptions options_;
   StoreMetrics* const metrics_;
 
@@ -268,11 +251,7 @@ class BatchedStore::Impl {
   // Close once the writer has been joined).
   Connection write_db_;
   Statement insert_, begin_, commit_, rollback_;
-  Connection checkpoint_db_;  // Owned by the checkpointer thread.
-  // Writer thread only: WAL size after the last commit (from the WAL hook),
-  // and the size at which to try completing a checkpoint again.
-  int wal_pages_ = 0;
-  int next_completion_attempt_ = 0;
+  std::unique_ptr<internal::WalCheckpointer> checkpointer_;
 
   mutable std::mutex mu_;
   std::condition_variable writer_cv_;
@@ -284,13 +263,6 @@ class BatchedStore::Impl {
   StoreCounters counters_ ABSL_GUARDED_BY(mu_);
   absl::Status close_status_ ABSL_GUARDED_BY(mu_);
   std::thread writer_;
-
-  std::mutex checkpoint_mu_;
-  std::condition_variable checkpoint_cv_;
-  bool checkpoint_wanted_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
-  bool checkpoint_stop_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
-  std::atomic<int64_t> checkpoints_{0};
-  std::thread checkpointer_;
 
   std::once_flag close_once_;
 };
@@ -307,20 +279,7 @@ absl::Status BatchedStore::Impl::Start() {
     return absl::PermissionDeniedError(
         absl::StrCat(path, " is not writable (check the file's permissions)"));
   }
-  ASSIGN_OR_RETURN(std::string mode,
-                   internal::QueryText(write_db_.get(),
-                                       "PRAGMA journal_mode=WAL", path));
-  if (mode != "wal") {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, ": cannot switch to WAL journal mode (got \"", mode, "\")"));
-  }
-  RETURN_IF_ERROR(internal::Exec(write_db_.get(),
-                                 SynchronousPragma(options_.sync), path));
-  // When the WAL restarts, a file grown past 64 MiB is cut back.
-  RETURN_IF_ERROR(internal::QueryText(write_db_.get(),
-                                      "PRAGMA journal_size_limit=67108864",
-                                      path)
-                      .status());
+  RETURN_IF_ERROR(internal::ApplyWriterPragmas(write_db_.get(), options_));
   RETURN_IF_ERROR(
       ApplySchema(write_db_.get(), options_.schema, options_.fresh, path));
   ASSIGN_OR_RETURN(insert_, internal::Prepare(write_db_.get(), kInsertSql, path));
@@ -329,57 +288,13 @@ absl::Status BatchedStore::Impl::Start() {
   ASSIGN_OR_RETURN(commit_, internal::Prepare(write_db_.get(), "COMMIT", path));
   ASSIGN_OR_RETURN(rollback_,
                    internal::Prepare(write_db_.get(), "ROLLBACK", path));
-  ASSIGN_OR_RETURN(checkpoint_db_,
-                   internal::OpenConnection(
-                       path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                       busy_ms));
-  // A connection learns the file is in WAL mode when it first reads it;
-  // until then a checkpoint on it is a silent no-op.
-  RETURN_IF_ERROR(internal::QueryText(checkpoint_db_.get(),
-                                      "PRAGMA journal_mode=WAL", path)
-                      .status());
-  // Replaces SQLite's auto-checkpoint (which runs inside the committing
-  // connection and stalls every waiter) with a hand-off to our checkpointer.
-  sqlite3_wal_hook(write_db_.get(), &Impl::WalHook, this);
-
+  ASSIGN_OR_RETURN(
+      checkpointer_,
+      internal::WalCheckpointer::Start(
+          write_db_.get(), options_,
+          metrics_ != nullptr ? &metrics_->checkpoints : nullptr));
   writer_ = std::thread([this] { WriterLoop(); });
-  checkpointer_ = std::thread([this] { CheckpointerLoop(); });
   return absl::OkStatus();
-}
-
-int BatchedStore::Impl::WalHook(void* self, sqlite3*, const char*, int pages) {
-  auto* impl = static_cast<Impl*>(self);
-  impl->wal_pages_ = pages;  // Runs on the writer thread, inside COMMIT.
-  if (pages >= impl->options_.checkpoint_pages) {
-    std::lock_guard<std::mutex> lock(impl->checkpoint_mu_);
-    if (!impl->checkpoint_wanted_) {
-      impl->checkpoint_wanted_ = true;
-      impl->checkpoint_cv_.notify_one();
-    }
-  }
-  return SQLITE_OK;
-}
-
-void BatchedStore::Impl::CheckpointerLoop() {
-  std::unique_lock<std::mutex> lock(checkpoint_mu_);
-  while (true) {
-    checkpoint_cv_.wait(lock,
-                        [this] { return checkpoint_wanted_ || checkpoint_stop_; });
-    if (checkpoint_stop_) return;
-    checkpoint_wanted_ = false;
-    lock.unlock();
-    // PASSIVE never takes the write lock: commits go on beside it. Errors
-    // (e.g. BUSY while readers hold old snapshots) only delay the next one.
-    int wal_frames = 0, checkpointed = 0;
-    int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_.get(), nullptr,
-                                       SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
-                                       &checkpointed);
-    if (rc == SQLITE_OK && wal_frames >= 0) {
-      checkpoints_.fetch_add(1, std::memory_order_relaxed);
-      if (metrics_ != nullptr) metrics_->checkpoints.Increment();
-    }
-    lock.lock();
-  }
 }
 
 absl::StatusOr<int64_t> BatchedStore::Impl::Write(LogEntry entry) {
@@ -491,30 +406,7 @@ void BatchedStore::Impl::WriterLoop() {
       }
     }
     Deliver(batch, CommitBatch(batch));
-    MaybeCompleteCheckpoint();
-  }
-}
-
-void BatchedStore::Impl::MaybeCompleteCheckpoint() {
-  if (wal_pages_ < options_.restart_pages) {
-    next_completion_attempt_ = 0;
-    return;
-  }
-  if (wal_pages_ < next_completion_attempt_) return;
-  // Between transactions, as the only writer: this copies the frames the
-  // background checkpointer has not reached yet (a few commits' worth) and
-  // so completes. The next BEGIN then finds the WAL fully copied and starts
-  // it over from the beginning, unless a reader still uses old frames; in
-  // that case try again after another checkpoint_pages frames.
-  int wal_frames = 0, checkpointed = 0;
-  const int rc = sqlite3_wal_checkpoint_v2(write_db_.get(), nullptr,
-                                           SQLITE_CHECKPOINT_PASSIVE,
-                                           &wal_frames, &checkpointed);
-  if (rc == SQLITE_BUSY) return;  // The checkpointer is at it; next batch.
-  next_completion_attempt_ = wal_pages_ + options_.checkpoint_pages;
-  if (rc == SQLITE_OK && wal_frames >= 0) {
-    checkpoints_.fetch_add(1, std::memory_order_relaxed);
-    if (metrics_ != nullptr) metrics_->checkpoints.Increment();
+    checkpointer_->AfterCommit();
   }
 }
 
@@ -651,12 +543,7 @@ absl::Status BatchedStore::Impl::Close() {
       writer_cv_.notify_one();
     }
     if (writer_.joinable()) writer_.join();
-    {
-      std::lock_guard<std::mutex> lock(checkpoint_mu_);
-      checkpoint_stop_ = true;
-      checkpoint_cv_.notify_one();
-    }
-    if (checkpointer_.joinable()) checkpointer_.join();
+    if (checkpointer_ != nullptr) checkpointer_->Stop();
     absl::Status status;
     if (write_db_ != nullptr) {
       insert_.reset();
@@ -674,7 +561,6 @@ absl::Status BatchedStore::Impl::Close() {
                                        options_.path);
       }
     }
-    checkpoint_db_.reset();
     write_db_.reset();
     std::lock_guard<std::mutex> lock(mu_);
     close_status_ = status;
@@ -689,7 +575,7 @@ StoreCounters BatchedStore::Impl::counters() const {
   c.pending = c.submitted - c.ok - c.queue_full - c.timeouts - c.failed;
   c.timeouts_unresolved =
       c.timeouts - c.late_commits - c.late_failures - c.abandoned;
-  c.checkpoints = checkpoints_.load(std::memory_order_relaxed);
+  c.checkpoints = checkpointer_ != nullptr ? checkpointer_->checkpoints() : 0;
   return c;
 }
 

@@ -54,6 +54,11 @@ absl::Status ValidateStoreOptions(const StoreOptions& o) {
         absl::StrCat("restart-pages must be >= checkpoint-pages (",
                      o.checkpoint_pages, "), got ", o.restart_pages));
   }
+  if (o.cache_size_kib < 1024 || o.cache_size_kib > 4194304) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cache-size-kib must be between 1024 and 4194304, got ",
+        o.cache_size_kib));
+  }
   return absl::OkStatus();
 }
 
