@@ -1,22 +1,36 @@
-// store_bench: how close the batched store comes to SQLite's own ceiling.
+// store_bench: how close the batched store comes to SQLite's writer limit.
 //
-// In one run, on the same schema, row generator, batch size and pragmas:
-//  1. ceiling: one thread inserting straight into SQLite with a prepared
-//     statement, batch_size rows per transaction, no queue, SQLite's default
+// Each sitting runs, on the same schema, rows, batch size and pragmas:
+//  1. naive ceiling: one thread generating rows and inserting them straight
+//     into SQLite, batch_size per transaction, with SQLite's default inline
 //     auto-checkpoint (what a straightforward program gets);
-//  2. store: N producer threads calling BatchedStore::Write in a closed loop
-//     (write, then sleep --think-time), latency measured around each Write.
-// The figure that matters is the ratio store/ceiling, measured in the same
-// sitting on the same machine. Prints a table, or one JSON object (--json).
+//  2. ceiling (the writer's limit): one thread inserting rows generated
+//     before the clock starts (the producers' generators and seeds), the
+//     prepared insert, batch_size rows per transaction, exactly the store's
+//     pragmas (internal::ApplyWriterPragmas) and checkpoints handled as the
+//     store handles them (internal::WalCheckpointer, off the measured thread);
+//  3. store: N producer threads calling BatchedStore::Write in a closed loop
+//     (write, then sleep --think-time), latency measured around each Write,
+//     and optionally M readers running the original's five queries.
+// The figure that matters is ratio = store / ceiling, measured in the same
+// sitting on the same machine; with --sittings=N the median of N sittings.
+// Prints a table, or one JSON object (--json).
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +43,7 @@
 #include "stats/latency_histogram.h"
 #include "storage/batched_store.h"
 #include "storage/internal/sqlite_util.h"
+#include "storage/internal/wal_checkpointer.h"
 #include "storage/schema.h"
 
 namespace {
@@ -36,8 +51,10 @@ namespace {
 using loadtest::agent::LogGenerator;
 using loadtest::stats::LatencyHistogram;
 using loadtest::storage::BatchedStore;
+using loadtest::storage::LogEntry;
 using loadtest::storage::StoreOptions;
 using Clock = std::chrono::steady_clock;
+namespace internal = loadtest::storage::internal;
 
 [[noreturn]] void Fail(const std::string& message) {
   std::cerr << "store_bench: " << message << "\n";
@@ -55,15 +72,85 @@ void OrFail(const absl::Status& status) {
 }
 
 double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
+int64_t Ns(Clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+}
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// CPU seconds the calling thread has run.
+double ThisThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
+}
+
+// What /proc says about one thread.
+struct ThreadSample {
+  std::string name;
+  double cpu_ns = 0;        // Time on a CPU.
+  double voluntary = 0;     // Context switches: blocked (waits, I/O).
+  double involuntary = 0;   // Context switches: preempted.
+};
+using ThreadCpu = std::map<std::string, ThreadSample>;  // By thread id.
+
+// Every thread of this process, from /proc/self/task/*/{comm,schedstat,
+// status}. Linux only; empty elsewhere.
+ThreadCpu SnapshotThreadCpu() {
+  ThreadCpu out;
+  std::error_code ec;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream comm(task.path() / "comm"), sched(task.path() / "schedstat"),
+        status(task.path() / "status");
+    ThreadSample sample;
+    if (!std::getline(comm, sample.name) || !(sched >> sample.cpu_ns)) continue;
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0) {
+        sample.voluntary = std::stod(line.substr(line.find(':') + 1));
+      } else if (line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) {
+        sample.involuntary = std::stod(line.substr(line.find(':') + 1));
+      }
+    }
+    out[task.path().filename().string()] = sample;
+  }
+  return out;
+}
+
+// Per thread name, what happened between two snapshots.
+std::map<std::string, ThreadSample> ThreadDelta(const ThreadCpu& before,
+                                                const ThreadCpu& after) {
+  std::map<std::string, ThreadSample> out;
+  for (const auto& [tid, now] : after) {
+    auto it = before.find(tid);
+    const ThreadSample start = it == before.end() ? ThreadSample() : it->second;
+    ThreadSample& sum = out[now.name];
+    sum.cpu_ns += now.cpu_ns - start.cpu_ns;
+    sum.voluntary += now.voluntary - start.voluntary;
+    sum.involuntary += now.involuntary - start.involuntary;
+  }
+  return out;
+}
+
+void NameThisThread(const char* name) {
+  pthread_setname_np(pthread_self(), name);
+}
 
 struct CeilingResult {
   int64_t rows = 0;
   double seconds = 0;
+  bool pool_exhausted = false;
+  int64_t checkpoints = 0;
+  double thread_cpu_seconds = 0;  // Of the measured (inserting) thread.
   LatencyHistogram commit_latency;  // One sample per transaction.
+  double Rate() const { return seconds > 0 ? rows / seconds : 0; }
 };
 
-CeilingResult RunCeiling(const StoreOptions& options, int seconds) {
-  namespace internal = loadtest::storage::internal;
+// Today's first figure: rows generated inline, SQLite's inline
+// auto-checkpoint, pragmas other than WAL and synchronous left default.
+CeilingResult RunNaiveCeiling(const StoreOptions& options, int seconds) {
   auto db = OrFail(internal::OpenConnection(
       options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 5000));
   OrFail(internal::QueryText(db.get(), "PRAGMA journal_mode=WAL", options.path)
@@ -86,78 +173,204 @@ CeilingResult RunCeiling(const StoreOptions& options, int seconds) {
     const Clock::time_point t0 = Clock::now();
     OrFail(internal::Exec(db.get(), "BEGIN IMMEDIATE", options.path));
     for (int i = 0; i < options.batch_size; ++i) {
-      const loadtest::storage::LogEntry entry = generator.Next();
+      const LogEntry entry = generator.Next();
       loadtest::storage::BindInsert(insert.get(), entry, &timestamp);
       const int rc = sqlite3_step(insert.get());
       sqlite3_reset(insert.get());
       if (rc != SQLITE_DONE) {
-        OrFail(internal::SqliteError(rc, db.get(), "ceiling insert",
+        OrFail(internal::SqliteError(rc, db.get(), "naive ceiling insert",
                                      options.path));
       }
     }
     OrFail(internal::Exec(db.get(), "COMMIT", options.path));
-    result.commit_latency.Record(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0)
-            .count());
+    result.commit_latency.Record(Ns(Clock::now() - t0));
     result.rows += options.batch_size;
   }
-  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  result.seconds = SecondsSince(start);
+  return result;
+}
+
+// The rows the store phase's producers would write, in an interleaving of
+// their generators (producer p: LogGenerator(p, 1000 + p)).
+std::vector<LogEntry> GenerateRows(int producers, int64_t count) {
+  std::vector<LogGenerator> generators;
+  generators.reserve(producers);
+  for (int p = 0; p < producers; ++p) generators.emplace_back(p, 1000 + p);
+  std::vector<LogEntry> rows;
+  rows.reserve(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    rows.push_back(generators[i % producers].Next());
+  }
+  return rows;
+}
+
+// The writer's limit: what BatchedStore's writer thread could do if rows
+// cost it nothing to receive and acknowledge.
+CeilingResult RunCeiling(const StoreOptions& options,
+                         const std::vector<LogEntry>& rows, int seconds) {
+  auto db = OrFail(internal::OpenConnection(
+      options.path,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+      static_cast<int>(options.busy_timeout.count())));
+  OrFail(internal::ApplyWriterPragmas(db.get(), options));
+  OrFail(loadtest::storage::ApplySchema(db.get(), options.schema, true,
+                                        options.path));
+  auto insert = OrFail(
+      internal::Prepare(db.get(), loadtest::storage::kInsertSql, options.path));
+  auto begin =
+      OrFail(internal::Prepare(db.get(), "BEGIN IMMEDIATE", options.path));
+  auto commit = OrFail(internal::Prepare(db.get(), "COMMIT", options.path));
+  auto checkpointer =
+      OrFail(internal::WalCheckpointer::Start(db.get(), options, nullptr));
+  auto step = [&](sqlite3_stmt* stmt, const char* what) {
+    const int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE) {
+      OrFail(internal::SqliteError(rc, db.get(), what, options.path));
+    }
+  };
+  CeilingResult result;
+  std::string timestamp;
+  size_t next = 0;
+  const double cpu_start = ThisThreadCpuSeconds();
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point end = start + std::chrono::seconds(seconds);
+  while (Clock::now() < end) {
+    if (next + options.batch_size > rows.size()) {
+      result.pool_exhausted = true;
+      break;
+    }
+    const Clock::time_point t0 = Clock::now();
+    step(begin.get(), "ceiling begin");
+    for (int i = 0; i < options.batch_size; ++i) {
+      loadtest::storage::BindInsert(insert.get(), rows[next++], &timestamp);
+      step(insert.get(), "ceiling insert");
+    }
+    step(commit.get(), "ceiling commit");
+    checkpointer->AfterCommit();
+    result.commit_latency.Record(Ns(Clock::now() - t0));
+    result.rows += options.batch_size;
+  }
+  result.seconds = SecondsSince(start);
+  result.thread_cpu_seconds = ThisThreadCpuSeconds() - cpu_start;
+  checkpointer->Stop();
+  result.checkpoints = checkpointer->checkpoints();
   return result;
 }
 
 struct StoreResult {
   int64_t acknowledged = 0, errors = 0;
+  int64_t reads = 0, read_errors = 0;
   double seconds = 0;
   LatencyHistogram write_latency;
+  LatencyHistogram read_latency;
   loadtest::storage::StoreCounters counters;
   int64_t rows_in_db = 0;
+  std::map<std::string, ThreadSample> threads;  // By thread name.
 };
 
-StoreResult RunStore(const StoreOptions& options, int producers,
-                     std::chrono::nanoseconds think_time, int seconds) {
+struct LoadOptions {
+  int producers = 100;
+  std::chrono::nanoseconds think_time = std::chrono::milliseconds(1);
+  int readers = 0;
+  std::chrono::nanoseconds read_delay = std::chrono::milliseconds(10);
+  int seconds = 20;
+};
+
+// Runs one of the original's five queries, as agent/workload.cc's readers do.
+absl::Status RunQuery(loadtest::storage::StoreReader& reader, int64_t k) {
+  using loadtest::agent::QueryKind;
+  const loadtest::agent::ReadQuery& query =
+      loadtest::agent::QueryForIteration(k);
+  switch (query.kind) {
+    case QueryKind::kText:
+      return reader.SearchText(query.argument, query.limit).status();
+    case QueryKind::kHostname:
+      return reader.ByHostname(query.argument, query.limit).status();
+    case QueryKind::kAppName:
+      return reader.ByAppName(query.argument, query.limit).status();
+    case QueryKind::kRecent:
+      return reader.Recent(query.limit).status();
+  }
+  return absl::OkStatus();
+}
+
+StoreResult RunStore(const StoreOptions& options, const LoadOptions& load) {
   auto store = OrFail(BatchedStore::Open(options, nullptr));
   struct PerThread {
     LatencyHistogram latency;
     int64_t ok = 0, errors = 0;
   };
-  std::vector<PerThread> per_thread(producers);
+  std::vector<PerThread> per_producer(load.producers);
+  std::vector<PerThread> per_reader(load.readers);
+  std::vector<std::unique_ptr<loadtest::storage::StoreReader>> readers;
+  for (int r = 0; r < load.readers; ++r) {
+    readers.push_back(OrFail(store->NewReader()));
+  }
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
+  const ThreadCpu cpu_before = SnapshotThreadCpu();
   const Clock::time_point start = Clock::now();
-  for (int p = 0; p < producers; ++p) {
+  for (int p = 0; p < load.producers; ++p) {
     threads.emplace_back([&, p] {
+      NameThisThread("producer");
       LogGenerator generator(p, 1000 + p);
-      PerThread& mine = per_thread[p];
+      PerThread& mine = per_producer[p];
       while (!stop.load(std::memory_order_relaxed)) {
-        loadtest::storage::LogEntry entry = generator.Next();
+        LogEntry entry = generator.Next();
         const Clock::time_point t0 = Clock::now();
         auto id = store->Write(std::move(entry));
-        const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               Clock::now() - t0)
-                               .count();
+        const int64_t ns = Ns(Clock::now() - t0);
         if (id.ok()) {
           ++mine.ok;
           mine.latency.Record(ns);
         } else {
           ++mine.errors;
         }
-        if (think_time.count() > 0) std::this_thread::sleep_for(think_time);
+        if (load.think_time.count() > 0) {
+          std::this_thread::sleep_for(load.think_time);
+        }
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  for (int r = 0; r < load.readers; ++r) {
+    threads.emplace_back([&, r] {
+      NameThisThread("reader");
+      PerThread& mine = per_reader[r];
+      for (int64_t k = 0; !stop.load(std::memory_order_relaxed); ++k) {
+        const Clock::time_point t0 = Clock::now();
+        if (RunQuery(*readers[r], k).ok()) {
+          ++mine.ok;
+          mine.latency.Record(Ns(Clock::now() - t0));
+        } else {
+          ++mine.errors;
+        }
+        if (load.read_delay.count() > 0) {
+          std::this_thread::sleep_for(load.read_delay);
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(load.seconds));
+  StoreResult result;
+  // While every thread still runs.
+  result.threads = ThreadDelta(cpu_before, SnapshotThreadCpu());
   stop = true;
   for (auto& t : threads) t.join();
-  StoreResult result;
-  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  result.seconds = SecondsSince(start);
+  readers.clear();
   OrFail(store->Close());
   result.counters = store->counters();
-  for (const PerThread& t : per_thread) {
+  for (const PerThread& t : per_producer) {
     result.acknowledged += t.ok;
     result.errors += t.errors;
     result.write_latency.Merge(t.latency);
   }
-  namespace internal = loadtest::storage::internal;
+  for (const PerThread& t : per_reader) {
+    result.reads += t.ok;
+    result.read_errors += t.errors;
+    result.read_latency.Merge(t.latency);
+  }
   auto db = OrFail(
       internal::OpenConnection(options.path, SQLITE_OPEN_READONLY, 5000));
   result.rows_in_db = OrFail(
@@ -165,17 +378,31 @@ StoreResult RunStore(const StoreOptions& options, int producers,
   return result;
 }
 
+double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
 constexpr char kIntro[] =
-    "store_bench: how close the batched store comes to SQLite's own ceiling.\n"
+    "store_bench: how close the batched store comes to SQLite's writer "
+    "limit.\n"
     "\n"
-    "Runs two phases in one sitting, on the same schema, rows, batch size and\n"
+    "Each sitting runs three phases on the same schema, rows, batch size and\n"
     "pragmas, --seconds each:\n"
-    "  1. ceiling: one thread inserting --batch-size rows per transaction\n"
-    "     straight into SQLite with a prepared statement (no queue);\n"
-    "  2. store: --producers threads calling BatchedStore::Write in a closed\n"
-    "     loop (write, then sleep --think-time), latency timed around Write.\n"
-    "Prints both rates, their ratio (the figure that matters) and the write\n"
-    "latency, as a table or as one JSON object (--json). Exits 2 when the\n"
+    "  1. naive ceiling: one thread generating rows and inserting them with\n"
+    "     SQLite's inline auto-checkpoint (naive_ceiling_rows_per_s);\n"
+    "  2. ceiling, the writer's limit: one thread inserting rows generated\n"
+    "     before the clock starts (the producers' generators and seeds),\n"
+    "     --batch-size rows per transaction, the store's pragmas, checkpoints\n"
+    "     off the measured thread as the store does (ceiling_rows_per_s);\n"
+    "  3. store: --producers threads calling BatchedStore::Write in a closed\n"
+    "     loop (write, then sleep --think-time), latency timed around Write,\n"
+    "     and --readers threads running the original's five queries.\n"
+    "Prints the rates, ratio = store / ceiling (the figure that matters; with\n"
+    "--sittings=N the median of N sittings), write latency and CPU seconds\n"
+    "by thread, as a table or as one JSON object (--json). Exits 2 when the\n"
     "rows in the database differ from acknowledged + late commits.\n"
     "\n"
     "Usage: store_bench [flags]\n";
@@ -189,15 +416,16 @@ int main(int argc, char** argv) {
   std::string batch_policy = "group";
   std::chrono::nanoseconds batch_timeout = std::chrono::milliseconds(10);
   int queue_size = 10000;
-  int producers = 100;
-  std::chrono::nanoseconds think_time = std::chrono::milliseconds(1);
-  int seconds = 20;
+  int cache_size_kib = StoreOptions().cache_size_kib;
+  LoadOptions load;
+  int sittings = 1;
   bool skip_ceiling = false;
+  bool skip_store = false;
   std::string dir;
   bool json = false;
 
   loadtest::cli::FlagSet flags("store_bench", kIntro);
-  flags.AddSection("Store (both phases)");
+  flags.AddSection("Store (every phase)");
   flags.AddString("schema", &schema,
                   "Table layout: full (the original's: FTS5 on message, "
                   "twelve indexes, triggers) or lean (primary key and a "
@@ -206,7 +434,7 @@ int main(int argc, char** argv) {
                   "PRAGMA synchronous in WAL mode: off, normal (no fsync on "
                   "commit) or full (fsync on every commit)");
   flags.AddInt("batch-size", &batch_size,
-               "Rows per transaction, 1 to 100000; the ceiling commits "
+               "Rows per transaction, 1 to 100000; the ceilings commit "
                "exactly this many, the store at most this many");
   flags.AddString("batch-policy", &batch_policy,
                   "When the store closes a batch: group (when the queue is "
@@ -218,21 +446,37 @@ int main(int argc, char** argv) {
   flags.AddInt("queue-size", &queue_size,
                "Rows the store queues before Write fails with queue full; at "
                "least --batch-size");
+  flags.AddInt("cache-size-kib", &cache_size_kib,
+               "SQLite page cache of the write connection in KiB, 1024 to "
+               "4194304 (store and ceiling)");
   flags.AddSection("Load");
-  flags.AddInt("producers", &producers,
+  flags.AddInt("producers", &load.producers,
                "Threads calling Write in the store phase, at least 1");
-  flags.AddDuration("think-time", &think_time,
+  flags.AddDuration("think-time", &load.think_time,
                     "Sleep after each Write in each producer (0 for none); "
                     "with --producers it sets the offered load");
-  flags.AddInt("seconds", &seconds, "Length of each phase, at least 1");
+  flags.AddInt("readers", &load.readers,
+               "Threads running the original's five queries in the store "
+               "phase, each on its own reader, 0 to 1000");
+  flags.AddDuration("read-delay", &load.read_delay,
+                    "Sleep after each query in each reader (loadtest's "
+                    "--read-delay)");
+  flags.AddInt("seconds", &load.seconds, "Length of each phase, at least 1");
+  flags.AddInt("sittings", &sittings,
+               "Repeat all phases this many times, 1 to 100; the headline "
+               "figures are medians");
   flags.AddBool("skip-ceiling", &skip_ceiling,
                 "Run only the store phase (the ratio is then reported as 0)");
+  flags.AddBool("skip-store", &skip_store,
+                "Run only the ceilings (to compare pragmas)");
   flags.AddSection("Output");
   flags.AddString("dir", &dir,
-                  "Directory for the two database files, kept afterwards "
+                  "Directory for the database files, kept afterwards "
                   "(default: a fresh temporary directory, removed "
                   "afterwards)");
-  flags.AddBool("json", &json, "Print one JSON object instead of a table");
+  flags.AddBool("json", &json,
+                "Print one JSON object instead of a table, with every "
+                "sitting's figures under \"sittings\"");
 
   if (std::optional<int> exit_code = flags.ParseCommandLine(argc, argv)) {
     return *exit_code;
@@ -246,92 +490,215 @@ int main(int argc, char** argv) {
   options.batch_size = batch_size;
   options.batch_timeout = batch_timeout;
   options.queue_size = queue_size;
+  options.cache_size_kib = cache_size_kib;
   options.fresh = true;
-  if (producers < 1)
-    Fail(absl::StrCat("--producers must be >= 1, got ", producers));
-  if (seconds < 1) Fail(absl::StrCat("--seconds must be >= 1, got ", seconds));
+  if (load.producers < 1) {
+    Fail(absl::StrCat("--producers must be >= 1, got ", load.producers));
+  }
+  if (load.readers < 0 || load.readers > 1000) {
+    Fail(absl::StrCat("--readers must be between 0 and 1000, got ",
+                      load.readers));
+  }
+  if (load.read_delay.count() < 0) {
+    Fail(absl::StrCat("--read-delay must be >= 0, got ",
+                      load.read_delay.count(), "ns"));
+  }
+  if (load.seconds < 1) {
+    Fail(absl::StrCat("--seconds must be >= 1, got ", load.seconds));
+  }
+  if (sittings < 1 || sittings > 100) {
+    Fail(absl::StrCat("--sittings must be between 1 and 100, got ", sittings));
+  }
 
   const bool temporary = dir.empty();
   if (temporary) {
     std::string tmpl =
-        (std::filesystem::temp_directory_path() / "store_bench.XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) Fail("cannot create a temporary directory");
+        (std::filesystem::temp_directory_path() / "store_bench.XXXXXX")
+            .string();
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      Fail("cannot create a temporary directory");
+    }
     dir = tmpl;
   }
-  options.path = dir + "/store_ceiling.db";
-  OrFail(loadtest::storage::ValidateStoreOptions(options));
-
-  CeilingResult ceiling;
-  if (!skip_ceiling) ceiling = RunCeiling(options, seconds);
   options.path = dir + "/store.db";
-  const StoreResult store = RunStore(options, producers, think_time, seconds);
+  OrFail(loadtest::storage::ValidateStoreOptions(options));
+  NameThisThread("store_bench");
+
+  nlohmann::json per_sitting = nlohmann::json::array();
+  std::vector<double> naive_rates, ceiling_rates, store_rates, ratios, p99s,
+      read_rates;
+  bool lost_rows = false;
+  for (int sitting = 0; sitting < sittings; ++sitting) {
+    CeilingResult naive, ceiling;
+    if (!skip_ceiling) {
+      StoreOptions o = options;
+      o.path = dir + "/naive_ceiling.db";
+      // Each phase on a thread of its own, named for perf and /proc.
+      std::thread([&] {
+        NameThisThread("naive-ceiling");
+        naive = RunNaiveCeiling(o, load.seconds);
+      }).join();
+      // Enough rows for the ceiling at twice the naive rate; should it run
+      // out, it stops early and says so (pool_exhausted).
+      const int64_t pool =
+          static_cast<int64_t>(2 * naive.Rate() * load.seconds) +
+          options.batch_size;
+      const std::vector<LogEntry> rows = GenerateRows(load.producers, pool);
+      o.path = dir + "/ceiling.db";
+      std::thread([&] {
+        NameThisThread("ceiling");
+        ceiling = RunCeiling(o, rows, load.seconds);
+      }).join();
+    }
+    const StoreResult store =
+        skip_store ? StoreResult() : RunStore(options, load);
+    const auto& c = store.counters;
+    const double store_rate =
+        store.seconds > 0 ? c.rows_committed / store.seconds : 0;
+    const double ratio =
+        ceiling.Rate() > 0 ? store_rate / ceiling.Rate() : 0.0;
+    const double reads_per_s =
+        store.seconds > 0 ? store.reads / store.seconds : 0;
+    nlohmann::json cpu = nlohmann::json::object();
+    nlohmann::json switches = nlohmann::json::object();
+    for (const auto& [name, t] : store.threads) {
+      cpu[name] = t.cpu_ns / 1e9 / store.seconds;  // Cores used on average.
+      switches[name] = {{"voluntary_per_s", t.voluntary / store.seconds},
+                        {"involuntary_per_s", t.involuntary / store.seconds}};
+    }
+    // CPU per row of the thread that runs SQLite's inserts and commits: the
+    // ceiling's one thread, the store's writer. Less noisy than rates on a
+    // shared machine: it does not count time spent waiting for a core.
+    const auto writer = store.threads.find("store-writer");
+    const double writer_us_per_row =
+        writer != store.threads.end() && c.rows_committed > 0
+            ? writer->second.cpu_ns / 1e3 / c.rows_committed
+            : 0;
+    const double ceiling_us_per_row =
+        ceiling.rows > 0 ? ceiling.thread_cpu_seconds * 1e6 / ceiling.rows : 0;
+    nlohmann::json s = {
+        {"naive_ceiling_rows_per_s", naive.Rate()},
+        {"ceiling_rows_per_s", ceiling.Rate()},
+        {"ceiling_pool_exhausted", ceiling.pool_exhausted},
+        {"ceiling_commit_p99_ms", Ms(ceiling.commit_latency.Quantile(0.99))},
+        {"ceiling_commit_max_ms", Ms(ceiling.commit_latency.max())},
+        {"ceiling_checkpoints", ceiling.checkpoints},
+        {"ceiling_cpu_us_per_row", ceiling_us_per_row},
+        {"store_rows_per_s", store_rate},
+        {"ratio", ratio},
+        {"writer_cpu_us_per_row", writer_us_per_row},
+        {"write_p50_ms", Ms(store.write_latency.Quantile(0.50))},
+        {"write_p95_ms", Ms(store.write_latency.Quantile(0.95))},
+        {"write_p99_ms", Ms(store.write_latency.Quantile(0.99))},
+        {"write_max_ms", Ms(store.write_latency.max())},
+        {"reads_per_s", reads_per_s},
+        {"read_errors", store.read_errors},
+        {"read_p50_ms", Ms(store.read_latency.Quantile(0.50))},
+        {"read_p99_ms", Ms(store.read_latency.Quantile(0.99))},
+        {"acknowledged", store.acknowledged},
+        {"rows_in_db", store.rows_in_db},
+        {"late_commits", c.late_commits},
+        {"write_errors", store.errors},
+        {"queue_full", c.queue_full},
+        {"timeouts", c.timeouts},
+        {"batches", c.batches},
+        {"mean_batch_size", c.batches > 0 ? static_cast<double>(
+                                                c.rows_committed) /
+                                                c.batches
+                                          : 0.0},
+        {"checkpoints", c.checkpoints},
+        {"cpu_cores_by_thread", cpu},
+        {"context_switches_by_thread", switches},
+    };
+    per_sitting.push_back(s);
+    naive_rates.push_back(naive.Rate());
+    ceiling_rates.push_back(ceiling.Rate());
+    store_rates.push_back(store_rate);
+    ratios.push_back(ratio);
+    p99s.push_back(s["write_p99_ms"].get<double>());
+    read_rates.push_back(reads_per_s);
+    // The durability promise, checked every sitting.
+    if (!skip_store &&
+        store.rows_in_db != store.acknowledged + c.late_commits) {
+      std::cerr << "store_bench: rows in the database (" << store.rows_in_db
+                << ") differ from acknowledged + late commits ("
+                << store.acknowledged + c.late_commits << ")\n";
+      lost_rows = true;
+    }
+    if (!json) {
+      std::printf(
+          "sitting %d: naive %.0f  ceiling %.0f%s  store %.0f rows/s  "
+          "ratio %.3f  write p50 %.1f p99 %.1f max %.1f ms  batch %.1f",
+          sitting + 1, naive.Rate(), ceiling.Rate(),
+          ceiling.pool_exhausted ? " (pool exhausted)" : "", store_rate, ratio,
+          s["write_p50_ms"].get<double>(), s["write_p99_ms"].get<double>(),
+          s["write_max_ms"].get<double>(),
+          s["mean_batch_size"].get<double>());
+      if (load.readers > 0) {
+        std::printf("  reads %.0f/s p99 %.1f ms", reads_per_s,
+                    s["read_p99_ms"].get<double>());
+      }
+      std::printf("\n  cpu us/row: ceiling %.0f, writer %.0f;  cores:",
+                  ceiling_us_per_row, writer_us_per_row);
+      for (const auto& [name, cores] : cpu.items()) {
+        std::printf(" %s %.2f", name.c_str(), cores.get<double>());
+      }
+      if (writer != store.threads.end()) {
+        std::printf("\n  writer context switches/s: %.0f blocked, %.0f "
+                    "preempted",
+                    writer->second.voluntary / store.seconds,
+                    writer->second.involuntary / store.seconds);
+      }
+      std::printf("\n  acknowledged %lld, rows in db %lld, errors %lld\n",
+                  static_cast<long long>(store.acknowledged),
+                  static_cast<long long>(store.rows_in_db),
+                  static_cast<long long>(store.errors));
+      std::fflush(stdout);
+    }
+  }
   if (temporary) std::filesystem::remove_all(dir);
 
-  const double ceiling_rate = ceiling.seconds > 0 ? ceiling.rows / ceiling.seconds : 0;
-  const double store_rate = store.counters.rows_committed / store.seconds;
-  const auto& c = store.counters;
   nlohmann::json out = {
       {"schema", loadtest::storage::SchemaName(options.schema)},
       {"sync", loadtest::storage::SyncModeName(options.sync)},
-      {"batch_policy", loadtest::storage::BatchPolicyName(options.batch_policy)},
+      {"batch_policy",
+       loadtest::storage::BatchPolicyName(options.batch_policy)},
       {"batch_size", options.batch_size},
-      {"producers", producers},
-      {"think_time_ms", std::chrono::duration<double, std::milli>(think_time).count()},
-      {"seconds", seconds},
-      {"ceiling_rows_per_s", ceiling_rate},
-      {"ceiling_commit_p99_ms", Ms(ceiling.commit_latency.Quantile(0.99))},
-      {"ceiling_commit_max_ms", Ms(ceiling.commit_latency.max())},
-      {"store_rows_per_s", store_rate},
-      {"ratio", ceiling_rate > 0 ? store_rate / ceiling_rate : 0.0},
-      {"write_p50_ms", Ms(store.write_latency.Quantile(0.50))},
-      {"write_p95_ms", Ms(store.write_latency.Quantile(0.95))},
-      {"write_p99_ms", Ms(store.write_latency.Quantile(0.99))},
-      {"write_max_ms", Ms(store.write_latency.max())},
-      {"acknowledged", store.acknowledged},
-      {"rows_in_db", store.rows_in_db},
-      {"late_commits", c.late_commits},
-      {"write_errors", store.errors},
-      {"queue_full", c.queue_full},
-      {"timeouts", c.timeouts},
-      {"batches", c.batches},
-      {"mean_batch_size",
-       c.batches > 0 ? static_cast<double>(c.rows_committed) / c.batches : 0.0},
-      {"checkpoints", c.checkpoints},
+      {"cache_size_kib", options.cache_size_kib},
+      {"producers", load.producers},
+      {"think_time_ms",
+       std::chrono::duration<double, std::milli>(load.think_time).count()},
+      {"readers", load.readers},
+      {"read_delay_ms",
+       std::chrono::duration<double, std::milli>(load.read_delay).count()},
+      {"seconds", load.seconds},
+      {"sittings", per_sitting},
+      // Medians over the sittings, each figure on its own.
+      {"naive_ceiling_rows_per_s", Median(naive_rates)},
+      {"ceiling_rows_per_s", Median(ceiling_rates)},
+      {"store_rows_per_s", Median(store_rates)},
+      {"ratio", Median(ratios)},
+      {"write_p99_ms", Median(p99s)},
+      {"reads_per_s", Median(read_rates)},
+      {"rows_match_acknowledged", !lost_rows},
   };
   if (json) {
     std::cout << out.dump() << "\n";
   } else {
     std::printf(
-        "schema=%s sync=%s policy=%s batch=%d producers=%d think=%.1fms "
-        "seconds=%d\n",
+        "schema=%s sync=%s policy=%s batch=%d cache=%dKiB producers=%d "
+        "think=%.1fms readers=%d seconds=%d sittings=%d\n"
+        "median: naive ceiling %.0f  ceiling %.0f  store %.0f rows/s  "
+        "ratio %.3f  write p99 %.1f ms",
         out["schema"].get<std::string>().c_str(),
         out["sync"].get<std::string>().c_str(),
         out["batch_policy"].get<std::string>().c_str(), options.batch_size,
-        producers, out["think_time_ms"].get<double>(), seconds);
-    std::printf("  ceiling  %10.0f rows/s   commit p99 %.1f ms, max %.1f ms\n",
-                ceiling_rate, out["ceiling_commit_p99_ms"].get<double>(),
-                out["ceiling_commit_max_ms"].get<double>());
-    std::printf("  store    %10.0f rows/s   ratio %.3f\n", store_rate,
-                out["ratio"].get<double>());
-    std::printf("  write latency ms  p50 %.2f  p95 %.2f  p99 %.2f  max %.2f\n",
-                out["write_p50_ms"].get<double>(), out["write_p95_ms"].get<double>(),
-                out["write_p99_ms"].get<double>(), out["write_max_ms"].get<double>());
-    std::printf(
-        "  acknowledged %lld, rows in db %lld, late commits %lld, errors %lld, "
-        "batches %lld (mean %.1f rows), checkpoints %lld\n",
-        static_cast<long long>(store.acknowledged),
-        static_cast<long long>(store.rows_in_db),
-        static_cast<long long>(c.late_commits),
-        static_cast<long long>(store.errors), static_cast<long long>(c.batches),
-        out["mean_batch_size"].get<double>(),
-        static_cast<long long>(c.checkpoints));
+        options.cache_size_kib, load.producers,
+        out["think_time_ms"].get<double>(), load.readers, load.seconds,
+        sittings, Median(naive_rates), Median(ceiling_rates),
+        Median(store_rates), Median(ratios), Median(p99s));
+    if (load.readers > 0) std::printf("  reads %.0f/s", Median(read_rates));
+    std::printf("\n");
   }
-  // The durability promise, checked every run.
-  if (store.rows_in_db != store.acknowledged + c.late_commits) {
-    std::cerr << "store_bench: rows in the database (" << store.rows_in_db
-              << ") differ from acknowledged + late commits ("
-              << store.acknowledged + c.late_commits << ")\n";
-    return 2;
-  }
-  return 0;
+  return lost_rows ? 2 : 0;
 }

@@ -23,11 +23,14 @@ enum class SyncMode { kOff, kNormal, kFull };
 
 // How the writer decides a batch is complete.
 //  kGroupCommit (default): take everything queued (up to batch_size) and
-//    commit at once; rows that arrive meanwhile form the next batch while
-//    this one commits. A batch closes at batch_size rows or when the queue
-//    is empty, so it never waits for rows that nobody is about to send: when
-//    every producer is blocked on this very batch, lingering only adds
-//    latency. Under load the queue never empties and batches fill up.
+//    start the transaction at once; rows queued while its rows are being
+//    inserted join it (up to batch_size), and the batch commits when the
+//    queue is empty or the batch is full. So it never waits for rows that
+//    nobody is about to send (when every producer is blocked on this very
+//    batch, lingering only adds latency), yet the callers acknowledged by
+//    the previous batch, who come back while this one is written, share its
+//    COMMIT instead of paying one of their own. Under load the queue never
+//    empties and batches fill up.
 //  kLinger: the original's rule: a batch closes at batch_size rows or
 //    batch_timeout after its first row was queued, even when nobody else can
 //    contribute. Kept to measure the difference

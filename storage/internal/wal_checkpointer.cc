@@ -1,5 +1,7 @@
 #include "storage/internal/wal_checkpointer.h"
 
+#include <pthread.h>
+
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -90,6 +92,7 @@ void WalCheckpointer::Count() {
 }
 
 void WalCheckpointer::Loop() {
+  pthread_setname_np(pthread_self(), "store-ckpt");
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     cv_.wait(lock, [this] { return wanted_ || stop_; });

@@ -188,20 +188,39 @@ TEST_F(BatchedStoreTest, GroupCommitNeverWaitsForRowsNobodySends) {
   EXPECT_EQ(store->counters().batches, 5);
 }
 
-TEST_F(BatchedStoreTest, GroupCommitTakesEverythingQueuedIntoOneBatch) {
+TEST_F(BatchedStoreTest, GroupCommitTakesRowsQueuedWhileItWritesIntoTheSameBatch) {
   CreateSchema();
   options_.batch_size = 100;
   options_.busy_timeout = std::chrono::minutes(1);
   auto store = OpenStore();
   ExternalWriteLock lock(options_.path);
   std::vector<std::thread> threads;
-  // The writer takes row 0 and blocks in BEGIN; rows 1..20 queue behind it.
+  // The writer takes row 0 and blocks in BEGIN; rows 1..20 queue behind it
+  // and join its open transaction: one COMMIT for all 21.
   WriteConcurrently(store.get(), 0, 20, /*taken_first=*/true, &threads);
   ASSERT_TRUE(WaitUntil([&] { return store->queue_depth() == 20; }));
   lock.Release();
   for (auto& t : threads) t.join();
-  EXPECT_EQ(store->counters().batches, 2);
+  EXPECT_EQ(store->counters().batches, 1);
   EXPECT_EQ(store->counters().ok, 21);
+}
+
+TEST_F(BatchedStoreTest, GroupCommitStillClosesABatchAtBatchSize) {
+  CreateSchema();
+  options_.batch_size = 5;
+  options_.busy_timeout = std::chrono::minutes(1);
+  auto store = OpenStore();
+  ExternalWriteLock lock(options_.path);
+  std::vector<std::thread> threads;
+  // Row 0 blocked in BEGIN, rows 1..20 queued: 21 rows in batches of at
+  // most five.
+  WriteConcurrently(store.get(), 0, 20, /*taken_first=*/true, &threads);
+  ASSERT_TRUE(WaitUntil([&] { return store->queue_depth() == 20; }));
+  lock.Release();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(store->counters().batches, 5);
+  EXPECT_EQ(store->counters().ok, 21);
+  EXPECT_EQ(CountRowsWithSqlite(options_.path), 21);
 }
 
 TEST_F(BatchedStoreTest, RefusesAtOnceWhenQueueIsFullAndCountsIt) {
