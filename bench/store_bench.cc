@@ -417,6 +417,8 @@ int main(int argc, char** argv) {
   std::chrono::nanoseconds batch_timeout = std::chrono::milliseconds(10);
   int queue_size = 10000;
   int cache_size_kib = StoreOptions().cache_size_kib;
+  int reader_mmap_mib = StoreOptions().reader_mmap_mib;
+  int reader_nice = StoreOptions().reader_nice;
   LoadOptions load;
   int sittings = 1;
   bool skip_ceiling = false;
@@ -449,6 +451,12 @@ int main(int argc, char** argv) {
   flags.AddInt("cache-size-kib", &cache_size_kib,
                "SQLite page cache of the write connection in KiB, 1024 to "
                "4194304 (store and ceiling)");
+  flags.AddInt("reader-mmap-mib", &reader_mmap_mib,
+               "MiB of the database each reader maps (PRAGMA mmap_size), 0 "
+               "to 65536, 0 = off");
+  flags.AddInt("reader-nice", &reader_nice,
+               "Writer priority: reader threads lower their own priority to "
+               "this nice value, 0 to 19, 0 = off");
   flags.AddSection("Load");
   flags.AddInt("producers", &load.producers,
                "Threads calling Write in the store phase, at least 1");
@@ -491,6 +499,8 @@ int main(int argc, char** argv) {
   options.batch_timeout = batch_timeout;
   options.queue_size = queue_size;
   options.cache_size_kib = cache_size_kib;
+  options.reader_mmap_mib = reader_mmap_mib;
+  options.reader_nice = reader_nice;
   options.fresh = true;
   if (load.producers < 1) {
     Fail(absl::StrCat("--producers must be >= 1, got ", load.producers));
@@ -665,6 +675,8 @@ int main(int argc, char** argv) {
        loadtest::storage::BatchPolicyName(options.batch_policy)},
       {"batch_size", options.batch_size},
       {"cache_size_kib", options.cache_size_kib},
+      {"reader_mmap_mib", options.reader_mmap_mib},
+      {"reader_nice", options.reader_nice},
       {"producers", load.producers},
       {"think_time_ms",
        std::chrono::duration<double, std::milli>(load.think_time).count()},

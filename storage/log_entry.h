@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/strings/string_view.h"
+
 namespace loadtest::storage {
 
 struct LogEntry {
@@ -36,8 +38,9 @@ struct StoredLog {
 // `logs.timestamp`. Thread-safe, no allocation beyond the returned string.
 std::string FormatTimestamp(int64_t timestamp_ns);
 
-// Parses text written by FormatTimestamp. Returns false on malformed input.
-bool ParseTimestamp(const std::string& text, int64_t* timestamp_ns);
+// Parses text written by FormatTimestamp (exactly that form). Returns false
+// on malformed input. No allocation.
+bool ParseTimestamp(absl::string_view text, int64_t* timestamp_ns);
 
 }  // namespace loadtest::storage
 

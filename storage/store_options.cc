@@ -59,6 +59,15 @@ absl::Status ValidateStoreOptions(const StoreOptions& o) {
         "cache-size-kib must be between 1024 and 4194304, got ",
         o.cache_size_kib));
   }
+  if (o.reader_mmap_mib < 0 || o.reader_mmap_mib > 65536) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "reader-mmap-mib must be between 0 and 65536, got ",
+        o.reader_mmap_mib));
+  }
+  if (o.reader_nice < 0 || o.reader_nice > 19) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "reader-nice must be between 0 and 19, got ", o.reader_nice));
+  }
   return absl::OkStatus();
 }
 

@@ -65,7 +65,20 @@ struct StoreOptions {
   // 1024..4194304. SQLite's own default is 2000 KiB; the full schema's twelve
   // indexes and FTS segments are re-read from the OS page cache every commit
   // at that size. Chosen by measurement: docs/store-performance.md.
-  int cache_size_kib = 65536;
+  int cache_size_kib = 2000;
+
+  // Read side. Each reader connection maps up to this many MiB of the
+  // database file (PRAGMA mmap_size), 0..65536, 0 = off: a reader's page
+  // cache is discarded whenever a commit changed the file, so without a map
+  // every search copies its pages from the OS again (a system call and an
+  // allocation per page).
+  int reader_mmap_mib = 0;
+  // Writer priority over readers, 0..19, 0 = off: the thread that runs a
+  // StoreReader's searches lowers its own scheduling priority to this nice
+  // value (Linux, per thread; the thread keeps it afterwards), so that on a
+  // busy machine the writer thread wins the CPU. Raising one's own nice
+  // needs no privilege.
+  int reader_nice = 0;
 };
 
 // Returns InvalidArgument naming the first bad field and its value.

@@ -45,6 +45,49 @@ TEST(StoreOptionsTest, RejectsBadValuesNamingFieldAndValue) {
             absl::StatusCode::kInvalidArgument);  // Empty path.
 }
 
+TEST(StoreOptionsTest, PerformanceOptionsHaveMeasuredDefaults) {
+  const StoreOptions options;
+  EXPECT_EQ(options.cache_size_kib, 2000);
+  EXPECT_EQ(options.reader_mmap_mib, 0);
+  EXPECT_EQ(options.reader_nice, 0);
+}
+
+TEST(StoreOptionsTest, RefusesPerformanceOptionsOutOfRangeNamingFlagAndValue) {
+  struct Case {
+    void (*set)(StoreOptions*);
+    const char* message;
+  };
+  const Case cases[] = {
+      {[](StoreOptions* o) { o->cache_size_kib = 1023; },
+       "cache-size-kib must be between 1024 and 4194304, got 1023"},
+      {[](StoreOptions* o) { o->cache_size_kib = 4194305; },
+       "cache-size-kib must be between 1024 and 4194304, got 4194305"},
+      {[](StoreOptions* o) { o->reader_mmap_mib = -1; },
+       "reader-mmap-mib must be between 0 and 65536, got -1"},
+      {[](StoreOptions* o) { o->reader_mmap_mib = 65537; },
+       "reader-mmap-mib must be between 0 and 65536, got 65537"},
+      {[](StoreOptions* o) { o->reader_nice = -1; },
+       "reader-nice must be between 0 and 19, got -1"},
+      {[](StoreOptions* o) { o->reader_nice = 20; },
+       "reader-nice must be between 0 and 19, got 20"},
+  };
+  for (const Case& c : cases) {
+    StoreOptions options;
+    options.path = "x.db";
+    c.set(&options);
+    const absl::Status status = ValidateStoreOptions(options);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(status.message(), c.message);
+  }
+  // The ends of each range are accepted.
+  StoreOptions options;
+  options.path = "x.db";
+  options.cache_size_kib = 1024;
+  options.reader_mmap_mib = 65536;
+  options.reader_nice = 19;
+  EXPECT_TRUE(ValidateStoreOptions(options).ok());
+}
+
 TEST(StoreOptionsTest, ParsesTextualForms) {
   EXPECT_EQ(*ParseSchema("lean"), Schema::kLean);
   EXPECT_EQ(*ParseSyncMode("full"), SyncMode::kFull);
@@ -64,6 +107,13 @@ TEST(LogEntryTest, TimestampTextRoundTrips) {
   ASSERT_TRUE(ParseTimestamp(text, &parsed));
   EXPECT_EQ(parsed, ns);
   EXPECT_FALSE(ParseTimestamp("yesterday", &parsed));
+  EXPECT_FALSE(ParseTimestamp("2026-11-27T03:47:25.12345678xZ", &parsed));
+  EXPECT_FALSE(ParseTimestamp("2026-13-27T03:47:25.123456789Z", &parsed));
+  for (int64_t t : {int64_t{0}, int64_t{951782400000000001},  // 2000-02-29
+                    int64_t{4102444799999999999}}) {          // 2099-12-31
+    ASSERT_TRUE(ParseTimestamp(FormatTimestamp(t), &parsed)) << t;
+    EXPECT_EQ(parsed, t);
+  }
   EXPECT_EQ(FormatTimestamp(0), "1970-01-01T00:00:00.000000000Z");
 }
 
