@@ -4,11 +4,17 @@
 // A bounded queue feeds one writer thread that owns the only write
 // connection and commits rows in batches (one transaction, one prepared
 // statement). Write() returns a row id only after the COMMIT that made the
-// row durable returned. Every submitted write ends in exactly one counted
-// outcome (ok, queue full, timed out, failed), and timed-out writes are
-// followed up: the store counts those that committed anyway (late commits).
+// row durable returned: the writer hands each finished batch to an
+// acknowledger thread, which counts the outcomes and wakes the callers while
+// the writer already writes the next batch (a wake-up per row on the
+// writer's own core cost it system calls and preemptions). Every submitted
+// write ends in exactly one counted outcome (ok, queue full, timed out,
+// failed), and timed-out writes are followed up: the store counts those that
+// committed anyway (late commits).
 // WAL checkpoints run on a background thread with its own connection, so a
-// checkpoint never stalls the writer's commits.
+// checkpoint never stalls the writer's commits (internal::WalCheckpointer).
+// Where the time goes, and how the options were chosen:
+// docs/store-performance.md.
 //
 // Thread-safety: Write(), NewReader(), counters() and queue_depth() are safe
 // from any thread. Close() may be called once from any thread; it waits for
@@ -55,6 +61,8 @@ struct StoreCounters {
 // time. Searches return at most `limit` rows, newest (highest id) first.
 // Errors: InvalidArgument for a bad limit or FTS query, Internal/DataLoss
 // from SQLite. Owned by the caller; must not outlive its BatchedStore.
+// With StoreOptions::reader_nice > 0 the first search lowers the calling
+// thread's scheduling priority to that nice value, for the thread's life.
 class StoreReader {
  public:
   virtual ~StoreReader() = default;
