@@ -536,7 +536,7 @@ int main(int argc, char** argv) {
 
   nlohmann::json per_sitting = nlohmann::json::array();
   std::vector<double> naive_rates, ceiling_rates, store_rates, ratios, p99s,
-      read_rates;
+      read_rates, cpu_ratios;
   bool lost_rows = false;
   for (int sitting = 0; sitting < sittings; ++sitting) {
     CeilingResult naive, ceiling;
@@ -597,6 +597,12 @@ int main(int argc, char** argv) {
         {"store_rows_per_s", store_rate},
         {"ratio", ratio},
         {"writer_cpu_us_per_row", writer_us_per_row},
+        // ratio's noise-resistant companion: how much more CPU per row the
+        // store's writer needs than the ceiling's thread (1 = none). Not
+        // affected by how many cores the machine lent each phase.
+        {"cpu_ratio", writer_us_per_row > 0
+                          ? ceiling_us_per_row / writer_us_per_row
+                          : 0.0},
         {"write_p50_ms", Ms(store.write_latency.Quantile(0.50))},
         {"write_p95_ms", Ms(store.write_latency.Quantile(0.95))},
         {"write_p99_ms", Ms(store.write_latency.Quantile(0.99))},
@@ -627,6 +633,7 @@ int main(int argc, char** argv) {
     ratios.push_back(ratio);
     p99s.push_back(s["write_p99_ms"].get<double>());
     read_rates.push_back(reads_per_s);
+    cpu_ratios.push_back(s["cpu_ratio"].get<double>());
     // The durability promise, checked every sitting.
     if (!skip_store &&
         store.rows_in_db != store.acknowledged + c.late_commits) {
@@ -692,6 +699,7 @@ int main(int argc, char** argv) {
       {"ratio", Median(ratios)},
       {"write_p99_ms", Median(p99s)},
       {"reads_per_s", Median(read_rates)},
+      {"cpu_ratio", Median(cpu_ratios)},
       {"rows_match_acknowledged", !lost_rows},
   };
   if (json) {

@@ -286,6 +286,10 @@ class BatchedStore::Impl {
   // (each wake-up a system call on the writer's core, and often a caller
   // preempting the writer there).
   void AcknowledgerLoop();
+  // Writer thread: if the acknowledger is still waking callers, waits until
+  // it is done and returns true (those callers are about to write again);
+  // returns false at once when it is idle.
+  bool AwaitAcknowledgements();
 
   const StoreOptions options_;
   StoreMetrics* const metrics_;
@@ -316,7 +320,11 @@ class BatchedStore::Impl {
   std::mutex ack_mu_;
   std::condition_variable ack_cv_;
   std::deque<WrittenBatch> written_ ABSL_GUARDED_BY(ack_mu_);
+  bool delivering_ ABSL_GUARDED_BY(ack_mu_) = false;
   bool ack_stop_ ABSL_GUARDED_BY(ack_mu_) = false;
+  // The writer waits on this for the acknowledger to become idle.
+  std::condition_variable ack_idle_cv_;
+  bool writer_awaits_ack_ ABSL_GUARDED_BY(ack_mu_) = false;
   std::thread acknowledger_;
 
   std::once_flag close_once_;
@@ -483,10 +491,22 @@ void BatchedStore::Impl::AcknowledgerLoop() {
     if (written_.empty()) return;  // Stopping, and everything delivered.
     WrittenBatch next = std::move(written_.front());
     written_.pop_front();
+    delivering_ = true;
     lock.unlock();
     Deliver(next.requests, next.transactions);
     lock.lock();
+    delivering_ = false;
+    if (written_.empty() && writer_awaits_ack_) ack_idle_cv_.notify_one();
   }
+}
+
+bool BatchedStore::Impl::AwaitAcknowledgements() {
+  std::unique_lock<std::mutex> lock(ack_mu_);
+  if (written_.empty() && !delivering_) return false;
+  writer_awaits_ack_ = true;
+  ack_idle_cv_.wait(lock, [this] { return written_.empty() && !delivering_; });
+  writer_awaits_ack_ = false;
+  return true;
 }
 
 int BatchedStore::Impl::InsertRow(Request* request) {
@@ -545,7 +565,14 @@ int BatchedStore::Impl::CommitBatch(std::vector<RequestPtr>* batch_ptr,
       std::lock_guard<std::mutex> lock(mu_);
       TakeQueued(&batch, taken_at);
     }
-    if (inserted == batch.size()) break;
+    if (inserted == batch.size()) {
+      // Queue empty. The callers the acknowledger is still waking are the
+      // ones about to write again: let them in before closing the batch.
+      if (!AwaitAcknowledgements()) break;
+      std::lock_guard<std::mutex> lock(mu_);
+      TakeQueued(&batch, taken_at);
+      if (inserted == batch.size()) break;
+    }
   }
   status = RunStatement(commit_.get(), "cannot commit a batch");
   if (!status.ok()) {
