@@ -49,7 +49,7 @@ TEST(StoreOptionsTest, PerformanceOptionsHaveMeasuredDefaults) {
   const StoreOptions options;
   EXPECT_EQ(options.cache_size_kib, 2000);
   EXPECT_EQ(options.reader_mmap_mib, 0);
-  EXPECT_EQ(options.reader_nice, 0);
+  EXPECT_EQ(options.reader_nice, 5);
 }
 
 TEST(StoreOptionsTest, RefusesPerformanceOptionsOutOfRangeNamingFlagAndValue) {
