@@ -425,6 +425,11 @@ void BatchedStore::Impl::TakeQueued(std::vector<RequestPtr>* batch,
     taken_at->push_back(now);
     batch->push_back(std::move(request));
   }
+  if (metrics_ != nullptr) {
+    metrics_->batch_queue_size.Set(static_cast<double>(queue_.size()));
+    metrics_->queue_utilization.Set(static_cast<double>(queue_.size()) /
+                                    options_.queue_size);
+  }
 }
 
 void BatchedStore::Impl::WriterLoop() {
@@ -459,11 +464,6 @@ void BatchedStore::Impl::WriterLoop() {
         }
       }
       writer_waiting_ = false;
-      if (metrics_ != nullptr) {
-        metrics_->batch_queue_size.Set(static_cast<double>(queue_.size()));
-        metrics_->queue_utilization.Set(static_cast<double>(queue_.size()) /
-                                        options_.queue_size);
-      }
     }
     if (batch.empty()) continue;  // Everything taken had been abandoned.
     const int transactions = CommitBatch(&batch, &taken_at);
