@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <deque>
 #include <mutex>
@@ -23,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "status/status_macros.h"
 #include "storage/internal/sqlite_util.h"
+#include "sync/mutex.h"
 #include "storage/internal/wal_checkpointer.h"
 #include "storage/schema.h"
 
@@ -54,7 +54,7 @@ struct Request {
   bool abandoned = false;  // The caller timed out and left.
   absl::Status status;
   int64_t id = 0;
-  std::condition_variable done;
+  sync::CondVar done;
 };
 
 using RequestPtr = std::shared_ptr<Request>;
@@ -257,7 +257,7 @@ class BatchedStore::Impl {
   int TakePeakQueueDepth();
   const StoreOptions& options() const { return options_; }
   std::string first_error() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     return first_error_;
   }
 
@@ -300,8 +300,8 @@ class BatchedStore::Impl {
   Statement insert_, begin_, commit_, rollback_;
   std::unique_ptr<internal::WalCheckpointer> checkpointer_;
 
-  mutable std::mutex mu_;
-  std::condition_variable writer_cv_;
+  mutable sync::Mutex mu_;
+  sync::CondVar writer_cv_;
   std::deque<RequestPtr> queue_ ABSL_GUARDED_BY(mu_);
   std::string first_error_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
@@ -317,13 +317,13 @@ class BatchedStore::Impl {
     std::vector<RequestPtr> requests;
     int transactions = 0;
   };
-  std::mutex ack_mu_;
-  std::condition_variable ack_cv_;
+  sync::Mutex ack_mu_;
+  sync::CondVar ack_cv_;
   std::deque<WrittenBatch> written_ ABSL_GUARDED_BY(ack_mu_);
   bool delivering_ ABSL_GUARDED_BY(ack_mu_) = false;
   bool ack_stop_ ABSL_GUARDED_BY(ack_mu_) = false;
   // The writer waits on this for the acknowledger to become idle.
-  std::condition_variable ack_idle_cv_;
+  sync::CondVar ack_idle_cv_;
   bool writer_awaits_ack_ ABSL_GUARDED_BY(ack_mu_) = false;
   std::thread acknowledger_;
 
@@ -366,7 +366,7 @@ absl::StatusOr<int64_t> BatchedStore::Impl::Write(LogEntry entry) {
   request->enqueued = Clock::now();
   const Clock::time_point deadline = request->enqueued + options_.write_timeout;
 
-  std::unique_lock<std::mutex> lock(mu_);
+  sync::MutexLock lock(&mu_);
   if (closing_) {
     return absl::FailedPreconditionError(
         absl::StrCat("store ", options_.path, " is closed"));
@@ -390,11 +390,13 @@ absl::StatusOr<int64_t> BatchedStore::Impl::Write(LogEntry entry) {
     metrics_->queue_utilization.Set(static_cast<double>(depth + 1) /
                                     options_.queue_size);
   }
-  if (writer_waiting_) writer_cv_.notify_one();
+  if (writer_waiting_) writer_cv_.NotifyOne();
 
   Request* r = request.get();
-  if (r->done.wait_until(lock, deadline,
-                         [r] { return r->state == Request::State::kDone; })) {
+  while (r->state != Request::State::kDone &&
+         !r->done.WaitUntil(&mu_, deadline)) {
+  }
+  if (r->state == Request::State::kDone) {
     // Done: nobody else reads the status any more, so the caller takes it
     // rather than sharing its error payload with the request.
     if (!r->status.ok()) return std::move(r->status);
@@ -445,9 +447,9 @@ void BatchedStore::Impl::WriterLoop() {
     batch.clear();
     taken_at.clear();
     {
-      std::unique_lock<std::mutex> lock(mu_);
+      sync::MutexLock lock(&mu_);
       writer_waiting_ = true;
-      writer_cv_.wait(lock, [this] { return !queue_.empty() || closing_; });
+      while (queue_.empty() && !closing_) writer_cv_.Wait(&mu_);
       if (queue_.empty()) {  // Closing and drained.
         writer_waiting_ = false;
         return;
@@ -458,10 +460,11 @@ void BatchedStore::Impl::WriterLoop() {
         const Clock::time_point close_at =
             first_enqueued + options_.batch_timeout;
         while (static_cast<int>(batch.size()) < options_.batch_size &&
-               !closing_ &&
-               writer_cv_.wait_until(lock, close_at, [this] {
-                 return !queue_.empty() || closing_;
-               })) {
+               !closing_) {
+          while (queue_.empty() && !closing_ &&
+                 !writer_cv_.WaitUntil(&mu_, close_at)) {
+          }
+          if (queue_.empty()) break;  // The batch timeout passed, or closing.
           TakeQueued(&batch, &taken_at);
         }
       }
@@ -475,9 +478,9 @@ void BatchedStore::Impl::WriterLoop() {
       }
     }
     {
-      std::lock_guard<std::mutex> lock(ack_mu_);
+      sync::MutexLock lock(&ack_mu_);
       written_.push_back({std::move(batch), transactions});
-      ack_cv_.notify_one();
+      ack_cv_.NotifyOne();
     }
     // The acknowledger owns the old vector now; a batch_size of up to
     // 100000 need not be reserved up front every time.
@@ -489,26 +492,26 @@ void BatchedStore::Impl::WriterLoop() {
 
 void BatchedStore::Impl::AcknowledgerLoop() {
   pthread_setname_np(pthread_self(), "store-ack");
-  std::unique_lock<std::mutex> lock(ack_mu_);
+  sync::MutexLock lock(&ack_mu_);
   while (true) {
-    ack_cv_.wait(lock, [this] { return !written_.empty() || ack_stop_; });
+    while (written_.empty() && !ack_stop_) ack_cv_.Wait(&ack_mu_);
     if (written_.empty()) return;  // Stopping, and everything delivered.
     WrittenBatch next = std::move(written_.front());
     written_.pop_front();
     delivering_ = true;
-    lock.unlock();
+    ack_mu_.Unlock();
     Deliver(next.requests, next.transactions);
-    lock.lock();
+    ack_mu_.Lock();
     delivering_ = false;
-    if (written_.empty() && writer_awaits_ack_) ack_idle_cv_.notify_one();
+    if (written_.empty() && writer_awaits_ack_) ack_idle_cv_.NotifyOne();
   }
 }
 
 bool BatchedStore::Impl::AwaitAcknowledgements() {
-  std::unique_lock<std::mutex> lock(ack_mu_);
+  sync::MutexLock lock(&ack_mu_);
   if (written_.empty() && !delivering_) return false;
   writer_awaits_ack_ = true;
-  ack_idle_cv_.wait(lock, [this] { return written_.empty() && !delivering_; });
+  while (!written_.empty() || delivering_) ack_idle_cv_.Wait(&ack_mu_);
   writer_awaits_ack_ = false;
   return true;
 }
@@ -566,14 +569,14 @@ int BatchedStore::Impl::CommitBatch(std::vector<RequestPtr>* batch_ptr,
       break;
     }
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      sync::MutexLock lock(&mu_);
       TakeQueued(&batch, taken_at);
     }
     if (inserted == batch.size()) {
       // Queue empty. The callers the acknowledger is still waking are the
       // ones about to write again: let them in before closing the batch.
       if (!AwaitAcknowledgements()) break;
-      std::lock_guard<std::mutex> lock(mu_);
+      sync::MutexLock lock(&mu_);
       TakeQueued(&batch, taken_at);
       if (inserted == batch.size()) break;
     }
@@ -627,7 +630,7 @@ void BatchedStore::Impl::Deliver(const std::vector<RequestPtr>& batch,
     if (failed > 0) metrics_->write_errors.Increment(static_cast<double>(failed));
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     for (const RequestPtr& request : batch) {
       const bool ok = request->status.ok();
       if (request->abandoned) {
@@ -645,7 +648,7 @@ void BatchedStore::Impl::Deliver(const std::vector<RequestPtr>& batch,
     counters_.rows_committed += committed;
   }
   // Wake callers outside the lock: each holds its own reference.
-  for (const RequestPtr& request : batch) request->done.notify_one();
+  for (const RequestPtr& request : batch) request->done.NotifyOne();
 }
 
 absl::StatusOr<std::unique_ptr<StoreReader>> BatchedStore::Impl::NewReader() {
@@ -678,15 +681,15 @@ absl::StatusOr<std::unique_ptr<StoreReader>> BatchedStore::Impl::NewReader() {
 absl::Status BatchedStore::Impl::Close() {
   std::call_once(close_once_, [this] {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      sync::MutexLock lock(&mu_);
       closing_ = true;
-      writer_cv_.notify_one();
+      writer_cv_.NotifyOne();
     }
     if (writer_.joinable()) writer_.join();
     {
-      std::lock_guard<std::mutex> lock(ack_mu_);
+      sync::MutexLock lock(&ack_mu_);
       ack_stop_ = true;
-      ack_cv_.notify_one();
+      ack_cv_.NotifyOne();
     }
     if (acknowledger_.joinable()) acknowledger_.join();
     if (checkpointer_ != nullptr) checkpointer_->Stop();
@@ -708,15 +711,15 @@ absl::Status BatchedStore::Impl::Close() {
       }
     }
     write_db_.reset();
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     close_status_ = status;
   });
-  std::lock_guard<std::mutex> lock(mu_);
+  sync::MutexLock lock(&mu_);
   return close_status_;
 }
 
 StoreCounters BatchedStore::Impl::counters() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  sync::MutexLock lock(&mu_);
   StoreCounters c = counters_;
   c.pending = c.submitted - c.ok - c.queue_full - c.timeouts - c.failed;
   c.timeouts_unresolved =
@@ -726,12 +729,12 @@ StoreCounters BatchedStore::Impl::counters() const {
 }
 
 int BatchedStore::Impl::queue_depth() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  sync::MutexLock lock(&mu_);
   return static_cast<int>(queue_.size());
 }
 
 int BatchedStore::Impl::TakePeakQueueDepth() {
-  std::lock_guard<std::mutex> lock(mu_);
+  sync::MutexLock lock(&mu_);
   const int peak = peak_queue_depth_;
   peak_queue_depth_ = static_cast<int>(queue_.size());
   return peak;

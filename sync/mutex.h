@@ -12,7 +12,7 @@
 // Waiting: write the condition as a loop in the function that holds the
 // lock (`while (!ready_) cv_.Wait(&mu_);`), so the analysis sees the guarded
 // reads under the lock; a predicate lambda would be analysed on its own.
-// Thread-safety: as std::mutex and std::condition_variable_any.
+// Thread-safety: as std::mutex and std::condition_variable.
 #ifndef LOADTEST_SYNC_MUTEX_H_
 #define LOADTEST_SYNC_MUTEX_H_
 
@@ -33,9 +33,8 @@ class ABSL_LOCKABLE Mutex {
   void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }
   void Unlock() ABSL_UNLOCK_FUNCTION() { mu_.unlock(); }
 
-  // BasicLockable, for CondVar (std::condition_variable_any).
-  void lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }
-  void unlock() ABSL_UNLOCK_FUNCTION() { mu_.unlock(); }
+  // For CondVar, which waits on the std::mutex itself.
+  std::mutex& native() { return mu_; }
 
  private:
   std::mutex mu_;
@@ -55,23 +54,32 @@ class ABSL_SCOPED_LOCKABLE MutexLock {
   Mutex* const mu_;
 };
 
+// A std::condition_variable on a Mutex: no allocation, as cheap as the
+// standard one (the store's write path waits on one per write).
 class CondVar {
  public:
   // Releases `mu` while waiting, holds it again on return (also after a
   // spurious wakeup: wait in a loop on the condition).
-  void Wait(Mutex* mu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { cv_.wait(*mu); }
+  void Wait(Mutex* mu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    std::unique_lock<std::mutex> lock(mu->native(), std::adopt_lock);
+    cv_.wait(lock);
+    lock.release();  // Still held: the caller's.
+  }
   // As Wait, until `deadline` at the latest. True when the deadline passed.
   template <class Clock, class Duration>
   bool WaitUntil(Mutex* mu,
                  const std::chrono::time_point<Clock, Duration>& deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return cv_.wait_until(*mu, deadline) == std::cv_status::timeout;
+    std::unique_lock<std::mutex> lock(mu->native(), std::adopt_lock);
+    const bool timed_out = cv_.wait_until(lock, deadline) == std::cv_status::timeout;
+    lock.release();
+    return timed_out;
   }
   void NotifyOne() { cv_.notify_one(); }
   void NotifyAll() { cv_.notify_all(); }
 
  private:
-  std::condition_variable_any cv_;
+  std::condition_variable cv_;
 };
 
 }  // namespace loadtest::sync

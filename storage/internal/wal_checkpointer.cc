@@ -77,10 +77,10 @@ int WalCheckpointer::WalHook(void* self, sqlite3*, const char*, int pages) {
   auto* checkpointer = static_cast<WalCheckpointer*>(self);
   checkpointer->wal_pages_ = pages;  // On the writer thread, inside COMMIT.
   if (pages >= checkpointer->checkpoint_pages_) {
-    std::lock_guard<std::mutex> lock(checkpointer->mu_);
+    sync::MutexLock lock(&checkpointer->mu_);
     if (!checkpointer->wanted_) {
       checkpointer->wanted_ = true;
-      checkpointer->cv_.notify_one();
+      checkpointer->cv_.NotifyOne();
     }
   }
   return SQLITE_OK;
@@ -93,12 +93,12 @@ void WalCheckpointer::Count() {
 
 void WalCheckpointer::Loop() {
   pthread_setname_np(pthread_self(), "store-ckpt");
-  std::unique_lock<std::mutex> lock(mu_);
+  sync::MutexLock lock(&mu_);
   while (true) {
-    cv_.wait(lock, [this] { return wanted_ || stop_; });
+    while (!wanted_ && !stop_) cv_.Wait(&mu_);
     if (stop_) return;
     wanted_ = false;
-    lock.unlock();
+    mu_.Unlock();
     // PASSIVE never takes the write lock: commits go on beside it. Errors
     // (e.g. BUSY while readers hold old snapshots) only delay the next one.
     int wal_frames = 0, checkpointed = 0;
@@ -106,7 +106,7 @@ void WalCheckpointer::Loop() {
                                              SQLITE_CHECKPOINT_PASSIVE,
                                              &wal_frames, &checkpointed);
     if (rc == SQLITE_OK && wal_frames >= 0) Count();
-    lock.lock();
+    mu_.Lock();
   }
 }
 
@@ -132,10 +132,10 @@ void WalCheckpointer::AfterCommit() {
 
 void WalCheckpointer::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     if (stop_) return;
     stop_ = true;
-    cv_.notify_one();
+    cv_.NotifyOne();
   }
   if (thread_.joinable()) thread_.join();
   sqlite3_wal_hook(write_db_, nullptr, nullptr);

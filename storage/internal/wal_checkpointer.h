@@ -21,10 +21,8 @@
 #include <sqlite3.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -34,6 +32,7 @@
 #include "prometheus/counter.h"
 #include "storage/internal/sqlite_util.h"
 #include "storage/store_options.h"
+#include "sync/mutex.h"
 
 namespace loadtest::storage::internal {
 
@@ -89,8 +88,8 @@ class WalCheckpointer {
   int next_completion_attempt_ = 0;
   std::atomic<int64_t> checkpoints_{0};
 
-  std::mutex mu_;
-  std::condition_variable cv_;
+  sync::Mutex mu_;
+  sync::CondVar cv_;
   bool wanted_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
