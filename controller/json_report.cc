@@ -64,6 +64,9 @@ nlohmann::json ScenarioJson(const Scenario& s) {
       {"schema", s.schema},
       {"sync", s.sync},
       {"fresh", s.fresh},
+      {"cache_size_kib", s.cache_size_kib},
+      {"reader_mmap_mib", s.reader_mmap_mib},
+      {"reader_nice", s.reader_nice},
   };
 }
 

@@ -85,6 +85,9 @@ absl::StatusOr<protocol::RunSpec> ToRunSpec(const Scenario& s) {
   ASSIGN_OR_RETURN(store.queue_size, ToInt("queue-size", s.queue_size));
   store.batch_timeout = s.batch_timeout;
   store.write_timeout = s.write_timeout;
+  ASSIGN_OR_RETURN(store.cache_size_kib, ToInt("cache-size-kib", s.cache_size_kib));
+  ASSIGN_OR_RETURN(store.reader_mmap_mib, ToInt("reader-mmap-mib", s.reader_mmap_mib));
+  ASSIGN_OR_RETURN(store.reader_nice, ToInt("reader-nice", s.reader_nice));
   protocol::WorkloadOptions& w = spec.workload;
   ASSIGN_OR_RETURN(w.writers, ToInt("writers", s.writers));
   ASSIGN_OR_RETURN(w.readers, ToInt("readers", s.readers));

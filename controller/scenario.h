@@ -36,6 +36,11 @@ struct Scenario {
   std::string sync = "normal";
   std::string batch_policy = "group";
   bool fresh = false;
+  // Chosen by measurement (docs/store-performance.md); StoreOptions checks
+  // the ranges.
+  int64_t cache_size_kib = 2000;
+  int64_t reader_mmap_mib = 0;
+  int64_t reader_nice = 5;
 };
 
 // One of the load-testing guide's named scenarios.

@@ -74,6 +74,9 @@ inline bool SameSettings(const protocol::RunSpec& a, const protocol::RunSpec& b)
          a.store.batch_timeout == b.store.batch_timeout &&
          a.store.queue_size == b.store.queue_size &&
          a.store.write_timeout == b.store.write_timeout &&
+         a.store.cache_size_kib == b.store.cache_size_kib &&
+         a.store.reader_mmap_mib == b.store.reader_mmap_mib &&
+         a.store.reader_nice == b.store.reader_nice &&
          a.workload.writers == b.workload.writers &&
          a.workload.readers == b.workload.readers &&
          a.workload.write_delay == b.workload.write_delay &&

@@ -83,6 +83,9 @@ void ToProto(const RunSpec& s, pb::RunSpec* out) {
   out->set_batch_timeout_ns(s.store.batch_timeout.count());
   out->set_queue_size(s.store.queue_size);
   out->set_write_timeout_ns(s.store.write_timeout.count());
+  out->set_cache_size_kib(s.store.cache_size_kib);
+  out->set_reader_mmap_mib(s.store.reader_mmap_mib);
+  out->set_reader_nice(s.store.reader_nice);
   out->set_writers(s.workload.writers);
   out->set_readers(s.workload.readers);
   out->set_write_delay_ns(s.workload.write_delay.count());
@@ -108,6 +111,10 @@ absl::StatusOr<RunSpec> FromProto(const pb::RunSpec& p,
   s.store.batch_timeout = nanoseconds(p.batch_timeout_ns());
   s.store.queue_size = p.queue_size();
   s.store.write_timeout = nanoseconds(p.write_timeout_ns());
+  // 0 from a controller that does not send it: the store's default.
+  if (p.cache_size_kib() != 0) s.store.cache_size_kib = p.cache_size_kib();
+  s.store.reader_mmap_mib = p.reader_mmap_mib();
+  s.store.reader_nice = p.reader_nice();
   s.workload.writers = p.writers();
   s.workload.readers = p.readers();
   s.workload.write_delay = nanoseconds(p.write_delay_ns());

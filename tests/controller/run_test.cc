@@ -168,5 +168,30 @@ TEST(RunTest, TheCommandLineResolvesPresetsThresholdsAndAgentChecks) {
               HasSubstr("--abort-on-fail needs a --threshold"));
 }
 
+TEST(RunTest, StoreTuningFlagsHaveMeasuredDefaultsAndRefuseBadValuesByName) {
+  auto defaults = Parse({});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->spec.store.cache_size_kib, 2000);
+  EXPECT_EQ(defaults->spec.store.reader_mmap_mib, 0);
+  EXPECT_EQ(defaults->spec.store.reader_nice, 5);
+  auto tuned = Parse({"--cache-size-kib=65536", "--reader-nice=0",
+                      "--reader-mmap-mib=64", "--agents=h:1", "-db=x.db"});
+  ASSERT_TRUE(tuned.ok()) << tuned.status();
+  // What every agent receives carries them.
+  const protocol::pb::RunSpec wire =
+      ToWireRunSpec(tuned->spec, "x.db", "r1", std::chrono::seconds(0));
+  auto accepted = protocol::FromProto(wire, "/data");
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ(accepted->store.cache_size_kib, 65536);
+  EXPECT_EQ(accepted->store.reader_nice, 0);
+  EXPECT_EQ(accepted->store.reader_mmap_mib, 64);
+  EXPECT_THAT(std::string(Parse({"--reader-nice=20"}).status().message()),
+              HasSubstr("reader-nice must be between 0 and 19, got 20"));
+  EXPECT_THAT(std::string(Parse({"--cache-size-kib=10"}).status().message()),
+              HasSubstr("cache-size-kib"));
+  EXPECT_THAT(std::string(Parse({"--reader-mmap-mib=-1"}).status().message()),
+              HasSubstr("reader-mmap-mib"));
+}
+
 }  // namespace
 }  // namespace loadtest::controller
