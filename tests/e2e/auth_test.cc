@@ -213,8 +213,9 @@ TEST_F(AuthTest, TlsAndATokenTogetherNeedBoth) {
   EXPECT_THAT(no_token.stderr_text, HasSubstr("UNAUTHENTICATED: no token"));
 }
 
+// (Without --insecure it refuses to start: hardening_test.cc.)
 TEST_F(AuthTest, AnAgentOffLoopbackWithoutAuthenticationWarnsAtStart) {
-  AgentProcess* open = StartAgent({}, "0.0.0.0");
+  AgentProcess* open = StartAgent({"--insecure"}, "0.0.0.0");
   ASSERT_NE(open, nullptr);
   std::string line;
   ASSERT_TRUE(open->process().WaitForStderrLine("WARNING", std::chrono::seconds(30),
