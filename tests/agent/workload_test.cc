@@ -49,6 +49,27 @@ class WorkloadTest : public ::testing::Test {
     return total;
   }
 
+  // In a death test's child: opens the store, becomes nobody under
+  // RLIMIT_NPROC 40, starts 200 writers, prints Start()'s status and exits
+  // 0 when it is ResourceExhausted.
+  void StartWorkloadAsNobodyAndExit() {
+    std::unique_ptr<storage::BatchedStore> store = OpenStore();
+    const rlimit limit{40, 40};
+    if (setrlimit(RLIMIT_NPROC, &limit) != 0 || setgid(65534) != 0 ||
+        setuid(65534) != 0) {
+      std::fprintf(stderr, "cannot become nobody\n");
+      _exit(2);
+    }
+    WorkloadOptions options;
+    options.writers = 200;
+    options.readers = 0;
+    Workload workload(options, store.get());
+    const absl::Status status = workload.Start();
+    std::fprintf(stderr, "%s\n", status.ToString().c_str());
+    workload.Stop();
+    _exit(absl::IsResourceExhausted(status) ? 0 : 1);
+  }
+
   TestDir dir_;
 };
 
@@ -188,25 +209,8 @@ TEST_F(WorkloadTest, AThreadTheSystemRefusesIsResourceExhaustedAndAllStop) {
     GTEST_SKIP() << "needs root: RLIMIT_NPROC binds only another user "
                     "(the test switches to nobody)";
   }
-  EXPECT_EXIT(
-      {
-        std::unique_ptr<storage::BatchedStore> store = OpenStore();
-        const rlimit limit{40, 40};
-        if (setrlimit(RLIMIT_NPROC, &limit) != 0 || setgid(65534) != 0 ||
-            setuid(65534) != 0) {
-          std::fprintf(stderr, "cannot become nobody\n");
-          _exit(2);
-        }
-        WorkloadOptions options;
-        options.writers = 200;
-        options.readers = 0;
-        Workload workload(options, store.get());
-        const absl::Status status = workload.Start();
-        std::fprintf(stderr, "%s\n", status.ToString().c_str());
-        workload.Stop();
-        _exit(absl::IsResourceExhausted(status) ? 0 : 1);
-      },
-      ::testing::ExitedWithCode(0), "RESOURCE_EXHAUSTED: cannot start thread");
+  EXPECT_EXIT(StartWorkloadAsNobodyAndExit(), ::testing::ExitedWithCode(0),
+              "RESOURCE_EXHAUSTED: cannot start thread");
 }
 
 }  // namespace
