@@ -17,18 +17,22 @@ const char kAgentIntro[] =
     "audit, and exits 0. A second signal exits at once.\n"
     "\n"
     "  loadtest-agent --listen=0.0.0.0:7070 --metrics-port=8080 "
-    "--data-dir=/var/lib/opentrail-load\n"
+    "--data-dir=/var/lib/opentrail-load \\\n"
+    "      --auth-token-file=/run/secrets/agent-token\n"
     "  loadtest-agent --healthcheck=127.0.0.1:7070   # exit 0 if it answers\n"
     "  loadtest-agent --auth-token-file=/run/secrets/agent-token \\\n"
     "      --tls-cert=agent.pem --tls-key=agent.key --tls-client-ca=ca.pem\n"
     "\n"
     "Anyone who can reach -listen can start a run that writes to -data-dir:\n"
     "off loopback, require a token (--auth-token-file) and/or a client\n"
-    "certificate (--tls-client-ca); the agent warns at start when neither is\n"
-    "set. Refused calls get UNAUTHENTICATED with the reason, and are logged.\n"
+    "certificate (--tls-client-ca); off loopback the agent refuses to start\n"
+    "without either unless --insecure is given. Refused calls get\n"
+    "UNAUTHENTICATED with the reason, and are logged.\n"
     "\n"
     "Exit codes: 0 clean shutdown (or healthy); 1 usage or setup error (bad\n"
-    "flag, port in use, unwritable data directory; or unhealthy).\n";
+    "flag, port in use, unwritable data directory; or unhealthy), or the\n"
+    "gRPC listener stopped accepting connections (so a supervisor restarts\n"
+    "the agent).\n";
 
 void RegisterAgentFlags(cli::FlagSet* flags, AgentCommandLine* cl) {
   flags->AddString("listen", &cl->listen,
@@ -38,7 +42,9 @@ void RegisterAgentFlags(cli::FlagSet* flags, AgentCommandLine* cl) {
                "Port of the Prometheus /metrics endpoint (0 picks a free "
                "port). A port in use is an error.");
   flags->AddString("metrics-address", &cl->metrics_address,
-                  "Address the /metrics endpoint binds to.");
+                  "Address the /metrics endpoint binds to (default: the host "
+                  "of -listen). Off loopback without "
+                  "--metrics-basic-auth-file the agent warns at start.");
   flags->AddString("data-dir", &cl->data_dir,
                   "Directory for the databases; a run names a plain file "
                   "inside it (created when missing).");
@@ -53,9 +59,9 @@ void RegisterAgentFlags(cli::FlagSet* flags, AgentCommandLine* cl) {
                   "host:port of /metrics, instead of -metrics-address and "
                   "-metrics-port (e.g. 127.0.0.1:8080 to keep it local).");
   flags->AddString("metrics-basic-auth-file", &cl->metrics_basic_auth_file,
-                  "A file holding user:password: /metrics then requires "
-                  "HTTP basic auth with them (Prometheus: basic_auth with "
-                  "password_file).");
+                  "A file holding user:password (neither empty): /metrics "
+                  "then requires HTTP basic auth with them (Prometheus: "
+                  "basic_auth with password_file).");
 
   flags->AddSection("Who may start runs");
   flags->AddString("auth-token-file", &cl->auth.token_file,
@@ -70,6 +76,10 @@ void RegisterAgentFlags(cli::FlagSet* flags, AgentCommandLine* cl) {
   flags->AddString("tls-client-ca", &cl->auth.tls_client_ca_file,
                   "Mutual TLS: require every caller to present a client "
                   "certificate signed by this CA (PEM; needs --tls-cert).");
+  flags->AddBool("insecure", &cl->insecure,
+                "Accept a -listen address off loopback with neither "
+                "--auth-token-file nor --tls-client-ca (refused otherwise): "
+                "anyone who reaches the port can then start runs.");
   flags->AddString("tls-ca", &cl->healthcheck_ca,
                   "For --healthcheck only: the CA that signed the agent's "
                   "certificate (then --tls-cert/--tls-key are presented as "
@@ -81,8 +91,12 @@ void RegisterAgentFlags(cli::FlagSet* flags, AgentCommandLine* cl) {
   flags->AddDuration("max-duration", &cl->limits.max_duration,
                     "Longest run accepted.");
   flags->AddInt("max-db-bytes", &cl->limits.max_db_bytes,
-               "A run stops (its final update says why) once its database "
-               "and WAL reach this many bytes.");
+               "A run stops (its final update says why) once the files in "
+               "-data-dir (every database, with its WAL and journal while "
+               "they exist) reach this many bytes in total, checked every "
+               "100 ms; a run is refused when they already do. The WAL "
+               "counts: a run may stop before the databases alone reach "
+               "the limit.");
 
 }
 

@@ -17,7 +17,7 @@ namespace loadtest::agent {
 struct AgentCommandLine {
   std::string listen = "0.0.0.0:7070";
   int64_t metrics_port = 8080;
-  std::string metrics_address = "0.0.0.0";
+  std::string metrics_address;  // Default: the host of `listen`.
   std::string metrics_listen;  // host:port; overrides the two above.
   std::string metrics_basic_auth_file;
   std::string data_dir = "/var/lib/opentrail-load";
@@ -25,6 +25,8 @@ struct AgentCommandLine {
   std::string healthcheck;  // host:port to probe instead of serving.
   std::string healthcheck_ca;
   security::ServerAuthOptions auth;
+  // Serve a non-loopback --listen without a token or client certificates.
+  bool insecure = false;
   protocol::AgentLimits limits;
 };
 

@@ -51,22 +51,23 @@ std::string AgentRun::FileProblem() const {
 }
 
 void AgentRun::RequestStop(const std::string& reason) {
-  std::lock_guard<std::mutex> lock(mu_);
+  sync::MutexLock lock(&mu_);
   if (!stop_requested_) {
     stop_requested_ = true;
     stop_reason_ = reason;
   }
-  stop_cv_.notify_all();
+  stop_cv_.NotifyAll();
 }
 
 bool AgentRun::WaitForStop(std::chrono::steady_clock::time_point until) {
   constexpr auto kPoll = std::chrono::milliseconds(100);
-  std::unique_lock<std::mutex> lock(mu_);
+  sync::MutexLock lock(&mu_);
   for (;;) {
     const auto wake = std::min(until, Clock::now() + kPoll);
-    if (stop_cv_.wait_until(lock, wake, [this] { return stop_requested_; })) {
-      return true;
+    while (!stop_requested_) {
+      if (stop_cv_.WaitUntil(&mu_, wake)) break;
     }
+    if (stop_requested_) return true;
     if (Clock::now() >= until) return false;
     std::string file_problem = FileProblem();
     if (!file_problem.empty()) {
@@ -130,7 +131,7 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
     const Clock::time_point next =
         std::min(end, start + spec_.log_interval * (sequence + 1));
     if (WaitForStop(next)) {
-      std::lock_guard<std::mutex> lock(mu_);
+      sync::MutexLock lock(&mu_);
       reason = stop_reason_;
       break;
     }

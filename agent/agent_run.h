@@ -10,15 +10,15 @@
 #define LOADTEST_AGENT_AGENT_RUN_H_
 
 #include <chrono>
-#include <condition_variable>
-#include <functional>
-#include <mutex>
 #include <cstdint>
+#include <functional>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "protocol/run_spec.h"
 #include "storage/store_metrics.h"
+#include "sync/mutex.h"
 
 namespace loadtest::agent {
 
@@ -46,12 +46,13 @@ class AgentRun {
   // Ends the run early: the current interval is reported as the last one,
   // the queue is drained and audited as usual. `reason` goes into the final
   // update. Safe from any thread, before or during Run; first reason wins.
-  void RequestStop(const std::string& reason);
+  void RequestStop(const std::string& reason) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   // Waits until `until`, a stop request, or (when set) a reason from check_; true
   // when the run must stop.
-  bool WaitForStop(std::chrono::steady_clock::time_point until);
+  bool WaitForStop(std::chrono::steady_clock::time_point until)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   const protocol::RunSpec spec_;
   storage::StoreMetrics* const metrics_;
@@ -67,10 +68,10 @@ class AgentRun {
   uint64_t file_device_ = 0;
   uint64_t file_inode_ = 0;
 
-  std::mutex mu_;
-  std::condition_variable stop_cv_;
-  bool stop_requested_ = false;  // Guarded by mu_.
-  std::string stop_reason_;      // Guarded by mu_.
+  sync::Mutex mu_;
+  sync::CondVar stop_cv_;  // Signalled by RequestStop.
+  bool stop_requested_ ABSL_GUARDED_BY(mu_) = false;
+  std::string stop_reason_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace loadtest::agent

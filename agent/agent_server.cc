@@ -1,21 +1,30 @@
 #include "agent/agent_server.h"
 
+#include <sys/stat.h>
+
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <random>
 #include <string>
+#include <thread>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "agent/agent_service.h"
 #include "agent/metrics_server.h"
+#include "agent/process_limits.h"
 #include "cli/signal_watcher.h"
 #include "cli/version.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/tls_certificate_verifier.h"
+#include "grpcpp/security/tls_credentials_options.h"
+#include "protocol/peer_text.h"
 #include "protocol/agent_client.h"
 #include "security/auth.h"
 #include "sync/mutex.h"
@@ -23,39 +32,153 @@
 namespace loadtest::agent {
 namespace {
 
+namespace pb = protocol::pb;
+
+// Warns when a credential file can be read by users other than its owner
+// (a token or password anyone on the host may copy).
+void WarnIfReadableByOthers(const std::string& path, const char* flag) {
+  struct stat st {};
+  if (path.empty() || stat(path.c_str(), &st) != 0) return;
+  if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+    std::fprintf(stderr,
+                 "loadtest-agent: WARNING: %s %s is readable by other users "
+                 "(mode %04o); chmod 600 it\n",
+                 flag, protocol::PeerText(path).c_str(),
+                 static_cast<unsigned>(st.st_mode & 07777));
+  }
+}
+
 // The user:password line of --metrics-basic-auth-file.
 absl::StatusOr<std::string> ReadBasicAuth(const std::string& path) {
   std::ifstream in(path);
   std::string line;
   std::getline(in, line);
   line = std::string(absl::StripAsciiWhitespace(line));
-  if (!in || line.find(':') == std::string::npos || line.front() == ':') {
+  const size_t colon = line.find(':');
+  if (!in || colon == std::string::npos || colon == 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("--metrics-basic-auth-file ", path,
                      " must hold user:password on its first line"));
   }
+  if (colon + 1 == line.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--metrics-basic-auth-file ", path,
+                     " has an empty password (user:password, neither empty)"));
+  }
   return line;
 }
 
-// The first SIGINT or SIGTERM.
-class SignalLatch {
+// Why the agent stops serving: the first SIGINT or SIGTERM, or its gRPC
+// listener found dead.
+class StopLatch {
  public:
-  void Set(int signal_number) ABSL_LOCKS_EXCLUDED(mu_) {
+  void Set(int signal_number, std::string listener_failure = "")
+      ABSL_LOCKS_EXCLUDED(mu_) {
     sync::MutexLock lock(&mu_);
-    if (signal_number_ == 0) signal_number_ = signal_number;
-    set_.NotifyAll();
+    if (set_) return;
+    set_ = true;
+    signal_number_ = signal_number;
+    listener_failure_ = std::move(listener_failure);
+    changed_.NotifyAll();
   }
-  int Wait() ABSL_LOCKS_EXCLUDED(mu_) {
+  // Waits until set; returns the signal (0 for a listener failure).
+  int Wait(std::string* listener_failure) ABSL_LOCKS_EXCLUDED(mu_) {
     sync::MutexLock lock(&mu_);
-    while (signal_number_ == 0) set_.Wait(&mu_);
+    while (!set_) changed_.Wait(&mu_);
+    *listener_failure = listener_failure_;
     return signal_number_;
+  }
+  // True when set within `timeout`.
+  bool WaitFor(std::chrono::milliseconds timeout) ABSL_LOCKS_EXCLUDED(mu_) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    sync::MutexLock lock(&mu_);
+    while (!set_) {
+      if (changed_.WaitUntil(&mu_, deadline)) break;
+    }
+    return set_;
   }
 
  private:
   sync::Mutex mu_;
-  sync::CondVar set_;
+  sync::CondVar changed_;
+  bool set_ ABSL_GUARDED_BY(mu_) = false;
   int signal_number_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string listener_failure_ ABSL_GUARDED_BY(mu_);
 };
+
+// Whether a new connection to `target` gets GetStatus answered (with
+// `secret`, which the service accepts without logging). Any answer counts,
+// also a refusal: only an unanswered call means a dead listener.
+grpc::Status AskSelf(const std::string& target, bool tls,
+                     const std::string& secret) {
+  grpc::ChannelArguments args;
+  // A connection of its own: one shared with an earlier check (the global
+  // subchannel pool) would prove nothing about accepting new ones.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (tls) {
+    // Only reachability matters: the agent's own certificate is not checked.
+    grpc::experimental::TlsChannelCredentialsOptions options;
+    options.set_verify_server_certs(false);
+    options.set_check_call_host(false);
+    options.set_certificate_verifier(
+        std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+    credentials = grpc::experimental::TlsCredentials(options);
+  } else {
+    credentials = grpc::InsecureChannelCredentials();
+  }
+  std::unique_ptr<pb::LoadAgent::Stub> stub = pb::LoadAgent::NewStub(
+      grpc::CreateCustomChannel(target, credentials, args));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(3));
+  context.AddMetadata(kSelfCheckHeader, secret);
+  pb::StatusRequest request;
+  pb::AgentStatus reply;
+  return stub->GetStatus(&context, request, &reply);
+}
+
+// Every 2 s, a GetStatus over a new connection to the agent's own listener;
+// after 3 unanswered in a row, sets the latch with the failure (gRPC stops
+// accepting for good after accept4 fails, e.g. EMFILE: the process must
+// exit to be restarted, or a TCP probe would keep calling it alive).
+void WatchListener(const std::string& target, bool tls,
+                   const std::string& secret, StopLatch* latch) {
+  int failures = 0;
+  while (!latch->WaitFor(std::chrono::seconds(2))) {
+    const grpc::Status status = AskSelf(target, tls, secret);
+    const bool unanswered =
+        status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+        status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+    failures = unanswered ? failures + 1 : 0;
+    if (failures >= 3) {
+      latch->Set(0, absl::StrCat(
+                        "the gRPC listener no longer accepts connections (",
+                        failures, " checks in a row over a new connection to ",
+                        target, " failed, the last with ",
+                        protocol::PeerText(status.error_message()),
+                        "); exiting so that the agent is restarted"));
+      return;
+    }
+  }
+}
+
+// A random hex string for the self-check.
+std::string NewSecret() {
+  std::random_device random;
+  std::string secret;
+  for (int i = 0; i < 4; ++i) {
+    absl::StrAppend(&secret, absl::Hex(random(), absl::kZeroPad8));
+  }
+  return secret;
+}
+
+std::string Unbracketed(const std::string& host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    return host.substr(1, host.size() - 2);
+  }
+  return host;
+}
 
 }  // namespace
 
@@ -85,18 +208,37 @@ absl::Status CheckAgentHealth(const AgentCommandLine& cl) {
 }
 
 absl::Status ServeAgent(const AgentCommandLine& cl) {
+  const std::string host = cl.listen.substr(0, cl.listen.rfind(':'));
   absl::StatusOr<std::unique_ptr<security::ServerAuth>> auth =
       security::ServerAuth::Create(cl.auth);
   if (!auth.ok()) return auth.status();
+  if (!(*auth)->authenticates() && !security::IsLoopbackHost(host) &&
+      !cl.insecure) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "refusing to listen on ", cl.listen,
+        " with no authentication: anyone who can reach this port could "
+        "start a run that writes to ", cl.data_dir,
+        ". Set --auth-token-file and/or --tls-cert, --tls-key and "
+        "--tls-client-ca (see --help), listen on loopback, or pass "
+        "--insecure to accept that"));
+  }
   std::string basic_auth;
   if (!cl.metrics_basic_auth_file.empty()) {
     absl::StatusOr<std::string> line = ReadBasicAuth(cl.metrics_basic_auth_file);
     if (!line.ok()) return line.status();
     basic_auth = *line;
   }
+  WarnIfReadableByOthers(cl.auth.token_file, "--auth-token-file");
+  WarnIfReadableByOthers(cl.auth.tls_key_file, "--tls-key");
+  WarnIfReadableByOthers(cl.metrics_basic_auth_file, "--metrics-basic-auth-file");
+  // Connections and readers need descriptors: the hard limit, not the
+  // soft one (often 1024).
+  RaiseFileLimit();
+  // Databases, their WAL and the data directory: the agent's user only.
+  umask(077);
 
   // Signals first: before any thread starts.
-  SignalLatch latch;
+  StopLatch latch;
   cli::SignalWatcher signals(
       [&latch](int signal_number) { latch.Set(signal_number); });
 
@@ -113,7 +255,8 @@ absl::Status ServeAgent(const AgentCommandLine& cl) {
   const AgentIdentity identity{cl.agent_id.empty() ? hostname : cl.agent_id,
                                cli::kVersion, hostname};
   std::string metrics_listen = cl.metrics_listen;
-  std::string metrics_address = cl.metrics_address;
+  std::string metrics_address =
+      cl.metrics_address.empty() ? host : cl.metrics_address;
   if (metrics_listen.empty()) {
     metrics_listen = absl::StrCat(metrics_address, ":", cl.metrics_port);
   } else {
@@ -123,11 +266,15 @@ absl::Status ServeAgent(const AgentCommandLine& cl) {
       MetricsServer::Start(metrics_listen, identity, basic_auth);
   if (!metrics.ok()) return metrics.status();
 
+  const std::string self_check_secret = NewSecret();
   AgentServiceOptions service_options;
   service_options.auth = auth->get();
   service_options.limits = cl.limits;
+  service_options.self_check_secret = self_check_secret;
   AgentService service(identity, cl.data_dir, metrics->get(), service_options);
-  grpc::EnableDefaultHealthCheckService(true);
+  // No grpc.health.v1 service: it would answer anyone, before any
+  // credential check. Liveness is --healthcheck, a GetStatus with them.
+  grpc::EnableDefaultHealthCheckService(false);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(cl.listen, (*auth)->credentials(), &port);
@@ -139,36 +286,60 @@ absl::Status ServeAgent(const AgentCommandLine& cl) {
         "cannot listen on ", cl.listen,
         ": the address is in use or cannot be bound"));
   }
-  const std::string host = cl.listen.substr(0, cl.listen.rfind(':'));
   std::printf(
       "loadtest-agent %s (%s): listening on %s:%d, metrics on %s:%d/metrics, "
       "data in %s\n",
       identity.agent_id.c_str(), cli::kVersion, host.c_str(), port,
       metrics_address.c_str(), (*metrics)->port(), cl.data_dir.c_str());
   std::fflush(stdout);
-  // The warning first: the "control channel" line then always comes last
+  // The warnings first: the "control channel" line then always comes last
   // of the start-up lines.
   if (!(*auth)->authenticates() && !security::IsLoopbackHost(host)) {
     std::fprintf(
         stderr,
-        "loadtest-agent: WARNING: listening on %s with no authentication: "
-        "anyone who can reach this port can start a run that writes to %s. "
-        "Set --auth-token-file and/or --tls-cert, --tls-key and "
+        "loadtest-agent: WARNING: listening on %s with no authentication "
+        "(--insecure): anyone who can reach this port can start a run that "
+        "writes to %s. Set --auth-token-file and/or --tls-cert, --tls-key and "
         "--tls-client-ca (see --help).\n",
         cl.listen.c_str(), cl.data_dir.c_str());
+  }
+  if (basic_auth.empty() && !security::IsLoopbackHost(metrics_address)) {
+    std::fprintf(stderr,
+                 "loadtest-agent: WARNING: /metrics on %s:%d is open to "
+                 "anyone who can reach it; set --metrics-basic-auth-file or "
+                 "--metrics-address=127.0.0.1\n",
+                 metrics_address.c_str(), (*metrics)->port());
   }
   std::fprintf(stderr, "loadtest-agent: control channel: %s%s\n",
                (*auth)->Describe().c_str(),
                basic_auth.empty() ? "" : "; /metrics: basic auth");
   std::fflush(stderr);
 
-  const int signal_number = latch.Wait();
-  const char* name = signal_number == SIGTERM ? "SIGTERM" : "SIGINT";
-  std::fprintf(stderr, "loadtest-agent: %s, shutting down\n", name);
-  server->GetHealthCheckService()->SetServingStatus(false);
-  service.Shutdown(absl::StrCat("agent shutting down (", name, ")"));
+  // The listener's self-check, on loopback when it listens on every address.
+  std::string self_host = host;
+  if (Unbracketed(host) == "0.0.0.0" || host.empty()) self_host = "127.0.0.1";
+  if (Unbracketed(host) == "::") self_host = "[::1]";
+  std::thread watch(WatchListener, absl::StrCat(self_host, ":", port),
+                    (*auth)->tls(), self_check_secret, &latch);
+
+  std::string listener_failure;
+  const int signal_number = latch.Wait(&listener_failure);
+  watch.join();
+  std::string why;
+  if (!listener_failure.empty()) {
+    std::fprintf(stderr, "loadtest-agent: %s\n", listener_failure.c_str());
+    why = "agent shutting down (its listener failed)";
+  } else {
+    const char* name = signal_number == SIGTERM ? "SIGTERM" : "SIGINT";
+    std::fprintf(stderr, "loadtest-agent: %s, shutting down\n", name);
+    why = absl::StrCat("agent shutting down (", name, ")");
+  }
+  service.Shutdown(why);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
+  if (!listener_failure.empty()) {
+    return absl::UnavailableError("exiting: the gRPC listener failed");
+  }
   return absl::OkStatus();
 }
 

@@ -1,14 +1,21 @@
 #include "agent/agent_service.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "protocol/wire.h"
+#include "agent/process_limits.h"
 #include "cli/flag_set.h"
+#include "grpcpp/resource_quota.h"
+#include "protocol/peer_text.h"
+#include "protocol/wire.h"
 
 namespace loadtest::agent {
 
@@ -27,14 +34,52 @@ void LogLine(const std::string& line) {
   std::fflush(stderr);
 }
 
-// The database file and its WAL, in bytes (missing files count 0).
-int64_t DatabaseBytes(const std::string& path) {
+// Every regular file directly in the data directory (databases, and their
+// WAL and journal while they exist), in bytes. Symbolic links are not
+// followed (the agent refuses to open them).
+int64_t DataDirBytes(const std::string& data_dir) {
   int64_t total = 0;
-  for (const std::string& file : {path, path + "-wal"}) {
+  DIR* dir = opendir(data_dir.c_str());
+  if (dir == nullptr) return 0;
+  while (dirent* entry = readdir(dir)) {
     struct stat st {};
-    if (stat(file.c_str(), &st) == 0) total += st.st_size;
+    if (fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISREG(st.st_mode)) {
+      total += st.st_size;
+    }
   }
+  closedir(dir);
   return total;
+}
+
+std::string OverLimit(int64_t bytes, int64_t max_db_bytes) {
+  return absl::StrCat("the data directory reached ", bytes,
+                      " bytes, this agent's limit (--max-db-bytes ",
+                      max_db_bytes, ")");
+}
+
+// FailedPrecondition when the database or one of its side files is a
+// symbolic link: it would lead outside the data directory.
+absl::Status CheckNoSymlinks(const std::string& path) {
+  for (const std::string& file :
+       {path, path + "-wal", path + "-shm", path + "-journal"}) {
+    struct stat st {};
+    if (lstat(file.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          file, " is a symbolic link; the agent keeps its databases inside "
+          "its data directory and does not follow links"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The std::system_error of a thread the system refused, as a status.
+grpc::Status ThreadRefused(const std::system_error& e) {
+  return grpc::Status(
+      grpc::StatusCode::RESOURCE_EXHAUSTED,
+      absl::StrCat("cannot start a thread: ", e.what(),
+                   "; the agent's thread limit (RLIMIT_NPROC, a container's "
+                   "pids limit, systemd's TasksMax) is too low for this run"));
 }
 
 }  // namespace
@@ -48,8 +93,31 @@ void ConfigureAgentServer(grpc::ServerBuilder* builder) {
   builder->AddChannelArgument(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 500);
   builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder->AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10000);
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 5 * 60 * 1000);
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 8);
+  grpc::ResourceQuota quota("loadtest-agent");
+  quota.SetMaxThreads(kMaxServerThreads);
+  builder->SetResourceQuota(quota);
 }
 
+// Clears the service's active run when the Run call leaves by any path.
+class AgentService::ActiveRunGuard {
+ public:
+  explicit ActiveRunGuard(AgentService* service) : service_(service) {}
+  ~ActiveRunGuard() {
+    service_->metrics_->SetRunActive(false);
+    sync::MutexLock lock(&service_->mu_);
+    service_->active_ = nullptr;
+    service_->active_run_id_.clear();
+    service_->changed_.NotifyAll();
+  }
+  ActiveRunGuard(const ActiveRunGuard&) = delete;
+  ActiveRunGuard& operator=(const ActiveRunGuard&) = delete;
+
+ private:
+  AgentService* const service_;
+};
 
 void AgentService::Log(const std::string& line) const {
   if (options_.log_runs) LogLine(line);
@@ -76,7 +144,16 @@ grpc::Status AgentService::Authenticate(const grpc::ServerContext& context,
 grpc::Status AgentService::GetStatus(grpc::ServerContext* context,
                                      const pb::StatusRequest*,
                                      pb::AgentStatus* reply) {
-  if (grpc::Status s = Authenticate(*context, "GetStatus"); !s.ok()) return s;
+  const auto self_check = context->client_metadata().find(kSelfCheckHeader);
+  const bool is_self_check =
+      !options_.self_check_secret.empty() &&
+      self_check != context->client_metadata().end() &&
+      security::ConstantTimeEquals(
+          std::string_view(self_check->second.data(), self_check->second.size()),
+          options_.self_check_secret);
+  if (!is_self_check) {
+    if (grpc::Status s = Authenticate(*context, "GetStatus"); !s.ok()) return s;
+  }
   pb::AgentLimits* limits = reply->mutable_limits();
   limits->set_max_writers(options_.limits.max_writers);
   limits->set_max_readers(options_.limits.max_readers);
@@ -86,7 +163,7 @@ grpc::Status AgentService::GetStatus(grpc::ServerContext* context,
   reply->set_version(identity_.version);
   reply->set_hostname(identity_.hostname);
   reply->set_metrics_port(metrics_->port());
-  std::lock_guard<std::mutex> lock(mu_);
+  sync::MutexLock lock(&mu_);
   reply->set_state(active_ != nullptr ? pb::AgentStatus::RUNNING
                                       : pb::AgentStatus::IDLE);
   reply->set_run_id(active_run_id_);
@@ -97,13 +174,28 @@ grpc::Status AgentService::Stop(grpc::ServerContext* context,
                                 const pb::StopRequest* request,
                                 pb::StopReply*) {
   if (grpc::Status s = Authenticate(*context, "Stop"); !s.ok()) return s;
-  std::lock_guard<std::mutex> lock(mu_);
+  // The reason goes into the run's final update and the agent's log.
+  if (request->reason().size() > kMaxStopReasonBytes ||
+      !protocol::IsPrintableText(request->reason())) {
+    Log(absl::StrCat("refused Stop from ", context->peer(),
+                     ": reason not printable: \"",
+                     protocol::PeerText(request->reason(), 200), "\""));
+    return grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("reason must be at most ", kMaxStopReasonBytes,
+                     " printable characters, got \"",
+                     protocol::PeerText(request->reason(), 200), "\""));
+  }
+  sync::MutexLock lock(&mu_);
   if (active_ == nullptr || request->run_id() != active_run_id_) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
                         absl::StrCat("agent ", identity_.agent_id,
                                      " has no active run \"",
-                                     request->run_id(), "\""));
+                                     protocol::PeerText(request->run_id(), 200),
+                                     "\""));
   }
+  Log(absl::StrCat("run ", active_run_id_, ": Stop from ", context->peer(),
+                   request->reason().empty() ? "" : ": ", request->reason()));
   active_->RequestStop(request->reason().empty() ? "stopped by the controller"
                                                  : request->reason());
   return grpc::Status::OK;
@@ -120,30 +212,44 @@ grpc::Status AgentService::Run(grpc::ServerContext* context,
       spec = limit;
     }
   }
+  if (spec.ok()) {
+    if (absl::Status fits = CheckRunFits(spec->workload.writers,
+                                         spec->workload.readers,
+                                         identity_.agent_id);
+        !fits.ok()) {
+      spec = fits;
+    }
+  }
+  if (spec.ok()) {
+    if (absl::Status links = CheckNoSymlinks(spec->store.path); !links.ok()) {
+      spec = links;
+    }
+  }
+  const int64_t max_db_bytes = options_.limits.max_db_bytes;
+  if (spec.ok() && max_db_bytes > 0) {
+    if (const int64_t bytes = DataDirBytes(data_dir_); bytes >= max_db_bytes) {
+      spec = absl::ResourceExhaustedError(OverLimit(bytes, max_db_bytes));
+    }
+  }
   if (!spec.ok()) {
-    Log(absl::StrCat("refused run ", wire_spec->run_id(), " from ",
-                     context->peer(), ": ", spec.status().message()));
+    Log(absl::StrCat("refused run ", protocol::PeerText(wire_spec->run_id(), 200),
+                     " from ", context->peer(), ": ", spec.status().message()));
     return ToGrpcStatus(spec.status());
   }
   AgentRun run(*spec, metrics_->store_metrics());
   // gRPC marks the call cancelled when the controller cancels it or its
   // connection dies (keepalive): stop within 100 ms of that.
-  const std::string db_path = spec->store.path;
-  const int64_t max_db_bytes = options_.limits.max_db_bytes;
-  run.StopWhen([context, db_path, max_db_bytes]() -> std::string {
+  const std::string data_dir = data_dir_;
+  run.StopWhen([context, data_dir, max_db_bytes]() -> std::string {
     if (context->IsCancelled()) return "the controller went away";
     if (max_db_bytes > 0) {
-      const int64_t bytes = DatabaseBytes(db_path);
-      if (bytes >= max_db_bytes) {
-        return absl::StrCat("the database reached ", bytes,
-                            " bytes, this agent's limit (--max-db-bytes ",
-                            max_db_bytes, ")");
-      }
+      const int64_t bytes = DataDirBytes(data_dir);
+      if (bytes >= max_db_bytes) return OverLimit(bytes, max_db_bytes);
     }
     return "";
   });
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     if (shutting_down_) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           absl::StrCat("agent ", identity_.agent_id,
@@ -158,36 +264,62 @@ grpc::Status AgentService::Run(grpc::ServerContext* context,
     active_ = &run;
     active_run_id_ = spec->run_id;
   }
-  Log(absl::StrCat("run ", spec->run_id, " from ", context->peer(), ": ",
-                   spec->workload.writers, " writers, ", spec->workload.readers,
-                   " readers on ", spec->store.path));
+  const ActiveRunGuard guard(this);
+  try {
+    return RunActive(context, *wire_spec, *spec, &run, writer);
+  } catch (const std::system_error& e) {
+    // A thread the store could not start (its batch writer): the run never
+    // began; the guard leaves the agent idle.
+    Log(absl::StrCat("run ", spec->run_id, " could not start: ", e.what()));
+    return ThreadRefused(e);
+  }
+}
+
+grpc::Status AgentService::RunActive(grpc::ServerContext* context,
+                                     const pb::RunSpec& wire_spec,
+                                     const RunSpec& spec, AgentRun* run,
+                                     grpc::ServerWriter<pb::RunUpdate>* writer) {
+  Log(absl::StrCat("run ", spec.run_id, " from ", context->peer(), ": ",
+                   spec.workload.writers, " writers, ", spec.workload.readers,
+                   " readers on ", spec.store.path));
 
   // Start together with the other agents: the controller sent the same
-  // delay to all of them.
+  // delay to all of them. A caller that leaves meanwhile ends the wait (the
+  // sync API has no cancellation callback: looked at every 50 ms).
   {
-    const auto start_at = std::chrono::steady_clock::now() +
-                          std::chrono::nanoseconds(wire_spec->start_after_ns());
-    std::unique_lock<std::mutex> lock(mu_);
-    changed_.wait_until(lock, start_at, [this] { return shutting_down_; });
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point start_at =
+        Clock::now() + std::chrono::nanoseconds(wire_spec.start_after_ns());
+    sync::MutexLock lock(&mu_);
+    while (!shutting_down_ && Clock::now() < start_at) {
+      if (context->IsCancelled()) {
+        Log(absl::StrCat("run ", spec.run_id,
+                         " not started: the controller went away"));
+        return grpc::Status(grpc::StatusCode::CANCELLED,
+                            "the controller went away before the start");
+      }
+      changed_.WaitUntil(&mu_, std::min(start_at, Clock::now() +
+                                                    std::chrono::milliseconds(50)));
+    }
   }
 
   metrics_->SetRunActive(true);
   bool controller_gone = false;
-  const absl::Status status = run.Run([&](const IntervalUpdate& update) {
+  const absl::Status status = run->Run([&](const IntervalUpdate& update) {
     if (context->IsCancelled()) {
       controller_gone = true;
     } else {
       pb::RunUpdate message;
       ToProto(update, &message);
       message.set_agent_id(identity_.agent_id);
-      message.set_run_id(spec->run_id);
+      message.set_run_id(spec.run_id);
       if (!writer->Write(message)) controller_gone = true;
     }
     if (controller_gone && !update.final) {
-      run.RequestStop("the controller went away");
+      run->RequestStop("the controller went away");
     }
     if (update.final) {
-      Log(absl::StrCat("run ", spec->run_id, " ended (", update.stop_reason,
+      Log(absl::StrCat("run ", spec.run_id, " ended (", update.stop_reason,
                        "); audit ",
                        update.audit.has_value() && update.audit->passed()
                            ? "passed"
@@ -196,26 +328,19 @@ grpc::Status AgentService::Run(grpc::ServerContext* context,
                                        : ""));
     }
   });
-  metrics_->SetRunActive(false);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    active_ = nullptr;
-    active_run_id_.clear();
-  }
-  changed_.notify_all();
   if (!status.ok()) {
-    Log(absl::StrCat("run ", spec->run_id, " could not start: ",
+    Log(absl::StrCat("run ", spec.run_id, " could not start: ",
                      status.message()));
   }
   return ToGrpcStatus(status);
 }
 
 void AgentService::Shutdown(const std::string& reason) {
-  std::unique_lock<std::mutex> lock(mu_);
+  sync::MutexLock lock(&mu_);
   shutting_down_ = true;
-  changed_.notify_all();
+  changed_.NotifyAll();
   if (active_ != nullptr) active_->RequestStop(reason);
-  changed_.wait(lock, [this] { return active_ == nullptr; });
+  while (active_ != nullptr) changed_.Wait(&mu_);
 }
 
 }  // namespace loadtest::agent

@@ -2,7 +2,12 @@
 // test at a time (AgentRun), streaming one RunUpdate per log interval.
 //
 // A second Run while one is active gets FAILED_PRECONDITION naming the
-// active run; a bad RunSpec gets INVALID_ARGUMENT with the reason. When the
+// active run; a bad RunSpec gets INVALID_ARGUMENT with the reason (also a
+// run_id, db name or Stop reason that is not printable text); a run that
+// does not fit the process's thread or file limits, or that cannot start
+// its threads, gets RESOURCE_EXHAUSTED naming the limit, and the agent stays
+// idle and usable. A database name that is a symbolic link in the data
+// directory is refused (FAILED_PRECONDITION). When the
 // controller goes away (call cancelled, stream broken, keepalive failure),
 // the run is stopped at the next interval boundary, audited, and the agent
 // returns to idle. Thread-safety: gRPC calls the handlers from its threads;
@@ -11,11 +16,11 @@
 #define LOADTEST_AGENT_AGENT_SERVICE_H_
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "sync/mutex.h"
 #include "agent/agent_run.h"
 #include "agent/metrics_server.h"
 #include "grpcpp/server_builder.h"
@@ -29,8 +34,17 @@ namespace loadtest::agent {
 // The channel settings of every server that serves LoadAgent (the agent,
 // the fake fleet): a vanished controller is noticed within seconds
 // (keepalive 1 s / 1 s), and controllers may ping every second, also
-// between updates.
+// between updates. Bounded against idle or hostile connections: a
+// connection must finish its handshake within 10 s, one with no call for
+// 5 minutes is closed, each carries at most 8 concurrent calls, and the
+// server runs at most kMaxServerThreads handler threads (further calls get
+// RESOURCE_EXHAUSTED). No maximum connection age: a run's stream lasts as
+// long as the run (up to 168h).
 void ConfigureAgentServer(grpc::ServerBuilder* builder);
+inline constexpr int kMaxServerThreads = 64;
+
+// The longest Stop reason an agent accepts, in bytes.
+inline constexpr size_t kMaxStopReasonBytes = 1024;
 
 
 struct AgentServiceOptions {
@@ -40,7 +54,14 @@ struct AgentServiceOptions {
   // Log each run's start, end and refusals on stderr (loadtest-agent); off
   // for the controller's in-process agent, which reports them itself.
   bool log_runs = true;
+  // When set, a GetStatus carrying it in kSelfCheckHeader is answered
+  // without the credential check and not logged: the agent's own check
+  // that its listener still accepts connections (agent_server.cc).
+  std::string self_check_secret;
 };
+
+// The metadata key of the agent's listener self-check.
+inline constexpr char kSelfCheckHeader[] = "x-loadtest-self-check";
 
 class AgentService final : public opentrail::loadtest::v1::LoadAgent::Service {
  public:
@@ -61,7 +82,7 @@ class AgentService final : public opentrail::loadtest::v1::LoadAgent::Service {
 
   // Refuses new runs, asks the active run (if any) to stop with `reason`,
   // and returns once it has sent its final update.
-  void Shutdown(const std::string& reason);
+  void Shutdown(const std::string& reason) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   // OK, or (logged) UNAUTHENTICATED from options_.auth.
@@ -76,11 +97,24 @@ class AgentService final : public opentrail::loadtest::v1::LoadAgent::Service {
   MetricsServer* const metrics_;
   const AgentServiceOptions options_;
 
-  std::mutex mu_;
-  std::condition_variable changed_;
-  AgentRun* active_ = nullptr;     // Guarded by mu_. Owned by its Run call.
-  std::string active_run_id_;      // Guarded by mu_.
-  bool shutting_down_ = false;     // Guarded by mu_.
+  // Runs `run` (already registered as active_) once its start time came;
+  // returns how it ended.
+  grpc::Status RunActive(grpc::ServerContext* context,
+                         const opentrail::loadtest::v1::RunSpec& wire_spec,
+                         const protocol::RunSpec& spec, AgentRun* run,
+                         grpc::ServerWriter<opentrail::loadtest::v1::RunUpdate>*
+                             writer) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Clears the active run when its Run call leaves, however it leaves
+  // (returned, refused while starting, threw).
+  class ActiveRunGuard;
+
+  sync::Mutex mu_;
+  // Signalled when the active run ends or shutdown begins.
+  sync::CondVar changed_;
+  AgentRun* active_ ABSL_GUARDED_BY(mu_) = nullptr;  // Owned by its Run call.
+  std::string active_run_id_ ABSL_GUARDED_BY(mu_);
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace loadtest::agent

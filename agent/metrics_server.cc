@@ -45,8 +45,13 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
         absl::StrCat("cannot register agent metrics: ", e.what()));
   }
   try {
-    // One serving thread is plenty for a scrape every few seconds.
-    server->exposer_ = std::make_unique<prometheus::Exposer>(listen_address, 1);
+    // Several workers and a request timeout: one slow or idle connection
+    // (a slowloris) must not hold the only worker and with it every scrape.
+    server->exposer_ = std::make_unique<prometheus::Exposer>(
+        std::vector<std::string>{"listening_ports", listen_address,
+                                 "num_threads", std::to_string(kWorkerThreads),
+                                 "request_timeout_ms",
+                                 std::to_string(kRequestTimeoutMs)});
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat(
         "cannot serve /metrics on ", listen_address,

@@ -31,6 +31,11 @@ std::string LocalHostname();
 
 class MetricsServer {
  public:
+  // Concurrent scrapes served; a connection that sends no complete request
+  // within kRequestTimeoutMs is closed.
+  static constexpr int kWorkerThreads = 8;
+  static constexpr int kRequestTimeoutMs = 10000;
+
   // Binds `listen_address` ("0.0.0.0:8080", "127.0.0.1:0" for any free
   // port) and starts serving. Errors: Unavailable naming the address when it
   // cannot be bound (port in use, no permission); Internal when metrics

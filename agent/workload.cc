@@ -1,6 +1,7 @@
 #include "agent/workload.h"
 
 #include <cmath>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -51,15 +52,29 @@ absl::Status Workload::Start() {
   for (int i = 0; i < options_.writers + options_.readers; ++i) {
     workers_.push_back(std::make_unique<Worker>());
   }
-  for (int i = 0; i < options_.writers; ++i) {
-    threads_.emplace_back([this, i] { WriterLoop(workers_[i].get(), i); });
-  }
-  for (int i = 0; i < options_.readers; ++i) {
-    Worker* worker = workers_[options_.writers + i].get();
-    threads_.emplace_back(
-        [this, worker, reader = std::move(readers[i])]() mutable {
-          ReaderLoop(worker, std::move(reader));
-        });
+  const int total = options_.writers + options_.readers;
+  threads_.reserve(total);
+  // std::thread throws std::system_error when the system refuses a thread
+  // (EAGAIN: RLIMIT_NPROC, a cgroup's pids.max); it must not escape.
+  try {
+    for (int i = 0; i < options_.writers; ++i) {
+      threads_.emplace_back([this, i] { WriterLoop(workers_[i].get(), i); });
+    }
+    for (int i = 0; i < options_.readers; ++i) {
+      Worker* worker = workers_[options_.writers + i].get();
+      threads_.emplace_back(
+          [this, worker, reader = std::move(readers[i])]() mutable {
+            ReaderLoop(worker, std::move(reader));
+          });
+    }
+  } catch (const std::system_error& e) {
+    const size_t started = threads_.size();
+    Stop();
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cannot start thread ", started + 1, " of ", total, " (",
+        options_.writers, " writers, ", options_.readers, " readers): ",
+        e.what(), "; the agent's thread limit (RLIMIT_NPROC, a container's "
+        "pids limit, systemd's TasksMax) is too low for this run"));
   }
   return absl::OkStatus();
 }
@@ -68,8 +83,8 @@ void Workload::Stop() {
   stopping_ = true;
   for (auto& worker : workers_) {
     // Taking the worker's lock orders the flag before its next wait.
-    std::lock_guard<std::mutex> lock(worker->mu);
-    worker->wake.notify_one();
+    sync::MutexLock lock(&worker->mu);
+    worker->wake.NotifyOne();
   }
   for (std::thread& t : threads_) {
     if (t.joinable()) t.join();
@@ -77,9 +92,11 @@ void Workload::Stop() {
 }
 
 bool Workload::SleepUntil(Worker* worker, Clock::time_point deadline) {
-  std::unique_lock<std::mutex> lock(worker->mu);
-  return !worker->wake.wait_until(lock, deadline,
-                                  [this] { return stopping_.load(); });
+  sync::MutexLock lock(&worker->mu);
+  while (!stopping_.load()) {
+    if (worker->wake.WaitUntil(&worker->mu, deadline)) break;
+  }
+  return !stopping_.load();
 }
 
 stats::IntervalStats Workload::TakeInterval() {

@@ -19,18 +19,18 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "stats/interval_counters.h"
 #include "stats/interval_recorder.h"
 #include "protocol/run_spec.h"
 #include "storage/batched_store.h"
+#include "sync/mutex.h"
 
 namespace loadtest::agent {
 
@@ -50,7 +50,10 @@ class Workload {
   Workload& operator=(const Workload&) = delete;
 
   // Opens one read connection per reader (errors name the database) and
-  // starts all threads. Call once.
+  // starts all threads. ResourceExhausted naming the thread when the system
+  // refuses one (a thread or pids limit): the threads already started are
+  // stopped and joined first, so nothing of the workload is left running.
+  // Call once.
   absl::Status Start();
 
   // Asks every thread to stop after its current operation and joins them.
@@ -64,10 +67,11 @@ class Workload {
  private:
   // What one worker thread owns: its recorder, and its own wake-up so that
   // sleeping between operations takes no lock shared with other workers.
+  // (Its wait has no state of its own: it waits for stopping_.)
   struct Worker {
     stats::IntervalRecorder recorder;
-    std::mutex mu;
-    std::condition_variable wake;
+    sync::Mutex mu;
+    sync::CondVar wake;
   };
 
   class Schedule;  // An open-loop thread's pacing (see .cc).

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "controller/json_report.h"
+#include "protocol/peer_text.h"
 
 namespace loadtest::controller {
 namespace {
@@ -63,7 +64,11 @@ std::string Field(const std::string& text) {
 // integers, shortest round-trip for doubles), strings quoted as needed.
 std::string Value(const nlohmann::json& value) {
   if (value.is_null()) return "";
-  if (value.is_string()) return Field(value.get<std::string>());
+  // Strings may come from an agent: escaped again here (PeerText is
+  // idempotent), so no CSV viewer or terminal `cat` sees a control byte.
+  if (value.is_string()) {
+    return Field(protocol::PeerText(value.get<std::string>(), 4096));
+  }
   return value.dump();
 }
 

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "protocol/peer_text.h"
 
 namespace loadtest::controller {
 namespace {
@@ -237,19 +238,25 @@ void Display::Summary(const RunSummary& s,
   std::vector<std::string> unaudited;
   for (const AgentSummary& a : s.agents) {
     if (!a.stop_reason.empty()) {
-      std::fprintf(o, "run ended: %s%s\n", a.stop_reason.c_str(),
-                   s.agents.size() > 1 ? (" (" + a.agent_id + ")").c_str() : "");
+      std::fprintf(o, "run ended: %s%s\n",
+                   protocol::PeerText(a.stop_reason).c_str(),
+                   s.agents.size() > 1
+                       ? (" (" + protocol::PeerText(a.agent_id) + ")").c_str()
+                       : "");
     }
     if (!a.first_error.empty()) {
       std::fprintf(o, "first failed write%s: %s\n",
-                   s.agents.size() > 1 ? (" (" + a.agent_id + ")").c_str() : "",
-                   a.first_error.c_str());
+                   s.agents.size() > 1
+                       ? (" (" + protocol::PeerText(a.agent_id) + ")").c_str()
+                       : "",
+                   protocol::PeerText(a.first_error).c_str());
     }
     if (a.lost) {
       std::fprintf(o,
                    "agent %s LOST: %s (its figures until then are included; "
                    "its database was not audited)\n",
-                   a.agent_id.c_str(), a.lost_reason.c_str());
+                   protocol::PeerText(a.agent_id).c_str(),
+                   protocol::PeerText(a.lost_reason, 2048).c_str());
     }
     if (!a.audit.has_value()) unaudited.push_back(a.agent_id);
   }
@@ -346,8 +353,11 @@ void Display::Summary(const RunSummary& s,
                  static_cast<long long>(a.lost),
                  static_cast<long long>(a.unexplained));
   }
-  std::fprintf(o, "  integrity_check: %s\n", a.integrity_message.c_str());
-  if (!a.error.empty()) std::fprintf(o, "  audit error: %s\n", a.error.c_str());
+  std::fprintf(o, "  integrity_check: %s\n",
+               protocol::PeerText(a.integrity_message).c_str());
+  if (!a.error.empty()) {
+    std::fprintf(o, "  audit error: %s\n", protocol::PeerText(a.error).c_str());
+  }
   std::fflush(o);
 }
 

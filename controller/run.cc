@@ -86,6 +86,8 @@ struct RunAgent {
   // Set once the run started, under AgentRuns::mu_:
   Clock::time_point last_heard;
   int64_t updates = 0;
+  double last_end_s = 0;  // The end of its latest interval.
+  bool first_error_shown = false;
   bool finished = false;
   bool lost = false;
   bool stop_acknowledged = false;
@@ -115,6 +117,7 @@ class AgentRuns {
         in_process_(options.agent_targets.empty()),
         silence_limit_(2 * spec.log_interval + seconds(2)),
         drain_allowance_(spec.store.write_timeout + kAuditAllowance),
+        max_updates_(MaxUpdates(spec)),
         agent_count_(agents.size()),
         aggregator_(Ids(agents)),
         display_(stdout, isatty(STDOUT_FILENO) == 1,
@@ -142,7 +145,10 @@ class AgentRuns {
   // was lost.
   void Run(const pb::RunSpec& wire) {
     const Clock::time_point start = Clock::now();
+    run_start_ = start + start_delay_;
     planned_end_ = start + start_delay_ + spec_.duration;
+    hard_deadline_ = planned_end_ +
+                     duration_cast<Clock::duration>(silence_limit_ + drain_allowance_);
     {
       sync::MutexLock lock(&mu_);
       for (RunAgent& a : agents_) a.last_heard = start + start_delay_;
@@ -240,14 +246,70 @@ class AgentRuns {
     return in_process_ ? "" : absl::StrCat("agent ", a.id, ": ");
   }
 
+  // The most updates a run of spec.duration sends: one per log interval
+  // (the last one final), and one more for an interval boundary that fell
+  // on the clock's tick.
+  static int64_t MaxUpdates(const protocol::RunSpec& spec) {
+    const int64_t interval = std::max<int64_t>(1, spec.log_interval.count());
+    return (spec.duration.count() + interval - 1) / interval + 1;
+  }
+
+  // Why `update` cannot come next from agent `a`, or "": the sequence
+  // must go 1, 2, ... (a gap or a repeat means lost or forged updates),
+  // update k cannot come before about k log intervals have passed, nor
+  // beyond the run's count, and intervals follow each other in time.
+  std::string ProtocolErrorLocked(const RunAgent& a,
+                                  const protocol::IntervalUpdate& update,
+                                  Clock::time_point now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (update.sequence != a.updates + 1) {
+      return absl::StrCat("update sequence ", update.sequence, ", expected ",
+                          a.updates + 1);
+    }
+    if (update.sequence > max_updates_) {
+      return absl::StrCat("update ", update.sequence, " of a run of ",
+                          cli::FormatDuration(spec_.duration),
+                          " that sends at most ", max_updates_, " (one every ",
+                          cli::FormatDuration(spec_.log_interval), ")");
+    }
+    // Update k (not the final one) is sent k log intervals after the
+    // agent's start, which is not before run_start_. One interval of slack.
+    const double elapsed =
+        std::chrono::duration<double>(now - run_start_).count();
+    const double interval =
+        std::chrono::duration<double>(spec_.log_interval).count();
+    if (!update.final &&
+        static_cast<double>(update.sequence) > elapsed / interval + 1) {
+      return absl::StrCat("update ", update.sequence, " after only ",
+                          absl::StrFormat("%.1fs", std::max(0.0, elapsed)),
+                          " (one expected every ",
+                          cli::FormatDuration(spec_.log_interval), ")");
+    }
+    if (update.start_s < a.last_end_s) {
+      return absl::StrCat("update ", update.sequence, " starts at ",
+                          update.start_s, "s, before the previous one ended (",
+                          a.last_end_s, "s)");
+    }
+    return "";
+  }
+
   void OnUpdate(size_t i, const protocol::IntervalUpdate& update) {
     sync::MutexLock lock(&mu_);
     RunAgent& a = agents_[i];
     if (a.done()) return;  // Declared lost by the watchdog meanwhile.
     const Clock::time_point began = Clock::now();
+    if (std::string error = ProtocolErrorLocked(a, update, began);
+        !error.empty()) {
+      DeclareLostLocked(i, absl::StrCat("protocol error: ", error));
+      a.client->Cancel();
+      return;
+    }
     a.last_heard = began;
+    a.last_end_s = update.end_s;
     ++a.updates;
-    if (!update.first_error.empty()) {
+    // Once per agent: the client already escaped and capped it.
+    if (!update.first_error.empty() && !a.first_error_shown) {
+      a.first_error_shown = true;
       display_.Warning(absl::StrCat("loadtest: ", Who(a),
                                     "a write failed: ", update.first_error));
     }
@@ -340,6 +402,33 @@ class AgentRuns {
           ending ? duration_cast<Clock::duration>(silence_limit_ + drain_allowance_)
                  : duration_cast<Clock::duration>(silence_limit_);
       Clock::time_point wake = now + milliseconds(500);
+      if (now >= hard_deadline_) {
+        // However chatty: no agent runs past the planned end plus the drain
+        // allowance. It is asked to stop, its call cancelled, and it is lost.
+        std::vector<AgentClient*> overdue;
+        for (size_t i = 0; i < agents_.size(); ++i) {
+          RunAgent& a = agents_[i];
+          if (a.done()) continue;
+          DeclareLostLocked(
+              i, absl::StrCat("still running ",
+                              FormatSeconds(now - planned_end_),
+                              " after the planned end (the controller waits "
+                              "at most ",
+                              FormatSeconds(hard_deadline_ - planned_end_),
+                              " for the drain and audit)"));
+          a.client->Cancel();
+          overdue.push_back(a.client.get());
+        }
+        mu_.Unlock();
+        for (AgentClient* client : overdue) {
+          client->Stop(run_id_, "the controller's deadline passed",
+                       std::chrono::system_clock::now() + kStopRetry)
+              .IgnoreError();
+        }
+        mu_.Lock();
+        continue;
+      }
+      wake = std::min(wake, hard_deadline_);
       for (size_t i = 0; i < agents_.size(); ++i) {
         RunAgent& a = agents_[i];
         if (a.done()) continue;
@@ -415,8 +504,12 @@ class AgentRuns {
   const bool in_process_;
   const nanoseconds silence_limit_;
   const nanoseconds drain_allowance_;
+  const int64_t max_updates_;  // Per agent (MaxUpdates).
   const size_t agent_count_;
-  Clock::time_point planned_end_;  // Set by Run(); read by the main thread.
+  // Set by Run() before the client threads start; read-only afterwards.
+  Clock::time_point run_start_;  // When the agents start, at the earliest.
+  Clock::time_point planned_end_;
+  Clock::time_point hard_deadline_;  // After it, every agent left is lost.
 
   mutable sync::Mutex mu_;
   sync::CondVar changed_;  // Signalled when an agent is done or a stop begins.

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/create_channel.h"
+#include "protocol/peer_text.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 
@@ -21,6 +22,10 @@ grpc::ChannelArguments AgentChannelArguments(const security::ClientAuth& auth) {
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 1000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // An update is a few kB (two sparse histograms of at most a few thousand
+  // buckets, short strings): a bigger message is refused by gRPC
+  // (RESOURCE_EXHAUSTED) and the agent is lost, instead of being held.
+  args.SetMaxReceiveMessageSize(kMaxUpdateBytes);
   return args;
 }
 
@@ -36,7 +41,8 @@ std::string Describe(const grpc::Status& status) {
 absl::Status CallError(const std::string& target, const char* call,
                        const grpc::Status& status) {
   const std::string message =
-      absl::StrCat("agent ", target, ": ", call, " failed: ", Describe(status));
+      absl::StrCat("agent ", target, ": ", call, " failed: ",
+                   PeerText(Describe(status)));
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::DEADLINE_EXCEEDED:
@@ -44,6 +50,24 @@ absl::Status CallError(const std::string& target, const char* call,
     default:
       return absl::Status(FromGrpcStatus(status).code(), message);
   }
+}
+
+// The strings an agent sends, made safe to show (protocol/peer_text.h): the
+// controller prints them, writes them to CSV and reports.
+void MakeShowable(IntervalUpdate* u) {
+  u->stop_reason = PeerText(u->stop_reason);
+  u->first_error = PeerText(u->first_error);
+  if (u->audit.has_value()) {
+    u->audit->integrity_message = PeerText(u->audit->integrity_message);
+    u->audit->error = PeerText(u->audit->error);
+  }
+}
+
+void MakeShowable(pb::AgentStatus* s) {
+  s->set_agent_id(PeerText(s->agent_id(), kMaxShownNameBytes));
+  s->set_hostname(PeerText(s->hostname(), kMaxShownNameBytes));
+  s->set_version(PeerText(s->version(), kMaxShownNameBytes));
+  s->set_run_id(PeerText(s->run_id(), kMaxShownNameBytes));
 }
 
 }  // namespace
@@ -87,6 +111,7 @@ absl::StatusOr<pb::AgentStatus> AgentClient::GetStatus(Deadline deadline) {
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
   }
   if (!status.ok()) return CallError(target_, "GetStatus", status);
+  MakeShowable(&reply);
   return reply;
 }
 
@@ -128,9 +153,11 @@ void AgentClient::ReadRun(pb::RunSpec spec, RunCallbacks callbacks) {
                              spec.run_id(), "\"");
     }
     if (!failure.empty()) {
+      failure = PeerText(failure);
       context->TryCancel();
       continue;
     }
+    MakeShowable(&*update);
     callbacks.on_update(*update);
     if (update->final) {
       finished = true;
@@ -142,7 +169,7 @@ void AgentClient::ReadRun(pb::RunSpec spec, RunCallbacks callbacks) {
   absl::Status agent_status;
   if (failure.empty()) {
     failure = status.ok() ? "stream ended before the final update"
-                          : Describe(status);
+                          : PeerText(Describe(status));
     agent_status = FromGrpcStatus(status);
   }
   callbacks.on_lost(failure, agent_status);

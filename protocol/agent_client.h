@@ -6,6 +6,11 @@
 // finished (the final update came) or lost (the stream ended or failed
 // before it).
 //
+// Every string that came from the agent (its status's ids and names, an
+// update's stop reason, first error and audit messages, a failure's text)
+// is handed over already escaped and capped (protocol/peer_text.h), so the
+// controller may print it, write it to CSV or log it as it is.
+//
 // Thread-safety: GetStatus, Stop and Cancel are safe from any thread, also
 // while the run thread is reading. StartRun is called at most once. The
 // destructor cancels the run call and joins the run thread; it must not run
@@ -30,6 +35,12 @@
 #include "security/auth.h"
 
 namespace loadtest::protocol {
+
+// The largest RunUpdate the controller accepts, in bytes.
+inline constexpr int kMaxUpdateBytes = 1 << 20;
+// Agent ids, host names, versions and run ids longer than this are cut
+// when shown.
+inline constexpr size_t kMaxShownNameBytes = 128;
 
 class AgentClient {
  public:

@@ -1,9 +1,12 @@
 #include "protocol/wire.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "protocol/peer_text.h"
 #include "protocol/stats_proto.h"
 #include "status/status_macros.h"
 
@@ -18,6 +21,11 @@ using std::chrono::nanoseconds;
 // across intervals and agents in int64; bounding each keeps those sums far
 // from overflowing.
 constexpr int64_t kMaxUpdateCount = int64_t{1} << 43;
+
+// 168h and a day for the drain and audit, in seconds.
+constexpr double kMaxIntervalEndS = (168.0 + 24.0) * 3600.0;
+
+constexpr size_t kMaxRunIdBytes = 128;
 
 absl::Status CheckCount(const char* name, int64_t value) {
   if (value < 0 || value > kMaxUpdateCount) {
@@ -61,12 +69,28 @@ absl::Status CheckCounts(const IntervalUpdate& u) {
 absl::StatusOr<std::string> DatabasePath(const std::string& data_dir,
                                          const std::string& db_name) {
   if (db_name.empty() || db_name == "." || db_name == ".." ||
-      db_name.find('/') != std::string::npos ||
-      db_name.find('\0') != std::string::npos || db_name.size() > 255) {
+      db_name.find('/') != std::string::npos || !IsPrintableText(db_name)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "db must be a plain file name inside the agent's data directory (no "
-        "path, no \"..\"), got \"",
-        db_name, "\""));
+        "db must be a plain file name of printable characters inside the "
+        "agent's data directory (no path, no \"..\"), got \"",
+        PeerText(db_name), "\""));
+  }
+  // SQLite keeps the database's WAL, shared memory and rollback journal
+  // beside it under these suffixes: a database of such a name would be
+  // another database's side file (its rows vanish when that one reopens).
+  for (const char* suffix : kSideFileSuffixes) {
+    if (absl::EndsWith(db_name, suffix)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "db must not end in ", suffix, " (SQLite's name for a side file of "
+          "another database), got \"", db_name, "\""));
+    }
+  }
+  // The longest side file name ("NAME-journal") must fit in a file name too.
+  if (db_name.size() > kMaxDbNameBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "db must be at most ", kMaxDbNameBytes,
+        " bytes (with SQLite's \"-journal\" suffix a file name may have 255), "
+        "got ", db_name.size(), " bytes"));
   }
   return absl::StrCat(data_dir, "/", db_name);
 }
@@ -98,6 +122,11 @@ void ToProto(const RunSpec& s, pb::RunSpec* out) {
 absl::StatusOr<RunSpec> FromProto(const pb::RunSpec& p,
                                   const std::string& data_dir) {
   RunSpec s;
+  if (p.run_id().size() > kMaxRunIdBytes || !IsPrintableText(p.run_id())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "run_id must be at most ", kMaxRunIdBytes,
+        " printable characters, got \"", PeerText(p.run_id(), 80), "\""));
+  }
   s.run_id = p.run_id();
   ASSIGN_OR_RETURN(s.store.path, DatabasePath(data_dir, p.db_name()));
   s.duration = nanoseconds(p.duration_ns());
@@ -171,6 +200,14 @@ absl::StatusOr<IntervalUpdate> FromProto(const pb::RunUpdate& p) {
   }
   u.start_s = p.start_s();
   u.end_s = p.end_s();
+  // Seconds since the run began: finite, ordered, within the longest run
+  // (168h) plus its drain.
+  if (!std::isfinite(u.start_s) || !std::isfinite(u.end_s) ||
+      u.start_s < 0 || u.end_s < u.start_s || u.end_s > kMaxIntervalEndS) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "update interval must satisfy 0 <= start <= end <= ", kMaxIntervalEndS,
+        " s, got start ", u.start_s, " s, end ", u.end_s, " s"));
+  }
   u.stats.counters = FromProto(p.counters());
   ASSIGN_OR_RETURN(u.stats.write_latency, FromProto(p.write_latency()));
   ASSIGN_OR_RETURN(u.stats.read_latency, FromProto(p.read_latency()));

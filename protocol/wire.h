@@ -16,9 +16,16 @@ namespace loadtest::protocol {
 
 namespace pb = ::opentrail::loadtest::v1;
 
+// SQLite's side files of database NAME: NAME-wal, NAME-shm, NAME-journal.
+inline constexpr const char* kSideFileSuffixes[] = {"-wal", "-shm",
+                                                    "-journal"};
+// The longest database name: with "-journal" it is still a 255-byte name.
+inline constexpr size_t kMaxDbNameBytes = 255 - 8;
+
 // The store's database inside the agent's data directory: `db_name` must be
-// a plain file name (no '/', not "." or "..", not empty, at most 255 bytes).
-// InvalidArgument naming the name otherwise.
+// a plain file name of printable ASCII (no '/', not "." or "..", not
+// empty, at most kMaxDbNameBytes), not ending in a side-file suffix.
+// InvalidArgument naming the name (escaped) otherwise.
 absl::StatusOr<std::string> DatabasePath(const std::string& data_dir,
                                          const std::string& db_name);
 
@@ -26,14 +33,17 @@ absl::StatusOr<std::string> DatabasePath(const std::string& data_dir,
 // start_after_ns (the controller's business).
 void ToProto(const RunSpec& spec, pb::RunSpec* out);
 // Builds and validates the agent's RunSpec from the wire, with the database
-// resolved inside `data_dir`. InvalidArgument naming the field and value.
+// resolved inside `data_dir`. InvalidArgument naming the field and value
+// (also a run_id beyond 128 bytes or with a non-printable character).
 absl::StatusOr<RunSpec> FromProto(const pb::RunSpec& spec,
                                   const std::string& data_dir);
 
 void ToProto(const IntervalUpdate& update, pb::RunUpdate* out);
-// InvalidArgument when the update is malformed: a bad histogram, a sequence
-// below 1, a negative count or one beyond what an agent can count in one
-// update (2^43).
+// InvalidArgument when the update is malformed: a bad histogram (also a
+// bucket count beyond 2^43), a sequence below 1, a negative count or one
+// beyond what an agent can count in one update (2^43), interval times that
+// are not finite or not 0 <= start <= end <= 192h. Strings are kept as
+// sent: show them with PeerText (protocol/peer_text.h).
 absl::StatusOr<IntervalUpdate> FromProto(const pb::RunUpdate& update);
 
 // The limits an agent announces in its AgentStatus.

@@ -39,7 +39,9 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
 // Whether `host` (as in --listen HOST:PORT; brackets allowed) is a loopback
-// address or "localhost".
+// address: an IPv4 address in 127.0.0.0/8 (dotted quad, parsed), "::1" (or
+// an IPv4-mapped 127.x address), or exactly "localhost". Not a name that
+// merely starts with "127." ("127.evil.example").
 bool IsLoopbackHost(const std::string& host);
 
 struct ServerAuthOptions {
@@ -66,6 +68,8 @@ class ServerAuth {
 
   // Whether callers must prove anything (a token or a client certificate).
   bool authenticates() const { return !token_.empty() || store_ != nullptr; }
+  // Whether it serves TLS.
+  bool tls() const { return tls_; }
   // "mutual TLS + token", "TLS", "none", ...
   std::string Describe() const;
 

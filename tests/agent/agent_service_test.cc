@@ -7,6 +7,7 @@
 #include <string>
 
 #include "protocol/wire.h"
+#include "security/auth.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/agent/test_dir.h"
@@ -60,6 +61,27 @@ class RealAgent {
 
 }  // namespace
 }  // namespace loadtest::agent
+
+namespace loadtest::security {
+namespace {
+
+// Issue 17: any host starting with "127." counted as loopback, so
+// --listen=127.evil.example:7070 served without credentials or a warning.
+TEST(LoopbackHostTest, OnlyLoopbackAddressesAndLocalhostCount) {
+  for (const char* host : {"127.0.0.1", "127.1.2.3", "127.255.255.254",
+                           "::1", "[::1]", "localhost", "::ffff:127.0.0.1"}) {
+    EXPECT_TRUE(IsLoopbackHost(host)) << host;
+  }
+  for (const char* host :
+       {"127.evil.example", "127.0.0.1.evil.example", "127.", "1270.0.0.1",
+        "0.0.0.0", "::", "[::]", "10.0.0.7", "localhost.evil.example",
+        "128.0.0.1", "::2", ""}) {
+    EXPECT_FALSE(IsLoopbackHost(host)) << host;
+  }
+}
+
+}  // namespace
+}  // namespace loadtest::security
 
 namespace loadtest::testing {
 

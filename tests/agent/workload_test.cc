@@ -1,5 +1,10 @@
 #include "agent/workload.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+
 #include <sqlite3.h>
 
 #include <chrono>
@@ -42,6 +47,27 @@ class WorkloadTest : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     return total;
+  }
+
+  // In a death test's child: opens the store, becomes nobody under
+  // RLIMIT_NPROC 40, starts 200 writers, prints Start()'s status and exits
+  // 0 when it is ResourceExhausted.
+  void StartWorkloadAsNobodyAndExit() {
+    std::unique_ptr<storage::BatchedStore> store = OpenStore();
+    const rlimit limit{40, 40};
+    if (setrlimit(RLIMIT_NPROC, &limit) != 0 || setgid(65534) != 0 ||
+        setuid(65534) != 0) {
+      std::fprintf(stderr, "cannot become nobody\n");
+      _exit(2);
+    }
+    WorkloadOptions options;
+    options.writers = 200;
+    options.readers = 0;
+    Workload workload(options, store.get());
+    const absl::Status status = workload.Start();
+    std::fprintf(stderr, "%s\n", status.ToString().c_str());
+    workload.Stop();
+    _exit(absl::IsResourceExhausted(status) ? 0 : 1);
   }
 
   TestDir dir_;
@@ -173,6 +199,18 @@ TEST(WorkloadOptionsTest, RejectsBadValuesNamingThem) {
   EXPECT_THAT(ValidateWorkloadOptions(o).message(),
               HasSubstr("read-rate is 10/s but there are no readers"));
   EXPECT_TRUE(ValidateWorkloadOptions(WorkloadOptions()).ok());
+}
+
+// Issue 17: std::thread's std::system_error escaped Workload::Start when the
+// system refused a thread, and the agent stayed "running" forever. Run in a
+// child process as the user nobody under RLIMIT_NPROC 40.
+TEST_F(WorkloadTest, AThreadTheSystemRefusesIsResourceExhaustedAndAllStop) {
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "needs root: RLIMIT_NPROC binds only another user "
+                    "(the test switches to nobody)";
+  }
+  EXPECT_EXIT(StartWorkloadAsNobodyAndExit(), ::testing::ExitedWithCode(0),
+              "RESOURCE_EXHAUSTED: cannot start thread");
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 // `loadtest` controllers with right, wrong and missing credentials, and the
 // agent's limits. Certificates are made by each test with `openssl` in its
 // temp dir (never committed keys).
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -195,6 +197,8 @@ TEST_F(AuthTest, TlsAndATokenTogetherNeedBoth) {
   MakeCa("ca");
   MakeCert("agent", "ca", "serverAuth");
   WriteFile(File("token"), "both-token");
+  // Private, as the docs say (a token readable by others is warned about).
+  chmod(File("token").c_str(), 0600);
   AgentProcess* agent = StartAgent(
       {"--tls-cert=" + File("agent.pem"), "--tls-key=" + File("agent.key"),
        "--auth-token-file=" + File("token"), "--tls-ca=" + File("ca.pem")});
@@ -213,8 +217,9 @@ TEST_F(AuthTest, TlsAndATokenTogetherNeedBoth) {
   EXPECT_THAT(no_token.stderr_text, HasSubstr("UNAUTHENTICATED: no token"));
 }
 
+// (Without --insecure it refuses to start: hardening_test.cc.)
 TEST_F(AuthTest, AnAgentOffLoopbackWithoutAuthenticationWarnsAtStart) {
-  AgentProcess* open = StartAgent({}, "0.0.0.0");
+  AgentProcess* open = StartAgent({"--insecure"}, "0.0.0.0");
   ASSERT_NE(open, nullptr);
   std::string line;
   ASSERT_TRUE(open->process().WaitForStderrLine("WARNING", std::chrono::seconds(30),
@@ -307,14 +312,14 @@ TEST_F(AuthTest, ARunStopsWhenItsDatabaseReachesTheAgentsSizeLimitAndSaysWhy) {
        "--start-delay=0s", "--out=" + out});
   // Ended early on the agent's limit: a partial result, nothing lost.
   EXPECT_EQ(r.exit_code, kExitPartial) << Describe(r);
-  EXPECT_THAT(r.stdout_text, HasSubstr("the database reached"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("the data directory reached"));
   EXPECT_THAT(r.stdout_text, HasSubstr("(--max-db-bytes 5000000)"));
   EXPECT_THAT(r.stderr_text, HasSubstr("ended its run early"));
   const json report = ReadReport(out);
   ASSERT_TRUE(report.is_object());
   const json& entry = report["summary"]["agents"][0];
   EXPECT_THAT(entry["stop_reason"].get<std::string>(),
-              HasSubstr("the database reached"));
+              HasSubstr("the data directory reached"));
   EXPECT_EQ(entry["audit"]["passed"], true) << entry["audit"];
   EXPECT_GT(entry["writes_ok"].get<int64_t>(), 0);
   EXPECT_LT(report["summary"]["seconds"].get<double>(), 600);

@@ -880,6 +880,8 @@ class DistributedNetnsTest : public DistributedTest {
     options.data_dir = DataDir(id);
     options.host = agent_address_;
     options.launcher = {ip_, "netns", "exec", namespace_};
+    // Off loopback without credentials: refused unless --insecure.
+    options.extra_args = {"--insecure"};
     isolated_ = std::make_unique<AgentProcess>(options);
     if (!isolated_->Start()) return nullptr;
     return isolated_.get();

@@ -2,8 +2,13 @@
 
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "gmock/gmock.h"
+#include "protocol/stats_proto.h"
+#include "stats/latency_histogram.h"
 #include "gtest/gtest.h"
 
 namespace loadtest::protocol {
@@ -175,6 +180,84 @@ TEST(WireTest, StatusCodesSurviveTheConversion) {
   EXPECT_EQ(g.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(FromGrpcStatus(g), s);
   EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+}
+
+// Issue 17 (names): a name SQLite uses for another database's side file,
+// a name whose "-journal" would pass 255 bytes, and control characters are
+// refused, naming the value (escaped).
+TEST(WireTest, SideFileNamesLongNamesAndControlCharactersAreRefused) {
+  for (const char* bad : {"c.db-wal", "c.db-shm", "c.db-journal"}) {
+    auto path = DatabasePath("/data", bad);
+    EXPECT_EQ(path.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(path.status().message(), HasSubstr("side file")) << bad;
+  }
+  EXPECT_TRUE(DatabasePath("/data", std::string(kMaxDbNameBytes, 'a')).ok());
+  auto long_name = DatabasePath("/data", std::string(kMaxDbNameBytes + 1, 'a'));
+  EXPECT_THAT(long_name.status().message(), HasSubstr("at most 247 bytes"));
+  auto escape = DatabasePath("/data", "a\x1b[2Jb.db");
+  EXPECT_EQ(escape.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(escape.status().message(), HasSubstr("a\\e[2Jb.db"));
+  EXPECT_THAT(std::string(escape.status().message()),
+              ::testing::Not(HasSubstr("\x1b")));
+}
+
+TEST(WireTest, RunIdMustBePrintable) {
+  RunSpec spec;
+  pb::RunSpec wire;
+  ToProto(spec, &wire);
+  wire.set_db_name("x.db");
+  wire.set_run_id("r1\nloadtest-agent: forged line");
+  auto refused = FromProto(wire, "/d");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("run_id"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("r1\\nloadtest-agent"));
+  wire.set_run_id(std::string(129, 'r'));
+  EXPECT_THAT(FromProto(wire, "/d").status().message(), HasSubstr("run_id"));
+  wire.set_run_id("0123abcd");
+  EXPECT_TRUE(FromProto(wire, "/d").ok());
+}
+
+// Issue 17 (controller): two 2^63 buckets wrapped the merged count to 0;
+// NaN, infinite and negative interval times reached the console and reports.
+TEST(WireTest, HugeHistogramCountsAndBadIntervalTimesAreRefused) {
+  pb::RunUpdate good;
+  good.set_sequence(1);
+  good.set_start_s(0);
+  good.set_end_s(1);
+  ASSERT_TRUE(FromProto(good).ok());
+
+  pb::RunUpdate huge = good;
+  stats::LatencyHistogram recorded;
+  recorded.Record(1000);
+  recorded.Record(5000000);
+  pb::Histogram* h = huge.mutable_write_latency();
+  ToProto(recorded, h);
+  ASSERT_EQ(h->bucket_count_size(), 2);
+  h->set_bucket_count(0, uint64_t{1} << 63);
+  h->set_bucket_count(1, uint64_t{1} << 63);
+  EXPECT_THAT(FromProto(huge).status().message(),
+              HasSubstr("histogram bucket counts must add up to at most"));
+  // Each within 2^43, their total beyond it.
+  h->set_bucket_count(0, uint64_t{1} << 42);
+  h->set_bucket_count(1, (uint64_t{1} << 42) + 1);
+  EXPECT_THAT(FromProto(huge).status().message(),
+              HasSubstr("histogram bucket counts must add up to at most"));
+  ToProto(recorded, h);
+  EXPECT_TRUE(FromProto(huge).ok()) << FromProto(huge).status();
+
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  for (auto [start, end] : std::vector<std::pair<double, double>>{
+           {nan, 1}, {0, nan}, {0, inf}, {-inf, 1}, {-1, 1}, {2, 1},
+           {0, 1e12}}) {
+    pb::RunUpdate bad = good;
+    bad.set_start_s(start);
+    bad.set_end_s(end);
+    auto decoded = FromProto(bad);
+    EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument)
+        << start << " " << end;
+    EXPECT_THAT(decoded.status().message(), HasSubstr("update interval"));
+  }
 }
 
 }  // namespace
