@@ -18,8 +18,12 @@ build_packages=(
 # in headless Chromium over the DevTools pipe. openssl: the TLS tests make
 # their certificates. clang and libclang-rt-14-dev: libFuzzer
 # (scripts/fuzz.sh). util-linux (script, setpriv, unshare) is essential.
+# docker.io (dockerd and the docker client) and mmdebstrap: tests/compose
+# runs deploy/ under a real Docker engine, on Debian base images that
+# mmdebstrap makes from the Debian package registry.
 test_packages=(prometheus sqlite3 curl procps docker-compose python3-yaml
-  python3 chromium openssl clang libclang-rt-14-dev util-linux)
+  python3 chromium openssl clang libclang-rt-14-dev util-linux docker.io
+  mmdebstrap)
 
 packages=("${build_packages[@]}")
 if [[ "$mode" == "test" ]]; then
