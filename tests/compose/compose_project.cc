@@ -23,8 +23,7 @@ std::string ProjectLeftovers::ToString() const {
 }
 
 ComposeProject::ComposeProject(std::string compose, std::string docker,
-                               std::vector<std::string> files,
-                               std::string name,
+                               std::vector<std::string> files, std::string name,
                                std::vector<std::string> environment)
     : compose_(std::move(compose)),
       docker_(std::move(docker)),
@@ -81,10 +80,10 @@ std::vector<std::string> ComposeProject::DockerLines(
 
 std::vector<std::string> ComposeProject::ContainerIds(
     const std::string& service) const {
-  std::vector<std::string> ids = DockerLines(
-      {"ps", "--all", "--quiet", "--no-trunc", "--filter",
-       "label=com.docker.compose.project=" + name_, "--filter",
-       "label=com.docker.compose.service=" + service});
+  std::vector<std::string> ids =
+      DockerLines({"ps", "--all", "--quiet", "--no-trunc", "--filter",
+                   "label=com.docker.compose.project=" + name_, "--filter",
+                   "label=com.docker.compose.service=" + service});
   std::sort(ids.begin(), ids.end());
   return ids;
 }
@@ -108,10 +107,9 @@ ProjectLeftovers ComposeProject::Leftovers(
   ProjectLeftovers left;
   left.containers =
       DockerLines({"ps", "--all", "--quiet", "--no-trunc", "--filter", label});
-  left.networks =
-      DockerLines({"network", "ls", "--format", "{{.Name}}", "--filter", label});
-  left.volumes = DockerLines(
-      {"volume", "ls", "--quiet", "--filter", label});
+  left.networks = DockerLines(
+      {"network", "ls", "--format", "{{.Name}}", "--filter", label});
+  left.volumes = DockerLines({"volume", "ls", "--quiet", "--filter", label});
   for (const std::string& volume : volumes) {
     if (RunAndWait({docker_, "volume", "inspect", volume}).exit_code == 0 &&
         std::find(left.volumes.begin(), left.volumes.end(), volume) ==

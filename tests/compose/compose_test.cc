@@ -21,7 +21,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -174,12 +173,12 @@ std::string RandomHex(size_t bytes) {
 struct AgentContainer {
   std::string id;
   std::string name;
-  std::string ip;       // Its address on the project network: its agent id.
-  std::string health;   // "healthy", "starting", "unhealthy", or "".
+  std::string ip;      // Its address on the project network: its agent id.
+  std::string health;  // "healthy", "starting", "unhealthy", or "".
   bool running = false;
-  std::string user;     // Config.User.
-  json healthcheck;     // Config.Healthcheck.
-  std::string image;    // Config.Image.
+  std::string user;         // Config.User.
+  json healthcheck;         // Config.Healthcheck.
+  std::string image;        // Config.Image.
   std::string data_volume;  // The volume mounted on kDataDir ("" if none).
   std::string data_mount_type;
 };
@@ -247,10 +246,11 @@ class ComposeTest : public ::testing::Test {
       case DockerEngine::Outcome::kReady:
         break;
     }
-    std::printf("compose test: Docker engine (%s, storage driver %s) in "
-                "%.1f s\n",
-                engine_->started_here() ? "started here" : "already running",
-                engine_->storage_driver().c_str(), Seconds(start));
+    std::printf(
+        "compose test: Docker engine (%s, storage driver %s) in "
+        "%.1f s\n",
+        engine_->started_here() ? "started here" : "already running",
+        engine_->storage_driver().c_str(), Seconds(start));
     docker_ = engine_->docker();
     RemoveStaleProjects();
 
@@ -319,8 +319,7 @@ class ComposeTest : public ::testing::Test {
     for (const std::string& name : names) {
       std::printf("compose test: removing %s, left by an earlier run\n",
                   name.c_str());
-      ComposeProject(compose_, docker_, {kComposeFile, kOverrideFile}, name,
-                     {})
+      ComposeProject(compose_, docker_, {kComposeFile, kOverrideFile}, name, {})
           .RemoveEverything();
     }
   }
@@ -366,8 +365,13 @@ class ComposeTest : public ::testing::Test {
   // folder is mounted on /out.
   std::vector<std::string> ControllerCommand(
       const std::vector<std::string>& flags) const {
-    std::vector<std::string> args = {"--profile", "run", "run",   "--rm",
-                                     "-T",        "-v",  dir_.File("out") + ":/out",
+    std::vector<std::string> args = {"--profile",
+                                     "run",
+                                     "run",
+                                     "--rm",
+                                     "-T",
+                                     "-v",
+                                     dir_.File("out") + ":/out",
                                      "controller"};
     args.insert(args.end(), flags.begin(), flags.end());
     return project_->Command(args);
@@ -400,9 +404,9 @@ class ComposeTest : public ::testing::Test {
           return count == agents.size() && up == ips;
         },
         kScrapeDeadline);
-    EXPECT_TRUE(scraped) << "Prometheus' targets are not the "
-                         << agents.size() << " agents "
-                         << ::testing::PrintToString(ips) << ", each up: "
+    EXPECT_TRUE(scraped) << "Prometheus' targets are not the " << agents.size()
+                         << " agents " << ::testing::PrintToString(ips)
+                         << ", each up: "
                          << (error.empty() ? last.dump() : error);
   }
 
@@ -432,6 +436,105 @@ class ComposeTest : public ::testing::Test {
     return report;
   }
 
+  // The image's health check (given the token by compose), the agent-token
+  // secret, the unprivileged user and a volume per replica, on every one
+  // of `agents`.
+  void ExpectEachAgentSetUpAsShipped(
+      const std::vector<AgentContainer>& agents) {
+    // The image's health check, which compose gives the token.
+    const json image = project_->Inspect({agents[0].image});
+    ASSERT_TRUE(image.is_array() && image.size() == 1u) << image;
+    EXPECT_EQ(image[0]["Config"]["Healthcheck"]["Test"],
+              json({"CMD", "loadtest-agent", "--healthcheck=127.0.0.1:7070"}))
+        << image[0]["Config"]["Healthcheck"];
+    std::set<std::string> volumes;
+    for (const AgentContainer& agent : agents) {
+      SCOPED_TRACE(agent.name + " (" + agent.ip + ")");
+      EXPECT_FALSE(agent.ip.empty());
+      EXPECT_EQ(agent.healthcheck["Test"],
+                json({"CMD", "loadtest-agent", "--healthcheck=127.0.0.1:7070",
+                      std::string("--auth-token-file=") + kTokenPath}))
+          << agent.healthcheck;
+      // The secret: mounted, and required. The health check without the
+      // token is refused, with it answered.
+      const ProcessResult secret = Exec(agent, {"cat", kTokenPath});
+      EXPECT_EQ(secret.stdout_text, token_ + "\n") << Describe(secret);
+      const ProcessResult no_token =
+          Exec(agent, {"loadtest-agent", "--healthcheck=127.0.0.1:7070"});
+      EXPECT_NE(no_token.exit_code, 0) << Describe(no_token);
+      const ProcessResult with_token =
+          Exec(agent, {"loadtest-agent", "--healthcheck=127.0.0.1:7070",
+                       std::string("--auth-token-file=") + kTokenPath});
+      EXPECT_EQ(with_token.exit_code, 0) << Describe(with_token);
+      // The unprivileged user: the image's, and the agent process (pid 1)
+      // really runs as it (real, effective, saved and file system uid).
+      EXPECT_EQ(agent.user, kImageUser);
+      const std::string status =
+          Exec(agent, {"cat", "/proc/1/status"}).stdout_text;
+      EXPECT_THAT(status, HasSubstr("\nUid:\t10001\t10001\t10001\t10001\n"))
+          << status;
+      EXPECT_THAT(status, HasSubstr("\nGid:\t10001\t10001\t10001\t10001\n"));
+      // Its own volume for its database.
+      EXPECT_EQ(agent.data_mount_type, "volume");
+      EXPECT_FALSE(agent.data_volume.empty());
+      volumes.insert(agent.data_volume);
+    }
+    EXPECT_EQ(volumes.size(), agents.size()) << "replicas share a volume";
+  }
+
+  // Every query of the dashboard's per-agent row, evaluated at `at` with
+  // $agent as Grafana sends "All": one series per agent, each with a
+  // value. Returns how many queries there were.
+  size_t ExpectPerAgentPanelsShowEachAgent(
+      const std::vector<AgentContainer>& agents, double at) {
+    const PrometheusApi prometheus(kPrometheusPort);
+    const json dashboard =
+        json::parse(ReadFile(kDashboard), nullptr, /*allow_exceptions=*/false);
+    EXPECT_FALSE(dashboard.is_discarded());
+    std::vector<std::string> ip_list;
+    for (const AgentContainer& agent : agents) ip_list.push_back(agent.ip);
+    const std::multiset<std::string> each_once(ip_list.begin(), ip_list.end());
+    size_t per_agent_queries = 0;
+    for (const DashboardQuery& query : DashboardQueries(dashboard)) {
+      if (!query.per_agent) continue;
+      ++per_agent_queries;
+      const std::string expr =
+          ExpandDashboardVariables(query.expr, ip_list, kRateInterval);
+      SCOPED_TRACE(query.panel + " / " + query.ref_id + ": " + expr);
+      const QueryResult result = prometheus.Query(expr, at);
+      EXPECT_EQ(result.error, "");
+      if (!result.error.empty()) continue;
+      std::multiset<std::string> labels;
+      for (const json& series : result.series) {
+        labels.insert(series["metric"].value("agent", ""));
+        EXPECT_TRUE(Finite(series)) << series.dump();
+      }
+      EXPECT_EQ(labels, each_once) << result.series.dump();
+    }
+    EXPECT_GT(per_agent_queries, 0u) << "the dashboard has no per-agent row";
+    return per_agent_queries;
+  }
+
+  // Each replica's volume holds its own database: the rows its audit in
+  // `report` counted, read from a copy of the volume with SQLite.
+  void ExpectEachVolumeHoldsItsAgentsRows(
+      const json& report, const std::vector<AgentContainer>& agents) {
+    for (const json& entry : report["summary"]["agents"]) {
+      const std::string id = entry.value("agent_id", "");
+      const auto agent =
+          std::find_if(agents.begin(), agents.end(),
+                       [&](const AgentContainer& a) { return a.ip == id; });
+      ASSERT_NE(agent, agents.end()) << id;
+      const std::string copy = dir_.File("volume-" + id);
+      const ProcessResult copied =
+          RunAndWait({docker_, "cp", agent->id + ":" + kDataDir + "/.", copy});
+      ASSERT_EQ(copied.exit_code, 0) << Describe(copied);
+      const int64_t rows = entry["audit"].value("rows_in_db", int64_t{-1});
+      EXPECT_GT(rows, 0) << id;
+      EXPECT_EQ(CountLogRows(copy + "/loadtest.db"), rows) << id;
+    }
+  }
+
   TempDir dir_;
   MachineLock lock_;
   std::string compose_;
@@ -451,9 +554,8 @@ TEST_F(ComposeTest, ThreeAgentsThenFiveRunAuditedScrapedAndALostOneIsNamed) {
 
   // --- Three agents, as the README brings them up. ---
   Clock::time_point step = Clock::now();
-  const ProcessResult up =
-      project_->Run({"up", "-d", "--build", "--scale", "agent=3"},
-                    kBuildDeadline);
+  const ProcessResult up = project_->Run(
+      {"up", "-d", "--build", "--scale", "agent=3"}, kBuildDeadline);
   ASSERT_EQ(up.exit_code, 0) << Describe(up);
   std::printf("compose test: up --build --scale agent=3 in %.1f s\n",
               Seconds(step));
@@ -463,44 +565,7 @@ TEST_F(ComposeTest, ThreeAgentsThenFiveRunAuditedScrapedAndALostOneIsNamed) {
   ASSERT_FALSE(HasFailure());
   std::printf("compose test: 3 agents healthy in %.1f s\n", Seconds(step));
 
-  // The image's health check, which compose gives the token.
-  const json image = project_->Inspect({agents[0].image});
-  ASSERT_TRUE(image.is_array() && image.size() == 1u);
-  EXPECT_EQ(image[0]["Config"]["Healthcheck"]["Test"],
-            json({"CMD", "loadtest-agent", "--healthcheck=127.0.0.1:7070"}))
-      << image[0]["Config"]["Healthcheck"];
-  std::set<std::string> volumes;
-  for (const AgentContainer& agent : agents) {
-    SCOPED_TRACE(agent.name + " (" + agent.ip + ")");
-    EXPECT_FALSE(agent.ip.empty());
-    EXPECT_EQ(agent.healthcheck["Test"],
-              json({"CMD", "loadtest-agent", "--healthcheck=127.0.0.1:7070",
-                    std::string("--auth-token-file=") + kTokenPath}))
-        << agent.healthcheck;
-    // The secret: mounted, and required. The health check without the
-    // token is refused, with it answered.
-    const ProcessResult secret = Exec(agent, {"cat", kTokenPath});
-    EXPECT_EQ(secret.stdout_text, token_ + "\n") << Describe(secret);
-    const ProcessResult no_token =
-        Exec(agent, {"loadtest-agent", "--healthcheck=127.0.0.1:7070"});
-    EXPECT_NE(no_token.exit_code, 0) << Describe(no_token);
-    const ProcessResult with_token =
-        Exec(agent, {"loadtest-agent", "--healthcheck=127.0.0.1:7070",
-                     std::string("--auth-token-file=") + kTokenPath});
-    EXPECT_EQ(with_token.exit_code, 0) << Describe(with_token);
-    // The unprivileged user: the image's, and the agent process (pid 1)
-    // really runs as it (real, effective, saved and file system uid).
-    EXPECT_EQ(agent.user, kImageUser);
-    const std::string status = Exec(agent, {"cat", "/proc/1/status"}).stdout_text;
-    EXPECT_THAT(status, HasSubstr("\nUid:\t10001\t10001\t10001\t10001\n"))
-        << status;
-    EXPECT_THAT(status, HasSubstr("\nGid:\t10001\t10001\t10001\t10001\n"));
-    // Its own volume for its database.
-    EXPECT_EQ(agent.data_mount_type, "volume");
-    EXPECT_FALSE(agent.data_volume.empty());
-    volumes.insert(agent.data_volume);
-  }
-  EXPECT_EQ(volumes.size(), agents.size()) << "replicas share a volume";
+  ExpectEachAgentSetUpAsShipped(agents);
 
   // A controller without the token is refused by every agent, by name.
   step = Clock::now();
@@ -549,55 +614,21 @@ TEST_F(ComposeTest, ThreeAgentsThenFiveRunAuditedScrapedAndALostOneIsNamed) {
       << Describe(active) << "\ncontroller: " << run.stdout_text()
       << run.stderr_text();
   const double at = active.series[0]["value"][0].get<double>();
-  const json dashboard =
-      json::parse(ReadFile(kDashboard), nullptr, /*allow_exceptions=*/false);
-  ASSERT_FALSE(dashboard.is_discarded());
-  std::vector<std::string> ip_list;
-  for (const AgentContainer& agent : agents) ip_list.push_back(agent.ip);
-  const std::multiset<std::string> each_once(ip_list.begin(), ip_list.end());
-  size_t per_agent_queries = 0;
-  for (const DashboardQuery& query : DashboardQueries(dashboard)) {
-    if (!query.per_agent) continue;
-    ++per_agent_queries;
-    const std::string expr =
-        ExpandDashboardVariables(query.expr, ip_list, kRateInterval);
-    SCOPED_TRACE(query.panel + " / " + query.ref_id + ": " + expr);
-    const QueryResult result = prometheus.Query(expr, at);
-    ASSERT_EQ(result.error, "");
-    std::multiset<std::string> labels;
-    for (const json& series : result.series) {
-      labels.insert(series["metric"].value("agent", ""));
-      EXPECT_TRUE(Finite(series)) << series.dump();
-    }
-    EXPECT_EQ(labels, each_once) << result.series.dump();
-  }
-  EXPECT_GT(per_agent_queries, 0u) << "the dashboard has no per-agent row";
+  const size_t per_agent_queries =
+      ExpectPerAgentPanelsShowEachAgent(agents, at);
 
   EXPECT_EQ(run.Wait(kDashboardRunDeadline), kExitOk)
       << run.stdout_text() << run.stderr_text();
   EXPECT_THAT(run.stdout_text(), HasSubstr("Durability audit: PASSED"));
-  const json three = ExpectEveryAgentAudited(dir_.File("out/three.json"), agents);
+  const json three =
+      ExpectEveryAgentAudited(dir_.File("out/three.json"), agents);
   ASSERT_FALSE(three.is_discarded());
-  std::printf("compose test: 3-agent run and %zu per-agent dashboard queries "
-              "in %.1f s\n",
-              per_agent_queries, Seconds(step));
+  std::printf(
+      "compose test: 3-agent run and %zu per-agent dashboard queries "
+      "in %.1f s\n",
+      per_agent_queries, Seconds(step));
 
-  // Each replica's volume holds its own database: the rows its audit
-  // counted, read from a copy of the volume with SQLite.
-  for (const json& entry : three["summary"]["agents"]) {
-    const std::string id = entry.value("agent_id", "");
-    const auto agent = std::find_if(
-        agents.begin(), agents.end(),
-        [&](const AgentContainer& a) { return a.ip == id; });
-    ASSERT_NE(agent, agents.end()) << id;
-    const std::string copy = dir_.File("volume-" + id);
-    const ProcessResult copied =
-        RunAndWait({docker_, "cp", agent->id + ":" + kDataDir + "/.", copy});
-    ASSERT_EQ(copied.exit_code, 0) << Describe(copied);
-    const int64_t rows = entry["audit"].value("rows_in_db", int64_t{-1});
-    EXPECT_GT(rows, 0) << id;
-    EXPECT_EQ(CountLogRows(copy + "/loadtest.db"), rows) << id;
-  }
+  ExpectEachVolumeHoldsItsAgentsRows(three, agents);
 
   // --- Five agents: the same command finds the two new replicas. ---
   step = Clock::now();
@@ -634,8 +665,8 @@ TEST_F(ComposeTest, ThreeAgentsThenFiveRunAuditedScrapedAndALostOneIsNamed) {
   EXPECT_THAT(output, HasSubstr("agent " + victim.ip + " LOST")) << output;
   for (const AgentContainer& agent : agents) {
     if (agent.id == victim.id) continue;
-    EXPECT_THAT(output, ::testing::ContainsRegex(
-                            "\n  " + agent.ip + " +[^\n]*, audit passed\n"))
+    EXPECT_THAT(output, ::testing::ContainsRegex("\n  " + agent.ip +
+                                                 " +[^\n]*, audit passed\n"))
         << output;
   }
   std::printf("compose test: killed %s mid-run, reported lost, in %.1f s\n",

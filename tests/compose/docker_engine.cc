@@ -59,15 +59,17 @@ DockerEngine::Outcome DockerEngine::Start(std::chrono::seconds deadline,
                                           std::string* message) {
   docker_ = FindProgram("docker");
   if (docker_.empty()) {
-    *message = "docker not found on PATH (Debian package docker.io; "
-               "scripts/install-deps.sh test installs it)";
+    *message =
+        "docker not found on PATH (Debian package docker.io; "
+        "scripts/install-deps.sh test installs it)";
     return Outcome::kCannotRun;
   }
   if (Answers(&storage_driver_)) return Outcome::kReady;
   if (FindProgram("dockerd").empty()) {
-    *message = "no Docker engine answers and dockerd is not installed "
-               "(Debian package docker.io; scripts/install-deps.sh test "
-               "installs it)";
+    *message =
+        "no Docker engine answers and dockerd is not installed "
+        "(Debian package docker.io; scripts/install-deps.sh test "
+        "installs it)";
     return Outcome::kCannotRun;
   }
   if (geteuid() != 0) {
@@ -110,8 +112,9 @@ bool DockerEngine::StartDockerd(const std::string& driver,
     return true;
   }
   *error = "dockerd --storage-driver=" + driver +
-           (exited ? " exited" : " did not answer within " +
-                                     std::to_string(deadline.count()) + " s") +
+           (exited ? " exited"
+                   : " did not answer within " +
+                         std::to_string(deadline.count()) + " s") +
            "; its log ends:\n" + LogTail();
   Stop();
   return false;
