@@ -67,7 +67,7 @@ void Display::Start() {
   start_ = std::chrono::steady_clock::now();
   if (!live_) return;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     ticking_ = true;
   }
   ticker_ = std::thread([this] { TickerLoop(); });
@@ -75,22 +75,22 @@ void Display::Start() {
 
 void Display::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     stop_ = true;
     ticking_ = false;
     ClearBlockLocked();
     std::fflush(out_);
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (ticker_.joinable()) ticker_.join();
 }
 
 void Display::TickerLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  sync::MutexLock lock(&mu_);
   while (!stop_) {
     ClearBlockLocked();
     DrawBlockLocked();
-    cv_.wait_for(lock, std::chrono::seconds(1));
+    cv_.WaitUntil(&mu_, std::chrono::steady_clock::now() + std::chrono::seconds(1));
   }
 }
 
@@ -192,7 +192,7 @@ std::vector<std::string> Display::LiveTable(const IntervalRow& row) const {
 }
 
 void Display::Row(const IntervalRow& row) {
-  std::lock_guard<std::mutex> lock(mu_);
+  sync::MutexLock lock(&mu_);
   ClearBlockLocked();
   const bool per_agent = per_agent_ || row.agents.size() > 1;
   if (per_agent && !live_) {
@@ -209,7 +209,7 @@ void Display::Row(const IntervalRow& row) {
 }
 
 void Display::Message(const std::string& line) {
-  std::lock_guard<std::mutex> lock(mu_);
+  sync::MutexLock lock(&mu_);
   ClearBlockLocked();
   std::fprintf(out_, "%s\n", line.c_str());
   DrawBlockLocked();
@@ -217,7 +217,7 @@ void Display::Message(const std::string& line) {
 }
 
 void Display::Warning(const std::string& line) {
-  std::lock_guard<std::mutex> lock(mu_);
+  sync::MutexLock lock(&mu_);
   ClearBlockLocked();
   std::fflush(out_);
   std::fprintf(stderr, "%s\n", line.c_str());
@@ -229,7 +229,7 @@ void Display::Summary(const RunSummary& s,
                       const std::vector<TargetCheck>& targets,
                       const std::vector<ThresholdResult>& thresholds) {
   Stop();
-  std::lock_guard<std::mutex> lock(mu_);
+  sync::MutexLock lock(&mu_);
   const Figures& t = s.total;
   const stats::IntervalCounters& c = t.counters;
   std::FILE* o = out_;

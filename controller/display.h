@@ -15,9 +15,7 @@
 #define LOADTEST_CONTROLLER_DISPLAY_H_
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <cstdint>
@@ -25,6 +23,7 @@
 
 #include "controller/aggregator.h"
 #include "controller/thresholds.h"
+#include "sync/mutex.h"
 
 namespace loadtest::controller {
 
@@ -72,8 +71,8 @@ class Display {
   // The live block: erased before anything else is written, drawn again
   // after (each of its lines cut to the terminal's width, so that it takes
   // exactly block_lines_ lines).
-  void ClearBlockLocked();
-  void DrawBlockLocked();
+  void ClearBlockLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DrawBlockLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string ProgressLine() const;
   // The table of `row` for the live block.
   std::vector<std::string> LiveTable(const IntervalRow& row) const;
@@ -83,12 +82,12 @@ class Display {
   const std::chrono::nanoseconds duration_;
   const bool per_agent_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;               // Guarded by mu_.
-  int block_lines_ = 0;             // Lines of the block on screen. Guarded by mu_.
-  std::vector<std::string> table_;  // Last interval's table. Guarded by mu_.
-  bool ticking_ = false;            // Guarded by mu_.
+  sync::Mutex mu_;
+  sync::CondVar cv_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  int block_lines_ ABSL_GUARDED_BY(mu_) = 0;  // Lines of the block on screen.
+  std::vector<std::string> table_ ABSL_GUARDED_BY(mu_);  // Last interval's table.
+  bool ticking_ ABSL_GUARDED_BY(mu_) = false;
   std::chrono::steady_clock::time_point start_;  // Set by Start().
   std::thread ticker_;
 };

@@ -117,7 +117,7 @@ absl::StatusOr<pb::AgentStatus> AgentClient::GetStatus(Deadline deadline) {
 
 absl::Status AgentClient::StartRun(const pb::RunSpec& spec,
                                    RunCallbacks callbacks) {
-  std::lock_guard<std::mutex> lock(mu_);
+  sync::MutexLock lock(&mu_);
   if (run_context_ != nullptr) {
     return absl::FailedPreconditionError(
         absl::StrCat("agent ", target_, ": a run was already started"));
@@ -133,7 +133,7 @@ absl::Status AgentClient::StartRun(const pb::RunSpec& spec,
 void AgentClient::ReadRun(pb::RunSpec spec, RunCallbacks callbacks) {
   grpc::ClientContext* context;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    sync::MutexLock lock(&mu_);
     context = run_context_.get();
   }
   std::unique_ptr<grpc::ClientReader<pb::RunUpdate>> reader =
@@ -190,7 +190,7 @@ absl::Status AgentClient::Stop(const std::string& run_id,
 }
 
 void AgentClient::Cancel() {
-  std::lock_guard<std::mutex> lock(mu_);
+  sync::MutexLock lock(&mu_);
   cancelled_ = true;
   if (run_context_ != nullptr) run_context_->TryCancel();
 }

@@ -21,7 +21,6 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -33,6 +32,7 @@
 #include "grpcpp/client_context.h"
 #include "proto/loadtest.grpc.pb.h"
 #include "security/auth.h"
+#include "sync/mutex.h"
 
 namespace loadtest::protocol {
 
@@ -109,11 +109,11 @@ class AgentClient {
   const std::shared_ptr<grpc::Channel> channel_;
   const std::unique_ptr<pb::LoadAgent::Stub> stub_;
 
-  std::mutex mu_;
+  sync::Mutex mu_;
   // The Run call's context, created by StartRun before the thread starts and
   // destroyed only with the client, so Cancel() may always use it.
-  std::unique_ptr<grpc::ClientContext> run_context_;  // Guarded by mu_.
-  bool cancelled_ = false;                            // Guarded by mu_.
+  std::unique_ptr<grpc::ClientContext> run_context_ ABSL_GUARDED_BY(mu_);
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   std::thread run_thread_;  // Started by StartRun; joined by Join/~.
 };
 
