@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "agent/agent_service.h"
+#include "protocol/peer_text.h"
 #include "protocol/run_spec.h"
 #include "protocol/wire.h"
 #include "fuzz/fuzz_check.h"
@@ -126,9 +127,18 @@ inline bool CheckAgentValidation(const protocol::pb::RunSpec& wire,
                                  const protocol::pb::AgentLimits& limits) {
   const std::string& name = wire.db_name();
   const absl::StatusOr<std::string> path = protocol::DatabasePath(kDataDir, name);
+  // Plain: not empty, not "." or "..", no '/', printable text (no NUL or
+  // other control character), not a SQLite side file's name, and short
+  // enough that NAME-journal still fits in a file name (255 bytes).
+  auto ends_with = [&name](const std::string& suffix) {
+    return name.size() >= suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
   const bool plain = !name.empty() && name != "." && name != ".." &&
                      name.find('/') == std::string::npos &&
-                     name.find('\0') == std::string::npos && name.size() <= 255;
+                     protocol::IsPrintableText(name) && !ends_with("-wal") &&
+                     !ends_with("-shm") && !ends_with("-journal") &&
+                     name.size() <= 255 - std::string("-journal").size();
   FUZZ_CHECK(path.ok() == plain);
   if (path.ok()) {
     FUZZ_CHECK(*path == absl::StrCat(kDataDir, "/", name));
