@@ -177,13 +177,4 @@ std::string SummaryCsvPath(const std::string& prefix) {
   return absl::StrCat(prefix, "_summary.csv");
 }
 
-absl::Status WriteCsvReports(const std::string& prefix,
-                             const nlohmann::json& report) {
-  if (absl::Status s = WriteTextFile(IntervalsCsvPath(prefix), IntervalsCsv(report));
-      !s.ok()) {
-    return s;
-  }
-  return WriteTextFile(SummaryCsvPath(prefix), SummaryCsv(report));
-}
-
 }  // namespace loadtest::controller

@@ -30,10 +30,6 @@ std::string SummaryCsv(const nlohmann::json& report);
 std::string IntervalsCsvPath(const std::string& prefix);
 std::string SummaryCsvPath(const std::string& prefix);
 
-// Writes both files (each via a temporary file renamed into place).
-absl::Status WriteCsvReports(const std::string& prefix,
-                             const nlohmann::json& report);
-
 }  // namespace loadtest::controller
 
 #endif  // LOADTEST_CONTROLLER_CSV_REPORT_H_
