@@ -21,8 +21,11 @@ constexpr int kPollMillis = 100;
 
 void PollPause() { poll(nullptr, 0, kPollMillis); }
 
+
+}  // namespace
+
 // The `data` member of a Prometheus API answer, or an error.
-json ApiData(const HttpResponse& response, std::string* error) {
+json PrometheusApiData(const HttpResponse& response, std::string* error) {
   if (!response.error.empty()) {
     *error = response.error;
     return json();
@@ -40,7 +43,24 @@ json ApiData(const HttpResponse& response, std::string* error) {
   return body["data"];
 }
 
-}  // namespace
+QueryResult QueryPrometheus(int port, const std::string& expr, double time) {
+  std::string path = "/api/v1/query?query=" + UrlEncode(expr);
+  if (time > 0) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof(seconds), "%.3f", time);
+    path += "&time=";
+    path += seconds;
+  }
+  QueryResult result;
+  const json data = PrometheusApiData(HttpGet(port, path), &result.error);
+  if (!result.error.empty()) return result;
+  if (data.value("resultType", "") != "vector") {
+    result.error = "expected a vector, got " + data.dump();
+    return result;
+  }
+  result.series = data["result"];
+  return result;
+}
 
 std::string UrlEncode(const std::string& text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -105,22 +125,7 @@ bool PrometheusProcess::Start(std::chrono::seconds deadline,
 
 QueryResult PrometheusProcess::Query(const std::string& expr,
                                      double time) const {
-  std::string path = "/api/v1/query?query=" + UrlEncode(expr);
-  if (time > 0) {
-    char seconds[32];
-    std::snprintf(seconds, sizeof(seconds), "%.3f", time);
-    path += "&time=";
-    path += seconds;
-  }
-  QueryResult result;
-  const json data = ApiData(HttpGet(port_, path), &result.error);
-  if (!result.error.empty()) return result;
-  if (data.value("resultType", "") != "vector") {
-    result.error = "expected a vector, got " + data.dump();
-    return result;
-  }
-  result.series = data["result"];
-  return result;
+  return QueryPrometheus(port_, expr, time);
 }
 
 bool PrometheusProcess::WaitFor(
@@ -140,7 +145,7 @@ bool PrometheusProcess::WaitFor(
 
 json PrometheusProcess::Targets() const {
   std::string error;
-  json data = ApiData(HttpGet(port_, "/api/v1/targets"), &error);
+  json data = PrometheusApiData(HttpGet(port_, "/api/v1/targets"), &error);
   return error.empty() ? data : json(json::value_t::discarded);
 }
 

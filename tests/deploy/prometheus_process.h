@@ -13,6 +13,7 @@
 #include <string>
 
 #include "nlohmann/json.hpp"
+#include "tests/e2e/e2e_util.h"
 #include "tests/e2e/subprocess.h"
 
 namespace loadtest::testing {
@@ -27,6 +28,15 @@ struct QueryResult {
 
 // `text` percent-encoded for a URL query component.
 std::string UrlEncode(const std::string& text);
+
+// The `data` member of a Prometheus HTTP API answer, or "" and `error` set
+// (transport error, not JSON, or Prometheus' own errorType and error).
+nlohmann::json PrometheusApiData(const HttpResponse& response,
+                                 std::string* error);
+
+// An instant query of the Prometheus on 127.0.0.1:`port` (at `time`, Unix
+// seconds, when > 0); the series of its vector result.
+QueryResult QueryPrometheus(int port, const std::string& expr, double time = 0);
 
 class PrometheusProcess {
  public:
