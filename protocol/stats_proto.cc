@@ -27,10 +27,8 @@ absl::StatusOr<stats::LatencyHistogram> FromProto(
   }
   std::vector<stats::LatencyHistogram::SparseBucket> buckets;
   buckets.reserve(h.bucket_index_size());
-  // Each count, and so their total, at most what one update can count
-  // (2^43, as wire.cc's counters): merged across intervals and agents in
-  // 64 bits, unbounded counts wrapped ("no samples" from 2^63 + 2^63).
-  constexpr uint64_t kMaxCount = uint64_t{1} << 43;
+  // Each count, and so their total, at most kMaxHistogramCount.
+  constexpr uint64_t kMaxCount = kMaxHistogramCount;
   uint64_t total = 0;
   for (int i = 0; i < h.bucket_index_size(); ++i) {
     const uint64_t count = h.bucket_count(i);
