@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "agent/process_stats.h"
 #include "agent/workload.h"
 #include "status/status_macros.h"
 #include "storage/audit.h"
@@ -103,6 +104,8 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
   // Counted from before the first write, so interval deltas add up to the
   // store's totals.
   storage::StoreCounters previous = store->counters();
+  (void)store->TakeInternals();  // Opening's own checkpoint and reads.
+  ProcessSampler process;
   const Clock::time_point start = Clock::now();
   const Clock::time_point end = start + spec_.duration;
   Workload workload(spec_.workload, store.get());
@@ -123,6 +126,7 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
     update->late_commits = now.late_commits - previous.late_commits;
     update->peak_queue_depth = store->TakePeakQueueDepth();
     update->queue_size = spec_.store.queue_size;
+    update->store = store->TakeInternals();
     previous = now;
   };
 
@@ -142,14 +146,19 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
     update.end_s = SecondsSince(start, Clock::now());
     interval_start_s = update.end_s;
     update.stats = workload.TakeInterval();
+    update.process = process.Take();
     fill_store_figures(&update);
     on_update(update);
   }
 
   // The end: stop producing, drain, and account for everything.
   workload.Stop();
+  // The process figures of the last interval end with the workload: the
+  // drain, close and audit after it are the store's work, not load.
+  const protocol::ProcessFigures last_process = process.Take();
   const absl::Status close_status = store->Close();
   IntervalUpdate last;
+  last.process = last_process;
   last.sequence = ++sequence;
   last.start_s = interval_start_s;
   last.end_s = SecondsSince(start, Clock::now());
