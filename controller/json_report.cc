@@ -74,6 +74,7 @@ nlohmann::json StoreJson(const storage::StoreInternals& s) {
 nlohmann::json ProcessJson(const protocol::ProcessFigures& p,
                            const stats::LatencyHistogram& schedule_lag) {
   return {
+      {"seconds", p.wall_seconds},
       {"cpu_seconds", p.cpu_seconds},
       {"cpu_fraction", p.cpu_fraction()},
       {"usable_cores", p.usable_cores},
