@@ -23,13 +23,22 @@ std::string Percentiles(const stats::LatencyHistogram& h) {
 
 std::string FigureLine(const Figures& f) {
   const stats::IntervalCounters& c = f.counters;
-  return absl::StrFormat(
+  std::string line = absl::StrFormat(
       "writes %8.0f/s p50/p95/p99 %-20s reads %6.0f/s p50/p95/p99 %-20s "
       "queue %3.0f%% full %d timeouts %d errors %d batches %d (mean %.1f)",
       f.writes_per_s(), Percentiles(f.write_latency), f.reads_per_s(),
       Percentiles(f.read_latency), 100 * f.queue_utilization(), c.queue_full,
       c.write_timeouts, c.write_errors + c.read_errors, f.batches,
       f.mean_batch_size());
+  // One interval of one agent: say at once when its figures describe the
+  // load generator or a starved WAL rather than the store's speed.
+  if (f.intervals == 1 && !f.generator_bound_reason.empty()) {
+    absl::StrAppend(&line, " | generator-bound: ", f.generator_bound_reason);
+  }
+  if (f.intervals == 1 && !f.starvation_reason.empty()) {
+    absl::StrAppend(&line, " | checkpoint starvation");
+  }
+  return line;
 }
 
 }  // namespace
