@@ -548,6 +548,13 @@ std::string HtmlReport(const json& report) {
                     ") measured ", Text(a.value("measured", json(0))), "</p>\n");
   }
 
+  // Validity: the figures may describe the load generator, or a starved
+  // WAL, rather than the store's speed.
+  for (const json& warning : summary.value("warnings", json::array())) {
+    absl::StrAppend(&html, "<p class=\"bad\" data-warning>Warning: ",
+                    Text(warning), "</p>\n");
+  }
+
   // Manifest.
   std::vector<std::vector<std::string>> manifest = {
       {"tool", absl::StrCat(Text(tool.value("name", json("loadtest"))), " ",
