@@ -130,8 +130,8 @@ bool SameCounters(const stats::IntervalCounters& a,
   return a == b;
 }
 
-bool SameConnection(const storage::ConnectionActivity& a,
-                    const storage::ConnectionActivity& b) {
+bool SameConnection(const loadtest::storage::ConnectionActivity& a,
+                    const loadtest::storage::ConnectionActivity& b) {
   return a.busy_events == b.busy_events && a.busy_wait_ns == b.busy_wait_ns &&
          a.cache_hits == b.cache_hits && a.cache_misses == b.cache_misses &&
          a.cache_writes == b.cache_writes && a.cache_spills == b.cache_spills;
@@ -162,8 +162,8 @@ void CheckUpdateRoundTrip(const protocol::IntervalUpdate& u) {
              v.process.has_value() == u.process.has_value() &&
              v.audit.has_value() == u.audit.has_value());
   if (u.store.has_value()) {
-    const storage::StoreInternals& a = *u.store;
-    const storage::StoreInternals& b = *v.store;
+    const loadtest::storage::StoreInternals& a = *u.store;
+    const loadtest::storage::StoreInternals& b = *v.store;
     FUZZ_CHECK(a.wal_bytes_max == b.wal_bytes_max &&
                a.wal_restart_bytes == b.wal_restart_bytes &&
                a.db_bytes == b.db_bytes && a.checkpoints == b.checkpoints &&
