@@ -94,6 +94,9 @@ struct ProcessFigures {
   int open_fds = 0;         // At the span's end.
   int64_t voluntary_switches = 0;    // Waits (locks, sleeps, I/O) in the span.
   int64_t involuntary_switches = 0;  // Preemptions: a runnable thread lost its CPU.
+  // Time its threads spent runnable but waiting for a CPU, summed over the
+  // threads: divided by wall_seconds, how many threads waited on average.
+  double run_queue_wait_seconds = 0;
 
   // cpu_seconds over what the usable cores could have given in the span,
   // 0..1 (slightly above 1 through rounding); 0 when unknown.
@@ -101,6 +104,10 @@ struct ProcessFigures {
     return wall_seconds > 0 && usable_cores > 0
                ? cpu_seconds / (wall_seconds * usable_cores)
                : 0;
+  }
+  // Threads runnable but without a CPU, on average over the span.
+  double waiting_threads() const {
+    return wall_seconds > 0 ? run_queue_wait_seconds / wall_seconds : 0;
   }
 };
 

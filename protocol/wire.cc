@@ -127,6 +127,9 @@ absl::Status CheckInternals(const IntervalUpdate& u) {
         CheckCount("process voluntary_switches", p.voluntary_switches));
     RETURN_IF_ERROR(
         CheckCount("process involuntary_switches", p.involuntary_switches));
+    RETURN_IF_ERROR(CheckReal("process run_queue_wait_seconds",
+                              p.run_queue_wait_seconds,
+                              static_cast<double>(kMaxUpdateCount)));
   }
   return absl::OkStatus();
 }
@@ -293,6 +296,7 @@ void ToProto(const IntervalUpdate& u, pb::RunUpdate* out) {
     p->set_open_fds(f.open_fds);
     p->set_voluntary_switches(f.voluntary_switches);
     p->set_involuntary_switches(f.involuntary_switches);
+    p->set_run_queue_wait_seconds(f.run_queue_wait_seconds);
   }
   if (u.audit.has_value()) {
     const RunAudit& a = *u.audit;
@@ -366,6 +370,7 @@ absl::StatusOr<IntervalUpdate> FromProto(const pb::RunUpdate& p) {
     f.open_fds = w.open_fds();
     f.voluntary_switches = w.voluntary_switches();
     f.involuntary_switches = w.involuntary_switches();
+    f.run_queue_wait_seconds = w.run_queue_wait_seconds();
     u.process = f;
   }
   if (p.has_audit()) {
