@@ -89,9 +89,10 @@ struct ProcessFigures {
   double wall_seconds = 0;  // The span these figures cover.
   double cpu_seconds = 0;   // User + system CPU time used in it.
   double usable_cores = 0;  // CPUs the process may use (affinity, cgroup).
-  int threads = 0;          // At the span's end.
+  // 64 bits: the controller adds them across agents.
+  int64_t threads = 0;      // At the span's end.
   int64_t rss_bytes = 0;    // At the span's end.
-  int open_fds = 0;         // At the span's end.
+  int64_t open_fds = 0;     // At the span's end.
   int64_t voluntary_switches = 0;    // Waits (locks, sleeps, I/O) in the span.
   int64_t involuntary_switches = 0;  // Preemptions: a runnable thread lost its CPU.
   // Time its threads spent runnable but waiting for a CPU, summed over the

@@ -120,7 +120,7 @@ absl::Status CheckInternals(const IntervalUpdate& u) {
     RETURN_IF_ERROR(CheckReal("process cpu_seconds", p.cpu_seconds,
                               static_cast<double>(kMaxUpdateCount)));
     RETURN_IF_ERROR(CheckReal("process usable_cores", p.usable_cores, 1e6));
-    RETURN_IF_ERROR(CheckCount("process threads", p.threads));
+    RETURN_IF_ERROR(CheckCount("process threads", p.threads));  // int32 on the wire.
     RETURN_IF_ERROR(CheckCount("process rss_bytes", p.rss_bytes));
     RETURN_IF_ERROR(CheckCount("process open_fds", p.open_fds));
     RETURN_IF_ERROR(
@@ -291,9 +291,9 @@ void ToProto(const IntervalUpdate& u, pb::RunUpdate* out) {
     p->set_wall_seconds(f.wall_seconds);
     p->set_cpu_seconds(f.cpu_seconds);
     p->set_usable_cores(f.usable_cores);
-    p->set_threads(f.threads);
+    p->set_threads(static_cast<int32_t>(f.threads));
     p->set_rss_bytes(f.rss_bytes);
-    p->set_open_fds(f.open_fds);
+    p->set_open_fds(static_cast<int32_t>(f.open_fds));
     p->set_voluntary_switches(f.voluntary_switches);
     p->set_involuntary_switches(f.involuntary_switches);
     p->set_run_queue_wait_seconds(f.run_queue_wait_seconds);
