@@ -14,6 +14,8 @@ void Figures::AddUpdate(const protocol::IntervalUpdate& u) {
   batches += u.batches;
   rows_committed += u.rows_committed;
   late_commits += u.late_commits;
+  offered_writes += u.offered_writes;
+  offered_reads += u.offered_reads;
 }
 
 void Figures::MergeAgent(const Figures& o) {
@@ -30,6 +32,16 @@ void Figures::MergeAgent(const Figures& o) {
   batches += o.batches;
   rows_committed += o.rows_committed;
   late_commits += o.late_commits;
+  offered_writes += o.offered_writes;
+  offered_reads += o.offered_reads;
+}
+
+double Figures::offered_write_rate() const {
+  return seconds > 0 ? offered_writes / seconds : 0;
+}
+
+double Figures::offered_read_rate() const {
+  return seconds > 0 ? offered_reads / seconds : 0;
 }
 
 double Figures::writes_per_s() const {

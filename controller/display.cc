@@ -22,13 +22,19 @@ std::string Percentiles(const stats::LatencyHistogram& h) {
 
 std::string FigureLine(const Figures& f) {
   const stats::IntervalCounters& c = f.counters;
-  return absl::StrFormat(
+  std::string line = absl::StrFormat(
       "writes %8.0f/s p50/p95/p99 %-20s reads %6.0f/s p50/p95/p99 %-20s "
       "queue %3.0f%% full %d timeouts %d errors %d batches %d (mean %.1f)",
       f.writes_per_s(), Percentiles(f.write_latency), f.reads_per_s(),
       Percentiles(f.read_latency), 100 * f.queue_utilization(), c.queue_full,
       c.write_timeouts, c.write_errors + c.read_errors, f.batches,
       f.mean_batch_size());
+  // Open loop: what the schedule offered, beside what was achieved above.
+  if (f.offered_writes > 0 || f.offered_reads > 0) {
+    absl::StrAppendFormat(&line, " offered writes %.0f/s reads %.0f/s",
+                          f.offered_write_rate(), f.offered_read_rate());
+  }
+  return line;
 }
 
 }  // namespace
