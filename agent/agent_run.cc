@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "agent/process_stats.h"
 #include "agent/workload.h"
 #include "status/status_macros.h"
 #include "storage/audit.h"
@@ -104,6 +105,8 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
   // Counted from before the first write, so interval deltas add up to the
   // store's totals.
   storage::StoreCounters previous = store->counters();
+  (void)store->TakeInternals();  // Opening's own checkpoint and reads.
+  ProcessSampler process;
   const Clock::time_point start = Clock::now();
   const Clock::time_point end = start + spec_.duration;
   Workload workload(spec_.workload, store.get());
@@ -124,6 +127,7 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
     update->late_commits = now.late_commits - previous.late_commits;
     update->peak_queue_depth = store->TakePeakQueueDepth();
     update->queue_size = spec_.store.queue_size;
+    update->store = store->TakeInternals();
     previous = now;
   };
 
@@ -154,6 +158,7 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
     update.end_s = SecondsSince(start, at);
     interval_start_s = update.end_s;
     update.stats = workload.TakeInterval();
+    update.process = process.Take();
     fill_store_figures(&update);
     fill_offered(&update, at);
     on_update(update);
@@ -162,8 +167,12 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
   // The end: stop producing, drain, and account for everything.
   const Clock::time_point stopped_at = Clock::now();
   workload.Stop();
+  // The process figures of the last interval end with the workload: the
+  // drain, close and audit after it are the store's work, not load.
+  const protocol::ProcessFigures last_process = process.Take();
   const absl::Status close_status = store->Close();
   IntervalUpdate last;
+  last.process = last_process;
   last.sequence = ++sequence;
   last.start_s = interval_start_s;
   last.end_s = SecondsSince(start, Clock::now());

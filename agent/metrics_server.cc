@@ -6,6 +6,7 @@
 #include <limits.h>
 
 #include "absl/strings/str_cat.h"
+#include "agent/process_stats.h"
 #include "security/auth.h"
 
 namespace loadtest::agent {
@@ -66,6 +67,8 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
         "opentrail-load");
   }
   server->exposer_->RegisterCollectable(server->registry_);
+  server->process_collector_ = std::make_shared<ProcessCollector>();
+  server->exposer_->RegisterCollectable(server->process_collector_);
   const std::vector<int> ports = server->exposer_->GetListeningPorts();
   server->port_ = ports.empty() ? 0 : ports.front();
   return server;

@@ -3,6 +3,9 @@
 // for the process, reused by every run) plus
 //   opentrail_agent_info{agent_id,version,hostname} 1
 //   opentrail_agent_run_active  (1 while a run is going, else 0)
+// and the process collector's standard series (process_cpu_seconds_total,
+// process_resident_memory_bytes, process_open_fds,
+// process_start_time_seconds, process_threads; agent/process_stats.h).
 //
 // Thread-safety: all methods are safe from any thread. The exposer's own
 // threads serve scrapes until the object is destroyed.
@@ -55,6 +58,7 @@ class MetricsServer {
   MetricsServer() = default;
 
   std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<prometheus::Collectable> process_collector_;
   std::unique_ptr<storage::StoreMetrics> store_metrics_;
   prometheus::Gauge* run_active_ = nullptr;
   std::unique_ptr<prometheus::Exposer> exposer_;

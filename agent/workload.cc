@@ -141,7 +141,9 @@ bool Workload::AwaitTurn(Worker* worker, const Schedule& schedule, int64_t k,
   }
   *intended = *due;
   if (*intended > Clock::now() && !SleepUntil(worker, *intended)) return false;
-  *late = Clock::now() - *intended > kLateSlack;
+  const Clock::duration lag = Clock::now() - *intended;
+  *late = lag > kLateSlack;
+  worker->recorder.RecordScheduleLag(Nanos(lag));
   return true;
 }
 

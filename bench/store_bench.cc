@@ -40,11 +40,13 @@
 #include "agent/log_generator.h"
 #include "cli/flag_set.h"
 #include "nlohmann/json.hpp"
+#include "prometheus/registry.h"
 #include "stats/latency_histogram.h"
 #include "storage/batched_store.h"
 #include "storage/internal/sqlite_util.h"
 #include "storage/internal/wal_checkpointer.h"
 #include "storage/schema.h"
+#include "storage/store_metrics.h"
 
 namespace {
 
@@ -295,8 +297,10 @@ absl::Status RunQuery(loadtest::storage::StoreReader& reader, int64_t k) {
   return absl::OkStatus();
 }
 
-StoreResult RunStore(const StoreOptions& options, const LoadOptions& load) {
-  auto store = OrFail(BatchedStore::Open(options, nullptr));
+// `metrics` may be null (none, the default) or the metrics an agent keeps.
+StoreResult RunStore(const StoreOptions& options, const LoadOptions& load,
+                     loadtest::storage::StoreMetrics* metrics) {
+  auto store = OrFail(BatchedStore::Open(options, metrics));
   struct PerThread {
     LatencyHistogram latency;
     int64_t ok = 0, errors = 0;
@@ -351,7 +355,12 @@ StoreResult RunStore(const StoreOptions& options, const LoadOptions& load) {
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::seconds(load.seconds));
+  // Once a second, as an agent reports its intervals, the store's internals
+  // are taken (with --internals; they cost nothing to take otherwise).
+  for (int second = 0; second < load.seconds; ++second) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    (void)store->TakeInternals();
+  }
   StoreResult result;
   // While every thread still runs.
   result.threads = ThreadDelta(cpu_before, SnapshotThreadCpu());
@@ -423,6 +432,8 @@ int main(int argc, char** argv) {
   int sittings = 1;
   bool skip_ceiling = false;
   bool skip_store = false;
+  bool internals = true;
+  bool with_metrics = false;
   std::string dir;
   bool json = false;
 
@@ -457,6 +468,12 @@ int main(int argc, char** argv) {
   flags.AddInt("reader-nice", &reader_nice,
                "Writer priority: reader threads lower their own priority to "
                "this nice value, 0 to 19, 0 = off");
+  flags.AddBool("internals", &internals,
+                "Collect SQLite's internals (COMMIT and checkpoint times, WAL, "
+                "lock waits, page cache); --internals=false measures what "
+                "collecting them costs");
+  flags.AddBool("metrics", &with_metrics,
+                "Give the store its Prometheus metrics, as an agent does");
   flags.AddSection("Load");
   flags.AddInt("producers", &load.producers,
                "Threads calling Write in the store phase, at least 1");
@@ -501,6 +518,7 @@ int main(int argc, char** argv) {
   options.cache_size_kib = cache_size_kib;
   options.reader_mmap_mib = reader_mmap_mib;
   options.reader_nice = reader_nice;
+  options.collect_internals = internals;
   options.fresh = true;
   if (load.producers < 1) {
     Fail(absl::StrCat("--producers must be >= 1, got ", load.producers));
@@ -534,6 +552,11 @@ int main(int argc, char** argv) {
   OrFail(loadtest::storage::ValidateStoreOptions(options));
   NameThisThread("store_bench");
 
+  prometheus::Registry registry;
+  std::unique_ptr<loadtest::storage::StoreMetrics> metrics;
+  if (with_metrics) {
+    metrics = OrFail(loadtest::storage::StoreMetrics::Create(registry));
+  }
   nlohmann::json per_sitting = nlohmann::json::array();
   std::vector<double> naive_rates, ceiling_rates, store_rates, ratios, p99s,
       read_rates, cpu_ratios;
@@ -562,7 +585,7 @@ int main(int argc, char** argv) {
       }).join();
     }
     const StoreResult store =
-        skip_store ? StoreResult() : RunStore(options, load);
+        skip_store ? StoreResult() : RunStore(options, load, metrics.get());
     const auto& c = store.counters;
     const double store_rate =
         store.seconds > 0 ? c.rows_committed / store.seconds : 0;
@@ -685,6 +708,8 @@ int main(int argc, char** argv) {
       {"cache_size_kib", options.cache_size_kib},
       {"reader_mmap_mib", options.reader_mmap_mib},
       {"reader_nice", options.reader_nice},
+      {"internals", options.collect_internals},
+      {"metrics", with_metrics},
       {"producers", load.producers},
       {"think_time_ms",
        std::chrono::duration<double, std::milli>(load.think_time).count()},

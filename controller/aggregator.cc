@@ -2,7 +2,52 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+#include "protocol/peer_text.h"
+#include "protocol/validity.h"
+
 namespace loadtest::controller {
+namespace {
+
+// Process figures over time (`across_agents` false: a later interval of the
+// same process) or across agents over the same span (true).
+void AddProcess(const protocol::ProcessFigures& o, bool across_agents,
+                std::optional<protocol::ProcessFigures>* into) {
+  if (!into->has_value()) {
+    *into = o;
+    return;
+  }
+  protocol::ProcessFigures& p = **into;
+  p.cpu_seconds += o.cpu_seconds;
+  p.voluntary_switches += o.voluntary_switches;
+  p.involuntary_switches += o.involuntary_switches;
+  if (across_agents) {
+    p.wall_seconds = std::max(p.wall_seconds, o.wall_seconds);
+    p.usable_cores += o.usable_cores;
+    p.threads += o.threads;
+    p.rss_bytes += o.rss_bytes;
+    p.open_fds += o.open_fds;
+  } else {
+    p.wall_seconds += o.wall_seconds;
+    p.usable_cores = std::max(p.usable_cores, o.usable_cores);
+    p.threads = std::max(p.threads, o.threads);
+    p.rss_bytes = std::max(p.rss_bytes, o.rss_bytes);
+    p.open_fds = std::max(p.open_fds, o.open_fds);
+  }
+}
+
+void AddStore(const storage::StoreInternals& o, bool across_agents,
+              std::optional<storage::StoreInternals>* into) {
+  if (!into->has_value()) {
+    *into = o;
+  } else if (across_agents) {
+    (*into)->AddStore(o);
+  } else {
+    (*into)->AddInterval(o);
+  }
+}
+
+}  // namespace
 
 void Figures::AddUpdate(const protocol::IntervalUpdate& u) {
   seconds += u.end_s - u.start_s;
@@ -16,6 +61,19 @@ void Figures::AddUpdate(const protocol::IntervalUpdate& u) {
   late_commits += u.late_commits;
   offered_writes += u.offered_writes;
   offered_reads += u.offered_reads;
+  schedule_lag.Merge(u.stats.schedule_lag);
+  if (u.store.has_value()) AddStore(*u.store, false, &store);
+  if (u.process.has_value()) AddProcess(*u.process, false, &process);
+  ++intervals;
+  if (std::optional<std::string> reason = protocol::GeneratorBoundReason(u)) {
+    ++generator_bound_intervals;
+    generator_bound_reason = std::move(*reason);
+  }
+  if (std::optional<std::string> reason =
+          protocol::CheckpointStarvationReason(u)) {
+    ++starved_intervals;
+    starvation_reason = std::move(*reason);
+  }
 }
 
 void Figures::MergeAgent(const Figures& o) {
@@ -34,6 +92,17 @@ void Figures::MergeAgent(const Figures& o) {
   late_commits += o.late_commits;
   offered_writes += o.offered_writes;
   offered_reads += o.offered_reads;
+  schedule_lag.Merge(o.schedule_lag);
+  if (o.store.has_value()) AddStore(*o.store, true, &store);
+  if (o.process.has_value()) AddProcess(*o.process, true, &process);
+  // An interval of the total is one interval, bound when any agent was.
+  intervals = std::max(intervals, o.intervals);
+  generator_bound_intervals += o.generator_bound_intervals;
+  starved_intervals += o.starved_intervals;
+  if (!o.generator_bound_reason.empty()) {
+    generator_bound_reason = o.generator_bound_reason;
+  }
+  if (!o.starvation_reason.empty()) starvation_reason = o.starvation_reason;
 }
 
 double Figures::offered_write_rate() const {
@@ -188,6 +257,25 @@ RunSummary Aggregator::Summary() const {
   }
   out.audit.integrity_ok = all_intact;
   out.audit.integrity_message = all_intact ? "ok" : "see agents";
+  for (const AgentSummary& a : out.agents) {
+    const Figures& f = a.figures;
+    const std::string agent = protocol::PeerText(a.agent_id);
+    if (f.generator_bound_intervals > 0) {
+      out.warnings.push_back(absl::StrCat(
+          "agent ", agent, ": ", f.generator_bound_intervals, " of ",
+          f.intervals, " intervals limited by the load generator (",
+          f.generator_bound_reason,
+          "), not by the store: their latencies include waiting for the "
+          "generator"));
+    }
+    if (f.starved_intervals > 0) {
+      out.warnings.push_back(absl::StrCat(
+          "agent ", agent, ": checkpoint starvation in ", f.starved_intervals,
+          " of ", f.intervals, " intervals: ", f.starvation_reason,
+          " (a reader holding a read transaction open keeps the WAL from "
+          "starting over)"));
+    }
+  }
   out.seconds = out.total.seconds;
   return out;
 }

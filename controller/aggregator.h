@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "protocol/run_spec.h"
+#include "storage/store_internals.h"
 #include "stats/interval_counters.h"
 #include "stats/latency_histogram.h"
 
@@ -33,6 +34,22 @@ struct Figures {
   // Open loop: operations the schedules made due (the offered load).
   double offered_writes = 0;
   double offered_reads = 0;
+  // Open loop: how late operations started (one sample per paced one).
+  stats::LatencyHistogram schedule_lag;
+  // SQLite's internals and the agent process, when the updates carried
+  // them: over time, counts add and sizes keep the largest; across agents,
+  // counts and sizes add (StoreInternals::AddStore, AddProcess).
+  std::optional<storage::StoreInternals> store;
+  std::optional<protocol::ProcessFigures> process;
+  // Validity (protocol/validity.h): the intervals counted, how many of
+  // them the load generator limited, and the reason of the last such one;
+  // the same for checkpoint starvation. Across agents `intervals` is the
+  // longest agent's and the bound and starved counts add (agent-intervals).
+  int64_t intervals = 0;
+  int64_t generator_bound_intervals = 0;
+  std::string generator_bound_reason;
+  int64_t starved_intervals = 0;
+  std::string starvation_reason;
 
   // Adds one update of one agent (its span extends this one's).
   void AddUpdate(const protocol::IntervalUpdate& update);
@@ -86,6 +103,11 @@ struct RunSummary {
   // left out (its store's durability is unknown, not failed).
   protocol::RunAudit audit;
   bool partial = false;   // Some agent was lost or never sent its final update.
+  // Plain-words warnings about the run's validity, one per agent and kind:
+  // "agent a1: 4 of 5 intervals limited by the load generator (CPU 99% of
+  // 2 cores), not by the store"; "agent a1: checkpoint starvation in 2 of 5
+  // intervals: the WAL reached ...".
+  std::vector<std::string> warnings;
 };
 
 class Aggregator {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "protocol/peer_text.h"
+#include "protocol/validity.h"
 
 namespace loadtest::controller {
 namespace {
@@ -33,6 +34,14 @@ std::string FigureLine(const Figures& f) {
   if (f.offered_writes > 0 || f.offered_reads > 0) {
     absl::StrAppendFormat(&line, " offered writes %.0f/s reads %.0f/s",
                           f.offered_write_rate(), f.offered_read_rate());
+  }
+  // One interval of one agent: say at once when its figures describe the
+  // load generator or a starved WAL rather than the store's speed.
+  if (f.intervals == 1 && !f.generator_bound_reason.empty()) {
+    absl::StrAppend(&line, " | generator-bound: ", f.generator_bound_reason);
+  }
+  if (f.intervals == 1 && !f.starvation_reason.empty()) {
+    absl::StrAppend(&line, " | checkpoint starvation");
   }
   return line;
 }
@@ -313,6 +322,36 @@ void Display::Summary(const RunSummary& s,
   std::fprintf(o, "store: %lld batches, mean %.1f rows, peak queue %d of %d (%.0f%%)\n",
                static_cast<long long>(t.batches), t.mean_batch_size(),
                t.peak_queue_depth, t.queue_size, 100 * t.queue_utilization());
+  if (t.store.has_value()) {
+    const storage::StoreInternals& st = *t.store;
+    const stats::LatencyHistogram& commit = st.commit_latency;
+    std::fprintf(
+        o,
+        "sqlite: WAL up to %.1f MiB, %lld checkpoints (%lld blocked), "
+        "COMMIT p99 %s, busy %lld, cache hit %.1f%%\n",
+        st.wal_bytes_max / (1024.0 * 1024.0),
+        static_cast<long long>(st.checkpoints),
+        static_cast<long long>(st.checkpoints_blocked),
+        commit.count() > 0 ? FormatLatency(commit.Quantile(0.99)).c_str() : "-",
+        static_cast<long long>(st.writer.busy_events + st.readers.busy_events +
+                               st.checkpointer.busy_events),
+        100 * st.cache_hit_ratio());
+  }
+  if (t.process.has_value()) {
+    const protocol::ProcessFigures& p = *t.process;
+    std::fprintf(o, "load generator: CPU %.0f%% of %s, %d threads, RSS %.0f MiB",
+                 100 * p.cpu_fraction(),
+                 protocol::CoresText(p.usable_cores).c_str(), p.threads,
+                 p.rss_bytes / (1024.0 * 1024.0));
+    if (t.schedule_lag.count() > 0) {
+      std::fprintf(o, ", schedule lag p99 %s",
+                   FormatLatency(t.schedule_lag.Quantile(0.99)).c_str());
+    }
+    std::fprintf(o, "\n");
+  }
+  for (const std::string& warning : s.warnings) {
+    std::fprintf(o, "WARNING: %s\n", warning.c_str());
+  }
   std::fprintf(o, "\nGuide targets:\n");
   for (const TargetCheck& check : targets) {
     std::fprintf(o, "  %-18s %-18s measured %10.2f %-8s %s\n", check.name.c_str(),

@@ -19,6 +19,7 @@
 #include "controller/json_report.h"
 #include "controller/run_end.h"
 #include "protocol/peer_text.h"
+#include "protocol/validity.h"
 #include "security/auth.h"
 #include "status/status_macros.h"
 #include "sync/mutex.h"
@@ -286,12 +287,6 @@ nlohmann::json FindMaxJson(const FindMaxOptions& options,
 
 namespace {
 
-// The agent's own verdict on an interval: limited by the load generator,
-// with the reason, or nullopt.
-std::optional<std::string> GeneratorVerdict(const protocol::IntervalUpdate&) {
-  return std::nullopt;
-}
-
 // What a find-max report says about the run besides the search.
 struct FindMaxReport {
   Scenario scenario;
@@ -352,7 +347,7 @@ class StepCollector {
     // little after its planned time.
     if (u.start_s + 1e-3 < warmup_s_) return;
     f.AddUpdate(u);
-    if (std::optional<std::string> reason = GeneratorVerdict(u)) {
+    if (std::optional<std::string> reason = protocol::GeneratorBoundReason(u)) {
       ++bound_[agent_id].first;
       bound_[agent_id].second = *reason;
     }

@@ -343,6 +343,60 @@ std::vector<Chart> Charts(const json& report, std::vector<double>* starts,
                                             "/queue_utilization", "")));
     charts.push_back(std::move(c));
   }
+  // Store internals and the load generator: the why beside the latency.
+  auto scaled = [](Series s, double factor) {
+    for (auto& v : s.values) {
+      if (v.has_value()) *v *= factor;
+    }
+    return s;
+  };
+  auto per_agent_chart = [&](Chart c, const std::string& pointer,
+                             const std::string& count_pointer, double factor,
+                             const std::string& total_name) {
+    if (several) {
+      for (const std::string& id : agent_ids) {
+        c.series.push_back(
+            scaled(agent_series(id, id, pointer, count_pointer), factor));
+      }
+    }
+    c.series.push_back(
+        scaled(total_series(several ? total_name : c.unit, pointer, count_pointer),
+               factor));
+    charts.push_back(std::move(c));
+  };
+  per_agent_chart({"wal_size",
+                   "SQLite WAL length in use (MiB, largest in the interval)",
+                   "MiB",
+                   {}},
+                  "/store/wal_bytes_max", "", 1.0 / (1024 * 1024),
+                  "all agents");
+  per_agent_chart({"commit_latency",
+                   "COMMIT p99 (ms, the statement alone: the sync cost)", "ms",
+                   {}},
+                  "/store/commit_ms/p99", "/store/commit_ms/count", 1,
+                  "all agents");
+  per_agent_chart(
+      {"generator_cpu",
+       "Load generator CPU (% of the agent's usable cores; 90% and over: "
+       "limited by the generator)",
+       "%",
+       {}},
+      "/process/cpu_fraction", "", 100, "all agents");
+  {
+    Chart c{"checkpoints",
+            "WAL checkpoints per interval (all agents): run, and blocked by a "
+            "reader's snapshot",
+            "count",
+            {}};
+    for (const auto& [name, pointer] :
+         {std::pair<const char*, const char*>{"checkpoints", "/store/checkpoints"},
+          {"blocked", "/store/checkpoints_blocked"}}) {
+      Series s = total_series(name, pointer, "");
+      s.total = false;
+      c.series.push_back(std::move(s));
+    }
+    charts.push_back(std::move(c));
+  }
   {
     Chart c{"errors", "Errors per interval (all agents)", "count", {}};
     const std::pair<const char*, const char*> kinds[] = {
@@ -493,6 +547,13 @@ std::string HtmlReport(const json& report) {
                     Fixed(a.value("at_s", 0.0), 1), " s: threshold ",
                     Text(a.value("threshold", json(""))), " (", Text(a.value("scope", json(""))),
                     ") measured ", Text(a.value("measured", json(0))), "</p>\n");
+  }
+
+  // Validity: the figures may describe the load generator, or a starved
+  // WAL, rather than the store's speed.
+  for (const json& warning : summary.value("warnings", json::array())) {
+    absl::StrAppend(&html, "<p class=\"bad\" data-warning>Warning: ",
+                    Text(warning), "</p>\n");
   }
 
   // Manifest.

@@ -29,8 +29,10 @@ std::string FindMaxHtmlReport(const nlohmann::json& report);
 
 // The data-chart names, in page order.
 inline constexpr const char* kHtmlChartNames[] = {
-    "write_throughput", "read_throughput", "write_latency",
-    "read_latency",     "queue_utilization", "errors"};
+    "write_throughput", "read_throughput",   "write_latency",
+    "read_latency",     "queue_utilization", "wal_size",
+    "commit_latency",   "generator_cpu",     "checkpoints",
+    "errors"};
 
 }  // namespace loadtest::controller
 

@@ -169,6 +169,14 @@ IntervalLog::Point IntervalLog::MakePoint(const IntervalRow& row,
   p.write_timeouts = f.counters.write_timeouts;
   p.queue_full_errors = f.counters.queue_full;
   p.read_errors = f.counters.read_errors;
+  if (f.store.has_value()) {
+    p.wal_bytes_max = static_cast<double>(f.store->wal_bytes_max);
+    p.commit_p99_ms = Ms(f.store->commit_latency.Quantile(0.99));
+    p.commit_count = static_cast<int64_t>(f.store->commit_latency.count());
+    p.checkpoints = f.store->checkpoints;
+    p.checkpoints_blocked = f.store->checkpoints_blocked;
+  }
+  if (f.process.has_value()) p.cpu_fraction = f.process->cpu_fraction();
   return p;
 }
 
@@ -194,6 +202,12 @@ IntervalLog::Point IntervalLog::Merge(const Point& a, const Point& b) {
   m.write_timeouts = a.write_timeouts + b.write_timeouts;
   m.queue_full_errors = a.queue_full_errors + b.queue_full_errors;
   m.read_errors = a.read_errors + b.read_errors;
+  m.wal_bytes_max = std::max(a.wal_bytes_max, b.wal_bytes_max);
+  m.commit_p99_ms = std::max(a.commit_p99_ms, b.commit_p99_ms);
+  m.commit_count = a.commit_count + b.commit_count;
+  m.checkpoints = a.checkpoints + b.checkpoints;
+  m.checkpoints_blocked = a.checkpoints_blocked + b.checkpoints_blocked;
+  m.cpu_fraction = mean(a.cpu_fraction, b.cpu_fraction);
   return m;
 }
 
@@ -212,7 +226,14 @@ nlohmann::json IntervalLog::PointJson(const Point& p) {
           {"write_errors", p.write_errors},
           {"write_timeouts", p.write_timeouts},
           {"queue_full_errors", p.queue_full_errors},
-          {"read_errors", p.read_errors}};
+          {"read_errors", p.read_errors},
+          // As FiguresJson names them, so the charts read either.
+          {"store",
+           {{"wal_bytes_max", p.wal_bytes_max},
+            {"commit_ms", {{"count", p.commit_count}, {"p99", p.commit_p99_ms}}},
+            {"checkpoints", p.checkpoints},
+            {"checkpoints_blocked", p.checkpoints_blocked}}},
+          {"process", {{"cpu_fraction", p.cpu_fraction}}}};
 }
 
 nlohmann::json IntervalLog::ChartJson() const {

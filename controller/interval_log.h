@@ -81,6 +81,13 @@ class IntervalLog {
     int64_t write_timeouts = 0;
     int64_t queue_full_errors = 0;
     int64_t read_errors = 0;
+    // Store internals and the agent process (0 without them).
+    double wal_bytes_max = 0;
+    double commit_p99_ms = 0;
+    int64_t commit_count = 0;
+    int64_t checkpoints = 0;
+    int64_t checkpoints_blocked = 0;
+    double cpu_fraction = 0;
   };
   static Point MakePoint(const IntervalRow& row, const Figures& figures);
   static Point Merge(const Point& a, const Point& b);

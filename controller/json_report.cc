@@ -28,6 +28,69 @@ nlohmann::json LatencyJson(const stats::LatencyHistogram& h) {
   };
 }
 
+// The short form for the store's and the process's own histograms.
+nlohmann::json ShortLatencyJson(const stats::LatencyHistogram& h) {
+  return {
+      {"count", h.count()},
+      {"p50", Ms(h.Quantile(0.50))},
+      {"p99", Ms(h.Quantile(0.99))},
+      {"max", Ms(h.max())},
+  };
+}
+
+nlohmann::json CacheJson(const storage::ConnectionActivity& c) {
+  return {{"hits", c.cache_hits},
+          {"misses", c.cache_misses},
+          {"writes", c.cache_writes},
+          {"spills", c.cache_spills}};
+}
+
+nlohmann::json StoreJson(const storage::StoreInternals& s) {
+  return {
+      {"wal_bytes_max", s.wal_bytes_max},
+      {"wal_restart_bytes", s.wal_restart_bytes},
+      {"db_bytes", s.db_bytes},
+      {"checkpoints", s.checkpoints},
+      {"checkpoint_frames", s.checkpoint_frames},
+      {"checkpoints_blocked", s.checkpoints_blocked},
+      {"wal_stuck_ms_max", Ms(s.wal_stuck_ns_max)},
+      {"checkpoint_ms", ShortLatencyJson(s.checkpoint_latency)},
+      {"commit_ms", ShortLatencyJson(s.commit_latency)},
+      {"busy_events",
+       {{"writer", s.writer.busy_events},
+        {"readers", s.readers.busy_events},
+        {"checkpointer", s.checkpointer.busy_events},
+        {"total", s.writer.busy_events + s.readers.busy_events +
+                      s.checkpointer.busy_events}}},
+      {"busy_wait_ms",
+       {{"writer", Ms(s.writer.busy_wait_ns)},
+        {"readers", Ms(s.readers.busy_wait_ns)},
+        {"checkpointer", Ms(s.checkpointer.busy_wait_ns)}}},
+      {"cache", {{"writer", CacheJson(s.writer)}, {"readers", CacheJson(s.readers)}}},
+      {"cache_hit_ratio", s.cache_hit_ratio()},
+  };
+}
+
+nlohmann::json ProcessJson(const protocol::ProcessFigures& p,
+                           const stats::LatencyHistogram& schedule_lag) {
+  return {
+      {"seconds", p.wall_seconds},
+      {"cpu_seconds", p.cpu_seconds},
+      {"cpu_fraction", p.cpu_fraction()},
+      {"usable_cores", p.usable_cores},
+      {"threads", p.threads},
+      {"rss_bytes", p.rss_bytes},
+      {"open_fds", p.open_fds},
+      {"voluntary_switches", p.voluntary_switches},
+      {"involuntary_switches", p.involuntary_switches},
+      {"schedule_lag_ms", ShortLatencyJson(schedule_lag)},
+  };
+}
+
+nlohmann::json ReasonJson(const std::string& reason) {
+  return reason.empty() ? nlohmann::json() : nlohmann::json(reason);
+}
+
 nlohmann::json AuditJson(const protocol::RunAudit& a) {
   return {
       {"rows_before", a.rows_before},
@@ -96,7 +159,7 @@ std::string WorkloadFingerprint(const Scenario& scenario, size_t agents) {
 
 nlohmann::json FiguresJson(const Figures& f) {
   const stats::IntervalCounters& c = f.counters;
-  return {
+  nlohmann::json j = {
       {"seconds", f.seconds},
       {"writes_ok", c.writes_ok},
       {"writes_per_s", f.writes_per_s()},
@@ -122,7 +185,17 @@ nlohmann::json FiguresJson(const Figures& f) {
       {"error_rate", f.error_rate()},
       {"write_latency_ms", LatencyJson(f.write_latency)},
       {"read_latency_ms", LatencyJson(f.read_latency)},
+      {"intervals", f.intervals},
+      {"generator_bound_intervals", f.generator_bound_intervals},
+      {"generator_bound", ReasonJson(f.generator_bound_reason)},
+      {"checkpoint_starved_intervals", f.starved_intervals},
+      {"checkpoint_starvation", ReasonJson(f.starvation_reason)},
   };
+  if (f.store.has_value()) j["store"] = StoreJson(*f.store);
+  if (f.process.has_value()) {
+    j["process"] = ProcessJson(*f.process, f.schedule_lag);
+  }
+  return j;
 }
 
 nlohmann::json IntervalRowJson(const IntervalRow& row, bool with_agents) {
@@ -208,6 +281,7 @@ nlohmann::json RunReportJson(const Scenario& scenario, nlohmann::json rows,
         {"partial", summary.partial},
         {"total", FiguresJson(summary.total)},
         {"agents", std::move(agents)},
+        {"warnings", summary.warnings},
         {"guide_targets", std::move(checks)},
         {"thresholds", std::move(threshold_results)}}},
       {"audit", AuditJson(summary.audit)},

@@ -26,7 +26,8 @@ constexpr MetricInfo kMetrics[] = {
     {"error_rate", Kind::kFraction},   {"queue_utilization", Kind::kFraction},
     {"write_errors", Kind::kCount},    {"write_timeouts", Kind::kCount},
     {"queue_full", Kind::kCount},      {"read_errors", Kind::kCount},
-    {"lost", Kind::kCount},
+    {"lost", Kind::kCount},            {"generator_bound", Kind::kCount},
+    {"checkpoint_starved", Kind::kCount},
 };
 
 const MetricInfo* FindMetric(const std::string& name) {
@@ -62,6 +63,12 @@ double Measure(const std::string& metric, const Figures& f, int64_t lost) {
   if (metric == "queue_full") return static_cast<double>(c.queue_full);
   if (metric == "read_errors") return static_cast<double>(c.read_errors);
   if (metric == "lost") return static_cast<double>(lost);
+  if (metric == "generator_bound") {
+    return static_cast<double>(f.generator_bound_intervals);
+  }
+  if (metric == "checkpoint_starved") {
+    return static_cast<double>(f.starved_intervals);
+  }
   const size_t underscore = metric.find('_');
   const std::string which = metric.substr(underscore + 1);
   return QuantileMs(metric.rfind("write_", 0) == 0 ? f.write_latency

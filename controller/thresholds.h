@@ -4,7 +4,10 @@
 //   SCOPE: `total` (default), `each` (every agent), or an agent id.
 //   METRIC: writes_per_s reads_per_s, write_/read_ p50 p95 p99 p999 max (a
 //     latency), error_rate queue_utilization (fractions), write_errors
-//     write_timeouts queue_full read_errors lost (counts).
+//     write_timeouts queue_full read_errors lost (counts), generator_bound
+//     (intervals the load generator limited; in total, summed over the
+//     agents) and checkpoint_starved (intervals whose WAL was starved of
+//     checkpoints; protocol/validity.h), e.g. `generator_bound==0`.
 //   OP: < <= > >= ==.  UNIT: ns us ms s for latencies (default ms), % for
 //     fractions (default: a plain fraction), none for rates and counts.
 // Pure functions; safe from any thread.
@@ -56,7 +59,7 @@ std::vector<ThresholdResult> EvaluateThresholds(
 // --abort-on-fail: the first threshold that fails on the figures so far
 // (`so_far`: the summary of the updates received until now) and can no
 // longer hold. Counts (write_errors write_timeouts queue_full read_errors
-// lost) and peaks (write_max read_max queue_utilization) only grow, so once
+// lost generator_bound checkpoint_starved) and peaks (write_max read_max queue_utilization) only grow, so once
 // one is over an upper bound (<, <=, or == with the count already above)
 // it has failed for good and is reported at once. Percentiles, rates and
 // error_rate can still recover, so they are judged only once `past_grace`.

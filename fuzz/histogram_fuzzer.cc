@@ -31,6 +31,7 @@
 #include "proto/loadtest.pb.h"
 #include "stats/latency_histogram.h"
 #include "protocol/stats_proto.h"
+#include "protocol/validity.h"
 
 namespace {
 
@@ -129,6 +130,13 @@ bool SameCounters(const stats::IntervalCounters& a,
   return a == b;
 }
 
+bool SameConnection(const loadtest::storage::ConnectionActivity& a,
+                    const loadtest::storage::ConnectionActivity& b) {
+  return a.busy_events == b.busy_events && a.busy_wait_ns == b.busy_wait_ns &&
+         a.cache_hits == b.cache_hits && a.cache_misses == b.cache_misses &&
+         a.cache_writes == b.cache_writes && a.cache_spills == b.cache_spills;
+}
+
 void CheckUpdateRoundTrip(const protocol::IntervalUpdate& u) {
   pb::RunUpdate wire;
   protocol::ToProto(u, &wire);
@@ -149,7 +157,38 @@ void CheckUpdateRoundTrip(const protocol::IntervalUpdate& u) {
              v.rows_committed == u.rows_committed &&
              v.late_commits == u.late_commits && v.final == u.final &&
              v.stop_reason == u.stop_reason &&
+             SameDouble(v.offered_writes, u.offered_writes) &&
+             SameDouble(v.offered_reads, u.offered_reads) &&
+             Same(v.stats.schedule_lag, u.stats.schedule_lag) &&
+             v.store.has_value() == u.store.has_value() &&
+             v.process.has_value() == u.process.has_value() &&
              v.audit.has_value() == u.audit.has_value());
+  if (u.store.has_value()) {
+    const loadtest::storage::StoreInternals& a = *u.store;
+    const loadtest::storage::StoreInternals& b = *v.store;
+    FUZZ_CHECK(a.wal_bytes_max == b.wal_bytes_max &&
+               a.wal_restart_bytes == b.wal_restart_bytes &&
+               a.db_bytes == b.db_bytes && a.checkpoints == b.checkpoints &&
+               a.checkpoint_frames == b.checkpoint_frames &&
+               a.checkpoints_blocked == b.checkpoints_blocked &&
+               a.wal_stuck_ns_max == b.wal_stuck_ns_max &&
+               Same(a.checkpoint_latency, b.checkpoint_latency) &&
+               Same(a.commit_latency, b.commit_latency) &&
+               SameConnection(a.writer, b.writer) &&
+               SameConnection(a.readers, b.readers) &&
+               SameConnection(a.checkpointer, b.checkpointer));
+  }
+  if (u.process.has_value()) {
+    const protocol::ProcessFigures& a = *u.process;
+    const protocol::ProcessFigures& b = *v.process;
+    FUZZ_CHECK(SameDouble(a.wall_seconds, b.wall_seconds) &&
+               SameDouble(a.cpu_seconds, b.cpu_seconds) &&
+               SameDouble(a.usable_cores, b.usable_cores) &&
+               a.threads == b.threads && a.rss_bytes == b.rss_bytes &&
+               a.open_fds == b.open_fds &&
+               a.voluntary_switches == b.voluntary_switches &&
+               a.involuntary_switches == b.involuntary_switches);
+  }
   if (u.audit.has_value()) {
     const protocol::RunAudit& a = *u.audit;
     const protocol::RunAudit& b = *v.audit;
@@ -177,6 +216,16 @@ void Aggregate(const protocol::IntervalUpdate& u) {
   (void)summary.total.error_rate();
   (void)summary.total.queue_utilization();
   (void)summary.total.mean_batch_size();
+  // The verdicts of one interval and of the run never fail on what the
+  // decoder accepted.
+  (void)protocol::GeneratorBoundReason(u);
+  (void)protocol::CheckpointStarvationReason(u);
+  if (summary.total.process.has_value()) {
+    (void)summary.total.process->cpu_fraction();
+  }
+  if (summary.total.store.has_value()) {
+    (void)summary.total.store->cache_hit_ratio();
+  }
 }
 
 }  // namespace
@@ -216,6 +265,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (u.ok()) {
       Exercise(u->stats.write_latency);
       Exercise(u->stats.read_latency);
+      Exercise(u->stats.schedule_lag);
       CheckUpdateRoundTrip(*u);
       Aggregate(*u);
     } else {

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "protocol/rate_plan.h"
 #include "stats/interval_counters.h"
+#include "storage/store_internals.h"
 #include "storage/store_options.h"
 
 namespace loadtest::protocol {
@@ -98,6 +99,26 @@ struct RunAudit {
 // means it ended early (a Stop, a signal, a limit, a fault).
 inline constexpr char kDurationReached[] = "duration reached";
 
+// The agent process over one interval (agent/process_stats.h).
+struct ProcessFigures {
+  double wall_seconds = 0;  // The span these figures cover.
+  double cpu_seconds = 0;   // User + system CPU time used in it.
+  double usable_cores = 0;  // CPUs the process may use (affinity, cgroup).
+  int threads = 0;          // At the span's end.
+  int64_t rss_bytes = 0;    // At the span's end.
+  int open_fds = 0;         // At the span's end.
+  int64_t voluntary_switches = 0;    // Waits (locks, sleeps, I/O) in the span.
+  int64_t involuntary_switches = 0;  // Preemptions: a runnable thread lost its CPU.
+
+  // cpu_seconds over what the usable cores could have given in the span,
+  // 0..1 (slightly above 1 through rounding); 0 when unknown.
+  double cpu_fraction() const {
+    return wall_seconds > 0 && usable_cores > 0
+               ? cpu_seconds / (wall_seconds * usable_cores)
+               : 0;
+  }
+};
+
 struct IntervalUpdate {
   int64_t sequence = 0;      // 1, 2, ... per run.
   double start_s = 0;        // Interval bounds, seconds since the run began.
@@ -117,6 +138,10 @@ struct IntervalUpdate {
   double offered_writes = 0;
   double offered_reads = 0;
   std::optional<RunAudit> audit;
+  // SQLite's internals and the agent process in the interval; absent from
+  // an agent that does not report them.
+  std::optional<storage::StoreInternals> store;
+  std::optional<ProcessFigures> process;
 };
 
 }  // namespace loadtest::protocol

@@ -64,6 +64,93 @@ absl::Status CheckCounts(const IntervalUpdate& u) {
   return absl::OkStatus();
 }
 
+// Times summed over many connections (busy waits) may pass 2^43 ns in one
+// interval; this still keeps sums across agents and intervals in int64.
+constexpr int64_t kMaxUpdateNanos = int64_t{1} << 56;
+
+absl::Status CheckNanos(const char* name, int64_t value) {
+  if (value < 0 || value > kMaxUpdateNanos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("update ", name, " must be between 0 and ",
+                     kMaxUpdateNanos, " ns, got ", value));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckReal(const char* name, double value, double max) {
+  if (!std::isfinite(value) || value < 0 || value > max) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "update ", name, " must be between 0 and ", max, ", got ", value));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckConnection(const char* kind,
+                             const storage::ConnectionActivity& c) {
+  RETURN_IF_ERROR(CheckCount(kind, c.busy_events));
+  RETURN_IF_ERROR(CheckNanos(kind, c.busy_wait_ns));
+  RETURN_IF_ERROR(CheckCount(kind, c.cache_hits));
+  RETURN_IF_ERROR(CheckCount(kind, c.cache_misses));
+  RETURN_IF_ERROR(CheckCount(kind, c.cache_writes));
+  RETURN_IF_ERROR(CheckCount(kind, c.cache_spills));
+  return absl::OkStatus();
+}
+
+// The store's and the process's figures: counts and sizes as counts,
+// times as times, the process's reals finite and in range.
+absl::Status CheckInternals(const IntervalUpdate& u) {
+  if (u.store.has_value()) {
+    const storage::StoreInternals& s = *u.store;
+    RETURN_IF_ERROR(CheckCount("store wal_bytes_max", s.wal_bytes_max));
+    RETURN_IF_ERROR(CheckCount("store wal_restart_bytes", s.wal_restart_bytes));
+    RETURN_IF_ERROR(CheckCount("store db_bytes", s.db_bytes));
+    RETURN_IF_ERROR(CheckCount("store checkpoints", s.checkpoints));
+    RETURN_IF_ERROR(CheckCount("store checkpoint_frames", s.checkpoint_frames));
+    RETURN_IF_ERROR(
+        CheckCount("store checkpoints_blocked", s.checkpoints_blocked));
+    RETURN_IF_ERROR(CheckNanos("store wal_stuck_ns_max", s.wal_stuck_ns_max));
+    RETURN_IF_ERROR(CheckConnection("store writer", s.writer));
+    RETURN_IF_ERROR(CheckConnection("store readers", s.readers));
+    RETURN_IF_ERROR(CheckConnection("store checkpointer", s.checkpointer));
+  }
+  if (u.process.has_value()) {
+    const ProcessFigures& p = *u.process;
+    RETURN_IF_ERROR(
+        CheckReal("process wall_seconds", p.wall_seconds, kMaxIntervalEndS));
+    RETURN_IF_ERROR(CheckReal("process cpu_seconds", p.cpu_seconds,
+                              static_cast<double>(kMaxUpdateCount)));
+    RETURN_IF_ERROR(CheckReal("process usable_cores", p.usable_cores, 1e6));
+    RETURN_IF_ERROR(CheckCount("process threads", p.threads));
+    RETURN_IF_ERROR(CheckCount("process rss_bytes", p.rss_bytes));
+    RETURN_IF_ERROR(CheckCount("process open_fds", p.open_fds));
+    RETURN_IF_ERROR(
+        CheckCount("process voluntary_switches", p.voluntary_switches));
+    RETURN_IF_ERROR(
+        CheckCount("process involuntary_switches", p.involuntary_switches));
+  }
+  return absl::OkStatus();
+}
+
+void ToProto(const storage::ConnectionActivity& c, pb::ConnectionStats* out) {
+  out->set_busy_events(c.busy_events);
+  out->set_busy_wait_ns(c.busy_wait_ns);
+  out->set_cache_hits(c.cache_hits);
+  out->set_cache_misses(c.cache_misses);
+  out->set_cache_writes(c.cache_writes);
+  out->set_cache_spills(c.cache_spills);
+}
+
+storage::ConnectionActivity FromProto(const pb::ConnectionStats& p) {
+  storage::ConnectionActivity c;
+  c.busy_events = p.busy_events();
+  c.busy_wait_ns = p.busy_wait_ns();
+  c.cache_hits = p.cache_hits();
+  c.cache_misses = p.cache_misses();
+  c.cache_writes = p.cache_writes();
+  c.cache_spills = p.cache_spills();
+  return c;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> DatabasePath(const std::string& data_dir,
@@ -196,6 +283,37 @@ void ToProto(const IntervalUpdate& u, pb::RunUpdate* out) {
   out->set_first_error(u.first_error);
   out->set_offered_writes(u.offered_writes);
   out->set_offered_reads(u.offered_reads);
+  if (u.stats.schedule_lag.count() > 0) {
+    ToProto(u.stats.schedule_lag, out->mutable_schedule_lag());
+  }
+  if (u.store.has_value()) {
+    const storage::StoreInternals& s = *u.store;
+    pb::StoreStats* p = out->mutable_store();
+    p->set_wal_bytes_max(s.wal_bytes_max);
+    p->set_wal_restart_bytes(s.wal_restart_bytes);
+    p->set_db_bytes(s.db_bytes);
+    p->set_checkpoints(s.checkpoints);
+    p->set_checkpoint_frames(s.checkpoint_frames);
+    p->set_checkpoints_blocked(s.checkpoints_blocked);
+    p->set_wal_stuck_ns_max(s.wal_stuck_ns_max);
+    ToProto(s.checkpoint_latency, p->mutable_checkpoint_latency());
+    ToProto(s.commit_latency, p->mutable_commit_latency());
+    ToProto(s.writer, p->mutable_writer());
+    ToProto(s.readers, p->mutable_readers());
+    ToProto(s.checkpointer, p->mutable_checkpointer());
+  }
+  if (u.process.has_value()) {
+    const ProcessFigures& f = *u.process;
+    pb::ProcessStats* p = out->mutable_process();
+    p->set_wall_seconds(f.wall_seconds);
+    p->set_cpu_seconds(f.cpu_seconds);
+    p->set_usable_cores(f.usable_cores);
+    p->set_threads(f.threads);
+    p->set_rss_bytes(f.rss_bytes);
+    p->set_open_fds(f.open_fds);
+    p->set_voluntary_switches(f.voluntary_switches);
+    p->set_involuntary_switches(f.involuntary_switches);
+  }
   if (u.audit.has_value()) {
     const RunAudit& a = *u.audit;
     pb::Audit* p = out->mutable_audit();
@@ -249,6 +367,37 @@ absl::StatusOr<IntervalUpdate> FromProto(const pb::RunUpdate& p) {
           1e7 * kMaxIntervalEndS, ", got ", offered));
     }
   }
+  ASSIGN_OR_RETURN(u.stats.schedule_lag, FromProto(p.schedule_lag()));
+  if (p.has_store()) {
+    const pb::StoreStats& w = p.store();
+    storage::StoreInternals s;
+    s.wal_bytes_max = w.wal_bytes_max();
+    s.wal_restart_bytes = w.wal_restart_bytes();
+    s.db_bytes = w.db_bytes();
+    s.checkpoints = w.checkpoints();
+    s.checkpoint_frames = w.checkpoint_frames();
+    s.checkpoints_blocked = w.checkpoints_blocked();
+    s.wal_stuck_ns_max = w.wal_stuck_ns_max();
+    ASSIGN_OR_RETURN(s.checkpoint_latency, FromProto(w.checkpoint_latency()));
+    ASSIGN_OR_RETURN(s.commit_latency, FromProto(w.commit_latency()));
+    s.writer = FromProto(w.writer());
+    s.readers = FromProto(w.readers());
+    s.checkpointer = FromProto(w.checkpointer());
+    u.store = std::move(s);
+  }
+  if (p.has_process()) {
+    const pb::ProcessStats& w = p.process();
+    ProcessFigures f;
+    f.wall_seconds = w.wall_seconds();
+    f.cpu_seconds = w.cpu_seconds();
+    f.usable_cores = w.usable_cores();
+    f.threads = w.threads();
+    f.rss_bytes = w.rss_bytes();
+    f.open_fds = w.open_fds();
+    f.voluntary_switches = w.voluntary_switches();
+    f.involuntary_switches = w.involuntary_switches();
+    u.process = f;
+  }
   if (p.has_audit()) {
     const pb::Audit& a = p.audit();
     RunAudit audit;
@@ -264,6 +413,7 @@ absl::StatusOr<IntervalUpdate> FromProto(const pb::RunUpdate& p) {
     u.audit = audit;
   }
   RETURN_IF_ERROR(CheckCounts(u));
+  RETURN_IF_ERROR(CheckInternals(u));
   return u;
 }
 

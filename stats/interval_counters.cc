@@ -24,6 +24,7 @@ void IntervalStats::Merge(const IntervalStats& other) {
   counters.Add(other.counters);
   write_latency.Merge(other.write_latency);
   read_latency.Merge(other.read_latency);
+  schedule_lag.Merge(other.schedule_lag);
 }
 
 }  // namespace loadtest::stats

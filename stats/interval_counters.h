@@ -42,6 +42,10 @@ struct IntervalStats {
   IntervalCounters counters;
   LatencyHistogram write_latency;
   LatencyHistogram read_latency;
+  // Open loop only: how late each operation started after its scheduled
+  // time (0 when on time), one sample per operation paced, writes and
+  // reads together. Its count is the number of open-loop operations.
+  LatencyHistogram schedule_lag;
 
   // Adds `other`'s counters and merges its histograms. Order-independent.
   void Merge(const IntervalStats& other);

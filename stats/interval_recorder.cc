@@ -51,6 +51,11 @@ void IntervalRecorder::RecordReadLate() {
   ++current_->counters.reads_late;
 }
 
+void IntervalRecorder::RecordScheduleLag(int64_t lag_ns) {
+  sync::MutexLock lock(&mu_);
+  current_->schedule_lag.Record(lag_ns);
+}
+
 IntervalStats IntervalRecorder::TakeInterval() {
   auto taken = std::make_unique<IntervalStats>();
   {

@@ -38,6 +38,9 @@ class IntervalRecorder {
   void RecordReadOk(int64_t latency_ns);
   void RecordReadError();  // counters.read_errors
   void RecordReadLate();   // counters.reads_late
+  // An open-loop operation started `lag_ns` after its scheduled time
+  // (schedule_lag; 0 when on time).
+  void RecordScheduleLag(int64_t lag_ns);
 
   // Returns everything recorded since the previous take (or construction)
   // and starts a new, empty interval. The caller owns the result. Allocates

@@ -98,13 +98,15 @@ void LowerThisThreadPriority(int nice) {
 // A read-only connection with its prepared searches.
 class SqliteReader : public StoreReader {
  public:
+  // `counters` (may be null: not collected) must outlive the reader.
   SqliteReader(std::string path, Connection db, bool has_fts, int nice,
-               StoreMetrics* metrics)
+               StoreMetrics* metrics, internal::ConnectionCounters* counters)
       : path_(std::move(path)),
         db_(std::move(db)),
         has_fts_(has_fts),
         nice_(nice),
-        metrics_(metrics) {}
+        metrics_(metrics),
+        counters_(counters) {}
 
   absl::Status Prepare() {
     ASSIGN_OR_RETURN(
@@ -172,6 +174,7 @@ class SqliteReader : public StoreReader {
     if (nice_ > 0) LowerThisThreadPriority(nice_);
     const Clock::time_point start = Clock::now();
     auto result = RunQuery(stmt, arg, limit, what);
+    if (counters_ != nullptr) counters_->AddCacheStatus(db_.get());
     if (metrics_ != nullptr) {
       metrics_->read_requests.Increment();
       if (result.ok()) {
@@ -236,6 +239,7 @@ class SqliteReader : public StoreReader {
   const bool has_fts_;
   const int nice_;
   StoreMetrics* const metrics_;
+  internal::ConnectionCounters* const counters_;
   Statement text_, hostname_, app_name_, recent_;
 };
 
@@ -244,7 +248,13 @@ class SqliteReader : public StoreReader {
 class BatchedStore::Impl {
  public:
   Impl(const StoreOptions& options, StoreMetrics* metrics)
-      : options_(options), metrics_(metrics) {}
+      : options_(options), metrics_(metrics) {
+    if (metrics_ != nullptr && options_.collect_internals) {
+      writer_counters_.metrics = metrics_->writer;
+      reader_counters_.metrics = metrics_->readers;
+      checkpointer_counters_.metrics = metrics_->checkpointer;
+    }
+  }
 
   ~Impl() { (void)Close(); }
 
@@ -260,6 +270,7 @@ class BatchedStore::Impl {
     sync::MutexLock lock(&mu_);
     return first_error_;
   }
+  StoreInternals TakeInternals();
 
  private:
   // Writer thread: forms batches and commits them until closed and drained.
@@ -278,6 +289,9 @@ class BatchedStore::Impl {
                   std::vector<Clock::time_point>* taken_at);
   int CommitRowsOneByOne(const std::vector<RequestPtr>& batch);
   int InsertRow(Request* request);  // Returns the SQLite result code.
+  // Writer thread: one committed transaction's COMMIT took `took`; also
+  // reads the write connection's page cache counters.
+  void RecordCommit(Clock::duration took);
   absl::Status RunStatement(sqlite3_stmt* stmt, const char* what);
   // Counts the outcomes of a written batch and wakes its callers.
   void Deliver(const std::vector<RequestPtr>& batch, int transactions);
@@ -293,6 +307,25 @@ class BatchedStore::Impl {
 
   const StoreOptions options_;
   StoreMetrics* const metrics_;
+
+  // Lock waits and page cache of each kind of connection; declared before
+  // the connections, which count into them until they close.
+  internal::ConnectionCounters writer_counters_;
+  internal::ConnectionCounters reader_counters_;
+  internal::ConnectionCounters checkpointer_counters_;
+  // With collect_internals, the counters to give each kind of connection;
+  // null otherwise.
+  internal::ConnectionCounters* Counters(internal::ConnectionCounters* kind) {
+    return options_.collect_internals ? kind : nullptr;
+  }
+
+  // The interval's COMMIT times (writer thread), and what TakeInternals()
+  // last saw of the connection counters (its caller only).
+  sync::Mutex internals_mu_;
+  stats::LatencyHistogram commit_latency_ ABSL_GUARDED_BY(internals_mu_);
+  ConnectionActivity taken_writer_ ABSL_GUARDED_BY(internals_mu_);
+  ConnectionActivity taken_readers_ ABSL_GUARDED_BY(internals_mu_);
+  ConnectionActivity taken_checkpointer_ ABSL_GUARDED_BY(internals_mu_);
 
   // Owned by the writer thread once started (before: by Start, after: by
   // Close once the writer has been joined).
@@ -337,7 +370,7 @@ absl::Status BatchedStore::Impl::Start() {
       write_db_,
       internal::OpenConnection(
           path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-          busy_ms));
+          busy_ms, Counters(&writer_counters_)));
   if (sqlite3_db_readonly(write_db_.get(), "main") == 1) {
     return absl::PermissionDeniedError(
         absl::StrCat(path, " is not writable (check the file's permissions)"));
@@ -353,9 +386,9 @@ absl::Status BatchedStore::Impl::Start() {
                    internal::Prepare(write_db_.get(), "ROLLBACK", path));
   ASSIGN_OR_RETURN(
       checkpointer_,
-      internal::WalCheckpointer::Start(
-          write_db_.get(), options_,
-          metrics_ != nullptr ? &metrics_->checkpoints : nullptr));
+      internal::WalCheckpointer::Start(write_db_.get(), options_, metrics_,
+                                       Counters(&writer_counters_),
+                                       Counters(&checkpointer_counters_)));
   acknowledger_ = std::thread([this] { AcknowledgerLoop(); });
   writer_ = std::thread([this] { WriterLoop(); });
   return absl::OkStatus();
@@ -581,7 +614,9 @@ int BatchedStore::Impl::CommitBatch(std::vector<RequestPtr>* batch_ptr,
       if (inserted == batch.size()) break;
     }
   }
+  const Clock::time_point commit_start = Clock::now();
   status = RunStatement(commit_.get(), "cannot commit a batch");
+  if (status.ok()) RecordCommit(Clock::now() - commit_start);
   if (!status.ok()) {
     if (!sqlite3_get_autocommit(write_db_.get())) {
       (void)RunStatement(rollback_.get(), "cannot roll back a batch");
@@ -595,6 +630,49 @@ int BatchedStore::Impl::CommitBatch(std::vector<RequestPtr>* batch_ptr,
   return 1;
 }
 
+void BatchedStore::Impl::RecordCommit(Clock::duration took) {
+  if (!options_.collect_internals) return;
+  const int64_t ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(took).count();
+  writer_counters_.AddCacheStatus(write_db_.get());
+  if (metrics_ != nullptr) metrics_->commit_duration.Observe(Seconds(took));
+  sync::MutexLock lock(&internals_mu_);
+  commit_latency_.Record(ns);
+}
+
+StoreInternals BatchedStore::Impl::TakeInternals() {
+  StoreInternals taken;
+  if (checkpointer_ != nullptr) taken = checkpointer_->TakeFigures();
+  struct stat st {};
+  if (stat(options_.path.c_str(), &st) == 0) {
+    taken.db_bytes = static_cast<int64_t>(st.st_size);
+    if (metrics_ != nullptr && options_.collect_internals) {
+      metrics_->database_bytes.Set(static_cast<double>(st.st_size));
+    }
+  }
+  // Counter totals as deltas against the previous take.
+  auto delta = [](const ConnectionActivity& now, ConnectionActivity* before) {
+    ConnectionActivity d;
+    d.busy_events = now.busy_events - before->busy_events;
+    d.busy_wait_ns = now.busy_wait_ns - before->busy_wait_ns;
+    d.cache_hits = now.cache_hits - before->cache_hits;
+    d.cache_misses = now.cache_misses - before->cache_misses;
+    d.cache_writes = now.cache_writes - before->cache_writes;
+    d.cache_spills = now.cache_spills - before->cache_spills;
+    *before = now;
+    return d;
+  };
+  const ConnectionActivity writer = writer_counters_.Snapshot();
+  const ConnectionActivity readers = reader_counters_.Snapshot();
+  const ConnectionActivity checkpointer = checkpointer_counters_.Snapshot();
+  sync::MutexLock lock(&internals_mu_);
+  std::swap(taken.commit_latency, commit_latency_);
+  taken.writer = delta(writer, &taken_writer_);
+  taken.readers = delta(readers, &taken_readers_);
+  taken.checkpointer = delta(checkpointer, &taken_checkpointer_);
+  return taken;
+}
+
 int BatchedStore::Impl::CommitRowsOneByOne(
     const std::vector<RequestPtr>& batch) {
   // Autocommit: each row is its own transaction, so one bad row fails alone.
@@ -602,6 +680,8 @@ int BatchedStore::Impl::CommitRowsOneByOne(
   for (const RequestPtr& request : batch) {
     const Clock::time_point start = Clock::now();
     if (InsertRow(request.get()) != SQLITE_DONE) continue;
+    // The insert is its own transaction: its statement includes the commit.
+    RecordCommit(Clock::now() - start);
     ++transactions;
     if (metrics_ != nullptr) {
       metrics_->batch_processing.Observe(Seconds(Clock::now() - start));
@@ -656,7 +736,8 @@ absl::StatusOr<std::unique_ptr<StoreReader>> BatchedStore::Impl::NewReader() {
       Connection db,
       internal::OpenConnection(options_.path,
                                SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                               static_cast<int>(options_.busy_timeout.count())));
+                               static_cast<int>(options_.busy_timeout.count()),
+                               Counters(&reader_counters_)));
   ASSIGN_OR_RETURN(
       int64_t has_fts,
       internal::QueryInt(
@@ -673,7 +754,7 @@ absl::StatusOr<std::unique_ptr<StoreReader>> BatchedStore::Impl::NewReader() {
   }
   auto reader = std::make_unique<SqliteReader>(
       options_.path, std::move(db), has_fts > 0, options_.reader_nice,
-      metrics_);
+      metrics_, Counters(&reader_counters_));
   RETURN_IF_ERROR(reader->Prepare());
   return std::unique_ptr<StoreReader>(std::move(reader));
 }
@@ -766,6 +847,7 @@ int BatchedStore::queue_depth() const { return impl_->queue_depth(); }
 int BatchedStore::TakePeakQueueDepth() { return impl_->TakePeakQueueDepth(); }
 const StoreOptions& BatchedStore::options() const { return impl_->options(); }
 std::string BatchedStore::first_error() const { return impl_->first_error(); }
+StoreInternals BatchedStore::TakeInternals() { return impl_->TakeInternals(); }
 
 bool IsQueueFull(const absl::Status& status) {
   return absl::IsResourceExhausted(status) &&

@@ -17,7 +17,7 @@
 // docs/store-performance.md.
 //
 // Thread-safety: Write(), NewReader(), counters() and queue_depth() are safe
-// from any thread. Close() may be called once from any thread; it waits for
+// from any thread; TakeInternals() from one thread at a time. Close() may be called once from any thread; it waits for
 // the queue to drain, so no Write() may be started after it began.
 #ifndef LOADTEST_STORAGE_BATCHED_STORE_H_
 #define LOADTEST_STORAGE_BATCHED_STORE_H_
@@ -30,6 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "storage/log_entry.h"
+#include "storage/store_internals.h"
 #include "storage/store_metrics.h"
 #include "storage/store_options.h"
 
@@ -130,6 +131,14 @@ class BatchedStore {
   // The first failed COMMIT of a write, as a message naming the file and
   // SQLite's reason ("database or disk is full"), or "" while none failed.
   std::string first_error() const;
+
+  // SQLite's internals since the previous call (or Open): WAL length,
+  // checkpoints, COMMIT times, lock waits and page cache per connection
+  // kind, the database file's size (StoreInternals). All zero except
+  // db_bytes and wal_restart_bytes with options().collect_internals false.
+  // One caller at a time (any thread); after Close() it returns what the
+  // close left to count.
+  StoreInternals TakeInternals();
 
  private:
   class Impl;

@@ -38,6 +38,27 @@ prometheus::Histogram& AddHistogram(prometheus::Registry& registry,
       .Add({}, buckets);
 }
 
+// One series per connection kind of a family labelled `connection`.
+struct ConnectionFamily {
+  prometheus::Counter* writer;
+  prometheus::Counter* readers;
+  prometheus::Counter* checkpointer;  // Null when `with_checkpointer` is false.
+};
+
+ConnectionFamily AddConnectionCounters(prometheus::Registry& registry,
+                                       const std::string& name,
+                                       const std::string& help,
+                                       bool with_checkpointer) {
+  auto& family = prometheus::BuildCounter()
+                     .Name("opentrail_storage_" + name)
+                     .Help(help)
+                     .Register(registry);
+  return {&family.Add({{"connection", "writer"}}),
+          &family.Add({{"connection", "readers"}}),
+          with_checkpointer ? &family.Add({{"connection", "checkpointer"}})
+                            : nullptr};
+}
+
 const std::vector<double>& BatchSizeBuckets() {
   static const auto* buckets = new std::vector<double>{
       1, 2, 5, 10, 20, 50, 100, 200, 300, 500, 1000, 2000, 5000, 10000};
@@ -59,6 +80,24 @@ absl::StatusOr<std::unique_ptr<StoreMetrics>> StoreMetrics::Create(
     prometheus::Registry& r) {
   try {
     const auto& lat = LatencyBuckets();
+    const ConnectionFamily busy = AddConnectionCounters(
+        r, "busy_events_total",
+        "SQLITE_BUSY / SQLITE_LOCKED met, by connection kind: lock waits "
+        "begun plus checkpoints refused.",
+        true);
+    const ConnectionFamily busy_wait = AddConnectionCounters(
+        r, "busy_wait_seconds_total",
+        "Time slept in the busy handler waiting for a lock, by connection "
+        "kind.",
+        true);
+    const ConnectionFamily hits = AddConnectionCounters(
+        r, "cache_hits_total",
+        "Page cache hits (sqlite3_db_status), by connection kind.", false);
+    const ConnectionFamily misses = AddConnectionCounters(
+        r, "cache_misses_total",
+        "Page cache misses, pages read from the file (sqlite3_db_status), "
+        "by connection kind.",
+        false);
     return std::unique_ptr<StoreMetrics>(new StoreMetrics{
         AddCounter(r, "write_requests_total", "Write requests submitted."),
         AddCounter(r, "read_requests_total", "Read requests (searches) run."),
@@ -91,6 +130,23 @@ absl::StatusOr<std::unique_ptr<StoreMetrics>> StoreMetrics::Create(
         AddGauge(r, "batch_queue_size", "Writes waiting in the queue."),
         AddGauge(r, "queue_utilization_ratio",
                  "Writes waiting in the queue divided by the queue size."),
+        AddGauge(r, "wal_bytes",
+                 "Length of the WAL in use after the last commit, bytes."),
+        AddGauge(r, "database_bytes",
+                 "Size of the database file, bytes, at the last interval."),
+        AddHistogram(r, "checkpoint_duration_seconds",
+                     "Time of one PASSIVE WAL checkpoint.", lat),
+        AddCounter(r, "checkpoint_frames_total",
+                   "WAL frames copied into the database by checkpoints."),
+        AddCounter(r, "checkpoints_blocked_total",
+                   "Checkpoints that could not copy the whole WAL because a "
+                   "reader still used older frames."),
+        AddHistogram(r, "commit_duration_seconds",
+                     "Time of the COMMIT statement alone (the sync cost).",
+                     lat),
+        {busy.writer, busy_wait.writer, hits.writer, misses.writer},
+        {busy.readers, busy_wait.readers, hits.readers, misses.readers},
+        {busy.checkpointer, busy_wait.checkpointer, nullptr, nullptr},
     });
   } catch (const std::invalid_argument& e) {
     return absl::AlreadyExistsError(

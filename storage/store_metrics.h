@@ -19,6 +19,16 @@
 
 namespace loadtest::storage {
 
+// The counters of one kind of connection (writer, readers, checkpointer),
+// each a series of a family labelled `connection`. Null where the kind has
+// no such series (the checkpointer's page cache).
+struct ConnectionMetrics {
+  prometheus::Counter* busy_events = nullptr;
+  prometheus::Counter* busy_wait = nullptr;  // Seconds.
+  prometheus::Counter* cache_hits = nullptr;
+  prometheus::Counter* cache_misses = nullptr;
+};
+
 class StoreMetrics {
  public:
   // Registers every metric on `registry`. Returns AlreadyExists/Internal
@@ -48,6 +58,16 @@ class StoreMetrics {
   prometheus::Histogram& batch_size;       // Rows per committed batch.
   prometheus::Gauge& batch_queue_size;     // Entries waiting in the queue.
   prometheus::Gauge& queue_utilization;    // batch_queue_size / queue_size.
+  // SQLite internals (StoreInternals), when the store collects them.
+  prometheus::Gauge& wal_bytes;            // WAL length after the last commit.
+  prometheus::Gauge& database_bytes;       // Database file, at each interval.
+  prometheus::Histogram& checkpoint_duration;  // One PASSIVE checkpoint.
+  prometheus::Counter& checkpoint_frames;      // WAL frames copied.
+  prometheus::Counter& checkpoints_blocked;    // A reader held frames back.
+  prometheus::Histogram& commit_duration;      // The COMMIT statement alone.
+  ConnectionMetrics writer;
+  ConnectionMetrics readers;
+  ConnectionMetrics checkpointer;
 };
 
 }  // namespace loadtest::storage

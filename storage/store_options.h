@@ -80,6 +80,11 @@ struct StoreOptions {
   // needs no privilege. 5 measured: burst scenario store/ceiling 0.587 ->
   // 0.623, reads/s 2,438 -> 2,283 (docs/store-performance.md).
   int reader_nice = 5;
+
+  // Collect SQLite's internals (StoreInternals: commit and checkpoint times,
+  // WAL length, lock waits, page cache) and their metrics. Off only to
+  // measure what collecting costs (store_bench --no-internals).
+  bool collect_internals = true;
 };
 
 // Returns InvalidArgument naming the first bad field and its value.

@@ -2,9 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -48,11 +46,40 @@ absl::Status SqliteError(int rc, sqlite3* db, absl::string_view what,
   }
 }
 
-namespace {
+ConnectionActivity ConnectionCounters::Snapshot() const {
+  ConnectionActivity a;
+  a.busy_events = busy_events.load(std::memory_order_relaxed);
+  a.busy_wait_ns = busy_wait_ns.load(std::memory_order_relaxed);
+  a.cache_hits = cache_hits.load(std::memory_order_relaxed);
+  a.cache_misses = cache_misses.load(std::memory_order_relaxed);
+  a.cache_writes = cache_writes.load(std::memory_order_relaxed);
+  a.cache_spills = cache_spills.load(std::memory_order_relaxed);
+  return a;
+}
 
-struct BusyPolicy {
-  int timeout_ms;
-};
+void ConnectionCounters::AddCacheStatus(sqlite3* db) {
+  struct Item {
+    int op;
+    std::atomic<int64_t>* total;
+    prometheus::Counter* metric;
+  };
+  const Item items[] = {
+      {SQLITE_DBSTATUS_CACHE_HIT, &cache_hits, metrics.cache_hits},
+      {SQLITE_DBSTATUS_CACHE_MISS, &cache_misses, metrics.cache_misses},
+      {SQLITE_DBSTATUS_CACHE_WRITE, &cache_writes, nullptr},
+      {SQLITE_DBSTATUS_CACHE_SPILL, &cache_spills, nullptr}};
+  for (const Item& item : items) {
+    int current = 0, highwater = 0;
+    if (sqlite3_db_status(db, item.op, &current, &highwater, /*reset=*/1) ==
+            SQLITE_OK &&
+        current > 0) {
+      item.total->fetch_add(current, std::memory_order_relaxed);
+      if (item.metric != nullptr) item.metric->Increment(current);
+    }
+  }
+}
+
+namespace {
 
 // `count` is the number of times the handler was called for this lock.
 // Sleeps 100µs, 200µs, 400µs, 800µs, 1.6ms, then 2ms each time; gives up
@@ -62,16 +89,28 @@ int FineGrainedBusyHandler(void* arg, int count) {
   const int64_t slept_us =
       count <= 5 ? 100 * ((int64_t{1} << count) - 1)
                  : 3100 + int64_t{2000} * (count - 5);
+  if (count == 0 && policy->counters != nullptr) policy->counters->CountBusy();
   if (slept_us >= int64_t{policy->timeout_ms} * 1000) return 0;
   const int64_t step_us = count < 5 ? int64_t{100} << count : 2000;
+  const auto start = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(std::chrono::microseconds(step_us));
+  if (ConnectionCounters* counters = policy->counters; counters != nullptr) {
+    const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+    counters->busy_wait_ns.fetch_add(ns, std::memory_order_relaxed);
+    if (counters->metrics.busy_wait != nullptr) {
+      counters->metrics.busy_wait->Increment(static_cast<double>(ns) / 1e9);
+    }
+  }
   return 1;
 }
 
 }  // namespace
 
 absl::StatusOr<Connection> OpenConnection(const std::string& path, int flags,
-                                          int busy_timeout_ms) {
+                                          int busy_timeout_ms,
+                                          ConnectionCounters* counters) {
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   Connection db(raw);
@@ -79,19 +118,13 @@ absl::StatusOr<Connection> OpenConnection(const std::string& path, int flags,
     return SqliteError(rc, db.get(), "cannot open database", path);
   }
   sqlite3_extended_result_codes(db.get(), 1);
-  // One policy object per distinct timeout, alive for the process: the
-  // handler's argument must outlive every connection that uses it.
-  static std::mutex policies_mu;
-  static std::map<int, std::unique_ptr<BusyPolicy>>* policies =
-      new std::map<int, std::unique_ptr<BusyPolicy>>();
-  BusyPolicy* policy;
-  {
-    std::lock_guard<std::mutex> lock(policies_mu);
-    auto& slot = (*policies)[busy_timeout_ms];
-    if (slot == nullptr) slot.reset(new BusyPolicy{busy_timeout_ms});
-    policy = slot.get();
-  }
-  sqlite3_busy_handler(db.get(), &FineGrainedBusyHandler, policy);
+  // The handler's argument lives in the connection's deleter, so it
+  // outlives every call the connection makes.
+  auto policy = std::make_shared<BusyPolicy>();
+  policy->timeout_ms = busy_timeout_ms;
+  policy->counters = counters;
+  sqlite3_busy_handler(db.get(), &FineGrainedBusyHandler, policy.get());
+  db.get_deleter().busy = std::move(policy);
   return db;
 }
 

@@ -6,16 +6,54 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "storage/store_internals.h"
+#include "storage/store_metrics.h"
 
 namespace loadtest::storage::internal {
 
+// Running totals of one kind of connection (the writer, every reader, the
+// checkpointer), for StoreInternals. Safe from any thread: each connection's
+// thread adds to them, the store's collector reads them.
+struct ConnectionCounters {
+  std::atomic<int64_t> busy_events{0};
+  std::atomic<int64_t> busy_wait_ns{0};
+  std::atomic<int64_t> cache_hits{0};
+  std::atomic<int64_t> cache_misses{0};
+  std::atomic<int64_t> cache_writes{0};
+  std::atomic<int64_t> cache_spills{0};
+  // Each may be null: the store's Prometheus counters of this connection
+  // kind, counted along (StoreMetrics::ForConnection).
+  ConnectionMetrics metrics;
+
+  // The totals so far.
+  ConnectionActivity Snapshot() const;
+  // Counts one SQLITE_BUSY / SQLITE_LOCKED that the busy handler did not
+  // see (a statement or checkpoint that returned it).
+  void CountBusy() {
+    busy_events.fetch_add(1, std::memory_order_relaxed);
+    if (metrics.busy_events != nullptr) metrics.busy_events->Increment();
+  }
+  // Adds `db`'s page cache counters since the previous call on `db`
+  // (sqlite3_db_status, reset as read). Only from the thread that uses `db`.
+  void AddCacheStatus(sqlite3* db);
+};
+
+// The busy handler's settings for one connection; alive as long as it.
+struct BusyPolicy {
+  int timeout_ms = 0;
+  ConnectionCounters* counters = nullptr;  // May be null.
+};
+
 struct ConnectionCloser {
+  std::shared_ptr<BusyPolicy> busy;  // The handler's argument.
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 };
 struct StatementFinalizer {
@@ -36,8 +74,11 @@ absl::Status SqliteError(int rc, sqlite3* db, absl::string_view what,
 // that retries for up to `busy_timeout_ms`. SQLite's own busy timeout sleeps
 // in steps of up to 100 ms; this one polls every 100 µs at first, backing off
 // to 2 ms, so a writer held off by a short checkpoint resumes at once.
+// `counters` (may be null; must outlive the connection) count each wait
+// and the time slept.
 absl::StatusOr<Connection> OpenConnection(const std::string& path, int flags,
-                                          int busy_timeout_ms);
+                                          int busy_timeout_ms,
+                                          ConnectionCounters* counters = nullptr);
 
 // Runs one or more statements that return no rows.
 absl::Status Exec(sqlite3* db, const std::string& sql, absl::string_view path);

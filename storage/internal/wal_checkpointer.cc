@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -43,39 +44,79 @@ absl::Status ApplyWriterPragmas(sqlite3* db, const StoreOptions& options) {
 }
 
 absl::StatusOr<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(
-    sqlite3* write_db, const StoreOptions& options,
-    prometheus::Counter* checkpoints) {
+    sqlite3* write_db, const StoreOptions& options, StoreMetrics* metrics,
+    ConnectionCounters* writer, ConnectionCounters* checkpointer) {
   ASSIGN_OR_RETURN(
       Connection db,
       OpenConnection(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                     static_cast<int>(options.busy_timeout.count())));
+                     static_cast<int>(options.busy_timeout.count()),
+                     checkpointer));
   // A connection learns the file is in WAL mode when it first reads it;
   // until then a checkpoint on it is a silent no-op.
   RETURN_IF_ERROR(
       QueryText(db.get(), "PRAGMA journal_mode=WAL", options.path).status());
-  std::unique_ptr<WalCheckpointer> checkpointer(
-      new WalCheckpointer(write_db, options, std::move(db), checkpoints));
+  ASSIGN_OR_RETURN(const int64_t page_size,
+                   QueryInt(write_db, "PRAGMA page_size", options.path));
+  std::unique_ptr<WalCheckpointer> self(new WalCheckpointer(
+      write_db, options, std::move(db), static_cast<int>(page_size), metrics,
+      writer, checkpointer));
   // Replaces SQLite's auto-checkpoint with the hand-off to our thread.
-  sqlite3_wal_hook(write_db, &WalCheckpointer::WalHook, checkpointer.get());
-  WalCheckpointer* self = checkpointer.get();
-  checkpointer->thread_ = std::thread([self] { self->Loop(); });
-  return checkpointer;
+  sqlite3_wal_hook(write_db, &WalCheckpointer::WalHook, self.get());
+  WalCheckpointer* raw = self.get();
+  self->thread_ = std::thread([raw] { raw->Loop(); });
+  return self;
 }
 
 WalCheckpointer::WalCheckpointer(sqlite3* write_db, const StoreOptions& options,
-                                 Connection checkpoint_db,
-                                 prometheus::Counter* checkpoints)
+                                 Connection checkpoint_db, int page_size,
+                                 StoreMetrics* metrics,
+                                 ConnectionCounters* writer,
+                                 ConnectionCounters* checkpointer)
     : write_db_(write_db),
       checkpoint_pages_(options.checkpoint_pages),
       restart_pages_(options.restart_pages),
-      metric_(checkpoints),
+      collect_(options.collect_internals),
+      page_size_(page_size),
+      metrics_(metrics),
+      writer_counters_(writer),
+      checkpointer_counters_(checkpointer),
       checkpoint_db_(std::move(checkpoint_db)) {}
 
 WalCheckpointer::~WalCheckpointer() { Stop(); }
 
+int64_t WalCheckpointer::WalBytes(int64_t frames) const {
+  // The WAL's 32-byte header, then each frame's 24-byte header and page.
+  return frames > 0 ? 32 + frames * (int64_t{page_size_} + 24) : 0;
+}
+
 int WalCheckpointer::WalHook(void* self, sqlite3*, const char*, int pages) {
   auto* checkpointer = static_cast<WalCheckpointer*>(self);
   checkpointer->wal_pages_ = pages;  // On the writer thread, inside COMMIT.
+  if (checkpointer->collect_) {
+    const int64_t bytes = checkpointer->WalBytes(pages);
+    if (checkpointer->metrics_ != nullptr) {
+      checkpointer->metrics_->wal_bytes.Set(static_cast<double>(bytes));
+    }
+    sync::MutexLock lock(&checkpointer->figures_mu_);
+    StoreInternals& f = checkpointer->figures_;
+    checkpointer->wal_bytes_ = bytes;
+    f.wal_bytes_max = std::max(f.wal_bytes_max, bytes);
+    const bool stuck = pages >= checkpointer->restart_pages_;
+    if (stuck != checkpointer->stuck_) {
+      const Clock::time_point now = Clock::now();
+      if (stuck) {
+        checkpointer->stuck_since_ = now;
+      } else {
+        // The WAL started over: the span it could not ends here.
+        f.wal_stuck_ns_max = std::max<int64_t>(
+            f.wal_stuck_ns_max,
+            std::chrono::duration_cast<std::chrono::nanoseconds>(
+                now - checkpointer->stuck_since_)
+                .count());
+      }
+      checkpointer->stuck_ = stuck;
+    }
+  }
   if (pages >= checkpointer->checkpoint_pages_) {
     sync::MutexLock lock(&checkpointer->mu_);
     if (!checkpointer->wanted_) {
@@ -86,9 +127,48 @@ int WalCheckpointer::WalHook(void* self, sqlite3*, const char*, int pages) {
   return SQLITE_OK;
 }
 
-void WalCheckpointer::Count() {
-  checkpoints_.fetch_add(1, std::memory_order_relaxed);
-  if (metric_ != nullptr) metric_->Increment();
+int WalCheckpointer::Checkpoint(sqlite3* db, ConnectionCounters* counters) {
+  const Clock::time_point start = collect_ ? Clock::now() : Clock::time_point();
+  int wal_frames = 0, checkpointed = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                           &wal_frames, &checkpointed);
+  const bool ran = rc == SQLITE_OK && wal_frames >= 0;
+  if (ran) {
+    checkpoints_.fetch_add(1, std::memory_order_relaxed);
+    if (metrics_ != nullptr) metrics_->checkpoints.Increment();
+  }
+  if (!collect_) return rc;
+  const int primary = rc & 0xff;
+  if ((primary == SQLITE_BUSY || primary == SQLITE_LOCKED) &&
+      counters != nullptr) {
+    counters->CountBusy();  // PASSIVE never calls the busy handler.
+  }
+  if (counters != nullptr) counters->AddCacheStatus(db);
+  if (!ran) return rc;
+  const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         Clock::now() - start)
+                         .count();
+  // Frames the WAL holds that this checkpoint could not copy: a reader
+  // still reads older frames (PASSIVE copies only what no reader needs).
+  const bool blocked = checkpointed < wal_frames;
+  int64_t copied = 0;
+  {
+    sync::MutexLock lock(&figures_mu_);
+    // A smaller backfill than last time: the WAL started over since.
+    copied = checkpointed >= backfilled_ ? checkpointed - backfilled_
+                                         : checkpointed;
+    backfilled_ = checkpointed;
+    ++figures_.checkpoints;
+    figures_.checkpoint_frames += copied;
+    figures_.checkpoints_blocked += blocked ? 1 : 0;
+    figures_.checkpoint_latency.Record(ns);
+  }
+  if (metrics_ != nullptr) {
+    metrics_->checkpoint_duration.Observe(static_cast<double>(ns) / 1e9);
+    metrics_->checkpoint_frames.Increment(static_cast<double>(copied));
+    if (blocked) metrics_->checkpoints_blocked.Increment();
+  }
+  return rc;
 }
 
 void WalCheckpointer::Loop() {
@@ -101,11 +181,7 @@ void WalCheckpointer::Loop() {
     mu_.Unlock();
     // PASSIVE never takes the write lock: commits go on beside it. Errors
     // (e.g. BUSY while readers hold old snapshots) only delay the next one.
-    int wal_frames = 0, checkpointed = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_.get(), nullptr,
-                                             SQLITE_CHECKPOINT_PASSIVE,
-                                             &wal_frames, &checkpointed);
-    if (rc == SQLITE_OK && wal_frames >= 0) Count();
+    (void)Checkpoint(checkpoint_db_.get(), checkpointer_counters_);
     mu_.Lock();
   }
 }
@@ -121,13 +197,27 @@ void WalCheckpointer::AfterCommit() {
   // so completes. The next BEGIN then finds the WAL fully copied and starts
   // it over from the beginning, unless a reader still uses old frames; in
   // that case try again after another checkpoint_pages frames.
-  int wal_frames = 0, checkpointed = 0;
-  const int rc =
-      sqlite3_wal_checkpoint_v2(write_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                &wal_frames, &checkpointed);
+  const int rc = Checkpoint(write_db_, writer_counters_);
   if (rc == SQLITE_BUSY) return;  // The checkpointer is at it; next batch.
   next_completion_attempt_ = wal_pages_ + checkpoint_pages_;
-  if (rc == SQLITE_OK && wal_frames >= 0) Count();
+}
+
+StoreInternals WalCheckpointer::TakeFigures() {
+  StoreInternals taken;
+  const Clock::time_point now = Clock::now();
+  sync::MutexLock lock(&figures_mu_);
+  std::swap(taken, figures_);
+  taken.wal_restart_bytes = WalBytes(restart_pages_);
+  if (stuck_) {
+    taken.wal_stuck_ns_max = std::max<int64_t>(
+        taken.wal_stuck_ns_max,
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now - stuck_since_)
+            .count());
+  }
+  // The WAL is still as long as the last commit left it.
+  figures_.wal_bytes_max = wal_bytes_;
+  taken.wal_bytes_max = std::max(taken.wal_bytes_max, wal_bytes_);
+  return taken;
 }
 
 void WalCheckpointer::Stop() {

@@ -79,6 +79,56 @@ TEST(AgentRunTest, ReportsEachIntervalThenAFinalUpdateWithAPassingAudit) {
   EXPECT_EQ(audit.integrity_message, "ok");
 }
 
+TEST(AgentRunTest, EveryUpdateCarriesTheStoresInternalsAndTheProcess) {
+  TestDir dir;
+  const RunSpec spec = SmallSpec(dir.path() + "/run.db");
+  std::vector<IntervalUpdate> updates;
+  AgentRun run(spec, nullptr);
+  ASSERT_TRUE(run.Run([&](const IntervalUpdate& u) { updates.push_back(u); }).ok());
+  ASSERT_FALSE(updates.empty());
+  int64_t batches = 0;
+  uint64_t commits = 0;
+  for (const IntervalUpdate& u : updates) {
+    SCOPED_TRACE(u.sequence);
+    ASSERT_TRUE(u.store.has_value());
+    ASSERT_TRUE(u.process.has_value());
+    EXPECT_GT(u.process->wall_seconds, 0);
+    EXPECT_GE(u.process->threads, 1);
+    EXPECT_GT(u.store->db_bytes, 0);
+    EXPECT_GT(u.store->wal_restart_bytes, 0);
+    batches += u.batches;
+    commits += u.store->commit_latency.count();
+  }
+  // Every committed transaction is one COMMIT sample, interval by interval
+  // adding up to the run (the final interval includes the drain).
+  EXPECT_GT(batches, 0);
+  EXPECT_EQ(commits, static_cast<uint64_t>(batches));
+  // Closed loop: nothing is paced, so there is no schedule lag.
+  for (const IntervalUpdate& u : updates) {
+    EXPECT_EQ(u.stats.schedule_lag.count(), 0u);
+  }
+}
+
+TEST(AgentRunTest, AnOpenLoopRunRecordsOneLagSamplePerPacedOperation) {
+  TestDir dir;
+  RunSpec spec = SmallSpec(dir.path() + "/run.db");
+  spec.workload.write_rate = 200;
+  spec.workload.read_rate = 50;
+  std::vector<IntervalUpdate> updates;
+  AgentRun run(spec, nullptr);
+  ASSERT_TRUE(run.Run([&](const IntervalUpdate& u) { updates.push_back(u); }).ok());
+  uint64_t lag_samples = 0;
+  int64_t operations = 0;
+  for (const IntervalUpdate& u : updates) {
+    const stats::IntervalCounters& c = u.stats.counters;
+    lag_samples += u.stats.schedule_lag.count();
+    operations += c.writes_ok + c.write_errors + c.write_timeouts +
+                  c.queue_full + c.reads_ok + c.read_errors;
+  }
+  EXPECT_GT(lag_samples, 0u);
+  EXPECT_EQ(lag_samples, static_cast<uint64_t>(operations));
+}
+
 TEST(AgentRunTest, AuditCountsOnlyThisRunsRowsAndKeepsEarlierData) {
   TestDir dir;
   RunSpec spec = SmallSpec(dir.path() + "/run.db");

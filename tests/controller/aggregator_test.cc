@@ -167,6 +167,111 @@ TEST(AggregatorTest, MergingIsIndependentOfArrivalOrder) {
   EXPECT_EQ(x.total.write_latency.Quantile(0.99), y.total.write_latency.Quantile(0.99));
 }
 
+// An update of `Update` with the agent process at `cpu_fraction` of its two
+// cores, and its store's WAL at `wal_bytes` with `blocked` checkpoints.
+protocol::IntervalUpdate WithInternals(int64_t sequence, double cpu_fraction,
+                                       int64_t wal_bytes = 1 << 20,
+                                       int64_t blocked = 0,
+                                       bool final = false) {
+  protocol::IntervalUpdate u = Update(sequence, 100, 1000000, final);
+  protocol::ProcessFigures p;
+  p.wall_seconds = 1;
+  p.usable_cores = 2;
+  p.cpu_seconds = 2 * cpu_fraction;
+  p.threads = 30;
+  u.process = p;
+  storage::StoreInternals s;
+  s.wal_restart_bytes = 32 << 20;
+  s.wal_bytes_max = wal_bytes;
+  s.checkpoints = 2;
+  s.checkpoints_blocked = blocked;
+  s.commit_latency.Record(400000);
+  u.store = s;
+  return u;
+}
+
+TEST(AggregatorValidityTest, NamesTheAgentAndIntervalsLimitedByTheGenerator) {
+  Aggregator agg({"a1", "a2"});
+  for (int64_t seq = 1; seq <= 5; ++seq) {
+    const bool final = seq == 5;
+    agg.Add("a1", WithInternals(seq, seq == 1 ? 0.5 : 0.99, 1 << 20, 0, final));
+    agg.Add("a2", WithInternals(seq, 0.2, 1 << 20, 0, final));
+  }
+  const RunSummary summary = agg.Summary();
+  EXPECT_EQ(summary.agents[0].figures.generator_bound_intervals, 4);
+  EXPECT_EQ(summary.agents[0].figures.intervals, 5);
+  EXPECT_EQ(summary.agents[1].figures.generator_bound_intervals, 0);
+  EXPECT_EQ(summary.total.generator_bound_intervals, 4);
+  ASSERT_EQ(summary.warnings.size(), 1u);
+  EXPECT_EQ(summary.warnings[0],
+            "agent a1: 4 of 5 intervals limited by the load generator (CPU "
+            "99% of 2 cores), not by the store: their latencies include "
+            "waiting for the generator");
+  // The run's process figures per agent: CPU over the whole run.
+  ASSERT_TRUE(summary.agents[0].figures.process.has_value());
+  EXPECT_NEAR(summary.agents[0].figures.process->cpu_fraction(),
+              (0.5 + 4 * 0.99) / 5, 1e-9);
+  // Store figures add over time: 5 intervals of one COMMIT each.
+  ASSERT_TRUE(summary.agents[0].figures.store.has_value());
+  EXPECT_EQ(summary.agents[0].figures.store->commit_latency.count(), 5u);
+  EXPECT_EQ(summary.agents[0].figures.store->checkpoints, 10);
+  EXPECT_EQ(summary.total.store->checkpoints, 20);
+
+  const nlohmann::json report = RunReportJson(
+      Scenario(), std::vector<IntervalRow>(), summary, {});
+  const nlohmann::json& a1 = report["summary"]["agents"][0];
+  EXPECT_EQ(a1["generator_bound_intervals"], 4);
+  EXPECT_EQ(a1["generator_bound"], "CPU 99% of 2 cores");
+  EXPECT_EQ(a1["store"]["commit_ms"]["count"], 5);
+  EXPECT_EQ(a1["store"]["checkpoints"], 10);
+  EXPECT_EQ(a1["process"]["threads"], 30);
+  EXPECT_TRUE(report["summary"]["agents"][1]["generator_bound"].is_null());
+  EXPECT_EQ(report["summary"]["warnings"][0], summary.warnings[0]);
+}
+
+TEST(AggregatorValidityTest, EachIntervalRowSaysWhichAgentWasBound) {
+  Aggregator agg({"a1", "a2"});
+  agg.Add("a1", WithInternals(1, 0.95));
+  const std::vector<IntervalRow> rows = agg.Add("a2", WithInternals(1, 0.1));
+  ASSERT_EQ(rows.size(), 1u);
+  const nlohmann::json row = IntervalRowJson(rows[0], /*with_agents=*/true);
+  EXPECT_EQ(row["agents"][0]["generator_bound"], "CPU 95% of 2 cores");
+  EXPECT_TRUE(row["agents"][1]["generator_bound"].is_null());
+  EXPECT_EQ(row["total"]["generator_bound_intervals"], 1);
+  EXPECT_EQ(row["agents"][0]["store"]["wal_bytes_max"], 1 << 20);
+}
+
+TEST(AggregatorValidityTest, CheckpointStarvationIsAWarningOfItsOwn) {
+  Aggregator agg({"a1"});
+  agg.Add("a1", WithInternals(1, 0.1));
+  agg.Add("a1", WithInternals(2, 0.1, 96 << 20, 12));
+  agg.Add("a1", WithInternals(3, 0.1, 1 << 20, 0, true));
+  const RunSummary summary = agg.Summary();
+  EXPECT_EQ(summary.agents[0].figures.generator_bound_intervals, 0);
+  EXPECT_EQ(summary.agents[0].figures.starved_intervals, 1);
+  ASSERT_EQ(summary.warnings.size(), 1u);
+  EXPECT_EQ(summary.warnings[0],
+            "agent a1: checkpoint starvation in 1 of 3 intervals: the WAL "
+            "reached 96.0 MiB, 3.0x its 32.0 MiB restart point; 12 "
+            "checkpoints blocked by a reader's old snapshot (a reader "
+            "holding a read transaction open keeps the WAL from starting "
+            "over)");
+  EXPECT_EQ(summary.agents[0].figures.store->wal_bytes_max, 96 << 20);
+}
+
+TEST(AggregatorValidityTest, AgentsThatSendNoInternalsHaveNone) {
+  Aggregator agg({"a1"});
+  agg.Add("a1", Update(1, 10, 1000, true));
+  const RunSummary summary = agg.Summary();
+  EXPECT_FALSE(summary.agents[0].figures.store.has_value());
+  EXPECT_FALSE(summary.agents[0].figures.process.has_value());
+  EXPECT_TRUE(summary.warnings.empty());
+  const nlohmann::json figures = FiguresJson(summary.agents[0].figures);
+  EXPECT_FALSE(figures.contains("store"));
+  EXPECT_FALSE(figures.contains("process"));
+  EXPECT_EQ(figures["generator_bound_intervals"], 0);
+}
+
 TEST(FiguresTest, ErrorRateCountsEveryFailedOperation) {
   Figures f;
   f.counters.writes_ok = 90;

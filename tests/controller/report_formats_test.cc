@@ -132,5 +132,16 @@ TEST(HtmlReportTest, TheVerdictNamesWhatFailed) {
   EXPECT_THAT(HtmlReport(report), HasSubstr("PARTIAL"));
 }
 
+TEST(HtmlReportTest, TheSummarysWarningsAreShownEscaped) {
+  nlohmann::json report = TwoAgentReport();
+  EXPECT_THAT(HtmlReport(report), Not(HasSubstr("data-warning")));
+  report["summary"]["warnings"] = {
+      "agent <b>two</b>: 2 of 2 intervals limited by the load generator (CPU "
+      "99% of 2 cores), not by the store"};
+  const std::string html = HtmlReport(report);
+  EXPECT_THAT(html, HasSubstr("data-warning>Warning: agent &lt;b&gt;two&lt;/b&gt;: "
+                              "2 of 2 intervals limited by the load generator"));
+}
+
 }  // namespace
 }  // namespace loadtest::controller

@@ -103,6 +103,29 @@ std::vector<Threshold> Parse(const std::vector<std::string>& texts) {
   return ts;
 }
 
+TEST(ThresholdsTest, GeneratorBoundIntervalsCanBeRequiredToBeNone) {
+  auto t = ParseThreshold("generator_bound==0");
+  ASSERT_TRUE(t.ok()) << t.status();
+  auto each = ParseThreshold("each:generator_bound==0");
+  ASSERT_TRUE(each.ok()) << each.status();
+  RunSummary summary;
+  summary.agents.resize(2);
+  summary.agents[0].agent_id = "a1";
+  summary.agents[0].figures.generator_bound_intervals = 3;
+  summary.agents[1].agent_id = "a2";
+  summary.total.generator_bound_intervals = 3;
+  const std::vector<ThresholdResult> results =
+      EvaluateThresholds({*t, *each}, summary);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_FALSE(results[0].passed);
+  EXPECT_EQ(results[0].measured, 3);
+  EXPECT_FALSE(results[1].passed);  // a1
+  EXPECT_TRUE(results[2].passed);   // a2
+  // A count only grows: live, it has failed for good.
+  EXPECT_TRUE(FirstLiveFailure({*t}, summary, /*past_grace=*/false).has_value());
+  EXPECT_TRUE(ParseThreshold("checkpoint_starved==0").ok());
+}
+
 TEST(ThresholdsTest, ALimitThatScalesBeyondADoubleIsRefused) {
   auto t = ParseThreshold("write_max<1e306s");  // 1e309 ms: infinite.
   ASSERT_FALSE(t.ok());

@@ -176,6 +176,20 @@ TEST(DashboardTest,
                          std::to_string(agents[0]->metrics_port()) + "/metrics"});
   ASSERT_EQ(scrape.exit_code, 0) << scrape.stderr_text;
   EXPECT_THAT(scrape.stdout_text, HasSubstr("opentrail_agent_run_active 1"));
+  // The store's internals and the standard process collector's series.
+  for (const char* series :
+       {"process_cpu_seconds_total ", "process_resident_memory_bytes ",
+        "process_open_fds ", "process_start_time_seconds ", "process_threads ",
+        "opentrail_storage_wal_bytes ",
+        "opentrail_storage_checkpoint_duration_seconds_bucket{",
+        "opentrail_storage_commit_duration_seconds_bucket{",
+        "opentrail_storage_busy_events_total{connection=\"writer\"}",
+        "opentrail_storage_busy_events_total{connection=\"readers\"}",
+        "opentrail_storage_busy_events_total{connection=\"checkpointer\"}",
+        "opentrail_storage_cache_hits_total{connection=\"writer\"}",
+        "opentrail_storage_cache_misses_total{connection=\"readers\"}"}) {
+    EXPECT_THAT(scrape.stdout_text, HasSubstr(series));
+  }
   WriteFile(dir.File("metrics.txt"), scrape.stdout_text);
   const ProcessResult lint =
       RunAndWait({promtool, "check", "metrics"}, dir.File("metrics.txt"));

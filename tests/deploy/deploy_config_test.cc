@@ -4,6 +4,7 @@
 // Grafana dashboard's JSON. Each test skips (with the package to install)
 // only when its tool is missing.
 #include <filesystem>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -356,6 +357,31 @@ TEST(DashboardFileTest,
         "Queue-full and timeout rates", "Batch size", "Batch processing time",
         "Error rates"}) {
     EXPECT_EQ(per_agent_panels.count(needed), 1u) << needed;
+  }
+  // The store's internals and the load generator, in a row of their own
+  // repeated per agent, each reading the metric it is about.
+  const std::map<std::string, std::string> internals = {
+      {"WAL size and database file", "opentrail_storage_wal_bytes"},
+      {"Checkpoints", "opentrail_storage_checkpoints_blocked_total"},
+      {"COMMIT time and checkpoint time",
+       "opentrail_storage_commit_duration_seconds_bucket"},
+      {"Lock waits (SQLITE_BUSY) by connection",
+       "opentrail_storage_busy_events_total"},
+      {"Page cache hit ratio", "opentrail_storage_cache_misses_total"},
+      {"Load generator CPU", "process_cpu_seconds_total"},
+      {"Threads and open files", "process_threads"},
+      {"Resident memory", "process_resident_memory_bytes"}};
+  std::map<std::string, int> found;
+  for (const DashboardQuery& query : queries) {
+    auto it = internals.find(query.panel);
+    if (it == internals.end()) continue;
+    SCOPED_TRACE(query.panel + " " + query.ref_id);
+    EXPECT_EQ(query.row, "Store internals $agent");
+    EXPECT_TRUE(query.per_agent);
+    if (query.expr.find(it->second) != std::string::npos) ++found[query.panel];
+  }
+  for (const auto& [panel, metric] : internals) {
+    EXPECT_GE(found[panel], 1) << panel << " does not query " << metric;
   }
 }
 

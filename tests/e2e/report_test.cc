@@ -143,6 +143,17 @@ void ExpectSameFigures(const std::map<std::string, std::string>& row,
             figures.at("read_latency_ms").at("p95").get<double>());
   EXPECT_EQ(DoubleField(row, "queue_utilization"),
             figures.at("queue_utilization").get<double>());
+  // The store's internals and the agent process, from real agents.
+  ASSERT_TRUE(figures.contains("store")) << figures.dump();
+  ASSERT_TRUE(figures.contains("process")) << figures.dump();
+  EXPECT_EQ(IntField(row, "wal_bytes_max"),
+            figures.at("store").at("wal_bytes_max").get<int64_t>());
+  EXPECT_EQ(DoubleField(row, "commit_p99_ms"),
+            figures.at("store").at("commit_ms").at("p99").get<double>());
+  EXPECT_EQ(DoubleField(row, "cpu_fraction"),
+            figures.at("process").at("cpu_fraction").get<double>());
+  EXPECT_EQ(IntField(row, "generator_bound_intervals"),
+            figures.at("generator_bound_intervals").get<int64_t>());
 }
 
 class ReportTest : public ::testing::Test {
@@ -272,8 +283,10 @@ TEST_F(ReportTest,
   EXPECT_TRUE(page["console_errors"].empty()) << page["console_errors"];
   EXPECT_TRUE(page["network_requests"].empty()) << page["network_requests"];
   const std::vector<std::string> expected_charts = {
-      "write_throughput", "read_throughput", "write_latency",
-      "read_latency",     "queue_utilization", "errors"};
+      "write_throughput", "read_throughput",   "write_latency",
+      "read_latency",     "queue_utilization", "wal_size",
+      "commit_latency",   "generator_cpu",     "checkpoints",
+      "errors"};
   ASSERT_EQ(page["charts"].size(), expected_charts.size()) << page["charts"];
   for (size_t i = 0; i < expected_charts.size(); ++i) {
     const json& chart = page["charts"][i];

@@ -156,6 +156,95 @@ TEST(WireTest, UpdateRoundTripsExactly) {
   EXPECT_TRUE(back->audit->passed());
 }
 
+TEST(WireTest, StoreAndProcessFiguresRoundTripExactly) {
+  IntervalUpdate u;
+  u.sequence = 2;
+  u.end_s = 1;
+  for (int64_t ns : {0, 2'000'000}) u.stats.schedule_lag.Record(ns);
+  storage::StoreInternals s;
+  s.wal_bytes_max = 4'128'800;
+  s.wal_restart_bytes = 32'960'032;
+  s.db_bytes = 1 << 20;
+  s.checkpoints = 3;
+  s.checkpoint_frames = 2400;
+  s.checkpoints_blocked = 1;
+  s.wal_stuck_ns_max = 1'500'000'000;
+  s.checkpoint_latency.Record(3'000'000);
+  for (int64_t ns : {100'000, 200'000, 900'000}) s.commit_latency.Record(ns);
+  s.writer = {1, 300'000, 5000, 40, 900, 2};
+  s.readers = {7, 9'000'000, 80000, 1200, 0, 0};
+  s.checkpointer = {2, 0, 10, 1, 0, 0};
+  u.store = s;
+  ProcessFigures p;
+  p.wall_seconds = 1;
+  p.cpu_seconds = 1.75;
+  p.usable_cores = 2;
+  p.threads = 2074;
+  p.rss_bytes = 391045120;
+  p.open_fds = 4017;
+  p.voluntary_switches = 12251;
+  p.involuntary_switches = 1309;
+  u.process = p;
+  pb::RunUpdate wire;
+  ToProto(u, &wire);
+  auto back = FromProto(wire);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->stats.schedule_lag.ToSparse(), u.stats.schedule_lag.ToSparse());
+  ASSERT_TRUE(back->store.has_value());
+  const storage::StoreInternals& b = *back->store;
+  EXPECT_EQ(b.wal_bytes_max, s.wal_bytes_max);
+  EXPECT_EQ(b.wal_restart_bytes, s.wal_restart_bytes);
+  EXPECT_EQ(b.db_bytes, s.db_bytes);
+  EXPECT_EQ(b.checkpoints, 3);
+  EXPECT_EQ(b.checkpoint_frames, 2400);
+  EXPECT_EQ(b.checkpoints_blocked, 1);
+  EXPECT_EQ(b.wal_stuck_ns_max, s.wal_stuck_ns_max);
+  EXPECT_EQ(b.checkpoint_latency.ToSparse(), s.checkpoint_latency.ToSparse());
+  EXPECT_EQ(b.commit_latency.ToSparse(), s.commit_latency.ToSparse());
+  EXPECT_EQ(b.commit_latency.sum(), s.commit_latency.sum());
+  EXPECT_EQ(b.writer.busy_wait_ns, 300'000);
+  EXPECT_EQ(b.readers.cache_misses, 1200);
+  EXPECT_EQ(b.checkpointer.busy_events, 2);
+  ASSERT_TRUE(back->process.has_value());
+  EXPECT_EQ(back->process->cpu_seconds, 1.75);
+  EXPECT_EQ(back->process->threads, 2074);
+  EXPECT_EQ(back->process->involuntary_switches, 1309);
+  EXPECT_DOUBLE_EQ(back->process->cpu_fraction(), 0.875);
+
+  // An update without them (an older agent) has none.
+  IntervalUpdate plain;
+  plain.sequence = 1;
+  pb::RunUpdate plain_wire;
+  ToProto(plain, &plain_wire);
+  auto plain_back = FromProto(plain_wire);
+  ASSERT_TRUE(plain_back.ok());
+  EXPECT_FALSE(plain_back->store.has_value());
+  EXPECT_FALSE(plain_back->process.has_value());
+}
+
+TEST(WireTest, StoreAndProcessFiguresNoAgentCanSendAreRejected) {
+  IntervalUpdate u;
+  u.sequence = 1;
+  u.store = storage::StoreInternals();
+  u.store->readers.cache_hits = -1;
+  pb::RunUpdate wire;
+  ToProto(u, &wire);
+  EXPECT_THAT(FromProto(wire).status().message(), HasSubstr("store readers"));
+  u.store.reset();
+  u.process = ProcessFigures();
+  u.process->cpu_seconds = std::numeric_limits<double>::infinity();
+  wire.Clear();
+  ToProto(u, &wire);
+  EXPECT_THAT(FromProto(wire).status().message(),
+              HasSubstr("process cpu_seconds"));
+  u.process->cpu_seconds = 1;
+  u.process->usable_cores = -2;
+  wire.Clear();
+  ToProto(u, &wire);
+  EXPECT_THAT(FromProto(wire).status().message(),
+              HasSubstr("process usable_cores"));
+}
+
 TEST(WireTest, MalformedHistogramIsRejected) {
   pb::RunUpdate wire;
   wire.set_sequence(1);

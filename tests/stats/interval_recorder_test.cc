@@ -124,6 +124,22 @@ class TakeCounter {
   int takes_ = 0;
 };
 
+TEST(IntervalRecorderTest, ScheduleLagIsOneSamplePerPacedOperation) {
+  IntervalRecorder a, b;
+  a.RecordScheduleLag(0);
+  a.RecordScheduleLag(3'000'000);
+  b.RecordScheduleLag(500'000);
+  IntervalStats total = a.TakeInterval();
+  total.Merge(b.TakeInterval());
+  EXPECT_EQ(total.schedule_lag.count(), 3u);
+  EXPECT_EQ(total.schedule_lag.max(), 3'000'000);
+  EXPECT_EQ(total.schedule_lag.sum(), 3'500'000);
+  // Lag is not latency and counts no operation outcome.
+  EXPECT_EQ(total.write_latency.count(), 0u);
+  EXPECT_EQ(total.counters, IntervalCounters());
+  EXPECT_EQ(a.TakeInterval().schedule_lag.count(), 0u);
+}
+
 TEST(IntervalRecorderTest, ConcurrentTakesLoseNothingAndCountNothingTwice) {
   constexpr int64_t kEvents = 200'000;
   IntervalRecorder recorder;

@@ -645,5 +645,208 @@ TEST_F(BatchedStoreTest, InvalidOptionsAreRefusedBeforeTouchingTheFile) {
   EXPECT_FALSE(std::filesystem::exists(options_.path));
 }
 
+// --- SQLite's internals (TakeInternals) tied to known workloads ---
+
+class StoreInternalsTest : public BatchedStoreTest {
+ protected:
+  void SetUp() override {
+    BatchedStoreTest::SetUp();
+    options_.schema = Schema::kLean;
+  }
+
+  // The interval figures since the previous take, added to `sum_`.
+  StoreInternals Take(BatchedStore* store) {
+    StoreInternals taken = store->TakeInternals();
+    sum_.AddInterval(taken);
+    return taken;
+  }
+
+  // Bytes per WAL frame, from the restart point the store reports.
+  int64_t FrameBytes(BatchedStore* store) {
+    const int64_t restart = store->TakeInternals().wal_restart_bytes;
+    return (restart - 32) / options_.restart_pages;
+  }
+
+  StoreInternals sum_;
+};
+
+// Each Write() from one thread waits for its own COMMIT: N writes are N
+// transactions, and each COMMIT is one sample.
+TEST_F(StoreInternalsTest, NCommitsGiveNCommitSamples) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  (void)Take(store.get());  // Opening's own work.
+  sum_ = StoreInternals();
+  constexpr int kWrites = 25;
+  for (int i = 0; i < kWrites; ++i) ASSERT_TRUE(store->Write(MakeEntry(i)).ok());
+  const StoreInternals taken = Take(store.get());
+  EXPECT_EQ(store->counters().batches, kWrites);
+  EXPECT_EQ(taken.commit_latency.count(), static_cast<uint64_t>(kWrites));
+  EXPECT_GT(taken.commit_latency.min(), 0);
+  EXPECT_GT(taken.wal_bytes_max, 0);
+  EXPECT_GT(taken.db_bytes, 0);
+  EXPECT_GT(taken.writer.cache_hits + taken.writer.cache_misses, 0);
+  EXPECT_GT(taken.writer.cache_writes, 0);
+  EXPECT_EQ(taken.writer.busy_events, 0);
+  // Taken means gone: the next interval starts empty.
+  const StoreInternals next = Take(store.get());
+  EXPECT_EQ(next.commit_latency.count(), 0u);
+  EXPECT_EQ(next.writer.cache_writes, 0);
+  ASSERT_TRUE(store->Close().ok());
+}
+
+// The WAL crosses checkpoint_pages once, on one commit: the background
+// checkpointer runs once, copies every frame, and the next commit starts
+// the WAL over, so no second checkpoint follows.
+TEST_F(StoreInternalsTest, AForcedCheckpointIsCountedOnce) {
+  options_.checkpoint_pages = 20;
+  options_.restart_pages = 100000;
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const int64_t frame = FrameBytes(store.get());
+  (void)Take(store.get());
+  sum_ = StoreInternals();
+  const int64_t threshold = 32 + 20 * frame;
+  int i = 0;
+  while (sum_.wal_bytes_max < threshold) {
+    ASSERT_LT(i, 10000) << "the WAL never reached 20 frames";
+    ASSERT_TRUE(store->Write(MakeEntry(i++)).ok());
+    (void)Take(store.get());
+  }
+  ASSERT_TRUE(WaitUntil([&] {
+    (void)Take(store.get());
+    return sum_.checkpoints >= 1;
+  }));
+  // The WAL is fully copied and nobody reads: this commit restarts it (an
+  // interval's largest WAL includes the length it started with, so the one
+  // after shows the short WAL).
+  ASSERT_TRUE(store->Write(MakeEntry(i++)).ok());
+  (void)Take(store.get());
+  ASSERT_TRUE(store->Write(MakeEntry(i++)).ok());
+  const StoreInternals after = Take(store.get());
+  EXPECT_LT(after.wal_bytes_max, threshold);
+  EXPECT_EQ(sum_.checkpoints, 1);
+  EXPECT_EQ(sum_.checkpoint_latency.count(), 1u);
+  EXPECT_GE(sum_.checkpoint_frames, 20);
+  EXPECT_EQ(sum_.checkpoints_blocked, 0);
+  EXPECT_EQ(store->counters().checkpoints, 1);
+  ASSERT_TRUE(store->Close().ok());
+}
+
+// A reader holding a read transaction keeps its snapshot's frames in use:
+// checkpoints cannot copy past them, the WAL grows past its restart point
+// and stays there until the reader lets go.
+TEST_F(StoreInternalsTest, AReaderHoldingASnapshotBlocksCheckpointsAndTheWal) {
+  options_.checkpoint_pages = 10;
+  options_.restart_pages = 40;
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Write(MakeEntry(0)).ok());
+  (void)Take(store.get());
+  sum_ = StoreInternals();
+
+  sqlite3* reader = nullptr;
+  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &reader), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM logs;", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  int i = 1;
+  int64_t restart_bytes = 0;
+  while (sum_.checkpoints_blocked == 0 ||
+         sum_.wal_bytes_max < 2 * std::max<int64_t>(restart_bytes, 1)) {
+    ASSERT_LT(i, 20000) << "no blocked checkpoint or no WAL growth";
+    ASSERT_TRUE(store->Write(MakeEntry(i++)).ok());
+    restart_bytes = Take(store.get()).wal_restart_bytes;
+  }
+  EXPECT_GT(sum_.wal_stuck_ns_max, 0);
+  const int64_t stuck_while_held = sum_.wal_stuck_ns_max;
+
+  ASSERT_EQ(sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(reader);
+  // Released: the next completion attempt copies everything and a later
+  // commit starts the WAL over.
+  StoreInternals taken;
+  do {
+    ASSERT_LT(i, 40000) << "the WAL never started over";
+    ASSERT_TRUE(store->Write(MakeEntry(i++)).ok());
+    taken = Take(store.get());
+  } while (taken.wal_bytes_max >= restart_bytes);
+  EXPECT_GE(sum_.wal_stuck_ns_max, stuck_while_held);
+  ASSERT_TRUE(store->Close().ok());
+}
+
+// A writer held off by another connection's write lock waits in the busy
+// handler: one lock wait, with time slept, on the writer's figures.
+TEST_F(StoreInternalsTest, TheWritersLockWaitIsCounted) {
+  options_.busy_timeout = seconds(60);
+  CreateSchema();
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  (void)Take(store.get());
+  sum_ = StoreInternals();
+  ExternalWriteLock lock(options_.path);
+  std::thread writer([&] { EXPECT_TRUE(store->Write(MakeEntry(1)).ok()); });
+  ASSERT_TRUE(WaitUntil([&] {
+    (void)Take(store.get());
+    return sum_.writer.busy_events >= 1;
+  }));
+  lock.Release();
+  writer.join();
+  (void)Take(store.get());
+  EXPECT_EQ(sum_.writer.busy_events, 1);
+  EXPECT_GT(sum_.writer.busy_wait_ns, 0);
+  EXPECT_EQ(sum_.readers.busy_events, 0);
+  ASSERT_TRUE(store->Close().ok());
+}
+
+TEST_F(StoreInternalsTest, ReadersCountTheirPageCache) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(store->Write(MakeEntry(i)).ok());
+  (void)Take(store.get());
+  auto reader = store->NewReader();
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE((*reader)->Recent(20).ok());
+  const StoreInternals taken = Take(store.get());
+  EXPECT_GT(taken.readers.cache_hits + taken.readers.cache_misses, 0);
+  EXPECT_GT(taken.cache_hit_ratio(), 0);
+  EXPECT_LE(taken.cache_hit_ratio(), 1);
+  reader->reset();
+  ASSERT_TRUE(store->Close().ok());
+}
+
+TEST_F(StoreInternalsTest, NothingIsCollectedWithCollectionOff) {
+  options_.collect_internals = false;
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(store->Write(MakeEntry(i)).ok());
+  const StoreInternals taken = store->TakeInternals();
+  EXPECT_EQ(taken.commit_latency.count(), 0u);
+  EXPECT_EQ(taken.wal_bytes_max, 0);
+  EXPECT_EQ(taken.writer.cache_writes, 0);
+  EXPECT_GT(taken.db_bytes, 0);
+  ASSERT_TRUE(store->Close().ok());
+}
+
+// The metrics follow the same figures.
+TEST_F(StoreInternalsTest, MetricsCountCommitsAndTheWal) {
+  prometheus::Registry registry;
+  auto metrics = StoreMetrics::Create(registry);
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  auto store = OpenStore(metrics->get());
+  ASSERT_NE(store, nullptr);
+  const uint64_t before =
+      (*metrics)->commit_duration.Collect().histogram.sample_count;
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(store->Write(MakeEntry(i)).ok());
+  EXPECT_EQ((*metrics)->commit_duration.Collect().histogram.sample_count,
+            before + 7);
+  EXPECT_GT((*metrics)->wal_bytes.Value(), 0);
+  EXPECT_GT((*metrics)->writer.cache_hits->Value() +
+                (*metrics)->writer.cache_misses->Value(),
+            0);
+  ASSERT_TRUE(store->Close().ok());
+}
+
 }  // namespace
 }  // namespace loadtest::storage

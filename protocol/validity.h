@@ -1,0 +1,52 @@
+// Validity verdicts on one agent's interval: was the load generator (the
+// agent process) the limit rather than the store, and was the store's WAL
+// starved of checkpoints. Figures measured on a saturated generator describe
+// the generator, not the store, so the controller says so next to them.
+//
+// Pure functions of one IntervalUpdate; safe from any thread.
+#ifndef LOADTEST_PROTOCOL_VALIDITY_H_
+#define LOADTEST_PROTOCOL_VALIDITY_H_
+
+#include <optional>
+#include <string>
+
+#include "protocol/run_spec.h"
+
+namespace loadtest::protocol {
+
+// When an interval counts as limited by the load generator.
+struct GeneratorBoundLimits {
+  // The process used at least this fraction of the CPUs it may use: its
+  // threads waited for a CPU, and their latencies include that wait.
+  double cpu_fraction = 0.90;
+  // More than this fraction of its open-loop operations started late (more
+  // than Workload::kLateSlack behind schedule): the generator could not
+  // keep the rate it was asked for.
+  double late_fraction = 0.01;
+};
+
+// A plain-words reason when `update`'s agent was generator-bound in that
+// interval ("CPU 99% of 2 cores", "12% of open-loop operations started
+// late (p99 38 ms behind)"), both joined with "; " when both hold;
+// nullopt when not (or when the update carries no process figures and no
+// open-loop operations).
+std::optional<std::string> GeneratorBoundReason(
+    const IntervalUpdate& update,
+    const GeneratorBoundLimits& limits = GeneratorBoundLimits());
+
+// A plain-words reason when the store's WAL was starved of checkpoints in
+// that interval: it reached at least twice the length at which it should
+// have started over (StoreInternals::wal_restart_bytes) while checkpoints
+// were blocked, i.e. a reader held a snapshot older than its frames ("the
+// WAL reached 70.1 MiB, 2.2x its 31.4 MiB restart point; 9 checkpoints
+// blocked by a reader's old snapshot"). nullopt otherwise or without store
+// figures.
+std::optional<std::string> CheckpointStarvationReason(
+    const IntervalUpdate& update);
+
+// "2 cores", "1 core", "1.5 cores".
+std::string CoresText(double cores);
+
+}  // namespace loadtest::protocol
+
+#endif  // LOADTEST_PROTOCOL_VALIDITY_H_

@@ -1,0 +1,195 @@
+// The validity verdicts of a run, end to end through the real `loadtest`
+// (its in-process agent): a reader storm that saturates the load generator
+// is flagged as such, a light run is not, and a reader holding a read
+// transaction open starves the WAL of checkpoints and is warned about.
+#include <signal.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/e2e/e2e_util.h"
+#include "tests/e2e/subprocess.h"
+
+namespace loadtest {
+namespace {
+
+using ::loadtest::testing::Describe;
+using ::loadtest::testing::FindProgram;
+using ::loadtest::testing::ProcessResult;
+using ::loadtest::testing::ReadFile;
+using ::loadtest::testing::ReadReport;
+using ::loadtest::testing::RunAndWait;
+using ::loadtest::testing::Subprocess;
+using ::loadtest::testing::TempDir;
+using ::loadtest::testing::WaitUntil;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using json = nlohmann::json;
+
+constexpr int kExitOk = 0;
+constexpr int kExitSigint = 130;
+
+// `loadtest` with `args`, on two CPUs when the machine has more (taskset),
+// so that "2,000 readers on 2 cores" holds wherever the test runs.
+std::vector<std::string> OnTwoCores(const std::vector<std::string>& args) {
+  std::vector<std::string> argv;
+  const std::string taskset = FindProgram("taskset");
+  if (std::thread::hardware_concurrency() > 2 && !taskset.empty()) {
+    argv = {taskset, "-c", "0,1"};
+  }
+  argv.push_back(LOADTEST_BIN);
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+std::vector<json> IntervalLines(const std::string& path) {
+  std::vector<json> lines;
+  const std::string text = ReadFile(path);
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t end = text.find('\n', start);
+    const std::string line = text.substr(start, end - start);
+    if (!line.empty()) lines.push_back(json::parse(line));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return lines;
+}
+
+TEST(ValidityE2eTest, AReaderStormOnTwoCoresIsLimitedByTheLoadGenerator) {
+  TempDir dir;
+  const std::string out = dir.File("storm.json");
+  const ProcessResult r = RunAndWait(OnTwoCores(
+      {"-db=" + dir.File("storm.db"), "-writers=50", "-readers=2000",
+       "-duration=5s", "-log-interval=1s", "-metrics-port=0", "--out=" + out}));
+  ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
+  const json report = ReadReport(out);
+  ASSERT_TRUE(report.is_object());
+  const json& agent = report["summary"]["agents"][0];
+  EXPECT_GE(agent["generator_bound_intervals"].get<int64_t>(), 1) << agent.dump();
+  EXPECT_THAT(agent["generator_bound"].get<std::string>(), HasSubstr("CPU "));
+  EXPECT_GE(agent["process"]["threads"].get<int64_t>(), 2050);
+  ASSERT_FALSE(report["summary"]["warnings"].empty());
+  const std::string warning = report["summary"]["warnings"][0];
+  EXPECT_THAT(warning, HasSubstr("intervals limited by the load generator (CPU"));
+  EXPECT_THAT(warning, HasSubstr("not by the store"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("WARNING: agent "));
+}
+
+TEST(ValidityE2eTest, ALightRunIsNotAndPassesAGeneratorBoundThreshold) {
+  TempDir dir;
+  const std::string out = dir.File("light.json");
+  const ProcessResult r = RunAndWait(OnTwoCores(
+      {"-db=" + dir.File("light.db"), "-writers=2", "-readers=1",
+       "-write-delay=10ms", "-read-delay=10ms", "-duration=3s",
+       "-log-interval=1s", "-metrics-port=0", "--threshold=generator_bound==0",
+       "--out=" + out}));
+  ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
+  const json report = ReadReport(out);
+  ASSERT_TRUE(report.is_object());
+  const json& agent = report["summary"]["agents"][0];
+  EXPECT_EQ(agent["generator_bound_intervals"], 0) << agent.dump();
+  EXPECT_GE(agent["intervals"].get<int64_t>(), 3);
+  EXPECT_TRUE(report["summary"]["warnings"].empty());
+  EXPECT_LT(agent["process"]["cpu_fraction"].get<double>(), 0.9);
+  // The store's figures of a run of known shape: every batch one COMMIT.
+  EXPECT_EQ(agent["store"]["commit_ms"]["count"], agent["batches"]);
+  EXPECT_THAT(r.stdout_text, Not(HasSubstr("WARNING")));
+}
+
+// Opens the run's database as another process would and holds a read
+// transaction (a snapshot) until Release().
+class HeldSnapshot {
+ public:
+  // True once the snapshot is held (the store has created its table).
+  bool TryHold(const std::string& path) {
+    if (db_ == nullptr &&
+        sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) !=
+            SQLITE_OK) {
+      sqlite3_close(db_);  // SQLite hands out a handle even on failure.
+      db_ = nullptr;
+      return false;
+    }
+    return sqlite3_exec(db_, "BEGIN; SELECT count(*) FROM logs;", nullptr,
+                        nullptr, nullptr) == SQLITE_OK ||
+           (sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr), false);
+  }
+  void Release() {
+    if (db_ == nullptr) return;
+    sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    sqlite3_close(db_);
+    db_ = nullptr;
+  }
+  ~HeldSnapshot() { Release(); }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+int64_t FileSize(const std::string& path) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  return error ? 0 : static_cast<int64_t>(size);
+}
+
+TEST(ValidityE2eTest, AReaderHoldingASnapshotStarvesCheckpointsAndIsWarnedAbout) {
+  TempDir dir;
+  const std::string db = dir.File("held.db");
+  const std::string out = dir.File("held.json");
+  Subprocess run({LOADTEST_BIN, "-db=" + db, "-readers=1", "-duration=120s",
+                  "-log-interval=500ms", "-metrics-port=0", "--out=" + out});
+  std::string error;
+  ASSERT_TRUE(run.Start(&error)) << error;
+
+  HeldSnapshot reader;
+  ASSERT_TRUE(WaitUntil([&] { return reader.TryHold(db); },
+                        std::chrono::seconds(60)))
+      << run.stdout_text() << run.stderr_text();
+  // The WAL grows past twice its 32 MiB restart point: nothing behind the
+  // held snapshot can be checkpointed, so the WAL cannot start over.
+  constexpr int64_t kStarved = 80ll << 20;
+  ASSERT_TRUE(WaitUntil([&] { return FileSize(db + "-wal") >= kStarved; },
+                        std::chrono::seconds(120)))
+      << "WAL at " << FileSize(db + "-wal") << " bytes\n"
+      << run.stdout_text();
+  reader.Release();
+
+  run.SendSignal(SIGINT);
+  ASSERT_EQ(run.Wait(), kExitSigint) << run.stdout_text() << run.stderr_text();
+  const json report = ReadReport(out);
+  ASSERT_TRUE(report.is_object());
+  const json& agent = report["summary"]["agents"][0];
+  EXPECT_GE(agent["store"]["wal_bytes_max"].get<int64_t>(), kStarved);
+  EXPECT_GT(agent["store"]["checkpoints_blocked"].get<int64_t>(), 0);
+  EXPECT_GT(agent["store"]["wal_stuck_ms_max"].get<double>(), 0);
+  EXPECT_GE(agent["checkpoint_starved_intervals"].get<int64_t>(), 1);
+  bool warned = false;
+  for (const json& warning : report["summary"]["warnings"]) {
+    warned = warned || warning.get<std::string>().find(
+                           "checkpoint starvation") != std::string::npos;
+  }
+  EXPECT_TRUE(warned) << report["summary"]["warnings"].dump();
+  EXPECT_THAT(run.stdout_text(), HasSubstr("checkpoint starvation"));
+
+  // Interval by interval: the WAL grew while checkpoints were blocked.
+  int64_t previous = 0, grew = 0, blocked = 0;
+  for (const json& line : IntervalLines(report["intervals_file"])) {
+    const int64_t wal = line["store"]["wal_bytes_max"];
+    grew += wal > previous ? 1 : 0;
+    previous = wal;
+    blocked += line["store"]["checkpoints_blocked"].get<int64_t>();
+  }
+  EXPECT_GE(grew, 2);
+  EXPECT_EQ(blocked, agent["store"]["checkpoints_blocked"].get<int64_t>());
+}
+
+}  // namespace
+}  // namespace loadtest

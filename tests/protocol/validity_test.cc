@@ -1,0 +1,94 @@
+#include "protocol/validity.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace loadtest::protocol {
+namespace {
+
+using ::testing::HasSubstr;
+
+// One agent's interval of `seconds` on `cores` cores that used
+// `cpu_seconds` of CPU.
+IntervalUpdate WithCpu(double cpu_seconds, double seconds, double cores) {
+  IntervalUpdate u;
+  u.sequence = 1;
+  u.end_s = seconds;
+  ProcessFigures p;
+  p.wall_seconds = seconds;
+  p.cpu_seconds = cpu_seconds;
+  p.usable_cores = cores;
+  p.threads = 2050;
+  u.process = p;
+  return u;
+}
+
+TEST(ValidityTest, AProcessAtNinetyPercentOfItsCoresIsGeneratorBound) {
+  const auto reason = GeneratorBoundReason(WithCpu(1.98, 1.0, 2));
+  ASSERT_TRUE(reason.has_value());
+  EXPECT_EQ(*reason, "CPU 99% of 2 cores");
+  EXPECT_TRUE(GeneratorBoundReason(WithCpu(1.8, 1.0, 2)).has_value());
+  EXPECT_EQ(*GeneratorBoundReason(WithCpu(4.6, 5.0, 1)), "CPU 92% of 1 core");
+  EXPECT_EQ(*GeneratorBoundReason(WithCpu(1.5, 1.0, 1.5)),
+            "CPU 100% of 1.5 cores");
+}
+
+TEST(ValidityTest, ALightlyLoadedProcessIsNot) {
+  EXPECT_FALSE(GeneratorBoundReason(WithCpu(0.2, 1.0, 2)).has_value());
+  EXPECT_FALSE(GeneratorBoundReason(WithCpu(1.79, 1.0, 2)).has_value());
+  // No process figures and no open-loop operations: nothing to judge on.
+  IntervalUpdate bare;
+  bare.sequence = 1;
+  EXPECT_FALSE(GeneratorBoundReason(bare).has_value());
+}
+
+TEST(ValidityTest, MoreThanOnePercentOfOpenLoopOperationsLateIsGeneratorBound) {
+  IntervalUpdate u = WithCpu(0.1, 1.0, 2);
+  for (int i = 0; i < 1000; ++i) u.stats.schedule_lag.Record(i < 20 ? 40'000'000 : 0);
+  u.stats.counters.writes_late = 10;  // 1%: not more than 1%.
+  EXPECT_FALSE(GeneratorBoundReason(u).has_value());
+  u.stats.counters.reads_late = 10;   // 2%.
+  const auto reason = GeneratorBoundReason(u);
+  ASSERT_TRUE(reason.has_value());
+  EXPECT_THAT(*reason, HasSubstr("2% of open-loop operations started late"));
+  EXPECT_THAT(*reason, HasSubstr("p99 40.0 ms behind"));
+  // Both signals, in one reason.
+  u.process->cpu_seconds = 2;
+  EXPECT_THAT(*GeneratorBoundReason(u),
+              HasSubstr("CPU 100% of 2 cores; 2% of open-loop"));
+}
+
+TEST(ValidityTest, TheLimitsCanBeChanged) {
+  GeneratorBoundLimits limits;
+  limits.cpu_fraction = 0.5;
+  EXPECT_TRUE(GeneratorBoundReason(WithCpu(1.2, 1.0, 2), limits).has_value());
+}
+
+IntervalUpdate WithWal(int64_t wal_bytes_max, int64_t blocked) {
+  IntervalUpdate u;
+  u.sequence = 1;
+  storage::StoreInternals s;
+  s.wal_restart_bytes = 32 << 20;
+  s.wal_bytes_max = wal_bytes_max;
+  s.checkpoints_blocked = blocked;
+  u.store = s;
+  return u;
+}
+
+TEST(ValidityTest, AWalTwiceItsRestartPointWithBlockedCheckpointsIsStarved) {
+  const auto reason = CheckpointStarvationReason(WithWal(80 << 20, 9));
+  ASSERT_TRUE(reason.has_value());
+  EXPECT_EQ(*reason,
+            "the WAL reached 80.0 MiB, 2.5x its 32.0 MiB restart point; 9 "
+            "checkpoints blocked by a reader's old snapshot");
+  // Long but checkpoints went through, or blocked but short: not starved.
+  EXPECT_FALSE(CheckpointStarvationReason(WithWal(80 << 20, 0)).has_value());
+  EXPECT_FALSE(CheckpointStarvationReason(WithWal(40 << 20, 9)).has_value());
+  IntervalUpdate bare;
+  EXPECT_FALSE(CheckpointStarvationReason(bare).has_value());
+}
+
+}  // namespace
+}  // namespace loadtest::protocol
