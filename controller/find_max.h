@@ -7,11 +7,12 @@
 // --precision of each other. Each step is a run of --warmup plus
 // --step-duration whose first --warmup is discarded: the step is judged on
 // the intervals that start at or after it. A step fails, in this order,
-// when an agent is limited by the load generator (its own verdict), an SLO
-// fails, queue-full or timed-out writes appear, the achieved rate falls
-// below 95% of the offered one, or more than 1% of the writes started late
-// (the writers cannot keep up with the schedule: a generator limit too). A
-// generator limit is reported as such, never as the store's.
+// when an agent's CPU limited it (protocol/validity.h), an SLO fails, the
+// durability audit fails, queue-full or timed-out writes appear, the
+// achieved rate falls below 95% of the offered one, or an agent's
+// operations fell behind schedule while the store met all that (too few
+// writers, or a busy host). A generator limit is reported as such, never as
+// the store's.
 //
 // The judging and the search are pure (JudgeStep, RateSearch) and tested on
 // a simulated capacity; FindMax drives them with a step runner, which
@@ -44,8 +45,6 @@ struct FindMaxOptions {
   double precision = 0.05;  // Stop when (fail - pass) <= precision * pass.
   // A step fails when achieved < min_achieved * offered.
   double min_achieved = 0.95;
-  // ... or when more than this share of its writes started late.
-  double max_late = 0.01;
 
   // InvalidArgument naming the flag: rates <= 0 or start > max, a step
   // or warm-up out of range, a precision outside (0, 1).
@@ -61,9 +60,12 @@ const char* LimitName(Limit limit);
 struct StepResult {
   double offered_rate = 0;  // The total rate asked for.
   RunSummary measured;      // The intervals after the warm-up.
-  // Agents the load generator limited in the measured intervals, each with
-  // the reason in plain words ("agent a1: CPU 98% of 2 cores").
+  // Agents whose CPU limited them in the measured intervals, each with
+  // the reason in plain words ("agent a1: 3 intervals (CPU 98% of 2
+  // cores)").
   std::vector<std::string> generator_bound;
+  // Agents whose operations fell behind schedule (protocol/validity.h).
+  std::vector<std::string> behind_schedule;
   bool audit_failed = false;  // An agent's durability audit failed.
   // Why the step's run could not finish (a signal, a lost agent); the
   // search stops there. "" normally.
@@ -73,8 +75,8 @@ struct StepResult {
   std::string reason;  // Why it failed, in plain words; "" when passed.
 };
 
-// Judges `step` (offered_rate, measured, generator_bound, audit_failed set)
-// and sets passed, limit and reason.
+// Judges `step` (offered_rate, measured, generator_bound, behind_schedule,
+// audit_failed set) and sets passed, limit and reason.
 void JudgeStep(const FindMaxOptions& options, StepResult* step);
 
 // The search: which rate to try next, given the verdicts so far.
@@ -122,7 +124,8 @@ std::string StepTableRow(size_t number, const StepResult& step);
 // The report's find_max object: max_rate (null when none), limited_by,
 // limit_reason, options, slos, steps[] (offered_rate, achieved_rate,
 // write_latency_ms {p50, p95, p99, max}, errors, queue_full, timeouts,
-// writes_late, generator_bound[], passed, verdict, reason).
+// writes_late, generator_bound[], behind_schedule[], passed, verdict,
+// reason).
 nlohmann::json FindMaxJson(const FindMaxOptions& options,
                            const FindMaxResult& result);
 

@@ -161,13 +161,20 @@ TEST(FindMaxTest, JudgeStepOrderAndReasons) {
   EXPECT_EQ(slow.limit, Limit::kThroughput);
   EXPECT_THAT(slow.reason, HasSubstr("90.0% of the 1000/s offered"));
 
-  // Writers that cannot keep the schedule: the generator's limit.
-  StepResult late = SimulatedStep(1000, 5000, 20);
-  late.offered_rate = 1000;
-  late.measured.total.counters.writes_late = 400;  // 2% of 20000.
-  JudgeStep(o, &late);
-  EXPECT_EQ(late.limit, Limit::kGenerator);
-  EXPECT_THAT(late.reason, HasSubstr("2.0% of the writes started late"));
+  // Writers behind schedule: the generator's limit when the store met
+  // everything, the store's when its latency broke an SLO first.
+  StepResult behind = SimulatedStep(1000, 5000, 20);
+  behind.offered_rate = 1000;
+  behind.behind_schedule = {"agent a1: 4 intervals (3% of open-loop "
+                            "operations started over 10ms late)"};
+  JudgeStep(o, &behind);
+  EXPECT_EQ(behind.limit, Limit::kGenerator);
+  EXPECT_THAT(behind.reason, HasSubstr("add --writers"));
+  StepResult behind_slow = SimulatedStep(1100, 1000, 20);
+  behind_slow.offered_rate = 1100;
+  behind_slow.behind_schedule = behind.behind_schedule;
+  JudgeStep(o, &behind_slow);
+  EXPECT_EQ(behind_slow.limit, Limit::kSlo);
 
   StepResult audit = SimulatedStep(1000, 5000, 20);
   audit.offered_rate = 1000;
