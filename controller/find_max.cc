@@ -511,7 +511,7 @@ int FindMaxMain(int argc, char** argv) {
     run->options.agent_targets = *std::move(targets);
   }
   {
-    std::vector<std::string> paths = report.Paths();
+    std::vector<std::string> paths = {report.out_path, report.html_path};
     if (!report.csv_prefix.empty()) {
       paths.push_back(FindMaxCsvPath(report.csv_prefix));
     }
