@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <utility>
@@ -130,6 +131,16 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
     previous = now;
   };
 
+  // The open-loop load offered in an interval: what the schedules made due
+  // by its end, minus what was due by the previous one.
+  Workload::Offered offered_before;
+  auto fill_offered = [&](IntervalUpdate* update, Clock::time_point at) {
+    const Workload::Offered by = workload.OfferedBy(at);
+    update->offered_writes = std::max(0.0, by.writes - offered_before.writes);
+    update->offered_reads = std::max(0.0, by.reads - offered_before.reads);
+    offered_before = by;
+  };
+
   std::string reason = kDurationReached;
   for (;;) {
     const Clock::time_point next =
@@ -143,15 +154,18 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
     IntervalUpdate update;
     update.sequence = ++sequence;
     update.start_s = interval_start_s;
-    update.end_s = SecondsSince(start, Clock::now());
+    const Clock::time_point at = Clock::now();
+    update.end_s = SecondsSince(start, at);
     interval_start_s = update.end_s;
     update.stats = workload.TakeInterval();
     update.process = process.Take();
     fill_store_figures(&update);
+    fill_offered(&update, at);
     on_update(update);
   }
 
   // The end: stop producing, drain, and account for everything.
+  const Clock::time_point stopped_at = Clock::now();
   workload.Stop();
   // The process figures of the last interval end with the workload: the
   // drain, close and audit after it are the store's work, not load.
@@ -164,6 +178,7 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
   last.end_s = SecondsSince(start, Clock::now());
   last.stats = workload.TakeInterval();
   fill_store_figures(&last);
+  fill_offered(&last, stopped_at);
   last.final = true;
   last.stop_reason = reason;
 

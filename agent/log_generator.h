@@ -15,6 +15,12 @@
 
 namespace loadtest::agent {
 
+// The seed of writer `writer` of an agent whose workload seed is
+// `agent_seed`: the same seed and writer index give the same messages.
+inline uint64_t WriterSeed(uint64_t agent_seed, int writer) {
+  return agent_seed * 1000003 + static_cast<uint64_t>(writer);
+}
+
 class LogGenerator {
  public:
   // `writer_id` goes into proc_id, the message and the structured data.

@@ -1,6 +1,8 @@
 #include "agent/workload.h"
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
 #include <system_error>
 #include <utility>
 
@@ -19,26 +21,40 @@ int64_t Nanos(Clock::duration d) {
 }  // namespace
 
 
-// Per-thread pacing: the k-th operation of a thread is due at
-// start + k * period. Closed-loop threads have no schedule.
+// Per-thread pacing: of `threads` threads sharing a plan, thread `index`
+// carries operations index, index + threads, index + 2 * threads, ... of
+// the plan's schedule, so the threads take turns and together offer the
+// planned rate. Closed-loop threads have no schedule.
 class Workload::Schedule {
  public:
-  Schedule(double rate_per_thread, Clock::time_point start)
-      : start_(start),
-        period_ns_(rate_per_thread > 0 ? 1e9 / rate_per_thread : 0) {}
-  bool open_loop() const { return period_ns_ > 0; }
-  Clock::time_point Due(int64_t k) const {
-    return start_ + std::chrono::nanoseconds(static_cast<int64_t>(
-                        std::llround(period_ns_ * static_cast<double>(k))));
+  Schedule(const protocol::RatePlan& plan, int threads, int index,
+           Clock::time_point start)
+      : plan_(plan), threads_(std::max(1, threads)), index_(index),
+        start_(start) {}
+  bool open_loop() const { return plan_.open_loop(); }
+  // When operation `k` of this thread is due; nullopt: never (the rate
+  // stays 0 from some point on).
+  std::optional<Clock::time_point> Due(int64_t k) const {
+    const double at_s = plan_.TimeOfOperation(
+        static_cast<double>(k) * threads_ + index_);
+    // Beyond any run (168h) it will not come.
+    if (!(at_s < kNeverSeconds)) return std::nullopt;
+    return start_ + std::chrono::nanoseconds(std::llround(at_s * 1e9));
   }
 
  private:
+  static constexpr double kNeverSeconds = 1e7;
+  const protocol::RatePlan plan_;
+  const int threads_;
+  const int index_;
   const Clock::time_point start_;
-  const double period_ns_;
 };
 
 Workload::Workload(const WorkloadOptions& options, storage::BatchedStore* store)
-    : options_(options), store_(store) {}
+    : options_(options),
+      store_(store),
+      write_plan_(options.write_plan()),
+      read_plan_(options.read_plan()) {}
 
 Workload::~Workload() { Stop(); }
 
@@ -54,6 +70,7 @@ absl::Status Workload::Start() {
   }
   const int total = options_.writers + options_.readers;
   threads_.reserve(total);
+  start_ = Clock::now();
   // std::thread throws std::system_error when the system refuses a thread
   // (EAGAIN: RLIMIT_NPROC, a cgroup's pids.max); it must not escape.
   try {
@@ -63,8 +80,8 @@ absl::Status Workload::Start() {
     for (int i = 0; i < options_.readers; ++i) {
       Worker* worker = workers_[options_.writers + i].get();
       threads_.emplace_back(
-          [this, worker, reader = std::move(readers[i])]() mutable {
-            ReaderLoop(worker, std::move(reader));
+          [this, worker, i, reader = std::move(readers[i])]() mutable {
+            ReaderLoop(worker, i, std::move(reader));
           });
     }
   } catch (const std::system_error& e) {
@@ -99,6 +116,11 @@ bool Workload::SleepUntil(Worker* worker, Clock::time_point deadline) {
   return !stopping_.load();
 }
 
+Workload::Offered Workload::OfferedBy(Clock::time_point when) const {
+  const double t = std::chrono::duration<double>(when - start_).count();
+  return {write_plan_.OperationsBy(t), read_plan_.OperationsBy(t)};
+}
+
 stats::IntervalStats Workload::TakeInterval() {
   stats::IntervalStats total;
   for (auto& worker : workers_) total.Merge(worker->recorder.TakeInterval());
@@ -110,7 +132,14 @@ bool Workload::AwaitTurn(Worker* worker, const Schedule& schedule, int64_t k,
   *late = false;
   *intended = Clock::now();
   if (!schedule.open_loop()) return true;
-  *intended = schedule.Due(k);
+  const std::optional<Clock::time_point> due = schedule.Due(k);
+  if (!due.has_value()) {
+    // Nothing more is planned for this thread: wait for the end.
+    while (SleepUntil(worker, Clock::now() + std::chrono::hours(1))) {
+    }
+    return false;
+  }
+  *intended = *due;
   if (*intended > Clock::now() && !SleepUntil(worker, *intended)) return false;
   const Clock::duration lag = Clock::now() - *intended;
   *late = lag > kLateSlack;
@@ -126,10 +155,8 @@ bool Workload::PauseAfter(Worker* worker, const Schedule& schedule,
 
 void Workload::WriterLoop(Worker* worker, int index) {
   stats::IntervalRecorder& recorder = worker->recorder;
-  LogGenerator generator(index, options_.seed * 1000003 + index);
-  const Schedule schedule(
-      options_.writers > 0 ? options_.write_rate / options_.writers : 0,
-      Clock::now());
+  LogGenerator generator(index, WriterSeed(options_.seed, index));
+  const Schedule schedule(write_plan_, options_.writers, index, start_);
   for (int64_t k = 0; !stopping_.load(std::memory_order_relaxed); ++k) {
     Clock::time_point intended;
     bool late;
@@ -150,12 +177,10 @@ void Workload::WriterLoop(Worker* worker, int index) {
   }
 }
 
-void Workload::ReaderLoop(Worker* worker,
+void Workload::ReaderLoop(Worker* worker, int index,
                           std::unique_ptr<storage::StoreReader> reader) {
   stats::IntervalRecorder& recorder = worker->recorder;
-  const Schedule schedule(
-      options_.readers > 0 ? options_.read_rate / options_.readers : 0,
-      Clock::now());
+  const Schedule schedule(read_plan_, options_.readers, index, start_);
   for (int64_t k = 0; !stopping_.load(std::memory_order_relaxed); ++k) {
     Clock::time_point intended;
     bool late;

@@ -4,8 +4,9 @@
 // Closed loop (the original's behaviour, the default): each writer writes,
 // records the latency, sleeps write_delay; each reader runs the next of the
 // original's five queries, sleeps read_delay.
-// Open loop (write_rate / read_rate > 0): operations are paced on a fixed
-// schedule, the rate split evenly across the threads; latency is measured
+// Open loop (write_rate / read_rate > 0, or rate stages): operations are
+// paced on the schedule of a protocol::RatePlan (constant or ramped), the
+// threads taking turns; latency is measured
 // from each operation's scheduled start, so a stalled store shows in the
 // percentiles (no coordinated omission). An operation that starts more than
 // kLateSlack after its scheduled time is also counted as late.
@@ -64,6 +65,16 @@ class Workload {
   // Everything recorded since the previous call, merged over all threads.
   stats::IntervalStats TakeInterval();
 
+  // Operations the open-loop schedules made due from Start() to `when`
+  // (the integral of the planned rates; 0 for a closed loop). The
+  // difference between two calls is an interval's offered load. Any
+  // thread, after Start().
+  struct Offered {
+    double writes = 0;
+    double reads = 0;
+  };
+  Offered OfferedBy(std::chrono::steady_clock::time_point when) const;
+
  private:
   // What one worker thread owns: its recorder, and its own wake-up so that
   // sleeping between operations takes no lock shared with other workers.
@@ -84,12 +95,17 @@ class Workload {
   bool PauseAfter(Worker* worker, const Schedule& schedule,
                   std::chrono::nanoseconds delay);
   void WriterLoop(Worker* worker, int index);
-  void ReaderLoop(Worker* worker, std::unique_ptr<storage::StoreReader> reader);
+  void ReaderLoop(Worker* worker, int index,
+                  std::unique_ptr<storage::StoreReader> reader);
   // Waits until `deadline` or Stop(); returns false when stopping.
   bool SleepUntil(Worker* worker, std::chrono::steady_clock::time_point deadline);
 
   const WorkloadOptions options_;
   storage::BatchedStore* const store_;
+  const protocol::RatePlan write_plan_;
+  const protocol::RatePlan read_plan_;
+  // The schedules' origin: set by Start() before any thread starts.
+  std::chrono::steady_clock::time_point start_;
   std::vector<std::unique_ptr<Worker>> workers_;  // Writers, then readers.
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};

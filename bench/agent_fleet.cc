@@ -99,6 +99,7 @@ int main(int argc, char** argv) {
   std::string id_prefix = "fleet";
   int samples = 2000;
   int64_t seed = 1;
+  double capacity = 0;
   std::chrono::nanoseconds stats_interval{0};
 
   loadtest::cli::FlagSet flags("agent_fleet", kIntro);
@@ -116,6 +117,13 @@ int main(int argc, char** argv) {
                "Latency samples drawn per agent, interval and kind (write, "
                "read); the histogram counts are exact regardless.");
   flags.AddInt("seed", &seed, "Seed of the synthesized figures.");
+  flags.AddDouble("capacity", &capacity,
+                  "Writes per second each agent's simulated store serves "
+                  "(open-loop runs): below it every write is served with the "
+                  "healthy latency; past it the excess queues, latency grows "
+                  "with the backlog and the served rate stays at the "
+                  "capacity (a backlog beyond -queue-size is refused). 0: no "
+                  "limit. For testing find-max against a known answer.");
   flags.AddDuration("stats-interval", &stats_interval,
                     "Print the fleet's CPU use on stderr this often (0: only "
                     "at exit).");
@@ -129,6 +137,10 @@ int main(int argc, char** argv) {
   if (base_port < 0 || base_port + agents - 1 > 65535) {
     Fail(absl::StrCat("base-port must leave room for ", agents,
                       " ports below 65536, got ", base_port));
+    return 1;
+  }
+  if (!(capacity >= 0)) {
+    Fail(absl::StrCat("capacity must be >= 0 writes/s, got ", capacity));
     return 1;
   }
   if (samples < 1) {
@@ -164,6 +176,7 @@ int main(int argc, char** argv) {
                         loadtest::cli::kVersion, hostname};
     options.seed = static_cast<uint64_t>(seed) + i;
     options.histogram_samples = samples;
+    options.capacity = capacity;
     fleet.push_back(std::make_unique<loadtest::bench::FakeAgent>(
         std::move(options), &scheduler));
 

@@ -80,8 +80,13 @@ void TickScheduler::Loop() {
 // UpdateSynthesizer
 
 UpdateSynthesizer::UpdateSynthesizer(const protocol::RunSpec& spec, uint64_t seed,
-                                     int samples)
-    : spec_(spec), samples_(std::max(1, samples)), random_(seed) {
+                                     int samples, double capacity)
+    : spec_(spec),
+      samples_(std::max(1, samples)),
+      capacity_(std::max(0.0, capacity)),
+      write_plan_(spec.workload.write_plan()),
+      read_plan_(spec.workload.read_plan()),
+      random_(seed) {
   const protocol::WorkloadOptions& w = spec_.workload;
   // Agents differ a little from each other, as real hosts do.
   const double agent_factor =
@@ -101,7 +106,8 @@ UpdateSynthesizer::UpdateSynthesizer(const protocol::RunSpec& spec, uint64_t see
 }
 
 void UpdateSynthesizer::Draw(double median_ns, double sigma, int64_t count,
-                             stats::LatencyHistogram* out) {
+                             stats::LatencyHistogram* out, double wait_from_ns,
+                             double wait_to_ns) {
   if (count <= 0) return;
   const int64_t k = std::min<int64_t>(count, samples_);
   const uint64_t each = static_cast<uint64_t>(count / k);
@@ -111,6 +117,9 @@ void UpdateSynthesizer::Draw(double median_ns, double sigma, int64_t count,
   for (int64_t i = 0; i < k; ++i) {
     double ns = median_ns * std::exp(normal(random_));
     if (uniform(random_) < kSlowTailShare) ns *= kSlowTailFactor;
+    ns += wait_from_ns + (wait_to_ns - wait_from_ns) *
+                             (static_cast<double>(i) + 0.5) /
+                             static_cast<double>(k);
     out->RecordN(static_cast<int64_t>(ns), each + (i < extra ? 1 : 0));
   }
 }
@@ -122,25 +131,59 @@ protocol::IntervalUpdate UpdateSynthesizer::Next(double seconds) {
   auto count = [&](double rate) {
     return static_cast<int64_t>(std::max(0.0, rate * seconds * noise(random_)));
   };
-  const bool open_loop = spec_.workload.write_rate > 0;
+  const bool open_loop = write_plan_.open_loop();
   protocol::IntervalUpdate u;
   stats::IntervalCounters& c = u.stats.counters;
-  c.writes_ok = count(write_rate_);
-  c.reads_ok = count(read_rate_);
+  // Open loop: what the plan made due in these seconds.
+  const double from_s = elapsed_s_;
+  elapsed_s_ += seconds;
+  u.offered_writes = write_plan_.OperationsBy(elapsed_s_) -
+                     write_plan_.OperationsBy(from_s);
+  u.offered_reads =
+      read_plan_.OperationsBy(elapsed_s_) - read_plan_.OperationsBy(from_s);
+  double wait_from_ns = 0;
+  double wait_to_ns = 0;
+  if (capacity_ > 0 && open_loop) {
+    // The store as a queue served at capacity_.
+    const double backlog_before = backlog_;
+    const double due = backlog_ + u.offered_writes;
+    const double served = std::min(due, capacity_ * seconds);
+    backlog_ = due - served;
+    const double room = std::max(0, spec_.store.queue_size);
+    if (backlog_ > room) {
+      c.queue_full = static_cast<int64_t>(backlog_ - room);
+      backlog_ = room;
+    }
+    c.writes_ok = static_cast<int64_t>(served);
+    wait_from_ns = backlog_before / capacity_ * 1e9;
+    wait_to_ns = backlog_ / capacity_ * 1e9;
+  } else if (open_loop) {
+    c.writes_ok = static_cast<int64_t>(u.offered_writes * noise(random_));
+  } else {
+    c.writes_ok = count(write_rate_);
+  }
+  c.reads_ok = read_plan_.open_loop()
+                   ? static_cast<int64_t>(u.offered_reads * noise(random_))
+                   : count(read_rate_);
   // Errors are rare in a healthy run: about one every 50 s per agent.
-  if (write_rate_ > 0 && uniform(random_) < 0.02 * seconds) c.write_errors = 1;
-  if (read_rate_ > 0 && uniform(random_) < 0.005 * seconds) c.read_errors = 1;
+  if (capacity_ == 0 && c.writes_ok > 0 && uniform(random_) < 0.02 * seconds) {
+    c.write_errors = 1;
+  }
+  if (c.reads_ok > 0 && uniform(random_) < 0.005 * seconds) c.read_errors = 1;
   if (open_loop) c.writes_late = static_cast<int64_t>(c.writes_ok * 0.001);
-  if (spec_.workload.read_rate > 0) {
+  if (read_plan_.open_loop()) {
     c.reads_late = static_cast<int64_t>(c.reads_ok * 0.001);
   }
-  Draw(kWriteMedianNs, kWriteSigma, c.writes_ok, &u.stats.write_latency);
+  Draw(kWriteMedianNs, kWriteSigma, c.writes_ok, &u.stats.write_latency,
+       wait_from_ns, wait_to_ns);
   Draw(kReadMedianNs, kReadSigma, c.reads_ok, &u.stats.read_latency);
 
   // Group commit: a batch holds about the writes in flight.
   const int writers = std::max(1, spec_.workload.writers);
+  const double write_rate =
+      open_loop && seconds > 0 ? c.writes_ok / seconds : write_rate_;
   const double in_flight =
-      open_loop ? std::max(1.0, write_rate_ * kWriteMedianNs * 1e-9)
+      open_loop ? std::max(1.0, write_rate * kWriteMedianNs * 1e-9)
                 : writers * 0.7;
   const double mean_batch =
       std::clamp(in_flight, 1.0, static_cast<double>(spec_.store.batch_size));
@@ -150,7 +193,9 @@ protocol::IntervalUpdate UpdateSynthesizer::Next(double seconds) {
   u.rows_committed = c.writes_ok;
   u.queue_size = spec_.store.queue_size;
   if (c.writes_ok > 0) {
-    const double peak = in_flight * std::uniform_real_distribution<double>(1, 2)(random_);
+    const double peak =
+        std::max(backlog_, in_flight * std::uniform_real_distribution<double>(
+                                           1, 2)(random_));
     u.peak_queue_depth =
         static_cast<int>(std::min<double>(spec_.store.queue_size, peak));
   }
@@ -183,7 +228,8 @@ class FakeRun : public std::enable_shared_from_this<FakeRun> {
         synthesizer_(spec_,
                      agent->options().seed * 0x9e3779b97f4a7c15ULL ^
                          spec_.workload.seed,
-                     agent->options().histogram_samples) {}
+                     agent->options().histogram_samples,
+                     agent->options().capacity) {}
 
   const std::string& run_id() const { return spec_.run_id; }
 

@@ -94,27 +94,46 @@ class UpdateSynthesizer {
  public:
   // `samples`: latency samples drawn per interval and kind (at most the
   // number of requests); the histogram counts are exact whatever it is.
-  UpdateSynthesizer(const protocol::RunSpec& spec, uint64_t seed, int samples);
+  //
+  // `capacity` > 0 (writes per second) makes the agent's store a queue
+  // served at exactly that rate, for open-loop writes: below it every
+  // offered write is served with the healthy latency shape; above it the
+  // excess waits in a backlog (its wait added to the latency, growing as
+  // the backlog does), the writes served per second stay at the capacity,
+  // and a backlog beyond the queue size is refused as queue full. Offered
+  // writes follow the spec's plan (rate or stages) exactly, without noise.
+  UpdateSynthesizer(const protocol::RunSpec& spec, uint64_t seed, int samples,
+                    double capacity = 0);
 
-  // The workload figures of `seconds` of running (stats, queue and batch
-  // fields); sequence, bounds, final and audit are the caller's business.
+  // The workload figures of the next `seconds` of running (stats, queue,
+  // batch and offered fields); sequence, bounds, final and audit are the
+  // caller's business.
   protocol::IntervalUpdate Next(double seconds);
 
  private:
+  // Draws `count` latencies into `out`; sample i of k also waits
+  // wait_from_ns + (wait_to_ns - wait_from_ns) * (i + 0.5) / k.
   void Draw(double median_ns, double sigma, int64_t count,
-            stats::LatencyHistogram* out);
+            stats::LatencyHistogram* out, double wait_from_ns = 0,
+            double wait_to_ns = 0);
 
   const protocol::RunSpec spec_;
   const int samples_;
+  const double capacity_;
+  const protocol::RatePlan write_plan_;
+  const protocol::RatePlan read_plan_;
   std::mt19937_64 random_;
   double write_rate_ = 0;  // Per second, for this agent.
   double read_rate_ = 0;
+  double elapsed_s_ = 0;   // Seconds of running so far.
+  double backlog_ = 0;     // Writes waiting (capacity model).
 };
 
 struct FakeAgentOptions {
   agent::AgentIdentity identity;
   uint64_t seed = 1;
   int histogram_samples = 2000;  // See UpdateSynthesizer.
+  double capacity = 0;  // Writes/s its store serves (UpdateSynthesizer); 0: no limit.
   int metrics_port = 0;          // Reported by GetStatus; nothing serves it.
 };
 

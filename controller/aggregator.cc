@@ -60,6 +60,8 @@ void Figures::AddUpdate(const protocol::IntervalUpdate& u) {
   batches += u.batches;
   rows_committed += u.rows_committed;
   late_commits += u.late_commits;
+  offered_writes += u.offered_writes;
+  offered_reads += u.offered_reads;
   schedule_lag.Merge(u.stats.schedule_lag);
   if (u.store.has_value()) AddStore(*u.store, false, &store);
   if (u.process.has_value()) AddProcess(*u.process, false, &process);
@@ -89,6 +91,8 @@ void Figures::MergeAgent(const Figures& o) {
   batches += o.batches;
   rows_committed += o.rows_committed;
   late_commits += o.late_commits;
+  offered_writes += o.offered_writes;
+  offered_reads += o.offered_reads;
   schedule_lag.Merge(o.schedule_lag);
   if (o.store.has_value()) AddStore(*o.store, true, &store);
   if (o.process.has_value()) AddProcess(*o.process, true, &process);
@@ -100,6 +104,14 @@ void Figures::MergeAgent(const Figures& o) {
     generator_bound_reason = o.generator_bound_reason;
   }
   if (!o.starvation_reason.empty()) starvation_reason = o.starvation_reason;
+}
+
+double Figures::offered_write_rate() const {
+  return seconds > 0 ? offered_writes / seconds : 0;
+}
+
+double Figures::offered_read_rate() const {
+  return seconds > 0 ? offered_reads / seconds : 0;
 }
 
 double Figures::writes_per_s() const {

@@ -31,6 +31,9 @@ struct Figures {
   int64_t batches = 0;
   int64_t rows_committed = 0;
   int64_t late_commits = 0;
+  // Open loop: operations the schedules made due (the offered load).
+  double offered_writes = 0;
+  double offered_reads = 0;
   // Open loop: how late operations started (one sample per paced one).
   stats::LatencyHistogram schedule_lag;
   // SQLite's internals and the agent process, when the updates carried
@@ -54,6 +57,9 @@ struct Figures {
   void MergeAgent(const Figures& other);
 
   double writes_per_s() const;      // Acknowledged writes per second.
+  // Open loop: writes (reads) per second offered; 0 in a closed loop.
+  double offered_write_rate() const;
+  double offered_read_rate() const;
   double reads_per_s() const;
   double queue_utilization() const;  // peak depth / queue size, 0..1.
   double mean_batch_size() const;

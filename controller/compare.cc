@@ -1,10 +1,13 @@
 #include "controller/compare.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 namespace loadtest::controller {
 namespace {
@@ -28,6 +31,27 @@ constexpr Figure kFigures[] = {
     {"error rate", "/error_rate", false},
     {"queue utilization", "/queue_utilization", false},
 };
+
+// The figure's value in every interval total of `report` that has it.
+std::vector<double> PerInterval(const nlohmann::json& report,
+                                const std::string& path) {
+  std::vector<double> values;
+  if (!report.is_object() || !report.contains("intervals") ||
+      !report.at("intervals").is_array()) {
+    return values;
+  }
+  const nlohmann::json::json_pointer pointer("/total" + path);
+  for (const nlohmann::json& row : report.at("intervals")) {
+    if (!row.is_object() || !row.contains(pointer)) continue;
+    const nlohmann::json& v = row.at(pointer);
+    // A latency of an interval without samples is 0, not a measurement.
+    if (v.is_number() &&
+        !(path.find("latency") != std::string::npos && v.get<double>() == 0)) {
+      values.push_back(v.get<double>());
+    }
+  }
+  return values;
+}
 
 absl::StatusOr<double> Read(const nlohmann::json& report, const char* name,
                             const std::string& path) {
@@ -60,35 +84,138 @@ absl::StatusOr<std::vector<ComparisonRow>> CompareReports(
     row.change_percent = row.baseline != 0
                              ? (row.candidate - row.baseline) / row.baseline * 100
                              : std::numeric_limits<double>::quiet_NaN();
+    const std::vector<double> per_a = PerInterval(baseline, f.path);
+    const std::vector<double> per_b = PerInterval(candidate, f.path);
+    row.intervals_a = per_a.size();
+    row.intervals_b = per_b.size();
+    const bool tested =
+        per_a.size() >= kMinIntervals && per_b.size() >= kMinIntervals;
+    row.p_value = tested ? MannWhitneyP(per_a, per_b)
+                         : std::numeric_limits<double>::quiet_NaN();
+    row.significant = tested && row.p_value < kSignificance;
     const double worse = f.higher_is_better ? row.baseline - row.candidate
                                             : row.candidate - row.baseline;
-    row.regression = worse > 0 && worse > std::fabs(row.baseline) * tolerance;
+    row.regression = worse > 0 && worse > std::fabs(row.baseline) * tolerance &&
+                     (!tested || row.significant);
     rows.push_back(row);
   }
   return rows;
+}
+
+double MannWhitneyP(const std::vector<double>& a,
+                    const std::vector<double>& b) {
+  const double n1 = static_cast<double>(a.size());
+  const double n2 = static_cast<double>(b.size());
+  if (a.empty() || b.empty()) return std::numeric_limits<double>::quiet_NaN();
+  // Rank everything together, ties sharing their mean rank.
+  std::vector<std::pair<double, int>> all;
+  for (double v : a) all.push_back({v, 0});
+  for (double v : b) all.push_back({v, 1});
+  std::sort(all.begin(), all.end());
+  double rank_sum_a = 0;
+  double tie_term = 0;  // Sum of t^3 - t over groups of t ties.
+  for (size_t i = 0; i < all.size();) {
+    size_t j = i;
+    while (j < all.size() && all[j].first == all[i].first) ++j;
+    const double mean_rank = (static_cast<double>(i + 1) + j) / 2;
+    for (size_t k = i; k < j; ++k) {
+      if (all[k].second == 0) rank_sum_a += mean_rank;
+    }
+    const double t = static_cast<double>(j - i);
+    tie_term += t * t * t - t;
+    i = j;
+  }
+  const double u = rank_sum_a - n1 * (n1 + 1) / 2;
+  const double n = n1 + n2;
+  const double variance =
+      n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1)));
+  if (!(variance > 0)) return 1;
+  // Continuity-corrected z, two-sided.
+  const double z =
+      std::max(0.0, std::fabs(u - n1 * n2 / 2) - 0.5) / std::sqrt(variance);
+  return std::erfc(z / std::sqrt(2.0));
+}
+
+std::vector<std::string> CompareWarnings(const nlohmann::json& baseline,
+                                         const nlohmann::json& candidate) {
+  std::vector<std::string> warnings;
+  const nlohmann::json::json_pointer fingerprint("/run/fingerprint");
+  const nlohmann::json::json_pointer seed("/run/seed");
+  if (!baseline.is_object() || !candidate.is_object() ||
+      !baseline.contains(fingerprint) || !candidate.contains(fingerprint)) {
+    return warnings;
+  }
+  if (baseline.at(fingerprint) != candidate.at(fingerprint)) {
+    std::vector<std::string> differ;
+    const nlohmann::json empty = nlohmann::json::object();
+    const nlohmann::json& pa = baseline.value("parameters", empty);
+    const nlohmann::json& pb = candidate.value("parameters", empty);
+    for (const auto& [key, value] : pa.items()) {
+      if (key == "db" || key == "metrics_port" || key == "log_interval" ||
+          key == "fresh" || key == "seed") {
+        continue;
+      }
+      if (!pb.contains(key) || pb.at(key) != value) {
+        differ.push_back(absl::StrCat(key, " ", value.dump(), " vs ",
+                                      pb.contains(key) ? pb.at(key).dump()
+                                                       : "(none)"));
+      }
+    }
+    const nlohmann::json::json_pointer agents("/summary/agents");
+    if (baseline.contains(agents) && candidate.contains(agents) &&
+        baseline.at(agents).size() != candidate.at(agents).size()) {
+      differ.push_back(absl::StrCat("agents ", baseline.at(agents).size(),
+                                    " vs ", candidate.at(agents).size()));
+    }
+    warnings.push_back(absl::StrCat(
+        "the runs' workloads differ (fingerprint ",
+        baseline.at(fingerprint).dump(), " vs ",
+        candidate.at(fingerprint).dump(), ")",
+        differ.empty() ? "" : ": ", absl::StrJoin(differ, ", "),
+        "; the comparison is not like for like"));
+  }
+  if (baseline.contains(seed) && candidate.contains(seed) &&
+      baseline.at(seed) != candidate.at(seed)) {
+    warnings.push_back(absl::StrCat(
+        "the runs' seeds differ (", baseline.at(seed).dump(), " vs ",
+        candidate.at(seed).dump(),
+        "): the same workload shape with other messages"));
+  }
+  return warnings;
 }
 
 std::string FormatComparison(const std::vector<ComparisonRow>& rows,
                              const std::string& baseline_name,
                              const std::string& candidate_name,
                              double tolerance) {
-  std::string out = absl::StrFormat("%-20s %14s %14s %9s\n", "figure",
-                                    "A", "B", "change");
+  std::string out = absl::StrFormat("%-20s %14s %14s %9s  %s\n", "figure",
+                                    "A", "B", "change", "beyond the spread?");
   int regressions = 0;
   for (const ComparisonRow& r : rows) {
     const std::string change =
         std::isnan(r.change_percent)
             ? std::string("n/a")
             : absl::StrFormat("%+.1f%%", r.change_percent);
-    absl::StrAppendFormat(&out, "%-20s %14.3f %14.3f %9s%s\n", r.figure,
-                          r.baseline, r.candidate, change,
+    std::string spread;
+    if (std::isnan(r.p_value)) {
+      spread = absl::StrFormat("untested (%d/%d intervals)", r.intervals_a,
+                               r.intervals_b);
+    } else {
+      spread = absl::StrFormat("%s (p=%.3f)",
+                               r.significant ? "yes" : "no, noise", r.p_value);
+    }
+    absl::StrAppendFormat(&out, "%-20s %14.3f %14.3f %9s  %-26s%s\n", r.figure,
+                          r.baseline, r.candidate, change, spread,
                           r.regression ? "  REGRESSION" : "");
     regressions += r.regression;
   }
-  absl::StrAppendFormat(&out,
-                        "A: %s\nB: %s\n%d regression%s beyond %.1f%%\n",
-                        baseline_name, candidate_name, regressions,
-                        regressions == 1 ? "" : "s", tolerance * 100);
+  absl::StrAppendFormat(
+      &out,
+      "A: %s\nB: %s\n%d regression%s beyond %.1f%% and the run-to-run "
+      "spread (Mann-Whitney over the per-interval figures, p < %.2f, when "
+      "both runs have %d+ intervals)\n",
+      baseline_name, candidate_name, regressions, regressions == 1 ? "" : "s",
+      tolerance * 100, kSignificance, kMinIntervals);
   return out;
 }
 

@@ -1,6 +1,9 @@
 // `loadtest compare A.json B.json`: the key figures of two runs' reports side
 // by side with the change in percent, marking regressions beyond a
-// tolerance. Pure functions; safe from any thread.
+// tolerance, and whether each change exceeds the run-to-run spread: a
+// Mann-Whitney rank test over the figure's per-interval values (the
+// reports' intervals[].total), so a change the intervals of one run
+// already show is called noise. Pure functions; safe from any thread.
 #ifndef LOADTEST_CONTROLLER_COMPARE_H_
 #define LOADTEST_CONTROLLER_COMPARE_H_
 
@@ -19,8 +22,36 @@ struct ComparisonRow {
   bool higher_is_better = false;
   // (candidate - baseline) / baseline * 100; NaN when baseline is 0.
   double change_percent = 0;
-  bool regression = false;  // Worse than baseline by more than the tolerance.
+  // Per-interval values compared by the rank test (0 when a report has no
+  // intervals or the figure is not in them).
+  size_t intervals_a = 0;
+  size_t intervals_b = 0;
+  // Two-sided p-value of the rank test; NaN when not tested (fewer than
+  // kMinIntervals intervals on a side).
+  double p_value = 0;
+  // The per-interval values differ beyond their spread (p < kSignificance).
+  bool significant = false;
+  // Worse than baseline by more than the tolerance and, when tested,
+  // significant: a change within the run-to-run spread is not a regression.
+  bool regression = false;
 };
+
+// The fewest per-interval values on each side for the rank test.
+inline constexpr size_t kMinIntervals = 5;
+// p below this: the change exceeds the run-to-run spread.
+inline constexpr double kSignificance = 0.05;
+
+// Two-sided p-value of the Mann-Whitney U test that `a` and `b` come from
+// the same distribution (normal approximation, corrected for ties); 1 when
+// every value is tied; NaN when a side is empty.
+double MannWhitneyP(const std::vector<double>& a, const std::vector<double>& b);
+
+// What makes the two runs not comparable like for like, in plain words:
+// different workload fingerprints (run.fingerprint), naming the parameters
+// that differ; different seeds are said too (same shape, other messages).
+// Empty when the reports carry no fingerprint (older reports) or match.
+std::vector<std::string> CompareWarnings(const nlohmann::json& baseline,
+                                         const nlohmann::json& candidate);
 
 // Compares summary.total of two `--out` reports. `tolerance` is a fraction
 // (0.05 = 5%). A figure that was 0 regresses on any worsening. InvalidArgument

@@ -48,6 +48,8 @@ constexpr Column kFigureColumns[] = {
     {"peak_queue_depth", "/peak_queue_depth"},
     {"queue_size", "/queue_size"},
     {"queue_utilization", "/queue_utilization"},
+    {"offered_write_rate", "/offered_write_rate"},
+    {"offered_read_rate", "/offered_read_rate"},
     {"generator_bound_intervals", "/generator_bound_intervals"},
     {"generator_bound", "/generator_bound"},
     {"checkpoint_starved_intervals", "/checkpoint_starved_intervals"},
@@ -212,6 +214,45 @@ std::string IntervalsCsvPath(const std::string& prefix) {
 
 std::string SummaryCsvPath(const std::string& prefix) {
   return absl::StrCat(prefix, "_summary.csv");
+}
+
+std::string FindMaxCsvPath(const std::string& prefix) {
+  return prefix + "_find_max.csv";
+}
+
+std::string FindMaxCsv(const nlohmann::json& report) {
+  static constexpr Column kStepColumns[] = {
+      {"offered_rate", "/offered_rate"},
+      {"achieved_rate", "/achieved_rate"},
+      {"measured_seconds", "/measured_seconds"},
+      {"write_p50_ms", "/write_latency_ms/p50"},
+      {"write_p95_ms", "/write_latency_ms/p95"},
+      {"write_p99_ms", "/write_latency_ms/p99"},
+      {"write_max_ms", "/write_latency_ms/max"},
+      {"errors", "/errors"},
+      {"queue_full", "/queue_full"},
+      {"timeouts", "/timeouts"},
+      {"writes_late", "/writes_late"},
+      {"passed", "/passed"},
+      {"verdict", "/verdict"},
+      {"reason", "/reason"},
+  };
+  std::vector<std::string> header = {"step"};
+  for (const Column& c : kStepColumns) header.push_back(c.name);
+  std::string out;
+  AppendLine(header, &out);
+  const nlohmann::json steps =
+      report.value("/find_max/steps"_json_pointer, nlohmann::json::array());
+  for (size_t i = 0; i < steps.size(); ++i) {
+    std::vector<std::string> fields = {std::to_string(i + 1)};
+    for (const Column& c : kStepColumns) {
+      const nlohmann::json::json_pointer pointer(c.pointer);
+      fields.push_back(steps[i].contains(pointer) ? Value(steps[i].at(pointer))
+                                                  : "");
+    }
+    AppendLine(fields, &out);
+  }
+  return out;
 }
 
 }  // namespace loadtest::controller

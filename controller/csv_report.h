@@ -28,6 +28,11 @@ std::string SummaryCsv(const nlohmann::json& report);
 
 // The two file names for `prefix`.
 std::string IntervalsCsvPath(const std::string& prefix);
+// `loadtest find-max --csv=PREFIX`: PREFIX_find_max.csv, one row per step
+// of the report's find_max.steps (offered and achieved rate, write
+// latency, errors, verdict and reason).
+std::string FindMaxCsvPath(const std::string& prefix);
+std::string FindMaxCsv(const nlohmann::json& report);
 std::string SummaryCsvPath(const std::string& prefix);
 
 }  // namespace loadtest::controller

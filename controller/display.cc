@@ -30,6 +30,11 @@ std::string FigureLine(const Figures& f) {
       Percentiles(f.read_latency), 100 * f.queue_utilization(), c.queue_full,
       c.write_timeouts, c.write_errors + c.read_errors, f.batches,
       f.mean_batch_size());
+  // Open loop: what the schedule offered, beside what was achieved above.
+  if (f.offered_writes > 0 || f.offered_reads > 0) {
+    absl::StrAppendFormat(&line, " offered writes %.0f/s reads %.0f/s",
+                          f.offered_write_rate(), f.offered_read_rate());
+  }
   // One interval of one agent: say at once when its figures describe the
   // load generator or a starved WAL rather than the store's speed.
   if (f.intervals == 1 && !f.generator_bound_reason.empty()) {

@@ -1,6 +1,10 @@
 #include "controller/flags.h"
 
+#include <algorithm>
+#include <limits>
+#include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -26,6 +30,13 @@ std::string PresetHelp() {
 }
 
 }  // namespace
+
+int64_t RandomSeed() {
+  std::random_device device;
+  std::uniform_int_distribution<int64_t> pick(
+      1, std::numeric_limits<int64_t>::max());
+  return pick(device);
+}
 
 const char kLoadtestIntro[] =
     "loadtest: load-tests OpenTrail's batched SQLite log store.\n"
@@ -57,6 +68,8 @@ const char kLoadtestIntro[] =
     "  loadtest -duration=60s -writers=10 -readers=5 -batch-size=100\n"
     "  loadtest --scenario=burst --duration=20s --out=burst.json\n"
     "  loadtest --write-rate=2000 --readers=2 --duration=30s\n"
+    "  loadtest --stages=30s:500,2m:5000,30s:0 --writers=50\n"
+    "  loadtest find-max --slo='write_p99<100ms' --writers=50\n"
     "  loadtest --threshold='write_p99<50ms' --threshold='error_rate<1%'\n"
     "  loadtest --threshold-preset=guide --abort-on-fail --html=report.html\n"
     "  loadtest --scenario=moderate --out=run.json --csv=run\n"
@@ -132,6 +145,25 @@ void RegisterFlags(cli::FlagSet* flags, CommandLine* cl) {
                   "scheduled time. 0 = closed loop.");
   flags->AddDouble("read-rate", &cl->scenario.read_rate,
                   "Open loop: reads per second per agent. 0 = closed loop.");
+  flags->AddString(
+      "stages", &cl->scenario.stages,
+      "Open loop, ramped: DURATION:RATE,... e.g. 30s:500,2m:5000,30s:0 "
+      "ramps the write rate linearly from 0 to 500/s over 30s, to 5000/s "
+      "over 2m, then down to 0 (a 0s stage jumps). RATE is the total across "
+      "agents, split evenly (--stages-per-agent: per agent). -duration "
+      "defaults to the stages' sum; a longer one holds the last rate. "
+      "Latency counts from each write's scheduled time. Excludes "
+      "--write-rate.");
+  flags->AddString("read-stages", &cl->scenario.read_stages,
+                   "As --stages, for the read rate. Excludes --read-rate.");
+  flags->AddBool("stages-per-agent", &cl->scenario.stages_per_agent,
+                 "The rates of --stages and --read-stages are per agent, "
+                 "not totals.");
+  flags->AddInt("seed", &cl->scenario.seed,
+                "Seed of the generated messages: every agent's and writer's "
+                "generator derives from it, so the same seed and agent count "
+                "write the same messages per writer. Default (or 0): random, "
+                "printed at the start and kept in the report (run.seed).");
 
   flags->AddSection("Store");
   flags->AddDuration("write-timeout", &cl->scenario.write_timeout,
@@ -255,6 +287,24 @@ absl::StatusOr<Invocation> ResolveCommandLine(const cli::FlagSet& flags,
         absl::StrCat("abort-grace must be >= 0, got ",
                      cli::FormatDuration(output.abort_grace)));
   }
+  // With stages and no explicit -duration, the run lasts exactly the
+  // stages (the longer of writes' and reads').
+  if (!flags.IsSet("duration") &&
+      (!run.scenario.stages.empty() || !run.scenario.read_stages.empty())) {
+    std::chrono::nanoseconds longest{0};
+    for (const auto& [flag, text] :
+         {std::pair<const char*, const std::string&>{"stages",
+                                                     run.scenario.stages},
+          std::pair<const char*, const std::string&>{
+              "read-stages", run.scenario.read_stages}}) {
+      if (text.empty()) continue;
+      ASSIGN_OR_RETURN(std::vector<protocol::RateStage> stages,
+                       protocol::ParseStages(flag, text));
+      longest = std::max(longest, protocol::StagesDuration(stages));
+    }
+    if (longest > std::chrono::nanoseconds(0)) run.scenario.duration = longest;
+  }
+  if (run.scenario.seed == 0) run.scenario.seed = RandomSeed();
   ASSIGN_OR_RETURN(run.spec, ToRunSpec(run.scenario));
   run.options.prometheus_targets_path = std::move(cl.prometheus_targets);
   run.distributed = flags.IsSet("agents");

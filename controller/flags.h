@@ -8,6 +8,7 @@
 #define LOADTEST_CONTROLLER_FLAGS_H_
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,9 @@ extern const char kLoadtestIntro[];
 // Adds every flag of a run to `flags`, bound to `cl` (which must outlive
 // the parse).
 void RegisterFlags(cli::FlagSet* flags, CommandLine* cl);
+
+// A seed for --seed's default: random, never 0.
+int64_t RandomSeed();
 
 // A command line made ready to run.
 struct Invocation {

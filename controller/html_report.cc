@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 namespace loadtest::controller {
 namespace {
@@ -688,6 +689,193 @@ std::string HtmlReport(const json& report) {
   }
 
   html += "</body>\n</html>\n";
+  return html;
+}
+
+std::string FindMaxHtmlReport(const json& report) {
+  const json empty_object = json::object();
+  const json& find_max =
+      report.contains("find_max") ? report.at("find_max") : empty_object;
+  const json& run = report.contains("run") ? report.at("run") : empty_object;
+  const json steps = find_max.value("steps", json::array());
+  const json& max_rate = find_max.contains("max_rate") ? find_max.at("max_rate")
+                                                        : json(nullptr);
+  const std::string limited_by = find_max.value("limited_by", "");
+  std::string verdict, verdict_class;
+  if (max_rate.is_number()) {
+    verdict = absl::StrFormat("max sustainable rate: %.0f writes/s",
+                              max_rate.get<double>());
+    verdict_class = limited_by == "generator" ? "partial" : "pass";
+  } else {
+    verdict = "no rate met every condition";
+    verdict_class = "fail";
+  }
+  const std::string title = "OpenTrail Load find-max report";
+  std::string html = absl::StrCat(
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<title>", title, "</title>\n<style>", kStyle, "</style>\n</head>\n<body>\n");
+  absl::StrAppend(&html, "<h1>", title, "</h1>\n<p><span class=\"verdict ",
+                  verdict_class, "\" id=\"verdict\">", Escape(verdict),
+                  "</span></p>\n");
+  if (!find_max.value("limit_reason", "").empty()) {
+    absl::StrAppend(&html, "<p id=\"limit\">Limited by ", Text(json(limited_by)),
+                    ": ", Text(find_max.at("limit_reason")), "</p>\n");
+  }
+  if (limited_by == "generator") {
+    absl::StrAppend(&html,
+                    "<p class=\"bad\">The load generator, not the store, set "
+                    "this limit: the store's own limit is higher.</p>\n");
+  }
+  std::vector<std::string> slos;
+  for (const json& slo : find_max.value("slos", json::array())) {
+    slos.push_back(Text(slo));
+  }
+  const json& options = find_max.contains("options") ? find_max.at("options")
+                                                      : empty_object;
+  absl::StrAppend(
+      &html, "<p>SLOs: ", slos.empty() ? "none" : absl::StrJoin(slos, ", "),
+      "; steps of ", Text(options.value("step_duration", json(""))),
+      " after a ", Text(options.value("warmup", json(""))),
+      " warm-up; seed ", Text(run.value("seed", json(""))),
+      "; workload fingerprint ", Text(run.value("fingerprint", json(""))),
+      "</p>\n");
+
+  // Latency versus achieved throughput, one point per step.
+  struct Point {
+    double achieved, p50, p95, p99, offered;
+    bool passed;
+  };
+  std::vector<Point> points;
+  for (const json& step : steps) {
+    using P = json::json_pointer;
+    points.push_back({Number(step, P("/achieved_rate")),
+                      Number(step, P("/write_latency_ms/p50")),
+                      Number(step, P("/write_latency_ms/p95")),
+                      Number(step, P("/write_latency_ms/p99")),
+                      Number(step, P("/offered_rate")),
+                      step.value("passed", false)});
+  }
+  std::sort(points.begin(), points.end(), [](const Point& a, const Point& b) {
+    return a.offered < b.offered;
+  });
+  constexpr double kWidth = 760, kHeight = 300;
+  constexpr double kLeft = 64, kRight = 16, kTop = 14, kBottom = 44;
+  const double plot_w = kWidth - kLeft - kRight;
+  const double plot_h = kHeight - kTop - kBottom;
+  double max_x = 0, max_y = 0;
+  for (const Point& p : points) {
+    max_x = std::max({max_x, p.achieved, p.offered});
+    max_y = std::max(max_y, p.p99);
+  }
+  double x_top = 1, x_step = 1, y_top = 1, y_step = 1;
+  NiceAxis(max_x, &x_top, &x_step);
+  NiceAxis(max_y, &y_top, &y_step);
+  auto x = [&](double v) { return kLeft + plot_w * v / x_top; };
+  auto y = [&](double v) { return kTop + plot_h * (1 - v / y_top); };
+  std::string svg = absl::StrFormat(
+      "<svg class=\"chart\" data-chart=\"find-max\" "
+      "xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" "
+      "role=\"img\" aria-label=\"write latency versus achieved write rate\">\n",
+      kWidth, kHeight);
+  for (double v = 0; v <= y_top + y_step / 2; v += y_step) {
+    absl::StrAppendFormat(
+        &svg,
+        "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+        "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+        kLeft, kWidth - kRight, y(v), y(v), kLeft - 6, y(v) + 4, AxisNumber(v));
+  }
+  for (double v = 0; v <= x_top + x_step / 2; v += x_step) {
+    absl::StrAppendFormat(
+        &svg,
+        "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
+        x(v), kHeight - kBottom + 16, AxisNumber(v));
+  }
+  absl::StrAppendFormat(
+      &svg,
+      "<text class=\"axis\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">"
+      "achieved writes/s</text>\n<text class=\"axis\" x=\"14\" y=\"%.1f\" "
+      "transform=\"rotate(-90 14 %.1f)\" text-anchor=\"middle\">write latency "
+      "(ms)</text>\n",
+      kLeft + plot_w / 2, kHeight - 6, kTop + plot_h / 2, kTop + plot_h / 2);
+  if (max_rate.is_number()) {
+    const double mx = x(max_rate.get<double>());
+    absl::StrAppendFormat(
+        &svg,
+        "<line class=\"max-rate\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" "
+        "y2=\"%.1f\" stroke=\"#2e7d32\" stroke-dasharray=\"6 4\"/>\n",
+        mx, mx, kTop, kTop + plot_h);
+  }
+  const struct {
+    const char* name;
+    double Point::*field;
+    const char* color;
+  } kLines[] = {{"p50", &Point::p50, kPalette[0]},
+                {"p95", &Point::p95, kPalette[1]},
+                {"p99", &Point::p99, kPalette[3]}};
+  for (const auto& line : kLines) {
+    std::string path;
+    for (const Point& p : points) {
+      absl::StrAppendFormat(&path, "%s%.1f,%.1f", path.empty() ? "M" : " L",
+                            x(p.achieved), y(p.*line.field));
+    }
+    if (path.empty()) continue;
+    absl::StrAppendFormat(&svg,
+                          "<path class=\"series\" data-series=\"%s\" "
+                          "fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
+                          "d=\"%s\"/>\n",
+                          line.name, line.color, path);
+  }
+  for (const Point& p : points) {
+    absl::StrAppendFormat(
+        &svg,
+        "<circle class=\"step\" data-offered=\"%.0f\" data-passed=\"%s\" "
+        "cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"><title>offered %.0f/s, "
+        "achieved %.0f/s, p99 %.2f ms: %s</title></circle>\n",
+        p.offered, p.passed ? "yes" : "no", x(p.achieved), y(p.p99),
+        p.passed ? "#2e7d32" : "#c62828", p.offered, p.achieved, p.p99,
+        p.passed ? "ok" : "failed");
+  }
+  svg += "</svg>\n";
+  std::string legend = "<ul class=\"legend\">";
+  for (const auto& line : kLines) {
+    absl::StrAppend(&legend, "<li><span class=\"swatch\" style=\"border-color:",
+                    line.color, "\"></span>write ", line.name, "</li>");
+  }
+  legend += "</ul>\n";
+  absl::StrAppend(
+      &html,
+      "<h2>Write latency versus throughput</h2>\n<div class=\"charts\"><figure>"
+      "<figcaption>p50, p95 and p99 write latency at each step's achieved "
+      "rate (points on p99, green: step passed, red: failed; dashed: the "
+      "answer, an offered rate)</figcaption>\n",
+      svg, legend, "</figure></div>\n");
+
+  // The steps, in the order they ran.
+  std::vector<std::vector<std::string>> rows;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const json& step = steps[i];
+    using P = json::json_pointer;
+    const bool passed = step.value("passed", false);
+    rows.push_back(
+        {std::to_string(i + 1), Fixed(Number(step, P("/offered_rate")), 0),
+         Fixed(Number(step, P("/achieved_rate")), 0),
+         Fixed(Number(step, P("/write_latency_ms/p50")), 2),
+         Fixed(Number(step, P("/write_latency_ms/p95")), 2),
+         Fixed(Number(step, P("/write_latency_ms/p99")), 2),
+         Fixed(Number(step, P("/errors")) + Number(step, P("/queue_full")) +
+                   Number(step, P("/timeouts")),
+               0),
+         absl::StrCat("<span class=\"", passed ? "ok" : "bad", "\">",
+                      passed ? "ok" : Text(step.value("verdict", json(""))),
+                      "</span>"),
+         Text(step.value("reason", json("")))});
+  }
+  absl::StrAppend(&html, "<h2>Steps</h2>\n",
+                  Table({"step", "offered/s", "achieved/s", "p50 ms", "p95 ms",
+                         "p99 ms", "errors", "verdict", "reason"},
+                        rows, "steps"),
+                  "</body>\n</html>\n");
   return html;
 }
 

@@ -21,6 +21,12 @@ namespace loadtest::controller {
 // `report` as FinishRun writes it (RunReportJson plus the manifest).
 std::string HtmlReport(const nlohmann::json& report);
 
+// `loadtest find-max --html`: the answer, the limit, the SLOs, a chart of
+// write latency (p50, p95, p99) against each step's achieved rate
+// (data-chart="find-max", a circle per step with data-offered and
+// data-passed) and the table of steps. Self-contained like HtmlReport.
+std::string FindMaxHtmlReport(const nlohmann::json& report);
+
 // The data-chart names, in page order.
 inline constexpr const char* kHtmlChartNames[] = {
     "write_throughput", "read_throughput",   "write_latency",

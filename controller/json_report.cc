@@ -107,6 +107,9 @@ nlohmann::json AuditJson(const protocol::RunAudit& a) {
   };
 }
 
+
+}  // namespace
+
 nlohmann::json ScenarioJson(const Scenario& s) {
   using cli::FormatDuration;
   return {
@@ -124,6 +127,10 @@ nlohmann::json ScenarioJson(const Scenario& s) {
       {"read_delay", FormatDuration(s.read_delay)},
       {"write_rate", s.write_rate},
       {"read_rate", s.read_rate},
+      {"stages", s.stages},
+      {"read_stages", s.read_stages},
+      {"stages_per_agent", s.stages_per_agent},
+      {"seed", s.seed},
       {"write_timeout", FormatDuration(s.write_timeout)},
       {"schema", s.schema},
       {"sync", s.sync},
@@ -134,7 +141,22 @@ nlohmann::json ScenarioJson(const Scenario& s) {
   };
 }
 
-}  // namespace
+std::string WorkloadFingerprint(const Scenario& scenario, size_t agents) {
+  nlohmann::json shape = ScenarioJson(scenario);
+  // What does not change the load a store sees: names, ports, how often it
+  // is reported, whether old rows were dropped, the messages' seed.
+  for (const char* key :
+       {"db", "metrics_port", "log_interval", "fresh", "seed"}) {
+    shape.erase(key);
+  }
+  shape["agents"] = agents;
+  // FNV-1a, 64 bits, over the canonical dump (nlohmann sorts the keys).
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (const unsigned char byte : shape.dump()) {
+    hash = (hash ^ byte) * 0x100000001b3ULL;
+  }
+  return absl::StrFormat("%016x", hash);
+}
 
 nlohmann::json FiguresJson(const Figures& f) {
   const stats::IntervalCounters& c = f.counters;
@@ -144,6 +166,10 @@ nlohmann::json FiguresJson(const Figures& f) {
       {"writes_per_s", f.writes_per_s()},
       {"reads_ok", c.reads_ok},
       {"reads_per_s", f.reads_per_s()},
+      {"offered_write_rate", f.offered_write_rate()},
+      {"achieved_write_rate", f.writes_per_s()},
+      {"offered_read_rate", f.offered_read_rate()},
+      {"achieved_read_rate", f.reads_per_s()},
       {"write_errors", c.write_errors},
       {"write_timeouts", c.write_timeouts},
       {"queue_full_errors", c.queue_full},
@@ -247,6 +273,10 @@ nlohmann::json RunReportJson(const Scenario& scenario, nlohmann::json rows,
   return {
       {"tool", {{"name", "loadtest"}, {"version", cli::kVersion}}},
       {"parameters", ScenarioJson(scenario)},
+      {"run",
+       {{"seed", scenario.seed},
+        {"fingerprint",
+         WorkloadFingerprint(scenario, summary.agents.size())}}},
       {"summary",
        {{"seconds", summary.seconds},
         {"partial", summary.partial},

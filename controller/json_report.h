@@ -5,6 +5,7 @@
 #define LOADTEST_CONTROLLER_JSON_REPORT_H_
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -18,11 +19,22 @@
 namespace loadtest::controller {
 
 // Figures as JSON: writes_ok, writes_per_s, reads_ok, reads_per_s,
+// offered_write_rate / achieved_write_rate and the read ones (open loop),
 // write_errors, write_timeouts, queue_full_errors, read_errors, writes_late,
 // reads_late, late_commits, batches, mean_batch_size, peak_queue_depth,
 // queue_size, queue_utilization, error_rate, seconds, and
 // write_latency_ms / read_latency_ms {count,p50,p95,p99,p999,max,mean}.
 nlohmann::json FiguresJson(const Figures& figures);
+
+// The report's `parameters`: every field of `scenario`, durations as
+// FormatDuration writes them.
+nlohmann::json ScenarioJson(const Scenario& scenario);
+
+// A hash of the workload's shape (16 hex digits): every parameter of
+// `scenario` but the database name, the metrics port, the log interval,
+// --fresh and the seed, plus the number of agents. The report's
+// run.fingerprint; `loadtest compare` warns when two differ.
+std::string WorkloadFingerprint(const Scenario& scenario, size_t agents);
 
 // One agent of a distributed run, for the report's `agents` manifest.
 struct AgentInfo {

@@ -14,6 +14,7 @@
 #include "cli/flag_set.h"
 #include "controller/agent_discovery.h"
 #include "controller/compare.h"
+#include "controller/find_max.h"
 #include "nlohmann/json.hpp"
 #include "controller/flags.h"
 #include "controller/run.h"
@@ -36,9 +37,14 @@ int Compare(int argc, char** argv) {
   loadtest::cli::FlagSet flags(
       "loadtest compare",
       "loadtest compare A.json B.json: the key figures of two runs' --out "
-      "reports side by side\nwith the change in percent; regressions beyond "
-      "--tolerance are marked.\nExit codes: 0 no regression; 1 usage error "
-      "(missing or unreadable report); 2 a regression.\n");
+      "reports side by side\nwith the change in percent, and whether each "
+      "change exceeds the run-to-run spread:\na Mann-Whitney rank test over "
+      "the figure's values in every interval of each run\n(p < 0.05, when "
+      "both runs have 5 or more intervals). A regression is a change\nfor "
+      "the worse beyond --tolerance that also exceeds the spread. It warns "
+      "when the\nruns' workloads differ (run.fingerprint) or their seeds "
+      "do.\nExit codes: 0 no regression; 1 usage error (missing or "
+      "unreadable report); 2 a regression.\n");
   flags.AddDouble("tolerance", &tolerance_percent,
                   "Percent a figure may worsen before it counts as a "
                   "regression.");
@@ -87,6 +93,10 @@ int Compare(int argc, char** argv) {
                  std::string(rows.status().message()).c_str());
     return loadtest::controller::kExitUsage;
   }
+  for (const std::string& warning :
+       loadtest::controller::CompareWarnings(reports[0], reports[1])) {
+    std::fprintf(stderr, "loadtest compare: warning: %s\n", warning.c_str());
+  }
   std::fputs(loadtest::controller::FormatComparison(*rows, files[0], files[1],
                                                     tolerance)
                  .c_str(),
@@ -106,6 +116,9 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (argc > 1 && std::string(argv[1]) == "compare") {
     return Compare(argc - 1, argv + 1);
+  }
+  if (argc > 1 && std::string(argv[1]) == "find-max") {
+    return controller::FindMaxMain(argc - 1, argv + 1);
   }
   controller::CommandLine command_line;
   cli::FlagSet flags("loadtest", controller::kLoadtestIntro);

@@ -120,7 +120,9 @@ class AgentRuns {
         max_updates_(MaxUpdates(spec)),
         agent_count_(agents.size()),
         aggregator_(Ids(agents)),
-        display_(stdout, isatty(STDOUT_FILENO) == 1,
+        quiet_sink_(options.quiet ? std::fopen("/dev/null", "w") : nullptr),
+        display_(quiet_sink_ != nullptr ? quiet_sink_.get() : stdout,
+                 !options.quiet && isatty(STDOUT_FILENO) == 1,
                  spec.duration + start_delay,
                  /*per_agent=*/agents.size() > 1),
         agents_(std::move(agents)),
@@ -141,9 +143,9 @@ class AgentRuns {
     }
   }
 
-  // Starts Run on every agent, then watches them until each finished or
-  // was lost.
-  void Run(const pb::RunSpec& wire) {
+  // Starts Run on every agent (agent i with wires[i]), then watches them
+  // until each finished or was lost.
+  void Run(const std::vector<pb::RunSpec>& wires) {
     const Clock::time_point start = Clock::now();
     run_start_ = start + start_delay_;
     planned_end_ = start + start_delay_ + spec_.duration;
@@ -170,7 +172,7 @@ class AgentRuns {
         agents_[i].agent_status = agent_status;
         DeclareLostLocked(i, reason);
       };
-      if (absl::Status s = ClientOf(i)->StartRun(wire, std::move(callbacks));
+      if (absl::Status s = ClientOf(i)->StartRun(wires[i], std::move(callbacks));
           !s.ok()) {
         sync::MutexLock lock(&mu_);
         DeclareLostLocked(i, std::string(s.message()));
@@ -313,6 +315,7 @@ class AgentRuns {
       display_.Warning(absl::StrCat("loadtest: ", Who(a),
                                     "a write failed: ", update.first_error));
     }
+    if (options_.on_update) options_.on_update(a.id, update);
     const bool completed = EmitLocked(aggregator_.Add(a.id, update));
     if (completed && !update.final) CheckThresholdsLocked();
     work_ns_[update.sequence] +=
@@ -514,6 +517,11 @@ class AgentRuns {
   mutable sync::Mutex mu_;
   sync::CondVar changed_;  // Signalled when an agent is done or a stop begins.
   Aggregator aggregator_ ABSL_GUARDED_BY(mu_);
+  // Where a quiet run's display writes (nothing kept); null otherwise.
+  struct CloseFile {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+  };
+  std::unique_ptr<std::FILE, CloseFile> quiet_sink_;
   Display display_;  // Thread-safe; rows are written under mu_, in order.
   // The agents; their clients are set before the run starts and never
   // replaced (ClientOf reads them without the lock).
@@ -616,9 +624,37 @@ absl::Status CheckAgents(const protocol::RunSpec& spec,
   return absl::OkStatus();
 }
 
+// The load's shape and seed: "seed 42; writes ramped 30s:500,2m:5000
+// (total, split across 3 agents); reads closed loop".
+std::string LoadLine(const Scenario& scenario, const protocol::RunSpec& spec,
+                     size_t agents) {
+  auto shape = [&](const char* kind, double rate,
+                   const std::vector<protocol::RateStage>& stages) {
+    if (!stages.empty()) {
+      return absl::StrCat(
+          kind, " ramped ", protocol::FormatStages(stages), " per second",
+          scenario.stages_per_agent || agents == 1
+              ? (agents == 1 ? "" : " per agent")
+              : absl::StrCat(" in total, split across ", agents, " agents"));
+    }
+    if (rate > 0) {
+      return absl::StrCat(kind, " at ", rate, "/s",
+                          agents == 1 ? "" : " per agent");
+    }
+    return absl::StrCat(kind, " closed loop");
+  };
+  return absl::StrCat("seed ", spec.workload.seed, " (--seed to repeat); ",
+                      shape("writes", spec.workload.write_rate,
+                            spec.workload.write_stages),
+                      "; ",
+                      shape("reads", spec.workload.read_rate,
+                            spec.workload.read_stages));
+}
+
 void PrintBanner(const Scenario& scenario, const protocol::RunSpec& spec,
                  const std::string& run_id, const std::vector<RunAgent>& agents,
                  bool in_process, const std::string& metrics_host) {
+  const std::string load = LoadLine(scenario, spec, agents.size());
   if (in_process) {
     std::printf(
         "loadtest %s: %d writers, %d readers for %s on %s (schema %s, sync "
@@ -629,6 +665,7 @@ void PrintBanner(const Scenario& scenario, const protocol::RunSpec& spec,
         storage::SyncModeName(spec.store.sync), spec.store.batch_size,
         cli::FormatDuration(spec.store.batch_timeout).c_str(),
         spec.store.queue_size);
+    std::printf("%s\n", load.c_str());
     std::printf("metrics: http://%s:%d/metrics\n", metrics_host.c_str(),
                 agents.front().status.metrics_port());
     return;
@@ -643,6 +680,7 @@ void PrintBanner(const Scenario& scenario, const protocol::RunSpec& spec,
       storage::SyncModeName(spec.store.sync), spec.store.batch_size,
       cli::FormatDuration(spec.store.batch_timeout).c_str(),
       spec.store.queue_size);
+  std::printf("%s\n", load.c_str());
   for (const RunAgent& a : agents) {
     std::printf(
         "agent %s at %s: version %s, host %s, metrics http://%s/metrics\n",
@@ -652,6 +690,21 @@ void PrintBanner(const Scenario& scenario, const protocol::RunSpec& spec,
 }
 
 }  // namespace
+
+protocol::RunSpec SpecForAgent(const protocol::RunSpec& spec,
+                               bool stages_per_agent, size_t index,
+                               size_t count) {
+  protocol::RunSpec agent = spec;
+  agent.workload.seed = protocol::AgentSeed(spec.workload.seed, index);
+  if (!stages_per_agent) {
+    const int parts = static_cast<int>(std::max<size_t>(1, count));
+    agent.workload.write_stages =
+        protocol::SplitStages(spec.workload.write_stages, parts);
+    agent.workload.read_stages =
+        protocol::SplitStages(spec.workload.read_stages, parts);
+  }
+  return agent;
+}
 
 pb::RunSpec ToWireRunSpec(const protocol::RunSpec& spec,
                           const std::string& db_name, const std::string& run_id,
@@ -744,8 +797,15 @@ absl::StatusOr<RunOutcome> RunLoadTest(const Scenario& scenario,
 
   const std::string run_id = NewRunId();
   const nanoseconds start_delay = in_process ? nanoseconds(0) : options.start_delay;
-  const pb::RunSpec wire = ToWireRunSpec(spec, db_name, run_id, start_delay);
-  PrintBanner(scenario, spec, run_id, agents, in_process, metrics_host);
+  std::vector<pb::RunSpec> wires;
+  for (size_t i = 0; i < agents.size(); ++i) {
+    wires.push_back(ToWireRunSpec(
+        SpecForAgent(spec, scenario.stages_per_agent, i, agents.size()),
+        db_name, run_id, start_delay));
+  }
+  if (!options.quiet) {
+    PrintBanner(scenario, spec, run_id, agents, in_process, metrics_host);
+  }
   std::vector<AgentInfo> manifest;
   for (const RunAgent& a : agents) {
     manifest.push_back({a.id, a.client->target(), a.status.version(),
@@ -777,7 +837,7 @@ absl::StatusOr<RunOutcome> RunLoadTest(const Scenario& scenario,
   end.started_at = std::chrono::system_clock::now();
   AgentRuns run(run_id, spec, options, start_delay, std::move(agents), log.get());
   relay.Attach(&run);
-  run.Run(wire);
+  run.Run(wires);
   relay.Attach(nullptr);
   end.ended_at = std::chrono::system_clock::now();
   const int signal_number = signals.received();

@@ -13,6 +13,7 @@
 #define LOADTEST_CONTROLLER_RUN_H_
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,22 @@ struct RunOptions {
   std::chrono::nanoseconds start_delay = std::chrono::seconds(1);
   // The in-process agent's /metrics address ("0.0.0.0:8080").
   std::string metrics_listen = "0.0.0.0:8080";
+  // No banner, interval lines or summary on stdout (warnings still go to
+  // stderr): a run that is one step of a larger command (find-max).
+  bool quiet = false;
+  // When set, sees every update accepted from an agent, with the agent's
+  // id (from the clients' threads, one call at a time).
+  std::function<void(const std::string& agent_id,
+                     const protocol::IntervalUpdate& update)>
+      on_update;
 };
+
+// What agent `index` of `count` runs: `spec` with the agent's own seed
+// (protocol::AgentSeed of the run's seed) and, unless `stages_per_agent`,
+// the stage targets (totals) split evenly among the agents.
+protocol::RunSpec SpecForAgent(const protocol::RunSpec& spec,
+                               bool stages_per_agent, size_t index,
+                               size_t count);
 
 // What every agent of run `run_id` receives: `spec`, the plain database
 // name `db_name` (each agent resolves it in its --data-dir) and the start

@@ -62,10 +62,10 @@ absl::StatusOr<RunOutcome> FinishRun(const Scenario& scenario,
       !output.html_path.empty()) {
     nlohmann::json report = RunReportJson(scenario, intervals.totals(), summary,
                                           targets, thresholds);
-    report["run"] = {{"mode", end.mode},
-                     {"started_at", FormatUtc(end.started_at)},
-                     {"ended_at", FormatUtc(end.ended_at)},
-                     {"interrupted_by_signal", end.signal_number}};
+    report["run"].update({{"mode", end.mode},
+                          {"started_at", FormatUtc(end.started_at)},
+                          {"ended_at", FormatUtc(end.ended_at)},
+                          {"interrupted_by_signal", end.signal_number}});
     if (!intervals_path.empty()) report["intervals_file"] = intervals_path;
     if (end.aborted.has_value()) {
       const ThresholdResult& t = end.aborted->threshold;

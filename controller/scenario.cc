@@ -1,9 +1,11 @@
 #include "controller/scenario.h"
 
 #include <limits>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "cli/flag_set.h"
 #include "status/status_macros.h"
 
 namespace loadtest::controller {
@@ -95,6 +97,48 @@ absl::StatusOr<protocol::RunSpec> ToRunSpec(const Scenario& s) {
   w.read_delay = s.read_delay;
   w.write_rate = s.write_rate;
   w.read_rate = s.read_rate;
+  if (s.seed < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("seed must be >= 0, got ", s.seed));
+  }
+  w.seed = static_cast<uint64_t>(s.seed);
+  if (!s.stages.empty()) {
+    ASSIGN_OR_RETURN(w.write_stages, protocol::ParseStages("stages", s.stages));
+  }
+  if (!s.read_stages.empty()) {
+    ASSIGN_OR_RETURN(w.read_stages,
+                     protocol::ParseStages("read-stages", s.read_stages));
+  }
+  for (const auto& [flag, stages, rate_flag, rate] :
+       {std::tuple<const char*, const std::vector<protocol::RateStage>&,
+                   const char*, double>{"stages", w.write_stages, "write-rate",
+                                        w.write_rate},
+        std::tuple<const char*, const std::vector<protocol::RateStage>&,
+                   const char*, double>{"read-stages", w.read_stages,
+                                        "read-rate", w.read_rate}}) {
+    if (stages.empty()) continue;
+    if (rate > 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", flag, " and --", rate_flag,
+          " exclude each other: the stages start from 0 (begin with a stage "
+          "0s:RATE to start elsewhere)"));
+    }
+    if (!protocol::RatePlan::Ramp(0, stages).open_loop()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", flag, " never rise above 0: nothing would run (leave it out "
+          "for a closed loop)"));
+    }
+    if (protocol::StagesDuration(stages) > s.duration) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "duration ", cli::FormatDuration(s.duration), " is shorter than --",
+          flag, " (", cli::FormatDuration(protocol::StagesDuration(stages)),
+          "); leave -duration out to run exactly the stages"));
+    }
+  }
+  if (s.stages_per_agent && w.write_stages.empty() && w.read_stages.empty()) {
+    return absl::InvalidArgumentError(
+        "--stages-per-agent needs --stages or --read-stages");
+  }
   RETURN_IF_ERROR(protocol::ValidateRunSpec(spec));
   return spec;
 }

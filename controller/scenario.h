@@ -31,6 +31,15 @@ struct Scenario {
   std::chrono::nanoseconds read_delay = std::chrono::milliseconds(10);
   double write_rate = 0;
   double read_rate = 0;
+  // --stages / --read-stages: open-loop rates ramped stage by stage from 0
+  // ("30s:500,2m:5000,30s:0", protocol::ParseStages); the targets are
+  // totals across agents, split evenly, unless stages_per_agent.
+  std::string stages;
+  std::string read_stages;
+  bool stages_per_agent = false;
+  // --seed: every agent's and writer's message generator derives from it.
+  // 0 until resolved (ResolveCommandLine picks one at random).
+  int64_t seed = 0;
   std::chrono::nanoseconds write_timeout = std::chrono::seconds(30);
   std::string schema = "full";
   std::string sync = "normal";

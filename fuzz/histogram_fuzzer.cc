@@ -157,6 +157,8 @@ void CheckUpdateRoundTrip(const protocol::IntervalUpdate& u) {
              v.rows_committed == u.rows_committed &&
              v.late_commits == u.late_commits && v.final == u.final &&
              v.stop_reason == u.stop_reason &&
+             SameDouble(v.offered_writes, u.offered_writes) &&
+             SameDouble(v.offered_reads, u.offered_reads) &&
              Same(v.stats.schedule_lag, u.stats.schedule_lag) &&
              v.store.has_value() == u.store.has_value() &&
              v.process.has_value() == u.process.has_value() &&

@@ -63,6 +63,15 @@ inline void CheckRunnable(const protocol::RunSpec& s) {
   FUZZ_CHECK(FitsAfterClock(s.workload.read_delay));
   FUZZ_CHECK(PeriodFits(s.workload.write_rate, s.workload.writers));
   FUZZ_CHECK(PeriodFits(s.workload.read_rate, s.workload.readers));
+  // A ramp's schedule (protocol::RatePlan) is computed in seconds and its
+  // due times added to a clock reading: every stage, and all of them,
+  // within the longest run.
+  for (const auto* stages : {&s.workload.write_stages, &s.workload.read_stages}) {
+    FUZZ_CHECK(FitsAfterClock(protocol::StagesDuration(*stages)));
+    for (const protocol::RateStage& stage : *stages) {
+      FUZZ_CHECK(stage.target >= 0 && stage.target <= 1e7);
+    }
+  }
 }
 
 // Every setting of two specs agrees (their run id and path aside).
@@ -84,6 +93,8 @@ inline bool SameSettings(const protocol::RunSpec& a, const protocol::RunSpec& b)
          a.workload.read_delay == b.workload.read_delay &&
          a.workload.write_rate == b.workload.write_rate &&
          a.workload.read_rate == b.workload.read_rate &&
+         a.workload.write_stages == b.workload.write_stages &&
+         a.workload.read_stages == b.workload.read_stages &&
          a.workload.seed == b.workload.seed;
 }
 

@@ -1,6 +1,7 @@
 #include "protocol/run_spec.h"
 
 #include <initializer_list>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +16,9 @@ constexpr std::chrono::nanoseconds kMaxDuration = std::chrono::hours(24 * 7);
 
 // The slowest open-loop rate, per second (see ValidateRunSpec).
 constexpr double kMinRate = 0.001;
+
+// The most stages of one ramp.
+constexpr size_t kMaxStages = 1000;
 
 std::string Seconds(std::chrono::nanoseconds d) {
   return absl::StrCat(std::chrono::duration<double>(d).count(), "s");
@@ -73,6 +77,14 @@ absl::Status ValidateRunSpec(const RunSpec& spec) {
   return absl::OkStatus();
 }
 
+uint64_t AgentSeed(uint64_t run_seed, size_t index) {
+  // SplitMix64's finalizer over the seed and the index.
+  uint64_t z = run_seed + 0x9e3779b97f4a7c15ULL * (index + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 absl::Status ValidateWorkloadOptions(const WorkloadOptions& o) {
   if (o.writers < 0 || o.writers > 10000) {
     return absl::InvalidArgumentError(
@@ -108,6 +120,41 @@ absl::Status ValidateWorkloadOptions(const WorkloadOptions& o) {
           name, " is ", rate, "/s but there are no ",
           std::string(name) == "write-rate" ? "writers" : "readers",
           " to carry it"));
+    }
+  }
+  for (const auto& [name, stages, threads] :
+       {std::tuple<const char*, const std::vector<RateStage>&, int>{
+            "stages", o.write_stages, o.writers},
+        std::tuple<const char*, const std::vector<RateStage>&, int>{
+            "read-stages", o.read_stages, o.readers}}) {
+    if (stages.size() > kMaxStages) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          name, " has ", stages.size(), " stages, at most ", kMaxStages));
+    }
+    for (const RateStage& stage : stages) {
+      if (stage.duration.count() < 0 || stage.duration > kMaxDuration) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(name, ": a stage's duration must be between 0 and "
+                               "168h, got ",
+                         Seconds(stage.duration)));
+      }
+      if (!(stage.target >= 0) || stage.target > 1e7) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            name, ": a stage's rate must be between 0 and 10000000 per "
+                  "second, got ",
+            stage.target));
+      }
+      if (stage.target > 0 && threads == 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            name, " ramp to ", stage.target, "/s but there are no ",
+            std::string(name) == "stages" ? "writers" : "readers",
+            " to carry it"));
+      }
+    }
+    if (StagesDuration(stages) > kMaxDuration) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " last ", Seconds(StagesDuration(stages)),
+                       ", at most 168h"));
     }
   }
   return absl::OkStatus();

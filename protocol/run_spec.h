@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "protocol/rate_plan.h"
 #include "stats/interval_counters.h"
 #include "storage/store_internals.h"
 #include "storage/store_options.h"
@@ -25,8 +27,21 @@ struct WorkloadOptions {
   // Open loop when > 0: operations per second for the whole workload.
   double write_rate = 0;
   double read_rate = 0;
+  // Open loop ramped from write_rate (read_rate) through these stages
+  // (rate_plan.h); empty: the constant rate.
+  std::vector<RateStage> write_stages;
+  std::vector<RateStage> read_stages;
+  // Every writer's message generator derives from it (writer i of this
+  // agent: LogGenerator seed derived from seed and i).
   uint64_t seed = 1;
+
+  RatePlan write_plan() const { return RatePlan::Ramp(write_rate, write_stages); }
+  RatePlan read_plan() const { return RatePlan::Ramp(read_rate, read_stages); }
 };
+
+// The workload seed of agent `index` (0, 1, ...) of a run seeded
+// `run_seed`: distinct per agent, the same for the same seed and index.
+uint64_t AgentSeed(uint64_t run_seed, size_t index);
 
 // InvalidArgument naming the field and value: negative counts, no writers
 // and no readers, negative delays, negative or absurd rates, a rate given
@@ -126,6 +141,10 @@ struct IntervalUpdate {
   std::string stop_reason;     // On the final update: why the run ended.
   // The run's first failed write, once, on the update of its interval.
   std::string first_error;
+  // Operations the open-loop schedule made due in the interval (the
+  // integral of the planned rate); 0 in a closed loop.
+  double offered_writes = 0;
+  double offered_reads = 0;
   std::optional<RunAudit> audit;
   // SQLite's internals and the agent process in the interval; absent from
   // an agent that does not report them.

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "cli/flag_set.h"
 
 namespace loadtest::protocol {
 
@@ -37,12 +38,23 @@ std::optional<std::string> GeneratorBoundReason(
     }
   }
   const stats::LatencyHistogram& lag = update.stats.schedule_lag;
-  const int64_t late =
-      update.stats.counters.writes_late + update.stats.counters.reads_late;
-  if (lag.count() > 0 && late > limits.late_fraction * lag.count()) {
+  // Operations whose lag lies above late_by (a bucket counts when its lower
+  // bound does: the histogram's 1% resolution).
+  uint64_t late = 0;
+  const int64_t late_by_ns = limits.late_by.count();
+  for (const stats::LatencyHistogram::SparseBucket& b : lag.ToSparse()) {
+    if (stats::LatencyHistogram::BucketLowerBound(b.index) > late_by_ns) {
+      late += b.count;
+    }
+  }
+  if (lag.count() > 0 &&
+      static_cast<double>(late) >
+          limits.late_fraction * static_cast<double>(lag.count())) {
     reasons.push_back(absl::StrFormat(
-        "%.0f%% of open-loop operations started late (p99 %.1f ms behind)",
-        100.0 * late / lag.count(), lag.Quantile(0.99) / 1e6));
+        "%.0f%% of open-loop operations started over %s late (p99 %.1f ms "
+        "behind)",
+        100.0 * static_cast<double>(late) / static_cast<double>(lag.count()),
+        cli::FormatDuration(limits.late_by), lag.Quantile(0.99) / 1e6));
   }
   if (reasons.empty()) return std::nullopt;
   return absl::StrJoin(reasons, "; ");

@@ -207,6 +207,16 @@ void ToProto(const RunSpec& s, pb::RunSpec* out) {
   out->set_write_rate(s.workload.write_rate);
   out->set_read_rate(s.workload.read_rate);
   out->set_seed(s.workload.seed);
+  for (const RateStage& stage : s.workload.write_stages) {
+    pb::RateStage* wire = out->add_write_stages();
+    wire->set_duration_ns(stage.duration.count());
+    wire->set_rate(stage.target);
+  }
+  for (const RateStage& stage : s.workload.read_stages) {
+    pb::RateStage* wire = out->add_read_stages();
+    wire->set_duration_ns(stage.duration.count());
+    wire->set_rate(stage.target);
+  }
 }
 
 absl::StatusOr<RunSpec> FromProto(const pb::RunSpec& p,
@@ -241,6 +251,14 @@ absl::StatusOr<RunSpec> FromProto(const pb::RunSpec& p,
   s.workload.write_rate = p.write_rate();
   s.workload.read_rate = p.read_rate();
   s.workload.seed = p.seed();
+  for (const pb::RateStage& stage : p.write_stages()) {
+    s.workload.write_stages.push_back(
+        {nanoseconds(stage.duration_ns()), stage.rate()});
+  }
+  for (const pb::RateStage& stage : p.read_stages()) {
+    s.workload.read_stages.push_back(
+        {nanoseconds(stage.duration_ns()), stage.rate()});
+  }
   if (p.start_after_ns() < 0 ||
       p.start_after_ns() > nanoseconds(std::chrono::minutes(1)).count()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -266,6 +284,8 @@ void ToProto(const IntervalUpdate& u, pb::RunUpdate* out) {
   out->set_final(u.final);
   out->set_stop_reason(u.stop_reason);
   out->set_first_error(u.first_error);
+  out->set_offered_writes(u.offered_writes);
+  out->set_offered_reads(u.offered_reads);
   if (u.stats.schedule_lag.count() > 0) {
     ToProto(u.stats.schedule_lag, out->mutable_schedule_lag());
   }
@@ -341,6 +361,16 @@ absl::StatusOr<IntervalUpdate> FromProto(const pb::RunUpdate& p) {
   u.final = p.final();
   u.stop_reason = p.stop_reason();
   u.first_error = p.first_error();
+  u.offered_writes = p.offered_writes();
+  u.offered_reads = p.offered_reads();
+  // At most the fastest rate (1e7/s, per kind) over the longest interval.
+  for (const double offered : {u.offered_writes, u.offered_reads}) {
+    if (!(offered >= 0) || offered > 1e7 * kMaxIntervalEndS) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "update's offered operations must be between 0 and ",
+          1e7 * kMaxIntervalEndS, ", got ", offered));
+    }
+  }
   ASSIGN_OR_RETURN(u.stats.schedule_lag, FromProto(p.schedule_lag()));
   if (p.has_store()) {
     const pb::StoreStats& w = p.store();

@@ -193,5 +193,43 @@ TEST(RunTest, StoreTuningFlagsHaveMeasuredDefaultsAndRefuseBadValuesByName) {
               HasSubstr("reader-mmap-mib"));
 }
 
+// --stages are totals split evenly among the agents (or per agent), the
+// duration defaults to their sum, and each agent gets its own seed derived
+// from --seed.
+TEST(RunTest, StagesAreSplitAmongTheAgentsAndEachAgentHasItsOwnSeed) {
+  auto ramp = Parse({"--stages=30s:1000,1m:4000", "--seed=77",
+                     "--agents=h:1", "-db=x.db"});
+  ASSERT_TRUE(ramp.ok()) << ramp.status();
+  EXPECT_EQ(ramp->spec.duration, std::chrono::seconds(90));
+  EXPECT_EQ(ramp->spec.workload.seed, 77u);
+  const protocol::RunSpec a0 = SpecForAgent(ramp->spec, false, 0, 4);
+  const protocol::RunSpec a3 = SpecForAgent(ramp->spec, false, 3, 4);
+  ASSERT_EQ(a0.workload.write_stages.size(), 2u);
+  EXPECT_EQ(a0.workload.write_stages[0].target, 250);
+  EXPECT_EQ(a0.workload.write_stages[1].target, 1000);
+  EXPECT_EQ(a0.workload.write_stages[1].duration, std::chrono::seconds(60));
+  EXPECT_NE(a0.workload.seed, a3.workload.seed);
+  EXPECT_EQ(a0.workload.seed, protocol::AgentSeed(77, 0));
+  EXPECT_EQ(SpecForAgent(ramp->spec, false, 0, 4).workload.seed,
+            a0.workload.seed);  // The same seed and index: the same messages.
+  const protocol::RunSpec per_agent = SpecForAgent(ramp->spec, true, 1, 4);
+  EXPECT_EQ(per_agent.workload.write_stages[1].target, 4000);
+  // On the wire and back.
+  auto accepted = protocol::FromProto(
+      ToWireRunSpec(a3, "x.db", "r1", std::chrono::seconds(0)), "/data");
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ(accepted->workload.write_stages, a3.workload.write_stages);
+  EXPECT_EQ(accepted->workload.seed, a3.workload.seed);
+
+  // An explicit longer -duration holds the last rate; no --seed picks one.
+  auto held = Parse({"--stages=10s:100", "-duration=1m"});
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(held->spec.duration, std::chrono::seconds(60));
+  EXPECT_NE(held->spec.workload.seed, 0u);
+  EXPECT_THAT(std::string(Parse({"--seed=-3"}).status().message()),
+              HasSubstr("seed must be >= 0, got -3"));
+}
+
 }  // namespace
 }  // namespace loadtest::controller
+

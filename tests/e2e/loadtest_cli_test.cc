@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -61,6 +62,7 @@ constexpr std::chrono::seconds kLineDeadline{60};
 
 constexpr int kExitOk = 0;
 constexpr int kExitUsage = 1;
+constexpr int kExitCheckFailed = 2;
 constexpr int kExitSigint = 130;
 
 // The flag's name in "-name=value", "--name=value", "-name" or "--name".
@@ -568,13 +570,146 @@ TEST_F(LoadtestCliTest, CompareExitsTwoOnARegressionAndZeroWithout) {
   const ProcessResult worse =
       RunAndWait({LOADTEST_BIN, "compare", report(), slower_path, "--tolerance=10"});
   EXPECT_EQ(worse.exit_code, 2) << worse.stdout_text << worse.stderr_text;
-  EXPECT_THAT(worse.stdout_text, HasSubstr("-50.0%  REGRESSION"));
+  EXPECT_THAT(worse.stdout_text, HasSubstr("-50.0%"));
+  EXPECT_THAT(worse.stdout_text, HasSubstr("REGRESSION"));
   EXPECT_THAT(worse.stdout_text, HasSubstr("beyond 10.0%"));
   // Not a report: a usage error naming it.
   const ProcessResult bad =
       RunAndWait({LOADTEST_BIN, "compare", report(), dir_.File("missing.json")});
   EXPECT_EQ(bad.exit_code, kExitUsage);
   EXPECT_THAT(bad.stderr_text, HasSubstr("missing.json"));
+}
+
+// --seed: the same seed and agent count write the same messages per
+// writer; another seed writes others. The seed is printed and reported.
+TEST_F(LoadtestCliTest, TheSameSeedWritesTheSameMessagesPerWriter) {
+  auto run = [this](const std::string& name, const std::string& seed) {
+    std::vector<std::string> args = {"--writers=2", "--readers=0",
+                                     "--write-rate=100", "-duration=1s",
+                                     "--out=" + dir_.File(name + ".json")};
+    if (!seed.empty()) args.push_back("--seed=" + seed);
+    const ProcessResult r =
+        RunAndWait(LoadtestArgv(dir_.File(name + ".db"), args));
+    EXPECT_EQ(r.exit_code, kExitOk) << Describe(r);
+    return r;
+  };
+  // The first 20 messages of writer `writer`, in the order it wrote them.
+  auto messages = [this](const std::string& name, int writer) {
+    return QueryOne(dir_.File(name + ".db"),
+                    absl::StrCat("SELECT group_concat(m, '|') FROM (SELECT "
+                                 "hostname || app_name || message AS m FROM "
+                                 "logs WHERE proc_id = '",
+                                 writer, "' ORDER BY id LIMIT 20)"));
+  };
+  const ProcessResult a = run("a", "12345");
+  run("b", "12345");
+  run("c", "54321");
+  EXPECT_THAT(a.stdout_text, HasSubstr("seed 12345"));
+  for (int writer : {0, 1}) {
+    SCOPED_TRACE(writer);
+    const std::string first = messages("a", writer);
+    EXPECT_THAT(first, HasSubstr("Load test message from writer"));
+    EXPECT_EQ(first, messages("b", writer));
+    EXPECT_NE(first, messages("c", writer));
+  }
+  EXPECT_NE(messages("a", 0), messages("a", 1));
+  const json report = ReadReport(dir_.File("a.json"));
+  ASSERT_TRUE(report.is_object());
+  EXPECT_EQ(report["run"]["seed"], 12345);
+  EXPECT_EQ(report["run"]["fingerprint"],
+            ReadReport(dir_.File("c.json"))["run"]["fingerprint"]);
+  // No --seed: a random one, printed and reported.
+  const ProcessResult random = run("d", "");
+  const json d = ReadReport(dir_.File("d.json"));
+  ASSERT_TRUE(d["run"]["seed"].is_number());
+  EXPECT_THAT(random.stdout_text,
+              HasSubstr(absl::StrCat("seed ", d["run"]["seed"].dump())));
+}
+
+// --stages ramps the open-loop write rate: the offered load follows the
+// ramp's integral interval by interval, and never less is offered than
+// written.
+TEST_F(LoadtestCliTest, StagesRampTheOfferedWriteRate) {
+  const ProcessResult r =
+      RunAndWait({LOADTEST_BIN, "-db=" + db(), "-metrics-port=0",
+                  "--stages=1s:400,1s:400", "--writers=4", "--readers=0",
+                  "-log-interval=500ms", "--out=" + report()});
+  ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
+  EXPECT_THAT(r.stdout_text, HasSubstr("writes ramped 1s:400,1s:400"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("offered writes"));
+  const json rep = ReadReport(report());
+  ASSERT_TRUE(rep.is_object());
+  EXPECT_EQ(rep["parameters"]["duration"], "2s");  // The stages' sum.
+  EXPECT_EQ(rep["parameters"]["stages"], "1s:400,1s:400");
+  double offered = 0;
+  int64_t written = 0;
+  const json& intervals = rep["intervals"];
+  ASSERT_GE(intervals.size(), 4u);
+  for (const json& row : intervals) {
+    const json& total = row["total"];
+    offered += total["offered_write_rate"].get<double>() *
+               total["seconds"].get<double>();
+    written += total["writes_ok"].get<int64_t>();
+    EXPECT_EQ(total["achieved_write_rate"], total["writes_per_s"]);
+  }
+  // 0 to 400/s over a second, then 400/s for one: 200 + 400 writes.
+  EXPECT_NEAR(offered, 600, 10);
+  EXPECT_LE(written, offered + 4);  // One write per writer may fall at the end.
+  EXPECT_EQ(written, rep["audit"]["acknowledged"].get<int64_t>());
+  // The first interval offers about a quarter of the second (a ramp from 0).
+  const double first = intervals[0]["total"]["offered_write_rate"];
+  const double second = intervals[1]["total"]["offered_write_rate"];
+  EXPECT_NEAR(first, 100, 10);
+  EXPECT_NEAR(second, 300, 15);
+}
+
+TEST_F(LoadtestCliTest, StagesAreCheckedAgainstTheRateAndTheDuration) {
+  const ProcessResult both =
+      Run({"--stages=1s:100", "--write-rate=100", "-duration=1s"});
+  EXPECT_EQ(both.exit_code, kExitUsage);
+  EXPECT_THAT(both.stderr_text, HasSubstr("--stages and --write-rate"));
+  const ProcessResult shorter = Run({"--stages=10s:100", "-duration=1s"});
+  EXPECT_EQ(shorter.exit_code, kExitUsage);
+  EXPECT_THAT(shorter.stderr_text,
+              HasSubstr("duration 1s is shorter than --stages (10s)"));
+  const ProcessResult bad = Run({"--read-stages=1s:x"});
+  EXPECT_EQ(bad.exit_code, kExitUsage);
+  EXPECT_THAT(bad.stderr_text, HasSubstr("read-stages: stage \"1s:x\""));
+  const ProcessResult per_agent = Run({"--stages-per-agent"});
+  EXPECT_EQ(per_agent.exit_code, kExitUsage);
+  EXPECT_THAT(per_agent.stderr_text, HasSubstr("needs --stages"));
+}
+
+// find-max in this process: bad input is refused before anything runs, and
+// a start rate the store cannot meet is exit code 2 with the step shown.
+TEST_F(LoadtestCliTest, FindMaxRefusesBadInputAndReportsAFailedStart) {
+  const ProcessResult duration = RunAndWait(
+      {LOADTEST_BIN, "find-max", "-db=" + db(), "-duration=5s"});
+  EXPECT_EQ(duration.exit_code, kExitUsage);
+  EXPECT_THAT(duration.stderr_text,
+              HasSubstr("--duration does not apply to find-max"));
+  const ProcessResult slo = RunAndWait(
+      {LOADTEST_BIN, "find-max", "-db=" + db(), "--slo=write_p99<<1ms"});
+  EXPECT_EQ(slo.exit_code, kExitUsage);
+  EXPECT_THAT(slo.stderr_text, HasSubstr("write_p99<<1ms"));
+  const ProcessResult precision = RunAndWait(
+      {LOADTEST_BIN, "find-max", "-db=" + db(), "--precision=0"});
+  EXPECT_EQ(precision.exit_code, kExitUsage);
+  EXPECT_THAT(precision.stderr_text, HasSubstr("precision"));
+
+  // An SLO no store meets: a write never takes under a nanosecond.
+  const ProcessResult impossible = RunAndWait(
+      {LOADTEST_BIN, "find-max", "-db=" + db(), "-metrics-port=0",
+       "--slo=write_max<1ns", "--start-rate=50", "--step-duration=1s",
+       "--warmup=0s", "--writers=2", "--readers=0", "--out=" + report()});
+  EXPECT_EQ(impossible.exit_code, kExitCheckFailed) << Describe(impossible);
+  EXPECT_THAT(impossible.stdout_text, HasSubstr("even the start rate failed"));
+  const json rep = ReadReport(report());
+  ASSERT_TRUE(rep.is_object());
+  EXPECT_TRUE(rep["find_max"]["max_rate"].is_null());
+  ASSERT_EQ(rep["find_max"]["steps"].size(), 1u);
+  EXPECT_EQ(rep["find_max"]["steps"][0]["offered_rate"], 50);
+  EXPECT_EQ(rep["find_max"]["steps"][0]["passed"], false);
 }
 
 }  // namespace

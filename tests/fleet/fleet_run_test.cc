@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -109,6 +110,94 @@ TEST(AgentFleetTest, AnInterruptedControllerStopsEveryAgentWithItsFinalUpdate) {
                 HasSubstr("interrupted by SIGINT"));
   }
   fleet.SendSignal(SIGINT);
+  EXPECT_EQ(fleet.Wait(), 0) << fleet.stderr_text();
+}
+
+// The deterministic test of find-max: ten fake agents whose simulated
+// stores serve exactly 3000 writes/s each. The search must answer within
+// 10% of 30,000 writes/s, limited by the SLO or the throughput, and report
+// every step it ran in JSON and CSV.
+TEST(AgentFleetTest, FindMaxFindsTheFleetsCapacityWithinTenPercent) {
+  TempDir dir;
+  Subprocess fleet({AGENT_FLEET_BIN, "--agents=10", "--capacity=3000"});
+  std::string error;
+  ASSERT_TRUE(fleet.Start(&error)) << error;
+  std::string list;
+  ASSERT_TRUE(fleet.WaitForLine(IsAgentList, kStartDeadline, &list))
+      << fleet.stderr_text();
+
+  const ProcessResult run = RunAndWait(
+      {LOADTEST_BIN, "find-max", "--agents=" + list, "--slo=write_p99<100ms",
+       "--start-rate=4000", "--step-duration=2s", "--warmup=500ms",
+       "--log-interval=250ms", "--start-delay=100ms", "--writers=20",
+       "--readers=0", "--out=" + dir.File("max.json"),
+       "--csv=" + dir.File("max"), "--html=" + dir.File("max.html")});
+  EXPECT_EQ(run.exit_code, 0) << run.stdout_text << run.stderr_text;
+  EXPECT_THAT(run.stdout_text, HasSubstr("max sustainable rate"));
+
+  const nlohmann::json report = ReadReport(dir.File("max.json"));
+  ASSERT_TRUE(report.is_object()) << "no JSON report";
+  const nlohmann::json& find_max = report["find_max"];
+  ASSERT_TRUE(find_max["max_rate"].is_number()) << find_max.dump(2);
+  const double max_rate = find_max["max_rate"].get<double>();
+  EXPECT_GE(max_rate, 27000) << find_max.dump(2);
+  EXPECT_LE(max_rate, 33000) << find_max.dump(2);
+  const std::string limited_by = find_max["limited_by"];
+  EXPECT_TRUE(limited_by == "slo" || limited_by == "throughput")
+      << limited_by;
+  const nlohmann::json& steps = find_max["steps"];
+  ASSERT_GE(steps.size(), 4u);
+  bool passed_any = false;
+  bool failed_any = false;
+  for (const nlohmann::json& step : steps) {
+    const double offered = step["offered_rate"].get<double>();
+    const double achieved = step["achieved_rate"].get<double>();
+    if (step["passed"].get<bool>()) {
+      passed_any = true;
+      EXPECT_LE(offered, max_rate);
+      // Below capacity every offered write is served.
+      EXPECT_GE(achieved, 0.95 * offered) << step.dump();
+    } else {
+      failed_any = true;
+      EXPECT_GT(offered, max_rate);
+    }
+  }
+  EXPECT_TRUE(passed_any);
+  EXPECT_TRUE(failed_any);
+  EXPECT_EQ(report["run"]["agents"], 10);
+  EXPECT_TRUE(report["run"]["seed"].is_number());
+  EXPECT_EQ(report["run"]["fingerprint"].get<std::string>().size(), 16u);
+
+  std::ifstream csv(dir.File("max_find_max.csv"));
+  std::string line;
+  size_t rows = 0;
+  while (std::getline(csv, line)) ++rows;
+  EXPECT_EQ(rows, steps.size() + 1);
+  // The HTML page, in a real browser with no network: the chart draws its
+  // three lines.
+  const std::string chromium = FindProgram("chromium");
+  if (chromium.empty()) {
+    if (std::getenv("CI") != nullptr) FAIL() << "chromium is not installed";
+    GTEST_SKIP() << "chromium is not installed (scripts/install-deps.sh test "
+                    "installs it); the HTML page was not opened";
+  }
+  const ProcessResult browser = RunAndWait(
+      {FindProgram("python3"), LOADTEST_CHECK_REPORT, dir.File("max.html"),
+       "--screenshot=" + dir.File("max.png"), "--chromium=" + chromium});
+  ASSERT_EQ(browser.exit_code, 0) << browser.stdout_text << browser.stderr_text;
+  const nlohmann::json page =
+      nlohmann::json::parse(browser.stdout_text, nullptr, false);
+  ASSERT_TRUE(page.is_object()) << browser.stdout_text;
+  EXPECT_TRUE(page["console_errors"].empty()) << page["console_errors"];
+  EXPECT_TRUE(page["network_requests"].empty()) << page["network_requests"];
+  EXPECT_THAT(page["verdict"].get<std::string>(),
+              HasSubstr("max sustainable rate"));
+  ASSERT_EQ(page["charts"].size(), 1u) << page["charts"];
+  EXPECT_EQ(page["charts"][0]["name"], "find-max");
+  EXPECT_EQ(page["charts"][0]["series"], 3);
+  EXPECT_EQ(page["charts"][0]["drawn"], 3);
+
+  fleet.SendSignal(SIGTERM);
   EXPECT_EQ(fleet.Wait(), 0) << fleet.stderr_text();
 }
 

@@ -44,15 +44,22 @@ TEST(ValidityTest, ALightlyLoadedProcessIsNot) {
   EXPECT_FALSE(GeneratorBoundReason(bare).has_value());
 }
 
-TEST(ValidityTest, MoreThanOnePercentOfOpenLoopOperationsLateIsGeneratorBound) {
+TEST(ValidityTest, MoreThanOnePercentOfOpenLoopOperationsOver10msLateIsGeneratorBound) {
   IntervalUpdate u = WithCpu(0.1, 1.0, 2);
-  for (int i = 0; i < 1000; ++i) u.stats.schedule_lag.Record(i < 20 ? 40'000'000 : 0);
-  u.stats.counters.writes_late = 10;  // 1%: not more than 1%.
+  // Scheduling jitter: every operation over 1 ms late (the writes_late
+  // count), none over 10 ms: not the generator's limit.
+  for (int i = 0; i < 1000; ++i) u.stats.schedule_lag.Record(5'000'000);
+  u.stats.counters.writes_late = 1000;
   EXPECT_FALSE(GeneratorBoundReason(u).has_value());
-  u.stats.counters.reads_late = 10;   // 2%.
+  // 10 of 1010 over 10 ms behind: not more than 1%.
+  for (int i = 0; i < 10; ++i) u.stats.schedule_lag.Record(40'000'000);
+  EXPECT_FALSE(GeneratorBoundReason(u).has_value());
+  // 21 of 1021: 2%.
+  for (int i = 0; i < 11; ++i) u.stats.schedule_lag.Record(40'000'000);
   const auto reason = GeneratorBoundReason(u);
   ASSERT_TRUE(reason.has_value());
-  EXPECT_THAT(*reason, HasSubstr("2% of open-loop operations started late"));
+  EXPECT_THAT(*reason,
+              HasSubstr("2% of open-loop operations started over 10ms late"));
   EXPECT_THAT(*reason, HasSubstr("p99 40.0 ms behind"));
   // Both signals, in one reason.
   u.process->cpu_seconds = 2;
@@ -76,6 +83,10 @@ TEST(ValidityTest, TheLimitsCanBeChanged) {
   GeneratorBoundLimits limits;
   limits.cpu_fraction = 0.5;
   EXPECT_TRUE(GeneratorBoundReason(WithCpu(1.2, 1.0, 2), limits).has_value());
+  IntervalUpdate jitter = WithCpu(0.1, 1.0, 2);
+  for (int i = 0; i < 100; ++i) jitter.stats.schedule_lag.Record(5'000'000);
+  limits.late_by = std::chrono::milliseconds(1);
+  EXPECT_TRUE(GeneratorBoundReason(jitter, limits).has_value());
 }
 
 IntervalUpdate WithWal(int64_t wal_bytes_max, int64_t blocked) {

@@ -1,5 +1,6 @@
 #include "protocol/wire.h"
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -34,12 +35,19 @@ TEST(WireTest, RunSpecRoundTripsAndIsValidated) {
   spec.store.batch_size = 77;
   spec.workload.writers = 3;
   spec.workload.write_rate = 250;
+  spec.workload.readers = 1;
+  spec.workload.read_stages = {{std::chrono::seconds(2), 40},
+                               {std::chrono::seconds(0), 10}};
+  spec.workload.seed = 0xfeedface12345678ULL;
   spec.duration = std::chrono::seconds(9);
   pb::RunSpec wire;
   ToProto(spec, &wire);
   wire.set_db_name("x.db");
   auto back = FromProto(wire, "/d");
   ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->workload.read_stages, spec.workload.read_stages);
+  EXPECT_TRUE(back->workload.write_stages.empty());
+  EXPECT_EQ(back->workload.seed, 0xfeedface12345678ULL);
   EXPECT_EQ(back->store.path, "/d/x.db");
   EXPECT_EQ(back->store.schema, storage::Schema::kLean);
   EXPECT_EQ(back->store.batch_size, 77);
@@ -117,6 +125,8 @@ TEST(WireTest, UpdateRoundTripsExactly) {
   u.rows_committed = 3;
   u.final = true;
   u.stop_reason = "duration reached";
+  u.offered_writes = 2.75;
+  u.offered_reads = 0.5;
   RunAudit audit;
   audit.acknowledged = 3;
   audit.rows_in_db = 3;
@@ -133,7 +143,15 @@ TEST(WireTest, UpdateRoundTripsExactly) {
   EXPECT_EQ(back->stats.write_latency.max(), 7000000);
   EXPECT_EQ(back->stats.read_latency.count(), 1u);
   EXPECT_EQ(back->peak_queue_depth, 9);
+  EXPECT_EQ(back->offered_writes, 2.75);
+  EXPECT_EQ(back->offered_reads, 0.5);
   EXPECT_TRUE(back->final);
+  // Offered counts no agent could have offered are refused.
+  pb::RunUpdate bad = wire;
+  bad.set_offered_writes(-1);
+  EXPECT_THAT(FromProto(bad).status().message(), HasSubstr("offered"));
+  bad.set_offered_writes(std::nan(""));
+  EXPECT_THAT(FromProto(bad).status().message(), HasSubstr("offered"));
   ASSERT_TRUE(back->audit.has_value());
   EXPECT_TRUE(back->audit->passed());
 }

@@ -1,0 +1,617 @@
+#include "controller/find_max.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "cli/flag_set.h"
+#include "cli/version.h"
+#include "controller/agent_discovery.h"
+#include "controller/display.h"
+#include "controller/csv_report.h"
+#include "controller/html_report.h"
+#include "controller/flags.h"
+#include "controller/json_report.h"
+#include "controller/run_end.h"
+#include "protocol/peer_text.h"
+#include "protocol/validity.h"
+#include "security/auth.h"
+#include "status/status_macros.h"
+#include "sync/mutex.h"
+
+namespace loadtest::controller {
+namespace {
+
+double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+std::string Rate(double rate) { return absl::StrFormat("%.0f/s", rate); }
+
+}  // namespace
+
+absl::Status FindMaxOptions::Validate() const {
+  if (!(start_rate > 0) || start_rate > 1e9) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "start-rate must be > 0 writes/s (and at most 1e9), got ", start_rate));
+  }
+  if (!(max_rate >= start_rate) || max_rate > 1e9) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max-rate must be between start-rate (", start_rate,
+                     ") and 1e9 writes/s, got ", max_rate));
+  }
+  if (step_duration < std::chrono::seconds(1) ||
+      step_duration > std::chrono::hours(24)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("step-duration must be between 1s and 24h, got ",
+                     cli::FormatDuration(step_duration)));
+  }
+  if (warmup < std::chrono::nanoseconds(0) || warmup > std::chrono::hours(1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("warmup must be between 0s and 1h, got ",
+                     cli::FormatDuration(warmup)));
+  }
+  if (!(precision > 0 && precision < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "precision must be between 0% and 100% (exclusive), got ",
+        precision * 100, "%"));
+  }
+  return absl::OkStatus();
+}
+
+const char* LimitName(Limit limit) {
+  switch (limit) {
+    case Limit::kNone:
+      return "";
+    case Limit::kGenerator:
+      return "generator";
+    case Limit::kSlo:
+      return "slo";
+    case Limit::kErrors:
+      return "errors";
+    case Limit::kThroughput:
+      return "throughput";
+    case Limit::kMaxRate:
+      return "max-rate";
+  }
+  return "";
+}
+
+void JudgeStep(const FindMaxOptions& options, StepResult* step) {
+  const Figures& total = step->measured.total;
+  const stats::IntervalCounters& c = total.counters;
+  auto fail = [step](Limit limit, std::string reason) {
+    step->passed = false;
+    step->limit = limit;
+    step->reason = std::move(reason);
+  };
+  step->passed = true;
+  step->limit = Limit::kNone;
+  step->reason.clear();
+  if (!step->generator_bound.empty()) {
+    return fail(Limit::kGenerator,
+                absl::StrCat("load generator limited: ",
+                             absl::StrJoin(step->generator_bound, "; "),
+                             " (not the store)"));
+  }
+  if (total.seconds <= 0 || c.writes_ok + c.write_errors + c.write_timeouts +
+                                    c.queue_full ==
+                                0) {
+    return fail(Limit::kThroughput,
+                "no write was measured after the warm-up (is the step "
+                "longer than the log interval?)");
+  }
+  for (const ThresholdResult& r :
+       EvaluateThresholds(options.slos, step->measured)) {
+    if (!r.passed) {
+      return fail(Limit::kSlo,
+                  absl::StrFormat("SLO %s failed: measured %.3f%s%s", r.text,
+                                  r.measured, r.unit,
+                                  r.scope == "total"
+                                      ? ""
+                                      : absl::StrCat(" on ", r.scope)));
+    }
+  }
+  if (step->audit_failed) {
+    return fail(Limit::kErrors, "an agent's durability audit failed");
+  }
+  if (c.queue_full > 0 || c.write_timeouts > 0) {
+    return fail(Limit::kErrors,
+                absl::StrCat(c.queue_full, " writes refused (queue full), ",
+                             c.write_timeouts, " timed out"));
+  }
+  // Achieved against offered as counts: the writes the schedule made due in
+  // the measured intervals, and those acknowledged (a final interval that
+  // includes the drain counts the drained writes, offered before the stop).
+  const double achieved_share =
+      total.offered_writes > 0
+          ? static_cast<double>(c.writes_ok) / total.offered_writes
+          : total.writes_per_s() / step->offered_rate;
+  if (achieved_share < options.min_achieved) {
+    return fail(Limit::kThroughput,
+                absl::StrFormat("achieved %.0f/s, %.1f%% of the %.0f/s "
+                                "offered (needs %.0f%%)",
+                                total.writes_per_s(), 100 * achieved_share,
+                                step->offered_rate,
+                                100 * options.min_achieved));
+  }
+  // Last: writers behind their schedule while the store met everything
+  // above. (When the store's latency broke an SLO, writers waiting for it
+  // fall behind too; that is the store's limit, reported above.)
+  if (!step->behind_schedule.empty()) {
+    return fail(Limit::kGenerator,
+                absl::StrCat("load generator limited: ",
+                             absl::StrJoin(step->behind_schedule, "; "),
+                             " (not the store; add --writers, or a less "
+                             "busy host)"));
+  }
+}
+
+RateSearch::RateSearch(const FindMaxOptions& options) : options_(options) {}
+
+std::optional<double> RateSearch::Next() const {
+  if (!pass_.has_value()) {
+    // Nothing passed yet: the start rate, unless it failed.
+    if (fail_.has_value()) return std::nullopt;
+    return options_.start_rate;
+  }
+  if (!fail_.has_value()) {
+    // Everything so far passed: double, up to the most allowed.
+    if (*pass_ >= options_.max_rate) return std::nullopt;
+    return std::min(options_.max_rate, *pass_ * 2);
+  }
+  if (*fail_ - *pass_ <= options_.precision * *pass_) return std::nullopt;
+  return (*pass_ + *fail_) / 2;
+}
+
+void RateSearch::Record(double rate, bool passed) {
+  if (passed) {
+    if (!pass_.has_value() || rate > *pass_) pass_ = rate;
+  } else {
+    if (!fail_.has_value() || rate < *fail_) fail_ = rate;
+  }
+}
+
+absl::StatusOr<FindMaxResult> FindMax(
+    const FindMaxOptions& options, const StepRunner& run_step,
+    const std::function<void(const StepResult&)>& on_step) {
+  RETURN_IF_ERROR(options.Validate());
+  FindMaxResult result;
+  RateSearch search(options);
+  while (std::optional<double> rate = search.Next()) {
+    ASSIGN_OR_RETURN(StepResult step, run_step(*rate));
+    step.offered_rate = *rate;
+    if (!step.interrupted.empty()) {
+      result.interrupted = true;
+      result.stopped_because = step.interrupted;
+      step.passed = false;
+      step.reason = step.interrupted;
+      result.steps.push_back(std::move(step));
+      if (on_step) on_step(result.steps.back());
+      break;
+    }
+    JudgeStep(options, &step);
+    search.Record(*rate, step.passed);
+    result.steps.push_back(std::move(step));
+    if (on_step) on_step(result.steps.back());
+  }
+  result.max_rate = search.best();
+  if (const std::optional<double> failed = search.lowest_failure()) {
+    for (const StepResult& step : result.steps) {
+      if (!step.passed && step.offered_rate == *failed &&
+          step.limit != Limit::kNone) {
+        result.limited_by = step.limit;
+        result.limit_reason =
+            absl::StrCat("at ", Rate(step.offered_rate), ": ", step.reason);
+      }
+    }
+  } else if (result.max_rate.has_value() && !result.interrupted) {
+    result.limited_by = Limit::kMaxRate;
+    result.limit_reason = absl::StrCat(
+        "every step passed up to --max-rate ", Rate(options.max_rate));
+  }
+  return result;
+}
+
+std::string StepTableHeader() {
+  return absl::StrFormat("%-4s %11s %11s %9s %9s %9s %7s  %s", "step",
+                         "offered/s", "achieved/s", "w p50", "w p95", "w p99",
+                         "errors", "verdict");
+}
+
+std::string StepTableRow(size_t number, const StepResult& step) {
+  const Figures& t = step.measured.total;
+  const stats::IntervalCounters& c = t.counters;
+  auto latency = [&t](double q) {
+    return t.write_latency.count() == 0
+               ? std::string("-")
+               : FormatLatency(t.write_latency.Quantile(q));
+  };
+  return absl::StrFormat(
+      "%-4d %11.0f %11.0f %9s %9s %9s %7d  %s", number, step.offered_rate,
+      t.writes_per_s(), latency(0.50), latency(0.95), latency(0.99),
+      c.write_errors + c.write_timeouts + c.queue_full + c.read_errors,
+      step.passed ? "ok" : absl::StrCat("FAIL: ", step.reason));
+}
+
+nlohmann::json FindMaxJson(const FindMaxOptions& options,
+                           const FindMaxResult& result) {
+  nlohmann::json steps = nlohmann::json::array();
+  for (const StepResult& step : result.steps) {
+    const Figures& t = step.measured.total;
+    const stats::IntervalCounters& c = t.counters;
+    steps.push_back({
+        {"offered_rate", step.offered_rate},
+        {"achieved_rate", t.writes_per_s()},
+        {"measured_seconds", t.seconds},
+        {"write_latency_ms",
+         {{"p50", Ms(t.write_latency.Quantile(0.50))},
+          {"p95", Ms(t.write_latency.Quantile(0.95))},
+          {"p99", Ms(t.write_latency.Quantile(0.99))},
+          {"max", Ms(t.write_latency.max())}}},
+        {"errors", c.write_errors + c.read_errors},
+        {"queue_full", c.queue_full},
+        {"timeouts", c.write_timeouts},
+        {"writes_late", c.writes_late},
+        {"generator_bound", step.generator_bound},
+        {"behind_schedule", step.behind_schedule},
+        {"passed", step.passed},
+        {"verdict", step.passed ? "ok" : LimitName(step.limit)},
+        {"reason", step.reason},
+    });
+  }
+  nlohmann::json slos = nlohmann::json::array();
+  for (const Threshold& t : options.slos) slos.push_back(t.text);
+  return {
+      {"max_rate", result.max_rate.has_value() ? nlohmann::json(*result.max_rate)
+                                               : nlohmann::json(nullptr)},
+      {"limited_by", LimitName(result.limited_by)},
+      {"limit_reason", result.limit_reason},
+      {"interrupted", result.interrupted},
+      {"stopped_because", result.stopped_because},
+      {"slos", std::move(slos)},
+      {"options",
+       {{"start_rate", options.start_rate},
+        {"max_rate", options.max_rate},
+        {"step_duration", cli::FormatDuration(options.step_duration)},
+        {"warmup", cli::FormatDuration(options.warmup)},
+        {"precision", options.precision},
+        {"min_achieved", options.min_achieved}}},
+      {"steps", std::move(steps)},
+  };
+}
+
+namespace {
+
+// What a find-max report says about the run besides the search.
+struct FindMaxReport {
+  Scenario scenario;
+  size_t agents = 1;
+  std::string mode;
+  std::chrono::system_clock::time_point started_at;
+  std::chrono::system_clock::time_point ended_at;
+};
+
+// --out, --csv and --html of find-max.
+absl::Status WriteFindMaxReports(const OutputOptions& output,
+                                 const FindMaxOptions& options,
+                                 const FindMaxResult& result,
+                                 const FindMaxReport& about) {
+  if (output.out_path.empty() && output.csv_prefix.empty() &&
+      output.html_path.empty()) {
+    return absl::OkStatus();
+  }
+  const nlohmann::json report = {
+      {"tool", {{"name", "loadtest find-max"}, {"version", cli::kVersion}}},
+      {"parameters", ScenarioJson(about.scenario)},
+      {"run",
+       {{"mode", about.mode},
+        {"agents", about.agents},
+        {"seed", about.scenario.seed},
+        {"fingerprint", WorkloadFingerprint(about.scenario, about.agents)},
+        {"started_at", FormatUtc(about.started_at)},
+        {"ended_at", FormatUtc(about.ended_at)}}},
+      {"find_max", FindMaxJson(options, result)},
+  };
+  if (!output.out_path.empty()) {
+    RETURN_IF_ERROR(WriteJsonFile(output.out_path, report));
+    std::printf("report: %s\n", output.out_path.c_str());
+  }
+  if (!output.csv_prefix.empty()) {
+    RETURN_IF_ERROR(WriteTextFile(FindMaxCsvPath(output.csv_prefix),
+                                  FindMaxCsv(report)));
+    std::printf("csv: %s\n", FindMaxCsvPath(output.csv_prefix).c_str());
+  }
+  if (!output.html_path.empty()) {
+    RETURN_IF_ERROR(
+        WriteTextFile(output.html_path, FindMaxHtmlReport(report)));
+    std::printf("html: %s\n", output.html_path.c_str());
+  }
+  return absl::OkStatus();
+}
+
+// Collects a step's updates: each agent's figures over the intervals that
+// start at or after the warm-up, and the agents the generator limited, by
+// its CPU and by its schedule (protocol::GeneratorBoundReason with one
+// signal at a time).
+class StepCollector {
+ public:
+  explicit StepCollector(double warmup_s) : warmup_s_(warmup_s) {
+    // Only the CPU, and only the schedule.
+    cpu_only_.late_fraction = std::numeric_limits<double>::infinity();
+    late_only_.cpu_fraction = std::numeric_limits<double>::infinity();
+  }
+
+  void Add(const std::string& agent_id, const protocol::IntervalUpdate& u) {
+    sync::MutexLock lock(&mu_);
+    Figures& f = agents_[agent_id];
+    // A millisecond of slack: an interval ends (and the next starts) a
+    // little after its planned time.
+    if (u.start_s + 1e-3 < warmup_s_) return;
+    f.AddUpdate(u);
+    if (auto reason = protocol::GeneratorBoundReason(u, cpu_only_)) {
+      ++cpu_bound_[agent_id].first;
+      cpu_bound_[agent_id].second = *reason;
+    }
+    if (auto reason = protocol::GeneratorBoundReason(u, late_only_)) {
+      ++late_bound_[agent_id].first;
+      late_bound_[agent_id].second = *reason;
+    }
+  }
+
+  // The measured figures; sets `step`'s generator_bound and behind_schedule.
+  void Summary(StepResult* step) {
+    sync::MutexLock lock(&mu_);
+    RunSummary& summary = step->measured;
+    for (const auto& [id, figures] : agents_) {
+      AgentSummary agent;
+      agent.agent_id = id;
+      agent.figures = figures;
+      summary.agents.push_back(agent);
+      summary.total.MergeAgent(figures);
+    }
+    summary.seconds = summary.total.seconds;
+    auto describe = [](const Bound& bound, std::vector<std::string>* out) {
+      for (const auto& [id, count_reason] : bound) {
+        out->push_back(absl::StrCat("agent ", protocol::PeerText(id), ": ",
+                                    count_reason.first, " interval",
+                                    count_reason.first == 1 ? "" : "s", " (",
+                                    count_reason.second, ")"));
+      }
+    };
+    describe(cpu_bound_, &step->generator_bound);
+    describe(late_bound_, &step->behind_schedule);
+  }
+
+ private:
+  // Per agent: intervals so limited, and the last one's reason.
+  using Bound = std::map<std::string, std::pair<int, std::string>>;
+
+  const double warmup_s_;
+  protocol::GeneratorBoundLimits cpu_only_;
+  protocol::GeneratorBoundLimits late_only_;
+  sync::Mutex mu_;
+  std::map<std::string, Figures> agents_ ABSL_GUARDED_BY(mu_);
+  Bound cpu_bound_ ABSL_GUARDED_BY(mu_);
+  Bound late_bound_ ABSL_GUARDED_BY(mu_);
+};
+
+const char kFindMaxIntro[] =
+    "loadtest find-max: the highest open-loop write rate the store (or the\n"
+    "agents' stores together) sustains within the SLOs.\n"
+    "\n"
+    "It offers a total write rate, split evenly across the agents (or the\n"
+    "in-process one), in steps of --warmup plus --step-duration: from\n"
+    "--start-rate it doubles while steps pass, then bisects between the\n"
+    "last rate that passed and the first that failed until they are within\n"
+    "--precision. Each step is judged on its figures after the warm-up,\n"
+    "merged exactly across agents. A step fails when an agent is limited by\n"
+    "the load generator (its CPU, or more than 1% of its operations starting\n"
+    "over 10 ms late: reported as the generator's limit, not the store's),\n"
+    "an --slo\n"
+    "fails, writes are refused (queue full) or time out, or fewer than 95%\n"
+    "of the offered writes are achieved. The answer is the highest rate\n"
+    "that met everything, with a table of every step.\n"
+    "\n"
+    "Every flag of a run applies (agents, workload, store), except\n"
+    "-duration, --write-rate, --stages, --threshold and --abort-on-fail.\n"
+    "-log-interval defaults to 1s here; --out, --csv and --html write the\n"
+    "search's report (JSON, PREFIX_find_max.csv, an HTML latency versus\n"
+    "throughput chart).\n"
+    "\n"
+    "Exit codes: 0 a maximum was found; 1 bad input or setup error; 2 even\n"
+    "--start-rate failed; 3 an agent was lost during a step; 130/143\n"
+    "interrupted (the steps so far are reported).\n"
+    "\n"
+    "Examples:\n"
+    "  loadtest find-max --slo='write_p99<100ms' --writers=50\n"
+    "  loadtest find-max --slo='write_p99<50ms' --slo='error_rate<0.1%' \\\n"
+    "      --agents=dns:///agent:7070 --start-rate=2000 --out=max.json\n";
+
+}  // namespace
+
+int FindMaxMain(int argc, char** argv) {
+  CommandLine command_line;
+  command_line.scenario.log_interval = std::chrono::seconds(1);
+  FindMaxOptions options;
+  std::vector<std::string> slo_texts;
+  cli::FlagSet flags("loadtest find-max", kFindMaxIntro);
+  RegisterFlags(&flags, &command_line);
+  flags.AddSection("Find-max");
+  flags.AddStringList("slo", &slo_texts,
+                      "A condition every step must meet, in --threshold's "
+                      "syntax (e.g. write_p99<100ms, each:write_p95<50ms, "
+                      "error_rate<1%). Repeatable.");
+  flags.AddDouble("start-rate", &options.start_rate,
+                  "The first total write rate offered (writes/s, all "
+                  "agents).");
+  flags.AddDouble("max-rate", &options.max_rate,
+                  "The highest total write rate offered.");
+  flags.AddDuration("step-duration", &options.step_duration,
+                    "How long each step is measured, after its warm-up.");
+  flags.AddDuration("warmup", &options.warmup,
+                    "How long each step runs before it is measured (its "
+                    "figures discarded).");
+  double precision_percent = options.precision * 100;
+  flags.AddDouble("precision", &precision_percent,
+                  "Stop bisecting when the lowest failing rate is within "
+                  "this percent of the highest passing one.");
+  if (std::optional<int> exit_code = flags.ParseCommandLine(argc, argv)) {
+    return *exit_code;
+  }
+  auto usage = [](const absl::Status& status) {
+    std::fprintf(stderr, "loadtest find-max: %s\n",
+                 std::string(status.message()).c_str());
+    return kExitUsage;
+  };
+  for (const char* flag : {"duration", "write-rate", "stages", "threshold",
+                           "threshold-preset", "abort-on-fail", "abort-grace",
+                           "out-intervals", "prometheus-targets"}) {
+    if (flags.IsSet(flag)) {
+      return usage(absl::InvalidArgumentError(absl::StrCat(
+          "--", flag,
+          " does not apply to find-max (the steps set the rate and the "
+          "duration; SLOs are --slo)")));
+    }
+  }
+  options.precision = precision_percent / 100;
+  for (const std::string& text : slo_texts) {
+    absl::StatusOr<Threshold> slo = ParseThreshold(text);
+    if (!slo.ok()) return usage(slo.status());
+    options.slos.push_back(*std::move(slo));
+  }
+  if (absl::Status s = options.Validate(); !s.ok()) return usage(s);
+  const OutputOptions report = command_line.output;
+  command_line.output = OutputOptions();
+  absl::StatusOr<Invocation> run =
+      ResolveCommandLine(flags, std::move(command_line));
+  if (!run.ok()) return usage(run.status());
+  if (run->spec.workload.writers == 0) {
+    return usage(absl::InvalidArgumentError(
+        "find-max needs writers (-writers > 0)"));
+  }
+  if (options.warmup + options.step_duration < run->scenario.log_interval) {
+    return usage(absl::InvalidArgumentError(absl::StrCat(
+        "a step (warmup + step-duration) must last at least -log-interval (",
+        cli::FormatDuration(run->scenario.log_interval), ")")));
+  }
+  if (run->distributed) {
+    auto auth = security::ClientAuth::Create(run->auth);
+    if (!auth.ok()) return usage(auth.status());
+    run->options.auth = *auth;
+    auto targets = ResolveAgentTargets(run->agents);
+    if (!targets.ok()) return usage(targets.status());
+    if (targets->empty()) {
+      return usage(absl::InvalidArgumentError("--agents names no agent"));
+    }
+    run->options.agent_targets = *std::move(targets);
+  }
+  {
+    std::vector<std::string> paths = {report.out_path, report.html_path};
+    if (!report.csv_prefix.empty()) {
+      paths.push_back(FindMaxCsvPath(report.csv_prefix));
+    }
+    if (absl::Status s = CheckReportsWritable(paths); !s.ok()) return usage(s);
+  }
+  const size_t agents =
+      run->distributed ? run->options.agent_targets.size() : 1;
+  std::vector<std::string> slo_list;
+  for (const Threshold& t : options.slos) slo_list.push_back(t.text);
+  std::printf(
+      "loadtest find-max: %zu agent%s, %d writers and %d readers each; "
+      "SLOs %s; steps of %s after a %s warm-up, from %s up to %s, precision "
+      "%.1f%%; seed %lld\n",
+      agents, agents == 1 ? "" : "s", run->spec.workload.writers,
+      run->spec.workload.readers,
+      slo_list.empty() ? "none" : absl::StrJoin(slo_list, ", ").c_str(),
+      cli::FormatDuration(options.step_duration).c_str(),
+      cli::FormatDuration(options.warmup).c_str(),
+      Rate(options.start_rate).c_str(), Rate(options.max_rate).c_str(),
+      options.precision * 100, static_cast<long long>(run->scenario.seed));
+  std::printf("%s\n", StepTableHeader().c_str());
+  std::fflush(stdout);
+
+  int signal_number = 0;
+  bool lost = false;
+  size_t step_number = 0;
+  const auto started_at = std::chrono::system_clock::now();
+  StepRunner run_step = [&](double rate) -> absl::StatusOr<StepResult> {
+    ++step_number;
+    Scenario scenario = run->scenario;
+    scenario.duration = options.warmup + options.step_duration;
+    scenario.write_rate = rate / static_cast<double>(agents);
+    ASSIGN_OR_RETURN(protocol::RunSpec spec, ToRunSpec(scenario));
+    RunOptions step_options = run->options;
+    step_options.output = OutputOptions();
+    step_options.quiet = true;
+    StepCollector collector(
+        std::chrono::duration<double>(options.warmup).count());
+    step_options.on_update = [&collector](const std::string& id,
+                                          const protocol::IntervalUpdate& u) {
+      collector.Add(id, u);
+    };
+    ASSIGN_OR_RETURN(RunOutcome outcome,
+                     RunLoadTest(scenario, spec, step_options));
+    StepResult step;
+    collector.Summary(&step);
+    if (outcome.signal_number != 0) {
+      signal_number = outcome.signal_number;
+      step.interrupted = absl::StrCat("interrupted by signal ", signal_number);
+    } else if (outcome.partial) {
+      lost = true;
+      step.interrupted = "an agent was lost or ended its run early (see above)";
+    }
+    step.audit_failed = !outcome.audit_passed;
+    return step;
+  };
+  auto on_step = [&step_number](const StepResult& step) {
+    std::printf("%s\n", StepTableRow(step_number, step).c_str());
+    std::fflush(stdout);
+  };
+  absl::StatusOr<FindMaxResult> result = FindMax(options, run_step, on_step);
+  const auto ended_at = std::chrono::system_clock::now();
+  if (!result.ok()) return usage(result.status());
+
+  if (result->max_rate.has_value()) {
+    std::printf("\nmax sustainable rate: %.0f writes/s in total (%.0f per "
+                "agent)%s%s\n",
+                *result->max_rate, *result->max_rate / agents,
+                result->limit_reason.empty() ? "" : "; limited by ",
+                result->limit_reason.empty()
+                    ? ""
+                    : absl::StrCat(LimitName(result->limited_by), " ",
+                                   result->limit_reason)
+                          .c_str());
+  } else if (!result->interrupted) {
+    std::printf("\nno rate met every condition: even the start rate failed "
+                "(%s); try a lower --start-rate\n",
+                result->limit_reason.c_str());
+  }
+  if (result->interrupted) {
+    std::printf("search stopped: %s\n", result->stopped_because.c_str());
+  }
+  if (result->limited_by == Limit::kGenerator) {
+    std::printf("note: the load generator, not the store, set this limit; "
+                "the store's own limit is higher (more agents or cores)\n");
+  }
+
+  FindMaxReport out;
+  out.scenario = run->scenario;
+  out.agents = agents;
+  out.mode = run->distributed ? "distributed" : "in-process";
+  out.started_at = started_at;
+  out.ended_at = ended_at;
+  if (absl::Status s = WriteFindMaxReports(report, options, *result, out);
+      !s.ok()) {
+    return usage(s);
+  }
+  if (signal_number != 0) return 128 + signal_number;
+  if (lost) return kExitPartial;
+  return result->max_rate.has_value() ? kExitOk : kExitCheckFailed;
+}
+
+}  // namespace loadtest::controller

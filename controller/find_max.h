@@ -1,0 +1,139 @@
+// `loadtest find-max`: the highest open-loop write rate the agents' stores
+// sustain within the SLOs.
+//
+// The search offers a total write rate (split evenly across the agents) in
+// steps: from --start-rate it doubles while steps pass, then bisects between
+// the last rate that passed and the first that failed until they are within
+// --precision of each other. Each step is a run of --warmup plus
+// --step-duration whose first --warmup is discarded: the step is judged on
+// the intervals that start at or after it. A step fails, in this order,
+// when an agent's CPU limited it (protocol/validity.h), an SLO fails, the
+// durability audit fails, queue-full or timed-out writes appear, the
+// achieved rate falls below 95% of the offered one, or an agent's
+// operations fell behind schedule while the store met all that (too few
+// writers, or a busy host). A generator limit is reported as such, never as
+// the store's.
+//
+// The judging and the search are pure (JudgeStep, RateSearch) and tested on
+// a simulated capacity; FindMax drives them with a step runner, which
+// RunFindMax makes from RunLoadTest.
+#ifndef LOADTEST_CONTROLLER_FIND_MAX_H_
+#define LOADTEST_CONTROLLER_FIND_MAX_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "controller/aggregator.h"
+#include "controller/run.h"
+#include "controller/scenario.h"
+#include "controller/thresholds.h"
+#include "nlohmann/json.hpp"
+
+namespace loadtest::controller {
+
+struct FindMaxOptions {
+  std::vector<Threshold> slos;  // --slo, judged on each step's figures.
+  double start_rate = 1000;     // Total writes per second, all agents.
+  double max_rate = 1e6;
+  std::chrono::nanoseconds step_duration = std::chrono::seconds(20);
+  std::chrono::nanoseconds warmup = std::chrono::seconds(5);
+  double precision = 0.05;  // Stop when (fail - pass) <= precision * pass.
+  // A step fails when achieved < min_achieved * offered.
+  double min_achieved = 0.95;
+
+  // InvalidArgument naming the flag: rates <= 0 or start > max, a step
+  // or warm-up out of range, a precision outside (0, 1).
+  absl::Status Validate() const;
+};
+
+// Why a step failed (the first cause found, in JudgeStep's order).
+enum class Limit { kNone, kGenerator, kSlo, kErrors, kThroughput, kMaxRate };
+// "generator", "slo", "errors", "throughput", "max-rate" ("" for kNone).
+const char* LimitName(Limit limit);
+
+// What one step measured after its warm-up, and the verdict.
+struct StepResult {
+  double offered_rate = 0;  // The total rate asked for.
+  RunSummary measured;      // The intervals after the warm-up.
+  // Agents whose CPU limited them in the measured intervals, each with
+  // the reason in plain words ("agent a1: 3 intervals (CPU 98% of 2
+  // cores)").
+  std::vector<std::string> generator_bound;
+  // Agents whose operations fell behind schedule (protocol/validity.h).
+  std::vector<std::string> behind_schedule;
+  bool audit_failed = false;  // An agent's durability audit failed.
+  // Why the step's run could not finish (a signal, a lost agent); the
+  // search stops there. "" normally.
+  std::string interrupted;
+  bool passed = false;
+  Limit limit = Limit::kNone;
+  std::string reason;  // Why it failed, in plain words; "" when passed.
+};
+
+// Judges `step` (offered_rate, measured, generator_bound, behind_schedule,
+// audit_failed set) and sets passed, limit and reason.
+void JudgeStep(const FindMaxOptions& options, StepResult* step);
+
+// The search: which rate to try next, given the verdicts so far.
+class RateSearch {
+ public:
+  explicit RateSearch(const FindMaxOptions& options);
+  // The next rate to try, or nullopt when the search is over.
+  std::optional<double> Next() const;
+  void Record(double rate, bool passed);
+  // The highest rate that passed; nullopt if none did.
+  std::optional<double> best() const { return pass_; }
+  // The lowest rate that failed; nullopt if none did.
+  std::optional<double> lowest_failure() const { return fail_; }
+
+ private:
+  FindMaxOptions options_;
+  std::optional<double> pass_;
+  std::optional<double> fail_;
+};
+
+struct FindMaxResult {
+  std::optional<double> max_rate;  // Highest rate that met everything.
+  Limit limited_by = Limit::kNone;
+  std::string limit_reason;  // The failing step's reason, at its rate.
+  std::vector<StepResult> steps;
+  bool interrupted = false;  // A signal, a lost agent: the search stopped.
+  std::string stopped_because;
+};
+
+// Runs one step at the given total rate.
+using StepRunner = std::function<absl::StatusOr<StepResult>(double rate)>;
+
+// Searches with `run_step`; `on_step` sees each step as it is judged.
+// A runner error ends the search with that error; a step whose run was
+// interrupted ends it with `interrupted`.
+absl::StatusOr<FindMaxResult> FindMax(
+    const FindMaxOptions& options, const StepRunner& run_step,
+    const std::function<void(const StepResult&)>& on_step);
+
+// The table row of a step, and its header: offered, achieved, p50/p95/p99,
+// errors, verdict.
+std::string StepTableHeader();
+std::string StepTableRow(size_t number, const StepResult& step);
+
+// The report's find_max object: max_rate (null when none), limited_by,
+// limit_reason, options, slos, steps[] (offered_rate, achieved_rate,
+// write_latency_ms {p50, p95, p99, max}, errors, queue_full, timeouts,
+// writes_late, generator_bound[], behind_schedule[], passed, verdict,
+// reason).
+nlohmann::json FindMaxJson(const FindMaxOptions& options,
+                           const FindMaxResult& result);
+
+// `loadtest find-max`: the whole command, from its arguments (after
+// "find-max") to its exit code: 0 found, 1 bad input or setup error, 2 even
+// the start rate failed, 3 an agent was lost, 128+n interrupted.
+int FindMaxMain(int argc, char** argv);
+
+}  // namespace loadtest::controller
+
+#endif  // LOADTEST_CONTROLLER_FIND_MAX_H_
