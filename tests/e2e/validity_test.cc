@@ -30,6 +30,7 @@ using ::loadtest::testing::RunAndWait;
 using ::loadtest::testing::Subprocess;
 using ::loadtest::testing::TempDir;
 using ::loadtest::testing::WaitUntil;
+using ::testing::AnyOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using json = nlohmann::json;
@@ -75,11 +76,14 @@ TEST(ValidityE2eTest, AReaderStormOnTwoCoresIsLimitedByTheLoadGenerator) {
   ASSERT_TRUE(report.is_object());
   const json& agent = report["summary"]["agents"][0];
   EXPECT_GE(agent["generator_bound_intervals"].get<int64_t>(), 1) << agent.dump();
-  EXPECT_THAT(agent["generator_bound"].get<std::string>(), HasSubstr("CPU "));
+  // Its CPU share, or (with other work on the same cores, as when the test
+  // suite runs tests side by side) its threads queueing for a CPU.
+  EXPECT_THAT(agent["generator_bound"].get<std::string>(),
+              AnyOf(HasSubstr("CPU "), HasSubstr("threads waited for its")));
   EXPECT_GE(agent["process"]["threads"].get<int64_t>(), 2050);
   ASSERT_FALSE(report["summary"]["warnings"].empty());
   const std::string warning = report["summary"]["warnings"][0];
-  EXPECT_THAT(warning, HasSubstr("intervals limited by the load generator (CPU"));
+  EXPECT_THAT(warning, HasSubstr("intervals limited by the load generator ("));
   EXPECT_THAT(warning, HasSubstr("not by the store"));
   EXPECT_THAT(r.stdout_text, HasSubstr("WARNING: agent "));
 }
