@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
@@ -142,7 +143,34 @@ double UsableCores() {
 }
 
 ProcessSampler::ProcessSampler()
-    : previous_(ReadProcess()), previous_at_(std::chrono::steady_clock::now()) {}
+    : previous_(ReadProcess()), previous_at_(std::chrono::steady_clock::now()) {
+  (void)TakeRunQueueWaitSeconds();
+}
+
+double ProcessSampler::TakeRunQueueWaitSeconds() {
+  std::map<int64_t, int64_t> now;
+  int64_t added_ns = 0;
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return 0;
+  while (const dirent* entry = readdir(dir)) {
+    int64_t tid = 0;
+    if (!absl::SimpleAtoi(entry->d_name, &tid)) continue;
+    // "time on CPU" "time waiting on a run queue" "time slices", in ns.
+    const std::string text =
+        ReadSmallFile(absl::StrCat("/proc/self/task/", tid, "/schedstat"));
+    std::vector<std::string> fields =
+        absl::StrSplit(text, absl::ByAnyChar(" \n"), absl::SkipEmpty());
+    int64_t waited = 0;
+    if (fields.size() < 2 || !absl::SimpleAtoi(fields[1], &waited)) continue;
+    auto before = waited_ns_.find(tid);
+    added_ns += std::max<int64_t>(
+        0, waited - (before != waited_ns_.end() ? before->second : 0));
+    now[tid] = waited;
+  }
+  closedir(dir);
+  waited_ns_ = std::move(now);
+  return static_cast<double>(added_ns) / 1e9;
+}
 
 protocol::ProcessFigures ProcessSampler::Take() {
   const ProcessReading now = ReadProcess();
@@ -157,6 +185,7 @@ protocol::ProcessFigures ProcessSampler::Take() {
   f.voluntary_switches = now.voluntary_switches - previous_.voluntary_switches;
   f.involuntary_switches =
       now.involuntary_switches - previous_.involuntary_switches;
+  f.run_queue_wait_seconds = TakeRunQueueWaitSeconds();
   previous_ = now;
   previous_at_ = at;
   return f;

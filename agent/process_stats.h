@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "prometheus/collectable.h"
@@ -40,15 +41,22 @@ ProcessReading ReadProcess();
 double UsableCores();
 
 // Per-interval figures of this process: each Take() covers the time since
-// the previous one (or construction).
+// the previous one (or construction). The time its threads waited for a
+// CPU comes from each thread's /proc/self/task/TID/schedstat (one small
+// read per thread per Take: a run's threads, once per log interval).
 class ProcessSampler {
  public:
   ProcessSampler();
   protocol::ProcessFigures Take();
 
  private:
+  // Adds each thread's run-queue wait since the previous call (a thread
+  // that started since counts from its start) and returns the total.
+  double TakeRunQueueWaitSeconds();
+
   ProcessReading previous_;
   std::chrono::steady_clock::time_point previous_at_;
+  std::map<int64_t, int64_t> waited_ns_;  // By thread id, at the last Take.
 };
 
 // /metrics: process_cpu_seconds_total, process_resident_memory_bytes,

@@ -19,6 +19,7 @@ void AddProcess(const protocol::ProcessFigures& o, bool across_agents,
   }
   protocol::ProcessFigures& p = **into;
   p.cpu_seconds += o.cpu_seconds;
+  p.run_queue_wait_seconds += o.run_queue_wait_seconds;
   p.voluntary_switches += o.voluntary_switches;
   p.involuntary_switches += o.involuntary_switches;
   if (across_agents) {

@@ -60,6 +60,7 @@ constexpr Column kFigureColumns[] = {
     {"rss_bytes", "/process/rss_bytes"},
     {"voluntary_switches", "/process/voluntary_switches"},
     {"involuntary_switches", "/process/involuntary_switches"},
+    {"waiting_threads", "/process/waiting_threads"},
     {"schedule_lag_p99_ms", "/process/schedule_lag_ms/p99"},
     {"wal_bytes_max", "/store/wal_bytes_max"},
     {"db_bytes", "/store/db_bytes"},

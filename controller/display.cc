@@ -339,9 +339,10 @@ void Display::Summary(const RunSummary& s,
   }
   if (t.process.has_value()) {
     const protocol::ProcessFigures& p = *t.process;
-    std::fprintf(o, "load generator: CPU %.0f%% of %s, %d threads, RSS %.0f MiB",
+    std::fprintf(o, "load generator: CPU %.0f%% of %s, %lld threads, RSS %.0f MiB",
                  100 * p.cpu_fraction(),
-                 protocol::CoresText(p.usable_cores).c_str(), p.threads,
+                 protocol::CoresText(p.usable_cores).c_str(),
+                 static_cast<long long>(p.threads),
                  p.rss_bytes / (1024.0 * 1024.0));
     if (t.schedule_lag.count() > 0) {
       std::fprintf(o, ", schedule lag p99 %s",

@@ -83,6 +83,7 @@ nlohmann::json ProcessJson(const protocol::ProcessFigures& p,
       {"open_fds", p.open_fds},
       {"voluntary_switches", p.voluntary_switches},
       {"involuntary_switches", p.involuntary_switches},
+      {"waiting_threads", p.waiting_threads()},
       {"schedule_lag_ms", ShortLatencyJson(schedule_lag)},
   };
 }

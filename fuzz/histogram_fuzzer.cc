@@ -187,7 +187,8 @@ void CheckUpdateRoundTrip(const protocol::IntervalUpdate& u) {
                a.threads == b.threads && a.rss_bytes == b.rss_bytes &&
                a.open_fds == b.open_fds &&
                a.voluntary_switches == b.voluntary_switches &&
-               a.involuntary_switches == b.involuntary_switches);
+               a.involuntary_switches == b.involuntary_switches &&
+               SameDouble(a.run_queue_wait_seconds, b.run_queue_wait_seconds));
   }
   if (u.audit.has_value()) {
     const protocol::RunAudit& a = *u.audit;

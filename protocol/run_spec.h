@@ -104,11 +104,15 @@ struct ProcessFigures {
   double wall_seconds = 0;  // The span these figures cover.
   double cpu_seconds = 0;   // User + system CPU time used in it.
   double usable_cores = 0;  // CPUs the process may use (affinity, cgroup).
-  int threads = 0;          // At the span's end.
+  // 64 bits: the controller adds them across agents.
+  int64_t threads = 0;      // At the span's end.
   int64_t rss_bytes = 0;    // At the span's end.
-  int open_fds = 0;         // At the span's end.
+  int64_t open_fds = 0;     // At the span's end.
   int64_t voluntary_switches = 0;    // Waits (locks, sleeps, I/O) in the span.
   int64_t involuntary_switches = 0;  // Preemptions: a runnable thread lost its CPU.
+  // Time its threads spent runnable but waiting for a CPU, summed over the
+  // threads: divided by wall_seconds, how many threads waited on average.
+  double run_queue_wait_seconds = 0;
 
   // cpu_seconds over what the usable cores could have given in the span,
   // 0..1 (slightly above 1 through rounding); 0 when unknown.
@@ -116,6 +120,10 @@ struct ProcessFigures {
     return wall_seconds > 0 && usable_cores > 0
                ? cpu_seconds / (wall_seconds * usable_cores)
                : 0;
+  }
+  // Threads runnable but without a CPU, on average over the span.
+  double waiting_threads() const {
+    return wall_seconds > 0 ? run_queue_wait_seconds / wall_seconds : 0;
   }
 };
 

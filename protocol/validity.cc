@@ -29,6 +29,13 @@ std::optional<std::string> GeneratorBoundReason(
                                         std::min(fraction, 1.0) * 100,
                                         CoresText(p.usable_cores)));
     }
+    const double waiting = p.waiting_threads();
+    if (p.usable_cores > 0 &&
+        waiting >= limits.waiting_threads_per_core * p.usable_cores) {
+      reasons.push_back(absl::StrFormat(
+          "on average %.0f threads waited for its %s", waiting,
+          CoresText(p.usable_cores)));
+    }
   }
   const stats::LatencyHistogram& lag = update.stats.schedule_lag;
   // Operations whose lag lies above late_by (a bucket counts when its lower

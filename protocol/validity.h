@@ -28,11 +28,17 @@ struct GeneratorBoundLimits {
   // while writers that cannot keep up fall whole periods behind.
   double late_fraction = 0.01;
   std::chrono::nanoseconds late_by = std::chrono::milliseconds(10);
+  // On average at least this many of its threads per usable CPU were
+  // runnable but waiting for one. Measured rather than inferred from CPU
+  // use: on a machine shared with other work the process may get well
+  // under 90% of its cores while hundreds of its threads queue for them.
+  double waiting_threads_per_core = 2.0;
 };
 
 // A plain-words reason when `update`'s agent was generator-bound in that
-// interval ("CPU 99% of 2 cores", "12% of open-loop operations started
-// over 10 ms late (p99 38.0 ms behind)"), both joined with "; " when both hold;
+// interval ("CPU 99% of 2 cores", "on average 412 threads waited for its
+// 2 cores", "12% of open-loop operations started over 10ms late (p99 38.0
+// ms behind)"), joined with "; " when several hold;
 // nullopt when not (or when the update carries no process figures and no
 // open-loop operations).
 std::optional<std::string> GeneratorBoundReason(

@@ -120,13 +120,16 @@ absl::Status CheckInternals(const IntervalUpdate& u) {
     RETURN_IF_ERROR(CheckReal("process cpu_seconds", p.cpu_seconds,
                               static_cast<double>(kMaxUpdateCount)));
     RETURN_IF_ERROR(CheckReal("process usable_cores", p.usable_cores, 1e6));
-    RETURN_IF_ERROR(CheckCount("process threads", p.threads));
+    RETURN_IF_ERROR(CheckCount("process threads", p.threads));  // int32 on the wire.
     RETURN_IF_ERROR(CheckCount("process rss_bytes", p.rss_bytes));
     RETURN_IF_ERROR(CheckCount("process open_fds", p.open_fds));
     RETURN_IF_ERROR(
         CheckCount("process voluntary_switches", p.voluntary_switches));
     RETURN_IF_ERROR(
         CheckCount("process involuntary_switches", p.involuntary_switches));
+    RETURN_IF_ERROR(CheckReal("process run_queue_wait_seconds",
+                              p.run_queue_wait_seconds,
+                              static_cast<double>(kMaxUpdateCount)));
   }
   return absl::OkStatus();
 }
@@ -308,11 +311,12 @@ void ToProto(const IntervalUpdate& u, pb::RunUpdate* out) {
     p->set_wall_seconds(f.wall_seconds);
     p->set_cpu_seconds(f.cpu_seconds);
     p->set_usable_cores(f.usable_cores);
-    p->set_threads(f.threads);
+    p->set_threads(static_cast<int32_t>(f.threads));
     p->set_rss_bytes(f.rss_bytes);
-    p->set_open_fds(f.open_fds);
+    p->set_open_fds(static_cast<int32_t>(f.open_fds));
     p->set_voluntary_switches(f.voluntary_switches);
     p->set_involuntary_switches(f.involuntary_switches);
+    p->set_run_queue_wait_seconds(f.run_queue_wait_seconds);
   }
   if (u.audit.has_value()) {
     const RunAudit& a = *u.audit;
@@ -396,6 +400,7 @@ absl::StatusOr<IntervalUpdate> FromProto(const pb::RunUpdate& p) {
     f.open_fds = w.open_fds();
     f.voluntary_switches = w.voluntary_switches();
     f.involuntary_switches = w.involuntary_switches();
+    f.run_queue_wait_seconds = w.run_queue_wait_seconds();
     u.process = f;
   }
   if (p.has_audit()) {

@@ -1,12 +1,25 @@
 #include "storage/store_internals.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace loadtest::storage {
 
+namespace {
+
+// Times summed over many connections, intervals and agents: saturate
+// rather than wrap (each is non-negative).
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  return a > std::numeric_limits<int64_t>::max() - b
+             ? std::numeric_limits<int64_t>::max()
+             : a + b;
+}
+
+}  // namespace
+
 void ConnectionActivity::Add(const ConnectionActivity& o) {
   busy_events += o.busy_events;
-  busy_wait_ns += o.busy_wait_ns;
+  busy_wait_ns = SaturatingAdd(busy_wait_ns, o.busy_wait_ns);
   cache_hits += o.cache_hits;
   cache_misses += o.cache_misses;
   cache_writes += o.cache_writes;

@@ -21,7 +21,7 @@ struct ConnectionActivity {
   // SQLITE_BUSY / SQLITE_LOCKED met: each wait the busy handler started,
   // plus each statement or checkpoint that returned BUSY or LOCKED.
   int64_t busy_events = 0;
-  int64_t busy_wait_ns = 0;  // Time slept in the busy handler.
+  int64_t busy_wait_ns = 0;  // Time slept in the busy handler (Add saturates).
   // sqlite3_db_status: pages found in the connection's cache, read from the
   // file, written to it, and written early because the cache was full.
   int64_t cache_hits = 0;

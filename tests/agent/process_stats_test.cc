@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,22 +43,32 @@ TEST(ProcessStatsTest, ASamplerCountsTheCpuAndThreadsOfItsSpan) {
   EXPECT_GT(during.rss_bytes, 0);
   EXPECT_EQ(during.usable_cores, UsableCores());
   EXPECT_GE(during.voluntary_switches + during.involuntary_switches, 0);
+  EXPECT_GE(during.run_queue_wait_seconds, 0);
 }
 
-TEST(ProcessStatsTest, TheCollectorExposesTheStandardProcessSeries) {
-  const std::vector<prometheus::MetricFamily> families =
-      ProcessCollector().Collect();
-  std::vector<std::string> names;
-  for (const auto& f : families) {
-    names.push_back(f.name);
-    ASSERT_EQ(f.metric.size(), 1u) << f.name;
+// More busy threads than CPUs: some of them wait in the run queue. The
+// sample is taken while they are still alive (a thread's wait is read from
+// its own /proc entry).
+TEST(ProcessStatsTest, ThreadsBeyondTheCoresWaitForACpu) {
+  ProcessSampler sampler;
+  const int threads =
+      4 * static_cast<int>(std::thread::hardware_concurrency()) + 4;
+  std::atomic<int> done{0};
+  std::atomic<bool> release{false};
+  std::vector<std::thread> busy;
+  for (int i = 0; i < threads; ++i) {
+    busy.emplace_back([&] {
+      Burn(100'000'000);
+      done.fetch_add(1);
+      while (!release.load()) std::this_thread::yield();
+    });
   }
-  EXPECT_EQ(names, (std::vector<std::string>{
-                       "process_cpu_seconds_total",
-                       "process_resident_memory_bytes", "process_open_fds",
-                       "process_start_time_seconds", "process_threads"}));
-  EXPECT_EQ(families[0].type, prometheus::MetricType::Counter);
-  EXPECT_GT(families[1].metric[0].gauge.value, 0);
+  while (done.load() < threads) std::this_thread::yield();
+  const protocol::ProcessFigures f = sampler.Take();
+  release = true;
+  for (std::thread& t : busy) t.join();
+  EXPECT_GT(f.run_queue_wait_seconds, 0);
+  EXPECT_GT(f.waiting_threads(), 0);
 }
 
 }  // namespace

@@ -67,6 +67,18 @@ TEST(ValidityTest, MoreThanOnePercentOfOpenLoopOperationsOver10msLateIsGenerator
               HasSubstr("CPU 100% of 2 cores; 2% of open-loop"));
 }
 
+TEST(ValidityTest, ThreadsQueueingForACpuAreGeneratorBoundWhateverTheCpuShare) {
+  // A process given 60% of its two cores by a busy machine, with 412 of its
+  // threads waiting for a CPU on average.
+  IntervalUpdate u = WithCpu(1.2, 1.0, 2);
+  u.process->run_queue_wait_seconds = 412;
+  EXPECT_EQ(*GeneratorBoundReason(u),
+            "on average 412 threads waited for its 2 cores");
+  // Fewer than two waiting per core: a few threads now and then.
+  u.process->run_queue_wait_seconds = 3.9;
+  EXPECT_FALSE(GeneratorBoundReason(u).has_value());
+}
+
 TEST(ValidityTest, TheLimitsCanBeChanged) {
   GeneratorBoundLimits limits;
   limits.cpu_fraction = 0.5;
