@@ -341,9 +341,12 @@ absl::Status WriteFindMaxReports(const OutputOptions& output,
 class StepCollector {
  public:
   explicit StepCollector(double warmup_s) : warmup_s_(warmup_s) {
-    // Only the CPU, and only the schedule.
+    // Only the CPU (its use, threads queueing for it), and only the
+    // schedule.
     cpu_only_.late_fraction = std::numeric_limits<double>::infinity();
     late_only_.cpu_fraction = std::numeric_limits<double>::infinity();
+    late_only_.waiting_threads_per_core =
+        std::numeric_limits<double>::infinity();
   }
 
   void Add(const std::string& agent_id, const protocol::IntervalUpdate& u) {

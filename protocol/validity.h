@@ -37,7 +37,7 @@ struct GeneratorBoundLimits {
 
 // A plain-words reason when `update`'s agent was generator-bound in that
 // interval ("CPU 99% of 2 cores", "on average 412 threads waited for its
-// 2 cores", "12% of open-loop operations started over 10 ms late (p99 38.0
+// 2 cores", "12% of open-loop operations started over 10ms late (p99 38.0
 // ms behind)"), joined with "; " when several hold;
 // nullopt when not (or when the update carries no process figures and no
 // open-loop operations).
