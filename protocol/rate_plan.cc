@@ -1,6 +1,8 @@
 #include "protocol/rate_plan.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "absl/strings/numbers.h"
@@ -56,9 +58,15 @@ std::string FormatStages(const std::vector<RateStage>& stages) {
 }
 
 std::chrono::nanoseconds StagesDuration(const std::vector<RateStage>& stages) {
-  std::chrono::nanoseconds total{0};
-  for (const RateStage& s : stages) total += s.duration;
-  return total;
+  // Saturating: typed stages are summed before they are validated.
+  int64_t total = 0;
+  for (const RateStage& s : stages) {
+    if (__builtin_add_overflow(total, std::max<int64_t>(0, s.duration.count()),
+                               &total)) {
+      return std::chrono::nanoseconds::max();
+    }
+  }
+  return std::chrono::nanoseconds(total);
 }
 
 std::vector<RateStage> SplitStages(const std::vector<RateStage>& stages,

@@ -38,7 +38,8 @@ absl::StatusOr<std::vector<RateStage>> ParseStages(const std::string& flag,
                                                    const std::string& text);
 // The inverse of ParseStages ("30s:500,2m:5000,30s:0").
 std::string FormatStages(const std::vector<RateStage>& stages);
-// The stages' total duration.
+// The stages' total duration (negative ones count 0; saturates at
+// nanoseconds::max()).
 std::chrono::nanoseconds StagesDuration(const std::vector<RateStage>& stages);
 // Every target divided by `parts` (a total split evenly across agents).
 std::vector<RateStage> SplitStages(const std::vector<RateStage>& stages,

@@ -201,6 +201,42 @@ TEST(AgentFleetTest, FindMaxFindsTheFleetsCapacityWithinTenPercent) {
   EXPECT_EQ(fleet.Wait(), 0) << fleet.stderr_text();
 }
 
+// --stages across agents: the targets are totals split evenly, so ten
+// agents each offer a tenth and the interval totals follow the whole ramp.
+TEST(AgentFleetTest, StagesAreSplitAcrossTheAgentsAndTheTotalsFollowTheRamp) {
+  TempDir dir;
+  Subprocess fleet({AGENT_FLEET_BIN, "--agents=10"});
+  std::string error;
+  ASSERT_TRUE(fleet.Start(&error)) << error;
+  std::string list;
+  ASSERT_TRUE(fleet.WaitForLine(IsAgentList, kStartDeadline, &list))
+      << fleet.stderr_text();
+  const ProcessResult run = RunAndWait(
+      {LOADTEST_BIN, "--agents=" + list, "--stages=1s:2000,1s:2000",
+       "--writers=4", "--readers=0", "--log-interval=500ms",
+       "--start-delay=100ms", "--out=" + dir.File("ramp.json")});
+  EXPECT_EQ(run.exit_code, 0) << run.stdout_text << run.stderr_text;
+  EXPECT_THAT(run.stdout_text,
+              HasSubstr("writes ramped 1s:2000,1s:2000 per second in total, "
+                        "split across 10 agents"));
+  const nlohmann::json report = ReadReport(dir.File("ramp.json"));
+  ASSERT_TRUE(report.is_object()) << "no JSON report";
+  double offered = 0;
+  for (const nlohmann::json& row : report["intervals"]) {
+    offered += row["total"]["offered_write_rate"].get<double>() *
+               row["total"]["seconds"].get<double>();
+  }
+  // 0 to 2000/s over a second, then 2000/s: 1000 + 2000 writes in all.
+  EXPECT_NEAR(offered, 3000, 60);
+  for (const nlohmann::json& agent : report["summary"]["agents"]) {
+    const double agent_offered = agent["offered_write_rate"].get<double>() *
+                                 agent["seconds"].get<double>();
+    EXPECT_NEAR(agent_offered, 300, 10) << agent["agent_id"];
+  }
+  fleet.SendSignal(SIGTERM);
+  EXPECT_EQ(fleet.Wait(), 0) << fleet.stderr_text();
+}
+
 TEST(AgentFleetTest, BadFlagsAreRefusedNamingTheFlag) {
   const ProcessResult zero = RunAndWait({AGENT_FLEET_BIN, "--agents=0"});
   EXPECT_EQ(zero.exit_code, 1);

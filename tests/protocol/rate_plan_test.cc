@@ -85,6 +85,10 @@ TEST(RatePlanTest, StagesParseFormatAndSplit) {
   EXPECT_EQ((*stages)[1].target, 5000);
   EXPECT_EQ(FormatStages(*stages), "30s:500,2m0s:5000,1m30s:0");
   EXPECT_EQ(StagesDuration(*stages), seconds(240));
+  // Typed stages are summed before validation: the sum saturates.
+  auto huge = ParseStages("stages", "2562047h:1,2562047h:1");
+  ASSERT_TRUE(huge.ok());
+  EXPECT_EQ(StagesDuration(*huge), std::chrono::nanoseconds::max());
   const std::vector<RateStage> split = SplitStages(*stages, 4);
   EXPECT_EQ(split[1].target, 1250);
   EXPECT_EQ(split[1].duration, seconds(120));
