@@ -32,15 +32,28 @@ bool IsAgentList(const std::string& line) {
          line.find(' ') == std::string::npos;
 }
 
+// Starts `fleet` and returns the --agents list it prints once every agent
+// is serving; "" (with the failure recorded) when it does not come up.
+std::string StartFleet(Subprocess* fleet) {
+  std::string error;
+  if (!fleet->Start(&error)) {
+    ADD_FAILURE() << error;
+    return "";
+  }
+  std::string list;
+  if (!fleet->WaitForLine(IsAgentList, kStartDeadline, &list)) {
+    ADD_FAILURE() << fleet->stderr_text();
+    return "";
+  }
+  return list;
+}
+
 TEST(AgentFleetTest, FiftyAgentsAreInEveryIntervalOfARealControllerRun) {
   TempDir dir;
   Subprocess fleet({AGENT_FLEET_BIN, "--agents=50",
                     "--agents-file=" + dir.File("agents.txt")});
-  std::string error;
-  ASSERT_TRUE(fleet.Start(&error)) << error;
-  std::string list;
-  ASSERT_TRUE(fleet.WaitForLine(IsAgentList, kStartDeadline, &list))
-      << fleet.stderr_text();
+  const std::string list = StartFleet(&fleet);
+  ASSERT_FALSE(list.empty());
   const std::vector<std::string> targets = absl::StrSplit(list, ',');
   ASSERT_EQ(targets.size(), 50u);
   EXPECT_EQ(std::set<std::string>(targets.begin(), targets.end()).size(), 50u);
@@ -83,15 +96,13 @@ TEST(AgentFleetTest, FiftyAgentsAreInEveryIntervalOfARealControllerRun) {
 TEST(AgentFleetTest, AnInterruptedControllerStopsEveryAgentWithItsFinalUpdate) {
   TempDir dir;
   Subprocess fleet({AGENT_FLEET_BIN, "--agents=20"});
-  std::string error;
-  ASSERT_TRUE(fleet.Start(&error)) << error;
-  std::string list;
-  ASSERT_TRUE(fleet.WaitForLine(IsAgentList, kStartDeadline, &list))
-      << fleet.stderr_text();
+  const std::string list = StartFleet(&fleet);
+  ASSERT_FALSE(list.empty());
 
   Subprocess controller({LOADTEST_BIN, "--agents=" + list, "--duration=10m",
                          "--log-interval=200ms",
                          "--out=" + dir.File("run.json")});
+  std::string error;
   ASSERT_TRUE(controller.Start(&error)) << error;
   // The first interval's total line: every agent is running.
   ASSERT_TRUE(controller.WaitForLine("TOTAL", kStartDeadline, nullptr))
@@ -120,11 +131,8 @@ TEST(AgentFleetTest, AnInterruptedControllerStopsEveryAgentWithItsFinalUpdate) {
 TEST(AgentFleetTest, FindMaxFindsTheFleetsCapacityWithinTenPercent) {
   TempDir dir;
   Subprocess fleet({AGENT_FLEET_BIN, "--agents=10", "--capacity=3000"});
-  std::string error;
-  ASSERT_TRUE(fleet.Start(&error)) << error;
-  std::string list;
-  ASSERT_TRUE(fleet.WaitForLine(IsAgentList, kStartDeadline, &list))
-      << fleet.stderr_text();
+  const std::string list = StartFleet(&fleet);
+  ASSERT_FALSE(list.empty());
 
   const ProcessResult run = RunAndWait(
       {LOADTEST_BIN, "find-max", "--agents=" + list, "--slo=write_p99<100ms",
@@ -206,11 +214,8 @@ TEST(AgentFleetTest, FindMaxFindsTheFleetsCapacityWithinTenPercent) {
 TEST(AgentFleetTest, StagesAreSplitAcrossTheAgentsAndTheTotalsFollowTheRamp) {
   TempDir dir;
   Subprocess fleet({AGENT_FLEET_BIN, "--agents=10"});
-  std::string error;
-  ASSERT_TRUE(fleet.Start(&error)) << error;
-  std::string list;
-  ASSERT_TRUE(fleet.WaitForLine(IsAgentList, kStartDeadline, &list))
-      << fleet.stderr_text();
+  const std::string list = StartFleet(&fleet);
+  ASSERT_FALSE(list.empty());
   const ProcessResult run = RunAndWait(
       {LOADTEST_BIN, "--agents=" + list, "--stages=1s:2000,1s:2000",
        "--writers=4", "--readers=0", "--log-interval=500ms",
