@@ -107,10 +107,13 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
   storage::StoreCounters previous = store->counters();
   (void)store->TakeInternals();  // Opening's own checkpoint and reads.
   ProcessSampler process;
-  const Clock::time_point start = Clock::now();
-  const Clock::time_point end = start + spec_.duration;
   Workload workload(spec_.workload, store.get());
   RETURN_IF_ERROR(workload.Start());
+  // The run's clock starts when every worker thread exists (thousands of
+  // readers take a while to connect and start): its intervals and its
+  // duration are load, not setup.
+  const Clock::time_point start = workload.started_at();
+  const Clock::time_point end = start + spec_.duration;
   double interval_start_s = 0;
   int64_t sequence = 0;
 

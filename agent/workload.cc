@@ -70,7 +70,6 @@ absl::Status Workload::Start() {
   }
   const int total = options_.writers + options_.readers;
   threads_.reserve(total);
-  start_ = Clock::now();
   // std::thread throws std::system_error when the system refuses a thread
   // (EAGAIN: RLIMIT_NPROC, a cgroup's pids.max); it must not escape.
   try {
@@ -93,11 +92,29 @@ absl::Status Workload::Start() {
         e.what(), "; the agent's thread limit (RLIMIT_NPROC, a container's "
         "pids limit, systemd's TasksMax) is too low for this run"));
   }
+  {
+    sync::MutexLock lock(&gate_mu_);
+    start_ = Clock::now();
+    gate_open_ = true;
+  }
+  gate_cv_.NotifyAll();
   return absl::OkStatus();
 }
 
+bool Workload::AwaitGate() {
+  sync::MutexLock lock(&gate_mu_);
+  while (!gate_open_ && !stopping_.load()) gate_cv_.Wait(&gate_mu_);
+  return gate_open_ && !stopping_.load();
+}
+
 void Workload::Stop() {
-  stopping_ = true;
+  {
+    // Under the gate's lock, so a thread between its check and its wait
+    // sees the flag.
+    sync::MutexLock lock(&gate_mu_);
+    stopping_ = true;
+  }
+  gate_cv_.NotifyAll();
   for (auto& worker : workers_) {
     // Taking the worker's lock orders the flag before its next wait.
     sync::MutexLock lock(&worker->mu);
@@ -154,6 +171,7 @@ bool Workload::PauseAfter(Worker* worker, const Schedule& schedule,
 }
 
 void Workload::WriterLoop(Worker* worker, int index) {
+  if (!AwaitGate()) return;
   stats::IntervalRecorder& recorder = worker->recorder;
   LogGenerator generator(index, WriterSeed(options_.seed, index));
   const Schedule schedule(write_plan_, options_.writers, index, start_);
@@ -179,6 +197,7 @@ void Workload::WriterLoop(Worker* worker, int index) {
 
 void Workload::ReaderLoop(Worker* worker, int index,
                           std::unique_ptr<storage::StoreReader> reader) {
+  if (!AwaitGate()) return;
   stats::IntervalRecorder& recorder = worker->recorder;
   const Schedule schedule(read_plan_, options_.readers, index, start_);
   for (int64_t k = 0; !stopping_.load(std::memory_order_relaxed); ++k) {

@@ -51,11 +51,17 @@ class Workload {
   Workload& operator=(const Workload&) = delete;
 
   // Opens one read connection per reader (errors name the database) and
-  // starts all threads. ResourceExhausted naming the thread when the system
-  // refuses one (a thread or pids limit): the threads already started are
-  // stopped and joined first, so nothing of the workload is left running.
-  // Call once.
+  // starts all threads, which wait at a gate until every one exists, then
+  // begin together (so a run of thousands of threads does not spend its
+  // first seconds with the early ones starving the thread creating the
+  // rest). ResourceExhausted naming the thread when the system refuses one
+  // (a thread or pids limit): the threads already started are stopped and
+  // joined first, so nothing of the workload is left running. Call once.
   absl::Status Start();
+
+  // When the gate opened: the schedules' origin and the start of the
+  // workload's first interval. Only after Start() returned OK.
+  std::chrono::steady_clock::time_point started_at() const { return start_; }
 
   // Asks every thread to stop after its current operation and joins them.
   // A writer blocked in Write() returns when its batch commits (or at the
@@ -99,13 +105,21 @@ class Workload {
                   std::unique_ptr<storage::StoreReader> reader);
   // Waits until `deadline` or Stop(); returns false when stopping.
   bool SleepUntil(Worker* worker, std::chrono::steady_clock::time_point deadline);
+  // A worker thread's first step: waits until Start() opened the gate
+  // (true) or Stop() was called (false).
+  bool AwaitGate();
 
   const WorkloadOptions options_;
   storage::BatchedStore* const store_;
   const protocol::RatePlan write_plan_;
   const protocol::RatePlan read_plan_;
-  // The schedules' origin: set by Start() before any thread starts.
+  // The schedules' origin: set by Start() just before it opens the gate,
+  // read by the workers only after they passed it.
   std::chrono::steady_clock::time_point start_;
+  // The start gate: one wait per thread at its start, then never again.
+  sync::Mutex gate_mu_;
+  sync::CondVar gate_cv_;
+  bool gate_open_ ABSL_GUARDED_BY(gate_mu_) = false;
   std::vector<std::unique_ptr<Worker>> workers_;  // Writers, then readers.
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};

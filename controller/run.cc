@@ -50,6 +50,11 @@ constexpr seconds kStopRetry(1);
 // still fails within seconds then (keepalive); this only bounds how long a
 // live but stuck agent is waited for.
 constexpr seconds kAuditAllowance(60);
+// Before its first update an agent is also setting up: it opens its store
+// and one connection per reader and starts every thread (thousands of
+// readers beside other work on two cores take seconds), and its run's clock
+// starts only then. Its first update may come this much later.
+constexpr seconds kStartAllowance(30);
 constexpr char kInProcessTarget[] = "in-process";
 
 std::string SignalName(int signal_number) {
@@ -92,6 +97,7 @@ struct RunAgent {
   bool lost = false;
   bool stop_acknowledged = false;
   bool stop_failure_shown = false;
+  std::string lost_reason;  // Why it was declared lost, once it was.
   // How the agent ended its Run call when it was lost (OK otherwise): for
   // an agent that refused to start, its reason.
   absl::Status agent_status;
@@ -150,7 +156,8 @@ class AgentRuns {
     run_start_ = start + start_delay_;
     planned_end_ = start + start_delay_ + spec_.duration;
     hard_deadline_ = planned_end_ +
-                     duration_cast<Clock::duration>(silence_limit_ + drain_allowance_);
+                     duration_cast<Clock::duration>(silence_limit_ + drain_allowance_ +
+                                                    kStartAllowance);
     {
       sync::MutexLock lock(&mu_);
       for (RunAgent& a : agents_) a.last_heard = start + start_delay_;
@@ -366,6 +373,7 @@ class AgentRuns {
     RunAgent& a = agents_[i];
     if (a.done()) return;
     a.lost = true;
+    a.lost_reason = reason;
     if (!(in_process_ && a.updates == 0)) {
       display_.Warning(absl::StrCat("loadtest: agent ", a.id, " (",
                                     a.client->target(), ") lost: ", reason));
@@ -436,14 +444,16 @@ class AgentRuns {
         RunAgent& a = agents_[i];
         if (a.done()) continue;
         const Clock::duration silent = now - a.last_heard;
-        if (silent > allowed) {
+        const Clock::duration allowed_here =
+            a.updates == 0 ? allowed + kStartAllowance : allowed;
+        if (silent > allowed_here) {
           DeclareLostLocked(
               i, absl::StrCat("no update for ", FormatSeconds(silent),
                               " (one expected every ",
                               cli::FormatDuration(spec_.log_interval), ")"));
           a.client->Cancel();
         } else {
-          wake = std::min(wake, a.last_heard + allowed + milliseconds(1));
+          wake = std::min(wake, a.last_heard + allowed_here + milliseconds(1));
         }
       }
       if (stopping) wake = std::min(wake, next_stop);
@@ -850,7 +860,16 @@ absl::StatusOr<RunOutcome> RunLoadTest(const Scenario& scenario,
       return outcome;
     }
     const RunAgent& first = run.agents().front();
-    if (in_process && !first.agent_status.ok()) return first.agent_status;
+    // The in-process agent's own refusal is the run's error; a call the
+    // controller cancelled (the agent silent too long) is not: its reason is.
+    if (in_process && !first.agent_status.ok() &&
+        !absl::IsCancelled(first.agent_status)) {
+      return first.agent_status;
+    }
+    if (in_process) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "the in-process agent sent no update: ", first.lost_reason));
+    }
     return absl::UnavailableError(
         "no agent ran the scenario (see the reasons above)");
   }

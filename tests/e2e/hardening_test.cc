@@ -25,6 +25,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
+#include "agent/agent_service.h"
 #include "gtest/gtest.h"
 #include "proto/loadtest.grpc.pb.h"
 #include "tests/e2e/agent_process.h"
@@ -393,6 +394,9 @@ class HostileAgent final : public pb::LoadAgent::Service {
   HostileAgent(std::string agent_id, Behaviour behaviour)
       : agent_id_(std::move(agent_id)), behaviour_(std::move(behaviour)) {
     grpc::ServerBuilder builder;
+    // The transport of a real agent (its keepalive policy accepts the
+    // controller's pings); only what it says on it is hostile.
+    agent::ConfigureAgentServer(&builder);
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port_);
     builder.RegisterService(this);
@@ -483,6 +487,31 @@ TEST_F(HardeningTest, ASequenceGapIsAProtocolError) {
   EXPECT_NE(result.exit_code, 0) << Describe(result);
   EXPECT_THAT(result.stderr_text,
               HasSubstr("lost: protocol error: update sequence 2, expected 1"));
+}
+
+// An agent setting up thousands of readers on busy cores sends its first
+// update late; it was declared lost after 2 log intervals + 2 s ("no update
+// for 4.0s") although it went on to run. Its first update may come later.
+TEST_F(HardeningTest, AnAgentSlowToStartIsWaitedForNotLost) {
+  HostileAgent agent("slow", [](const pb::RunSpec& spec,
+                                grpc::ServerWriter<pb::RunUpdate>* writer) {
+    // Beyond the running silence limit of a 1 s interval (4 s).
+    std::this_thread::sleep_for(std::chrono::nanoseconds(spec.start_after_ns()) +
+                                std::chrono::seconds(6));
+    writer->Write(Update(1, 0, 1));
+    pb::RunUpdate last = Update(2, 1, 2);
+    last.set_final(true);
+    last.set_stop_reason("duration reached");
+    last.mutable_audit()->set_integrity_ok(true);
+    last.mutable_audit()->set_integrity_message("ok");
+    writer->Write(last);
+  });
+  const ProcessResult result = RunController(agent, dir_);
+  EXPECT_THAT(result.stderr_text, Not(HasSubstr("lost"))) << Describe(result);
+  const nlohmann::json report = ReadReport(dir_.File("report.json"));
+  ASSERT_TRUE(report.is_object()) << Describe(result);
+  EXPECT_EQ(report["summary"]["agents"][0]["intervals"], 2) << Describe(result);
+  EXPECT_FALSE(report["summary"]["partial"].get<bool>());
 }
 
 // Probes 5 and 6: peer strings reached the terminal and CSV raw, and a
