@@ -250,6 +250,10 @@ absl::Status ServeAgent(const AgentCommandLine& cl) {
         "data directory ", cl.data_dir, " is missing or not writable"));
   }
   std::filesystem::remove(probe, ec);
+  // Its canonical path: the store refuses a database path with a symbolic
+  // link in it, so a data directory reached through one is resolved here.
+  std::string data_dir = std::filesystem::canonical(cl.data_dir, ec);
+  if (ec) data_dir = cl.data_dir;
 
   const std::string hostname = LocalHostname();
   const AgentIdentity identity{cl.agent_id.empty() ? hostname : cl.agent_id,
@@ -271,7 +275,7 @@ absl::Status ServeAgent(const AgentCommandLine& cl) {
   service_options.auth = auth->get();
   service_options.limits = cl.limits;
   service_options.self_check_secret = self_check_secret;
-  AgentService service(identity, cl.data_dir, metrics->get(), service_options);
+  AgentService service(identity, data_dir, metrics->get(), service_options);
   // No grpc.health.v1 service: it would answer anyone, before any
   // credential check. Liveness is --healthcheck, a GetStatus with them.
   grpc::EnableDefaultHealthCheckService(false);

@@ -224,6 +224,9 @@ grpc::Status AgentService::Run(grpc::ServerContext* context,
     if (absl::Status links = CheckNoSymlinks(spec->store.path); !links.ok()) {
       spec = links;
     }
+    // And no link planted after that check: the store opens with
+    // SQLITE_OPEN_NOFOLLOW (the data directory is canonical).
+    if (spec.ok()) spec->store.refuse_symlinks = options_.refuse_symlinks;
   }
   const int64_t max_db_bytes = options_.limits.max_db_bytes;
   if (spec.ok() && max_db_bytes > 0) {

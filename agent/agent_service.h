@@ -58,6 +58,13 @@ struct AgentServiceOptions {
   // without the credential check and not logged: the agent's own check
   // that its listener still accepts connections (agent_server.cc).
   std::string self_check_secret;
+  // Open each run's database with no symbolic link allowed anywhere in its
+  // path (storage::StoreOptions::refuse_symlinks), so a link planted in the
+  // data directory after the agent's own check cannot lead its writes
+  // outside. `data_dir` must then be canonical (loadtest-agent resolves
+  // --data-dir). Off for the controller's in-process agent: there the user
+  // names the database file (-db) and its folder may be reached by a link.
+  bool refuse_symlinks = true;
 };
 
 // The metadata key of the agent's listener self-check.

@@ -7,9 +7,11 @@
 #include <map>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "cli/flag_set.h"
 #include "cli/version.h"
 #include "controller/agent_discovery.h"
@@ -459,10 +461,10 @@ int FindMaxMain(int argc, char** argv) {
   flags.AddDuration("warmup", &options.warmup,
                     "How long each step runs before it is measured (its "
                     "figures discarded).");
-  double precision_percent = options.precision * 100;
-  flags.AddDouble("precision", &precision_percent,
+  std::string precision_text = absl::StrCat(options.precision * 100, "%");
+  flags.AddString("precision", &precision_text,
                   "Stop bisecting when the lowest failing rate is within "
-                  "this percent of the highest passing one.");
+                  "this percent of the highest passing one (5% or 5).");
   if (std::optional<int> exit_code = flags.ParseCommandLine(argc, argv)) {
     return *exit_code;
   }
@@ -481,7 +483,17 @@ int FindMaxMain(int argc, char** argv) {
           "duration; SLOs are --slo)")));
     }
   }
-  options.precision = precision_percent / 100;
+  {
+    absl::string_view number = precision_text;
+    absl::ConsumeSuffix(&number, "%");
+    double percent = 0;
+    if (!absl::SimpleAtod(number, &percent)) {
+      return usage(absl::InvalidArgumentError(absl::StrCat(
+          "--precision must be a percent such as 5% or 5, got '",
+          precision_text, "'")));
+    }
+    options.precision = percent / 100;
+  }
   for (const std::string& text : slo_texts) {
     absl::StatusOr<Threshold> slo = ParseThreshold(text);
     if (!slo.ok()) return usage(slo.status());

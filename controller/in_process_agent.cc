@@ -22,6 +22,8 @@ absl::StatusOr<std::unique_ptr<InProcessAgent>> InProcessAgent::Start(
   agent::AgentServiceOptions options;
   // The controller reports every run event itself.
   options.log_runs = false;
+  // -db names the file, through whatever folders the user chose.
+  options.refuse_symlinks = false;
   agent->service_ = std::make_unique<agent::AgentService>(
       identity, data_dir, agent->metrics_.get(), options);
   grpc::ServerBuilder builder;

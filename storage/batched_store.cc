@@ -369,7 +369,10 @@ absl::Status BatchedStore::Impl::Start() {
   ASSIGN_OR_RETURN(
       write_db_,
       internal::OpenConnection(
-          path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+          path,
+          internal::OpenFlags(options_, SQLITE_OPEN_READWRITE |
+                                            SQLITE_OPEN_CREATE |
+                                            SQLITE_OPEN_NOMUTEX),
           busy_ms, Counters(&writer_counters_)));
   if (sqlite3_db_readonly(write_db_.get(), "main") == 1) {
     return absl::PermissionDeniedError(
@@ -735,7 +738,8 @@ absl::StatusOr<std::unique_ptr<StoreReader>> BatchedStore::Impl::NewReader() {
   ASSIGN_OR_RETURN(
       Connection db,
       internal::OpenConnection(options_.path,
-                               SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                               internal::OpenFlags(options_, SQLITE_OPEN_READONLY |
+                                                                 SQLITE_OPEN_NOMUTEX),
                                static_cast<int>(options_.busy_timeout.count()),
                                Counters(&reader_counters_)));
   ASSIGN_OR_RETURN(

@@ -43,6 +43,11 @@ struct StoreOptions {
   SyncMode sync = SyncMode::kNormal;
   BatchPolicy batch_policy = BatchPolicy::kGroupCommit;
   bool fresh = false;  // Drop existing log tables first (never deletes files).
+  // Refuse a path with a symbolic link anywhere in it (SQLITE_OPEN_NOFOLLOW
+  // on every connection the store opens), so a link planted beside the
+  // database between a check and the open cannot lead writes elsewhere.
+  // The agent sets it for the databases in its (canonical) data directory.
+  bool refuse_symlinks = false;
 
   int batch_size = 100;                                   // 1..100000
   std::chrono::nanoseconds batch_timeout = std::chrono::milliseconds(10);

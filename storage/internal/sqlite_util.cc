@@ -40,6 +40,12 @@ absl::Status SqliteError(int rc, sqlite3* db, absl::string_view what,
     case SQLITE_FULL:
       return absl::ResourceExhaustedError(message);
     case SQLITE_CANTOPEN:
+      if (db != nullptr &&
+          sqlite3_extended_errcode(db) == SQLITE_CANTOPEN_SYMLINK) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            path, " has a symbolic link in its path, and this store refuses "
+            "to follow links (refuse_symlinks)"));
+      }
       return absl::UnavailableError(message);
     default:
       return absl::InternalError(message);

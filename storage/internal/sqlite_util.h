@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "storage/store_internals.h"
 #include "storage/store_metrics.h"
+#include "storage/store_options.h"
 
 namespace loadtest::storage::internal {
 
@@ -64,7 +65,8 @@ using Statement = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
 
 // Maps an SQLite result code to the canonical status code, with a message
 // naming `what` was attempted and the file: NOTADB/CORRUPT → DataLoss,
-// BUSY/LOCKED/CANTOPEN → Unavailable, CONSTRAINT/MISMATCH/RANGE/TOOBIG →
+// BUSY/LOCKED/CANTOPEN → Unavailable (a refused symbolic link →
+// FailedPrecondition), CONSTRAINT/MISMATCH/RANGE/TOOBIG →
 // InvalidArgument, READONLY/PERM/AUTH → PermissionDenied, FULL →
 // ResourceExhausted, anything else (I/O errors included) → Internal.
 absl::Status SqliteError(int rc, sqlite3* db, absl::string_view what,
@@ -79,6 +81,11 @@ absl::Status SqliteError(int rc, sqlite3* db, absl::string_view what,
 absl::StatusOr<Connection> OpenConnection(const std::string& path, int flags,
                                           int busy_timeout_ms,
                                           ConnectionCounters* counters = nullptr);
+
+// `flags` plus SQLITE_OPEN_NOFOLLOW when `options` refuse symbolic links.
+inline int OpenFlags(const StoreOptions& options, int flags) {
+  return options.refuse_symlinks ? flags | SQLITE_OPEN_NOFOLLOW : flags;
+}
 
 // Runs one or more statements that return no rows.
 absl::Status Exec(sqlite3* db, const std::string& sql, absl::string_view path);

@@ -48,7 +48,8 @@ absl::StatusOr<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(
     ConnectionCounters* writer, ConnectionCounters* checkpointer) {
   ASSIGN_OR_RETURN(
       Connection db,
-      OpenConnection(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+      OpenConnection(options.path,
+                     OpenFlags(options, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX),
                      static_cast<int>(options.busy_timeout.count()),
                      checkpointer));
   // A connection learns the file is in WAL mode when it first reads it;

@@ -344,6 +344,31 @@ TEST_F(HardeningTest, SymlinksAndSideFileNamesAreRefusedAndFilesArePrivate) {
   EXPECT_EQ(st.st_mode & 0077, 0u) << std::oct << (st.st_mode & 0777);
 }
 
+// The agent opens its databases refusing any symbolic link in their path
+// (closing the gap between its check and the open); a --data-dir reached
+// through a link is resolved at start, so such an agent still runs.
+TEST_F(HardeningTest, ADataDirectoryReachedThroughALinkIsResolvedAndRuns) {
+  std::filesystem::create_directories(dir_.path() + "/data");
+  std::filesystem::create_directory_symlink(dir_.path() + "/data",
+                                            dir_.path() + "/linked");
+  AgentProcess::Options options;
+  options.data_dir = dir_.path() + "/linked";
+  options.id = "linked";
+  agents_.push_back(std::make_unique<AgentProcess>(options));
+  ASSERT_TRUE(agents_.back()->Start());
+  auto stub = StubFor(agents_.back()->address());
+  int updates = 0;
+  pb::RunUpdate last;
+  const grpc::Status ok =
+      RunToEnd(stub.get(), SmallRunSpec("through-link", std::chrono::seconds(1)),
+               &updates, &last);
+  ASSERT_TRUE(ok.ok()) << ok.error_message();
+  EXPECT_TRUE(last.final());
+  EXPECT_TRUE(last.audit().integrity_ok());
+  EXPECT_EQ(last.audit().rows_in_db(), last.audit().acknowledged());
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() + "/data/agent.db"));
+}
+
 // Probe 7: --max-db-bytes was per database: 8 names put 6.2 MB under 2 MB.
 TEST_F(HardeningTest, MaxDbBytesCountsTheWholeDataDirectory) {
   std::filesystem::create_directories(dir_.path() + "/data");

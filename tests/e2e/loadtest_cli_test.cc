@@ -696,12 +696,19 @@ TEST_F(LoadtestCliTest, FindMaxRefusesBadInputAndReportsAFailedStart) {
       {LOADTEST_BIN, "find-max", "-db=" + db(), "--precision=0"});
   EXPECT_EQ(precision.exit_code, kExitUsage);
   EXPECT_THAT(precision.stderr_text, HasSubstr("precision"));
+  const ProcessResult not_a_percent = RunAndWait(
+      {LOADTEST_BIN, "find-max", "-db=" + db(), "--precision=five"});
+  EXPECT_EQ(not_a_percent.exit_code, kExitUsage);
+  EXPECT_THAT(not_a_percent.stderr_text,
+              HasSubstr("--precision must be a percent such as 5% or 5, got "
+                        "'five'"));
 
   // An SLO no store meets: a write never takes under a nanosecond.
   const ProcessResult impossible = RunAndWait(
       {LOADTEST_BIN, "find-max", "-db=" + db(), "-metrics-port=0",
        "--slo=write_max<1ns", "--start-rate=50", "--step-duration=1s",
-       "--warmup=0s", "--writers=2", "--readers=0", "--out=" + report()});
+       "--warmup=0s", "--precision=10%", "--writers=2", "--readers=0",
+       "--out=" + report()});
   EXPECT_EQ(impossible.exit_code, kExitCheckFailed) << Describe(impossible);
   EXPECT_THAT(impossible.stdout_text, HasSubstr("even the start rate failed"));
   const json rep = ReadReport(report());
@@ -710,6 +717,7 @@ TEST_F(LoadtestCliTest, FindMaxRefusesBadInputAndReportsAFailedStart) {
   ASSERT_EQ(rep["find_max"]["steps"].size(), 1u);
   EXPECT_EQ(rep["find_max"]["steps"][0]["offered_rate"], 50);
   EXPECT_EQ(rep["find_max"]["steps"][0]["passed"], false);
+  EXPECT_DOUBLE_EQ(rep["find_max"]["options"]["precision"].get<double>(), 0.1);
 }
 
 }  // namespace

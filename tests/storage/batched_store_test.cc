@@ -638,6 +638,26 @@ TEST_F(BatchedStoreTest, UnopenablePathGivesErrorNamingTheFile) {
   EXPECT_NE(store.status().message().find(options_.path), std::string::npos);
 }
 
+TEST_F(BatchedStoreTest, RefusingSymlinksRefusesALinkedFolderAndCreatesNothing) {
+  std::filesystem::create_directory(dir_ + "/real");
+  std::filesystem::create_directory_symlink(dir_ + "/real", dir_ + "/link");
+  options_.path = dir_ + "/link/logs.db";
+  options_.refuse_symlinks = true;
+  auto refused = BatchedStore::Open(options_, nullptr);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("symbolic link"), std::string::npos)
+      << refused.status();
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/real/logs.db"));
+  // Without the option the link is followed, as for any other program.
+  options_.refuse_symlinks = false;
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Write(MakeEntry(1)).ok());
+  ASSERT_TRUE(store->Close().ok());
+  EXPECT_EQ(CountRowsWithSqlite(dir_ + "/real/logs.db"), 1);
+}
+
 TEST_F(BatchedStoreTest, InvalidOptionsAreRefusedBeforeTouchingTheFile) {
   options_.batch_size = 0;
   auto store = BatchedStore::Open(options_, nullptr);
