@@ -224,6 +224,22 @@ TEST(ComposeTest, AgentsScaleWithoutHostPortsEachWithItsOwnDatabaseVolume) {
 
 // --- YAML ---
 
+// The agents compose and Kubernetes start refuse runs beyond shipped,
+// non-zero limits (every --max-* once defaulted to 0, no limit).
+TEST(DeployYamlTest, ComposeAndKubernetesAgentsShipNonZeroLimits) {
+  for (const char* file : {"/deploy/docker-compose.yml", "/deploy/k8s/10-agents.yaml"}) {
+    const std::string text = ReadFile(kSource + file);
+    for (const char* flag :
+         {"--max-writers=", "--max-readers=", "--max-duration=", "--max-db-bytes="}) {
+      const size_t at = text.find(flag);
+      ASSERT_NE(at, std::string::npos) << file << " does not set " << flag;
+      const char first = text[at + std::string(flag).size()];
+      EXPECT_TRUE(first >= '1' && first <= '9')
+          << file << ": " << text.substr(at, 30);
+    }
+  }
+}
+
 TEST(DeployYamlTest, EveryYamlFileParses) {
   const std::string python = PythonWithYaml();
   SKIP_WITHOUT(python, "python3 with the yaml module (python3-yaml)");
