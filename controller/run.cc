@@ -414,8 +414,9 @@ class AgentRuns {
                  : duration_cast<Clock::duration>(silence_limit_);
       Clock::time_point wake = now + milliseconds(500);
       if (now >= hard_deadline_) {
-        // However chatty: no agent runs past the planned end plus the drain
-        // allowance. It is asked to stop, its call cancelled, and it is lost.
+        // However chatty: no agent runs past the planned end plus the start
+        // and drain allowances. It is asked to stop, its call cancelled, and
+        // it is lost.
         std::vector<AgentClient*> overdue;
         for (size_t i = 0; i < agents_.size(); ++i) {
           RunAgent& a = agents_[i];
@@ -426,7 +427,7 @@ class AgentRuns {
                               " after the planned end (the controller waits "
                               "at most ",
                               FormatSeconds(hard_deadline_ - planned_end_),
-                              " for the drain and audit)"));
+                              " for a late start, the drain and the audit)"));
           a.client->Cancel();
           overdue.push_back(a.client.get());
         }
@@ -860,13 +861,12 @@ absl::StatusOr<RunOutcome> RunLoadTest(const Scenario& scenario,
       return outcome;
     }
     const RunAgent& first = run.agents().front();
-    // The in-process agent's own refusal is the run's error; a call the
-    // controller cancelled (the agent silent too long) is not: its reason is.
-    if (in_process && !first.agent_status.ok() &&
-        !absl::IsCancelled(first.agent_status)) {
-      return first.agent_status;
-    }
     if (in_process) {
+      // The agent's own refusal is the run's error; a call the controller
+      // cancelled (the agent silent too long) is not: its reason is.
+      if (!first.agent_status.ok() && !absl::IsCancelled(first.agent_status)) {
+        return first.agent_status;
+      }
       return absl::DeadlineExceededError(absl::StrCat(
           "the in-process agent sent no update: ", first.lost_reason));
     }
