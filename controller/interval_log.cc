@@ -5,6 +5,8 @@
 #include <cstring>
 #include <utility>
 
+#include "status/status_macros.h"
+
 #include "absl/strings/str_cat.h"
 #include "controller/csv_report.h"
 #include "controller/json_report.h"
@@ -39,6 +41,12 @@ absl::StatusOr<std::unique_ptr<IntervalLog>> IntervalLog::Open(
           "cannot write ", path, ": ", std::strerror(errno)));
     }
   }
+  log->totals_spool_ = std::tmpfile();
+  if (log->totals_spool_ == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cannot create the temporary file for the interval totals: ",
+        std::strerror(errno)));
+  }
   log->Write(&log->csv_, IntervalsCsvHeader());
   return log;
 }
@@ -51,6 +59,7 @@ IntervalLog::IntervalLog(std::vector<std::string> agent_ids)
 }
 
 IntervalLog::~IntervalLog() {
+  if (totals_spool_ != nullptr) std::fclose(totals_spool_);
   for (OutFile* out : {&jsonl_, &csv_}) {
     if (out->file == nullptr) continue;
     std::fclose(out->file);
@@ -79,7 +88,14 @@ void IntervalLog::Add(const IntervalRow& row) {
   if (csv_.file != nullptr) {
     Write(&csv_, IntervalCsvRows(IntervalRowJson(row, /*with_agents=*/true)));
   }
-  totals_.push_back(IntervalRowJson(row, /*with_agents=*/false));
+  std::string line = IntervalRowJson(row, /*with_agents=*/false).dump();
+  line += '\n';
+  if (spool_error_.ok() &&
+      std::fwrite(line.data(), 1, line.size(), totals_spool_) != line.size()) {
+    spool_error_ = absl::ResourceExhaustedError(absl::StrCat(
+        "cannot write the temporary file for the interval totals: ",
+        std::strerror(errno)));
+  }
 
   // Charts: a new point every per_point_ intervals, else merged into the
   // last one.
@@ -147,6 +163,85 @@ absl::Status IntervalLog::Close() {
     }
   }
   return write_error_;
+}
+
+absl::Status IntervalLog::ForEachTotal(
+    const std::function<void(const std::string&)>& fn) const {
+  RETURN_IF_ERROR(spool_error_);
+  if (std::fflush(totals_spool_) != 0 || std::fseek(totals_spool_, 0, SEEK_SET) != 0) {
+    return absl::InternalError(absl::StrCat(
+        "cannot read back the interval totals: ", std::strerror(errno)));
+  }
+  std::string line;
+  char buffer[8192];
+  while (std::fgets(buffer, sizeof(buffer), totals_spool_) != nullptr) {
+    line += buffer;
+    if (line.back() != '\n') continue;
+    line.pop_back();
+    fn(line);
+    line.clear();
+  }
+  const bool failed = std::ferror(totals_spool_) != 0;
+  std::fseek(totals_spool_, 0, SEEK_END);  // Add() appends again.
+  if (failed) {
+    return absl::InternalError(absl::StrCat(
+        "cannot read back the interval totals: ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+nlohmann::json IntervalLog::totals() const {
+  nlohmann::json totals = nlohmann::json::array();
+  const absl::Status read = ForEachTotal(
+      [&](const std::string& line) { totals.push_back(nlohmann::json::parse(line)); });
+  (void)read;  // An unreadable spool gives what was read; WriteJsonReport reports it.
+  return totals;
+}
+
+absl::Status IntervalLog::WriteJsonReport(const std::string& path,
+                                          nlohmann::json report) const {
+  // The report is small without its intervals: written whole around a
+  // marker that the spooled totals replace.
+  constexpr char kMarker[] = "\"opentrail-load:intervals-spool\"";
+  report["intervals"] = "opentrail-load:intervals-spool";
+  const std::string text = report.dump(2) + "\n";
+  const size_t at = text.find(kMarker);
+  if (at == std::string::npos) {
+    return absl::InternalError("the report lost its intervals marker");
+  }
+  const std::string tmp = path + ".tmp";
+  std::FILE* out = std::fopen(tmp.c_str(), "w");
+  if (out == nullptr) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
+  }
+  bool first = true;
+  std::fwrite(text.data(), 1, at, out);
+  std::fputs("[", out);
+  absl::Status read = ForEachTotal([&](const std::string& line) {
+    std::fputs(first ? "\n    " : ",\n    ", out);
+    std::fwrite(line.data(), 1, line.size(), out);
+    first = false;
+  });
+  std::fputs(first ? "]" : "\n  ]", out);
+  const std::string rest = text.substr(at + sizeof(kMarker) - 1);
+  std::fwrite(rest.data(), 1, rest.size(), out);
+  const bool written = std::ferror(out) == 0 && std::fflush(out) == 0;
+  const int write_errno = errno;
+  std::fclose(out);
+  if (!read.ok() || !written) {
+    std::remove(tmp.c_str());
+    if (!read.ok()) return read;
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot write ", path, ": ", std::strerror(write_errno)));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int rename_errno = errno;
+    std::remove(tmp.c_str());
+    return absl::PermissionDeniedError(absl::StrCat(
+        "cannot write ", path, ": ", std::strerror(rename_errno)));
+  }
+  return absl::OkStatus();
 }
 
 IntervalLog::Point IntervalLog::MakePoint(const IntervalRow& row,

@@ -3,9 +3,11 @@
 //   - Every agent's row of every interval becomes one line of a JSON Lines
 //     file (--out-intervals; AgentIntervalJson) and, with --csv, its lines
 //     of PREFIX_intervals.csv, written as they arrive.
-//   - Kept in memory: each interval's TOTAL (for --out's `intervals`, a few
-//     hundred bytes per interval whatever the number of agents) and a
-//     bounded chart series: at most MaxChartPoints(agents) points per agent,
+//   - Each interval's TOTAL (for --out's `intervals`) goes to a spool file
+//     (an unlinked temporary file, std::tmpfile: about 2.5 kB per interval
+//     whatever the number of agents), read back only when WriteJsonReport
+//     writes --out, one total at a time.
+//   - Kept in memory: a bounded chart series: at most MaxChartPoints(agents) points per agent,
 //     two neighbouring points merged into one whenever it is full (rates
 //     averaged over time, percentiles and queue utilization the highest,
 //     counts added), for the HTML report's charts.
@@ -16,6 +18,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -51,8 +54,16 @@ class IntervalLog {
   // the file, if any.
   absl::Status Close();
 
-  // [{sequence, start_s, end_s, total}], one per interval, in order.
-  const nlohmann::json& totals() const { return totals_; }
+  // [{sequence, start_s, end_s, total}], one per interval, in order, read
+  // back from the spool (for tests and small runs; --out goes through
+  // WriteJsonReport, which never holds them all).
+  nlohmann::json totals() const;
+
+  // Writes `report` to `path` (via "<path>.tmp", renamed into place) with its
+  // `intervals` the spooled totals, one line each, streamed from the spool.
+  // An error names the file.
+  absl::Status WriteJsonReport(const std::string& path,
+                               nlohmann::json report) const;
   // The chart series as interval rows (sequence, start_s, end_s, total,
   // agents[] with agent_id; the figures the charts draw) and how many
   // intervals each point covers: {"intervals_per_point": N, "rows": [...]}.
@@ -107,7 +118,12 @@ class IntervalLog {
   OutFile jsonl_;
   OutFile csv_;
   absl::Status write_error_;
-  nlohmann::json totals_ = nlohmann::json::array();
+  // Calls `fn` with each spooled total (one compact JSON line), in order.
+  absl::Status ForEachTotal(
+      const std::function<void(const std::string&)>& fn) const;
+
+  std::FILE* totals_spool_ = nullptr;  // One compact JSON total per line.
+  absl::Status spool_error_;
   std::vector<Point> total_points_;
   std::vector<std::vector<Point>> agent_points_;  // By agent index.
   // Intervals per chart point, and how many went into the last point.

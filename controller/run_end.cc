@@ -60,8 +60,11 @@ absl::StatusOr<RunOutcome> FinishRun(const Scenario& scenario,
 
   if (!output.out_path.empty() || !output.csv_prefix.empty() ||
       !output.html_path.empty()) {
-    nlohmann::json report = RunReportJson(scenario, intervals.totals(), summary,
-                                          targets, thresholds);
+    // `intervals` stays empty here: WriteJsonReport streams the spooled
+    // totals into --out, and neither the CSV summary nor the HTML (drawn
+    // from the chart series) reads them.
+    nlohmann::json report = RunReportJson(scenario, nlohmann::json::array(),
+                                          summary, targets, thresholds);
     report["run"].update({{"mode", end.mode},
                           {"started_at", FormatUtc(end.started_at)},
                           {"ended_at", FormatUtc(end.ended_at)},
@@ -77,7 +80,7 @@ absl::StatusOr<RunOutcome> FinishRun(const Scenario& scenario,
     }
     if (end.decorate_report) end.decorate_report(&report);
     if (!output.out_path.empty()) {
-      RETURN_IF_ERROR(WriteJsonFile(output.out_path, report));
+      RETURN_IF_ERROR(intervals.WriteJsonReport(output.out_path, report));
       std::printf("report: %s\n", output.out_path.c_str());
     }
     if (!output.csv_prefix.empty()) {

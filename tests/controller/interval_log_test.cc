@@ -81,6 +81,51 @@ TEST(IntervalLogTest, WritesOneJsonLinePerAgentPerIntervalAndKeepsOnlyTotals) {
   EXPECT_EQ(csv_lines, 1 + 5 * 4);
 }
 
+TEST(IntervalLogTest, TheReportStreamsEverySpooledTotalAroundTheRest) {
+  agent::TestDir dir;
+  const std::vector<std::string> ids = {"a1", "a2"};
+  auto log = IntervalLog::Open(ids, "", "");
+  ASSERT_TRUE(log.ok()) << log.status();
+  const std::string out = dir.path() + "/run.json";
+  // No interval yet: an empty array, still valid JSON.
+  ASSERT_TRUE((*log)->WriteJsonReport(out, {{"tool", "loadtest"}}).ok());
+  {
+    std::ifstream in(out);
+    const nlohmann::json report = nlohmann::json::parse(in);
+    EXPECT_EQ(report["intervals"], nlohmann::json::array());
+  }
+  for (int64_t s = 1; s <= 300; ++s) (*log)->Add(Row(s, ids, s, 1000000));
+  nlohmann::json report = {{"tool", "loadtest"},
+                           {"summary", {{"total", {{"writes_ok", 7}}}}},
+                           {"zzz_last", "after the intervals"}};
+  ASSERT_TRUE((*log)->WriteJsonReport(out, report).ok());
+  EXPECT_FALSE(std::filesystem::exists(out + ".tmp"));
+  std::ifstream in(out);
+  const nlohmann::json written = nlohmann::json::parse(in);
+  EXPECT_EQ(written["tool"], "loadtest");
+  EXPECT_EQ(written["zzz_last"], "after the intervals");
+  EXPECT_EQ(written["summary"]["total"]["writes_ok"], 7);
+  ASSERT_EQ(written["intervals"].size(), 300u);
+  EXPECT_EQ(written["intervals"], (*log)->totals());
+  for (int64_t s = 1; s <= 300; ++s) {
+    const nlohmann::json& row = written["intervals"][s - 1];
+    EXPECT_EQ(row["sequence"].get<int64_t>(), s);
+    EXPECT_EQ(row["total"]["writes_ok"].get<int64_t>(), 2 * s);
+  }
+  // Rows added after a report are appended, not written over.
+  (*log)->Add(Row(301, ids, 1, 1000000));
+  EXPECT_EQ((*log)->totals().size(), 301u);
+}
+
+TEST(IntervalLogTest, AReportThatCannotBeWrittenNamesTheFile) {
+  auto log = IntervalLog::Open({"a1"}, "", "");
+  ASSERT_TRUE(log.ok()) << log.status();
+  const absl::Status status =
+      (*log)->WriteJsonReport("/nonexistent-dir/run.json", {{"tool", "loadtest"}});
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(std::string(status.message()), HasSubstr("/nonexistent-dir/run.json"));
+}
+
 TEST(IntervalLogTest, ChartSeriesStayBoundedAndKeepEveryCountAndPeak) {
   const std::vector<std::string> ids = {"a1", "a2"};
   auto log = IntervalLog::Open(ids, "", "");
