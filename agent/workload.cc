@@ -59,11 +59,10 @@ Workload::Workload(const WorkloadOptions& options, storage::BatchedStore* store)
 Workload::~Workload() { Stop(); }
 
 absl::Status Workload::Start() {
-  std::vector<std::unique_ptr<storage::StoreReader>> readers;
   for (int i = 0; i < options_.readers; ++i) {
     auto reader = store_->NewReader();
     if (!reader.ok()) return reader.status();
-    readers.push_back(std::move(*reader));
+    readers_.push_back(std::move(*reader));
   }
   for (int i = 0; i < options_.writers + options_.readers; ++i) {
     workers_.push_back(std::make_unique<Worker>());
@@ -79,8 +78,8 @@ absl::Status Workload::Start() {
     for (int i = 0; i < options_.readers; ++i) {
       Worker* worker = workers_[options_.writers + i].get();
       threads_.emplace_back(
-          [this, worker, i, reader = std::move(readers[i])]() mutable {
-            ReaderLoop(worker, i, std::move(reader));
+          [this, worker, i, reader = readers_[i].get()] {
+            ReaderLoop(worker, i, reader);
           });
     }
   } catch (const std::system_error& e) {
@@ -115,6 +114,8 @@ void Workload::Stop() {
     stopping_ = true;
   }
   gate_cv_.NotifyAll();
+  // A reader in a long search ends it now rather than when it finishes.
+  for (auto& reader : readers_) reader->Cancel();
   for (auto& worker : workers_) {
     // Taking the worker's lock orders the flag before its next wait.
     sync::MutexLock lock(&worker->mu);
@@ -196,7 +197,7 @@ void Workload::WriterLoop(Worker* worker, int index) {
 }
 
 void Workload::ReaderLoop(Worker* worker, int index,
-                          std::unique_ptr<storage::StoreReader> reader) {
+                          storage::StoreReader* reader) {
   if (!AwaitGate()) return;
   stats::IntervalRecorder& recorder = worker->recorder;
   const Schedule schedule(read_plan_, options_.readers, index, start_);
@@ -223,6 +224,8 @@ void Workload::ReaderLoop(Worker* worker, int index,
     }
     if (status.ok()) {
       recorder.RecordReadOk(Nanos(Clock::now() - intended));
+    } else if (absl::IsCancelled(status) && stopping_.load()) {
+      return;  // Cut short by Stop(): neither a read nor an error.
     } else {
       recorder.RecordReadError();
     }

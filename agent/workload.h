@@ -101,8 +101,7 @@ class Workload {
   bool PauseAfter(Worker* worker, const Schedule& schedule,
                   std::chrono::nanoseconds delay);
   void WriterLoop(Worker* worker, int index);
-  void ReaderLoop(Worker* worker, int index,
-                  std::unique_ptr<storage::StoreReader> reader);
+  void ReaderLoop(Worker* worker, int index, storage::StoreReader* reader);
   // Waits until `deadline` or Stop(); returns false when stopping.
   bool SleepUntil(Worker* worker, std::chrono::steady_clock::time_point deadline);
   // A worker thread's first step: waits until Start() opened the gate
@@ -121,6 +120,9 @@ class Workload {
   sync::CondVar gate_cv_;
   bool gate_open_ ABSL_GUARDED_BY(gate_mu_) = false;
   std::vector<std::unique_ptr<Worker>> workers_;  // Writers, then readers.
+  // One connection per reader, owned here (not by its thread) so that Stop()
+  // can cancel a running search; destroyed after the threads are joined.
+  std::vector<std::unique_ptr<storage::StoreReader>> readers_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
 };

@@ -106,7 +106,21 @@ class SqliteReader : public StoreReader {
         has_fts_(has_fts),
         nice_(nice),
         metrics_(metrics),
-        counters_(counters) {}
+        counters_(counters) {
+    // SQLite calls this every kCancelCheckSteps VM steps of a query; a
+    // non-zero return ends the query with SQLITE_INTERRUPT.
+    sqlite3_progress_handler(
+        db_.get(), kCancelCheckSteps,
+        [](void* cancelled) -> int {
+          return static_cast<std::atomic<bool>*>(cancelled)->load(
+                     std::memory_order_relaxed)
+                     ? 1
+                     : 0;
+        },
+        &cancelled_);
+  }
+
+  void Cancel() override { cancelled_.store(true, std::memory_order_relaxed); }
 
   absl::Status Prepare() {
     ASSIGN_OR_RETURN(
@@ -218,7 +232,10 @@ class SqliteReader : public StoreReader {
       ColumnText(stmt, 11, &row.entry.message);
     }
     absl::Status status;
-    if (rc != SQLITE_DONE) {
+    if ((rc & 0xff) == SQLITE_INTERRUPT && cancelled_.load()) {
+      status = absl::CancelledError(
+          absl::StrCat(what, " on ", path_, " cancelled: the reader is stopping"));
+    } else if (rc != SQLITE_DONE) {
       status = internal::SqliteError(rc, db_.get(), what, path_);
       // A malformed FTS5 query (SQLITE_ERROR from the MATCH) is the
       // caller's input, not a store failure.
@@ -234,10 +251,13 @@ class SqliteReader : public StoreReader {
     return rows;
   }
 
+  static constexpr int kCancelCheckSteps = 1000;
+
   const std::string path_;
   const Connection db_;
   const bool has_fts_;
   const int nice_;
+  std::atomic<bool> cancelled_{false};
   StoreMetrics* const metrics_;
   internal::ConnectionCounters* const counters_;
   Statement text_, hostname_, app_name_, recent_;

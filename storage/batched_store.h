@@ -76,6 +76,11 @@ class StoreReader {
   virtual absl::StatusOr<std::vector<StoredLog>> Recent(int limit) = 0;
   // Number of rows in `logs`.
   virtual absl::StatusOr<int64_t> CountRows() = 0;
+  // Ends the query running now, and any later one, with Cancelled once it
+  // has run 1,000 SQLite VM steps (a short query still completes), so a
+  // stopping run does not wait for long searches to finish. Any thread,
+  // while the reader exists; there is no undo.
+  virtual void Cancel() = 0;
 };
 
 // Whether `status` is BatchedStore::Write's refusal of a full queue (as

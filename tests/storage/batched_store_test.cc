@@ -868,5 +868,32 @@ TEST_F(StoreInternalsTest, MetricsCountCommitsAndTheWal) {
   ASSERT_TRUE(store->Close().ok());
 }
 
+// A cancelled reader ends a long query part-way with Cancelled (the scan of
+// 600 rows for a text none holds runs far past the 1,000-step check), while
+// a short query still completes; the store's counts are untouched.
+TEST_F(BatchedStoreTest, ACancelledReaderEndsItsLongQueryWithCancelled) {
+  options_.schema = Schema::kLean;
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  std::vector<std::thread> threads;
+  WriteConcurrently(store.get(), 1, 600, false, &threads);
+  for (std::thread& t : threads) t.join();
+  auto reader = store->NewReader();
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto before = (*reader)->SearchText("no row holds this text", 10);
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_TRUE(before->empty());
+
+  (*reader)->Cancel();
+  auto scan = (*reader)->SearchText("no row holds this text", 10);
+  EXPECT_TRUE(absl::IsCancelled(scan.status())) << scan.status();
+  EXPECT_NE(std::string(scan.status().message()).find("cancelled"), std::string::npos);
+  auto recent = (*reader)->Recent(1);
+  ASSERT_TRUE(recent.ok()) << recent.status();
+  EXPECT_EQ(recent->size(), 1u);
+  EXPECT_EQ(store->counters().ok, 600);
+  ASSERT_TRUE(store->Close().ok());
+}
+
 }  // namespace
 }  // namespace loadtest::storage
