@@ -316,8 +316,16 @@ TEST(KubernetesTest,
     EXPECT_THAT((*pod)["volumes"].dump(),
                 HasSubstr("\"secretName\":\"opentrail-agent-token\""));
   }
-  EXPECT_THAT(agent["containers"][0]["readinessProbe"].dump(),
-              HasSubstr("--auth-token-file=/etc/opentrail/token/token"));
+  // Readiness and liveness are both a GetStatus with the token (a TCP probe
+  // passes on a port gRPC no longer accepts on).
+  for (const char* probe : {"readinessProbe", "livenessProbe"}) {
+    const json& check = agent["containers"][0][probe];
+    ASSERT_TRUE(check.contains("exec")) << probe << ": " << check.dump();
+    EXPECT_THAT(check["exec"]["command"].dump(),
+                HasSubstr("--healthcheck=127.0.0.1:7070"));
+    EXPECT_THAT(check["exec"]["command"].dump(),
+                HasSubstr("--auth-token-file=/etc/opentrail/token/token"));
+  }
 }
 
 // --- Grafana dashboard ---
