@@ -397,13 +397,28 @@ TEST_F(HardeningTest, EmptyPasswordsAreRefusedAndOpenCredentialFilesWarned) {
 
   WriteFile(dir_.File("token"), "secret-token\n");
   chmod(dir_.File("token").c_str(), 0644);
-  AgentProcess* agent = StartAgent({}, {"--auth-token-file=" + dir_.File("token")});
+  WriteFile(dir_.File("basic-ok"), "user:password\n");
+  chmod(dir_.File("basic-ok").c_str(), 0640);
+  WriteFile(dir_.File("private-token"), "secret-token\n");
+  chmod(dir_.File("private-token").c_str(), 0600);
+  AgentProcess* agent = StartAgent(
+      {}, {"--auth-token-file=" + dir_.File("token"),
+           "--metrics-basic-auth-file=" + dir_.File("basic-ok")});
   ASSERT_NE(agent, nullptr);
   std::string line;
   EXPECT_TRUE(agent->process().WaitForStderrLine("control channel", kDeadline, &line));
   EXPECT_THAT(agent->process().stderr_text(),
               HasSubstr("--auth-token-file " + dir_.File("token") +
                         " is readable by other users (mode 0644)"));
+  EXPECT_THAT(agent->process().stderr_text(),
+              HasSubstr("--metrics-basic-auth-file " + dir_.File("basic-ok") +
+                        " is readable by other users (mode 0640)"));
+  // A file only its owner reads draws no warning.
+  AgentProcess* quiet =
+      StartAgent({}, {"--auth-token-file=" + dir_.File("private-token")});
+  ASSERT_NE(quiet, nullptr);
+  EXPECT_TRUE(quiet->process().WaitForStderrLine("control channel", kDeadline, &line));
+  EXPECT_THAT(quiet->process().stderr_text(), Not(HasSubstr("readable by other users")));
 }
 
 // ------------------------------------------------ the controller's side
