@@ -1,6 +1,8 @@
 #include "controller/compare.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -8,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "cli/flag_set.h"
+#include "controller/run_end.h"
 
 namespace loadtest::controller {
 namespace {
@@ -218,5 +222,82 @@ std::string FormatComparison(const std::vector<ComparisonRow>& rows,
       tolerance * 100, kSignificance, kMinIntervals);
   return out;
 }
+
+// `loadtest compare A.json B.json [--tolerance=5]`.
+int CompareMain(int argc, char** argv) {
+  double tolerance_percent = 5;
+  cli::FlagSet flags(
+      "loadtest compare",
+      "loadtest compare A.json B.json: the key figures of two runs' --out "
+      "reports side by side\nwith the change in percent, and whether each "
+      "change exceeds the run-to-run spread:\na Mann-Whitney rank test over "
+      "the figure's values in every interval of each run\n(p < 0.05, when "
+      "both runs have 5 or more intervals). A regression is a change\nfor "
+      "the worse beyond --tolerance that also exceeds the spread. It warns "
+      "when the\nruns' workloads differ (run.fingerprint) or their seeds "
+      "do.\nExit codes: 0 no regression; 1 usage error (missing or "
+      "unreadable report); 2 a regression.\n");
+  flags.AddDouble("tolerance", &tolerance_percent,
+                  "Percent a figure may worsen before it counts as a "
+                  "regression.");
+  std::vector<std::string> files;
+  if (absl::Status s = flags.Parse(argc, argv, &files); !s.ok()) {
+    std::fprintf(stderr, "loadtest compare: %s\n",
+                 std::string(s.message()).c_str());
+    return kExitUsage;
+  }
+  if (flags.help_requested()) {
+    std::fputs(flags.Usage().c_str(), stdout);
+    return 0;
+  }
+  if (files.size() != 2) {
+    std::fprintf(stderr,
+                 "loadtest compare: needs two reports (A.json B.json), got "
+                 "%zu (see --help)\n",
+                 files.size());
+    return kExitUsage;
+  }
+  if (!(tolerance_percent >= 0)) {
+    std::fprintf(stderr, "loadtest compare: tolerance must be >= 0, got %g\n",
+                 tolerance_percent);
+    return kExitUsage;
+  }
+  nlohmann::json reports[2];
+  for (int i = 0; i < 2; ++i) {
+    std::ifstream in(files[i]);
+    if (!in) {
+      std::fprintf(stderr, "loadtest compare: cannot read %s\n",
+                   files[i].c_str());
+      return kExitUsage;
+    }
+    reports[i] = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (reports[i].is_discarded()) {
+      std::fprintf(stderr, "loadtest compare: %s is not JSON\n",
+                   files[i].c_str());
+      return kExitUsage;
+    }
+  }
+  const double tolerance = tolerance_percent / 100;
+  auto rows =
+      CompareReports(reports[0], reports[1], tolerance);
+  if (!rows.ok()) {
+    std::fprintf(stderr, "loadtest compare: %s\n",
+                 std::string(rows.status().message()).c_str());
+    return kExitUsage;
+  }
+  for (const std::string& warning :
+       CompareWarnings(reports[0], reports[1])) {
+    std::fprintf(stderr, "loadtest compare: warning: %s\n", warning.c_str());
+  }
+  std::fputs(FormatComparison(*rows, files[0], files[1],
+                                                    tolerance)
+                 .c_str(),
+             stdout);
+  for (const auto& row : *rows) {
+    if (row.regression) return kExitCheckFailed;
+  }
+  return 0;
+}
+
 
 }  // namespace loadtest::controller

@@ -67,6 +67,11 @@ std::string FormatComparison(const std::vector<ComparisonRow>& rows,
                              const std::string& candidate_name,
                              double tolerance);
 
+// The `loadtest compare` subcommand: argv[0] is "compare". Prints the
+// comparison; returns the exit code (0 no regression, kExitUsage a usage
+// error or unreadable report, kExitCheckFailed a regression).
+int CompareMain(int argc, char** argv);
+
 }  // namespace loadtest::controller
 
 #endif  // LOADTEST_CONTROLLER_COMPARE_H_
