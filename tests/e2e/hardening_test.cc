@@ -384,6 +384,32 @@ TEST_F(HardeningTest, MaxDbBytesCountsTheWholeDataDirectory) {
               HasSubstr("the data directory reached 3000000 bytes"));
 }
 
+// Probe 7, during a run: a run that fills the data directory past
+// --max-db-bytes stops early with the limit as its reason, and every write
+// it acknowledged is in the database.
+TEST_F(HardeningTest, ARunThatReachesMaxDbBytesStopsEarlyAndLosesNothing) {
+  AgentProcess* agent = StartAgent({}, {"--max-db-bytes=20000000"});
+  ASSERT_NE(agent, nullptr);
+  auto stub = StubFor(agent->address());
+  pb::RunSpec spec = SmallRunSpec("fills", std::chrono::seconds(600));
+  spec.set_writers(20);
+  spec.set_readers(0);
+  int updates = 0;
+  pb::RunUpdate last;
+  const grpc::Status status = RunToEnd(stub.get(), spec, &updates, &last);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(last.final());
+  EXPECT_THAT(last.stop_reason(),
+              HasSubstr("this agent's limit (--max-db-bytes 20000000)"));
+  // Stopped by the limit, long before the planned 600 s (1,200 intervals).
+  EXPECT_LT(updates, 1200);
+  EXPECT_GT(last.audit().acknowledged(), 0);
+  EXPECT_EQ(last.audit().lost(), 0);
+  EXPECT_EQ(last.audit().unexplained(), 0);
+  EXPECT_TRUE(last.audit().integrity_ok()) << last.audit().integrity_message();
+  EXPECT_EQ(StateOf(stub.get()), pb::AgentStatus::IDLE);
+}
+
 // Probe 9: an empty basic-auth password was accepted; credential files
 // readable by everyone were accepted silently.
 TEST_F(HardeningTest, EmptyPasswordsAreRefusedAndOpenCredentialFilesWarned) {
