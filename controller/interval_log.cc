@@ -41,11 +41,13 @@ absl::StatusOr<std::unique_ptr<IntervalLog>> IntervalLog::Open(
           "cannot write ", path, ": ", std::strerror(errno)));
     }
   }
+  // Without a spool only --out fails (WriteJsonReport says why): a run
+  // that writes no report does not need one.
   log->totals_spool_ = std::tmpfile();
   if (log->totals_spool_ == nullptr) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "cannot create the temporary file for the interval totals: ",
-        std::strerror(errno)));
+    log->spool_error_ = absl::ResourceExhaustedError(absl::StrCat(
+        "cannot create the temporary file for the interval totals (in ",
+        P_tmpdir, "): ", std::strerror(errno)));
   }
   log->Write(&log->csv_, IntervalsCsvHeader());
   return log;
@@ -90,7 +92,7 @@ void IntervalLog::Add(const IntervalRow& row) {
   }
   std::string line = IntervalRowJson(row, /*with_agents=*/false).dump();
   line += '\n';
-  if (spool_error_.ok() &&
+  if (totals_spool_ != nullptr && spool_error_.ok() &&
       std::fwrite(line.data(), 1, line.size(), totals_spool_) != line.size()) {
     spool_error_ = absl::ResourceExhaustedError(absl::StrCat(
         "cannot write the temporary file for the interval totals: ",

@@ -6,7 +6,8 @@
 //   - Each interval's TOTAL (for --out's `intervals`) goes to a spool file
 //     (an unlinked temporary file, std::tmpfile: about 2.5 kB per interval
 //     whatever the number of agents), read back only when WriteJsonReport
-//     writes --out, one total at a time.
+//     writes --out, one total at a time. When no temporary file can be
+//     created, only WriteJsonReport fails, saying so.
 //   - Kept in memory: a bounded chart series: at most MaxChartPoints(agents) points per agent,
 //     two neighbouring points merged into one whenever it is full (rates
 //     averaged over time, percentiles and queue utilization the highest,
