@@ -47,9 +47,18 @@ struct Request {
 
   explicit Request(LogEntry e) : entry(std::move(e)) {}
 
+  // Who may touch what (an ownership hand-over the compiler's lock
+  // annotations cannot express, since the mutex is the store's, not the
+  // request's):
+  //   - `entry`, `enqueued`: set before the request is queued, then only
+  //     read.
+  //   - `state`, `abandoned`: under the store's mutex only.
+  //   - `status`, `id`: written by the writer thread alone while `state` is
+  //     kInBatch (no lock: no one else reads them then), published by
+  //     setting `state` to kDone under the store's mutex, and read by the
+  //     caller only after it saw kDone under that mutex.
   LogEntry entry;
   Clock::time_point enqueued;
-  // Guarded by the store's mutex.
   State state = State::kQueued;
   bool abandoned = false;  // The caller timed out and left.
   absl::Status status;
