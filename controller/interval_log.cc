@@ -5,11 +5,10 @@
 #include <cstring>
 #include <utility>
 
-#include "status/status_macros.h"
-
 #include "absl/strings/str_cat.h"
 #include "controller/csv_report.h"
 #include "controller/json_report.h"
+#include "status/status_macros.h"
 
 namespace loadtest::controller {
 namespace {

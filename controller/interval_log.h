@@ -8,8 +8,9 @@
 //     whatever the number of agents), read back only when WriteJsonReport
 //     writes --out, one total at a time. When no temporary file can be
 //     created, only WriteJsonReport fails, saying so.
-//   - Kept in memory: a bounded chart series: at most MaxChartPoints(agents) points per agent,
-//     two neighbouring points merged into one whenever it is full (rates
+//   - Kept in memory: a bounded chart series: at most
+//     MaxChartPoints(agents) points per agent, two neighbouring points
+//     merged into one whenever it is full (rates
 //     averaged over time, percentiles and queue utilization the highest,
 //     counts added), for the HTML report's charts.
 //
