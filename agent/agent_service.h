@@ -32,8 +32,8 @@ namespace loadtest::agent {
 
 
 // The channel settings of every server that serves LoadAgent (the agent,
-// the fake fleet): a vanished controller is noticed within seconds
-// (keepalive 1 s / 1 s), and controllers may ping every second, also
+// the fake fleet): a vanished controller is noticed within about 11 s
+// (keepalive: protocol::kKeepalivePingMs, kKeepaliveTimeoutMs), and controllers may ping every second, also
 // between updates. Bounded against idle or hostile connections: a
 // connection must finish its handshake within 10 s, one with no call for
 // 5 minutes is closed, each carries at most 8 concurrent calls, and the

@@ -15,11 +15,10 @@ namespace {
 grpc::ChannelArguments AgentChannelArguments(const security::ClientAuth& auth) {
   grpc::ChannelArguments args;
   auth.ApplyTo(&args);
-  // Ping every 1 s and give up 1 s after an unanswered ping, also between
-  // updates (the agent sends nothing for a whole log interval), so a cut-off
-  // agent fails its Run stream within seconds rather than TCP's minutes.
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 1000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 1000);
+  // A cut-off agent fails its Run stream within seconds rather than TCP's
+  // minutes (protocol/wire.h says why these figures).
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepalivePingMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   // An update is a few kB (two sparse histograms of at most a few thousand
