@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <random>
 
+#include "nlohmann/json.hpp"
 #include "storage/log_entry.h"
 
 namespace loadtest::agent {
@@ -33,6 +34,8 @@ class LogGenerator {
   const int writer_id_;
   int64_t count_ = 0;
   std::mt19937_64 rng_;
+  // The structured data's object, its values replaced for each entry.
+  nlohmann::json structured_;
 };
 
 // The original's five reader queries, rotated by each reader.

@@ -16,15 +16,18 @@
 // sitting on the same machine; with --sittings=N the median of N sittings.
 // Prints a table, or one JSON object (--json).
 #include <pthread.h>
+#include <sched.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
+#include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -277,6 +280,9 @@ struct LoadOptions {
   int readers = 0;
   std::chrono::nanoseconds read_delay = std::chrono::milliseconds(10);
   int seconds = 20;
+  // Producers run under SCHED_BATCH: one woken by its acknowledgement
+  // then does not preempt the store's writer or acknowledger.
+  bool batch_sched = false;
 };
 
 // Runs one of the original's five queries, as agent/workload.cc's readers do.
@@ -318,6 +324,13 @@ StoreResult RunStore(const StoreOptions& options, const LoadOptions& load,
   for (int p = 0; p < load.producers; ++p) {
     threads.emplace_back([&, p] {
       NameThisThread("producer");
+      if (load.batch_sched) {
+        const sched_param param{};  // SCHED_BATCH takes priority 0.
+        if (sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
+          Fail(absl::StrCat("--producer-sched=batch: sched_setscheduler: ",
+                            strerror(errno)));
+        }
+      }
       LogGenerator generator(p, 1000 + p);
       PerThread& mine = per_producer[p];
       while (!stop.load(std::memory_order_relaxed)) {
@@ -429,6 +442,7 @@ int main(int argc, char** argv) {
   int reader_mmap_mib = StoreOptions().reader_mmap_mib;
   int reader_nice = StoreOptions().reader_nice;
   LoadOptions load;
+  std::string producer_sched = "normal";
   int sittings = 1;
   bool skip_ceiling = false;
   bool skip_store = false;
@@ -480,6 +494,11 @@ int main(int argc, char** argv) {
   flags.AddDuration("think-time", &load.think_time,
                     "Sleep after each Write in each producer (0 for none); "
                     "with --producers it sets the offered load");
+  flags.AddString("producer-sched", &producer_sched,
+                  "Scheduling of the producers: normal (as an agent's writer "
+                  "threads) or batch (SCHED_BATCH: a producer woken by its "
+                  "acknowledgement does not preempt the store's threads), to "
+                  "measure what the load generator's own wake-ups cost");
   flags.AddInt("readers", &load.readers,
                "Threads running the original's five queries in the store "
                "phase, each on its own reader, 0 to 1000");
@@ -523,6 +542,11 @@ int main(int argc, char** argv) {
   if (load.producers < 1) {
     Fail(absl::StrCat("--producers must be >= 1, got ", load.producers));
   }
+  if (producer_sched != "normal" && producer_sched != "batch") {
+    Fail(absl::StrCat("--producer-sched must be normal or batch, got \"",
+                      producer_sched, "\""));
+  }
+  load.batch_sched = producer_sched == "batch";
   if (load.readers < 0 || load.readers > 1000) {
     Fail(absl::StrCat("--readers must be between 0 and 1000, got ",
                       load.readers));
@@ -711,6 +735,7 @@ int main(int argc, char** argv) {
       {"internals", options.collect_internals},
       {"metrics", with_metrics},
       {"producers", load.producers},
+      {"producer_sched", producer_sched},
       {"think_time_ms",
        std::chrono::duration<double, std::milli>(load.think_time).count()},
       {"readers", load.readers},

@@ -48,6 +48,29 @@ TEST(LogGeneratorTest, ProducesTheOriginalDistributions) {
                                          "api-server", "worker"}));
 }
 
+TEST(LogGeneratorTest, TheSameSeedGivesTheSameEntriesAndEachItsOwnStructuredData) {
+  LogGenerator a(3, 99), b(3, 99), other(3, 100);
+  bool differs_from_other_seed = false;
+  for (int i = 0; i < 500; ++i) {
+    const storage::LogEntry x = a.Next(), y = b.Next(), z = other.Next();
+    EXPECT_EQ(x.facility, y.facility);
+    EXPECT_EQ(x.severity, y.severity);
+    EXPECT_EQ(x.hostname, y.hostname);
+    EXPECT_EQ(x.app_name, y.app_name);
+    EXPECT_EQ(x.message, y.message);
+    differs_from_other_seed |= x.message != z.message;
+    // The kept object's values are replaced, never left from the entry
+    // before: exactly the original's five keys, this entry's count.
+    const nlohmann::json sx = nlohmann::json::parse(x.structured_data);
+    const nlohmann::json sy = nlohmann::json::parse(y.structured_data);
+    EXPECT_EQ(sx.size(), 5u) << x.structured_data;
+    EXPECT_EQ(sx["count"], i);
+    EXPECT_EQ(sx["test_type"], "load_test");
+    EXPECT_EQ(sx["random_val"], sy["random_val"]);
+  }
+  EXPECT_TRUE(differs_from_other_seed);
+}
+
 TEST(LogGeneratorTest, ReadersRotateTheOriginalFiveQueries) {
   EXPECT_EQ(QueryForIteration(0).kind, QueryKind::kText);
   EXPECT_STREQ(QueryForIteration(0).argument, "load test");
