@@ -210,39 +210,20 @@ absl::Status IntervalLog::WriteJsonReport(const std::string& path,
   if (at == std::string::npos) {
     return absl::InternalError("the report lost its intervals marker");
   }
-  const std::string tmp = path + ".tmp";
-  std::FILE* out = std::fopen(tmp.c_str(), "w");
-  if (out == nullptr) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
-  }
-  bool first = true;
-  std::fwrite(text.data(), 1, at, out);
-  std::fputs("[", out);
-  absl::Status read = ForEachTotal([&](const std::string& line) {
-    std::fputs(first ? "\n    " : ",\n    ", out);
-    std::fwrite(line.data(), 1, line.size(), out);
-    first = false;
+  return WriteFileAtomically(path, [&](std::FILE* out) {
+    bool first = true;
+    std::fwrite(text.data(), 1, at, out);
+    std::fputs("[", out);
+    RETURN_IF_ERROR(ForEachTotal([&](const std::string& line) {
+      std::fputs(first ? "\n    " : ",\n    ", out);
+      std::fwrite(line.data(), 1, line.size(), out);
+      first = false;
+    }));
+    std::fputs(first ? "]" : "\n  ]", out);
+    const std::string rest = text.substr(at + sizeof(kMarker) - 1);
+    std::fwrite(rest.data(), 1, rest.size(), out);
+    return absl::OkStatus();
   });
-  std::fputs(first ? "]" : "\n  ]", out);
-  const std::string rest = text.substr(at + sizeof(kMarker) - 1);
-  std::fwrite(rest.data(), 1, rest.size(), out);
-  const bool written = std::ferror(out) == 0 && std::fflush(out) == 0;
-  const int write_errno = errno;
-  std::fclose(out);
-  if (!read.ok() || !written) {
-    std::remove(tmp.c_str());
-    if (!read.ok()) return read;
-    return absl::ResourceExhaustedError(
-        absl::StrCat("cannot write ", path, ": ", std::strerror(write_errno)));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int rename_errno = errno;
-    std::remove(tmp.c_str());
-    return absl::PermissionDeniedError(absl::StrCat(
-        "cannot write ", path, ": ", std::strerror(rename_errno)));
-  }
-  return absl::OkStatus();
 }
 
 IntervalLog::Point IntervalLog::MakePoint(const IntervalRow& row,

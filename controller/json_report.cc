@@ -335,26 +335,43 @@ absl::Status CheckReportsWritable(const std::vector<std::string>& paths) {
   return absl::OkStatus();
 }
 
-absl::Status WriteTextFile(const std::string& path, const std::string& text) {
+absl::Status WriteFileAtomically(
+    const std::string& path,
+    const std::function<absl::Status(std::FILE*)>& write) {
   const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc | std::ios::binary);
-    if (!out) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "cannot write ", temporary, ": ", std::strerror(errno)));
-    }
-    out << text;
-    if (!out.flush()) {
-      return absl::InternalError(
-          absl::StrCat("cannot write ", temporary, ": ", std::strerror(errno)));
-    }
+  std::FILE* out = std::fopen(temporary.c_str(), "w");
+  if (out == nullptr) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "cannot write ", temporary, ": ", std::strerror(errno)));
+  }
+  const absl::Status wrote = write(out);
+  bool written = std::ferror(out) == 0 && std::fflush(out) == 0;
+  int error = written ? 0 : errno;
+  if (std::fclose(out) != 0 && written) {
+    written = false;
+    error = errno;
+  }
+  if (!wrote.ok() || !written) {
+    std::remove(temporary.c_str());
+    if (!wrote.ok()) return wrote;
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot write ", path, ": ", std::strerror(error)));
   }
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("cannot rename ", temporary,
-                                            " to ", path, ": ",
-                                            std::strerror(errno)));
+    const int rename_errno = errno;
+    std::remove(temporary.c_str());
+    return absl::PermissionDeniedError(absl::StrCat(
+        "cannot rename ", temporary, " to ", path, ": ",
+        std::strerror(rename_errno)));
   }
   return absl::OkStatus();
+}
+
+absl::Status WriteTextFile(const std::string& path, const std::string& text) {
+  return WriteFileAtomically(path, [&text](std::FILE* out) {
+    std::fwrite(text.data(), 1, text.size(), out);
+    return absl::OkStatus();
+  });
 }
 
 absl::Status WriteJsonFile(const std::string& path,

@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -84,8 +86,15 @@ void AddAgentManifest(const std::string& run_id,
 // skipped) could not be written: PermissionDenied naming the path.
 absl::Status CheckReportsWritable(const std::vector<std::string>& paths);
 
-// Writes `text` to `path` via a temporary file renamed into place, so a
-// reader never sees half a report. Errors name the path.
+// Writes `path` via `path`.tmp renamed into place, so a reader never sees
+// half a report: `write` writes the content to the open file (its error, or
+// a failed write, leaves no file behind and is returned). Errors name the
+// path.
+absl::Status WriteFileAtomically(
+    const std::string& path,
+    const std::function<absl::Status(std::FILE*)>& write);
+
+// WriteFileAtomically of `text`.
 absl::Status WriteTextFile(const std::string& path, const std::string& text);
 
 // WriteTextFile of `report`, pretty-printed.
