@@ -33,13 +33,13 @@ namespace loadtest::agent {
 
 // The channel settings of every server that serves LoadAgent (the agent,
 // the fake fleet): a vanished controller is noticed within about 11 s
-// (keepalive: protocol::kKeepalivePingMs, kKeepaliveTimeoutMs), and controllers may ping every second, also
-// between updates. Bounded against idle or hostile connections: a
-// connection must finish its handshake within 10 s, one with no call for
-// 5 minutes is closed, each carries at most 8 concurrent calls, and the
-// server runs at most kMaxServerThreads handler threads (further calls get
-// RESOURCE_EXHAUSTED). No maximum connection age: a run's stream lasts as
-// long as the run (up to 168h).
+// (keepalive: protocol::kKeepalivePingMs, kKeepaliveTimeoutMs), and
+// controllers may ping every second, also between updates. Bounded against
+// idle or hostile connections: a connection must finish its handshake
+// within 10 s, one with no call for 5 minutes is closed, each carries at
+// most 8 concurrent calls, and the server runs at most kMaxServerThreads
+// handler threads (further calls get RESOURCE_EXHAUSTED). No maximum
+// connection age: a run's stream lasts as long as the run (up to 168h).
 void ConfigureAgentServer(grpc::ServerBuilder* builder);
 inline constexpr int kMaxServerThreads = 64;
 

@@ -1,6 +1,7 @@
 // The agent's plain types (RunSpec, IntervalUpdate, RunAudit) in their wire
-// form (proto/loadtest.proto), and the one place where gRPC and absl status
-// codes are converted. Pure functions; safe from any thread.
+// form (proto/loadtest.proto), the one place where gRPC and absl status
+// codes are converted, and the connection's keepalive figures. Pure
+// functions; safe from any thread.
 #ifndef LOADTEST_PROTOCOL_WIRE_H_
 #define LOADTEST_PROTOCOL_WIRE_H_
 
@@ -22,9 +23,9 @@ namespace pb = ::opentrail::loadtest::v1;
 // So a cut-off agent or controller is noticed within about 11 s. The
 // timeout is not shorter because a host whose cores are saturated (the
 // store under load, or 500 fake agents on 2 cores) answers pings late: at
-// 1 s, a starved fleet lost 400 agents at once. A silent but connected
-// agent is caught sooner by the controller's update watchdog
-// (2 x log-interval + 2 s).
+// 1 s, a starved fleet lost 400 agents at once. An agent that answers pings
+// but sends no update is the controller's update watchdog's to catch
+// (2 x log-interval + 2 s; 12 s at the default 5 s interval).
 inline constexpr int kKeepalivePingMs = 1000;
 inline constexpr int kKeepaliveTimeoutMs = 10000;
 
