@@ -9,6 +9,9 @@
 //     prepared insert, batch_size rows per transaction, exactly the store's
 //     pragmas (internal::ApplyWriterPragmas) and checkpoints handled as the
 //     store handles them (internal::WalCheckpointer, off the measured thread);
+//     with fewer producers than batch_size, also at producers rows per
+//     transaction (the reachable ceiling: each producer has one write
+//     outstanding, so no batch of the store can hold more);
 //  3. store: N producer threads calling BatchedStore::Write in a closed loop
 //     (write, then sleep --think-time), latency measured around each Write,
 //     and optionally M readers running the original's five queries.
