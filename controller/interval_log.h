@@ -4,15 +4,14 @@
 //     file (--out-intervals; AgentIntervalJson) and, with --csv, its lines
 //     of PREFIX_intervals.csv, written as they arrive.
 //   - Each interval's TOTAL (for --out's `intervals`) goes to a spool file
-//     (an unlinked temporary file, std::tmpfile: about 2.5 kB per interval
-//     whatever the number of agents), read back only when WriteJsonReport
-//     writes --out, one total at a time. When no temporary file can be
-//     created, only WriteJsonReport fails, saying so.
-//   - Kept in memory: a bounded chart series: at most
-//     MaxChartPoints(agents) points per agent, two neighbouring points
-//     merged into one whenever it is full (rates
-//     averaged over time, percentiles and queue utilization the highest,
-//     counts added), for the HTML report's charts.
+//     (an unlinked temporary file, std::tmpfile: one compact line of 1-3 kB
+//     per interval whatever the number of agents), read back only when
+//     WriteJsonReport writes --out, one total at a time. When no temporary
+//     file can be created, only WriteJsonReport fails, saying so.
+//   - Kept in memory: a bounded chart series, at most MaxChartPoints(agents)
+//     points per agent, two neighbouring points merged into one whenever it
+//     is full (rates averaged over time, percentiles and queue utilization
+//     the highest, counts added), for the HTML report's charts.
 //
 // Thread-safety: one thread at a time (the run calls it under its lock).
 #ifndef LOADTEST_CONTROLLER_INTERVAL_LOG_H_
@@ -113,6 +112,9 @@ class IntervalLog {
     std::FILE* file = nullptr;
   };
   void Write(OutFile* out, const std::string& text);
+  // Calls `fn` with each spooled total (one compact JSON line), in order.
+  absl::Status ForEachTotal(
+      const std::function<void(const std::string&)>& fn) const;
 
   const std::vector<std::string> agent_ids_;
   std::map<std::string, size_t> agent_index_;
@@ -120,10 +122,6 @@ class IntervalLog {
   OutFile jsonl_;
   OutFile csv_;
   absl::Status write_error_;
-  // Calls `fn` with each spooled total (one compact JSON line), in order.
-  absl::Status ForEachTotal(
-      const std::function<void(const std::string&)>& fn) const;
-
   std::FILE* totals_spool_ = nullptr;  // One compact JSON total per line.
   absl::Status spool_error_;
   std::vector<Point> total_points_;
