@@ -22,8 +22,9 @@
 #include "absl/strings/str_cat.h"
 #include "status/status_macros.h"
 #include "storage/internal/sqlite_util.h"
-#include "sync/mutex.h"
 #include "storage/internal/wal_checkpointer.h"
+#include "sync/completion.h"
+#include "sync/mutex.h"
 #include "storage/schema.h"
 
 namespace loadtest::storage {
@@ -55,15 +56,19 @@ struct Request {
   //   - `state`, `abandoned`: under the store's mutex only.
   //   - `status`, `id`: written by the writer thread alone while `state` is
   //     kInBatch (no lock: no one else reads them then), published by
-  //     setting `state` to kDone under the store's mutex, and read by the
-  //     caller only after it saw kDone under that mutex.
+  //     setting `state` to kDone under the store's mutex and then setting
+  //     `done`; read by the caller only after `done` was set, or after it
+  //     saw kDone under that mutex.
   LogEntry entry;
   Clock::time_point enqueued;
   State state = State::kQueued;
   bool abandoned = false;  // The caller timed out and left.
   absl::Status status;
   int64_t id = 0;
-  sync::CondVar done;
+  // Set by the acknowledger once the outcome is counted. The caller waits
+  // on it without the store's mutex, so a woken caller does not queue on
+  // that lock again before its next Write().
+  sync::Completion done;
 };
 
 using RequestPtr = std::shared_ptr<Request>;
@@ -302,6 +307,9 @@ class BatchedStore::Impl {
   StoreInternals TakeInternals();
 
  private:
+  // Counts a Write() and queues its request, or refuses it (closed, queue
+  // full) with the error Write() returns.
+  absl::Status Enqueue(const RequestPtr& request);
   // Writer thread: forms batches and commits them until closed and drained.
   void WriterLoop();
   // Takes live entries from the queue into `batch`, up to batch_size.
@@ -426,11 +434,7 @@ absl::Status BatchedStore::Impl::Start() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int64_t> BatchedStore::Impl::Write(LogEntry entry) {
-  auto request = std::make_shared<Request>(std::move(entry));
-  request->enqueued = Clock::now();
-  const Clock::time_point deadline = request->enqueued + options_.write_timeout;
-
+absl::Status BatchedStore::Impl::Enqueue(const RequestPtr& request) {
   sync::MutexLock lock(&mu_);
   if (closing_) {
     return absl::FailedPreconditionError(
@@ -456,17 +460,26 @@ absl::StatusOr<int64_t> BatchedStore::Impl::Write(LogEntry entry) {
                                     options_.queue_size);
   }
   if (writer_waiting_) writer_cv_.NotifyOne();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> BatchedStore::Impl::Write(LogEntry entry) {
+  auto request = std::make_shared<Request>(std::move(entry));
+  request->enqueued = Clock::now();
+  const Clock::time_point deadline = request->enqueued + options_.write_timeout;
+  RETURN_IF_ERROR(Enqueue(request));
 
   Request* r = request.get();
-  while (r->state != Request::State::kDone &&
-         !r->done.WaitUntil(&mu_, deadline)) {
-  }
-  if (r->state == Request::State::kDone) {
-    // Done: nobody else reads the status any more, so the caller takes it
-    // rather than sharing its error payload with the request.
+  // Done: nobody else reads the status any more, so the caller takes it
+  // rather than sharing its error payload with the request.
+  auto take = [r]() -> absl::StatusOr<int64_t> {
     if (!r->status.ok()) return std::move(r->status);
     return r->id;
-  }
+  };
+  if (r->done.WaitUntil(deadline)) return take();
+  sync::MutexLock lock(&mu_);
+  // Delivered between the deadline and this lock: still in time.
+  if (r->state == Request::State::kDone) return take();
   r->abandoned = true;
   ++counters_.timeouts;
   if (metrics_ != nullptr) metrics_->write_timeouts.Increment();
@@ -759,8 +772,9 @@ void BatchedStore::Impl::Deliver(const std::vector<RequestPtr>& batch,
     counters_.batches += transactions;
     counters_.rows_committed += committed;
   }
-  // Wake callers outside the lock: each holds its own reference.
-  for (const RequestPtr& request : batch) request->done.NotifyOne();
+  // Wake callers outside the lock. `batch` keeps each request alive until
+  // its Set() returned.
+  for (const RequestPtr& request : batch) request->done.Set();
 }
 
 absl::StatusOr<std::unique_ptr<StoreReader>> BatchedStore::Impl::NewReader() {
