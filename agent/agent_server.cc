@@ -18,6 +18,7 @@
 #include "agent/agent_service.h"
 #include "agent/metrics_server.h"
 #include "agent/process_limits.h"
+#include "cli/allocator.h"
 #include "cli/signal_watcher.h"
 #include "cli/version.h"
 #include "grpcpp/grpcpp.h"
@@ -291,9 +292,10 @@ absl::Status ServeAgent(const AgentCommandLine& cl) {
         ": the address is in use or cannot be bound"));
   }
   std::printf(
-      "loadtest-agent %s (%s): listening on %s:%d, metrics on %s:%d/metrics, "
-      "data in %s\n",
-      identity.agent_id.c_str(), cli::kVersion, host.c_str(), port,
+      "loadtest-agent %s (%s, %s malloc): listening on %s:%d, metrics on "
+      "%s:%d/metrics, data in %s\n",
+      identity.agent_id.c_str(), cli::kVersion, cli::AllocatorName(),
+      host.c_str(), port,
       metrics_address.c_str(), (*metrics)->port(), cl.data_dir.c_str());
   std::fflush(stdout);
   // The warnings first: the "control channel" line then always comes last

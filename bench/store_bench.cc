@@ -44,6 +44,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "agent/log_generator.h"
+#include "cli/allocator.h"
 #include "cli/flag_set.h"
 #include "nlohmann/json.hpp"
 #include "prometheus/registry.h"
@@ -767,6 +768,7 @@ int main(int argc, char** argv) {
       {"metrics", with_metrics},
       {"producers", load.producers},
       {"producer_sched", producer_sched},
+      {"allocator", loadtest::cli::AllocatorName()},
       {"think_time_ms",
        std::chrono::duration<double, std::milli>(load.think_time).count()},
       {"readers", load.readers},
@@ -790,7 +792,7 @@ int main(int argc, char** argv) {
   } else {
     std::printf(
         "schema=%s sync=%s policy=%s batch=%d cache=%dKiB producers=%d "
-        "think=%.1fms readers=%d seconds=%d sittings=%d\n"
+        "think=%.1fms readers=%d seconds=%d sittings=%d malloc=%s\n"
         "median: naive ceiling %.0f  ceiling %.0f  store %.0f rows/s  "
         "ratio %.3f  write p99 %.1f ms",
         out["schema"].get<std::string>().c_str(),
@@ -798,7 +800,7 @@ int main(int argc, char** argv) {
         out["batch_policy"].get<std::string>().c_str(), options.batch_size,
         options.cache_size_kib, load.producers,
         out["think_time_ms"].get<double>(), load.readers, load.seconds,
-        sittings, Median(naive_rates), Median(ceiling_rates),
+        sittings, loadtest::cli::AllocatorName(), Median(naive_rates), Median(ceiling_rates),
         Median(store_rates), Median(ratios), Median(p99s));
     if (load.readers > 0) std::printf("  reads %.0f/s", Median(read_rates));
     if (measure_reachable) {

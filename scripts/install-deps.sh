@@ -10,8 +10,10 @@ build_packages=(
   build-essential cmake pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev libabsl-dev libsqlite3-dev libgtest-dev libgmock-dev
-  libbenchmark-dev nlohmann-json3-dev
+  libbenchmark-dev nlohmann-json3-dev libgoogle-perftools-dev
 )
+# libgoogle-perftools-dev: tcmalloc_minimal, the allocator the store's
+# executables link (CMakeLists.txt, LOADTEST_TCMALLOC).
 # docker-compose and python3-yaml: tests/deploy checks deploy/ with them
 # (docker-compose already pulls python3-yaml in; named for the YAML checks).
 # chromium and python3: tests/browser/check_report.py opens the HTML report

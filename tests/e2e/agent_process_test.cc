@@ -46,6 +46,17 @@ TEST(AgentProcessTest, AnswersTheHealthCheckAndExitsZeroOnSigterm) {
   EXPECT_THAT(gone.stderr_text, HasSubstr("is not healthy"));
 }
 
+// The release build links tcmalloc (LOADTEST_TCMALLOC), and the agent says
+// what it runs on: a linker that dropped the library would show here.
+TEST(AgentProcessTest, TheStartLineNamesTheAllocatorTheBuildLinked) {
+  TempDir dir;
+  AgentProcess agent(dir.path(), "malloc-1");
+  ASSERT_TRUE(agent.Start());
+  EXPECT_THAT(agent.process().stdout_text(),
+              HasSubstr(std::string(", ") + LOADTEST_EXPECTED_MALLOC +
+                        " malloc): listening on "));
+}
+
 TEST(AgentProcessTest, RefusesAPortInUse) {
   TempDir dir;
   const ListeningSocket taken;
