@@ -292,7 +292,7 @@ absl::Status ServeAgent(const AgentCommandLine& cl) {
         ": the address is in use or cannot be bound"));
   }
   std::printf(
-      "loadtest-agent %s (%s, %s malloc): listening on %s:%d, metrics on "
+      "loadtest-agent %s (%s, allocator %s): listening on %s:%d, metrics on "
       "%s:%d/metrics, data in %s\n",
       identity.agent_id.c_str(), cli::kVersion, cli::AllocatorName(),
       host.c_str(), port,

@@ -792,7 +792,7 @@ int main(int argc, char** argv) {
   } else {
     std::printf(
         "schema=%s sync=%s policy=%s batch=%d cache=%dKiB producers=%d "
-        "think=%.1fms readers=%d seconds=%d sittings=%d malloc=%s\n"
+        "think=%.1fms readers=%d seconds=%d sittings=%d allocator=%s\n"
         "median: naive ceiling %.0f  ceiling %.0f  store %.0f rows/s  "
         "ratio %.3f  write p99 %.1f ms",
         out["schema"].get<std::string>().c_str(),
@@ -800,8 +800,9 @@ int main(int argc, char** argv) {
         out["batch_policy"].get<std::string>().c_str(), options.batch_size,
         options.cache_size_kib, load.producers,
         out["think_time_ms"].get<double>(), load.readers, load.seconds,
-        sittings, loadtest::cli::AllocatorName(), Median(naive_rates), Median(ceiling_rates),
-        Median(store_rates), Median(ratios), Median(p99s));
+        sittings, loadtest::cli::AllocatorName(), Median(naive_rates),
+        Median(ceiling_rates), Median(store_rates), Median(ratios),
+        Median(p99s));
     if (load.readers > 0) std::printf("  reads %.0f/s", Median(read_rates));
     if (measure_reachable) {
       std::printf("  ratio at batch %d: %.3f", reachable_batch,

@@ -23,9 +23,9 @@
 #include "status/status_macros.h"
 #include "storage/internal/sqlite_util.h"
 #include "storage/internal/wal_checkpointer.h"
+#include "storage/schema.h"
 #include "sync/completion.h"
 #include "sync/mutex.h"
-#include "storage/schema.h"
 
 namespace loadtest::storage {
 namespace {

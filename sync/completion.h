@@ -2,9 +2,9 @@
 // built on a Linux futex.
 //
 // The store's write path waits on one per write: the caller sleeps until
-// the acknowledger has set it. Unlike a CondVar it needs no mutex, so a woken
-// caller does not queue again on the store's lock, and Set() pays a system
-// call only when the waiter is actually asleep.
+// the acknowledger has set it. Unlike a CondVar it needs no mutex, so a
+// woken caller does not queue again on the store's lock, and Set() pays a
+// system call only when the waiter is actually asleep.
 //
 // Memory order: everything written before Set() is visible to the thread
 // whose Wait returned true (a release store paired with an acquire load).
@@ -43,10 +43,11 @@ class Completion {
   // Waits until the flag is set (true) or `deadline` passed (false). A
   // deadline already past still returns true when the flag is set.
   bool WaitUntil(std::chrono::steady_clock::time_point deadline) {
-    // libstdc++'s steady_clock is CLOCK_MONOTONIC, the clock FUTEX_WAIT_BITSET
-    // measures absolute timeouts on.
-    const auto since_epoch = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        deadline.time_since_epoch());
+    // libstdc++'s steady_clock is CLOCK_MONOTONIC, the clock
+    // FUTEX_WAIT_BITSET measures absolute timeouts on.
+    const auto since_epoch =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(
+            deadline.time_since_epoch());
     timespec at{};
     if (since_epoch.count() > 0) {
       at.tv_sec = static_cast<time_t>(since_epoch.count() / 1000000000);
@@ -59,8 +60,8 @@ class Completion {
                                        std::memory_order_acquire)) {
         continue;  // Set meanwhile, or a spurious failure: look again.
       }
-      const long rc =
-          Futex(FUTEX_WAIT_BITSET_PRIVATE, kSleeping, &at, FUTEX_BITSET_MATCH_ANY);
+      const long rc = Futex(FUTEX_WAIT_BITSET_PRIVATE, kSleeping, &at,
+                            FUTEX_BITSET_MATCH_ANY);
       if (rc != 0 && errno == ETIMEDOUT) return IsSet();
       // Woken, interrupted, or the word changed before the wait began.
       seen = word_.load(std::memory_order_acquire);

@@ -53,8 +53,8 @@ TEST(AgentProcessTest, TheStartLineNamesTheAllocatorTheBuildLinked) {
   AgentProcess agent(dir.path(), "malloc-1");
   ASSERT_TRUE(agent.Start());
   EXPECT_THAT(agent.process().stdout_text(),
-              HasSubstr(std::string(", ") + LOADTEST_EXPECTED_MALLOC +
-                        " malloc): listening on "));
+              HasSubstr(std::string(", allocator ") +
+                        LOADTEST_EXPECTED_MALLOC + "): listening on "));
 }
 
 TEST(AgentProcessTest, RefusesAPortInUse) {

@@ -24,7 +24,8 @@ TEST(CompletionTest, ASetFlagIsSeenAtOnceEvenPastTheDeadline) {
 TEST(CompletionTest, AnUnsetFlagWaitsUntilItsDeadlineAndNoLonger) {
   Completion done;
   EXPECT_FALSE(done.WaitUntil(Clock::now() - std::chrono::seconds(1)));
-  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(20);
+  const Clock::time_point deadline =
+      Clock::now() + std::chrono::milliseconds(20);
   EXPECT_FALSE(done.WaitUntil(deadline));
   EXPECT_GE(Clock::now(), deadline);  // It did not give up early.
   // Timing out left it usable: a later Set() is seen.
