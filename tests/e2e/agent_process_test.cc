@@ -54,7 +54,7 @@ TEST(AgentProcessTest, TheStartLineNamesTheAllocatorTheBuildLinked) {
   ASSERT_TRUE(agent.Start());
   EXPECT_THAT(agent.process().stdout_text(),
               HasSubstr(std::string(", allocator ") +
-                        LOADTEST_EXPECTED_MALLOC + "): listening on "));
+                        LOADTEST_EXPECTED_ALLOCATOR + "): listening on "));
 }
 
 TEST(AgentProcessTest, RefusesAPortInUse) {
