@@ -275,6 +275,8 @@ struct StoreResult {
   LatencyHistogram read_latency;
   loadtest::storage::StoreCounters counters;
   int64_t rows_in_db = 0;
+  // A producer ran out of pregenerated rows and stopped early.
+  bool pool_exhausted = false;
   std::map<std::string, ThreadSample> threads;  // By thread name.
 };
 
@@ -287,6 +289,9 @@ struct LoadOptions {
   // Producers run under SCHED_BATCH: one woken by its acknowledgement
   // then does not preempt the store's writer or acknowledger.
   bool batch_sched = false;
+  // Producers generate each row as they go (as an agent's writers do)
+  // instead of taking it from the rows generated before the clock started.
+  bool live_rows = false;
 };
 
 // Runs one of the original's five queries, as agent/workload.cc's readers do.
@@ -308,8 +313,12 @@ absl::Status RunQuery(loadtest::storage::StoreReader& reader, int64_t k) {
 }
 
 // `metrics` may be null (none, the default) or the metrics an agent keeps.
+// With `pool` (rows from GenerateRows, interleaved by producer), producer p
+// writes pool[p], pool[p + producers], ... moving each row out; without it,
+// each producer generates its rows as it goes.
 StoreResult RunStore(const StoreOptions& options, const LoadOptions& load,
-                     loadtest::storage::StoreMetrics* metrics) {
+                     loadtest::storage::StoreMetrics* metrics,
+                     std::vector<LogEntry>* pool) {
   auto store = OrFail(BatchedStore::Open(options, metrics));
   struct PerThread {
     LatencyHistogram latency;
@@ -322,6 +331,7 @@ StoreResult RunStore(const StoreOptions& options, const LoadOptions& load,
     readers.push_back(OrFail(store->NewReader()));
   }
   std::atomic<bool> stop{false};
+  std::atomic<bool> pool_exhausted{false};
   std::vector<std::thread> threads;
   const ThreadCpu cpu_before = SnapshotThreadCpu();
   const Clock::time_point start = Clock::now();
@@ -337,8 +347,18 @@ StoreResult RunStore(const StoreOptions& options, const LoadOptions& load,
       }
       LogGenerator generator(p, 1000 + p);
       PerThread& mine = per_producer[p];
+      size_t next = static_cast<size_t>(p);
       while (!stop.load(std::memory_order_relaxed)) {
-        LogEntry entry = generator.Next();
+        LogEntry entry;
+        if (pool == nullptr) {
+          entry = generator.Next();
+        } else if (next < pool->size()) {
+          entry = std::move((*pool)[next]);
+          next += static_cast<size_t>(load.producers);
+        } else {
+          pool_exhausted = true;
+          break;
+        }
         const Clock::time_point t0 = Clock::now();
         auto id = store->Write(std::move(entry));
         const int64_t ns = Ns(Clock::now() - t0);
@@ -384,6 +404,7 @@ StoreResult RunStore(const StoreOptions& options, const LoadOptions& load,
   stop = true;
   for (auto& t : threads) t.join();
   result.seconds = SecondsSince(start);
+  result.pool_exhausted = pool_exhausted;
   readers.clear();
   OrFail(store->Close());
   result.counters = store->counters();
@@ -428,6 +449,7 @@ constexpr char kIntro[] =
     "     (reachable_ceiling_rows_per_s, reachable_ratio);\n"
     "  3. store: --producers threads calling BatchedStore::Write in a closed\n"
     "     loop (write, then sleep --think-time), latency timed around Write,\n"
+    "     writing the ceiling's rows (or generating their own: --rows=live),\n"
     "     and --readers threads running the original's five queries.\n"
     "Prints the rates, ratio = store / ceiling (the figure that matters; with\n"
     "--sittings=N the median of N sittings), write latency and CPU seconds\n"
@@ -450,6 +472,7 @@ int main(int argc, char** argv) {
   int reader_nice = StoreOptions().reader_nice;
   LoadOptions load;
   std::string producer_sched = "normal";
+  std::string rows_source = "pregenerated";
   int sittings = 1;
   bool skip_ceiling = false;
   bool skip_store = false;
@@ -506,6 +529,13 @@ int main(int argc, char** argv) {
                   "threads) or batch (SCHED_BATCH: a producer woken by its "
                   "acknowledgement does not preempt the store's threads), to "
                   "measure what the load generator's own wake-ups cost");
+  flags.AddString("rows", &rows_source,
+                  "Where the store phase's producers get their rows: "
+                  "pregenerated (the ceilings' rows, generated before the "
+                  "clock starts, so that both sides of the ratio leave "
+                  "generating out) or live (each producer generates its rows "
+                  "as it goes, as an agent's writer threads do); "
+                  "--skip-ceiling means live");
   flags.AddInt("readers", &load.readers,
                "Threads running the original's five queries in the store "
                "phase, each on its own reader, 0 to 1000");
@@ -554,6 +584,11 @@ int main(int argc, char** argv) {
                       producer_sched, "\""));
   }
   load.batch_sched = producer_sched == "batch";
+  if (rows_source != "pregenerated" && rows_source != "live") {
+    Fail(absl::StrCat("--rows must be pregenerated or live, got \"",
+                      rows_source, "\""));
+  }
+  load.live_rows = rows_source == "live" || skip_ceiling;
   if (load.readers < 0 || load.readers > 1000) {
     Fail(absl::StrCat("--readers must be between 0 and 1000, got ",
                       load.readers));
@@ -601,6 +636,7 @@ int main(int argc, char** argv) {
   bool lost_rows = false;
   for (int sitting = 0; sitting < sittings; ++sitting) {
     CeilingResult naive, ceiling, reachable;
+    std::vector<LogEntry> rows;
     if (!skip_ceiling) {
       StoreOptions o = options;
       o.path = dir + "/naive_ceiling.db";
@@ -615,7 +651,7 @@ int main(int argc, char** argv) {
       const int64_t pool =
           static_cast<int64_t>(4 * naive.Rate() * load.seconds) +
           options.batch_size;
-      const std::vector<LogEntry> rows = GenerateRows(load.producers, pool);
+      rows = GenerateRows(load.producers, pool);
       o.path = dir + "/ceiling.db";
       std::thread([&] {
         NameThisThread("ceiling");
@@ -630,8 +666,13 @@ int main(int argc, char** argv) {
         }).join();
       }
     }
+    // The store phase writes the ceiling's rows (it comes last, so it may
+    // move them out), unless --rows=live or there were no ceilings.
     const StoreResult store =
-        skip_store ? StoreResult() : RunStore(options, load, metrics.get());
+        skip_store ? StoreResult()
+                   : RunStore(options, load, metrics.get(),
+                              load.live_rows || rows.empty() ? nullptr
+                                                             : &rows);
     const auto& c = store.counters;
     const double store_rate =
         store.seconds > 0 ? c.rows_committed / store.seconds : 0;
@@ -665,6 +706,7 @@ int main(int argc, char** argv) {
         {"naive_ceiling_rows_per_s", naive.Rate()},
         {"ceiling_rows_per_s", ceiling.Rate()},
         {"ceiling_pool_exhausted", ceiling.pool_exhausted},
+        {"store_pool_exhausted", store.pool_exhausted},
         {"ceiling_commit_p99_ms", Ms(ceiling.commit_latency.Quantile(0.99))},
         {"ceiling_commit_max_ms", Ms(ceiling.commit_latency.max())},
         {"ceiling_checkpoints", ceiling.checkpoints},
@@ -724,10 +766,11 @@ int main(int argc, char** argv) {
     }
     if (!json) {
       std::printf(
-          "sitting %d: naive %.0f  ceiling %.0f%s  store %.0f rows/s  "
+          "sitting %d: naive %.0f  ceiling %.0f%s  store %.0f%s rows/s  "
           "ratio %.3f  write p50 %.1f p99 %.1f max %.1f ms  batch %.1f",
           sitting + 1, naive.Rate(), ceiling.Rate(),
-          ceiling.pool_exhausted ? " (pool exhausted)" : "", store_rate, ratio,
+          ceiling.pool_exhausted ? " (pool exhausted)" : "", store_rate,
+          store.pool_exhausted ? " (pool exhausted)" : "", ratio,
           s["write_p50_ms"].get<double>(), s["write_p99_ms"].get<double>(),
           s["write_max_ms"].get<double>(),
           s["mean_batch_size"].get<double>());
@@ -768,6 +811,7 @@ int main(int argc, char** argv) {
       {"metrics", with_metrics},
       {"producers", load.producers},
       {"producer_sched", producer_sched},
+      {"rows", load.live_rows ? "live" : "pregenerated"},
       {"allocator", loadtest::cli::AllocatorName()},
       {"think_time_ms",
        std::chrono::duration<double, std::milli>(load.think_time).count()},
@@ -792,14 +836,16 @@ int main(int argc, char** argv) {
   } else {
     std::printf(
         "schema=%s sync=%s policy=%s batch=%d cache=%dKiB producers=%d "
-        "think=%.1fms readers=%d seconds=%d sittings=%d allocator=%s\n"
+        "think=%.1fms rows=%s readers=%d seconds=%d sittings=%d "
+        "allocator=%s\n"
         "median: naive ceiling %.0f  ceiling %.0f  store %.0f rows/s  "
         "ratio %.3f  write p99 %.1f ms",
         out["schema"].get<std::string>().c_str(),
         out["sync"].get<std::string>().c_str(),
         out["batch_policy"].get<std::string>().c_str(), options.batch_size,
         options.cache_size_kib, load.producers,
-        out["think_time_ms"].get<double>(), load.readers, load.seconds,
+        out["think_time_ms"].get<double>(),
+        out["rows"].get<std::string>().c_str(), load.readers, load.seconds,
         sittings, loadtest::cli::AllocatorName(), Median(naive_rates),
         Median(ceiling_rates), Median(store_rates), Median(ratios),
         Median(p99s));
