@@ -468,6 +468,9 @@ int main(int argc, char** argv) {
   std::chrono::nanoseconds batch_timeout = std::chrono::milliseconds(10);
   int queue_size = 10000;
   int cache_size_kib = StoreOptions().cache_size_kib;
+  std::string temp_store =
+      loadtest::storage::TempStoreName(StoreOptions().temp_store);
+  bool sqlite_memstatus = false;
   int reader_mmap_mib = StoreOptions().reader_mmap_mib;
   int reader_nice = StoreOptions().reader_nice;
   LoadOptions load;
@@ -506,6 +509,14 @@ int main(int argc, char** argv) {
   flags.AddInt("cache-size-kib", &cache_size_kib,
                "SQLite page cache of the write connection in KiB, 1024 to "
                "4194304 (store and ceiling)");
+  flags.AddString("temp-store", &temp_store,
+                  "Where the write connection keeps statement journals: "
+                  "memory (the store's default) or file (SQLite's: spilled "
+                  "to a temporary file past 64 KiB)");
+  flags.AddBool("sqlite-memstatus", &sqlite_memstatus,
+                "Initialize SQLite with its memory statistics on (SQLite's "
+                "default; the store turns them off), to measure what they "
+                "cost");
   flags.AddInt("reader-mmap-mib", &reader_mmap_mib,
                "MiB of the database each reader maps (PRAGMA mmap_size), 0 "
                "to 65536, 0 = off");
@@ -563,7 +574,14 @@ int main(int argc, char** argv) {
     return *exit_code;
   }
 
+  if (sqlite_memstatus) {
+    // Before any connection: SQLite then keeps these settings for the
+    // process (internal::InitializeSqliteOnce leaves them).
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 1);
+    sqlite3_initialize();
+  }
   StoreOptions options;
+  options.temp_store = OrFail(loadtest::storage::ParseTempStore(temp_store));
   options.schema = OrFail(loadtest::storage::ParseSchema(schema));
   options.sync = OrFail(loadtest::storage::ParseSyncMode(sync));
   options.batch_policy =
@@ -805,6 +823,8 @@ int main(int argc, char** argv) {
        loadtest::storage::BatchPolicyName(options.batch_policy)},
       {"batch_size", options.batch_size},
       {"cache_size_kib", options.cache_size_kib},
+      {"temp_store", loadtest::storage::TempStoreName(options.temp_store)},
+      {"sqlite_memstatus", sqlite_memstatus},
       {"reader_mmap_mib", options.reader_mmap_mib},
       {"reader_nice", options.reader_nice},
       {"internals", options.collect_internals},
@@ -835,15 +855,17 @@ int main(int argc, char** argv) {
     std::cout << out.dump() << "\n";
   } else {
     std::printf(
-        "schema=%s sync=%s policy=%s batch=%d cache=%dKiB producers=%d "
-        "think=%.1fms rows=%s readers=%d seconds=%d sittings=%d "
-        "allocator=%s\n"
+        "schema=%s sync=%s policy=%s batch=%d cache=%dKiB temp-store=%s "
+        "memstatus=%s producers=%d think=%.1fms rows=%s readers=%d "
+        "seconds=%d sittings=%d allocator=%s\n"
         "median: naive ceiling %.0f  ceiling %.0f  store %.0f rows/s  "
         "ratio %.3f  write p99 %.1f ms",
         out["schema"].get<std::string>().c_str(),
         out["sync"].get<std::string>().c_str(),
         out["batch_policy"].get<std::string>().c_str(), options.batch_size,
-        options.cache_size_kib, load.producers,
+        options.cache_size_kib,
+        loadtest::storage::TempStoreName(options.temp_store),
+        sqlite_memstatus ? "on" : "off", load.producers,
         out["think_time_ms"].get<double>(),
         out["rows"].get<std::string>().c_str(), load.readers, load.seconds,
         sittings, loadtest::cli::AllocatorName(), Median(naive_rates),

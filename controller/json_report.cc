@@ -134,6 +134,7 @@ nlohmann::json ScenarioJson(const Scenario& s) {
       {"write_timeout", FormatDuration(s.write_timeout)},
       {"schema", s.schema},
       {"sync", s.sync},
+      {"temp_store", s.temp_store},
       {"fresh", s.fresh},
       {"cache_size_kib", s.cache_size_kib},
       {"reader_mmap_mib", s.reader_mmap_mib},

@@ -82,6 +82,7 @@ absl::StatusOr<protocol::RunSpec> ToRunSpec(const Scenario& s) {
   ASSIGN_OR_RETURN(store.schema, storage::ParseSchema(s.schema));
   ASSIGN_OR_RETURN(store.sync, storage::ParseSyncMode(s.sync));
   ASSIGN_OR_RETURN(store.batch_policy, storage::ParseBatchPolicy(s.batch_policy));
+  ASSIGN_OR_RETURN(store.temp_store, storage::ParseTempStore(s.temp_store));
   store.fresh = s.fresh;
   ASSIGN_OR_RETURN(store.batch_size, ToInt("batch-size", s.batch_size));
   ASSIGN_OR_RETURN(store.queue_size, ToInt("queue-size", s.queue_size));

@@ -44,6 +44,7 @@ struct Scenario {
   std::string schema = "full";
   std::string sync = "normal";
   std::string batch_policy = "group";
+  std::string temp_store = "memory";
   bool fresh = false;
   // Chosen by measurement (docs/store-performance.md); StoreOptions checks
   // the ranges.

@@ -87,6 +87,7 @@ inline bool SameSettings(const protocol::RunSpec& a, const protocol::RunSpec& b)
          a.store.cache_size_kib == b.store.cache_size_kib &&
          a.store.reader_mmap_mib == b.store.reader_mmap_mib &&
          a.store.reader_nice == b.store.reader_nice &&
+         a.store.temp_store == b.store.temp_store &&
          a.workload.writers == b.workload.writers &&
          a.workload.readers == b.workload.readers &&
          a.workload.write_delay == b.workload.write_delay &&

@@ -200,6 +200,7 @@ void ToProto(const RunSpec& s, pb::RunSpec* out) {
   out->set_cache_size_kib(s.store.cache_size_kib);
   out->set_reader_mmap_mib(s.store.reader_mmap_mib);
   out->set_reader_nice(s.store.reader_nice);
+  out->set_temp_store(storage::TempStoreName(s.store.temp_store));
   out->set_writers(s.workload.writers);
   out->set_readers(s.workload.readers);
   out->set_write_delay_ns(s.workload.write_delay.count());
@@ -244,6 +245,11 @@ absl::StatusOr<RunSpec> FromProto(const pb::RunSpec& p,
   if (p.cache_size_kib() != 0) s.store.cache_size_kib = p.cache_size_kib();
   s.store.reader_mmap_mib = p.reader_mmap_mib();
   s.store.reader_nice = p.reader_nice();
+  // "" from a controller that does not send it: the store's default.
+  if (!p.temp_store().empty()) {
+    ASSIGN_OR_RETURN(s.store.temp_store,
+                     storage::ParseTempStore(p.temp_store()));
+  }
   s.workload.writers = p.writers();
   s.workload.readers = p.readers();
   s.workload.write_delay = nanoseconds(p.write_delay_ns());

@@ -93,6 +93,13 @@ absl::StatusOr<BatchPolicy> ParseBatchPolicy(const std::string& text) {
       "batch-policy must be group or linger, got \"", text, "\""));
 }
 
+absl::StatusOr<TempStore> ParseTempStore(const std::string& text) {
+  if (text == "memory") return TempStore::kMemory;
+  if (text == "file") return TempStore::kFile;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "temp-store must be memory or file, got \"", text, "\""));
+}
+
 const char* SchemaName(Schema schema) {
   return schema == Schema::kFull ? "full" : "lean";
 }
@@ -111,6 +118,10 @@ const char* SyncModeName(SyncMode sync) {
 
 const char* BatchPolicyName(BatchPolicy policy) {
   return policy == BatchPolicy::kGroupCommit ? "group" : "linger";
+}
+
+const char* TempStoreName(TempStore temp_store) {
+  return temp_store == TempStore::kMemory ? "memory" : "file";
 }
 
 }  // namespace loadtest::storage

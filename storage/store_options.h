@@ -37,11 +37,25 @@ enum class SyncMode { kOff, kNormal, kFull };
 //    (store_bench --batch-policy=linger).
 enum class BatchPolicy { kGroupCommit, kLinger };
 
+// Where the write connection keeps SQLite's statement journals and temporary
+// tables (PRAGMA temp_store).
+//  kMemory (default): in memory. On the full schema every INSERT fires the
+//    FTS5 trigger, so SQLite journals each page the statement changes (about
+//    fifteen pages of 4 KiB a row, one per B-tree it touches) to be able to
+//    undo the statement alone. Past 64 KiB such a journal spills to a
+//    temporary file, and from then on until the COMMIT every journaled page
+//    costs two system calls. In memory it is a copy. Measured: the full
+//    schema's ceiling +45 % (docs/store-performance.md).
+//  kFile: SQLite's default, spilling to a file in the temporary directory.
+//    Kept to measure the difference (--temp-store=file).
+enum class TempStore { kMemory, kFile };
+
 struct StoreOptions {
   std::string path;  // Database file; created when missing.
   Schema schema = Schema::kFull;
   SyncMode sync = SyncMode::kNormal;
   BatchPolicy batch_policy = BatchPolicy::kGroupCommit;
+  TempStore temp_store = TempStore::kMemory;
   bool fresh = false;  // Drop existing log tables first (never deletes files).
   // Refuse a path with a symbolic link anywhere in it (SQLITE_OPEN_NOFOLLOW
   // on every connection the store opens), so a link planted beside the
@@ -96,13 +110,16 @@ struct StoreOptions {
 absl::Status ValidateStoreOptions(const StoreOptions& options);
 
 // Parsers for the textual forms used by flags ("full"/"lean",
-// "off"/"normal"/"full", "group"/"linger"). InvalidArgument on anything else.
+// "off"/"normal"/"full", "group"/"linger", "memory"/"file"). InvalidArgument
+// on anything else, naming the flag.
 absl::StatusOr<Schema> ParseSchema(const std::string& text);
 absl::StatusOr<SyncMode> ParseSyncMode(const std::string& text);
 absl::StatusOr<BatchPolicy> ParseBatchPolicy(const std::string& text);
+absl::StatusOr<TempStore> ParseTempStore(const std::string& text);
 const char* SchemaName(Schema schema);
 const char* SyncModeName(SyncMode sync);
 const char* BatchPolicyName(BatchPolicy policy);
+const char* TempStoreName(TempStore temp_store);
 
 }  // namespace loadtest::storage
 

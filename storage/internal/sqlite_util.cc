@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -114,9 +115,19 @@ int FineGrainedBusyHandler(void* arg, int count) {
 
 }  // namespace
 
+void InitializeSqliteOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // SQLITE_MISUSE when SQLite is already initialized: left as it is.
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    (void)sqlite3_initialize();
+  });
+}
+
 absl::StatusOr<Connection> OpenConnection(const std::string& path, int flags,
                                           int busy_timeout_ms,
                                           ConnectionCounters* counters) {
+  InitializeSqliteOnce();
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   Connection db(raw);

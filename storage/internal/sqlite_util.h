@@ -72,6 +72,16 @@ using Statement = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
 absl::Status SqliteError(int rc, sqlite3* db, absl::string_view what,
                          absl::string_view path);
 
+// SQLite's process-wide settings, made by the first OpenConnection before
+// SQLite initializes: memory statistics off. With them on (SQLite's
+// default) every allocation and free by any connection takes one
+// process-wide mutex to count bytes, and the writer, the checkpointer and
+// the readers allocate per page and per row, on separate threads. Measured:
+// the full schema's ceiling +12 to +25 % (docs/store-performance.md).
+// Nothing in this project reads those statistics (sqlite3_status). When
+// other code initialized SQLite first, its setting stays. Any thread.
+void InitializeSqliteOnce();
+
 // Opens `path` with `flags` (SQLITE_OPEN_*) and installs a busy handler
 // that retries for up to `busy_timeout_ms`. SQLite's own busy timeout sleeps
 // in steps of up to 100 ms; this one polls every 100 µs at first, backing off

@@ -40,6 +40,12 @@ absl::Status ApplyWriterPragmas(sqlite3* db, const StoreOptions& options) {
   // A negative cache_size is in KiB.
   RETURN_IF_ERROR(Exec(
       db, absl::StrCat("PRAGMA cache_size=-", options.cache_size_kib), path));
+  // Statement journals in memory or in temporary files (StoreOptions).
+  RETURN_IF_ERROR(Exec(db,
+                       options.temp_store == TempStore::kMemory
+                           ? "PRAGMA temp_store=MEMORY"
+                           : "PRAGMA temp_store=FILE",
+                       path));
   return absl::OkStatus();
 }
 

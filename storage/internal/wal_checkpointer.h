@@ -43,8 +43,8 @@
 namespace loadtest::storage::internal {
 
 // Applies the store's pragmas to its write connection: WAL journal,
-// `synchronous`, journal_size_limit 64 MiB, cache_size and the rest of the
-// measured settings in `options`. Errors name the file.
+// `synchronous`, journal_size_limit 64 MiB, cache_size, temp_store and the
+// rest of the measured settings in `options`. Errors name the file.
 absl::Status ApplyWriterPragmas(sqlite3* db, const StoreOptions& options);
 
 class WalCheckpointer {

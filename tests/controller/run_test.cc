@@ -174,8 +174,10 @@ TEST(RunTest, StoreTuningFlagsHaveMeasuredDefaultsAndRefuseBadValuesByName) {
   EXPECT_EQ(defaults->spec.store.cache_size_kib, 2000);
   EXPECT_EQ(defaults->spec.store.reader_mmap_mib, 0);
   EXPECT_EQ(defaults->spec.store.reader_nice, 5);
+  EXPECT_EQ(defaults->spec.store.temp_store, storage::TempStore::kMemory);
   auto tuned = Parse({"--cache-size-kib=65536", "--reader-nice=0",
-                      "--reader-mmap-mib=64", "--agents=h:1", "-db=x.db"});
+                      "--reader-mmap-mib=64", "--temp-store=file",
+                      "--agents=h:1", "-db=x.db"});
   ASSERT_TRUE(tuned.ok()) << tuned.status();
   // What every agent receives carries them.
   const protocol::pb::RunSpec wire =
@@ -185,6 +187,9 @@ TEST(RunTest, StoreTuningFlagsHaveMeasuredDefaultsAndRefuseBadValuesByName) {
   EXPECT_EQ(accepted->store.cache_size_kib, 65536);
   EXPECT_EQ(accepted->store.reader_nice, 0);
   EXPECT_EQ(accepted->store.reader_mmap_mib, 64);
+  EXPECT_EQ(accepted->store.temp_store, storage::TempStore::kFile);
+  EXPECT_THAT(std::string(Parse({"--temp-store=disk"}).status().message()),
+              HasSubstr("temp-store must be memory or file, got \"disk\""));
   EXPECT_THAT(std::string(Parse({"--reader-nice=20"}).status().message()),
               HasSubstr("reader-nice must be between 0 and 19, got 20"));
   EXPECT_THAT(std::string(Parse({"--cache-size-kib=10"}).status().message()),

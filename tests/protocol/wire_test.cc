@@ -67,6 +67,27 @@ TEST(WireTest, RunSpecRoundTripsAndIsValidated) {
   EXPECT_THAT(FromProto(wire, "/d").status().message(), HasSubstr("fat"));
 }
 
+TEST(WireTest, TempStoreTravelsAndAnOlderControllersSpecGetsTheDefault) {
+  RunSpec spec;
+  spec.store.temp_store = storage::TempStore::kFile;
+  pb::RunSpec wire;
+  ToProto(spec, &wire);
+  wire.set_db_name("x.db");
+  EXPECT_EQ(wire.temp_store(), "file");
+  auto back = FromProto(wire, "/d");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->store.temp_store, storage::TempStore::kFile);
+
+  wire.clear_temp_store();  // A controller that predates the field.
+  back = FromProto(wire, "/d");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->store.temp_store, storage::TempStore::kMemory);
+
+  wire.set_temp_store("disk");
+  EXPECT_EQ(FromProto(wire, "/d").status().message(),
+            "temp-store must be memory or file, got \"disk\"");
+}
+
 // Found by fuzz/run_spec_fields_fuzzer: these passed validation, and the
 // agent then added them to clock readings (overflow: a huge write-timeout
 // timed every write out at once) or paced "every 10^228 s" (flat out).

@@ -50,6 +50,7 @@ TEST(StoreOptionsTest, PerformanceOptionsHaveMeasuredDefaults) {
   EXPECT_EQ(options.cache_size_kib, 2000);
   EXPECT_EQ(options.reader_mmap_mib, 0);
   EXPECT_EQ(options.reader_nice, 5);
+  EXPECT_EQ(options.temp_store, TempStore::kMemory);
 }
 
 TEST(StoreOptionsTest, RefusesPerformanceOptionsOutOfRangeNamingFlagAndValue) {
@@ -96,6 +97,11 @@ TEST(StoreOptionsTest, ParsesTextualForms) {
             "schema must be full or lean, got \"fat\"");
   EXPECT_FALSE(ParseSyncMode("always").ok());
   EXPECT_FALSE(ParseBatchPolicy("").ok());
+  EXPECT_EQ(*ParseTempStore("file"), TempStore::kFile);
+  EXPECT_EQ(*ParseTempStore("memory"), TempStore::kMemory);
+  EXPECT_EQ(TempStoreName(TempStore::kFile), std::string("file"));
+  EXPECT_EQ(ParseTempStore("disk").status().message(),
+            "temp-store must be memory or file, got \"disk\"");
 }
 
 TEST(LogEntryTest, TimestampTextRoundTrips) {
