@@ -9,9 +9,12 @@
 //     prepared insert, batch_size rows per transaction, exactly the store's
 //     pragmas (internal::ApplyWriterPragmas) and checkpoints handled as the
 //     store handles them (internal::WalCheckpointer, off the measured thread);
-//     with fewer producers than batch_size, also at producers rows per
-//     transaction (the reachable ceiling: each producer has one write
-//     outstanding, so no batch of the store can hold more);
+//     with fewer producers than batch_size, or a think time, also at the
+//     load's shape (the reachable ceiling): producers rows per transaction
+//     (each producer has one write outstanding, so no batch of the store
+//     can hold more) and, when the producers fit in one batch, a sleep of
+//     the think time after each transaction (they are all in it, and all
+//     think before writing again);
 //  3. store: N producer threads calling BatchedStore::Write in a closed loop
 //     (write, then sleep --think-time), latency measured around each Write,
 //     and optionally M readers running the original's five queries.
@@ -214,9 +217,13 @@ std::vector<LogEntry> GenerateRows(int producers, int64_t count) {
 }
 
 // The writer's limit: what BatchedStore's writer thread could do if rows
-// cost it nothing to receive and acknowledge.
+// cost it nothing to receive and acknowledge. With `pause`, it sleeps that
+// long after each transaction, as a writer whose every producer is in the
+// transaction just committed and then thinks before writing again.
 CeilingResult RunCeiling(const StoreOptions& options,
-                         const std::vector<LogEntry>& rows, int seconds) {
+                         const std::vector<LogEntry>& rows, int seconds,
+                         std::chrono::nanoseconds pause =
+                             std::chrono::nanoseconds::zero()) {
   auto db = OrFail(internal::OpenConnection(
       options.path,
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -259,6 +266,7 @@ CeilingResult RunCeiling(const StoreOptions& options,
     checkpointer->AfterCommit();
     result.commit_latency.Record(Ns(Clock::now() - t0));
     result.rows += options.batch_size;
+    if (pause.count() > 0) std::this_thread::sleep_for(pause);
   }
   result.seconds = SecondsSince(start);
   result.thread_cpu_seconds = ThisThreadCpuSeconds() - cpu_start;
@@ -444,8 +452,11 @@ constexpr char kIntro[] =
     "     before the clock starts (the producers' generators and seeds),\n"
     "     --batch-size rows per transaction, the store's pragmas, checkpoints\n"
     "     off the measured thread as the store does (ceiling_rows_per_s);\n"
-    "     with fewer --producers than --batch-size, also at --producers\n"
-    "     rows per transaction, the most the store's closed loop can batch\n"
+    "     with fewer --producers than --batch-size or a --think-time, also\n"
+    "     at the load's shape: --producers rows per transaction, the most\n"
+    "     the store's closed loop can batch, and, when the producers fit in\n"
+    "     one batch, a sleep of --think-time after each transaction, as the\n"
+    "     store waits for producers that all think at once\n"
     "     (reachable_ceiling_rows_per_s, reachable_ratio);\n"
     "  3. store: --producers threads calling BatchedStore::Write in a closed\n"
     "     loop (write, then sleep --think-time), latency timed around Write,\n"
@@ -648,9 +659,18 @@ int main(int argc, char** argv) {
   // store holds more than --producers rows: with fewer producers than
   // --batch-size, the ceiling is also measured at that batch size (what the
   // writer could do with the load's own batches).
+  // The load's shape: each producer has one write outstanding, so no batch
+  // holds more than --producers rows; and when every producer fits in one
+  // batch, each transaction holds them all, and they all think before
+  // writing again, so that a writer serving them in one group waits out the
+  // think time after each COMMIT.
   const int reachable_batch = std::min(options.batch_size, load.producers);
+  const std::chrono::nanoseconds reachable_pause =
+      load.producers <= options.batch_size ? load.think_time
+                                           : std::chrono::nanoseconds::zero();
   const bool measure_reachable =
-      !skip_ceiling && reachable_batch < options.batch_size;
+      !skip_ceiling && (reachable_batch < options.batch_size ||
+                        reachable_pause.count() > 0);
   bool lost_rows = false;
   for (int sitting = 0; sitting < sittings; ++sitting) {
     CeilingResult naive, ceiling, reachable;
@@ -680,7 +700,7 @@ int main(int argc, char** argv) {
         o.batch_size = reachable_batch;
         std::thread([&] {
           NameThisThread("ceiling");
-          reachable = RunCeiling(o, rows, load.seconds);
+          reachable = RunCeiling(o, rows, load.seconds, reachable_pause);
         }).join();
       }
     }
@@ -730,6 +750,8 @@ int main(int argc, char** argv) {
         {"ceiling_checkpoints", ceiling.checkpoints},
         {"ceiling_cpu_us_per_row", ceiling_us_per_row},
         {"reachable_batch_size", reachable_batch},
+        {"reachable_pause_ms",
+         std::chrono::duration<double, std::milli>(reachable_pause).count()},
         {"reachable_ceiling_rows_per_s",
          measure_reachable ? reachable.Rate() : ceiling.Rate()},
         {"reachable_ratio", reachable_ratio},
@@ -873,8 +895,13 @@ int main(int argc, char** argv) {
         Median(p99s));
     if (load.readers > 0) std::printf("  reads %.0f/s", Median(read_rates));
     if (measure_reachable) {
-      std::printf("  ratio at batch %d: %.3f", reachable_batch,
-                  Median(reachable_ratios));
+      std::printf("  ratio at batch %d", reachable_batch);
+      if (reachable_pause.count() > 0) {
+        std::printf(" pausing %.1f ms",
+                    std::chrono::duration<double, std::milli>(reachable_pause)
+                        .count());
+      }
+      std::printf(": %.3f", Median(reachable_ratios));
     }
     std::printf("\n");
   }

@@ -69,8 +69,11 @@ struct StoreOptions {
   std::chrono::nanoseconds write_timeout = std::chrono::seconds(30);
   std::chrono::milliseconds busy_timeout = std::chrono::seconds(5);
 
-  // WAL frames after which the background checkpointer runs a PASSIVE
-  // checkpoint on its own connection; the writer never waits for it. With
+  // Every checkpoint_pages new WAL frames the background checkpointer runs a
+  // PASSIVE checkpoint on its own connection; the writer never waits for it.
+  // (Not after every commit once the WAL is that long: the pages every
+  // commit rewrites are then copied once per checkpoint, not once a commit;
+  // the checkpointer's CPU halved, docs/store-performance.md.) With
   // commits going on, a PASSIVE checkpoint never quite catches up, and SQLite
   // starts the WAL over only when a write begins with the WAL fully copied,
   // so the WAL would grow without bound. Once it holds restart_pages frames

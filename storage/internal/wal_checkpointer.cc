@@ -124,7 +124,13 @@ int WalCheckpointer::WalHook(void* self, sqlite3*, const char*, int pages) {
       checkpointer->stuck_ = stuck;
     }
   }
-  if (pages >= checkpointer->checkpoint_pages_) {
+  // A checkpoint every checkpoint_pages new frames (counted from the last
+  // request, or from the WAL's start once it started over), not after every
+  // commit: a hot page (an index's last leaf, the FTS structure) rewritten
+  // by each of those commits is then copied once rather than once a commit.
+  if (pages < checkpointer->requested_at_) checkpointer->requested_at_ = 0;
+  if (pages - checkpointer->requested_at_ >= checkpointer->checkpoint_pages_) {
+    checkpointer->requested_at_ = pages;
     sync::MutexLock lock(&checkpointer->mu_);
     if (!checkpointer->wanted_) {
       checkpointer->wanted_ = true;

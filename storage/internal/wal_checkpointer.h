@@ -6,8 +6,9 @@
 // SQLite's auto-checkpoint runs inside the committing connection and stalls
 // every waiter. Instead a WAL hook on the write connection hands the work to
 // a background thread running PASSIVE checkpoints on its own connection
-// every checkpoint_pages frames. A PASSIVE checkpoint never quite catches up
-// while commits go on, and SQLite starts the WAL over only when a write
+// every checkpoint_pages new frames (not after every commit: the pages each
+// commit rewrites are copied once per checkpoint). A PASSIVE checkpoint never
+// quite catches up while commits go on, and SQLite starts the WAL over only when a write
 // begins with the WAL fully copied, so once the WAL holds restart_pages
 // frames the writer, between two transactions (AfterCommit), copies the few
 // frames still missing itself; the next transaction starts the WAL over.
@@ -111,10 +112,12 @@ class WalCheckpointer {
   ConnectionCounters* const writer_counters_;
   ConnectionCounters* const checkpointer_counters_;
   Connection checkpoint_db_;  // Used by the thread only.
-  // Writer thread only: WAL size after the last commit (from the hook), and
-  // the size at which to try completing a checkpoint again.
+  // Writer thread only: WAL size after the last commit (from the hook), the
+  // size at which to try completing a checkpoint again, and the size when
+  // the hook last asked for a background checkpoint.
   int wal_pages_ = 0;
   int next_completion_attempt_ = 0;
+  int requested_at_ = 0;
   std::atomic<int64_t> checkpoints_{0};
 
   sync::Mutex mu_;

@@ -753,6 +753,49 @@ TEST_F(StoreInternalsTest, AForcedCheckpointIsCountedOnce) {
   ASSERT_TRUE(store->Close().ok());
 }
 
+// Background checkpoints come every checkpoint_pages new frames, not after
+// every commit once the WAL is that long: a reader holding a snapshot keeps
+// the WAL from starting over while a few hundred one-row commits (two or
+// three frames each) go by, and at most one checkpoint per 20 frames runs.
+TEST_F(StoreInternalsTest, ACheckpointEveryCheckpointPagesNewFrames) {
+  options_.checkpoint_pages = 20;
+  options_.restart_pages = 100000;
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const int64_t frame = FrameBytes(store.get());
+  ASSERT_TRUE(store->Write(MakeEntry(0)).ok());
+  (void)Take(store.get());
+  sum_ = StoreInternals();
+
+  sqlite3* reader = nullptr;
+  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &reader), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM logs;", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  constexpr int64_t kFrames = 400;
+  int i = 1;
+  int commits = 0;
+  while (sum_.wal_bytes_max < 32 + kFrames * frame) {
+    ASSERT_LT(i, 20000) << "the WAL never reached " << kFrames << " frames";
+    ASSERT_TRUE(store->Write(MakeEntry(i++)).ok());
+    ++commits;
+    (void)Take(store.get());
+  }
+  ASSERT_TRUE(WaitUntil([&] {
+    (void)Take(store.get());
+    return sum_.checkpoints >= 1;
+  }));
+  ASSERT_EQ(sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(reader);
+  ASSERT_TRUE(store->Close().ok());
+  (void)Take(store.get());
+  // Once a commit would be several times as many checkpoints.
+  constexpr int64_t kMostCheckpoints = kFrames / 20 + 1;
+  EXPECT_GT(commits, 3 * kMostCheckpoints);
+  EXPECT_LE(sum_.checkpoints, kMostCheckpoints) << commits << " commits";
+}
+
 // A reader holding a read transaction keeps its snapshot's frames in use:
 // checkpoints cannot copy past them, the WAL grows past its restart point
 // and stays there until the reader lets go.
