@@ -7,11 +7,12 @@
 // every waiter. Instead a WAL hook on the write connection hands the work to
 // a background thread running PASSIVE checkpoints on its own connection
 // every checkpoint_pages new frames (not after every commit: the pages each
-// commit rewrites are copied once per checkpoint). A PASSIVE checkpoint never
-// quite catches up while commits go on, and SQLite starts the WAL over only when a write
-// begins with the WAL fully copied, so once the WAL holds restart_pages
-// frames the writer, between two transactions (AfterCommit), copies the few
-// frames still missing itself; the next transaction starts the WAL over.
+// commit rewrites are copied once per checkpoint). A PASSIVE checkpoint
+// never quite catches up while commits go on, and SQLite starts the WAL over
+// only when a write begins with the WAL fully copied, so once the WAL holds
+// restart_pages frames the writer, between two transactions (AfterCommit),
+// copies the frames still missing itself; the next transaction starts the
+// WAL over.
 //
 // It also keeps the figures of StoreInternals that only it sees: the WAL's
 // length after each commit, how long the WAL could not start over, and each
