@@ -479,6 +479,8 @@ int main(int argc, char** argv) {
   std::chrono::nanoseconds batch_timeout = std::chrono::milliseconds(10);
   int queue_size = 10000;
   int cache_size_kib = StoreOptions().cache_size_kib;
+  int checkpoint_pages = StoreOptions().checkpoint_pages;
+  int restart_pages = StoreOptions().restart_pages;
   std::string temp_store =
       loadtest::storage::TempStoreName(StoreOptions().temp_store);
   bool sqlite_memstatus = false;
@@ -520,6 +522,12 @@ int main(int argc, char** argv) {
   flags.AddInt("cache-size-kib", &cache_size_kib,
                "SQLite page cache of the write connection in KiB, 1024 to "
                "4194304 (store and ceiling)");
+  flags.AddInt("checkpoint-pages", &checkpoint_pages,
+               "New WAL frames between two background checkpoints, at least "
+               "1 (store and ceiling)");
+  flags.AddInt("restart-pages", &restart_pages,
+               "WAL frames at which the writer completes a checkpoint itself "
+               "so that the WAL starts over, at least --checkpoint-pages");
   flags.AddString("temp-store", &temp_store,
                   "Where the write connection keeps statement journals: "
                   "memory (the store's default) or file (SQLite's: spilled "
@@ -601,6 +609,8 @@ int main(int argc, char** argv) {
   options.batch_timeout = batch_timeout;
   options.queue_size = queue_size;
   options.cache_size_kib = cache_size_kib;
+  options.checkpoint_pages = checkpoint_pages;
+  options.restart_pages = restart_pages;
   options.reader_mmap_mib = reader_mmap_mib;
   options.reader_nice = reader_nice;
   options.collect_internals = internals;
@@ -846,6 +856,8 @@ int main(int argc, char** argv) {
       {"batch_size", options.batch_size},
       {"cache_size_kib", options.cache_size_kib},
       {"temp_store", loadtest::storage::TempStoreName(options.temp_store)},
+      {"checkpoint_pages", options.checkpoint_pages},
+      {"restart_pages", options.restart_pages},
       {"sqlite_memstatus", sqlite_memstatus},
       {"reader_mmap_mib", options.reader_mmap_mib},
       {"reader_nice", options.reader_nice},
