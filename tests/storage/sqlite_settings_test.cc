@@ -3,8 +3,10 @@
 // SQLite's process-wide memory statistics off.
 #include <sqlite3.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <utility>
 
 #include "gtest/gtest.h"
 #include "storage/internal/sqlite_util.h"
@@ -34,39 +36,47 @@ TEST(WriterPragmasTest, TempStoreFollowsTheOption) {
   }
 }
 
-// In a process of its own (the death test re-runs this binary for this test
-// alone), so that no other test has initialized SQLite first.
-void OpenAConnectionAndExitWithTheMemoryStatisticsState() {
-  auto db = internal::OpenConnection(
-      ":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 1000);
-  if (!db.ok()) std::exit(2);
-  if (!internal::Exec(db->get(),
-                      "CREATE TABLE t(x); INSERT INTO t VALUES (randomblob(1e5))",
-                      ":memory:")
-           .ok()) {
-    std::exit(3);
+// 0 when SQLite's memory statistics are off after a connection opened and
+// allocated, 1 when they are on. The connection is closed before it
+// returns, so that a leak checker at the child's exit finds nothing.
+int MemoryStatisticsAfterAConnection() {
+  int64_t used = 0;
+  {
+    auto db = internal::OpenConnection(
+        ":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 1000);
+    if (!db.ok()) return 2;
+    if (!internal::Exec(
+             db->get(),
+             "CREATE TABLE t(x); INSERT INTO t VALUES (randomblob(1e5))",
+             ":memory:")
+             .ok()) {
+      return 3;
+    }
+    // With statistics on, SQLite counts every byte it holds: far above 0.
+    used = sqlite3_memory_used();
   }
-  // With statistics on, SQLite counts every byte it holds: far above 0 now.
-  std::exit(sqlite3_memory_used() == 0 ? 0 : 1);
+  return used == 0 ? 0 : 1;
 }
 
+// In a process of its own (the death test re-runs this binary for this test
+// alone), so that no other test has initialized SQLite first.
 TEST(SqliteSettingsDeathTest, TheFirstConnectionTurnsMemoryStatisticsOff) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(OpenAConnectionAndExitWithTheMemoryStatisticsState(),
+  EXPECT_EXIT(std::exit(MemoryStatisticsAfterAConnection()),
               ::testing::ExitedWithCode(0), "");
 }
 
-// The counter-check: the same figure is far above 0 with statistics on, so
-// the test above can tell the two apart.
-void InitializeWithStatisticsThenOpenAndExit() {
+// The counter-check: with SQLite initialized earlier with statistics on, the
+// same figure is above 0, so the test above can tell the two apart.
+int MemoryStatisticsWhenInitializedEarlier() {
   sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 1);
   sqlite3_initialize();
-  OpenAConnectionAndExitWithTheMemoryStatisticsState();
+  return MemoryStatisticsAfterAConnection();
 }
 
 TEST(SqliteSettingsDeathTest, SqliteInitializedEarlierKeepsItsStatistics) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(InitializeWithStatisticsThenOpenAndExit(),
+  EXPECT_EXIT(std::exit(MemoryStatisticsWhenInitializedEarlier()),
               ::testing::ExitedWithCode(1), "");
 }
 
