@@ -665,15 +665,13 @@ int main(int argc, char** argv) {
   nlohmann::json per_sitting = nlohmann::json::array();
   std::vector<double> naive_rates, ceiling_rates, store_rates, ratios, p99s,
       read_rates, cpu_ratios, reachable_ratios;
-  // Producers each have one write outstanding, so no transaction of the
-  // store holds more than --producers rows: with fewer producers than
-  // --batch-size, the ceiling is also measured at that batch size (what the
-  // writer could do with the load's own batches).
-  // The load's shape: each producer has one write outstanding, so no batch
-  // holds more than --producers rows; and when every producer fits in one
-  // batch, each transaction holds them all, and they all think before
-  // writing again, so that a writer serving them in one group waits out the
-  // think time after each COMMIT.
+  // The load's shape, at which the ceiling is measured again (what the
+  // writer could do with the load's own batches): producers each have one
+  // write outstanding, so no transaction of the store holds more than
+  // --producers rows; and when every producer fits in one batch, each
+  // transaction holds them all and they all think before writing again, so
+  // that a writer serving them in one group waits out the think time after
+  // each COMMIT.
   const int reachable_batch = std::min(options.batch_size, load.producers);
   const std::chrono::nanoseconds reachable_pause =
       load.producers <= options.batch_size ? load.think_time

@@ -2,11 +2,12 @@
 //
 // Each field of a wire RunSpec is drawn from the input, most often from the
 // values at and around the limits the agent enforces (0, 1, 100ms, 1m,
-// 168h, 10000 threads, 100000 rows, the names of the schemas, sync modes and
-// batch policies, plain and non-plain database names), otherwise any value
-// of its type; so are the agent's --max-* limits. The spec then goes through
-// the same checks as run_spec_fuzzer (run_spec_check.h), so most inputs reach
-// the validation of every field and the checks on an accepted spec.
+// 168h, 10000 threads, 100000 rows, the names of the schemas, sync modes,
+// batch policies and temp stores, plain and non-plain database names),
+// otherwise any value of its type; so are the agent's --max-* limits. The
+// spec then goes through the same checks as run_spec_fuzzer
+// (run_spec_check.h), so most inputs reach the validation of every field and
+// the checks on an accepted spec.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <chrono>
@@ -145,6 +146,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.set_max_readers(PickCount(in));
   limits.set_max_duration_ns(PickNs(in));
   limits.set_max_db_bytes(in.ConsumeIntegral<int64_t>());
+  // Drawn last, so that the corpus's earlier fields read as before.
+  wire.set_temp_store(PickName(in, {"memory", "file", ""}));
   loadtest::fuzz::CheckAgentValidation(wire, limits);
   return 0;
 }
