@@ -681,6 +681,22 @@ class StoreInternalsTest : public BatchedStoreTest {
     return taken;
   }
 
+  // A connection of its own in a read transaction on the logs table: the
+  // WAL frames of its snapshot stay in use until ReleaseSnapshot.
+  sqlite3* HoldSnapshot() {
+    sqlite3* reader = nullptr;
+    EXPECT_EQ(sqlite3_open(options_.path.c_str(), &reader), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM logs;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    return reader;
+  }
+  static void ReleaseSnapshot(sqlite3* reader) {
+    EXPECT_EQ(sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(reader);
+  }
+
   // Bytes per WAL frame, from the restart point the store reports.
   int64_t FrameBytes(BatchedStore* store) {
     const int64_t restart = store->TakeInternals().wal_restart_bytes;
@@ -767,11 +783,7 @@ TEST_F(StoreInternalsTest, ACheckpointEveryCheckpointPagesNewFrames) {
   (void)Take(store.get());
   sum_ = StoreInternals();
 
-  sqlite3* reader = nullptr;
-  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &reader), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM logs;", nullptr,
-                         nullptr, nullptr),
-            SQLITE_OK);
+  sqlite3* reader = HoldSnapshot();
   constexpr int64_t kFrames = 400;
   int i = 1;
   int commits = 0;
@@ -785,9 +797,7 @@ TEST_F(StoreInternalsTest, ACheckpointEveryCheckpointPagesNewFrames) {
     (void)Take(store.get());
     return sum_.checkpoints >= 1;
   }));
-  ASSERT_EQ(sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(reader);
+  ReleaseSnapshot(reader);
   ASSERT_TRUE(store->Close().ok());
   (void)Take(store.get());
   // Once a commit would be several times as many checkpoints.
@@ -808,11 +818,7 @@ TEST_F(StoreInternalsTest, AReaderHoldingASnapshotBlocksCheckpointsAndTheWal) {
   (void)Take(store.get());
   sum_ = StoreInternals();
 
-  sqlite3* reader = nullptr;
-  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &reader), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM logs;", nullptr,
-                         nullptr, nullptr),
-            SQLITE_OK);
+  sqlite3* reader = HoldSnapshot();
   int i = 1;
   int64_t restart_bytes = 0;
   while (sum_.checkpoints_blocked == 0 ||
@@ -824,9 +830,7 @@ TEST_F(StoreInternalsTest, AReaderHoldingASnapshotBlocksCheckpointsAndTheWal) {
   EXPECT_GT(sum_.wal_stuck_ns_max, 0);
   const int64_t stuck_while_held = sum_.wal_stuck_ns_max;
 
-  ASSERT_EQ(sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(reader);
+  ReleaseSnapshot(reader);
   // Released: the next completion attempt copies everything and a later
   // commit starts the WAL over.
   StoreInternals taken;
