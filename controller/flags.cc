@@ -181,7 +181,7 @@ void RegisterFlags(cli::FlagSet* flags, CommandLine* cl) {
                   "Where the write connection keeps SQLite's statement "
                   "journals: memory (each INSERT's FTS5 trigger journals "
                   "about fifteen pages; in memory that is a copy, measured "
-                  "+45 % on the full schema) or file (SQLite's default: "
+                  "+60 % on the full schema) or file (SQLite's default: "
                   "spilled to a temporary file, two system calls a page).");
   flags->AddInt("cache-size-kib", &cl->scenario.cache_size_kib,
                 "SQLite page cache of the store's write connection, in KiB "

@@ -45,7 +45,7 @@ enum class BatchPolicy { kGroupCommit, kLinger };
 //    undo the statement alone. Past 64 KiB such a journal spills to a
 //    temporary file, and from then on until the COMMIT every journaled page
 //    costs two system calls. In memory it is a copy. Measured: the full
-//    schema's ceiling +45 % (docs/store-performance.md).
+//    schema's ceiling +60 % (docs/store-performance.md).
 //  kFile: SQLite's default, spilling to a file in the temporary directory.
 //    Kept to measure the difference (--temp-store=file).
 enum class TempStore { kMemory, kFile };
