@@ -786,13 +786,12 @@ TEST_F(StoreInternalsTest, ACheckpointEveryCheckpointPagesNewFrames) {
   sqlite3* reader = HoldSnapshot();
   constexpr int64_t kFrames = 400;
   int i = 1;
-  int commits = 0;
   while (sum_.wal_bytes_max < 32 + kFrames * frame) {
     ASSERT_LT(i, 20000) << "the WAL never reached " << kFrames << " frames";
     ASSERT_TRUE(store->Write(MakeEntry(i++)).ok());
-    ++commits;
     (void)Take(store.get());
   }
+  const int commits = i - 1;  // One row each.
   ASSERT_TRUE(WaitUntil([&] {
     (void)Take(store.get());
     return sum_.checkpoints >= 1;
