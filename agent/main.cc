@@ -19,6 +19,13 @@ int main(int argc, char** argv) {
   if (std::optional<int> exit_code = flags.ParseCommandLine(argc, argv)) {
     return *exit_code;  // 0 after --help, 1 on a bad command line.
   }
+  if (flags.IsSet("healthcheck") && command_line.healthcheck.empty()) {
+    // Not "serve": a supervisor's probe that lost its address must fail.
+    std::fprintf(stderr,
+                 "loadtest-agent: --healthcheck needs the agent's address "
+                 "(HOST:PORT), got an empty value\n");
+    return 1;
+  }
   absl::Status status = command_line.healthcheck.empty()
                             ? agent::ValidateAgentCommandLine(command_line)
                             : agent::CheckAgentHealth(command_line);

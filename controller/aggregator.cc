@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "protocol/peer_text.h"
 #include "protocol/validity.h"
 
@@ -179,6 +180,41 @@ IntervalRow Aggregator::MakeRow(int64_t sequence, const PendingRow& row) const {
   return out;
 }
 
+protocol::RunAudit CheckAudit(const protocol::RunAudit& claimed,
+                              const Figures& figures) {
+  protocol::RunAudit audit = claimed;
+  if (!audit.error.empty()) return audit;
+  const int64_t expected = audit.acknowledged + audit.late_commits;
+  audit.lost = std::max<int64_t>(0, expected - audit.rows_in_db);
+  audit.unexplained = std::max<int64_t>(0, audit.rows_in_db - expected);
+  std::vector<std::string> contradictions;
+  if (audit.lost != claimed.lost || audit.unexplained != claimed.unexplained) {
+    contradictions.push_back(absl::StrCat(
+        "the agent reported lost ", claimed.lost, " and unexplained ",
+        claimed.unexplained, ", but rows_in_db ", audit.rows_in_db,
+        " against acknowledged ", audit.acknowledged, " + committed late ",
+        audit.late_commits, " gives lost ", audit.lost, " and unexplained ",
+        audit.unexplained));
+  }
+  if (audit.acknowledged != figures.counters.writes_ok) {
+    contradictions.push_back(absl::StrCat(
+        "the audit counts ", audit.acknowledged,
+        " acknowledged writes, but the agent's updates reported ",
+        figures.counters.writes_ok));
+  }
+  if (audit.late_commits != figures.late_commits) {
+    contradictions.push_back(absl::StrCat(
+        "the audit counts ", audit.late_commits,
+        " late commits, but the agent's updates reported ",
+        figures.late_commits));
+  }
+  if (!contradictions.empty()) {
+    audit.error = absl::StrCat("the audit contradicts itself or the run: ",
+                               absl::StrJoin(contradictions, "; "));
+  }
+  return audit;
+}
+
 std::vector<IntervalRow> Aggregator::Add(const std::string& agent_id,
                                          const protocol::IntervalUpdate& update) {
   std::vector<IntervalRow> rows;
@@ -196,7 +232,9 @@ std::vector<IntervalRow> Aggregator::Add(const std::string& agent_id,
   }
   if (update.final) {
     summary->second.finished = true;
-    summary->second.audit = update.audit;
+    if (update.audit.has_value()) {
+      summary->second.audit = CheckAudit(*update.audit, summary->second.figures);
+    }
     summary->second.stop_reason = update.stop_reason;
     MarkDone(agent_id);
   }

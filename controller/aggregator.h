@@ -110,6 +110,17 @@ struct RunSummary {
   std::vector<std::string> warnings;
 };
 
+// An agent's audit as the controller trusts it: `lost` and `unexplained`
+// recomputed from its raw counts (rows_in_db against acknowledged +
+// late_commits), and `acknowledged` and `late_commits` held against the
+// sums of the agent's own updates (`figures`). A contradiction (a claimed
+// lost or unexplained count the counts do not give, an acknowledged count
+// other than the writes_ok its updates reported) fails the audit: `error`
+// names both numbers. An audit that could not run (`error` already set)
+// is returned as it is.
+protocol::RunAudit CheckAudit(const protocol::RunAudit& claimed,
+                              const Figures& figures);
+
 class Aggregator {
  public:
   explicit Aggregator(std::vector<std::string> agent_ids);
@@ -117,7 +128,8 @@ class Aggregator {
   // Takes one update of `agent_id` and returns the interval rows it
   // completed: a row is complete when every agent still running (neither
   // finished nor lost) has reported that interval. Updates of unknown,
-  // finished or lost agents are ignored.
+  // finished or lost agents are ignored. A final update's audit is checked
+  // (CheckAudit) before it is kept.
   std::vector<IntervalRow> Add(const std::string& agent_id,
                                const protocol::IntervalUpdate& update);
 

@@ -23,11 +23,19 @@
 #include "controller/run_end.h"
 #include "protocol/peer_text.h"
 #include "protocol/validity.h"
+#include "report/report_file.h"
 #include "security/auth.h"
 #include "status/status_macros.h"
 #include "sync/mutex.h"
 
 namespace loadtest::controller {
+
+// Every report goes through report/'s file writer (a local `report` is the
+// usual name of the JSON being written).
+using report::CheckOutputFiles;
+using report::OutputFile;
+using report::WriteTextFile;
+
 namespace {
 
 double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
@@ -526,11 +534,14 @@ int FindMaxMain(int argc, char** argv) {
     run->options.agent_targets = *std::move(targets);
   }
   {
-    std::vector<std::string> paths = {report.out_path, report.html_path};
+    std::vector<OutputFile> files = {{"--out", report.out_path},
+                                             {"--html", report.html_path}};
     if (!report.csv_prefix.empty()) {
-      paths.push_back(FindMaxCsvPath(report.csv_prefix));
+      files.push_back({"--csv", FindMaxCsvPath(report.csv_prefix)});
     }
-    if (absl::Status s = CheckReportsWritable(paths); !s.ok()) return usage(s);
+    if (absl::Status s = CheckOutputFiles(files); !s.ok()) {
+      return usage(s);
+    }
   }
   const size_t agents =
       run->distributed ? run->options.agent_targets.size() : 1;

@@ -293,6 +293,19 @@ absl::StatusOr<Invocation> ResolveCommandLine(const cli::FlagSet& flags,
         absl::StrCat("abort-grace must be >= 0, got ",
                      cli::FormatDuration(output.abort_grace)));
   }
+  // Given with no value, a ramp is a mistake, not "no ramp": --stages=
+  // would otherwise run a closed loop.
+  for (const auto& [flag, text] :
+       {std::pair<const char*, const std::string&>{"stages",
+                                                   run.scenario.stages},
+        std::pair<const char*, const std::string&>{"read-stages",
+                                                   run.scenario.read_stages}}) {
+    if (flags.IsSet(flag) && text.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          flag, " needs DURATION:RATE stages (e.g. 30s:500,2m:5000), got an "
+                "empty value"));
+    }
+  }
   // With stages and no explicit -duration, the run lasts exactly the
   // stages (the longer of writes' and reads').
   if (!flags.IsSet("duration") &&

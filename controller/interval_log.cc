@@ -11,11 +11,19 @@
 #include "status/status_macros.h"
 
 namespace loadtest::controller {
+
+// report/'s file writer (`report` is the usual name of the JSON written).
+using report::WriteFileAtomically;
+
 namespace {
 
 constexpr size_t kChartPointBudget = 20000;
 constexpr size_t kMaxPointsPerSeries = 720;
 constexpr size_t kMinPointsPerSeries = 32;
+// Room reserved in the spool per planned interval (a total's line is 1-3
+// kB), and at most in all.
+constexpr int64_t kSpoolLineBytes = 3 * 1024;
+constexpr int64_t kMaxSpoolReserve = int64_t{256} << 20;
 
 double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
 
@@ -28,25 +36,24 @@ size_t IntervalLog::MaxChartPoints(size_t agents) {
 
 absl::StatusOr<std::unique_ptr<IntervalLog>> IntervalLog::Open(
     std::vector<std::string> agent_ids, const std::string& jsonl_path,
-    const std::string& csv_path) {
+    const std::string& csv_path, bool spool_totals,
+    int64_t expected_intervals) {
   std::unique_ptr<IntervalLog> log(new IntervalLog(std::move(agent_ids)));
-  for (OutFile* out : {&log->jsonl_, &log->csv_}) {
-    const std::string& path = out == &log->jsonl_ ? jsonl_path : csv_path;
-    if (path.empty()) continue;
-    out->path = path;
-    out->file = std::fopen((path + ".tmp").c_str(), "w");
-    if (out->file == nullptr) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "cannot write ", path, ": ", std::strerror(errno)));
-    }
+  if (!jsonl_path.empty()) {
+    ASSIGN_OR_RETURN(log->jsonl_.file, report::AtomicFile::Create(jsonl_path));
   }
-  // Without a spool only --out fails (WriteJsonReport says why): a run
-  // that writes no report does not need one.
-  log->totals_spool_ = std::tmpfile();
-  if (log->totals_spool_ == nullptr) {
-    log->spool_error_ = absl::ResourceExhaustedError(absl::StrCat(
-        "cannot create the temporary file for the interval totals (in ",
-        P_tmpdir, "): ", std::strerror(errno)));
+  if (!csv_path.empty()) {
+    ASSIGN_OR_RETURN(log->csv_.file, report::AtomicFile::Create(csv_path));
+  }
+  if (spool_totals) {
+    const int64_t reserve =
+        std::min(kMaxSpoolReserve,
+                 std::max<int64_t>(expected_intervals, 0) * kSpoolLineBytes);
+    ASSIGN_OR_RETURN(log->totals_spool_,
+                     report::CreateSpoolFile("the interval totals", reserve));
+  } else {
+    log->spool_error_ = absl::FailedPreconditionError(
+        "the interval totals were not kept (the run writes no --out)");
   }
   log->Write(&log->csv_, IntervalsCsvHeader());
   return log;
@@ -59,20 +66,14 @@ IntervalLog::IntervalLog(std::vector<std::string> agent_ids)
   for (size_t i = 0; i < agent_ids_.size(); ++i) agent_index_[agent_ids_[i]] = i;
 }
 
-IntervalLog::~IntervalLog() {
-  if (totals_spool_ != nullptr) std::fclose(totals_spool_);
-  for (OutFile* out : {&jsonl_, &csv_}) {
-    if (out->file == nullptr) continue;
-    std::fclose(out->file);
-    std::remove((out->path + ".tmp").c_str());
-  }
-}
+IntervalLog::~IntervalLog() = default;  // Unfinished files are removed.
 
 void IntervalLog::Write(OutFile* out, const std::string& text) {
   if (out->file == nullptr || !write_error_.ok()) return;
-  if (std::fwrite(text.data(), 1, text.size(), out->file) != text.size()) {
+  if (std::fwrite(text.data(), 1, text.size(), out->file->file()) !=
+      text.size()) {
     write_error_ = absl::ResourceExhaustedError(absl::StrCat(
-        "cannot write ", out->path, ": ", std::strerror(errno)));
+        "cannot write ", out->file->path(), ": ", std::strerror(errno)));
   }
 }
 
@@ -92,7 +93,8 @@ void IntervalLog::Add(const IntervalRow& row) {
   std::string line = IntervalRowJson(row, /*with_agents=*/false).dump();
   line += '\n';
   if (totals_spool_ != nullptr && spool_error_.ok() &&
-      std::fwrite(line.data(), 1, line.size(), totals_spool_) != line.size()) {
+      std::fwrite(line.data(), 1, line.size(), totals_spool_.get()) !=
+          line.size()) {
     spool_error_ = absl::ResourceExhaustedError(absl::StrCat(
         "cannot write the temporary file for the interval totals: ",
         std::strerror(errno)));
@@ -145,23 +147,9 @@ void IntervalLog::Compact() {
 absl::Status IntervalLog::Close() {
   for (OutFile* out : {&jsonl_, &csv_}) {
     if (out->file == nullptr) continue;
-    const bool flushed = std::fflush(out->file) == 0;
-    std::fclose(out->file);
-    out->file = nullptr;
-    const std::string tmp = out->path + ".tmp";
-    if (!write_error_.ok() || !flushed) {
-      std::remove(tmp.c_str());
-      if (write_error_.ok()) {
-        write_error_ = absl::ResourceExhaustedError(
-            absl::StrCat("cannot write ", out->path, ": ", std::strerror(errno)));
-      }
-      continue;
-    }
-    if (std::rename(tmp.c_str(), out->path.c_str()) != 0) {
-      write_error_ = absl::PermissionDeniedError(absl::StrCat(
-          "cannot write ", out->path, ": ", std::strerror(errno)));
-      std::remove(tmp.c_str());
-    }
+    std::unique_ptr<report::AtomicFile> file = std::move(out->file);
+    if (!write_error_.ok()) continue;  // Removed unwritten.
+    write_error_ = file->Commit();
   }
   return write_error_;
 }
@@ -169,21 +157,22 @@ absl::Status IntervalLog::Close() {
 absl::Status IntervalLog::ForEachTotal(
     const std::function<void(const std::string&)>& fn) const {
   RETURN_IF_ERROR(spool_error_);
-  if (std::fflush(totals_spool_) != 0 || std::fseek(totals_spool_, 0, SEEK_SET) != 0) {
+  if (std::fflush(totals_spool_.get()) != 0 ||
+      std::fseek(totals_spool_.get(), 0, SEEK_SET) != 0) {
     return absl::InternalError(absl::StrCat(
         "cannot read back the interval totals: ", std::strerror(errno)));
   }
   std::string line;
   char buffer[8192];
-  while (std::fgets(buffer, sizeof(buffer), totals_spool_) != nullptr) {
+  while (std::fgets(buffer, sizeof(buffer), totals_spool_.get()) != nullptr) {
     line += buffer;
     if (line.back() != '\n') continue;
     line.pop_back();
     fn(line);
     line.clear();
   }
-  const bool failed = std::ferror(totals_spool_) != 0;
-  std::fseek(totals_spool_, 0, SEEK_END);  // Add() appends again.
+  const bool failed = std::ferror(totals_spool_.get()) != 0;
+  std::fseek(totals_spool_.get(), 0, SEEK_END);  // Add() appends again.
   if (failed) {
     return absl::InternalError(absl::StrCat(
         "cannot read back the interval totals: ", std::strerror(errno)));

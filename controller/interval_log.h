@@ -4,10 +4,11 @@
 //     file (--out-intervals; AgentIntervalJson) and, with --csv, its lines
 //     of PREFIX_intervals.csv, written as they arrive.
 //   - Each interval's TOTAL (for --out's `intervals`) goes to a spool file
-//     (an unlinked temporary file, std::tmpfile: one compact line of 1-3 kB
-//     per interval whatever the number of agents), read back only when
-//     WriteJsonReport writes --out, one total at a time. When no temporary
-//     file can be created, only WriteJsonReport fails, saying so.
+//     (an unlinked temporary file in $TMPDIR, else /tmp: one compact line of
+//     1-3 kB per interval whatever the number of agents), read back only
+//     when WriteJsonReport writes --out, one total at a time. It is created,
+//     and room for the planned intervals reserved, when the log opens, so a
+//     read-only or full folder stops the run before it starts.
 //   - Kept in memory: a bounded chart series, at most MaxChartPoints(agents)
 //     points per agent, two neighbouring points merged into one whenever it
 //     is full (rates averaged over time, percentiles and queue utilization
@@ -29,18 +30,23 @@
 #include "absl/status/statusor.h"
 #include "controller/aggregator.h"
 #include "nlohmann/json.hpp"
+#include "report/report_file.h"
 
 namespace loadtest::controller {
 
 class IntervalLog {
  public:
   // `jsonl_path` and `csv_path` may be empty (not written). Both are written
-  // to "<path>.tmp" and renamed into place by Close(), so a reader never
-  // sees half a file. PermissionDenied naming the path when one cannot be
-  // created.
+  // to new temporary files beside them and renamed into place by Close()
+  // (report::AtomicFile), so a reader never sees half a file.
+  // PermissionDenied or InvalidArgument naming the path when one cannot be
+  // created. With `spool_totals` (a run that writes --out) the totals'
+  // spool is created now, with room reserved for `expected_intervals`
+  // (at most 256 MiB): its error (naming the folder and TMPDIR) is Open's.
   static absl::StatusOr<std::unique_ptr<IntervalLog>> Open(
       std::vector<std::string> agent_ids, const std::string& jsonl_path,
-      const std::string& csv_path);
+      const std::string& csv_path, bool spool_totals = true,
+      int64_t expected_intervals = 0);
   ~IntervalLog();  // Closes (and removes) unfinished files.
 
   // Points each agent's chart series may hold: 720 for up to 27 agents,
@@ -108,8 +114,7 @@ class IntervalLog {
   void Compact();
 
   struct OutFile {
-    std::string path;
-    std::FILE* file = nullptr;
+    std::unique_ptr<report::AtomicFile> file;  // Null: not written.
   };
   void Write(OutFile* out, const std::string& text);
   // Calls `fn` with each spooled total (one compact JSON line), in order.
@@ -122,7 +127,7 @@ class IntervalLog {
   OutFile jsonl_;
   OutFile csv_;
   absl::Status write_error_;
-  std::FILE* totals_spool_ = nullptr;  // One compact JSON total per line.
+  report::SpoolFile totals_spool_;  // One compact JSON total per line.
   absl::Status spool_error_;
   std::vector<Point> total_points_;
   std::vector<std::vector<Point>> agent_points_;  // By agent index.

@@ -1,15 +1,13 @@
 #include "controller/json_report.h"
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
-#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/flag_set.h"
 #include "cli/version.h"
+#include "report/report_file.h"
 
 namespace loadtest::controller {
 namespace {
@@ -320,64 +318,9 @@ nlohmann::json PrometheusTargetsJson(const std::vector<AgentInfo>& agents) {
   return targets;
 }
 
-absl::Status CheckReportsWritable(const std::vector<std::string>& paths) {
-  for (const std::string& path : paths) {
-    if (path.empty()) continue;
-    const std::string probe = path + ".tmp";
-    std::ofstream out(probe, std::ios::app);
-    if (!out) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("cannot write ", path,
-                       " (its directory is missing or not writable)"));
-    }
-    out.close();
-    std::remove(probe.c_str());
-  }
-  return absl::OkStatus();
-}
-
-absl::Status WriteFileAtomically(
-    const std::string& path,
-    const std::function<absl::Status(std::FILE*)>& write) {
-  const std::string temporary = path + ".tmp";
-  std::FILE* out = std::fopen(temporary.c_str(), "w");
-  if (out == nullptr) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "cannot write ", temporary, ": ", std::strerror(errno)));
-  }
-  const absl::Status wrote = write(out);
-  bool written = std::ferror(out) == 0 && std::fflush(out) == 0;
-  int error = written ? 0 : errno;
-  if (std::fclose(out) != 0 && written) {
-    written = false;
-    error = errno;
-  }
-  if (!wrote.ok() || !written) {
-    std::remove(temporary.c_str());
-    if (!wrote.ok()) return wrote;
-    return absl::ResourceExhaustedError(
-        absl::StrCat("cannot write ", path, ": ", std::strerror(error)));
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int rename_errno = errno;
-    std::remove(temporary.c_str());
-    return absl::PermissionDeniedError(absl::StrCat(
-        "cannot rename ", temporary, " to ", path, ": ",
-        std::strerror(rename_errno)));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status WriteTextFile(const std::string& path, const std::string& text) {
-  return WriteFileAtomically(path, [&text](std::FILE* out) {
-    std::fwrite(text.data(), 1, text.size(), out);
-    return absl::OkStatus();
-  });
-}
-
 absl::Status WriteJsonFile(const std::string& path,
-                           const nlohmann::json& report) {
-  return WriteTextFile(path, report.dump(2) + "\n");
+                           const nlohmann::json& json) {
+  return report::WriteTextFile(path, json.dump(2) + "\n");
 }
 
 std::string FormatUtc(std::chrono::system_clock::time_point t) {

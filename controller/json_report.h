@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -82,22 +81,7 @@ void AddAgentManifest(const std::string& run_id,
                       const std::vector<AgentInfo>& agents,
                       nlohmann::json* report);
 
-// Fails early, before a long run, when one of `paths` (empty ones are
-// skipped) could not be written: PermissionDenied naming the path.
-absl::Status CheckReportsWritable(const std::vector<std::string>& paths);
-
-// Writes `path` via `path`.tmp renamed into place, so a reader never sees
-// half a report: `write` writes the content to the open file (its error, or
-// a failed write, leaves no file behind and is returned). Errors name the
-// path.
-absl::Status WriteFileAtomically(
-    const std::string& path,
-    const std::function<absl::Status(std::FILE*)>& write);
-
-// WriteFileAtomically of `text`.
-absl::Status WriteTextFile(const std::string& path, const std::string& text);
-
-// WriteTextFile of `report`, pretty-printed.
+// `report`, pretty-printed, written whole to `path` (report::WriteTextFile).
 absl::Status WriteJsonFile(const std::string& path,
                            const nlohmann::json& report);
 

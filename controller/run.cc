@@ -26,6 +26,7 @@
 #include "controller/interval_log.h"
 #include "controller/json_report.h"
 #include "protocol/agent_client.h"
+#include "report/report_file.h"
 #include "status/status_macros.h"
 #include "sync/mutex.h"
 
@@ -45,11 +46,9 @@ constexpr seconds kStopTimeout(5);
 constexpr seconds kStopRetry(1);
 // While running, an agent silent for 2 x log-interval + 2 s is lost. After
 // the planned end (or a Stop) it sends nothing while it drains, closes and
-// audits its store, which takes up to about -write-timeout plus the audit,
-// so it gets -write-timeout + kAuditAllowance more. A cut-off connection
-// still fails within seconds then (keepalive); this only bounds how long a
-// live but stuck agent is waited for.
-constexpr seconds kAuditAllowance(60);
+// audits its store: FinishAllowance (run.h). A cut-off connection still
+// fails within seconds then (keepalive); this only bounds how long a live
+// but stuck agent is waited for.
 // Before its first update an agent is also setting up: it opens its store
 // and one connection per reader and starts every thread (thousands of
 // readers beside other work on two cores take seconds), and its run's clock
@@ -79,6 +78,19 @@ std::string FormatSeconds(Clock::duration d) {
 
 void Say(const std::string& message) {
   std::fprintf(stderr, "loadtest: %s\n", message.c_str());
+}
+
+// While running, an agent silent this long is lost.
+nanoseconds SilenceLimit(const protocol::RunSpec& spec) {
+  return 2 * spec.log_interval + seconds(2);
+}
+
+// The most updates a run of spec.duration sends: one per log interval
+// (the last one final), and one more for an interval boundary that fell on
+// the clock's tick.
+int64_t MaxUpdates(const protocol::RunSpec& spec) {
+  const int64_t interval = std::max<int64_t>(1, spec.log_interval.count());
+  return (spec.duration.count() + interval - 1) / interval + 1;
 }
 
 // One agent of the run.
@@ -121,8 +133,8 @@ class AgentRuns {
         options_(options),
         start_delay_(start_delay),
         in_process_(options.agent_targets.empty()),
-        silence_limit_(2 * spec.log_interval + seconds(2)),
-        drain_allowance_(spec.store.write_timeout + kAuditAllowance),
+        silence_limit_(SilenceLimit(spec)),
+        drain_allowance_(FinishAllowance(spec) - SilenceLimit(spec)),
         max_updates_(MaxUpdates(spec)),
         agent_count_(agents.size()),
         aggregator_(Ids(agents)),
@@ -253,14 +265,6 @@ class AgentRuns {
   // "agent a1: " before an agent's message, nothing for the in-process one.
   std::string Who(const RunAgent& a) const {
     return in_process_ ? "" : absl::StrCat("agent ", a.id, ": ");
-  }
-
-  // The most updates a run of spec.duration sends: one per log interval
-  // (the last one final), and one more for an interval boundary that fell
-  // on the clock's tick.
-  static int64_t MaxUpdates(const protocol::RunSpec& spec) {
-    const int64_t interval = std::max<int64_t>(1, spec.log_interval.count());
-    return (spec.duration.count() + interval - 1) / interval + 1;
   }
 
   // Why `update` cannot come next from agent `a`, or "": the sequence
@@ -728,6 +732,12 @@ pb::RunSpec ToWireRunSpec(const protocol::RunSpec& spec,
   return wire;
 }
 
+std::chrono::nanoseconds FinishAllowance(const protocol::RunSpec& spec) {
+  return SilenceLimit(spec) +
+         std::min<nanoseconds>(spec.store.write_timeout, kMaxDrainWait) +
+         kAuditAllowance;
+}
+
 absl::Status CheckDistributedRun(const Scenario& scenario,
                                  std::chrono::nanoseconds start_delay) {
   if (absl::StatusOr<std::string> path =
@@ -753,9 +763,16 @@ absl::StatusOr<RunOutcome> RunLoadTest(const Scenario& scenario,
   if (!in_process) {
     RETURN_IF_ERROR(CheckDistributedRun(scenario, options.start_delay));
   }
-  std::vector<std::string> paths = options.output.Paths();
-  paths.push_back(options.prometheus_targets_path);
-  RETURN_IF_ERROR(CheckReportsWritable(paths));
+  std::vector<report::OutputFile> files = options.output.Files();
+  files.push_back({"--prometheus-targets", options.prometheus_targets_path});
+  // In process, the database is a local file no report may replace.
+  std::vector<report::OutputFile> kept;
+  if (in_process) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      kept.push_back({"-db", scenario.db + suffix});
+    }
+  }
+  RETURN_IF_ERROR(report::CheckOutputFiles(files, kept));
 
   // Before any thread (gRPC's, the metrics server's) starts, so that only
   // the watcher sees SIGINT/SIGTERM. Until the run starts a signal just ends
@@ -806,6 +823,20 @@ absl::StatusOr<RunOutcome> RunLoadTest(const Scenario& scenario,
     a.metrics_address = absl::StrCat(host, ":", a.status.metrics_port());
   }
 
+  // The interval log (and --out's spool) before anything is announced: a
+  // folder that cannot take them stops the run here.
+  std::vector<std::string> ids;
+  for (const RunAgent& a : agents) ids.push_back(a.id);
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<IntervalLog> log,
+      IntervalLog::Open(
+          ids, options.output.IntervalsPath(),
+          options.output.csv_prefix.empty()
+              ? ""
+              : IntervalsCsvPath(options.output.csv_prefix),
+          /*spool_totals=*/!options.output.out_path.empty(),
+          MaxUpdates(spec)));
+
   const std::string run_id = NewRunId();
   const nanoseconds start_delay = in_process ? nanoseconds(0) : options.start_delay;
   std::vector<pb::RunSpec> wires;
@@ -833,15 +864,6 @@ absl::StatusOr<RunOutcome> RunLoadTest(const Scenario& scenario,
                 options.prometheus_targets_path.c_str());
   }
   std::fflush(stdout);
-
-  std::vector<std::string> ids;
-  for (const RunAgent& a : agents) ids.push_back(a.id);
-  ASSIGN_OR_RETURN(
-      std::unique_ptr<IntervalLog> log,
-      IntervalLog::Open(ids, options.output.IntervalsPath(),
-                        options.output.csv_prefix.empty()
-                            ? ""
-                            : IntervalsCsvPath(options.output.csv_prefix)));
 
   RunEnd end;
   end.mode = in_process ? "in-process" : "distributed";

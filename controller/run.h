@@ -74,6 +74,17 @@ protocol::pb::RunSpec ToWireRunSpec(const protocol::RunSpec& spec,
 absl::Status CheckDistributedRun(const Scenario& scenario,
                                  std::chrono::nanoseconds start_delay);
 
+// How long the controller waits, after the planned end or a stop, for an
+// agent that sends nothing while it drains, closes and audits its store:
+// 2 x log-interval + 2 s (the silence allowed while running), plus the
+// drain, min(-write-timeout, kMaxDrainWait), plus kAuditAllowance for the
+// audit's integrity check. It does not grow with -write-timeout beyond
+// kMaxDrainWait: a live but stuck agent holds the run at most this long
+// (1m36s with a 1 s log interval). An agent still silent then is lost.
+inline constexpr std::chrono::seconds kMaxDrainWait(30);
+inline constexpr std::chrono::seconds kAuditAllowance(60);
+std::chrono::nanoseconds FinishAllowance(const protocol::RunSpec& spec);
+
 // Runs `spec` (made from `scenario` by ToRunSpec) and says how it ended.
 // Errors, with nothing started: InvalidArgument (bad options), the report
 // paths' PermissionDenied, Unavailable when an agent is unreachable, busy or

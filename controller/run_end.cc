@@ -9,13 +9,21 @@
 
 namespace loadtest::controller {
 
-std::vector<std::string> OutputOptions::Paths() const {
-  std::vector<std::string> paths = {out_path, html_path, IntervalsPath()};
+// Every report is written by report/'s file writer (`report` is the usual
+// name of the JSON being written).
+using report::WriteTextFile;
+
+std::vector<report::OutputFile> OutputOptions::Files() const {
+  std::vector<report::OutputFile> files = {
+      {"--out", out_path},
+      {"--html", html_path},
+      {intervals_path.empty() ? "--out's intervals file" : "--out-intervals",
+       IntervalsPath()}};
   if (!csv_prefix.empty()) {
-    paths.push_back(IntervalsCsvPath(csv_prefix));
-    paths.push_back(SummaryCsvPath(csv_prefix));
+    files.push_back({"--csv", IntervalsCsvPath(csv_prefix)});
+    files.push_back({"--csv", SummaryCsvPath(csv_prefix)});
   }
-  return paths;
+  return files;
 }
 
 std::string OutputOptions::IntervalsPath() const {
@@ -91,7 +99,8 @@ absl::StatusOr<RunOutcome> FinishRun(const Scenario& scenario,
     }
     if (!output.html_path.empty()) {
       report["chart"] = intervals.ChartJson();
-      RETURN_IF_ERROR(WriteTextFile(output.html_path, HtmlReport(report)));
+      RETURN_IF_ERROR(
+          WriteTextFile(output.html_path, HtmlReport(report)));
       std::printf("html: %s\n", output.html_path.c_str());
     }
   }

@@ -17,6 +17,7 @@
 #include "controller/scenario.h"
 #include "controller/thresholds.h"
 #include "nlohmann/json.hpp"
+#include "report/report_file.h"
 
 namespace loadtest::controller {
 
@@ -59,8 +60,9 @@ struct OutputOptions {
   // rates) are not judged live.
   std::chrono::nanoseconds abort_grace = std::chrono::seconds(10);
 
-  // Every file this run will write, for the check made before it starts.
-  std::vector<std::string> Paths() const;
+  // Every file this run will write, with the flag that named it, for the
+  // check made before it starts (report::CheckOutputFiles).
+  std::vector<report::OutputFile> Files() const;
   // The JSON Lines file of the interval rows: intervals_path, else --out's
   // name with ".json" replaced by (or followed by) ".intervals.jsonl", else "".
   std::string IntervalsPath() const;

@@ -20,9 +20,9 @@ constexpr double kMinRate = 0.001;
 // The most stages of one ramp.
 constexpr size_t kMaxStages = 1000;
 
-std::string Seconds(std::chrono::nanoseconds d) {
-  return absl::StrCat(std::chrono::duration<double>(d).count(), "s");
-}
+// Exact, as the flag takes it: 168h+1ns is "168h0m0.000000001s", not a
+// rounded "604800s" that reads as within the limit.
+std::string Seconds(std::chrono::nanoseconds d) { return cli::FormatDuration(d); }
 
 }  // namespace
 
@@ -143,6 +143,13 @@ absl::Status ValidateWorkloadOptions(const WorkloadOptions& o) {
             name, ": a stage's rate must be between 0 and 10000000 per "
                   "second, got ",
             stage.target));
+      }
+      // As for -write-rate: a slower rate's period no longer fits the
+      // clock (see ValidateRunSpec).
+      if (stage.target > 0 && stage.target < kMinRate) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            name, ": a stage's rate must be 0 or at least ", kMinRate,
+            " per second, got ", stage.target));
       }
       if (stage.target > 0 && threads == 0) {
         return absl::InvalidArgumentError(absl::StrCat(

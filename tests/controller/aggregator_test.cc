@@ -13,8 +13,10 @@
 namespace loadtest::controller {
 namespace {
 
+// A final update's audit acknowledges `total_writes`: every write of the
+// agent's updates (its last one's `writes` when -1), as a real agent's does.
 protocol::IntervalUpdate Update(int64_t sequence, int64_t writes, int64_t base_ns,
-                             bool final = false) {
+                             bool final = false, int64_t total_writes = -1) {
   protocol::IntervalUpdate u;
   u.sequence = sequence;
   u.start_s = static_cast<double>(sequence - 1);
@@ -29,8 +31,8 @@ protocol::IntervalUpdate Update(int64_t sequence, int64_t writes, int64_t base_n
   u.final = final;
   if (final) {
     protocol::RunAudit audit;
-    audit.acknowledged = writes;
-    audit.rows_in_db = writes;
+    audit.acknowledged = total_writes >= 0 ? total_writes : writes;
+    audit.rows_in_db = audit.acknowledged;
     audit.integrity_ok = true;
     audit.integrity_message = "ok";
     u.audit = audit;
@@ -105,8 +107,8 @@ TEST(AggregatorTest, SummaryAddsCountersAndAuditsAcrossAgents) {
   Aggregator aggregator({"a", "b"});
   aggregator.Add("a", Update(1, 100, 1000));
   aggregator.Add("b", Update(1, 200, 1000));
-  aggregator.Add("a", Update(2, 10, 1000, true));
-  auto rows = aggregator.Add("b", Update(2, 20, 1000, true));
+  aggregator.Add("a", Update(2, 10, 1000, true, /*total_writes=*/110));
+  auto rows = aggregator.Add("b", Update(2, 20, 1000, true, /*total_writes=*/220));
   ASSERT_EQ(rows.size(), 1u);
   const RunSummary s = aggregator.Summary();
   EXPECT_FALSE(s.partial);
@@ -117,8 +119,8 @@ TEST(AggregatorTest, SummaryAddsCountersAndAuditsAcrossAgents) {
   ASSERT_EQ(s.agents.size(), 2u);
   EXPECT_EQ(s.agents[0].figures.counters.writes_ok, 110);
   EXPECT_EQ(s.agents[1].figures.counters.writes_ok, 220);
-  EXPECT_EQ(s.audit.acknowledged, 30);
-  EXPECT_EQ(s.audit.rows_in_db, 30);
+  EXPECT_EQ(s.audit.acknowledged, 330);
+  EXPECT_EQ(s.audit.rows_in_db, 330);
   EXPECT_TRUE(s.audit.passed());
 }
 
@@ -317,7 +319,7 @@ TEST(AggregatorLostTest, KeepsTheLostAgentsFiguresAndMarksTheSummaryPartial) {
   aggregator.Add("a", Update(1, 10, 1000));
   aggregator.Add("b", Update(1, 20, 1000));
   aggregator.MarkLost("b", "UNAVAILABLE: Socket closed");
-  aggregator.Add("a", Update(2, 10, 1000, /*final=*/true));
+  aggregator.Add("a", Update(2, 10, 1000, /*final=*/true, /*total_writes=*/20));
   const RunSummary s = aggregator.Summary();
   EXPECT_TRUE(s.partial);
   ASSERT_EQ(s.agents.size(), 2u);
@@ -331,7 +333,7 @@ TEST(AggregatorLostTest, KeepsTheLostAgentsFiguresAndMarksTheSummaryPartial) {
   EXPECT_EQ(s.total.counters.writes_ok, 40);
   // The audit covers the agent that finished; the lost one is not counted
   // as a failure of the store.
-  EXPECT_EQ(s.audit.acknowledged, 10);  // a's audit alone.
+  EXPECT_EQ(s.audit.acknowledged, 20);  // a's audit alone.
   EXPECT_TRUE(s.audit.passed());
 }
 
@@ -389,6 +391,65 @@ TEST(AggregatorLostTest, ReportCarriesLostAgentsPartialAndTheManifest) {
   EXPECT_EQ(j["agents"][1]["agent_id"], "b");
   EXPECT_EQ(j["agents"][1]["target"], "10.0.0.8:7070");
   EXPECT_EQ(j["agents"][1]["version"], "0.1.0");
+}
+
+}  // namespace
+}  // namespace loadtest::controller
+
+namespace loadtest::controller {
+namespace {
+
+// Issue 30, item 10: the verdict trusted the agent's own lost/unexplained.
+TEST(AuditCheckTest, AnAuditWhoseCountsGiveLostRowsFailsWhateverItClaims) {
+  Aggregator aggregator({"a"});
+  aggregator.Add("a", Update(1, 200, 1000));
+  protocol::IntervalUpdate last = Update(2, 100, 1000, /*final=*/true);
+  last.audit->acknowledged = 300;
+  last.audit->rows_in_db = 295;
+  last.audit->lost = 0;  // The lie.
+  aggregator.Add("a", last);
+  const RunSummary s = aggregator.Summary();
+  EXPECT_FALSE(s.audit.passed());
+  EXPECT_EQ(s.audit.lost, 5);
+  EXPECT_NE(s.audit.error.find("lost 0"), std::string::npos) << s.audit.error;
+  EXPECT_NE(s.audit.error.find("gives lost 5"), std::string::npos)
+      << s.audit.error;
+}
+
+TEST(AuditCheckTest, AnAcknowledgedCountOtherThanTheUpdatesFails) {
+  Aggregator aggregator({"a"});
+  aggregator.Add("a", Update(1, 200, 1000));
+  protocol::IntervalUpdate last = Update(2, 100, 1000, /*final=*/true);
+  last.audit->acknowledged = 250;  // The updates acknowledged 300.
+  last.audit->rows_in_db = 250;
+  aggregator.Add("a", last);
+  const RunSummary s = aggregator.Summary();
+  EXPECT_FALSE(s.audit.passed());
+  EXPECT_NE(s.audit.error.find("250 acknowledged writes, but the agent's "
+                               "updates reported 300"),
+            std::string::npos)
+      << s.audit.error;
+}
+
+TEST(AuditCheckTest, LateCommitsMustMatchTheUpdatesToo) {
+  Figures figures;
+  figures.counters.writes_ok = 10;
+  figures.late_commits = 2;
+  protocol::RunAudit audit;
+  audit.acknowledged = 10;
+  audit.late_commits = 2;
+  audit.rows_in_db = 12;
+  audit.integrity_ok = true;
+  EXPECT_TRUE(CheckAudit(audit, figures).passed());
+  audit.late_commits = 3;
+  audit.rows_in_db = 13;
+  const protocol::RunAudit checked = CheckAudit(audit, figures);
+  EXPECT_FALSE(checked.passed());
+  EXPECT_NE(checked.error.find("3 late commits"), std::string::npos)
+      << checked.error;
+  // An audit that could not run is kept as the agent said it.
+  audit.error = "cannot audit: the file was replaced";
+  EXPECT_EQ(CheckAudit(audit, figures).error, audit.error);
 }
 
 }  // namespace

@@ -66,25 +66,6 @@ TEST(JsonReportTest, WriteJsonFileReplacesTheFileWholeAndNamesBadPaths) {
   EXPECT_NE(status.message().find("/no/such/dir/report.json"), std::string::npos);
 }
 
-TEST(JsonReportTest, AFailedWriteKeepsTheOldFileAndLeavesNoTemporaryOne) {
-  const std::string path =
-      (std::filesystem::temp_directory_path() / "json_report_test_keep.txt")
-          .string();
-  ASSERT_TRUE(WriteTextFile(path, "old\n").ok());
-  const absl::Status failed =
-      WriteFileAtomically(path, [](std::FILE* out) {
-        std::fputs("half of the new", out);
-        return absl::DataLossError("the source went away");
-      });
-  EXPECT_EQ(failed.code(), absl::StatusCode::kDataLoss) << failed;
-  std::ifstream in(path);
-  std::string kept((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  EXPECT_EQ(kept, "old\n");
-  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
-  std::remove(path.c_str());
-}
-
 }  // namespace
 }  // namespace loadtest::controller
 

@@ -238,3 +238,21 @@ TEST(RunTest, StagesAreSplitAmongTheAgentsAndEachAgentHasItsOwnSeed) {
 }  // namespace
 }  // namespace loadtest::controller
 
+
+namespace loadtest::controller {
+namespace {
+
+// Issue 30, item 12: with -write-timeout=168h a silent agent held the run
+// for a week after its planned end.
+TEST(FinishAllowanceTest, DoesNotGrowWithTheWriteTimeoutBeyondItsCap) {
+  protocol::RunSpec spec;
+  spec.log_interval = std::chrono::seconds(1);
+  spec.store.write_timeout = std::chrono::hours(168);
+  EXPECT_EQ(FinishAllowance(spec),
+            std::chrono::seconds(4) + kMaxDrainWait + kAuditAllowance);
+  spec.store.write_timeout = std::chrono::seconds(5);
+  EXPECT_EQ(FinishAllowance(spec), std::chrono::seconds(4 + 5) + kAuditAllowance);
+}
+
+}  // namespace
+}  // namespace loadtest::controller

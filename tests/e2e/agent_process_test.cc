@@ -57,6 +57,19 @@ TEST(AgentProcessTest, TheStartLineNamesTheAllocatorTheBuildLinked) {
                         LOADTEST_EXPECTED_ALLOCATOR + "): listening on "));
 }
 
+// Issue 30, item 16: `--healthcheck=` started serving, so a probe that lost
+// its address ran an agent (on the default port) instead of failing.
+TEST(AgentProcessTest, AnEmptyHealthcheckIsRefusedNotServed) {
+  TempDir dir;
+  auto result = RunAndWait({LOADTEST_AGENT_BIN, "--healthcheck=",
+                            "--listen=127.0.0.1:0", "--metrics-port=0",
+                            "--data-dir=" + dir.path()});
+  EXPECT_EQ(result.exit_code, 1) << result.stderr_text;
+  EXPECT_THAT(result.stderr_text,
+              HasSubstr("--healthcheck needs the agent's address"));
+  EXPECT_THAT(result.stderr_text, ::testing::Not(HasSubstr("listening on")));
+}
+
 TEST(AgentProcessTest, RefusesAPortInUse) {
   TempDir dir;
   const ListeningSocket taken;

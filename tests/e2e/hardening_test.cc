@@ -580,6 +580,46 @@ TEST_F(HardeningTest, AnAgentSlowToStartIsWaitedForNotLost) {
   EXPECT_FALSE(report["summary"]["partial"].get<bool>());
 }
 
+// Issue 30, item 10: an audit saying rows_in_db 295, acknowledged 300,
+// lost 0 printed "... ? yes ... PASSED", exit 0. The controller now does the
+// arithmetic itself and holds the acknowledged count against the updates.
+TEST_F(HardeningTest, AnAgentWhoseAuditContradictsItsCountsFailsTheAudit) {
+  for (const int64_t audited_acknowledged : {int64_t{300}, int64_t{250}}) {
+    HostileAgent agent("liar", [audited_acknowledged](
+                                   const pb::RunSpec& spec,
+                                   grpc::ServerWriter<pb::RunUpdate>* writer) {
+      AwaitFirstInterval(spec);
+      pb::RunUpdate first = Update(1, 0, 1);
+      first.mutable_counters()->set_writes_ok(200);
+      writer->Write(first);
+      pb::RunUpdate last = Update(2, 1, 2);
+      last.mutable_counters()->set_writes_ok(100);
+      last.set_final(true);
+      last.set_stop_reason("duration reached");
+      last.mutable_audit()->set_acknowledged(audited_acknowledged);
+      last.mutable_audit()->set_rows_in_db(audited_acknowledged == 300 ? 295
+                                                                       : 250);
+      last.mutable_audit()->set_lost(0);
+      last.mutable_audit()->set_integrity_ok(true);
+      last.mutable_audit()->set_integrity_message("ok");
+      writer->Write(last);
+    });
+    const ProcessResult result = RunController(agent, dir_);
+    EXPECT_EQ(result.exit_code, 2) << Describe(result);
+    EXPECT_THAT(result.stdout_text, HasSubstr("Durability audit: FAILED"));
+    EXPECT_THAT(result.stdout_text,
+                HasSubstr(audited_acknowledged == 300
+                              ? "rows_in_db 295 against acknowledged 300 + "
+                                "committed late 0 gives lost 5"
+                              : "the audit counts 250 acknowledged writes, "
+                                "but the agent's updates reported 300"))
+        << Describe(result);
+    const nlohmann::json report = ReadReport(dir_.File("report.json"));
+    ASSERT_TRUE(report.is_object()) << Describe(result);
+    EXPECT_FALSE(report["audit"]["passed"].get<bool>()) << report["audit"];
+  }
+}
+
 // Probes 5 and 6: peer strings reached the terminal and CSV raw, and a
 // 3.9 MB first_error was printed on every update.
 TEST_F(HardeningTest, PeerStringsAreEscapedAndTheFirstErrorShownOnce) {

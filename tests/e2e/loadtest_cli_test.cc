@@ -183,7 +183,16 @@ INSTANTIATE_TEST_SUITE_P(
         BadFlagCase{"PortOutOfRange",
                     {"-metrics-port=70000"},
                     {"metrics-port", "70000"}},
-        BadFlagCase{"StrayPositionalArgument", {"stray"}, {"stray"}}),
+        BadFlagCase{"StrayPositionalArgument", {"stray"}, {"stray"}},
+        // Issue 30, item 16: an empty ramp ran a closed loop, a rate below
+        // 0.001/s was taken, 168h+1ns read "got 604800s".
+        BadFlagCase{"EmptyStages", {"--stages="}, {"stages", "empty"}},
+        BadFlagCase{"StageRateBelowTheSlowest",
+                    {"--stages=10s:0.0001", "-writers=1"},
+                    {"stages", "0.001", "0.0001"}},
+        BadFlagCase{"DurationJustPastAWeek",
+                    {"-duration=168h0m0.000000001s"},
+                    {"duration", "168h0m0.000000001s"}}),
     [](const ::testing::TestParamInfo<BadFlagCase>& info) {
       return info.param.name;
     });
@@ -578,6 +587,25 @@ TEST_F(LoadtestCliTest, CompareExitsTwoOnARegressionAndZeroWithout) {
       RunAndWait({LOADTEST_BIN, "compare", report(), dir_.File("missing.json")});
   EXPECT_EQ(bad.exit_code, kExitUsage);
   EXPECT_THAT(bad.stderr_text, HasSubstr("missing.json"));
+
+  // Issue 30, item 13: a report's parameter names reached the terminal raw.
+  json hostile = ReadReport(report());
+  hostile["run"]["fingerprint"] = "other";
+  hostile["parameters"]["evil\x1b[2J"] = "\x1b]0;owned\x07";
+  // Bulk compare does not read is dropped as it is parsed; it must not
+  // change the figures compared.
+  for (json& row : hostile["intervals"]) {
+    row["agents"] = json::array({{{"agent_id", "x"}, {"padding", "y"}}});
+  }
+  const std::string hostile_path = dir_.File("hostile.json");
+  WriteFile(hostile_path, hostile.dump());
+  const ProcessResult escaped =
+      RunAndWait({LOADTEST_BIN, "compare", hostile_path, report()});
+  EXPECT_EQ(escaped.exit_code, 0) << Describe(escaped);
+  EXPECT_THAT(escaped.stderr_text, HasSubstr("evil\\e[2J"));
+  EXPECT_EQ(escaped.stderr_text.find('\x1b'), std::string::npos)
+      << escaped.stderr_text;
+  EXPECT_THAT(escaped.stdout_text, HasSubstr("0 regressions beyond 5.0%"));
 }
 
 // --seed: the same seed and agent count write the same messages per
