@@ -94,7 +94,7 @@ void RegisterAgentFlags(cli::FlagSet* flags, AgentCommandLine* cl) {
                "A run stops (its final update says why) once the files in "
                "-data-dir (every database, with its WAL and journal while "
                "they exist) reach this many bytes in total, checked every "
-               "100 ms; a run is refused when they already do. The WAL "
+               "10 ms; a run is refused when they already do. The WAL "
                "counts: a run may stop before the databases alone reach "
                "the limit.");
 

@@ -37,7 +37,7 @@ class AgentRun {
   // run are in the update's counters and audit.
   absl::Status Run(const UpdateCallback& on_update);
 
-  // Makes Run() call `check` every 100 ms while it waits for the next
+  // Makes Run() call `check` every 10 ms while it waits for the next
   // interval and stop as soon as it returns a reason (non-empty), instead of
   // noticing only at the next interval. For the gRPC service: a vanished
   // controller, a database over --max-db-bytes. Call before Run().
