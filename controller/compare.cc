@@ -1,10 +1,12 @@
 #include "controller/compare.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <cmath>
 #include <limits>
+#include <map>
+#include <numeric>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -13,53 +15,41 @@
 #include "cli/flag_set.h"
 #include "controller/run_end.h"
 #include "protocol/peer_text.h"
+#include "report/report_file.h"
+#include "status/status_macros.h"
 
 namespace loadtest::controller {
 namespace {
 
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
 struct Figure {
   const char* label;
+  const char* key;   // In the JSON output.
   const char* path;  // JSON pointer below summary/total.
   bool higher_is_better;
+  // Differences and spreads below this are noise whatever their percent:
+  // a queue at 0.01% against 0.03% is no change, nor erratic.
+  double floor;
 };
 
 constexpr Figure kFigures[] = {
-    {"writes/s", "/writes_per_s", true},
-    {"reads/s", "/reads_per_s", true},
-    {"write p50 (ms)", "/write_latency_ms/p50", false},
-    {"write p95 (ms)", "/write_latency_ms/p95", false},
-    {"write p99 (ms)", "/write_latency_ms/p99", false},
-    {"write max (ms)", "/write_latency_ms/max", false},
-    {"read p50 (ms)", "/read_latency_ms/p50", false},
-    {"read p95 (ms)", "/read_latency_ms/p95", false},
-    {"read p99 (ms)", "/read_latency_ms/p99", false},
-    {"error rate", "/error_rate", false},
-    {"queue utilization", "/queue_utilization", false},
+    {"writes/s", "writes_per_s", "/writes_per_s", true, 1},
+    {"reads/s", "reads_per_s", "/reads_per_s", true, 1},
+    {"write p50 (ms)", "write_p50_ms", "/write_latency_ms/p50", false, 0.05},
+    {"write p95 (ms)", "write_p95_ms", "/write_latency_ms/p95", false, 0.05},
+    {"write p99 (ms)", "write_p99_ms", "/write_latency_ms/p99", false, 0.05},
+    {"write max (ms)", "write_max_ms", "/write_latency_ms/max", false, 0.05},
+    {"read p50 (ms)", "read_p50_ms", "/read_latency_ms/p50", false, 0.05},
+    {"read p95 (ms)", "read_p95_ms", "/read_latency_ms/p95", false, 0.05},
+    {"read p99 (ms)", "read_p99_ms", "/read_latency_ms/p99", false, 0.05},
+    {"error rate", "error_rate", "/error_rate", false, 0.001},
+    {"queue utilization", "queue_utilization", "/queue_utilization", false,
+     0.01},
 };
 
-// The figure's value in every interval total of `report` that has it.
-std::vector<double> PerInterval(const nlohmann::json& report,
-                                const std::string& path) {
-  std::vector<double> values;
-  if (!report.is_object() || !report.contains("intervals") ||
-      !report.at("intervals").is_array()) {
-    return values;
-  }
-  const nlohmann::json::json_pointer pointer("/total" + path);
-  for (const nlohmann::json& row : report.at("intervals")) {
-    if (!row.is_object() || !row.contains(pointer)) continue;
-    const nlohmann::json& v = row.at(pointer);
-    // A latency of an interval without samples is 0, not a measurement.
-    if (v.is_number() &&
-        !(path.find("latency") != std::string::npos && v.get<double>() == 0)) {
-      values.push_back(v.get<double>());
-    }
-  }
-  return values;
-}
-
-absl::StatusOr<double> Read(const nlohmann::json& report, const char* name,
-                            const std::string& path) {
+absl::StatusOr<double> Read(const nlohmann::json& report,
+                            const std::string& name, const std::string& path) {
   const nlohmann::json::json_pointer pointer("/summary/total" + path);
   if (!report.is_object() || !report.contains(pointer) ||
       !report.at(pointer).is_number()) {
@@ -70,18 +60,92 @@ absl::StatusOr<double> Read(const nlohmann::json& report, const char* name,
   return report.at(pointer).get<double>();
 }
 
-// The first component of a figure's JSON pointer ("/write_latency_ms/p50"
-// -> "write_latency_ms").
-std::string TopKey(const char* path) {
-  const std::string p(path + 1);
-  return p.substr(0, p.find('/'));
+// The regularized incomplete beta function I_x(a, b), by its continued
+// fraction (modified Lentz), for the t distribution.
+double BetaContinuedFraction(double a, double b, double x) {
+  constexpr double kTiny = 1e-300;
+  double c = 1, d = 1 - (a + b) * x / (a + 1);
+  if (std::fabs(d) < kTiny) d = kTiny;
+  d = 1 / d;
+  double h = d;
+  for (int m = 1; m <= 300; ++m) {
+    const double m2 = 2.0 * m;
+    double aa = m * (b - m) * x / ((a + m2 - 1) * (a + m2));
+    d = 1 + aa * d;
+    if (std::fabs(d) < kTiny) d = kTiny;
+    c = 1 + aa / c;
+    if (std::fabs(c) < kTiny) c = kTiny;
+    d = 1 / d;
+    h *= d * c;
+    aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1));
+    d = 1 + aa * d;
+    if (std::fabs(d) < kTiny) d = kTiny;
+    c = 1 + aa / c;
+    if (std::fabs(c) < kTiny) c = kTiny;
+    d = 1 / d;
+    const double delta = d * c;
+    h *= delta;
+    if (std::fabs(delta - 1) < 1e-14) break;
+  }
+  return h;
 }
 
-// Parses a --out report keeping only what compare reads: tool, parameters,
-// run, summary.total, summary.agents, and in each interval its total's
-// compared figures. A report of a long run is mostly interval totals: the
-// rest of each is dropped as it is read, so memory follows the figures
-// kept, not the file (a 360 MB report took 1.75 GB whole).
+double IncompleteBeta(double a, double b, double x) {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const double front = std::exp(std::lgamma(a + b) - std::lgamma(a) -
+                                std::lgamma(b) + a * std::log(x) +
+                                b * std::log(1 - x));
+  if (x < (a + 1) / (a + b + 2)) return front * BetaContinuedFraction(a, b, x) / a;
+  return 1 - front * BetaContinuedFraction(b, a, 1 - x) / b;
+}
+
+// P(T <= t) for Student's t with `df` degrees of freedom.
+double StudentTCdf(double t, double df) {
+  const double tail = 0.5 * IncompleteBeta(df / 2, 0.5, df / (df + t * t));
+  return t >= 0 ? 1 - tail : tail;
+}
+
+}  // namespace
+
+const char* VerdictName(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kNoChange: return "no change";
+    case Verdict::kImproved: return "improved";
+    case Verdict::kRegressed: return "regressed";
+    case Verdict::kErratic: return "erratic";
+    case Verdict::kUndecidable: return "undecidable";
+  }
+  return "?";
+}
+
+double StudentTQuantile(double p, double df) {
+  if (p == 0.5) return 0;
+  if (p < 0.5) return -StudentTQuantile(1 - p, df);
+  double low = 0, high = 1;
+  while (StudentTCdf(high, df) < p && high < 1e12) high *= 2;
+  for (int i = 0; i < 200 && high - low > 1e-12 * high; ++i) {
+    const double mid = (low + high) / 2;
+    (StudentTCdf(mid, df) < p ? low : high) = mid;
+  }
+  return (low + high) / 2;
+}
+
+SideStats DescribeRuns(std::vector<double> values) {
+  SideStats s;
+  s.values = std::move(values);
+  const double n = static_cast<double>(s.values.size());
+  if (s.values.empty()) return s;
+  s.mean = std::accumulate(s.values.begin(), s.values.end(), 0.0) / n;
+  if (s.values.size() > 1) {
+    double squares = 0;
+    for (double v : s.values) squares += (v - s.mean) * (v - s.mean);
+    s.sd = std::sqrt(squares / (n - 1));
+  }
+  s.cov = s.mean != 0 ? s.sd / std::fabs(s.mean) : 0;
+  return s;
+}
+
 nlohmann::json ParseReportFigures(std::istream& in) {
   std::vector<std::string> keys(8);  // The key being read at each depth.
   auto keep = [&keys](int depth, nlohmann::json::parse_event_t event,
@@ -92,92 +156,95 @@ nlohmann::json ParseReportFigures(std::istream& in) {
     const std::string& key = keys[depth];
     if (depth == 1) {
       return key == "tool" || key == "parameters" || key == "run" ||
-             key == "summary" || key == "intervals";
+             key == "summary" || key == "repeat";
     }
     if (keys[1] == "summary" && depth == 2) {
       return key == "total" || key == "agents";
-    }
-    if (keys[1] == "intervals" && depth == 3) return key == "total";
-    if (keys[1] == "intervals" && depth == 4) {
-      for (const Figure& f : kFigures) {
-        if (key == TopKey(f.path)) return true;
-      }
-      return false;
     }
     return true;
   };
   return nlohmann::json::parse(in, keep, /*allow_exceptions=*/false);
 }
 
-}  // namespace
-
-absl::StatusOr<std::vector<ComparisonRow>> CompareReports(
-    const nlohmann::json& baseline, const nlohmann::json& candidate,
-    double tolerance) {
+absl::StatusOr<std::vector<ComparisonRow>> CompareRuns(
+    const std::vector<nlohmann::json>& a, const std::vector<nlohmann::json>& b,
+    const CompareOptions& options) {
+  if (a.empty() || b.empty()) {
+    return absl::InvalidArgumentError(
+        "compare needs at least one report on each side");
+  }
   std::vector<ComparisonRow> rows;
   for (const Figure& f : kFigures) {
     ComparisonRow row;
     row.figure = f.label;
+    row.key = f.key;
     row.higher_is_better = f.higher_is_better;
-    absl::StatusOr<double> a = Read(baseline, "A", f.path);
-    if (!a.ok()) return a.status();
-    absl::StatusOr<double> b = Read(candidate, "B", f.path);
-    if (!b.ok()) return b.status();
-    row.baseline = *a;
-    row.candidate = *b;
-    row.change_percent = row.baseline != 0
-                             ? (row.candidate - row.baseline) / row.baseline * 100
-                             : std::numeric_limits<double>::quiet_NaN();
-    const std::vector<double> per_a = PerInterval(baseline, f.path);
-    const std::vector<double> per_b = PerInterval(candidate, f.path);
-    row.intervals_a = per_a.size();
-    row.intervals_b = per_b.size();
-    const bool tested =
-        per_a.size() >= kMinIntervals && per_b.size() >= kMinIntervals;
-    row.p_value = tested ? MannWhitneyP(per_a, per_b)
-                         : std::numeric_limits<double>::quiet_NaN();
-    row.significant = tested && row.p_value < kSignificance;
-    const double worse = f.higher_is_better ? row.baseline - row.candidate
-                                            : row.candidate - row.baseline;
-    row.regression = worse > 0 && worse > std::fabs(row.baseline) * tolerance &&
-                     (!tested || row.significant);
+    std::vector<double> values[2];
+    for (int side = 0; side < 2; ++side) {
+      const std::vector<nlohmann::json>& reports = side == 0 ? a : b;
+      for (size_t i = 0; i < reports.size(); ++i) {
+        absl::StatusOr<double> v =
+            Read(reports[i], absl::StrCat(side == 0 ? "A" : "B", i + 1), f.path);
+        if (!v.ok()) return v.status();
+        values[side].push_back(*v);
+      }
+    }
+    row.a = DescribeRuns(std::move(values[0]));
+    row.b = DescribeRuns(std::move(values[1]));
+    const double difference = row.b.mean - row.a.mean;
+    const double scale = row.a.mean != 0 ? 100 / std::fabs(row.a.mean) : kNaN;
+    row.change_percent = difference * scale;
+    row.ci_low_percent = row.ci_high_percent = kNaN;
+    if (row.a.values.size() < 2 || row.b.values.size() < 2) {
+      row.verdict = Verdict::kUndecidable;
+      rows.push_back(row);
+      continue;
+    }
+    // Welch's interval of the difference of the means.
+    const double va = row.a.sd * row.a.sd / row.a.values.size();
+    const double vb = row.b.sd * row.b.sd / row.b.values.size();
+    const double se = std::sqrt(va + vb);
+    double half = 0;
+    if (se > 0) {
+      const double df =
+          (va + vb) * (va + vb) /
+          (va * va / (row.a.values.size() - 1) +
+           vb * vb / (row.b.values.size() - 1));
+      // A regression (an improvement) is a one-sided question: the change
+      // is beyond 0 at `confidence` when the one-sided bound is; the
+      // two-sided interval whose ends are those bounds is shown.
+      half = StudentTQuantile(options.confidence, df) * se;
+    }
+    row.ci_low_percent = (difference - half) * scale;
+    row.ci_high_percent = (difference + half) * scale;
+    const bool erratic =
+        (row.a.cov > kErraticCov && row.a.sd > f.floor) ||
+        (row.b.cov > kErraticCov && row.b.sd > f.floor);
+    const bool beyond_interval = difference - half > 0 || difference + half < 0;
+    const bool beyond_effect =
+        std::fabs(difference) > f.floor &&
+        std::fabs(difference) >= options.min_effect * std::fabs(row.a.mean);
+    if (erratic) {
+      row.verdict = Verdict::kErratic;
+    } else if (beyond_interval && beyond_effect) {
+      const bool better = (difference > 0) == f.higher_is_better;
+      row.verdict = better ? Verdict::kImproved : Verdict::kRegressed;
+    } else {
+      row.verdict = Verdict::kNoChange;
+    }
     rows.push_back(row);
   }
   return rows;
 }
 
-double MannWhitneyP(const std::vector<double>& a,
-                    const std::vector<double>& b) {
-  const double n1 = static_cast<double>(a.size());
-  const double n2 = static_cast<double>(b.size());
-  if (a.empty() || b.empty()) return std::numeric_limits<double>::quiet_NaN();
-  // Rank everything together, ties sharing their mean rank.
-  std::vector<std::pair<double, int>> all;
-  for (double v : a) all.push_back({v, 0});
-  for (double v : b) all.push_back({v, 1});
-  std::sort(all.begin(), all.end());
-  double rank_sum_a = 0;
-  double tie_term = 0;  // Sum of t^3 - t over groups of t ties.
-  for (size_t i = 0; i < all.size();) {
-    size_t j = i;
-    while (j < all.size() && all[j].first == all[i].first) ++j;
-    const double mean_rank = (static_cast<double>(i + 1) + j) / 2;
-    for (size_t k = i; k < j; ++k) {
-      if (all[k].second == 0) rank_sum_a += mean_rank;
-    }
-    const double t = static_cast<double>(j - i);
-    tie_term += t * t * t - t;
-    i = j;
+int CompareExitCode(const std::vector<ComparisonRow>& rows) {
+  bool undecided = false;
+  for (const ComparisonRow& r : rows) {
+    if (r.verdict == Verdict::kRegressed) return kCompareRegression;
+    undecided = undecided || r.verdict == Verdict::kErratic ||
+                r.verdict == Verdict::kUndecidable;
   }
-  const double u = rank_sum_a - n1 * (n1 + 1) / 2;
-  const double n = n1 + n2;
-  const double variance =
-      n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1)));
-  if (!(variance > 0)) return 1;
-  // Continuity-corrected z, two-sided.
-  const double z =
-      std::max(0.0, std::fabs(u - n1 * n2 / 2) - 0.5) / std::sqrt(variance);
-  return std::erfc(z / std::sqrt(2.0));
+  return undecided ? kCompareUndecided : kCompareNoRegression;
 }
 
 std::vector<std::string> CompareWarnings(const nlohmann::json& baseline,
@@ -228,60 +295,227 @@ std::vector<std::string> CompareWarnings(const nlohmann::json& baseline,
   return warnings;
 }
 
+namespace {
+
+std::string Percent(double v) {
+  return std::isnan(v) ? std::string("n/a") : absl::StrFormat("%+.1f%%", v);
+}
+
+std::string SideText(const SideStats& s) {
+  if (s.values.size() < 2) return absl::StrFormat("%.4g", s.mean);
+  return absl::StrFormat("%.4g ±%.4g (CoV %.1f%%)", s.mean, s.sd, 100 * s.cov);
+}
+
+nlohmann::json SideJson(const SideStats& s) {
+  return {{"n", s.values.size()}, {"mean", s.mean}, {"sd", s.sd},
+          {"cov", s.cov},         {"values", s.values}};
+}
+
+// NaN is not JSON: null.
+nlohmann::json Number(double v) {
+  return std::isnan(v) ? nlohmann::json() : nlohmann::json(v);
+}
+
+}  // namespace
+
 std::string FormatComparison(const std::vector<ComparisonRow>& rows,
-                             const std::string& baseline_name,
-                             const std::string& candidate_name,
-                             double tolerance) {
-  std::string out = absl::StrFormat("%-20s %14s %14s %9s  %s\n", "figure",
-                                    "A", "B", "change", "beyond the spread?");
-  int regressions = 0;
+                             const std::vector<std::string>& a_names,
+                             const std::vector<std::string>& b_names,
+                             const CompareOptions& options) {
+  const std::string interval = absl::StrFormat(
+      "%.0f%% interval", 100 * (2 * options.confidence - 1));
+  std::string out = absl::StrFormat(
+      "%-18s %-28s %-28s %8s  %-18s %s\n", "figure",
+      absl::StrCat("A (", a_names.size(), " run", a_names.size() == 1 ? "" : "s", ")"),
+      absl::StrCat("B (", b_names.size(), " run", b_names.size() == 1 ? "" : "s", ")"),
+      "change", interval, "verdict");
+  int counts[5] = {};
   for (const ComparisonRow& r : rows) {
-    const std::string change =
-        std::isnan(r.change_percent)
-            ? std::string("n/a")
-            : absl::StrFormat("%+.1f%%", r.change_percent);
-    std::string spread;
-    if (std::isnan(r.p_value)) {
-      spread = absl::StrFormat("untested (%d/%d intervals)", r.intervals_a,
-                               r.intervals_b);
-    } else {
-      spread = absl::StrFormat("%s (p=%.3f)",
-                               r.significant ? "yes" : "no, noise", r.p_value);
-    }
-    absl::StrAppendFormat(&out, "%-20s %14.3f %14.3f %9s  %-26s%s\n", r.figure,
-                          r.baseline, r.candidate, change, spread,
-                          r.regression ? "  REGRESSION" : "");
-    regressions += r.regression;
+    const std::string ci =
+        std::isnan(r.ci_low_percent)
+            ? std::string("-")
+            : absl::StrFormat("[%s, %s]", Percent(r.ci_low_percent),
+                              Percent(r.ci_high_percent));
+    std::string verdict = VerdictName(r.verdict);
+    if (r.verdict == Verdict::kRegressed) verdict = "REGRESSED";
+    absl::StrAppendFormat(&out, "%-18s %-28s %-28s %8s  %-18s %s\n", r.figure,
+                          SideText(r.a), SideText(r.b),
+                          Percent(r.change_percent), ci, verdict);
+    ++counts[static_cast<int>(r.verdict)];
+  }
+  absl::StrAppend(&out, "A: ", absl::StrJoin(a_names, ", "), "\nB: ",
+                  absl::StrJoin(b_names, ", "), "\n");
+  const int undecidable = counts[static_cast<int>(Verdict::kUndecidable)];
+  if (undecidable > 0) {
+    absl::StrAppend(
+        &out,
+        "With one run on a side nothing is judged: one run cannot tell a "
+        "change from this host's\nrun-to-run spread (on a shared host a whole "
+        "run moves together). Run replicates\n(`loadtest repeat --runs=3 ...` "
+        "for each side, or `loadtest repeat --b-flags=...` for an\n"
+        "interleaved A/B) and compare A1 A2 A3 -- B1 B2 B3.\n");
   }
   absl::StrAppendFormat(
       &out,
-      "A: %s\nB: %s\n%d regression%s beyond %.1f%% and the run-to-run "
-      "spread (Mann-Whitney over the per-interval figures, p < %.2f, when "
-      "both runs have %d+ intervals)\n",
-      baseline_name, candidate_name, regressions, regressions == 1 ? "" : "s",
-      tolerance * 100, kSignificance, kMinIntervals);
+      "Judged by the spread between runs: regressed or improved when the "
+      "change is beyond %.1f%% of A\nand its %.0f%% one-sided bound beyond "
+      "0 (the ends of the %s, Welch's t over the\nper-run values); erratic "
+      "when a side's CoV exceeds %.0f%%. %d regressed, %d improved, %d "
+      "erratic,\n%d undecidable, %d no change.\n",
+      100 * options.min_effect, 100 * options.confidence, interval,
+      100 * kErraticCov,
+      counts[static_cast<int>(Verdict::kRegressed)],
+      counts[static_cast<int>(Verdict::kImproved)],
+      counts[static_cast<int>(Verdict::kErratic)], undecidable,
+      counts[static_cast<int>(Verdict::kNoChange)]);
   return out;
 }
 
-// `loadtest compare A.json B.json [--tolerance=5]`.
+nlohmann::json ComparisonJson(const std::vector<ComparisonRow>& rows,
+                              const std::vector<std::string>& a_names,
+                              const std::vector<std::string>& b_names,
+                              const CompareOptions& options) {
+  nlohmann::json figures = nlohmann::json::array();
+  int regressions = 0;
+  for (const ComparisonRow& r : rows) {
+    figures.push_back({{"figure", r.figure},
+                       {"key", r.key},
+                       {"higher_is_better", r.higher_is_better},
+                       {"a", SideJson(r.a)},
+                       {"b", SideJson(r.b)},
+                       {"change_percent", Number(r.change_percent)},
+                       {"ci_low_percent", Number(r.ci_low_percent)},
+                       {"ci_high_percent", Number(r.ci_high_percent)},
+                       {"verdict", VerdictName(r.verdict)}});
+    regressions += r.verdict == Verdict::kRegressed;
+  }
+  const int exit_code = CompareExitCode(rows);
+  return {{"options",
+           {{"min_effect", options.min_effect},
+            {"confidence", options.confidence},
+            {"erratic_cov", kErraticCov}}},
+          {"a", a_names},
+          {"b", b_names},
+          {"figures", figures},
+          {"regressions", regressions},
+          {"verdict", exit_code == kCompareRegression   ? "regression"
+                      : exit_code == kCompareUndecided ? "undecided"
+                                                        : "no regression"},
+          {"exit_code", exit_code}};
+}
+
+namespace {
+
+// The reports a name stands for: a --out report itself, or a `loadtest
+// repeat` summary (its `runs[].report` for side `side`, "a" or "b").
+absl::Status LoadSide(const std::vector<std::string>& files,
+                      const std::string& side,
+                      std::vector<std::string>* names,
+                      std::vector<nlohmann::json>* reports) {
+  for (const std::string& file : files) {
+    std::ifstream in(file);
+    if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", file));
+    nlohmann::json report = ParseReportFigures(in);
+    if (report.is_discarded()) {
+      return absl::InvalidArgumentError(absl::StrCat(file, " is not JSON"));
+    }
+    if (report.is_object() && report.contains("repeat") &&
+        report["repeat"].is_object() && report["repeat"].contains(side)) {
+      // Listed relative to the summary's own folder.
+      const size_t slash = file.rfind('/');
+      const std::string folder =
+          slash == std::string::npos ? "" : file.substr(0, slash + 1);
+      std::vector<std::string> listed;
+      for (const nlohmann::json& path : report["repeat"][side]) {
+        if (!path.is_string()) continue;
+        const std::string p = path.get<std::string>();
+        listed.push_back(!p.empty() && p[0] == '/' ? p : folder + p);
+      }
+      RETURN_IF_ERROR(LoadSide(listed, side, names, reports));
+      continue;
+    }
+    names->push_back(file);
+    reports->push_back(std::move(report));
+  }
+  return absl::OkStatus();
+}
+
+// The run-to-run CoV an earlier comparison's --json measured, per figure
+// key: the larger of its two sides'.
+absl::StatusOr<std::map<std::string, double>> MeasuredSpread(
+    const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (!j.is_object() || !j.contains("figures") || !j["figures"].is_array()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, " is not a comparison's --json (no figures[])"));
+  }
+  std::map<std::string, double> spread;
+  for (const nlohmann::json& f : j["figures"]) {
+    if (!f.is_object() || !f.contains("key") || !f["key"].is_string()) continue;
+    double cov = 0;
+    for (const char* side : {"a", "b"}) {
+      if (f.contains(side) && f[side].is_object() &&
+          f[side].value("n", 0) >= 2 && f[side].contains("cov") &&
+          f[side]["cov"].is_number()) {
+        cov = std::max(cov, f[side]["cov"].get<double>());
+      }
+    }
+    spread[f["key"].get<std::string>()] = cov;
+  }
+  return spread;
+}
+
+}  // namespace
+
+// `loadtest compare [flags] A1.json [A2.json ...] -- B1.json [B2.json ...]`,
+// or `loadtest compare A.json B.json`.
 int CompareMain(int argc, char** argv) {
-  double tolerance_percent = 5;
+  double min_effect_percent = 5;
+  double confidence_percent = 95;
+  std::string json_path;
+  std::string spread_path;
   cli::FlagSet flags(
       "loadtest compare",
-      "loadtest compare A.json B.json: the key figures of two runs' --out "
-      "reports side by side\nwith the change in percent, and whether each "
-      "change exceeds the run-to-run spread:\na Mann-Whitney rank test over "
-      "the figure's values in every interval of each run\n(p < 0.05, when "
-      "both runs have 5 or more intervals). A regression is a change\nfor "
-      "the worse beyond --tolerance that also exceeds the spread. It warns "
-      "when the\nruns' workloads differ (run.fingerprint) or their seeds "
-      "do.\nExit codes: 0 no regression; 1 usage error (missing or "
-      "unreadable report); 2 a regression.\n");
-  flags.AddDouble("tolerance", &tolerance_percent,
-                  "Percent a figure may worsen before it counts as a "
-                  "regression.");
-  std::vector<std::string> files;
-  if (absl::Status s = flags.Parse(argc, argv, &files); !s.ok()) {
+      "loadtest compare [flags] A1.json [A2.json ...] -- B1.json [B2.json "
+      "...]\nloadtest compare [flags] A.json B.json\n\nThe key figures of "
+      "two sets of runs (--out reports, or `loadtest repeat` summaries)\n"
+      "side by side, judged by the spread BETWEEN runs: each figure's mean, "
+      "standard deviation\nand CoV per side, the change of the means and "
+      "its confidence interval (Welch's t).\nVerdicts: regressed / improved "
+      "(beyond --min-effect and outside the interval),\nerratic (a side's "
+      "CoV above 30%: never a regression), no change; with one run on a\n"
+      "side, undecidable (one run cannot tell a change from the host's "
+      "run-to-run spread).\nWarns when the sides' workloads differ "
+      "(run.fingerprint); refuses a side whose runs differ.\nExit codes: 0 "
+      "no regression; 1 usage error (missing or unreadable report); 2 a\n"
+      "regression; 3 no regression but a figure erratic or undecidable.\n");
+  flags.AddDouble("min-effect", &min_effect_percent,
+                  "Percent of A's mean a change must exceed to be a "
+                  "regression or an improvement.");
+  flags.AddDouble("tolerance", &min_effect_percent,
+                  "The same as --min-effect (its earlier name).");
+  flags.AddDouble("confidence", &confidence_percent,
+                  "Confidence of the interval of the change, in percent "
+                  "(50 to 99.9).");
+  flags.AddString("spread", &spread_path,
+                  "The --json of an earlier comparison on this host (an A/A "
+                  "of replicates): with one run on a side, each figure's "
+                  "run-to-run spread (CoV) it measured is named.");
+  flags.AddString("json", &json_path,
+                  "Also write the comparison as JSON to this file (for a "
+                  "pull-request comment).");
+  // Everything after "--" is side B; FlagSet reads the rest.
+  int split = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--") {
+      split = i;
+      break;
+    }
+  }
+  std::vector<std::string> a_files, b_files;
+  if (absl::Status s = flags.Parse(split, argv, &a_files); !s.ok()) {
     std::fprintf(stderr, "loadtest compare: %s\n",
                  std::string(s.message()).c_str());
     return kExitUsage;
@@ -290,57 +524,109 @@ int CompareMain(int argc, char** argv) {
     std::fputs(flags.Usage().c_str(), stdout);
     return 0;
   }
-  if (files.size() != 2) {
+  if (split < argc) {
+    for (int i = split + 1; i < argc; ++i) b_files.push_back(argv[i]);
+  } else if (a_files.size() == 2) {
+    b_files.push_back(a_files.back());
+    a_files.pop_back();
+  }
+  if (a_files.empty() || b_files.empty()) {
     std::fprintf(stderr,
-                 "loadtest compare: needs two reports (A.json B.json), got "
-                 "%zu (see --help)\n",
-                 files.size());
+                 "loadtest compare: needs reports on both sides (A.json "
+                 "B.json, or A1 A2 ... -- B1 B2 ...; see --help)\n");
     return kExitUsage;
   }
-  if (!(tolerance_percent >= 0)) {
-    std::fprintf(stderr, "loadtest compare: tolerance must be >= 0, got %g\n",
-                 tolerance_percent);
+  CompareOptions options;
+  if (!(min_effect_percent >= 0) || min_effect_percent > 1000) {
+    std::fprintf(stderr,
+                 "loadtest compare: min-effect must be between 0 and 1000, "
+                 "got %g\n",
+                 min_effect_percent);
     return kExitUsage;
   }
-  nlohmann::json reports[2];
-  for (int i = 0; i < 2; ++i) {
-    std::ifstream in(files[i]);
-    if (!in) {
-      std::fprintf(stderr, "loadtest compare: cannot read %s\n",
-                   files[i].c_str());
+  if (!(confidence_percent >= 50) || confidence_percent > 99.9) {
+    std::fprintf(stderr,
+                 "loadtest compare: confidence must be between 50 and 99.9, "
+                 "got %g\n",
+                 confidence_percent);
+    return kExitUsage;
+  }
+  options.min_effect = min_effect_percent / 100;
+  options.confidence = confidence_percent / 100;
+  std::vector<std::string> names[2];
+  std::vector<nlohmann::json> reports[2];
+  for (int side = 0; side < 2; ++side) {
+    if (absl::Status s = LoadSide(side == 0 ? a_files : b_files,
+                                  side == 0 ? "a" : "b", &names[side],
+                                  &reports[side]);
+        !s.ok()) {
+      std::fprintf(stderr, "loadtest compare: %s\n",
+                   protocol::PeerText(std::string(s.message()), 4096).c_str());
       return kExitUsage;
     }
-    reports[i] = ParseReportFigures(in);
-    if (reports[i].is_discarded()) {
-      std::fprintf(stderr, "loadtest compare: %s is not JSON\n",
-                   files[i].c_str());
-      return kExitUsage;
+    // Replicates are runs of one workload: a side that mixes two is not.
+    for (size_t i = 1; i < reports[side].size(); ++i) {
+      const std::vector<std::string> differ =
+          CompareWarnings(reports[side][0], reports[side][i]);
+      for (const std::string& d : differ) {
+        if (d.find("workloads differ") == std::string::npos) continue;
+        std::fprintf(stderr,
+                     "loadtest compare: %s and %s are not replicates: %s\n",
+                     names[side][0].c_str(), names[side][i].c_str(),
+                     protocol::PeerText(d, 4096).c_str());
+        return kExitUsage;
+      }
     }
   }
-  const double tolerance = tolerance_percent / 100;
-  auto rows =
-      CompareReports(reports[0], reports[1], tolerance);
+  auto rows = CompareRuns(reports[0], reports[1], options);
   if (!rows.ok()) {
     std::fprintf(stderr, "loadtest compare: %s\n",
-                 std::string(rows.status().message()).c_str());
+                 protocol::PeerText(std::string(rows.status().message()), 4096).c_str());
     return kExitUsage;
   }
+  // Across the sides the setting under test differs by design: said
+  // loudly, not refused. The parameters' names and values come from the
+  // files as they are: escaped, as text from an agent is.
   for (const std::string& warning :
-       CompareWarnings(reports[0], reports[1])) {
-    // The parameters' names and values come from the files as they are:
-    // escaped, as text from an agent is.
-    std::fprintf(stderr, "loadtest compare: warning: %s\n",
+       CompareWarnings(reports[0][0], reports[1][0])) {
+    std::fprintf(stderr, "loadtest compare: WARNING: %s\n",
                  protocol::PeerText(warning, 4096).c_str());
   }
-  std::fputs(FormatComparison(*rows, files[0], files[1],
-                                                    tolerance)
-                 .c_str(),
+  std::fputs(FormatComparison(*rows, names[0], names[1], options).c_str(),
              stdout);
-  for (const auto& row : *rows) {
-    if (row.regression) return kExitCheckFailed;
+  if (!spread_path.empty()) {
+    absl::StatusOr<std::map<std::string, double>> spread =
+        MeasuredSpread(spread_path);
+    if (!spread.ok()) {
+      std::fprintf(stderr, "loadtest compare: %s\n",
+                   protocol::PeerText(std::string(spread.status().message()), 4096).c_str());
+      return kExitUsage;
+    }
+    std::printf("This host's run-to-run spread (CoV per run, from %s):",
+                spread_path.c_str());
+    for (const ComparisonRow& r : *rows) {
+      auto it = spread->find(r.key);
+      if (it == spread->end()) continue;
+      std::printf(" %s %.1f%%%s", r.figure.c_str(), 100 * it->second,
+                  r.verdict == Verdict::kUndecidable &&
+                          std::fabs(r.change_percent) < 200 * it->second
+                      ? " (the change is within twice that)"
+                      : "");
+      std::printf(";");
+    }
+    std::printf("\n");
   }
-  return 0;
+  if (!json_path.empty()) {
+    if (absl::Status s = report::WriteTextFile(
+            json_path,
+            ComparisonJson(*rows, names[0], names[1], options).dump(2) + "\n");
+        !s.ok()) {
+      std::fprintf(stderr, "loadtest compare: %s\n",
+                   std::string(s.message()).c_str());
+      return kExitUsage;
+    }
+  }
+  return CompareExitCode(*rows);
 }
-
 
 }  // namespace loadtest::controller

@@ -1,12 +1,26 @@
-// `loadtest compare A.json B.json`: the key figures of two runs' reports side
-// by side with the change in percent, marking regressions beyond a
-// tolerance, and whether each change exceeds the run-to-run spread: a
-// Mann-Whitney rank test over the figure's per-interval values (the
-// reports' intervals[].total), so a change the intervals of one run
-// already show is called noise. Pure functions; safe from any thread.
+// `loadtest compare A1.json [A2.json ...] -- B1.json [B2.json ...]`: the key
+// figures of two sets of runs (replicates of a baseline A and a candidate B)
+// side by side, each judged by the spread BETWEEN runs. The intervals of one
+// run are not independent samples of a shared host (the whole run moves
+// together), so one run per side cannot tell a change from the host's
+// run-to-run spread: with fewer than two runs on a side a figure is
+// `undecidable` and only its difference is shown.
+//
+// Per figure, with n >= 2 runs on each side: the mean, standard deviation
+// and coefficient of variation (CoV) of the per-run values on each side,
+// the change of the means and its one-sided confidence bounds (Welch's t,
+// default 95%: the ends of the two-sided 90% interval). The verdict:
+//   - `erratic` when a side's CoV exceeds kErraticCov (0.3) and its spread
+//     is above the figure's noise floor: never called a regression;
+//   - `regressed` / `improved` when the change is beyond both the minimum
+//     effect (default 5% of A's mean, and the figure's noise floor) and 0 at
+//     the confidence (its one-sided bound excludes 0);
+//   - `no change` otherwise.
+// Pure functions except CompareMain; safe from any thread.
 #ifndef LOADTEST_CONTROLLER_COMPARE_H_
 #define LOADTEST_CONTROLLER_COMPARE_H_
 
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -15,36 +29,59 @@
 
 namespace loadtest::controller {
 
-struct ComparisonRow {
-  std::string figure;       // e.g. "write p99 (ms)".
-  double baseline = 0;      // Run A.
-  double candidate = 0;     // Run B.
-  bool higher_is_better = false;
-  // (candidate - baseline) / baseline * 100; NaN when baseline is 0.
-  double change_percent = 0;
-  // Per-interval values compared by the rank test (0 when a report has no
-  // intervals or the figure is not in them).
-  size_t intervals_a = 0;
-  size_t intervals_b = 0;
-  // Two-sided p-value of the rank test; NaN when not tested (fewer than
-  // kMinIntervals intervals on a side).
-  double p_value = 0;
-  // The per-interval values differ beyond their spread (p < kSignificance).
-  bool significant = false;
-  // Worse than baseline by more than the tolerance and, when tested,
-  // significant: a change within the run-to-run spread is not a regression.
-  bool regression = false;
+// Exit codes of `loadtest compare`, for CI: kCompareNoRegression (0),
+// kExitUsage (1) a usage error or unreadable report, kCompareRegression (2),
+// kCompareUndecided (3): no regression, but some figure erratic or
+// undecidable (e.g. one run per side).
+inline constexpr int kCompareNoRegression = 0;
+inline constexpr int kCompareRegression = 2;
+inline constexpr int kCompareUndecided = 3;
+
+// A side's CoV above this makes a figure erratic.
+inline constexpr double kErraticCov = 0.3;
+
+enum class Verdict { kNoChange, kImproved, kRegressed, kErratic, kUndecidable };
+// "no change", "improved", "regressed", "erratic", "undecidable".
+const char* VerdictName(Verdict verdict);
+
+// The per-run values of one figure on one side.
+struct SideStats {
+  std::vector<double> values;  // One per run, in the order given.
+  double mean = 0;
+  double sd = 0;   // Sample standard deviation (n - 1); 0 for one run.
+  double cov = 0;  // sd / |mean|; 0 when the mean is 0.
+};
+SideStats DescribeRuns(std::vector<double> values);
+
+struct CompareOptions {
+  double min_effect = 0.05;  // Fraction of A's mean.
+  double confidence = 0.95;  // Of the one-sided bounds of the change.
 };
 
-// The fewest per-interval values on each side for the rank test.
-inline constexpr size_t kMinIntervals = 5;
-// p below this: the change exceeds the run-to-run spread.
-inline constexpr double kSignificance = 0.05;
+struct ComparisonRow {
+  std::string figure;  // e.g. "write p99 (ms)".
+  std::string key;     // JSON name, e.g. "write_p99_ms".
+  bool higher_is_better = false;
+  SideStats a;
+  SideStats b;
+  // (mean B - mean A) / mean A * 100, and the one-sided confidence bounds
+  // of the change (the ends of the two-sided 2 x confidence - 1 interval)
+  // in the same percent; NaN when A's mean is 0 or undecidable.
+  double change_percent = 0;
+  double ci_low_percent = 0;
+  double ci_high_percent = 0;
+  Verdict verdict = Verdict::kNoChange;
+};
 
-// Two-sided p-value of the Mann-Whitney U test that `a` and `b` come from
-// the same distribution (normal approximation, corrected for ties); 1 when
-// every value is tied; NaN when a side is empty.
-double MannWhitneyP(const std::vector<double>& a, const std::vector<double>& b);
+// The Student t quantile: t such that P(T <= t) = p for `df` degrees of
+// freedom (df may be fractional, as Welch's is). p in (0, 1), df > 0.
+double StudentTQuantile(double p, double df);
+
+// Parses a --out report keeping only what compare reads (tool, parameters,
+// run, summary.total, summary.agents; a `loadtest repeat` summary's
+// `repeat`): memory follows those, not the file.
+// A discarded json when the input is not JSON.
+nlohmann::json ParseReportFigures(std::istream& in);
 
 // What makes the two runs not comparable like for like, in plain words:
 // different workload fingerprints (run.fingerprint), naming the parameters
@@ -53,23 +90,37 @@ double MannWhitneyP(const std::vector<double>& a, const std::vector<double>& b);
 std::vector<std::string> CompareWarnings(const nlohmann::json& baseline,
                                          const nlohmann::json& candidate);
 
-// Compares summary.total of two `--out` reports. `tolerance` is a fraction
-// (0.05 = 5%). A figure that was 0 regresses on any worsening. InvalidArgument
-// naming the report ("A"/"B") and the missing field for a report that is not
-// a loadtest report.
-absl::StatusOr<std::vector<ComparisonRow>> CompareReports(
-    const nlohmann::json& baseline, const nlohmann::json& candidate,
-    double tolerance);
+// Compares summary.total of the `--out` reports of side A and side B, one
+// row per key figure. InvalidArgument naming the report ("A2", "B1") and
+// the missing field for a report that is not a loadtest report, or when
+// either side is empty.
+absl::StatusOr<std::vector<ComparisonRow>> CompareRuns(
+    const std::vector<nlohmann::json>& a, const std::vector<nlohmann::json>& b,
+    const CompareOptions& options = {});
 
-// The table a person reads, one row per figure, regressions marked.
+// The exit code for `rows` (kCompareRegression if any regressed, else
+// kCompareUndecided if any is erratic or undecidable, else 0).
+int CompareExitCode(const std::vector<ComparisonRow>& rows);
+
+// The table a person reads: one row per figure with both sides' mean, sd
+// and CoV, the change and its interval, and the verdict; then what the
+// verdicts rest on (and, with one run per side, why nothing is decided).
 std::string FormatComparison(const std::vector<ComparisonRow>& rows,
-                             const std::string& baseline_name,
-                             const std::string& candidate_name,
-                             double tolerance);
+                             const std::vector<std::string>& a_names,
+                             const std::vector<std::string>& b_names,
+                             const CompareOptions& options);
+
+// The comparison as JSON, for a pull-request comment: {options, a: [names],
+// b: [names], figures: [{figure, key, higher_is_better, a: {n, mean, sd,
+// cov, values}, b: {...}, change_percent, ci_low_percent,
+// ci_high_percent, verdict}], regressions, verdict, exit_code}.
+nlohmann::json ComparisonJson(const std::vector<ComparisonRow>& rows,
+                              const std::vector<std::string>& a_names,
+                              const std::vector<std::string>& b_names,
+                              const CompareOptions& options);
 
 // The `loadtest compare` subcommand: argv[0] is "compare". Prints the
-// comparison; returns the exit code (0 no regression, kExitUsage a usage
-// error or unreadable report, kExitCheckFailed a regression).
+// comparison; returns its exit code (above).
 int CompareMain(int argc, char** argv);
 
 }  // namespace loadtest::controller

@@ -75,7 +75,11 @@ const char kLoadtestIntro[] =
     "  loadtest --scenario=moderate --out=run.json --csv=run\n"
     "  loadtest --agents=10.0.0.7:7070,10.0.0.8:7070 --duration=60s\n"
     "  loadtest --agents=dns:///agent:7070 --scenario=heavy --out=heavy.json\n"
-    "  loadtest compare before.json after.json --tolerance=5\n";
+    "  loadtest repeat --runs=3 --b-flags='-batch-size=5' -- "
+    "--scenario=moderate --seed=11\n"
+    "  loadtest compare a1.json a2.json a3.json -- b1.json b2.json b3.json\n"
+    "(loadtest find-max --help, loadtest repeat --help, loadtest compare "
+    "--help for theirs.)\n";
 
 void RegisterFlags(cli::FlagSet* flags, CommandLine* cl) {
   flags->AddSection("The original tool's flags");

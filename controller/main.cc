@@ -14,6 +14,7 @@
 #include "controller/compare.h"
 #include "controller/find_max.h"
 #include "controller/flags.h"
+#include "controller/repeat.h"
 #include "controller/run.h"
 
 namespace {
@@ -37,6 +38,9 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (argc > 1 && std::string(argv[1]) == "compare") {
     return controller::CompareMain(argc - 1, argv + 1);
+  }
+  if (argc > 1 && std::string(argv[1]) == "repeat") {
+    return controller::RepeatMain(argc - 1, argv + 1);
   }
   if (argc > 1 && std::string(argv[1]) == "find-max") {
     return controller::FindMaxMain(argc - 1, argv + 1);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -12,7 +13,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-nlohmann::json Report(double writes_per_s, double write_p99, double error_rate) {
+nlohmann::json Report(double writes_per_s, double write_p99, double error_rate,
+                      double queue_utilization = 0.1) {
   nlohmann::json write = {{"p50", 1.0}, {"p95", 2.0}, {"p99", write_p99}, {"max", 9.0}};
   nlohmann::json read = {{"p50", 1.0}, {"p95", 2.0}, {"p99", 5.0}, {"max", 9.0}};
   return {{"summary",
@@ -22,7 +24,7 @@ nlohmann::json Report(double writes_per_s, double write_p99, double error_rate) 
               {"write_latency_ms", write},
               {"read_latency_ms", read},
               {"error_rate", error_rate},
-              {"queue_utilization", 0.1}}}}}};
+              {"queue_utilization", queue_utilization}}}}}};
 }
 
 const ComparisonRow& Row(const std::vector<ComparisonRow>& rows,
@@ -34,136 +36,135 @@ const ComparisonRow& Row(const std::vector<ComparisonRow>& rows,
   return rows.front();
 }
 
-TEST(CompareTest, MarksWorseningBeyondTheToleranceInTheRightDirection) {
-  auto rows = CompareReports(Report(1000, 10, 0), Report(940, 10.4, 0.001), 0.05);
+TEST(CompareTest, TheStudentTQuantileMatchesTheTables) {
+  EXPECT_NEAR(StudentTQuantile(0.975, 1), 12.706, 1e-3);
+  EXPECT_NEAR(StudentTQuantile(0.975, 2), 4.303, 1e-3);
+  EXPECT_NEAR(StudentTQuantile(0.975, 4), 2.776, 1e-3);
+  EXPECT_NEAR(StudentTQuantile(0.95, 10), 1.812, 1e-3);
+  EXPECT_NEAR(StudentTQuantile(0.975, 1e6), 1.960, 1e-3);
+  EXPECT_NEAR(StudentTQuantile(0.025, 4), -2.776, 1e-3);
+  // Welch's degrees of freedom are fractional: between the neighbours.
+  EXPECT_GT(StudentTQuantile(0.975, 2.5), StudentTQuantile(0.975, 3));
+  EXPECT_LT(StudentTQuantile(0.975, 2.5), StudentTQuantile(0.975, 2));
+}
+
+TEST(CompareTest, DescribesASideByMeanSpreadAndCov) {
+  const SideStats s = DescribeRuns({90, 100, 110});
+  EXPECT_DOUBLE_EQ(s.mean, 100);
+  EXPECT_DOUBLE_EQ(s.sd, 10);
+  EXPECT_DOUBLE_EQ(s.cov, 0.1);
+  const SideStats one = DescribeRuns({42});
+  EXPECT_DOUBLE_EQ(one.sd, 0);
+}
+
+// The issue's run 1 and run 3 of identical code: -18.8% writes/s. With one
+// run per side that is no verdict at all.
+TEST(CompareTest, OneRunPerSideIsUndecidableAndNeverARegression) {
+  auto rows = CompareRuns({Report(4915, 20, 0)}, {Report(3992, 28, 0)});
   ASSERT_TRUE(rows.ok()) << rows.status();
-  const ComparisonRow& writes = Row(*rows, "writes/s");
-  EXPECT_NEAR(writes.change_percent, -6.0, 1e-9);
-  EXPECT_TRUE(writes.regression);  // Fewer writes/s by 6% > 5%.
-  const ComparisonRow& p99 = Row(*rows, "write p99 (ms)");
-  EXPECT_NEAR(p99.change_percent, 4.0, 1e-9);
-  EXPECT_FALSE(p99.regression);  // Slower by 4%: within 5%.
-  const ComparisonRow& errors = Row(*rows, "error rate");
-  EXPECT_TRUE(std::isnan(errors.change_percent));
-  EXPECT_TRUE(errors.regression);  // Any errors where there were none.
-  // Getting better is never a regression, however large.
-  auto better = CompareReports(Report(1000, 10, 0), Report(2000, 1, 0), 0.05);
+  for (const ComparisonRow& r : *rows) {
+    EXPECT_EQ(r.verdict, Verdict::kUndecidable) << r.figure;
+  }
+  EXPECT_NEAR(Row(*rows, "writes/s").change_percent, -18.78, 0.01);
+  EXPECT_EQ(CompareExitCode(*rows), kCompareUndecided);
+  const std::string table = FormatComparison(*rows, {"a.json"}, {"b.json"}, {});
+  EXPECT_THAT(table, HasSubstr("one run cannot tell a change from this host's"));
+  EXPECT_THAT(table, ::testing::Not(HasSubstr("REGRESSED")));
+}
+
+// Replicates drawn like the fake agent's runs: each run's rate is the
+// true rate times (1 + N(0, spread)), the whole run moving together, and
+// its latencies likewise.
+std::vector<nlohmann::json> Replicates(std::mt19937_64* random, int n,
+                                       double writes_per_s, double spread) {
+  std::normal_distribution<double> run(0, spread);
+  std::vector<nlohmann::json> reports;
+  for (int i = 0; i < n; ++i) {
+    const double factor = 1 + run(*random);
+    reports.push_back(Report(writes_per_s * factor, 20 / factor, 0));
+  }
+  return reports;
+}
+
+// Issue 33: with 3 replicates a side and a between-run spread of 3%, an
+// A/A comparison reports no regression in >= 95 of 100 seeded trials, and
+// a 10% drop is found in >= 90 of 100. The counts found are printed.
+TEST(CompareTest, ReplicatesTellAnAaFromATenPercentDrop) {
+  constexpr double kSpread = 0.03;
+  int aa_clean = 0, drops_found = 0;
+  for (uint64_t seed = 1; seed <= 100; ++seed) {
+    std::mt19937_64 random(seed);
+    auto aa = CompareRuns(Replicates(&random, 3, 5000, kSpread),
+                          Replicates(&random, 3, 5000, kSpread));
+    ASSERT_TRUE(aa.ok());
+    aa_clean += CompareExitCode(*aa) != kCompareRegression;
+    auto drop = CompareRuns(Replicates(&random, 3, 5000, kSpread),
+                            Replicates(&random, 3, 4500, kSpread));
+    ASSERT_TRUE(drop.ok());
+    drops_found += Row(*drop, "writes/s").verdict == Verdict::kRegressed;
+  }
+  std::printf("A/A without a regression: %d of 100; 10%% drops found: %d of 100\n",
+              aa_clean, drops_found);
+  EXPECT_GE(aa_clean, 95);
+  EXPECT_GE(drops_found, 90);
+}
+
+TEST(CompareTest, AnErraticFigureIsSaidAndIsNotARegression) {
+  auto rows = CompareRuns(
+      {Report(5000, 20, 0), Report(2000, 20, 0), Report(8000, 20, 0)},
+      {Report(1500, 20, 0), Report(1000, 20, 0), Report(2500, 20, 0)});
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(Row(*rows, "writes/s").verdict, Verdict::kErratic);
+  EXPECT_EQ(CompareExitCode(*rows), kCompareUndecided);
+}
+
+TEST(CompareTest, AClearChangeIsFoundInTheRightDirection) {
+  const std::vector<nlohmann::json> a = {Report(1000, 20, 0), Report(1020, 21, 0),
+                                         Report(990, 19, 0)};
+  const std::vector<nlohmann::json> half = {Report(500, 40, 0), Report(510, 41, 0),
+                                            Report(495, 39, 0)};
+  auto worse = CompareRuns(a, half);
+  ASSERT_TRUE(worse.ok());
+  EXPECT_EQ(Row(*worse, "writes/s").verdict, Verdict::kRegressed);
+  EXPECT_EQ(Row(*worse, "write p99 (ms)").verdict, Verdict::kRegressed);
+  EXPECT_LT(Row(*worse, "writes/s").ci_high_percent, 0);
+  EXPECT_EQ(CompareExitCode(*worse), kCompareRegression);
+  auto better = CompareRuns(half, a);
   ASSERT_TRUE(better.ok());
-  for (const ComparisonRow& r : *better) EXPECT_FALSE(r.regression) << r.figure;
+  EXPECT_EQ(Row(*better, "writes/s").verdict, Verdict::kImproved);
+  EXPECT_EQ(CompareExitCode(*better), kCompareNoRegression);
+  const std::string table =
+      FormatComparison(*worse, {"a1", "a2", "a3"}, {"b1", "b2", "b3"}, {});
+  EXPECT_THAT(table, HasSubstr("REGRESSED"));
+  EXPECT_THAT(table, HasSubstr("90% interval"));
+  const nlohmann::json j =
+      ComparisonJson(*worse, {"a1", "a2", "a3"}, {"b1", "b2", "b3"}, {});
+  EXPECT_EQ(j["verdict"], "regression");
+  EXPECT_EQ(j["exit_code"], kCompareRegression);
+  EXPECT_EQ(j["figures"][0]["key"], "writes_per_s");
+  EXPECT_EQ(j["figures"][0]["a"]["n"], 3);
+  EXPECT_EQ(j["figures"][0]["verdict"], "regressed");
+}
+
+TEST(CompareTest, ASmallChangeWithinTheMinimumEffectIsNoChange) {
+  // 2% lower, every run alike: beyond the interval but not the 5%.
+  auto rows = CompareRuns({Report(1000, 20, 0), Report(1000, 20, 0)},
+                          {Report(980, 20, 0), Report(980, 20, 0)});
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(Row(*rows, "writes/s").verdict, Verdict::kNoChange);
+  // Tiny ratios are noise whatever their percent (the figure's floor).
+  auto queue = CompareRuns({Report(1000, 20, 0, 0.0001), Report(1000, 20, 0, 0.0003)},
+                           {Report(1000, 20, 0, 0.0009), Report(1000, 20, 0, 0.0002)});
+  ASSERT_TRUE(queue.ok());
+  EXPECT_EQ(Row(*queue, "queue utilization").verdict, Verdict::kNoChange);
+  EXPECT_EQ(CompareExitCode(*queue), kCompareNoRegression);
 }
 
 TEST(CompareTest, AReportWithoutTheFiguresIsRefusedNamingIt) {
-  auto rows = CompareReports(Report(1, 1, 0), nlohmann::json{{"x", 1}}, 0.05);
-  EXPECT_EQ(rows.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(rows.status().message(),
-              HasSubstr("report B has no number at summary.total/writes_per_s"));
-}
-
-TEST(CompareTest, TheTableNamesBothRunsAndCountsRegressions) {
-  auto rows = CompareReports(Report(1000, 10, 0), Report(800, 20, 0), 0.05);
-  ASSERT_TRUE(rows.ok());
-  const std::string table = FormatComparison(*rows, "a.json", "b.json", 0.05);
-  EXPECT_THAT(table, HasSubstr("A: a.json"));
-  EXPECT_THAT(table, HasSubstr("B: b.json"));
-  EXPECT_THAT(table, HasSubstr("-20.0%  untested (0/0 intervals)"));
-  EXPECT_THAT(table, HasSubstr("REGRESSION"));
-  EXPECT_THAT(table, HasSubstr("2 regressions beyond 5.0%"));
-}
-
-// A report whose intervals have these write rates and p99s; the summary
-// holds their means.
-nlohmann::json ReportWithIntervals(const std::vector<double>& writes,
-                                   const std::vector<double>& p99s) {
-  double w = 0, p = 0;
-  for (double v : writes) w += v / writes.size();
-  for (double v : p99s) p += v / p99s.size();
-  nlohmann::json report = Report(w, p, 0);
-  nlohmann::json intervals = nlohmann::json::array();
-  for (size_t i = 0; i < writes.size(); ++i) {
-    intervals.push_back(
-        {{"total",
-          {{"writes_per_s", writes[i]},
-           {"write_latency_ms", {{"p99", p99s[i]}}}}}});
-  }
-  report["intervals"] = intervals;
-  return report;
-}
-
-// Values drawn around `mean` with a relative spread `spread` (a fixed
-// linear congruential sequence, so the test is deterministic).
-std::vector<double> Noisy(double mean, double spread, int n, uint32_t seed) {
-  std::vector<double> values;
-  for (int i = 0; i < n; ++i) {
-    seed = seed * 1664525u + 1013904223u;
-    const double u = (seed >> 8) / static_cast<double>(1u << 24);  // [0, 1)
-    values.push_back(mean * (1 + spread * (2 * u - 1)));
-  }
-  return values;
-}
-
-TEST(CompareTest, MannWhitneyMatchesKnownValues) {
-  // Fully separated samples of 5: U = 0, p = 0.0122 (normal approximation
-  // with continuity correction).
-  EXPECT_NEAR(MannWhitneyP({1, 2, 3, 4, 5}, {6, 7, 8, 9, 10}), 0.0122, 5e-4);
-  EXPECT_NEAR(MannWhitneyP({1, 2, 3, 4, 5}, {1, 2, 3, 4, 5}), 1.0, 1e-12);
-  EXPECT_EQ(MannWhitneyP({3, 3, 3}, {3, 3, 3}), 1.0);
-  EXPECT_TRUE(std::isnan(MannWhitneyP({}, {1})));
-}
-
-TEST(CompareTest, IdenticalRunsAreWithinTheSpread) {
-  const auto writes = Noisy(1000, 0.2, 20, 1);
-  const auto p99 = Noisy(10, 0.3, 20, 2);
-  auto rows = CompareReports(ReportWithIntervals(writes, p99),
-                             ReportWithIntervals(writes, p99), 0.05);
-  ASSERT_TRUE(rows.ok()) << rows.status();
-  const ComparisonRow& w = Row(*rows, "writes/s");
-  EXPECT_EQ(w.intervals_a, 20u);
-  EXPECT_FALSE(w.significant);
-  EXPECT_FALSE(w.regression);
-}
-
-// Two runs of the same noisy workload: the totals differ by more than the
-// tolerance, but no more than the intervals of each run already vary.
-TEST(CompareTest, ANoisyChangeWithinTheSpreadIsNotARegression) {
-  const auto a = Noisy(1000, 0.4, 12, 7);
-  const auto b = Noisy(1000, 0.4, 12, 99);
-  auto rows = CompareReports(ReportWithIntervals(a, Noisy(10, 0.5, 12, 3)),
-                             ReportWithIntervals(b, Noisy(10, 0.5, 12, 4)),
-                             0.01);
-  ASSERT_TRUE(rows.ok());
-  const ComparisonRow& w = Row(*rows, "writes/s");
-  ASSERT_GT(std::fabs(w.change_percent), 1.0) << "the totals must differ";
-  EXPECT_FALSE(w.significant) << w.p_value;
-  EXPECT_FALSE(w.regression);
-  const ComparisonRow& p99 = Row(*rows, "write p99 (ms)");
-  EXPECT_FALSE(p99.significant) << p99.p_value;
-}
-
-TEST(CompareTest, ATrueChangeExceedsTheSpread) {
-  auto rows = CompareReports(
-      ReportWithIntervals(Noisy(1000, 0.1, 10, 5), Noisy(10, 0.1, 10, 6)),
-      ReportWithIntervals(Noisy(700, 0.1, 10, 8), Noisy(25, 0.1, 10, 9)),
-      0.05);
-  ASSERT_TRUE(rows.ok());
-  const ComparisonRow& w = Row(*rows, "writes/s");
-  EXPECT_TRUE(w.significant) << w.p_value;
-  EXPECT_LT(w.p_value, 0.001);
-  EXPECT_TRUE(w.regression);
-  EXPECT_TRUE(Row(*rows, "write p99 (ms)").regression);
-  const std::string table = FormatComparison(*rows, "a", "b", 0.05);
-  EXPECT_THAT(table, HasSubstr("yes (p=0.000)"));
-  EXPECT_THAT(table, HasSubstr("REGRESSION"));
-}
-
-TEST(CompareTest, FewIntervalsFallBackToThePercentAlone) {
-  auto rows = CompareReports(ReportWithIntervals({1000, 1000}, {10, 10}),
-                             ReportWithIntervals({800, 800}, {10, 10}), 0.05);
-  ASSERT_TRUE(rows.ok());
-  const ComparisonRow& w = Row(*rows, "writes/s");
-  EXPECT_TRUE(std::isnan(w.p_value));
-  EXPECT_TRUE(w.regression);
-  EXPECT_THAT(FormatComparison(*rows, "a", "b", 0.05),
-              HasSubstr("untested (2/2 intervals)"));
+  auto rows = CompareRuns({Report(1, 1, 0)}, {Report(1, 1, 0), nlohmann::json{{"x", 1}}});
+  EXPECT_FALSE(rows.ok());
+  EXPECT_THAT(std::string(rows.status().message()), HasSubstr("report B2"));
+  EXPECT_FALSE(CompareRuns({}, {Report(1, 1, 0)}).ok());
 }
 
 TEST(CompareTest, DifferentWorkloadsAndSeedsAreWarnedAbout) {

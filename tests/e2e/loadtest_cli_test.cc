@@ -561,27 +561,95 @@ TEST_F(LoadtestCliTest, AMalformedThresholdIsAUsageErrorNamingThePosition) {
 namespace loadtest {
 namespace {
 
-TEST_F(LoadtestCliTest, CompareExitsTwoOnARegressionAndZeroWithout) {
+// Issue 33: `loadtest repeat` runs replicates, interleaved A and B, keeps
+// each run's report and compares the sides; its summary is a side for
+// `loadtest compare`.
+TEST_F(LoadtestCliTest, RepeatInterleavesTheSidesAndKeepsEveryReport) {
+  const std::string out_dir = dir_.File("ab");
+  const ProcessResult ab = RunAndWait(
+      {LOADTEST_BIN, "repeat", "--runs=2", "--out-dir=" + out_dir,
+       "--b-flags=-batch-size=5", "--", "-db=" + db(), "-metrics-port=0",
+       "-duration=1s", "-log-interval=200ms", "-writers=2", "-readers=1",
+       "--seed=7"});
+  EXPECT_TRUE(ab.exit_code == 0 || ab.exit_code == 2 || ab.exit_code == 3)
+      << Describe(ab);
+  // A1 B1 A2 B2, in that order.
+  const size_t a1 = ab.stdout_text.find("run 1 of 4 (A 1)");
+  const size_t b1 = ab.stdout_text.find("run 2 of 4 (B 1) with -batch-size=5");
+  const size_t a2 = ab.stdout_text.find("run 3 of 4 (A 2)");
+  ASSERT_NE(a1, std::string::npos) << ab.stdout_text;
+  ASSERT_NE(b1, std::string::npos) << ab.stdout_text;
+  ASSERT_NE(a2, std::string::npos) << ab.stdout_text;
+  EXPECT_LT(a1, b1);
+  EXPECT_LT(b1, a2);
+  EXPECT_THAT(ab.stdout_text, HasSubstr("90% interval"));
+  const json summary = ReadReport(out_dir + "/repeat.json");
+  ASSERT_TRUE(summary.is_object()) << Describe(ab);
+  ASSERT_EQ(summary["repeat"]["a"].size(), 2u);
+  ASSERT_EQ(summary["repeat"]["b"].size(), 2u);
+  const json b_report =
+      ReadReport(out_dir + "/" + summary["repeat"]["b"][1].get<std::string>());
+  EXPECT_EQ(b_report["parameters"]["batch_size"], 5);
+  const json a_report =
+      ReadReport(out_dir + "/" + summary["repeat"]["a"][0].get<std::string>());
+  EXPECT_EQ(a_report["parameters"]["batch_size"], 100);
+  EXPECT_EQ(summary["comparison"]["exit_code"], ab.exit_code);
+  // The summary is a side for compare: A's runs against B's.
+  const ProcessResult again = RunAndWait(
+      {LOADTEST_BIN, "compare", out_dir + "/repeat.json", "--",
+       out_dir + "/repeat.json"});
+  EXPECT_EQ(again.exit_code, ab.exit_code) << Describe(again);
+  EXPECT_THAT(again.stdout_text, HasSubstr("A (2 runs)"));
+  // repeat sets each run's reports itself.
+  const ProcessResult own = RunAndWait(
+      {LOADTEST_BIN, "repeat", "--out-dir=" + out_dir, "--", "--out=x.json"});
+  EXPECT_EQ(own.exit_code, kExitUsage);
+  EXPECT_THAT(own.stderr_text, HasSubstr("--out is set by repeat"));
+}
+
+// Issue 33: one run per side cannot tell a change from the host's spread;
+// replicates can.
+TEST_F(LoadtestCliTest, CompareJudgesReplicatesAndNeverOneRunPerSide) {
   const ProcessResult run = Run({"-duration=2s", "--out=" + report()});
   ASSERT_EQ(run.exit_code, kExitOk) << Describe(run);
-  // The same run against itself: no change, no regression.
-  const ProcessResult same =
-      RunAndWait({LOADTEST_BIN, "compare", report(), report()});
-  EXPECT_EQ(same.exit_code, 0) << same.stdout_text << same.stderr_text;
-  EXPECT_THAT(same.stdout_text, HasSubstr("0 regressions beyond 5.0%"));
-  // A copy with half the throughput is a regression.
-  json slower = ReadReport(report());
-  ASSERT_TRUE(slower.is_object());
-  slower["summary"]["total"]["writes_per_s"] =
-      slower["summary"]["total"]["writes_per_s"].get<double>() / 2;
-  const std::string slower_path = dir_.File("slower.json");
-  WriteFile(slower_path, slower.dump());
+  // One run per side, even half the throughput: undecidable (exit 3), the
+  // difference shown, no REGRESSED.
+  json base = ReadReport(report());
+  ASSERT_TRUE(base.is_object());
+  auto scaled = [&base](double factor, const std::string& path) {
+    json copy = base;
+    copy["summary"]["total"]["writes_per_s"] =
+        base["summary"]["total"]["writes_per_s"].get<double>() * factor;
+    WriteFile(path, copy.dump());
+    return path;
+  };
+  const std::string half = scaled(0.5, dir_.File("half.json"));
+  const ProcessResult single =
+      RunAndWait({LOADTEST_BIN, "compare", report(), half});
+  EXPECT_EQ(single.exit_code, 3) << Describe(single);
+  EXPECT_THAT(single.stdout_text, HasSubstr("-50.0%"));
+  EXPECT_THAT(single.stdout_text, HasSubstr("one run cannot tell a change"));
+  EXPECT_THAT(single.stdout_text, Not(HasSubstr("REGRESSED")));
+  // Three replicates a side, 1% apart: the same is no regression (exit 0),
+  // half is a regression (exit 2), written as JSON too.
+  const std::vector<std::string> a = {scaled(1.00, dir_.File("a1.json")),
+                                      scaled(1.01, dir_.File("a2.json")),
+                                      scaled(0.99, dir_.File("a3.json"))};
+  const std::vector<std::string> b = {scaled(0.50, dir_.File("b1.json")),
+                                      scaled(0.51, dir_.File("b2.json")),
+                                      scaled(0.49, dir_.File("b3.json"))};
+  const ProcessResult same = RunAndWait(
+      {LOADTEST_BIN, "compare", a[0], a[1], a[2], "--", a[1], a[2], a[0]});
+  EXPECT_EQ(same.exit_code, 0) << Describe(same);
+  EXPECT_THAT(same.stdout_text, HasSubstr("0 regressed"));
   const ProcessResult worse =
-      RunAndWait({LOADTEST_BIN, "compare", report(), slower_path, "--tolerance=10"});
-  EXPECT_EQ(worse.exit_code, 2) << worse.stdout_text << worse.stderr_text;
-  EXPECT_THAT(worse.stdout_text, HasSubstr("-50.0%"));
-  EXPECT_THAT(worse.stdout_text, HasSubstr("REGRESSION"));
-  EXPECT_THAT(worse.stdout_text, HasSubstr("beyond 10.0%"));
+      RunAndWait({LOADTEST_BIN, "compare", "--json=" + dir_.File("cmp.json"),
+                  a[0], a[1], a[2], "--", b[0], b[1], b[2]});
+  EXPECT_EQ(worse.exit_code, 2) << Describe(worse);
+  EXPECT_THAT(worse.stdout_text, HasSubstr("REGRESSED"));
+  const json comparison = ReadReport(dir_.File("cmp.json"));
+  EXPECT_EQ(comparison["verdict"], "regression");
+  EXPECT_EQ(comparison["figures"][0]["a"]["n"], 3);
   // Not a report: a usage error naming it.
   const ProcessResult bad =
       RunAndWait({LOADTEST_BIN, "compare", report(), dir_.File("missing.json")});
@@ -592,7 +660,7 @@ TEST_F(LoadtestCliTest, CompareExitsTwoOnARegressionAndZeroWithout) {
   json hostile = ReadReport(report());
   hostile["run"]["fingerprint"] = "other";
   hostile["parameters"]["evil\x1b[2J"] = "\x1b]0;owned\x07";
-  // Bulk compare does not read is dropped as it is parsed; it must not
+  // What compare does not read is dropped as it is parsed; it must not
   // change the figures compared.
   for (json& row : hostile["intervals"]) {
     row["agents"] = json::array({{{"agent_id", "x"}, {"padding", "y"}}});
@@ -601,11 +669,11 @@ TEST_F(LoadtestCliTest, CompareExitsTwoOnARegressionAndZeroWithout) {
   WriteFile(hostile_path, hostile.dump());
   const ProcessResult escaped =
       RunAndWait({LOADTEST_BIN, "compare", hostile_path, report()});
-  EXPECT_EQ(escaped.exit_code, 0) << Describe(escaped);
+  EXPECT_EQ(escaped.exit_code, 3) << Describe(escaped);
   EXPECT_THAT(escaped.stderr_text, HasSubstr("evil\\e[2J"));
   EXPECT_EQ(escaped.stderr_text.find('\x1b'), std::string::npos)
       << escaped.stderr_text;
-  EXPECT_THAT(escaped.stdout_text, HasSubstr("0 regressions beyond 5.0%"));
+  EXPECT_THAT(escaped.stdout_text, HasSubstr("+0.0%"));
 }
 
 // --seed: the same seed and agent count write the same messages per

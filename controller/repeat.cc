@@ -1,0 +1,374 @@
+#include "controller/repeat.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "cli/flag_set.h"
+#include "cli/signal_watcher.h"
+#include "controller/compare.h"
+#include "controller/run_end.h"
+#include "report/report_file.h"
+
+namespace loadtest::controller {
+namespace {
+
+// The flags repeat sets on each run itself.
+constexpr const char* kOwnFlags[] = {"out", "out-intervals", "csv", "html",
+                                     "prometheus-targets"};
+
+// The name of flag argument `arg` ("--out=x" -> "out"), or "" when it is
+// not a flag.
+std::string FlagName(const std::string& arg) {
+  if (arg.size() < 2 || arg[0] != '-') return "";
+  const size_t dashes = arg[1] == '-' ? 2 : 1;
+  return arg.substr(dashes, arg.find('=') == std::string::npos
+                                ? std::string::npos
+                                : arg.find('=') - dashes);
+}
+
+// Runs `binary` with `args`, its stdout and stderr to `log_path`, and
+// returns how it ended: its exit code, 128 + the signal that killed it, or
+// 127 when it could not be started. `*running` holds its pid meanwhile,
+// for a signal to be passed on.
+int RunChild(const std::string& binary, const std::vector<std::string>& args,
+             const std::string& log_path, std::atomic<pid_t>* running) {
+  std::vector<std::string> argv_text = {binary};
+  argv_text.insert(argv_text.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_text) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const int log = ::open(log_path.c_str(),
+                         O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                         0644);
+  if (log < 0) return 127;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // The watcher blocked SIGINT/SIGTERM for this process; the run's own
+    // watcher must see them.
+    sigset_t none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, nullptr);
+    const int null = ::open("/dev/null", O_RDONLY);
+    if (null >= 0) ::dup2(null, STDIN_FILENO);
+    ::dup2(log, STDOUT_FILENO);
+    ::dup2(log, STDERR_FILENO);
+    ::execv(binary.c_str(), argv.data());
+    const std::string why = absl::StrCat("loadtest repeat: cannot run ", binary,
+                                         ": ", std::strerror(errno), "\n");
+    (void)!::write(STDERR_FILENO, why.data(), why.size());
+    ::_exit(127);
+  }
+  ::close(log);
+  if (pid < 0) return 127;
+  running->store(pid);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  running->store(0);
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 127;
+}
+
+// The figures a person wants after each run, from its report.
+std::string RunLine(const std::string& report_path) {
+  std::ifstream in(report_path);
+  if (!in) return "no report";
+  const nlohmann::json report = ParseReportFigures(in);
+  const nlohmann::json::json_pointer writes("/summary/total/writes_per_s");
+  const nlohmann::json::json_pointer p99("/summary/total/write_latency_ms/p99");
+  if (!report.is_object() || !report.contains(writes) || !report.contains(p99)) {
+    return "a report without its summary";
+  }
+  return absl::StrFormat("%.0f writes/s, write p99 %.2f ms",
+                         report.at(writes).get<double>(),
+                         report.at(p99).get<double>());
+}
+
+absl::StatusOr<nlohmann::json> ReadReportFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  nlohmann::json report = ParseReportFigures(in);
+  if (report.is_discarded()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is not JSON"));
+  }
+  return report;
+}
+
+// One side's replicates described, figure by figure (a repeat without B).
+std::string FormatReplicates(const std::vector<ComparisonRow>& rows,
+                             size_t runs) {
+  std::string out = absl::StrFormat("%-18s %12s %12s %8s  %s\n", "figure",
+                                    "mean", "sd", "CoV", "per run");
+  for (const ComparisonRow& r : rows) {
+    std::vector<std::string> values;
+    for (double v : r.a.values) values.push_back(absl::StrFormat("%.4g", v));
+    absl::StrAppendFormat(&out, "%-18s %12.4g %12.3g %7.1f%%  %s\n", r.figure,
+                          r.a.mean, r.a.sd, 100 * r.a.cov,
+                          absl::StrJoin(values, " "));
+  }
+  absl::StrAppendFormat(
+      &out,
+      "%d run%s. The CoV is this host's run-to-run spread for this workload: "
+      "a change smaller\nthan about twice it cannot be told from noise with "
+      "this many replicates.\n",
+      runs, runs == 1 ? "" : "s");
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> RepeatOrder(int runs, bool with_b) {
+  std::vector<std::string> order;
+  for (int i = 0; i < runs; ++i) {
+    order.push_back("a");
+    if (with_b) order.push_back("b");
+  }
+  return order;
+}
+
+std::vector<std::string> SplitFlags(const std::string& text) {
+  return absl::StrSplit(text, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+}
+
+int RepeatMain(int argc, char** argv) {
+  int runs = 3;
+  std::string out_dir = "loadtest-repeat";
+  std::string b_flags;
+  std::string a_binary;
+  std::string b_binary;
+  double min_effect_percent = 5;
+  double confidence_percent = 95;
+  cli::FlagSet flags(
+      "loadtest repeat",
+      "loadtest repeat [flags] -- LOADTEST FLAGS...\n\nRuns `loadtest` with "
+      "LOADTEST FLAGS --runs times (replicates), each with its own\n--out "
+      "report in --out-dir (a-1.json, a-2.json, ...; its output in "
+      "a-1.log), and prints\neach figure's mean, spread and CoV across the "
+      "runs: this host's run-to-run spread.\nWith --b-flags (or --b-binary) "
+      "it is an interleaved A/B: A1 B1 A2 B2 ..., side B\nwith those flags "
+      "added (or that binary), so that the host's drift hits both sides\n"
+      "alike; then the comparison of `loadtest compare` (exit code 0 no "
+      "regression, 2 a\nregression, 3 erratic or undecidable). --out-dir/"
+      "repeat.json lists the reports\n(`loadtest compare` takes it as a "
+      "side). Give --seed for the same messages in every\nrun. Ctrl-C stops "
+      "starting runs and summarizes the ones done.\n\n"
+      "  loadtest repeat --runs=3 -- --scenario=moderate --duration=30s "
+      "--seed=11\n"
+      "  loadtest repeat --runs=3 --b-flags='-batch-size=5' -- "
+      "--scenario=moderate --duration=30s --seed=11\n");
+  flags.AddInt("runs", &runs, "Replicates per side, 1 to 100.");
+  flags.AddString("out-dir", &out_dir,
+                  "The folder for the runs' reports, logs and repeat.json "
+                  "(created if missing).");
+  flags.AddString("b-flags", &b_flags,
+                  "Flags added on side B (space-separated, no quoting); "
+                  "given, even empty, the runs interleave A and B "
+                  "(--b-flags= for an A/A).");
+  flags.AddString("a-binary", &a_binary,
+                  "The loadtest binary of side A (default: this one).");
+  flags.AddString("b-binary", &b_binary,
+                  "The loadtest binary of side B (default: side A's); "
+                  "given, the runs interleave A and B.");
+  flags.AddDouble("min-effect", &min_effect_percent,
+                  "As compare's: percent of A's mean a change must exceed.");
+  flags.AddDouble("confidence", &confidence_percent,
+                  "As compare's: confidence of the change's bounds, percent.");
+  int split = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--") {
+      split = i;
+      break;
+    }
+  }
+  std::vector<std::string> stray;
+  auto usage = [](const std::string& message) {
+    std::fprintf(stderr, "loadtest repeat: %s\n", message.c_str());
+    return kExitUsage;
+  };
+  if (absl::Status s = flags.Parse(split, argv, &stray); !s.ok()) {
+    return usage(std::string(s.message()));
+  }
+  if (flags.help_requested()) {
+    std::fputs(flags.Usage().c_str(), stdout);
+    return 0;
+  }
+  if (!stray.empty()) {
+    return usage(absl::StrCat("unexpected argument \"", stray.front(),
+                              "\": loadtest's flags go after -- (see --help)"));
+  }
+  std::vector<std::string> common;
+  for (int i = split + 1; i < argc; ++i) common.push_back(argv[i]);
+  if (runs < 1 || runs > 100) {
+    return usage(absl::StrCat("runs must be between 1 and 100, got ", runs));
+  }
+  const bool with_b = flags.IsSet("b-flags") || flags.IsSet("b-binary");
+  const std::vector<std::string> side_b_flags = SplitFlags(b_flags);
+  for (const std::vector<std::string>* list :
+       {static_cast<const std::vector<std::string>*>(&common), &side_b_flags}) {
+    for (const std::string& arg : *list) {
+      const std::string name = FlagName(arg);
+      for (const char* own : kOwnFlags) {
+        if (name == own) {
+          return usage(absl::StrCat(
+              "--", own, " is set by repeat on each run (reports go to "
+              "--out-dir): leave it out"));
+        }
+      }
+      if (arg == "find-max" || arg == "compare" || arg == "repeat") {
+        return usage(absl::StrCat("repeat runs `loadtest` runs, not \"", arg,
+                                  "\""));
+      }
+    }
+  }
+  if (a_binary.empty()) {
+    char self[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0) return usage("cannot find this binary (/proc/self/exe)");
+    a_binary.assign(self, static_cast<size_t>(n));
+  }
+  if (b_binary.empty()) b_binary = a_binary;
+  for (const std::string& binary : {a_binary, b_binary}) {
+    if (::access(binary.c_str(), X_OK) != 0) {
+      return usage(absl::StrCat("cannot run ", binary, ": ",
+                                std::strerror(errno)));
+    }
+  }
+  if (::mkdir(out_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return usage(absl::StrCat("cannot create --out-dir ", out_dir, ": ",
+                              std::strerror(errno)));
+  }
+  const std::vector<std::string> order = RepeatOrder(runs, with_b);
+  std::vector<report::OutputFile> outputs = {
+      {"--out-dir", out_dir + "/repeat.json"}};
+  for (size_t i = 0; i < order.size(); ++i) {
+    const int k = static_cast<int>(i / (with_b ? 2 : 1)) + 1;
+    outputs.push_back({"--out-dir", absl::StrCat(out_dir, "/", order[i], "-",
+                                                 k, ".json")});
+  }
+  if (absl::Status s = report::CheckOutputFiles(outputs); !s.ok()) {
+    return usage(std::string(s.message()));
+  }
+
+  std::atomic<pid_t> running{0};
+  cli::SignalWatcher signals([&running](int signal_number) {
+    // A terminal's Ctrl-C reaches the run too; a signal sent to repeat
+    // alone is passed on.
+    if (const pid_t pid = running.load(); pid > 0) ::kill(pid, signal_number);
+  });
+  std::vector<std::string> reports[2];  // Paths as given.
+  std::vector<std::string> listed[2];   // In repeat.json: in --out-dir.
+  bool failed = false;
+  for (size_t i = 0; i < order.size() && signals.received() == 0; ++i) {
+    const bool b = order[i] == "b";
+    const int k = static_cast<int>(i / (with_b ? 2 : 1)) + 1;
+    const std::string stem = absl::StrCat(out_dir, "/", order[i], "-", k);
+    std::vector<std::string> args = common;
+    if (b) args.insert(args.end(), side_b_flags.begin(), side_b_flags.end());
+    args.push_back(absl::StrCat("--out=", stem, ".json"));
+    std::printf("repeat: run %zu of %zu (%s %d)%s...\n", i + 1, order.size(),
+                b ? "B" : "A", k,
+                b && !side_b_flags.empty()
+                    ? absl::StrCat(" with ", b_flags).c_str()
+                    : "");
+    std::fflush(stdout);
+    const int code = RunChild(b ? b_binary : a_binary, args, stem + ".log",
+                              &running);
+    const bool wrote = ::access((stem + ".json").c_str(), R_OK) == 0 &&
+                       code != kExitUsage && code != 127;
+    std::printf("repeat:   exit %d, %s (log %s.log)\n", code,
+                wrote ? RunLine(stem + ".json").c_str() : "no report", stem.c_str());
+    std::fflush(stdout);
+    if (!wrote) {
+      if (signals.received() != 0) break;
+      // A run that could not start will not start the next time either.
+      std::fprintf(stderr, "loadtest repeat: run %s-%d failed (exit %d); see %s.log\n",
+                   order[i].c_str(), k, code, stem.c_str());
+      failed = true;
+      break;
+    }
+    reports[b ? 1 : 0].push_back(stem + ".json");
+    listed[b ? 1 : 0].push_back(absl::StrCat(order[i], "-", k, ".json"));
+  }
+  if (signals.received() != 0) {
+    std::printf("repeat: interrupted; summarizing the %zu run(s) done\n",
+                reports[0].size() + reports[1].size());
+  }
+  if (reports[0].empty() || (with_b && reports[1].empty())) {
+    return failed ? kExitUsage : 128 + signals.received();
+  }
+
+  std::vector<nlohmann::json> loaded[2];
+  for (int side = 0; side < 2; ++side) {
+    for (const std::string& path : reports[side]) {
+      absl::StatusOr<nlohmann::json> report = ReadReportFile(path);
+      if (!report.ok()) return usage(std::string(report.status().message()));
+      loaded[side].push_back(*std::move(report));
+    }
+  }
+  CompareOptions options;
+  options.min_effect = min_effect_percent / 100;
+  options.confidence = confidence_percent / 100;
+  if (!(options.confidence >= 0.5 && options.confidence <= 0.999) ||
+      !(options.min_effect >= 0)) {
+    return usage("confidence must be 50 to 99.9 and min-effect >= 0");
+  }
+  auto rows = CompareRuns(loaded[0], with_b ? loaded[1] : loaded[0], options);
+  if (!rows.ok()) return usage(std::string(rows.status().message()));
+  nlohmann::json summary = {
+      {"repeat", {{"a", listed[0]}}},
+      {"runs", runs},
+      {"command", common},
+  };
+  int exit_code = failed ? kExitUsage : 0;
+  if (with_b) {
+    summary["repeat"]["b"] = listed[1];
+    summary["b_flags"] = side_b_flags;
+    summary["comparison"] =
+        ComparisonJson(*rows, reports[0], reports[1], options);
+    for (const std::string& warning : CompareWarnings(loaded[0][0], loaded[1][0])) {
+      std::printf("repeat: the sides differ, as asked: %s\n", warning.c_str());
+    }
+    std::fputs(FormatComparison(*rows, reports[0], reports[1], options).c_str(),
+               stdout);
+    if (!failed) exit_code = CompareExitCode(*rows);
+  } else {
+    nlohmann::json figures = nlohmann::json::array();
+    for (const ComparisonRow& r : *rows) {
+      figures.push_back({{"figure", r.figure},
+                         {"key", r.key},
+                         {"n", r.a.values.size()},
+                         {"mean", r.a.mean},
+                         {"sd", r.a.sd},
+                         {"cov", r.a.cov},
+                         {"values", r.a.values}});
+    }
+    summary["figures"] = figures;
+    std::fputs(FormatReplicates(*rows, reports[0].size()).c_str(), stdout);
+  }
+  const std::string summary_path = out_dir + "/repeat.json";
+  if (absl::Status s =
+          report::WriteTextFile(summary_path, summary.dump(2) + "\n");
+      !s.ok()) {
+    return usage(std::string(s.message()));
+  }
+  std::printf("repeat: %s\n", summary_path.c_str());
+  if (signals.received() != 0) return 128 + signals.received();
+  return exit_code;
+}
+
+}  // namespace loadtest::controller

@@ -1,0 +1,42 @@
+// `loadtest repeat`: replicates of a run, so that a comparison can be
+// judged by the spread between runs (compare.h), and an interleaved A/B
+// (A1 B1 A2 B2 ...) of two settings or two binaries on one host, so that
+// the host's drift over the sitting hits both sides alike.
+//
+// Each run is a child process (`loadtest` itself, or --a-binary /
+// --b-binary) with the flags after `--` (plus --b-flags on side B) and its
+// own --out report in --out-dir (a-1.json, b-1.json, ...; its output in
+// a-1.log ...). At the end: repeat.json in --out-dir ({"repeat": {"a":
+// [reports], "b": [reports]}, "figures" or "comparison"}, the reports named
+// relative to --out-dir), which `loadtest compare` also takes as a side,
+// and the table. A signal stops starting
+// runs (the running one gets it too and ends gracefully); what was
+// measured is still summarized.
+//
+// Thread-safety: RepeatMain is a main; call it from the main thread before
+// any other thread starts.
+#ifndef LOADTEST_CONTROLLER_REPEAT_H_
+#define LOADTEST_CONTROLLER_REPEAT_H_
+
+#include <string>
+#include <vector>
+
+namespace loadtest::controller {
+
+// The run order of an interleaved A/B of `runs` replicates a side:
+// "a", "b", "a", "b", ...; only "a" when `with_b` is false.
+std::vector<std::string> RepeatOrder(int runs, bool with_b);
+
+// --b-flags "-batch-size=5 --sync=full" as arguments: split on spaces and
+// tabs (no quoting: a flag's value cannot hold a space).
+std::vector<std::string> SplitFlags(const std::string& text);
+
+// The `loadtest repeat` subcommand: argv[0] is "repeat". Returns the exit
+// code: kExitUsage on a usage error or a run that could not start;
+// otherwise, with side B, the comparison's (compare.h); with side A alone,
+// 0 when every run wrote its report.
+int RepeatMain(int argc, char** argv);
+
+}  // namespace loadtest::controller
+
+#endif  // LOADTEST_CONTROLLER_REPEAT_H_
