@@ -237,6 +237,39 @@ absl::StatusOr<std::vector<ComparisonRow>> CompareRuns(
   return rows;
 }
 
+void RegisterCompareFlags(cli::FlagSet* flags, CompareFlags* values) {
+  flags->AddDouble("min-effect", &values->min_effect_percent,
+                   "Percent of A's mean a change must exceed to be a "
+                   "regression or an improvement.");
+  flags->AddDouble("confidence", &values->confidence_percent,
+                   "Confidence of the one-sided bounds of the change, in "
+                   "percent (50 to 99.9).");
+}
+
+absl::StatusOr<CompareOptions> CompareOptionsFrom(const CompareFlags& values) {
+  if (!(values.min_effect_percent >= 0) || values.min_effect_percent > 1000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("min-effect must be between 0 and 1000, got ",
+                     values.min_effect_percent));
+  }
+  if (!(values.confidence_percent >= 50) || values.confidence_percent > 99.9) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("confidence must be between 50 and 99.9, got ",
+                     values.confidence_percent));
+  }
+  CompareOptions options;
+  options.min_effect = values.min_effect_percent / 100;
+  options.confidence = values.confidence_percent / 100;
+  return options;
+}
+
+int DoubleDashIndex(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--") return i;
+  }
+  return argc;
+}
+
 int CompareExitCode(const std::vector<ComparisonRow>& rows) {
   bool undecided = false;
   for (const ComparisonRow& r : rows) {
@@ -472,8 +505,7 @@ absl::StatusOr<std::map<std::string, double>> MeasuredSpread(
 // `loadtest compare [flags] A1.json [A2.json ...] -- B1.json [B2.json ...]`,
 // or `loadtest compare A.json B.json`.
 int CompareMain(int argc, char** argv) {
-  double min_effect_percent = 5;
-  double confidence_percent = 95;
+  CompareFlags compare_flags;
   std::string json_path;
   std::string spread_path;
   cli::FlagSet flags(
@@ -491,14 +523,9 @@ int CompareMain(int argc, char** argv) {
       "(run.fingerprint); refuses a side whose runs differ.\nExit codes: 0 "
       "no regression; 1 usage error (missing or unreadable report); 2 a\n"
       "regression; 3 no regression but a figure erratic or undecidable.\n");
-  flags.AddDouble("min-effect", &min_effect_percent,
-                  "Percent of A's mean a change must exceed to be a "
-                  "regression or an improvement.");
-  flags.AddDouble("tolerance", &min_effect_percent,
+  RegisterCompareFlags(&flags, &compare_flags);
+  flags.AddDouble("tolerance", &compare_flags.min_effect_percent,
                   "The same as --min-effect (its earlier name).");
-  flags.AddDouble("confidence", &confidence_percent,
-                  "Confidence of the interval of the change, in percent "
-                  "(50 to 99.9).");
   flags.AddString("spread", &spread_path,
                   "The --json of an earlier comparison on this host (an A/A "
                   "of replicates): with one run on a side, each figure's "
@@ -507,13 +534,7 @@ int CompareMain(int argc, char** argv) {
                   "Also write the comparison as JSON to this file (for a "
                   "pull-request comment).");
   // Everything after "--" is side B; FlagSet reads the rest.
-  int split = argc;
-  for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--") {
-      split = i;
-      break;
-    }
-  }
+  const int split = DoubleDashIndex(argc, argv);
   std::vector<std::string> a_files, b_files;
   if (absl::Status s = flags.Parse(split, argv, &a_files); !s.ok()) {
     std::fprintf(stderr, "loadtest compare: %s\n",
@@ -536,23 +557,14 @@ int CompareMain(int argc, char** argv) {
                  "B.json, or A1 A2 ... -- B1 B2 ...; see --help)\n");
     return kExitUsage;
   }
-  CompareOptions options;
-  if (!(min_effect_percent >= 0) || min_effect_percent > 1000) {
-    std::fprintf(stderr,
-                 "loadtest compare: min-effect must be between 0 and 1000, "
-                 "got %g\n",
-                 min_effect_percent);
+  const absl::StatusOr<CompareOptions> checked =
+      CompareOptionsFrom(compare_flags);
+  if (!checked.ok()) {
+    std::fprintf(stderr, "loadtest compare: %s\n",
+                 std::string(checked.status().message()).c_str());
     return kExitUsage;
   }
-  if (!(confidence_percent >= 50) || confidence_percent > 99.9) {
-    std::fprintf(stderr,
-                 "loadtest compare: confidence must be between 50 and 99.9, "
-                 "got %g\n",
-                 confidence_percent);
-    return kExitUsage;
-  }
-  options.min_effect = min_effect_percent / 100;
-  options.confidence = confidence_percent / 100;
+  const CompareOptions& options = *checked;
   std::vector<std::string> names[2];
   std::vector<nlohmann::json> reports[2];
   for (int side = 0; side < 2; ++side) {

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "cli/flag_set.h"
 #include "nlohmann/json.hpp"
 
 namespace loadtest::controller {
@@ -97,6 +98,19 @@ std::vector<std::string> CompareWarnings(const nlohmann::json& baseline,
 absl::StatusOr<std::vector<ComparisonRow>> CompareRuns(
     const std::vector<nlohmann::json>& a, const std::vector<nlohmann::json>& b,
     const CompareOptions& options = {});
+
+// The flags `compare` and `repeat` share, in percent: --min-effect and
+// --confidence; CompareOptionsFrom checks them (InvalidArgument naming the
+// flag and the value).
+struct CompareFlags {
+  double min_effect_percent = 5;
+  double confidence_percent = 95;
+};
+void RegisterCompareFlags(cli::FlagSet* flags, CompareFlags* values);
+absl::StatusOr<CompareOptions> CompareOptionsFrom(const CompareFlags& values);
+
+// Where "--" stands in argv (what follows is not parsed as flags), or argc.
+int DoubleDashIndex(int argc, char** argv);
 
 // The exit code for `rows` (kCompareRegression if any regressed, else
 // kCompareUndecided if any is erratic or undecidable, else 0).

@@ -151,8 +151,7 @@ int RepeatMain(int argc, char** argv) {
   std::string b_flags;
   std::string a_binary;
   std::string b_binary;
-  double min_effect_percent = 5;
-  double confidence_percent = 95;
+  CompareFlags compare_flags;
   cli::FlagSet flags(
       "loadtest repeat",
       "loadtest repeat [flags] -- LOADTEST FLAGS...\n\nRuns `loadtest` with "
@@ -184,17 +183,8 @@ int RepeatMain(int argc, char** argv) {
   flags.AddString("b-binary", &b_binary,
                   "The loadtest binary of side B (default: side A's); "
                   "given, the runs interleave A and B.");
-  flags.AddDouble("min-effect", &min_effect_percent,
-                  "As compare's: percent of A's mean a change must exceed.");
-  flags.AddDouble("confidence", &confidence_percent,
-                  "As compare's: confidence of the change's bounds, percent.");
-  int split = argc;
-  for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--") {
-      split = i;
-      break;
-    }
-  }
+  RegisterCompareFlags(&flags, &compare_flags);
+  const int split = DoubleDashIndex(argc, argv);
   std::vector<std::string> stray;
   auto usage = [](const std::string& message) {
     std::fprintf(stderr, "loadtest repeat: %s\n", message.c_str());
@@ -216,6 +206,9 @@ int RepeatMain(int argc, char** argv) {
   if (runs < 1 || runs > 100) {
     return usage(absl::StrCat("runs must be between 1 and 100, got ", runs));
   }
+  const absl::StatusOr<CompareOptions> options =
+      CompareOptionsFrom(compare_flags);
+  if (!options.ok()) return usage(std::string(options.status().message()));
   const bool with_b = flags.IsSet("b-flags") || flags.IsSet("b-binary");
   const std::vector<std::string> side_b_flags = SplitFlags(b_flags);
   for (const std::vector<std::string>* list :
@@ -320,14 +313,7 @@ int RepeatMain(int argc, char** argv) {
       loaded[side].push_back(*std::move(report));
     }
   }
-  CompareOptions options;
-  options.min_effect = min_effect_percent / 100;
-  options.confidence = confidence_percent / 100;
-  if (!(options.confidence >= 0.5 && options.confidence <= 0.999) ||
-      !(options.min_effect >= 0)) {
-    return usage("confidence must be 50 to 99.9 and min-effect >= 0");
-  }
-  auto rows = CompareRuns(loaded[0], with_b ? loaded[1] : loaded[0], options);
+  auto rows = CompareRuns(loaded[0], with_b ? loaded[1] : loaded[0], *options);
   if (!rows.ok()) return usage(std::string(rows.status().message()));
   nlohmann::json summary = {
       {"repeat", {{"a", listed[0]}}},
@@ -339,11 +325,11 @@ int RepeatMain(int argc, char** argv) {
     summary["repeat"]["b"] = listed[1];
     summary["b_flags"] = side_b_flags;
     summary["comparison"] =
-        ComparisonJson(*rows, reports[0], reports[1], options);
+        ComparisonJson(*rows, reports[0], reports[1], *options);
     for (const std::string& warning : CompareWarnings(loaded[0][0], loaded[1][0])) {
       std::printf("repeat: the sides differ, as asked: %s\n", warning.c_str());
     }
-    std::fputs(FormatComparison(*rows, reports[0], reports[1], options).c_str(),
+    std::fputs(FormatComparison(*rows, reports[0], reports[1], *options).c_str(),
                stdout);
     if (!failed) exit_code = CompareExitCode(*rows);
   } else {
