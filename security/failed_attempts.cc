@@ -48,19 +48,18 @@ bool FailedAttemptLimiter::RecordFailure(const std::string& address) {
 }
 
 std::string PeerHost(const std::string& peer) {
-  std::string host = peer;
-  for (const char* scheme : {"ipv4:", "ipv6:"}) {
-    if (host.rfind(scheme, 0) == 0) host = host.substr(5);
+  std::string host;
+  if (peer.rfind("ipv4:", 0) == 0 || peer.rfind("ipv6:", 0) == 0) {
+    host = peer.substr(5);
+  } else {
+    return peer;  // unix:/path, or anything else: the whole string.
   }
-  const size_t colon = host.rfind(':');
   if (!host.empty() && host.front() == '[') {
     const size_t close = host.find(']');
     return close == std::string::npos ? host : host.substr(1, close - 1);
   }
-  if (colon != std::string::npos && host.find(':') == colon) {
-    return host.substr(0, colon);
-  }
-  return host;
+  const size_t colon = host.rfind(':');
+  return colon == std::string::npos ? host : host.substr(0, colon);
 }
 
 }  // namespace loadtest::security

@@ -49,7 +49,7 @@ class FailedAttemptLimiter {
 };
 
 // The host of a gRPC peer string ("ipv4:10.0.0.5:51234" -> "10.0.0.5",
-// "ipv6:[::1]:51234" -> "::1"); the string itself when it has no port.
+// "ipv6:[::1]:51234" -> "::1"); any other peer string whole.
 std::string PeerHost(const std::string& peer);
 
 }  // namespace loadtest::security
