@@ -101,6 +101,37 @@ std::string Unbracketed(const std::string& host) {
   return host;
 }
 
+// Where /metrics listens: --metrics-listen, else --metrics-address (default:
+// the host of --listen) and --metrics-port. Returns HOST:PORT and HOST. An
+// IPv6 --listen host of "::" or "::1" becomes 0.0.0.0 or 127.0.0.1 when
+// civetweb has no IPv6 (said on stderr); an explicit IPv6 address stays,
+// for MetricsServer::Start to refuse with the reason.
+std::pair<std::string, std::string> MetricsListen(const AgentCommandLine& cl,
+                                                  const std::string& host) {
+  if (!cl.metrics_listen.empty()) {
+    return {cl.metrics_listen,
+            cl.metrics_listen.substr(0, cl.metrics_listen.rfind(':'))};
+  }
+  std::string address = cl.metrics_address.empty() ? host : cl.metrics_address;
+  if (cl.metrics_address.empty() && !MetricsCanServeIpv6()) {
+    const std::string unbracketed = Unbracketed(host);
+    const char* v4 = unbracketed == "::"    ? "0.0.0.0"
+                     : unbracketed == "::1" ? "127.0.0.1"
+                                            : nullptr;
+    if (v4 != nullptr) {
+      std::fprintf(stderr,
+                   "loadtest-agent: /metrics on %s instead of %s: this "
+                   "build's civetweb has no IPv6 (--metrics-listen to choose)\n",
+                   v4, host.c_str());
+      address = v4;
+    }
+  }
+  if (address.find(':') != std::string::npos && address.front() != '[') {
+    address = absl::StrCat("[", address, "]");  // IPv6.
+  }
+  return {absl::StrCat(address, ":", cl.metrics_port), address};
+}
+
 }  // namespace
 
 absl::Status CheckAgentHealth(const AgentCommandLine& cl) {
@@ -188,34 +219,7 @@ absl::Status ServeAgent(const AgentCommandLine& cl) {
   const std::string hostname = LocalHostname();
   const AgentIdentity identity{cl.agent_id.empty() ? hostname : cl.agent_id,
                                cli::kVersion, hostname};
-  std::string metrics_listen = cl.metrics_listen;
-  std::string metrics_address =
-      cl.metrics_address.empty() ? host : cl.metrics_address;
-  if (metrics_listen.empty() && cl.metrics_address.empty() &&
-      !MetricsCanServeIpv6()) {
-    // An IPv6 --listen: /metrics, which cannot bind IPv6 here, takes the
-    // IPv4 address that means the same, and says so.
-    const std::string unbracketed = Unbracketed(host);
-    const char* v4 = unbracketed == "::"    ? "0.0.0.0"
-                     : unbracketed == "::1" ? "127.0.0.1"
-                                            : nullptr;
-    if (v4 != nullptr) {
-      std::fprintf(stderr,
-                   "loadtest-agent: /metrics on %s instead of %s: this "
-                   "build's civetweb has no IPv6 (--metrics-listen to choose)\n",
-                   v4, host.c_str());
-      metrics_address = v4;
-    }
-  }
-  if (metrics_address.find(':') != std::string::npos &&
-      metrics_address.front() != '[') {
-    metrics_address = absl::StrCat("[", metrics_address, "]");  // IPv6.
-  }
-  if (metrics_listen.empty()) {
-    metrics_listen = absl::StrCat(metrics_address, ":", cl.metrics_port);
-  } else {
-    metrics_address = metrics_listen.substr(0, metrics_listen.rfind(':'));
-  }
+  const auto [metrics_listen, metrics_address] = MetricsListen(cl, host);
   absl::StatusOr<std::unique_ptr<MetricsServer>> metrics =
       MetricsServer::Start(metrics_listen, identity, basic_auth);
   if (!metrics.ok()) return metrics.status();
