@@ -63,7 +63,8 @@ std::vector<std::string> AgentProcess::Argv(const Options& options) {
   }
   // An IPv6 host without a metrics host: the agent's own choice (its
   // /metrics may not bind IPv6).
-  if (!options.metrics_host.empty() || options.host.front() != '[') {
+  if (!options.metrics_host.empty() || options.host.empty() ||
+      options.host.front() != '[') {
     argv.push_back("--metrics-address=" + metrics_host);
   }
   argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
