@@ -51,7 +51,8 @@ std::string PeerAddress(const sockaddr_storage& address) {
 // The soft RLIMIT_NOFILE, or -1 when there is none.
 int64_t FileLimit() {
   rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 ||
+      limit.rlim_cur == RLIM_INFINITY) {
     return -1;
   }
   return static_cast<int64_t>(limit.rlim_cur);
@@ -60,8 +61,9 @@ int64_t FileLimit() {
 // Binds and listens on one resolved address (port 0 or the port already
 // chosen for the others); the descriptor, or -1 with *error set.
 int ListenOn(const addrinfo& info, bool dual_stack, std::string* error) {
-  const int fd = socket(info.ai_family, info.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                        info.ai_protocol);
+  const int fd =
+      socket(info.ai_family, info.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+             info.ai_protocol);
   if (fd < 0) {
     *error = std::strerror(errno);
     return -1;
@@ -117,8 +119,8 @@ absl::StatusOr<std::unique_ptr<AgentListener>> AgentListener::Bind(
   if (const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(),
                                  port.c_str(), &hints, &found);
       rc != 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", address, ": ", gai_strerror(rc)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", address, ": ", gai_strerror(rc)));
   }
   std::unique_ptr<AgentListener> listener(new AgentListener());
   std::string error = "no address";
@@ -144,15 +146,14 @@ absl::StatusOr<std::unique_ptr<AgentListener>> AgentListener::Bind(
   }
   freeaddrinfo(found);
   if (listener->listen_fds_.empty()) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", address, ": ", error,
-        " (the address is in use or cannot be bound)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", address, ": ", error,
+                     " (the address is in use or cannot be bound)"));
   }
   int wake[2];
   if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", address, ": pipe: ",
-                     std::strerror(errno)));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", address, ": pipe: ", std::strerror(errno)));
   }
   listener->wake_read_ = wake[0];
   listener->wake_write_ = wake[1];
@@ -168,8 +169,9 @@ AgentListener::~AgentListener() {
   }
 }
 
-void AgentListener::AddTo(grpc::ServerBuilder* builder,
-                          std::shared_ptr<grpc::ServerCredentials> credentials) {
+void AgentListener::AddTo(
+    grpc::ServerBuilder* builder,
+    std::shared_ptr<grpc::ServerCredentials> credentials) {
   acceptor_ = builder->experimental().AddExternalConnectionAcceptor(
       grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
       std::move(credentials));
@@ -200,7 +202,8 @@ void AgentListener::Serve() {
     pollfd* first = paused ? &polled.back() : polled.data();
     const int ready = poll(first, count, paused ? 100 : -1);
     if (ready < 0 && errno != EINTR) {
-      if (on_failure_) on_failure_(absl::StrCat("poll: ", std::strerror(errno)));
+      if (on_failure_)
+        on_failure_(absl::StrCat("poll: ", std::strerror(errno)));
       return;
     }
     if (polled.back().revents != 0) return;  // Stop().
@@ -234,7 +237,8 @@ bool AgentListener::AcceptAll(int listen_fd) {
           if (spare_fd_ >= 0) {
             close(spare_fd_);
             spare_fd_ = -1;
-            const int dropped = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+            const int dropped =
+                accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
             if (dropped >= 0) close(dropped);
             spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
             NoteRefusal("?", "the agent is out of file descriptors");
@@ -317,10 +321,11 @@ bool AgentListener::Admit(int fd, const std::string& peer, std::string* why) {
       connections_.size() >= static_cast<size_t>(kMaxConnections)) {
     Forget("");
     // Loopback callers (the health check, a local controller) are not held
-  // back by strangers' connections.
-  if (!security::IsLoopbackHost(peer) &&
-      connections_.size() >= static_cast<size_t>(kMaxConnections)) {
-      *why = absl::StrCat(connections_.size(), " connections already open (at most ",
+    // back by strangers' connections.
+    if (!security::IsLoopbackHost(peer) &&
+        connections_.size() >= static_cast<size_t>(kMaxConnections)) {
+      *why = absl::StrCat(connections_.size(),
+                          " connections already open (at most ",
                           kMaxConnections, ")");
       return false;
     }
@@ -333,7 +338,8 @@ bool AgentListener::Admit(int fd, const std::string& peer, std::string* why) {
   return true;
 }
 
-void AgentListener::NoteRefusal(const std::string& peer, const std::string& why) {
+void AgentListener::NoteRefusal(const std::string& peer,
+                                const std::string& why) {
   ++refused_since_log_;
   const int64_t now = NowMs();
   if (last_log_ms_ != 0 && now - last_log_ms_ < 10000) return;

@@ -22,8 +22,8 @@
 #include "cli/version.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "protocol/peer_text.h"
 #include "protocol/agent_client.h"
+#include "protocol/peer_text.h"
 #include "security/auth.h"
 #include "sync/mutex.h"
 
@@ -86,6 +86,7 @@ class StopLatch {
     *listener_failure = listener_failure_;
     return signal_number_;
   }
+
  private:
   sync::Mutex mu_;
   sync::CondVar changed_;
@@ -119,10 +120,11 @@ std::pair<std::string, std::string> MetricsListen(const AgentCommandLine& cl,
                      : unbracketed == "::1" ? "127.0.0.1"
                                             : nullptr;
     if (v4 != nullptr) {
-      std::fprintf(stderr,
-                   "loadtest-agent: /metrics on %s instead of %s: this "
-                   "build's civetweb has no IPv6 (--metrics-listen to choose)\n",
-                   v4, host.c_str());
+      std::fprintf(
+          stderr,
+          "loadtest-agent: /metrics on %s instead of %s: this "
+          "build's civetweb has no IPv6 (--metrics-listen to choose)\n",
+          v4, host.c_str());
       address = v4;
     }
   }

@@ -142,20 +142,18 @@ grpc::Status AgentService::Authenticate(const grpc::ServerContext& context,
   const std::string host = security::PeerHost(context.peer());
   if (const auto wait = failed_attempts_.Wait(host);
       wait > std::chrono::seconds::zero()) {
-    const auto seconds =
-        std::chrono::ceil<std::chrono::seconds>(wait).count();
-    return grpc::Status(
-        grpc::StatusCode::UNAUTHENTICATED,
-        absl::StrCat("too many failed attempts from ", host,
-                     "; try again in ", seconds, "s"));
+    const auto seconds = std::chrono::ceil<std::chrono::seconds>(wait).count();
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                        absl::StrCat("too many failed attempts from ", host,
+                                     "; try again in ", seconds, "s"));
   }
   grpc::Status status = options_.auth->Check(context);
   if (!status.ok()) {
     Log(absl::StrCat("refused ", method, " from ", context.peer(),
                      ": UNAUTHENTICATED: ", status.error_message()));
     if (failed_attempts_.RecordFailure(host)) {
-      Log(absl::StrCat("refusing calls from ", host, " for a while: ",
-                       security::FailedAttemptLimiter::kBurst,
+      Log(absl::StrCat("refusing calls from ", host,
+                       " for a while: ", security::FailedAttemptLimiter::kBurst,
                        " failed attempts (then one more every ",
                        security::FailedAttemptLimiter::kRefill.count(), "s)"));
     }

@@ -23,7 +23,6 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "sync/mutex.h"
 #include "agent/agent_run.h"
 #include "agent/metrics_server.h"
 #include "grpcpp/server_builder.h"
@@ -31,6 +30,7 @@
 #include "protocol/run_spec.h"
 #include "security/auth.h"
 #include "security/failed_attempts.h"
+#include "sync/mutex.h"
 
 namespace loadtest::agent {
 

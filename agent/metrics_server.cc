@@ -2,13 +2,13 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <exception>
-#include <limits.h>
 #include <map>
 #include <vector>
 
@@ -68,8 +68,10 @@ int LimitConnectionsPerPeer(const mg_connection* connection, void** data) {
     sockaddr_storage local{}, remote{};
     socklen_t local_length = sizeof(local), remote_length = sizeof(remote);
     std::string local_host, peer;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_length) != 0 ||
-        getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &remote_length) != 0) {
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_length) !=
+            0 ||
+        getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &remote_length) !=
+            0) {
       continue;  // Not a connected socket (the listener, files, pipes).
     }
     const int local_port = PortAndHost(local, &local_host);
@@ -80,7 +82,8 @@ int LimitConnectionsPerPeer(const mg_connection* connection, void** data) {
   }
   closedir(dir);
   for (const auto& [peer, fds] : by_peer) {
-    for (size_t i = MetricsServer::kMaxConnectionsPerPeer; i < fds.size(); ++i) {
+    for (size_t i = MetricsServer::kMaxConnectionsPerPeer; i < fds.size();
+         ++i) {
       shutdown(fds[i], SHUT_RDWR);
     }
   }

@@ -1,5 +1,7 @@
 #include "security/auth.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -8,9 +10,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include <cerrno>
 #include <cstring>
@@ -34,8 +33,8 @@ constexpr char kBearer[] = "Bearer ";
 std::optional<std::string_view> BearerCredentials(std::string_view value) {
   const size_t space = value.find(' ');
   if (space == std::string_view::npos ||
-      !absl::EqualsIgnoreCase(
-          absl::string_view(value.data(), space), "bearer")) {
+      !absl::EqualsIgnoreCase(absl::string_view(value.data(), space),
+                              "bearer")) {
     return std::nullopt;
   }
   std::string_view credentials = value.substr(space + 1);

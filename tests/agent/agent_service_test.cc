@@ -6,11 +6,11 @@
 #include <memory>
 #include <string>
 
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
 #include "protocol/wire.h"
 #include "security/auth.h"
 #include "security/failed_attempts.h"
-#include "grpcpp/grpcpp.h"
-#include "gtest/gtest.h"
 #include "tests/agent/test_dir.h"
 #include "tests/fleet/agent_protocol_suite.h"
 
@@ -95,12 +95,15 @@ TEST(FailedAttemptLimiterTest, AnAddressIsHeldOffAfterItsBurst) {
   FailedAttemptLimiter limiter;
   for (int i = 1; i < FailedAttemptLimiter::kBurst; ++i) {
     EXPECT_FALSE(limiter.RecordFailure("10.0.0.5")) << i;
-    EXPECT_EQ(limiter.Wait("10.0.0.5"), FailedAttemptLimiter::Clock::duration::zero());
+    EXPECT_EQ(limiter.Wait("10.0.0.5"),
+              FailedAttemptLimiter::Clock::duration::zero());
   }
   EXPECT_TRUE(limiter.RecordFailure("10.0.0.5"));
-  EXPECT_GT(limiter.Wait("10.0.0.5"), FailedAttemptLimiter::Clock::duration::zero());
+  EXPECT_GT(limiter.Wait("10.0.0.5"),
+            FailedAttemptLimiter::Clock::duration::zero());
   EXPECT_LE(limiter.Wait("10.0.0.5"), FailedAttemptLimiter::kRefill);
-  EXPECT_EQ(limiter.Wait("10.0.0.6"), FailedAttemptLimiter::Clock::duration::zero());
+  EXPECT_EQ(limiter.Wait("10.0.0.6"),
+            FailedAttemptLimiter::Clock::duration::zero());
 }
 
 }  // namespace

@@ -371,7 +371,8 @@ TEST_F(AuthTest, AShortTokenIsWarnedAboutAtStart) {
                         "least 16"));
   WriteFile(File("long"), "0123456789abcdef\n");
   chmod(File("long").c_str(), 0600);
-  AgentProcess* quiet = StartAgent({"--auth-token-file=" + File("long")}, "127.0.0.3");
+  AgentProcess* quiet =
+      StartAgent({"--auth-token-file=" + File("long")}, "127.0.0.3");
   ASSERT_NE(quiet, nullptr);
   ASSERT_TRUE(quiet->process().WaitForStderrLine(
       "control channel", std::chrono::seconds(30), &line));
@@ -379,11 +380,13 @@ TEST_F(AuthTest, AShortTokenIsWarnedAboutAtStart) {
 }
 
 // A GetStatus straight over gRPC with `authorization` set to `value`.
-grpc::Status GetStatusWith(const AgentProcess& agent, const std::string& value) {
-  auto stub = pb::LoadAgent::NewStub(grpc::CreateChannel(
-      agent.address(), grpc::InsecureChannelCredentials()));
+grpc::Status GetStatusWith(const AgentProcess& agent,
+                           const std::string& value) {
+  auto stub = pb::LoadAgent::NewStub(
+      grpc::CreateChannel(agent.address(), grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
   if (!value.empty()) context.AddMetadata("authorization", value);
   pb::AgentStatus status;
   return stub->GetStatus(&context, pb::StatusRequest(), &status);
@@ -397,12 +400,13 @@ TEST_F(AuthTest, TheBearerSchemeIsTakenInAnyCase) {
   AgentProcess* agent = StartAgent({"--auth-token-file=" + File("token")});
   ASSERT_NE(agent, nullptr);
   for (const char* scheme : {"Bearer ", "bearer ", "BEARER "}) {
-    const grpc::Status status =
-        GetStatusWith(*agent, scheme + std::string("a-token-long-enough-to-pass"));
+    const grpc::Status status = GetStatusWith(
+        *agent, scheme + std::string("a-token-long-enough-to-pass"));
     EXPECT_TRUE(status.ok()) << scheme << ": " << status.error_message();
   }
-  EXPECT_EQ(GetStatusWith(*agent, "Basic a-token-long-enough-to-pass").error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(
+      GetStatusWith(*agent, "Basic a-token-long-enough-to-pass").error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
 }
 
 // Issue 30, probe 14: failed attempts were not limited: a token could be
@@ -413,13 +417,16 @@ TEST_F(AuthTest, AnAddressThatFailsTooOftenIsHeldOff) {
   AgentProcess* agent = StartAgent({"--auth-token-file=" + File("token")});
   ASSERT_NE(agent, nullptr);
   for (int i = 0; i < 10; ++i) {
-    const grpc::Status wrong = GetStatusWith(*agent, "Bearer guess-" + std::to_string(i));
+    const grpc::Status wrong =
+        GetStatusWith(*agent, "Bearer guess-" + std::to_string(i));
     EXPECT_THAT(wrong.error_message(), HasSubstr("wrong token"));
   }
   // The 11th, even with the right token, is refused unchecked.
-  const grpc::Status held = GetStatusWith(*agent, "Bearer a-token-long-enough-to-pass");
+  const grpc::Status held =
+      GetStatusWith(*agent, "Bearer a-token-long-enough-to-pass");
   EXPECT_EQ(held.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_THAT(held.error_message(), HasSubstr("too many failed attempts from 127.0.0.1"));
+  EXPECT_THAT(held.error_message(),
+              HasSubstr("too many failed attempts from 127.0.0.1"));
   std::string line;
   EXPECT_TRUE(agent->process().WaitForStderrLine(
       "refusing calls from 127.0.0.1 for a while: 10 failed attempts",

@@ -6,8 +6,8 @@
 // from this test process: a LoadAgent service that sends what no agent
 // should (escape sequences, forged sequence numbers, floods).
 #include <arpa/inet.h>
-#include <signal.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -24,11 +24,11 @@
 #include <thread>
 #include <vector>
 
+#include "agent/agent_service.h"
+#include "agent/metrics_server.h"
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
-#include "agent/agent_service.h"
-#include "agent/metrics_server.h"
 #include "gtest/gtest.h"
 #include "proto/loadtest.grpc.pb.h"
 #include "tests/e2e/agent_process.h"
@@ -196,8 +196,8 @@ TEST_F(HardeningTest, AnAgentOutOfDescriptorsRefusesTheExcessAndKeepsServing) {
     if (fd >= 0) held.push_back(fd);
   }
   std::string line;
-  EXPECT_TRUE(agent->process().WaitForStderrLine(
-      "to the gRPC port", kDeadline, &line));
+  EXPECT_TRUE(
+      agent->process().WaitForStderrLine("to the gRPC port", kDeadline, &line));
   for (int fd : held) close(fd);
   auto stub = StubFor(agent->address());
   EXPECT_TRUE(WaitUntil(
@@ -496,8 +496,9 @@ TEST_F(HardeningTest, AStarvedAgentKeepsItsRunAndServes) {
   });
   int updates = 0;
   pb::RunUpdate last;
-  const grpc::Status status = RunToEnd(
-      stub.get(), SmallRunSpec("starved", std::chrono::seconds(4)), &updates, &last);
+  const grpc::Status status =
+      RunToEnd(stub.get(), SmallRunSpec("starved", std::chrono::seconds(4)),
+               &updates, &last);
   starve.join();
   kill(pid, SIGCONT);
   EXPECT_TRUE(status.ok()) << status.error_message();
@@ -515,25 +516,45 @@ TEST_F(HardeningTest, AStarvedAgentKeepsItsRunAndServes) {
 TEST_F(HardeningTest, ATlsAgentWithoutACaBundleKeepsServing) {
   const std::string openssl = FindProgram("openssl");
   ASSERT_FALSE(openssl.empty()) << "openssl is needed to make a certificate";
-  const ProcessResult made = RunAndWait(
-      {openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-       "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir_.File("agent.key"),
-       "-out", dir_.File("agent.pem"), "-days", "2", "-subj", "/CN=agent",
-       "-addext", "subjectAltName=IP:127.0.0.1", "-addext",
-       "extendedKeyUsage=serverAuth,clientAuth"});
+  const ProcessResult made =
+      RunAndWait({openssl,
+                  "req",
+                  "-x509",
+                  "-newkey",
+                  "ec",
+                  "-pkeyopt",
+                  "ec_paramgen_curve:prime256v1",
+                  "-nodes",
+                  "-keyout",
+                  dir_.File("agent.key"),
+                  "-out",
+                  dir_.File("agent.pem"),
+                  "-days",
+                  "2",
+                  "-subj",
+                  "/CN=agent",
+                  "-addext",
+                  "subjectAltName=IP:127.0.0.1",
+                  "-addext",
+                  "extendedKeyUsage=serverAuth,clientAuth"});
   ASSERT_EQ(made.exit_code, 0) << Describe(made);
   WriteFile(dir_.File("no-roots.pem"), "");
-  AgentProcess* agent = StartAgent(
-      {"/usr/bin/env", "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=" + dir_.File("no-roots.pem")},
-      {"--tls-cert=" + dir_.File("agent.pem"), "--tls-key=" + dir_.File("agent.key"),
-       "--tls-client-ca=" + dir_.File("agent.pem"), "--tls-ca=" + dir_.File("agent.pem")});
+  AgentProcess* agent =
+      StartAgent({"/usr/bin/env", "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=" +
+                                      dir_.File("no-roots.pem")},
+                 {"--tls-cert=" + dir_.File("agent.pem"),
+                  "--tls-key=" + dir_.File("agent.key"),
+                  "--tls-client-ca=" + dir_.File("agent.pem"),
+                  "--tls-ca=" + dir_.File("agent.pem")});
   ASSERT_NE(agent, nullptr);
   const ProcessResult run = RunAndWait(
-      {LOADTEST_BIN, "--agents=" + agent->address(), "-db=tls.db", "-duration=8s",
-       "-log-interval=1s", "-writers=2", "-readers=1", "--start-delay=0s",
-       "--tls-ca=" + dir_.File("agent.pem"), "--tls-cert=" + dir_.File("agent.pem"),
+      {LOADTEST_BIN, "--agents=" + agent->address(), "-db=tls.db",
+       "-duration=8s", "-log-interval=1s", "-writers=2", "-readers=1",
+       "--start-delay=0s", "--tls-ca=" + dir_.File("agent.pem"),
+       "--tls-cert=" + dir_.File("agent.pem"),
        "--tls-key=" + dir_.File("agent.key")});
-  EXPECT_EQ(run.exit_code, 0) << Describe(run) << agent->process().stderr_text();
+  EXPECT_EQ(run.exit_code, 0)
+      << Describe(run) << agent->process().stderr_text();
   const ProcessResult health = agent->HealthCheck();
   EXPECT_EQ(health.exit_code, 0) << Describe(health);
 }
@@ -554,8 +575,9 @@ TEST_F(HardeningTest, IdleConnectionsFromOneAddressDoNotEndARun) {
     status = RunToEnd(stub.get(), SmallRunSpec("held", std::chrono::seconds(8)),
                       &updates, &last);
   });
-  ASSERT_TRUE(WaitUntil(
-      [&] { return StateOf(stub.get()) == pb::AgentStatus::RUNNING; }, kDeadline));
+  ASSERT_TRUE(
+      WaitUntil([&] { return StateOf(stub.get()) == pb::AgentStatus::RUNNING; },
+                kDeadline));
   std::vector<int> held;
   for (int i = 0; i < 1500; ++i) {
     const int fd = IdleConnection(agent->port(), "127.0.0.2");
@@ -582,7 +604,8 @@ TEST_F(HardeningTest, IdleConnectionsFromOneAddressDoNotEndARun) {
 // Now one address holds at most MetricsServer::kMaxConnectionsPerPeer
 // workers: a scrape from another address, given Prometheus' default 10 s,
 // is answered while 40 are held.
-TEST_F(HardeningTest, MetricsAreScrapedWhileOneAddressHoldsMoreConnectionsThanWorkers) {
+TEST_F(HardeningTest,
+       MetricsAreScrapedWhileOneAddressHoldsMoreConnectionsThanWorkers) {
   AgentProcess* agent = StartAgent();
   ASSERT_NE(agent, nullptr);
   std::vector<int> idle;
@@ -631,7 +654,8 @@ TEST_F(HardeningTest, AnIpv6ListenStartsAndServes) {
       << agent->process().stderr_text();
   const bool v6_metrics = agent::MetricsCanServeIpv6();
   if (!v6_metrics) {
-    EXPECT_THAT(agent->process().stdout_text(), HasSubstr("metrics on 127.0.0.1:"));
+    EXPECT_THAT(agent->process().stdout_text(),
+                HasSubstr("metrics on 127.0.0.1:"));
     EXPECT_THAT(agent->process().stderr_text(),
                 HasSubstr("/metrics on 127.0.0.1 instead of [::1]"));
     const HttpResponse scrape = HttpGet(agent->metrics_port(), "/metrics");
@@ -645,7 +669,8 @@ TEST_F(HardeningTest, AnIpv6ListenStartsAndServes) {
                   "--auth-token-file=" + dir_.File("token")});
   std::string error, line;
   ASSERT_TRUE(any.Start(&error)) << error;
-  ASSERT_TRUE(any.WaitForLine("listening on", kDeadline, &line)) << any.stderr_text();
+  ASSERT_TRUE(any.WaitForLine("listening on", kDeadline, &line))
+      << any.stderr_text();
   EXPECT_THAT(line, HasSubstr("listening on [::]:"));
 
   const ProcessResult explicit_v6 = RunAndWait(
@@ -655,9 +680,10 @@ TEST_F(HardeningTest, AnIpv6ListenStartsAndServes) {
     EXPECT_NE(explicit_v6.exit_code, 1) << Describe(explicit_v6);
   } else {
     EXPECT_EQ(explicit_v6.exit_code, 1) << Describe(explicit_v6);
-    EXPECT_THAT(explicit_v6.stderr_text,
-                HasSubstr("cannot serve /metrics on [::1]:0: this build's "
-                          "civetweb (the HTTP server of prometheus-cpp) has no IPv6"));
+    EXPECT_THAT(
+        explicit_v6.stderr_text,
+        HasSubstr("cannot serve /metrics on [::1]:0: this build's "
+                  "civetweb (the HTTP server of prometheus-cpp) has no IPv6"));
   }
 }
 
