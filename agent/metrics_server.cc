@@ -102,6 +102,7 @@ bool IsIpv6(const std::string& host) {
 
 }  // namespace
 
+// civetweb's feature bit 8 is IPv6 (USE_IPV6 at its build).
 bool MetricsCanServeIpv6() { return mg_check_feature(8) != 0; }
 
 std::string LocalHostname() {
