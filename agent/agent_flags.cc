@@ -31,8 +31,7 @@ const char kAgentIntro[] =
     "\n"
     "Exit codes: 0 clean shutdown (or healthy); 1 usage or setup error (bad\n"
     "flag, port in use, unwritable data directory; or unhealthy), or the\n"
-    "gRPC listener stopped accepting connections (so a supervisor restarts\n"
-    "the agent).\n";
+    "gRPC listening socket broke (so a supervisor restarts the agent).\n";
 
 void RegisterAgentFlags(cli::FlagSet* flags, AgentCommandLine* cl) {
   flags->AddString("listen", &cl->listen,

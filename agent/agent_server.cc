@@ -7,14 +7,13 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <random>
 #include <string>
-#include <thread>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "agent/agent_listener.h"
 #include "agent/agent_service.h"
 #include "agent/metrics_server.h"
 #include "agent/process_limits.h"
@@ -23,10 +22,8 @@
 #include "cli/version.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "grpcpp/security/tls_certificate_verifier.h"
-#include "grpcpp/security/tls_credentials_options.h"
-#include "protocol/peer_text.h"
 #include "protocol/agent_client.h"
+#include "protocol/peer_text.h"
 #include "security/auth.h"
 #include "sync/mutex.h"
 
@@ -70,7 +67,7 @@ absl::StatusOr<std::string> ReadBasicAuth(const std::string& path) {
 }
 
 // Why the agent stops serving: the first SIGINT or SIGTERM, or its gRPC
-// listener found dead.
+// listening socket broken.
 class StopLatch {
  public:
   void Set(int signal_number, std::string listener_failure = "")
@@ -89,15 +86,6 @@ class StopLatch {
     *listener_failure = listener_failure_;
     return signal_number_;
   }
-  // True when set within `timeout`.
-  bool WaitFor(std::chrono::milliseconds timeout) ABSL_LOCKS_EXCLUDED(mu_) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    sync::MutexLock lock(&mu_);
-    while (!set_) {
-      if (changed_.WaitUntil(&mu_, deadline)) break;
-    }
-    return set_;
-  }
 
  private:
   sync::Mutex mu_;
@@ -107,78 +95,43 @@ class StopLatch {
   std::string listener_failure_ ABSL_GUARDED_BY(mu_);
 };
 
-// Whether a new connection to `target` gets GetStatus answered (with
-// `secret`, which the service accepts without logging). Any answer counts,
-// also a refusal: only an unanswered call means a dead listener.
-grpc::Status AskSelf(const std::string& target, bool tls,
-                     const std::string& secret) {
-  grpc::ChannelArguments args;
-  // A connection of its own: one shared with an earlier check (the global
-  // subchannel pool) would prove nothing about accepting new ones.
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  std::shared_ptr<grpc::ChannelCredentials> credentials;
-  if (tls) {
-    // Only reachability matters: the agent's own certificate is not checked.
-    grpc::experimental::TlsChannelCredentialsOptions options;
-    options.set_verify_server_certs(false);
-    options.set_check_call_host(false);
-    options.set_certificate_verifier(
-        std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
-    credentials = grpc::experimental::TlsCredentials(options);
-  } else {
-    credentials = grpc::InsecureChannelCredentials();
-  }
-  std::unique_ptr<pb::LoadAgent::Stub> stub = pb::LoadAgent::NewStub(
-      grpc::CreateCustomChannel(target, credentials, args));
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(3));
-  context.AddMetadata(kSelfCheckHeader, secret);
-  pb::StatusRequest request;
-  pb::AgentStatus reply;
-  return stub->GetStatus(&context, request, &reply);
-}
-
-// Every 2 s, a GetStatus over a new connection to the agent's own listener;
-// after 3 unanswered in a row, sets the latch with the failure (gRPC stops
-// accepting for good after accept4 fails, e.g. EMFILE: the process must
-// exit to be restarted, or a TCP probe would keep calling it alive).
-void WatchListener(const std::string& target, bool tls,
-                   const std::string& secret, StopLatch* latch) {
-  int failures = 0;
-  while (!latch->WaitFor(std::chrono::seconds(2))) {
-    const grpc::Status status = AskSelf(target, tls, secret);
-    const bool unanswered =
-        status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-        status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
-    failures = unanswered ? failures + 1 : 0;
-    if (failures >= 3) {
-      latch->Set(0, absl::StrCat(
-                        "the gRPC listener no longer accepts connections (",
-                        failures, " checks in a row over a new connection to ",
-                        target, " failed, the last with ",
-                        protocol::PeerText(status.error_message()),
-                        "); exiting so that the agent is restarted"));
-      return;
-    }
-  }
-}
-
-// A random hex string for the self-check.
-std::string NewSecret() {
-  std::random_device random;
-  std::string secret;
-  for (int i = 0; i < 4; ++i) {
-    absl::StrAppend(&secret, absl::Hex(random(), absl::kZeroPad8));
-  }
-  return secret;
-}
-
 std::string Unbracketed(const std::string& host) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     return host.substr(1, host.size() - 2);
   }
   return host;
+}
+
+// Where /metrics listens: --metrics-listen, else --metrics-address (default:
+// the host of --listen) and --metrics-port. Returns HOST:PORT and HOST. An
+// IPv6 --listen host of "::" or "::1" becomes 0.0.0.0 or 127.0.0.1 when
+// civetweb has no IPv6 (said on stderr); an explicit IPv6 address stays,
+// for MetricsServer::Start to refuse with the reason.
+std::pair<std::string, std::string> MetricsListen(const AgentCommandLine& cl,
+                                                  const std::string& host) {
+  if (!cl.metrics_listen.empty()) {
+    return {cl.metrics_listen,
+            cl.metrics_listen.substr(0, cl.metrics_listen.rfind(':'))};
+  }
+  std::string address = cl.metrics_address.empty() ? host : cl.metrics_address;
+  if (cl.metrics_address.empty() && !MetricsCanServeIpv6()) {
+    const std::string unbracketed = Unbracketed(host);
+    const char* v4 = unbracketed == "::"    ? "0.0.0.0"
+                     : unbracketed == "::1" ? "127.0.0.1"
+                                            : nullptr;
+    if (v4 != nullptr) {
+      std::fprintf(
+          stderr,
+          "loadtest-agent: /metrics on %s instead of %s: this "
+          "build's civetweb has no IPv6 (--metrics-listen to choose)\n",
+          v4, host.c_str());
+      address = v4;
+    }
+  }
+  if (address.find(':') != std::string::npos && address.front() != '[') {
+    address = absl::StrCat("[", address, "]");  // IPv6.
+  }
+  return {absl::StrCat(address, ":", cl.metrics_port), address};
 }
 
 }  // namespace
@@ -230,6 +183,15 @@ absl::Status ServeAgent(const AgentCommandLine& cl) {
     basic_auth = *line;
   }
   WarnIfReadableByOthers(cl.auth.token_file, "--auth-token-file");
+  if (const size_t length = (*auth)->token_length();
+      length > 0 && length < security::kMinTokenLength) {
+    std::fprintf(stderr,
+                 "loadtest-agent: WARNING: --auth-token-file %s holds a "
+                 "%zu-character token, easy to guess; use at least %zu "
+                 "(openssl rand -hex 32)\n",
+                 protocol::PeerText(cl.auth.token_file).c_str(), length,
+                 security::kMinTokenLength);
+  }
   WarnIfReadableByOthers(cl.auth.tls_key_file, "--tls-key");
   WarnIfReadableByOthers(cl.metrics_basic_auth_file, "--metrics-basic-auth-file");
   // Connections and readers need descriptors: the hard limit, not the
@@ -259,38 +221,37 @@ absl::Status ServeAgent(const AgentCommandLine& cl) {
   const std::string hostname = LocalHostname();
   const AgentIdentity identity{cl.agent_id.empty() ? hostname : cl.agent_id,
                                cli::kVersion, hostname};
-  std::string metrics_listen = cl.metrics_listen;
-  std::string metrics_address =
-      cl.metrics_address.empty() ? host : cl.metrics_address;
-  if (metrics_listen.empty()) {
-    metrics_listen = absl::StrCat(metrics_address, ":", cl.metrics_port);
-  } else {
-    metrics_address = metrics_listen.substr(0, metrics_listen.rfind(':'));
-  }
+  const auto [metrics_listen, metrics_address] = MetricsListen(cl, host);
   absl::StatusOr<std::unique_ptr<MetricsServer>> metrics =
       MetricsServer::Start(metrics_listen, identity, basic_auth);
   if (!metrics.ok()) return metrics.status();
 
-  const std::string self_check_secret = NewSecret();
   AgentServiceOptions service_options;
   service_options.auth = auth->get();
   service_options.limits = cl.limits;
-  service_options.self_check_secret = self_check_secret;
   AgentService service(identity, data_dir, metrics->get(), service_options);
+  // The agent accepts connections itself (caps per address and in all,
+  // descriptors kept in reserve) and hands them to gRPC: agent_listener.h.
+  absl::StatusOr<std::unique_ptr<AgentListener>> listener =
+      AgentListener::Bind(cl.listen);
+  if (!listener.ok()) return listener.status();
+  const int port = (*listener)->port();
   // No grpc.health.v1 service: it would answer anyone, before any
   // credential check. Liveness is --healthcheck, a GetStatus with them.
   grpc::EnableDefaultHealthCheckService(false);
   grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(cl.listen, (*auth)->credentials(), &port);
+  (*listener)->AddTo(&builder, (*auth)->credentials());
   builder.RegisterService(&service);
   ConfigureAgentServer(&builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", cl.listen,
-        ": the address is in use or cannot be bound"));
+  if (server == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve gRPC on ", cl.listen));
   }
+  (*listener)->Start([&latch](const std::string& failure) {
+    latch.Set(0, absl::StrCat("the gRPC listener failed (", failure,
+                              "); exiting so that the agent is restarted"));
+  });
   std::printf(
       "loadtest-agent %s (%s, allocator %s): listening on %s:%d, metrics on "
       "%s:%d/metrics, data in %s\n",
@@ -321,16 +282,9 @@ absl::Status ServeAgent(const AgentCommandLine& cl) {
                basic_auth.empty() ? "" : "; /metrics: basic auth");
   std::fflush(stderr);
 
-  // The listener's self-check, on loopback when it listens on every address.
-  std::string self_host = host;
-  if (Unbracketed(host) == "0.0.0.0" || host.empty()) self_host = "127.0.0.1";
-  if (Unbracketed(host) == "::") self_host = "[::1]";
-  std::thread watch(WatchListener, absl::StrCat(self_host, ":", port),
-                    (*auth)->tls(), self_check_secret, &latch);
-
   std::string listener_failure;
   const int signal_number = latch.Wait(&listener_failure);
-  watch.join();
+  (*listener)->Stop();
   std::string why;
   if (!listener_failure.empty()) {
     std::fprintf(stderr, "loadtest-agent: %s\n", listener_failure.c_str());

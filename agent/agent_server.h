@@ -1,8 +1,9 @@
 // ServeAgent: the `loadtest-agent` process once its flags are read. Checks
-// the data directory, starts /metrics and the LoadAgent gRPC service (with
-// the health service), prints where it listens, and serves until SIGINT or
-// SIGTERM, then stops any run (it drains, audits and sends its final
-// update) and shuts the server down.
+// the data directory, starts /metrics and the LoadAgent gRPC service (on
+// connections it accepts itself: agent_listener.h), prints where it
+// listens, and serves until SIGINT or SIGTERM (or until its listening
+// socket breaks: exit 1), then stops any run (it drains, audits and sends
+// its final update) and shuts the server down.
 #ifndef LOADTEST_AGENT_AGENT_SERVER_H_
 #define LOADTEST_AGENT_AGENT_SERVER_H_
 

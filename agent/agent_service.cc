@@ -133,12 +133,30 @@ AgentService::AgentService(AgentIdentity identity, std::string data_dir,
       options_(std::move(options)) {}
 
 grpc::Status AgentService::Authenticate(const grpc::ServerContext& context,
-                                        const char* method) const {
-  if (options_.auth == nullptr) return grpc::Status::OK;
+                                        const char* method) {
+  if (options_.auth == nullptr || !options_.auth->authenticates()) {
+    return grpc::Status::OK;
+  }
+  // An address that failed too often is refused before its credentials are
+  // looked at, and not logged again (one line when it was held off).
+  const std::string host = security::PeerHost(context.peer());
+  if (const auto wait = failed_attempts_.Wait(host);
+      wait > std::chrono::seconds::zero()) {
+    const auto seconds = std::chrono::ceil<std::chrono::seconds>(wait).count();
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                        absl::StrCat("too many failed attempts from ", host,
+                                     "; try again in ", seconds, "s"));
+  }
   grpc::Status status = options_.auth->Check(context);
   if (!status.ok()) {
     Log(absl::StrCat("refused ", method, " from ", context.peer(),
                      ": UNAUTHENTICATED: ", status.error_message()));
+    if (failed_attempts_.RecordFailure(host)) {
+      Log(absl::StrCat("refusing calls from ", host,
+                       " for a while: ", security::FailedAttemptLimiter::kBurst,
+                       " failed attempts (then one more every ",
+                       security::FailedAttemptLimiter::kRefill.count(), "s)"));
+    }
   }
   return status;
 }
@@ -146,16 +164,7 @@ grpc::Status AgentService::Authenticate(const grpc::ServerContext& context,
 grpc::Status AgentService::GetStatus(grpc::ServerContext* context,
                                      const pb::StatusRequest*,
                                      pb::AgentStatus* reply) {
-  const auto self_check = context->client_metadata().find(kSelfCheckHeader);
-  const bool is_self_check =
-      !options_.self_check_secret.empty() &&
-      self_check != context->client_metadata().end() &&
-      security::ConstantTimeEquals(
-          std::string_view(self_check->second.data(), self_check->second.size()),
-          options_.self_check_secret);
-  if (!is_self_check) {
-    if (grpc::Status s = Authenticate(*context, "GetStatus"); !s.ok()) return s;
-  }
+  if (grpc::Status s = Authenticate(*context, "GetStatus"); !s.ok()) return s;
   pb::AgentLimits* limits = reply->mutable_limits();
   limits->set_max_writers(options_.limits.max_writers);
   limits->set_max_readers(options_.limits.max_readers);

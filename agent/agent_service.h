@@ -10,7 +10,10 @@
 // directory is refused (FAILED_PRECONDITION). When the
 // controller goes away (call cancelled, stream broken, keepalive failure),
 // the run is stopped at the next interval boundary, audited, and the agent
-// returns to idle. Thread-safety: gRPC calls the handlers from its threads;
+// returns to idle. An address whose calls fail authentication 10 times is
+// held off (security::FailedAttemptLimiter): its calls get UNAUTHENTICATED
+// unchecked until it may try again. Thread-safety: gRPC calls the handlers
+// from its threads;
 // Shutdown() may be called from any thread.
 #ifndef LOADTEST_AGENT_AGENT_SERVICE_H_
 #define LOADTEST_AGENT_AGENT_SERVICE_H_
@@ -20,13 +23,14 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "sync/mutex.h"
 #include "agent/agent_run.h"
 #include "agent/metrics_server.h"
 #include "grpcpp/server_builder.h"
 #include "proto/loadtest.grpc.pb.h"
 #include "protocol/run_spec.h"
 #include "security/auth.h"
+#include "security/failed_attempts.h"
+#include "sync/mutex.h"
 
 namespace loadtest::agent {
 
@@ -54,10 +58,6 @@ struct AgentServiceOptions {
   // Log each run's start, end and refusals on stderr (loadtest-agent); off
   // for the controller's in-process agent, which reports them itself.
   bool log_runs = true;
-  // When set, a GetStatus carrying it in kSelfCheckHeader is answered
-  // without the credential check and not logged: the agent's own check
-  // that its listener still accepts connections (agent_server.cc).
-  std::string self_check_secret;
   // Open each run's database with no symbolic link allowed anywhere in its
   // path (storage::StoreOptions::refuse_symlinks), so a link planted in the
   // data directory after the agent's own check cannot lead its writes
@@ -66,9 +66,6 @@ struct AgentServiceOptions {
   // names the database file (-db) and its folder may be reached by a link.
   bool refuse_symlinks = true;
 };
-
-// The metadata key of the agent's listener self-check.
-inline constexpr char kSelfCheckHeader[] = "x-loadtest-self-check";
 
 class AgentService final : public opentrail::loadtest::v1::LoadAgent::Service {
  public:
@@ -92,9 +89,11 @@ class AgentService final : public opentrail::loadtest::v1::LoadAgent::Service {
   void Shutdown(const std::string& reason) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  // OK, or (logged) UNAUTHENTICATED from options_.auth.
+  // OK, or (logged) UNAUTHENTICATED from options_.auth; also
+  // UNAUTHENTICATED, unchecked, for an address that failed too often
+  // (security::FailedAttemptLimiter).
   grpc::Status Authenticate(const grpc::ServerContext& context,
-                            const char* method) const;
+                            const char* method);
 
   // `line` on stderr, prefixed, when options_.log_runs.
   void Log(const std::string& line) const;
@@ -103,6 +102,7 @@ class AgentService final : public opentrail::loadtest::v1::LoadAgent::Service {
   const std::string data_dir_;
   MetricsServer* const metrics_;
   const AgentServiceOptions options_;
+  security::FailedAttemptLimiter failed_attempts_;
 
   // Runs `run` (already registered as active_) once its start time came;
   // returns how it ended.

@@ -32,17 +32,25 @@ struct AgentIdentity {
 // The machine's host name (gethostname), "unknown" if it cannot be read.
 std::string LocalHostname();
 
+// Whether the civetweb that serves /metrics was built with IPv6 (Debian
+// bookworm's libcivetweb1 1.15 is not).
+bool MetricsCanServeIpv6();
+
 class MetricsServer {
  public:
   // Concurrent scrapes served; a connection that sends no complete request
-  // within kRequestTimeoutMs is closed.
-  static constexpr int kWorkerThreads = 8;
+  // within kRequestTimeoutMs is closed; an address holding more than
+  // kMaxConnectionsPerPeer connections has the others shut down as soon as
+  // a worker takes them, so one address holds at most that many workers.
+  static constexpr int kWorkerThreads = 24;
   static constexpr int kRequestTimeoutMs = 10000;
+  static constexpr size_t kMaxConnectionsPerPeer = 8;
 
   // Binds `listen_address` ("0.0.0.0:8080", "127.0.0.1:0" for any free
-  // port) and starts serving. Errors: Unavailable naming the address when it
-  // cannot be bound (port in use, no permission); Internal when metrics
-  // cannot be registered.
+  // port, "[::1]:8080" where MetricsCanServeIpv6()) and starts serving.
+  // Errors: Unavailable naming the address when it cannot be bound (port in
+  // use, no permission); InvalidArgument for an IPv6 address when civetweb
+  // has no IPv6; Internal when metrics cannot be registered.
   // With `basic_auth` ("user:password", not empty) a scrape must send those
   // credentials (HTTP basic auth, compared in constant time) or gets 401.
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(

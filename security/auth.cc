@@ -1,5 +1,7 @@
 #include "security/auth.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -9,12 +11,10 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -27,6 +27,22 @@ namespace {
 
 constexpr char kAuthorization[] = "authorization";
 constexpr char kBearer[] = "Bearer ";
+
+// The credentials of an "authorization" value whose scheme is Bearer, in
+// any case (RFC 7235: schemes are case-insensitive), or nullopt.
+std::optional<std::string_view> BearerCredentials(std::string_view value) {
+  const size_t space = value.find(' ');
+  if (space == std::string_view::npos ||
+      !absl::EqualsIgnoreCase(absl::string_view(value.data(), space),
+                              "bearer")) {
+    return std::nullopt;
+  }
+  std::string_view credentials = value.substr(space + 1);
+  while (!credentials.empty() && credentials.front() == ' ') {
+    credentials.remove_prefix(1);
+  }
+  return credentials;
+}
 
 absl::StatusOr<std::string> ReadWhole(const std::string& path,
                                       const char* flag) {
@@ -263,9 +279,9 @@ grpc::Status ServerAuth::Check(const grpc::ServerContext& context) const {
       return Refuse(
           "no token: this agent requires one (loadtest --auth-token-file)");
     }
-    const std::string value(it->second.data(), it->second.size());
-    if (!absl::StartsWith(value, kBearer) ||
-        !ConstantTimeEquals(value.substr(sizeof(kBearer) - 1), token_)) {
+    const std::optional<std::string_view> token = BearerCredentials(
+        std::string_view(it->second.data(), it->second.size()));
+    if (!token.has_value() || !ConstantTimeEquals(*token, token_)) {
       return Refuse("wrong token (compare the --auth-token-file of both sides)");
     }
   }

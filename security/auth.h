@@ -6,9 +6,11 @@
 //     every caller to present a certificate signed by it (the controller's
 //     --tls-cert/--tls-key).
 //   - A shared token: --auth-token-file on both sides; the controller sends
-//     it with every call ("authorization: Bearer TOKEN"), the agent compares
-//     it in constant time. Over plaintext it can be sniffed: use it with TLS
-//     off a trusted network.
+//     it with every call ("authorization: Bearer TOKEN"; the agent takes the
+//     scheme in any case, as RFC 7235 says), the agent compares it in
+//     constant time. Over plaintext it can be sniffed: use it with TLS off a
+//     trusted network. One shorter than kMinTokenLength is guessable: the
+//     agent warns at start.
 // The agent checks every call (ServerAuth::Check at the start of each RPC)
 // and refuses with UNAUTHENTICATED saying what was missing or wrong. The
 // client certificate's chain is verified by this code (OpenSSL), not in the
@@ -29,6 +31,10 @@
 #include "grpcpp/grpcpp.h"
 
 namespace loadtest::security {
+
+// The shortest token the agent accepts without a warning (32 hex digits
+// from `openssl rand -hex 32` are 64).
+inline constexpr size_t kMinTokenLength = 16;
 
 // The file's content without leading and trailing whitespace.
 // InvalidArgument when it cannot be read or is empty, naming the file.
@@ -70,6 +76,8 @@ class ServerAuth {
   bool authenticates() const { return !token_.empty() || store_ != nullptr; }
   // Whether it serves TLS.
   bool tls() const { return tls_; }
+  // The required token's length in characters; 0 without one.
+  size_t token_length() const { return token_.size(); }
   // "mutual TLS + token", "TLS", "none", ...
   std::string Describe() const;
 

@@ -6,10 +6,11 @@
 #include <memory>
 #include <string>
 
-#include "protocol/wire.h"
-#include "security/auth.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "protocol/wire.h"
+#include "security/auth.h"
+#include "security/failed_attempts.h"
 #include "tests/agent/test_dir.h"
 #include "tests/fleet/agent_protocol_suite.h"
 
@@ -78,6 +79,31 @@ TEST(LoopbackHostTest, OnlyLoopbackAddressesAndLocalhostCount) {
         "128.0.0.1", "::2", ""}) {
     EXPECT_FALSE(IsLoopbackHost(host)) << host;
   }
+}
+
+// Issue 30: failed authentication is counted per address, so the address
+// is what gRPC's peer string holds without its port.
+TEST(PeerHostTest, ThePortAndTheSchemeAreDropped) {
+  EXPECT_EQ(PeerHost("ipv4:10.0.0.5:51234"), "10.0.0.5");
+  EXPECT_EQ(PeerHost("ipv6:[::1]:51234"), "::1");
+  EXPECT_EQ(PeerHost("ipv6:[2001:db8::7]:1"), "2001:db8::7");
+  EXPECT_EQ(PeerHost("unix:/run/agent.sock"), "unix:/run/agent.sock");
+}
+
+// The burst is spent, then the address waits; another address does not.
+TEST(FailedAttemptLimiterTest, AnAddressIsHeldOffAfterItsBurst) {
+  FailedAttemptLimiter limiter;
+  for (int i = 1; i < FailedAttemptLimiter::kBurst; ++i) {
+    EXPECT_FALSE(limiter.RecordFailure("10.0.0.5")) << i;
+    EXPECT_EQ(limiter.Wait("10.0.0.5"),
+              FailedAttemptLimiter::Clock::duration::zero());
+  }
+  EXPECT_TRUE(limiter.RecordFailure("10.0.0.5"));
+  EXPECT_GT(limiter.Wait("10.0.0.5"),
+            FailedAttemptLimiter::Clock::duration::zero());
+  EXPECT_LE(limiter.Wait("10.0.0.5"), FailedAttemptLimiter::kRefill);
+  EXPECT_EQ(limiter.Wait("10.0.0.6"),
+            FailedAttemptLimiter::Clock::duration::zero());
 }
 
 }  // namespace

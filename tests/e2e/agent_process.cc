@@ -57,9 +57,15 @@ std::vector<std::string> AgentProcess::Argv(const Options& options) {
   for (std::string arg :
        {std::string(LOADTEST_AGENT_BIN),
         "--listen=" + options.host + ":" + std::to_string(options.port),
-        std::string("--metrics-port=0"), "--metrics-address=" + metrics_host,
-        "--data-dir=" + options.data_dir, "--agent-id=" + options.id}) {
+        std::string("--metrics-port=0"), "--data-dir=" + options.data_dir,
+        "--agent-id=" + options.id}) {
     argv.push_back(std::move(arg));
+  }
+  // An IPv6 host without a metrics host: the agent's own choice (its
+  // /metrics may not bind IPv6).
+  if (!options.metrics_host.empty() || options.host.empty() ||
+      options.host.front() != '[') {
+    argv.push_back("--metrics-address=" + metrics_host);
   }
   argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
   return argv;

@@ -26,7 +26,8 @@ class AgentProcess {
     // --listen host as a target names it: "127.0.0.2", "[::1]".
     std::string host = "127.0.0.1";
     int port = 0;  // 0: the agent picks a free port.
-    // --metrics-address; empty: `host` (without brackets).
+    // --metrics-address; empty: `host`, or for an IPv6 host ("[::1]") the
+    // agent's default.
     std::string metrics_host;
     // Prepended to the agent's command line (and its health check), e.g.
     // {"/usr/sbin/ip", "netns", "exec", "ns1"}; argv[0] must be a path.

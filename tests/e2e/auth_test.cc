@@ -196,7 +196,7 @@ TEST_F(AuthTest, AMutualTlsAgentRunsForItsCaAndRefusesNoCertOrAnotherCa) {
 TEST_F(AuthTest, TlsAndATokenTogetherNeedBoth) {
   MakeCa("ca");
   MakeCert("agent", "ca", "serverAuth");
-  WriteFile(File("token"), "both-token");
+  WriteFile(File("token"), "both-token-sixteen-plus");
   // Private, as the docs say (a token readable by others is warned about).
   chmod(File("token").c_str(), 0600);
   AgentProcess* agent = StartAgent(
@@ -354,6 +354,83 @@ TEST_F(AuthTest, MetricsListenChoosesTheAddressAndBasicAuthGuardsTheScrape) {
        "prometheus:scrape-pass",
        "http://127.0.0.1:" + std::to_string(agent->metrics_port()) + "/metrics"});
   EXPECT_EQ(elsewhere.stdout_text, "000");
+}
+
+// Issue 30, probe 14: a 1-character token was accepted without a word.
+TEST_F(AuthTest, AShortTokenIsWarnedAboutAtStart) {
+  WriteFile(File("short"), "x\n");
+  chmod(File("short").c_str(), 0600);
+  AgentProcess* agent = StartAgent({"--auth-token-file=" + File("short")});
+  ASSERT_NE(agent, nullptr);
+  std::string line;
+  ASSERT_TRUE(agent->process().WaitForStderrLine(
+      "control channel", std::chrono::seconds(30), &line));
+  EXPECT_THAT(agent->process().stderr_text(),
+              HasSubstr("WARNING: --auth-token-file " + File("short") +
+                        " holds a 1-character token, easy to guess; use at "
+                        "least 16"));
+  WriteFile(File("long"), "0123456789abcdef\n");
+  chmod(File("long").c_str(), 0600);
+  AgentProcess* quiet =
+      StartAgent({"--auth-token-file=" + File("long")}, "127.0.0.3");
+  ASSERT_NE(quiet, nullptr);
+  ASSERT_TRUE(quiet->process().WaitForStderrLine(
+      "control channel", std::chrono::seconds(30), &line));
+  EXPECT_THAT(quiet->process().stderr_text(), Not(HasSubstr("WARNING")));
+}
+
+// A GetStatus straight over gRPC with `authorization` set to `value`.
+grpc::Status GetStatusWith(const AgentProcess& agent,
+                           const std::string& value) {
+  auto stub = pb::LoadAgent::NewStub(
+      grpc::CreateChannel(agent.address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  if (!value.empty()) context.AddMetadata("authorization", value);
+  pb::AgentStatus status;
+  return stub->GetStatus(&context, pb::StatusRequest(), &status);
+}
+
+// Issue 30, probe 14: "bearer TOKEN" was refused (RFC 7235: the scheme is
+// case-insensitive).
+TEST_F(AuthTest, TheBearerSchemeIsTakenInAnyCase) {
+  WriteFile(File("token"), "a-token-long-enough-to-pass\n");
+  chmod(File("token").c_str(), 0600);
+  AgentProcess* agent = StartAgent({"--auth-token-file=" + File("token")});
+  ASSERT_NE(agent, nullptr);
+  for (const char* scheme : {"Bearer ", "bearer ", "BEARER "}) {
+    const grpc::Status status = GetStatusWith(
+        *agent, scheme + std::string("a-token-long-enough-to-pass"));
+    EXPECT_TRUE(status.ok()) << scheme << ": " << status.error_message();
+  }
+  EXPECT_EQ(
+      GetStatusWith(*agent, "Basic a-token-long-enough-to-pass").error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
+}
+
+// Issue 30, probe 14: failed attempts were not limited: a token could be
+// guessed as fast as calls go.
+TEST_F(AuthTest, AnAddressThatFailsTooOftenIsHeldOff) {
+  WriteFile(File("token"), "a-token-long-enough-to-pass\n");
+  chmod(File("token").c_str(), 0600);
+  AgentProcess* agent = StartAgent({"--auth-token-file=" + File("token")});
+  ASSERT_NE(agent, nullptr);
+  for (int i = 0; i < 10; ++i) {
+    const grpc::Status wrong =
+        GetStatusWith(*agent, "Bearer guess-" + std::to_string(i));
+    EXPECT_THAT(wrong.error_message(), HasSubstr("wrong token"));
+  }
+  // The 11th, even with the right token, is refused unchecked.
+  const grpc::Status held =
+      GetStatusWith(*agent, "Bearer a-token-long-enough-to-pass");
+  EXPECT_EQ(held.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(held.error_message(),
+              HasSubstr("too many failed attempts from 127.0.0.1"));
+  std::string line;
+  EXPECT_TRUE(agent->process().WaitForStderrLine(
+      "refusing calls from 127.0.0.1 for a while: 10 failed attempts",
+      std::chrono::seconds(30), &line));
 }
 
 }  // namespace

@@ -131,7 +131,8 @@ bool WaitUntil(const std::function<bool()>& condition,
 
 // A plain HTTP/1.0 GET of http://127.0.0.1:<port><path> (no keep-alive, no
 // chunking, no compression), with a 30 s limit on each send and receive.
-HttpResponse HttpGet(int port, const std::string& path) {
+HttpResponse HttpGet(int port, const std::string& path,
+                     std::chrono::seconds timeout) {
   HttpResponse response;
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -139,7 +140,7 @@ HttpResponse HttpGet(int port, const std::string& path) {
     return response;
   }
   timeval limit{};
-  limit.tv_sec = 30;
+  limit.tv_sec = static_cast<time_t>(timeout.count());
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
   sockaddr_in address{};

@@ -107,8 +107,10 @@ struct HttpResponse {
   std::string body;
 };
 
-// A plain HTTP/1.0 GET of http://127.0.0.1:<port><path>.
-HttpResponse HttpGet(int port, const std::string& path);
+// A plain HTTP/1.0 GET of http://127.0.0.1:<port><path>, given up (an
+// error) when the server is silent for `timeout`.
+HttpResponse HttpGet(int port, const std::string& path,
+                     std::chrono::seconds timeout = std::chrono::seconds(30));
 // The sample lines of a Prometheus text exposition (no comments).
 std::vector<std::string> SampleLines(const std::string& exposition);
 // The first sample of metric `name` (with or without labels), or "".

@@ -7,6 +7,8 @@
 // should (escape sequences, forged sequence numbers, floods).
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,10 +24,11 @@
 #include <thread>
 #include <vector>
 
+#include "agent/agent_service.h"
+#include "agent/metrics_server.h"
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
-#include "agent/agent_service.h"
 #include "gtest/gtest.h"
 #include "proto/loadtest.grpc.pb.h"
 #include "tests/e2e/agent_process.h"
@@ -43,11 +46,20 @@ constexpr auto kDeadline = std::chrono::seconds(60);
 
 bool IsRoot() { return geteuid() == 0; }
 
-// A plain TCP connection to 127.0.0.1:port that sends nothing; -1 when the
-// connection could not be made.
-int IdleConnection(int port) {
+// A plain TCP connection to 127.0.0.1:port that sends nothing (from the
+// loopback address `from`, when given); -1 when it could not be made.
+int IdleConnection(int port, const char* from = nullptr) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
+  if (from != nullptr) {
+    sockaddr_in source{};
+    source.sin_family = AF_INET;
+    inet_pton(AF_INET, from, &source.sin_addr);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof(source)) != 0) {
+      close(fd);
+      return -1;
+    }
+  }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -171,9 +183,11 @@ TEST_F(HardeningTest, TheSoftFileLimitIsRaisedToTheHardOne) {
   EXPECT_THAT(limits, ::testing::ContainsRegex("Max open files +4096 +4096"));
 }
 
-// Probe 2: once accept4 failed with EMFILE the agent never accepted again
-// but stayed alive, so a TCP liveness probe kept passing.
-TEST_F(HardeningTest, AListenerThatStopsAcceptingMakesTheAgentExitNonZero) {
+// Probe 2 (issue 17): once accept4 failed with EMFILE gRPC never accepted
+// again, so the agent exited to be restarted. Now the agent accepts its
+// connections itself: it keeps descriptors in reserve, refuses the excess,
+// and goes on serving once the connections are gone.
+TEST_F(HardeningTest, AnAgentOutOfDescriptorsRefusesTheExcessAndKeepsServing) {
   AgentProcess* agent = StartAgent({"/usr/bin/prlimit", "--nofile=128:128"});
   ASSERT_NE(agent, nullptr);
   std::vector<int> held;
@@ -181,12 +195,15 @@ TEST_F(HardeningTest, AListenerThatStopsAcceptingMakesTheAgentExitNonZero) {
     const int fd = IdleConnection(agent->port());
     if (fd >= 0) held.push_back(fd);
   }
-  // Some of them exhausted the agent's descriptors.
+  std::string line;
+  EXPECT_TRUE(
+      agent->process().WaitForStderrLine("to the gRPC port", kDeadline, &line));
   for (int fd : held) close(fd);
-  const int exit_code = agent->process().Wait(std::chrono::seconds(90));
-  EXPECT_EQ(exit_code, 1) << agent->process().stderr_text();
+  auto stub = StubFor(agent->address());
+  EXPECT_TRUE(WaitUntil(
+      [&] { return StateOf(stub.get()) == pb::AgentStatus::IDLE; }, kDeadline));
   EXPECT_THAT(agent->process().stderr_text(),
-              HasSubstr("no longer accepts connections"));
+              Not(HasSubstr("no longer accepts connections")));
 }
 
 // Probe 2: unauthenticated grpc.health.v1 streams pinned connections.
@@ -445,6 +462,229 @@ TEST_F(HardeningTest, EmptyPasswordsAreRefusedAndOpenCredentialFilesWarned) {
   ASSERT_NE(quiet, nullptr);
   EXPECT_TRUE(quiet->process().WaitForStderrLine("control channel", kDeadline, &line));
   EXPECT_THAT(quiet->process().stderr_text(), Not(HasSubstr("readable by other users")));
+}
+
+// ------------------------------------------------ issue 30: the agent
+
+// Raises this test process's soft descriptor limit to its hard one (it
+// holds many connections); false when that is still below `needed`.
+bool RaiseOwnFileLimit(rlim_t needed) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+  return limit.rlim_max == RLIM_INFINITY || limit.rlim_max >= needed;
+}
+
+// Probe 5: the listener's self-check (a GetStatus to itself, 3 s deadline,
+// 3 misses) ended a healthy agent's run on a CPU-starved host. The agent
+// here gets a few milliseconds of CPU every half second for 8 s (stopped and
+// continued), while a run goes on; the run ends normally and the agent
+// still serves. (The sleeps are the starvation, not a wait for something.)
+TEST_F(HardeningTest, AStarvedAgentKeepsItsRunAndServes) {
+  AgentProcess* agent = StartAgent();
+  ASSERT_NE(agent, nullptr);
+  auto stub = StubFor(agent->address());
+  const pid_t pid = agent->process().pid();
+  std::thread starve([pid] {
+    for (int i = 0; i < 16; ++i) {
+      kill(pid, SIGSTOP);
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      kill(pid, SIGCONT);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  int updates = 0;
+  pb::RunUpdate last;
+  const grpc::Status status =
+      RunToEnd(stub.get(), SmallRunSpec("starved", std::chrono::seconds(4)),
+               &updates, &last);
+  starve.join();
+  kill(pid, SIGCONT);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(last.final()) << agent->process().stderr_text();
+  EXPECT_EQ(last.audit().lost(), 0);
+  EXPECT_EQ(StateOf(stub.get()), pb::AgentStatus::IDLE)
+      << agent->process().stderr_text();
+  EXPECT_THAT(agent->process().stderr_text(), Not(HasSubstr("exiting")));
+}
+
+// Probe 6: with no CA bundle on the host, a TLS agent's self-check could not
+// build its credentials, and the agent exited after 6 s, forever. Here the
+// agent's GRPC_DEFAULT_SSL_ROOTS_FILE_PATH is an empty file; a run of 8 s
+// completes and the agent still answers.
+TEST_F(HardeningTest, ATlsAgentWithoutACaBundleKeepsServing) {
+  const std::string openssl = FindProgram("openssl");
+  ASSERT_FALSE(openssl.empty()) << "openssl is needed to make a certificate";
+  const ProcessResult made =
+      RunAndWait({openssl,
+                  "req",
+                  "-x509",
+                  "-newkey",
+                  "ec",
+                  "-pkeyopt",
+                  "ec_paramgen_curve:prime256v1",
+                  "-nodes",
+                  "-keyout",
+                  dir_.File("agent.key"),
+                  "-out",
+                  dir_.File("agent.pem"),
+                  "-days",
+                  "2",
+                  "-subj",
+                  "/CN=agent",
+                  "-addext",
+                  "subjectAltName=IP:127.0.0.1",
+                  "-addext",
+                  "extendedKeyUsage=serverAuth,clientAuth"});
+  ASSERT_EQ(made.exit_code, 0) << Describe(made);
+  WriteFile(dir_.File("no-roots.pem"), "");
+  AgentProcess* agent =
+      StartAgent({"/usr/bin/env", "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=" +
+                                      dir_.File("no-roots.pem")},
+                 {"--tls-cert=" + dir_.File("agent.pem"),
+                  "--tls-key=" + dir_.File("agent.key"),
+                  "--tls-client-ca=" + dir_.File("agent.pem"),
+                  "--tls-ca=" + dir_.File("agent.pem")});
+  ASSERT_NE(agent, nullptr);
+  const ProcessResult run = RunAndWait(
+      {LOADTEST_BIN, "--agents=" + agent->address(), "-db=tls.db",
+       "-duration=8s", "-log-interval=1s", "-writers=2", "-readers=1",
+       "--start-delay=0s", "--tls-ca=" + dir_.File("agent.pem"),
+       "--tls-cert=" + dir_.File("agent.pem"),
+       "--tls-key=" + dir_.File("agent.key")});
+  EXPECT_EQ(run.exit_code, 0)
+      << Describe(run) << agent->process().stderr_text();
+  const ProcessResult health = agent->HealthCheck();
+  EXPECT_EQ(health.exit_code, 0) << Describe(health);
+}
+
+// Probe 7: 1,500 idle TCP connections with no credentials ran an agent with
+// a hard limit of 1,024 descriptors out of them, and it exited mid-run. Now
+// one address holds at most AgentListener::kMaxConnectionsPerPeer: the run
+// completes, and another address is served meanwhile.
+TEST_F(HardeningTest, IdleConnectionsFromOneAddressDoNotEndARun) {
+  ASSERT_TRUE(RaiseOwnFileLimit(2000)) << "this test holds 1,500 connections";
+  AgentProcess* agent = StartAgent({"/usr/bin/prlimit", "--nofile=1024:1024"});
+  ASSERT_NE(agent, nullptr);
+  auto stub = StubFor(agent->address());
+  int updates = 0;
+  pb::RunUpdate last;
+  grpc::Status status;
+  std::thread run([&] {
+    status = RunToEnd(stub.get(), SmallRunSpec("held", std::chrono::seconds(8)),
+                      &updates, &last);
+  });
+  ASSERT_TRUE(
+      WaitUntil([&] { return StateOf(stub.get()) == pb::AgentStatus::RUNNING; },
+                kDeadline));
+  std::vector<int> held;
+  for (int i = 0; i < 1500; ++i) {
+    const int fd = IdleConnection(agent->port(), "127.0.0.2");
+    if (fd >= 0) held.push_back(fd);
+  }
+  // A new connection from another address is served while they are held.
+  auto other = StubFor(agent->address());
+  EXPECT_EQ(StateOf(other.get()), pb::AgentStatus::RUNNING);
+  run.join();
+  for (int fd : held) close(fd);
+  EXPECT_GT(held.size(), 1000u);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(last.final()) << agent->process().stderr_text();
+  EXPECT_EQ(last.audit().lost(), 0);
+  std::string line;
+  EXPECT_TRUE(agent->process().WaitForStderrLine(
+      "connections from 127.0.0.2 already open (at most 32 per address)",
+      kDeadline, &line));
+  EXPECT_EQ(StateOf(stub.get()), pb::AgentStatus::IDLE);
+}
+
+// Probe 8: 8 silent connections, reopened as they were closed, held every
+// /metrics worker, and every scrape failed at Prometheus' 10 s timeout.
+// Now one address holds at most MetricsServer::kMaxConnectionsPerPeer
+// workers: a scrape from another address, given Prometheus' default 10 s,
+// is answered while 40 are held.
+TEST_F(HardeningTest,
+       MetricsAreScrapedWhileOneAddressHoldsMoreConnectionsThanWorkers) {
+  AgentProcess* agent = StartAgent();
+  ASSERT_NE(agent, nullptr);
+  std::vector<int> idle;
+  for (int i = 0; i < 40; ++i) {
+    idle.push_back(IdleConnection(agent->metrics_port(), "127.0.0.2"));
+  }
+  const HttpResponse scrape =
+      HttpGet(agent->metrics_port(), "/metrics", std::chrono::seconds(10));
+  for (int fd : idle) {
+    if (fd >= 0) close(fd);
+  }
+  EXPECT_EQ(scrape.error, "");
+  EXPECT_THAT(scrape.status_line, HasSubstr("200"));
+  EXPECT_THAT(scrape.body, HasSubstr("opentrail_agent_info"));
+}
+
+// Whether this host has an IPv6 loopback to bind.
+bool HasIpv6Loopback() {
+  const int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 address{};
+  address.sin6_family = AF_INET6;
+  address.sin6_addr = in6addr_loopback;
+  const bool ok =
+      bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  close(fd);
+  return ok;
+}
+
+// Probe 9: --listen=[::1]:P and [::]:P could not start ("null context when
+// constructing CivetServer"): /metrics could not bind IPv6. Debian's
+// civetweb has no IPv6: the agent serves gRPC on IPv6 and /metrics on the
+// IPv4 address that means the same, and says so; an explicit IPv6
+// --metrics-listen is refused at start with the reason.
+TEST_F(HardeningTest, AnIpv6ListenStartsAndServes) {
+  if (!HasIpv6Loopback()) GTEST_SKIP() << "no IPv6 loopback (::1) on this host";
+  AgentProcess::Options options;
+  options.data_dir = dir_.path() + "/data";
+  options.id = "v6";
+  options.host = "[::1]";
+  agents_.push_back(std::make_unique<AgentProcess>(options));
+  AgentProcess* agent = agents_.back().get();
+  ASSERT_TRUE(agent->Start());
+  auto stub = StubFor("ipv6:" + agent->address());
+  EXPECT_EQ(StateOf(stub.get()), pb::AgentStatus::IDLE)
+      << agent->process().stderr_text();
+  const bool v6_metrics = agent::MetricsCanServeIpv6();
+  if (!v6_metrics) {
+    EXPECT_THAT(agent->process().stdout_text(),
+                HasSubstr("metrics on 127.0.0.1:"));
+    EXPECT_THAT(agent->process().stderr_text(),
+                HasSubstr("/metrics on 127.0.0.1 instead of [::1]"));
+    const HttpResponse scrape = HttpGet(agent->metrics_port(), "/metrics");
+    EXPECT_THAT(scrape.status_line, HasSubstr("200")) << scrape.error;
+  }
+
+  WriteFile(dir_.File("token"), "a-token-of-thirty-two-characters\n");
+  chmod(dir_.File("token").c_str(), 0600);
+  Subprocess any({LOADTEST_AGENT_BIN, "--listen=[::]:0", "--metrics-port=0",
+                  "--data-dir=" + dir_.File("data-any"),
+                  "--auth-token-file=" + dir_.File("token")});
+  std::string error, line;
+  ASSERT_TRUE(any.Start(&error)) << error;
+  ASSERT_TRUE(any.WaitForLine("listening on", kDeadline, &line))
+      << any.stderr_text();
+  EXPECT_THAT(line, HasSubstr("listening on [::]:"));
+
+  const ProcessResult explicit_v6 = RunAndWait(
+      {LOADTEST_AGENT_BIN, "--listen=[::1]:0", "--metrics-listen=[::1]:0",
+       "--data-dir=" + dir_.File("data-explicit")});
+  if (v6_metrics) {
+    EXPECT_NE(explicit_v6.exit_code, 1) << Describe(explicit_v6);
+  } else {
+    EXPECT_EQ(explicit_v6.exit_code, 1) << Describe(explicit_v6);
+    EXPECT_THAT(
+        explicit_v6.stderr_text,
+        HasSubstr("cannot serve /metrics on [::1]:0: this build's "
+                  "civetweb (the HTTP server of prometheus-cpp) has no IPv6"));
+  }
 }
 
 // ------------------------------------------------ the controller's side
