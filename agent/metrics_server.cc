@@ -5,11 +5,13 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <exception>
 #include <map>
+#include <utility>
 #include <vector>
 
 #include "CivetServer.h"
@@ -61,7 +63,10 @@ int LimitConnectionsPerPeer(const mg_connection* connection, void** data) {
     if (dir != nullptr) closedir(dir);
     return 0;
   }
-  std::map<std::string, std::vector<int>> by_peer;
+  // Each connection with its socket's inode: a descriptor closed by another
+  // worker meanwhile may be reused by a new connection from elsewhere, which
+  // must not be shut down in its place.
+  std::map<std::string, std::vector<std::pair<int, ino_t>>> by_peer;
   while (const dirent* entry = readdir(dir)) {
     if (entry->d_name[0] == '.') continue;
     const int fd = std::atoi(entry->d_name);
@@ -77,14 +82,20 @@ int LimitConnectionsPerPeer(const mg_connection* connection, void** data) {
     const int local_port = PortAndHost(local, &local_host);
     bool ours = false;
     for (int i = 0; i < port_count; ++i) ours |= ports[i].port == local_port;
-    if (!ours || PortAndHost(remote, &peer) == 0) continue;
-    by_peer[peer].push_back(fd);
+    struct stat st {};
+    if (!ours || PortAndHost(remote, &peer) == 0 || fstat(fd, &st) != 0) {
+      continue;
+    }
+    by_peer[peer].push_back({fd, st.st_ino});
   }
   closedir(dir);
   for (const auto& [peer, fds] : by_peer) {
     for (size_t i = MetricsServer::kMaxConnectionsPerPeer; i < fds.size();
          ++i) {
-      shutdown(fds[i], SHUT_RDWR);
+      struct stat st {};
+      if (fstat(fds[i].first, &st) == 0 && st.st_ino == fds[i].second) {
+        shutdown(fds[i].first, SHUT_RDWR);
+      }
     }
   }
   return 0;

@@ -188,7 +188,7 @@ INSTANTIATE_TEST_SUITE_P(
         // 0.001/s was taken, 168h+1ns read "got 604800s".
         BadFlagCase{"EmptyStages", {"--stages="}, {"stages", "empty"}},
         BadFlagCase{"StageRateBelowTheSlowest",
-                    {"--stages=10s:0.0001", "-writers=1"},
+                    {"--stages=1s:0.0001", "-writers=1"},
                     {"stages", "0.001", "0.0001"}},
         BadFlagCase{"DurationJustPastAWeek",
                     {"-duration=168h0m0.000000001s"},
