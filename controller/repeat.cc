@@ -135,8 +135,13 @@ std::string FormatReplicates(const std::vector<ComparisonRow>& rows,
 std::vector<std::string> RepeatOrder(int runs, bool with_b) {
   std::vector<std::string> order;
   for (int i = 0; i < runs; ++i) {
-    order.push_back("a");
-    if (with_b) order.push_back("b");
+    if (!with_b) {
+      order.push_back("a");
+    } else if (i % 2 == 0) {
+      order.insert(order.end(), {"a", "b"});
+    } else {
+      order.insert(order.end(), {"b", "a"});
+    }
   }
   return order;
 }
@@ -159,7 +164,7 @@ int RepeatMain(int argc, char** argv) {
       "report in --out-dir (a-1.json, a-2.json, ...; its output in "
       "a-1.log), and prints\neach figure's mean, spread and CoV across the "
       "runs: this host's run-to-run spread.\nWith --b-flags (or --b-binary) "
-      "it is an interleaved A/B: A1 B1 A2 B2 ..., side B\nwith those flags "
+      "it is an interleaved A/B: A1 B1 B2 A2 A3 B3 ..., side B\nwith those flags "
       "added (or that binary), so that the host's drift hits both sides\n"
       "alike; then the comparison of `loadtest compare` (exit code 0 no "
       "regression, 2 a\nregression, 3 erratic or undecidable). --out-dir/"

@@ -1,7 +1,7 @@
 // `loadtest repeat`: replicates of a run, so that a comparison can be
 // judged by the spread between runs (compare.h), and an interleaved A/B
-// (A1 B1 A2 B2 ...) of two settings or two binaries on one host, so that
-// the host's drift over the sitting hits both sides alike.
+// (A1 B1 B2 A2 A3 B3 ...) of two settings or two binaries on one host, so
+// that the host's drift over the sitting hits both sides alike.
 //
 // Each run is a child process (`loadtest` itself, or --a-binary /
 // --b-binary) with the flags after `--` (plus --b-flags on side B) and its
@@ -23,8 +23,11 @@
 
 namespace loadtest::controller {
 
-// The run order of an interleaved A/B of `runs` replicates a side:
-// "a", "b", "a", "b", ...; only "a" when `with_b` is false.
+// The run order of an interleaved A/B of `runs` replicates a side: A B B A
+// A B B A ..., so that a drift over the sitting (a database that grows run
+// after run, a neighbour's load that rises) falls on both sides alike
+// rather than always on B, which always came second in A B A B; only "a"
+// when `with_b` is false.
 std::vector<std::string> RepeatOrder(int runs, bool with_b);
 
 // --b-flags "-batch-size=5 --sync=full" as arguments: split on spaces and
