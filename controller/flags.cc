@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "controller/concurrency.h"
 #include "controller/thresholds.h"
 #include "status/status_macros.h"
 
@@ -81,7 +82,11 @@ void RegisterFlags(cli::FlagSet* flags, CommandLine* cl) {
   flags->AddSection("The original tool's flags");
   flags->AddString("db", &cl->scenario.db, "Database file (created when missing).");
   flags->AddDuration("duration", &cl->scenario.duration, "How long the test runs.");
-  flags->AddInt("writers", &cl->scenario.writers, "Concurrent writer threads.");
+  flags->AddInt("writers", &cl->scenario.writers,
+                "Concurrent writer threads. With --write-rate (and in "
+                "find-max) the default is 2 x rate x the loosest write "
+                "latency threshold (100ms without one), 8 to 1024 per "
+                "agent; open-loop writes go to whichever writer is free.");
   flags->AddInt("readers", &cl->scenario.readers, "Concurrent reader threads.");
   flags->AddInt("batch-size", &cl->scenario.batch_size,
                "Most rows committed in one transaction (1..100000, at most "
@@ -311,6 +316,13 @@ absl::StatusOr<Invocation> ResolveCommandLine(const cli::FlagSet& flags,
     if (longest > std::chrono::nanoseconds(0)) run.scenario.duration = longest;
   }
   if (run.scenario.seed == 0) run.scenario.seed = RandomSeed();
+  // Open loop at a constant rate without -writers (or a --scenario giving
+  // them): enough writers for the rate (controller/concurrency.h).
+  if (run.scenario.write_rate > 0 && !flags.IsSet("writers") &&
+      cl.scenario_name.empty()) {
+    run.scenario.writers = AutoWriters(run.scenario.write_rate,
+                                       WriteLatencyBound(output.thresholds));
+  }
   ASSIGN_OR_RETURN(run.spec, ToRunSpec(run.scenario));
   run.options.prometheus_targets_path = std::move(cl.prometheus_targets);
   run.distributed = flags.IsSet("agents");
