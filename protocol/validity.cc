@@ -21,8 +21,32 @@ std::string CoresText(double cores) {
 
 std::optional<std::string> GeneratorBoundReason(
     const IntervalUpdate& update, const GeneratorBoundLimits& limits) {
+  // The generator's own lag (wake_lag): an operation that waited for a free
+  // worker waited for the store, and its latency already says so. An agent
+  // that does not report it: the whole schedule lag.
+  const bool own_lag = update.stats.wake_lag.count() > 0;
+  const stats::LatencyHistogram& lag =
+      own_lag ? update.stats.wake_lag : update.stats.schedule_lag;
+  // Operations whose lag lies above late_by (a bucket counts when its lower
+  // bound does: the histogram's 1% resolution).
+  uint64_t late = 0;
+  const int64_t late_by_ns = limits.late_by.count();
+  for (const stats::LatencyHistogram::SparseBucket& b : lag.ToSparse()) {
+    if (stats::LatencyHistogram::BucketLowerBound(b.index) > late_by_ns) {
+      late += b.count;
+    }
+  }
+  const double late_share =
+      lag.count() > 0
+          ? static_cast<double>(late) / static_cast<double>(lag.count())
+          : 0;
   std::vector<std::string> reasons;
-  if (update.process.has_value()) {
+  // In open loop, a busy CPU is the generator's limit only when its own
+  // operations started late for it; otherwise the CPU went to the store's
+  // threads (its writer, its readers' queries): the store's cost here.
+  const bool cpu_counts =
+      !own_lag || late_share > limits.cpu_needs_late_fraction;
+  if (update.process.has_value() && cpu_counts) {
     const ProcessFigures& p = *update.process;
     // An agent claiming no usable core (a bug, or a peer avoiding the
     // check) is held to one: a running process has at least that much.
@@ -45,29 +69,11 @@ std::optional<std::string> GeneratorBoundReason(
           "on average %.0f threads waited for its %s", waiting, cores));
     }
   }
-  // The generator's own lag (wake_lag): an operation that waited for a free
-  // worker waited for the store, and its latency already says so. An agent
-  // that does not report it: the whole schedule lag.
-  const bool own_lag = update.stats.wake_lag.count() > 0;
-  const stats::LatencyHistogram& lag =
-      own_lag ? update.stats.wake_lag : update.stats.schedule_lag;
-  // Operations whose lag lies above late_by (a bucket counts when its lower
-  // bound does: the histogram's 1% resolution).
-  uint64_t late = 0;
-  const int64_t late_by_ns = limits.late_by.count();
-  for (const stats::LatencyHistogram::SparseBucket& b : lag.ToSparse()) {
-    if (stats::LatencyHistogram::BucketLowerBound(b.index) > late_by_ns) {
-      late += b.count;
-    }
-  }
-  if (lag.count() > 0 &&
-      static_cast<double>(late) >
-          limits.late_fraction * static_cast<double>(lag.count())) {
+  if (lag.count() > 0 && late_share > limits.late_fraction) {
     reasons.push_back(absl::StrFormat(
         "%.0f%% of open-loop operations started over %s late%s (p99 %.1f "
         "ms behind)",
-        100.0 * static_cast<double>(late) / static_cast<double>(lag.count()),
-        cli::FormatDuration(limits.late_by),
+        100.0 * late_share, cli::FormatDuration(limits.late_by),
         own_lag ? " with a worker free for them" : "",
         lag.Quantile(0.99) / 1e6));
   }

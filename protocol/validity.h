@@ -36,6 +36,13 @@ struct GeneratorBoundLimits {
   // use: on a machine shared with other work the process may get well
   // under 90% of its cores while hundreds of its threads queue for them.
   double waiting_threads_per_core = 2.0;
+  // In open loop (from an agent reporting wake_lag), the two CPU signals
+  // above count only when more than this fraction of its operations also
+  // started over `late_by` late with a worker free for them: the process
+  // also runs the store (its writer, checkpoints, the readers' queries),
+  // and a CPU busy with the store while the generator kept its schedule is
+  // the store's cost on that host, not the generator's limit.
+  double cpu_needs_late_fraction = 0.01;
 };
 
 // A plain-words reason when `update`'s agent was generator-bound in that

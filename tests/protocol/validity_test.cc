@@ -65,6 +65,21 @@ TEST(ValidityTest, OnlyTheGeneratorsOwnLagCountsAgainstIt) {
               HasSubstr("started over 10ms late with a worker free for them"));
 }
 
+// Issue 27: in-process, the agent's CPU also runs the store. A busy CPU
+// while the generator kept its schedule is the store's cost; with its
+// operations late as well, it is the generator's limit and says why.
+TEST(ValidityTest, InOpenLoopABusyCpuCountsOnlyWhenTheGeneratorsOperationsWereLate) {
+  IntervalUpdate u = WithCpu(1.98, 1.0, 2);
+  u.process->run_queue_wait_seconds = 5;
+  for (int i = 0; i < 1000; ++i) u.stats.wake_lag.Record(200'000);
+  EXPECT_FALSE(GeneratorBoundReason(u).has_value());
+  for (int i = 0; i < 30; ++i) u.stats.wake_lag.Record(20'000'000);
+  const std::string reason = GeneratorBoundReason(u).value_or("");
+  EXPECT_THAT(reason, HasSubstr("CPU 99% of 2 cores"));
+  EXPECT_THAT(reason, HasSubstr("on average 5 threads waited"));
+  EXPECT_THAT(reason, HasSubstr("with a worker free for them"));
+}
+
 TEST(ValidityTest, ALightlyLoadedProcessIsNot) {
   EXPECT_FALSE(GeneratorBoundReason(WithCpu(0.2, 1.0, 2)).has_value());
   EXPECT_FALSE(GeneratorBoundReason(WithCpu(1.79, 1.0, 2)).has_value());
