@@ -31,10 +31,12 @@ int NeededInFlight(double rate_per_agent, std::chrono::nanoseconds bound) {
   return static_cast<int>(std::min(needed, 1e9));
 }
 
-int AutoWriters(double rate_per_agent, std::chrono::nanoseconds bound) {
+int AutoWriters(double rate_per_agent, std::chrono::nanoseconds bound,
+                int cap) {
   const double wanted = 2.0 * NeededInFlight(rate_per_agent, bound);
-  return static_cast<int>(std::clamp(wanted, double{kMinAutoWriters},
-                                     double{kMaxAutoWriters}));
+  const double most = std::max(1, std::min(cap, kMaxAutoWriters));
+  return static_cast<int>(
+      std::min(std::max(wanted, double{kMinAutoWriters}), most));
 }
 
 }  // namespace loadtest::controller

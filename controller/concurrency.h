@@ -33,8 +33,10 @@ inline constexpr std::chrono::milliseconds kDefaultLatencyBound{100};
 // write_max with < or <=, any scope), or kDefaultLatencyBound when none.
 std::chrono::nanoseconds WriteLatencyBound(const std::vector<Threshold>& slos);
 
-// Writers for an agent offered `rate_per_agent` writes/s (the rule above).
-int AutoWriters(double rate_per_agent, std::chrono::nanoseconds bound);
+// Writers for an agent offered `rate_per_agent` writes/s (the rule above),
+// at most `cap` (an agent's --max-writers when lower than kMaxAutoWriters).
+int AutoWriters(double rate_per_agent, std::chrono::nanoseconds bound,
+                int cap = kMaxAutoWriters);
 
 // Writes in flight that `rate_per_agent` needs when each takes up to
 // `bound`: rate x bound (Little's law), rounded up.

@@ -22,8 +22,10 @@
 #include "controller/flags.h"
 #include "controller/json_report.h"
 #include "controller/run_end.h"
+#include "protocol/agent_client.h"
 #include "protocol/peer_text.h"
 #include "protocol/validity.h"
+#include "protocol/wire.h"
 #include "security/auth.h"
 #include "status/status_macros.h"
 #include "sync/mutex.h"
@@ -214,7 +216,7 @@ void JudgeStep(const FindMaxOptions& options, StepResult* step) {
               "load generator limited: every one of the ", step->writers,
               " writers per agent was busy (",
               step->writers_auto
-                  ? absl::StrCat("the cap of ", kMaxAutoWriters,
+                  ? absl::StrCat("the cap of ", step->writers,
                                  " writers per agent")
                   : "the --writers given",
               "), and ", Rate(rate_per_agent), " per agent needs ", needed,
@@ -697,6 +699,32 @@ int FindMaxMain(int argc, char** argv) {
   }
   const size_t agents =
       run->distributed ? run->options.agent_targets.size() : 1;
+  // The agents' limits (--max-writers, --max-readers, --max-duration),
+  // asked once: writers sized by the rate stay within the lowest
+  // --max-writers, and what an agent refuses is refused now rather than at
+  // the step that meets it. An agent that does not answer is left to the
+  // first step to report.
+  std::vector<std::pair<std::string, protocol::AgentLimits>> agent_limits;
+  int writer_cap = kMaxAutoWriters;
+  if (run->distributed) {
+    const auto deadline =
+        std::chrono::system_clock::now() + std::chrono::seconds(10);
+    for (const std::string& target : run->options.agent_targets) {
+      protocol::AgentClient client(target, run->options.auth);
+      absl::StatusOr<protocol::pb::AgentStatus> status =
+          client.GetStatus(deadline);
+      if (!status.ok()) continue;
+      const protocol::AgentLimits limits =
+          protocol::LimitsFromProto(status->limits());
+      if (limits.max_writers > 0) {
+        writer_cap = std::min(writer_cap, limits.max_writers);
+      }
+      agent_limits.emplace_back(
+          absl::StrCat(protocol::PeerText(status->agent_id()), " (", target,
+                       ")"),
+          limits);
+    }
+  }
   // The step's scenario at a total rate: the rate split across the agents,
   // and the writers sized for it unless given.
   auto step_scenario = [&](double rate) {
@@ -705,18 +733,27 @@ int FindMaxMain(int argc, char** argv) {
     scenario.write_rate = rate / static_cast<double>(agents);
     if (writers_auto) {
       scenario.writers =
-          AutoWriters(scenario.write_rate, options.latency_bound);
+          AutoWriters(scenario.write_rate, options.latency_bound, writer_cap);
     }
     return scenario;
   };
   // What the agents accept, checked before the first step rather than
   // found at the step that exceeds it.
-  if (absl::Status s = ToRunSpec(step_scenario(options.max_rate)).status();
-      !s.ok()) {
-    return usage(absl::InvalidArgumentError(absl::StrCat(
-        "--max-rate ", options.max_rate, " over ", agents, " agent",
-        agents == 1 ? "" : "s", " is more than an agent accepts: ",
-        s.message())));
+  {
+    absl::StatusOr<protocol::RunSpec> most =
+        ToRunSpec(step_scenario(options.max_rate));
+    if (!most.ok()) {
+      return usage(absl::InvalidArgumentError(absl::StrCat(
+          "--max-rate ", options.max_rate, " over ", agents, " agent",
+          agents == 1 ? "" : "s", " is more than an agent accepts: ",
+          most.status().message())));
+    }
+    for (const auto& [agent, limits] : agent_limits) {
+      if (absl::Status s = limits.Check(*most, agent); !s.ok()) {
+        return usage(absl::InvalidArgumentError(
+            absl::StrCat("the steps cannot run: ", s.message())));
+      }
+    }
   }
   std::vector<std::string> slo_list;
   for (const Threshold& t : options.slos) slo_list.push_back(t.text);

@@ -437,6 +437,9 @@ TEST(ConcurrencyTest, WritersFollowTheRateAndTheLoosestLatencySlo) {
   EXPECT_EQ(AutoWriters(0, std::chrono::milliseconds(100)), kMinAutoWriters);
   EXPECT_EQ(AutoWriters(1000, std::chrono::milliseconds(100)), 200);
   EXPECT_EQ(AutoWriters(1e7, std::chrono::milliseconds(100)), kMaxAutoWriters);
+  // An agent's --max-writers below the cap is the cap.
+  EXPECT_EQ(AutoWriters(1e7, std::chrono::milliseconds(100), 500), 500);
+  EXPECT_EQ(AutoWriters(100, std::chrono::milliseconds(100), 4), 4);
   EXPECT_EQ(NeededInFlight(3000, std::chrono::milliseconds(50)), 150);
 }
 
