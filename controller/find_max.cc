@@ -761,7 +761,8 @@ int FindMaxMain(int argc, char** argv) {
       writers_auto
           ? absl::StrCat("writers sized by the rate (2 x rate x ",
                          cli::FormatDuration(options.latency_bound), ", ",
-                         kMinAutoWriters, "-", kMaxAutoWriters, ")")
+                         std::min(kMinAutoWriters, writer_cap), "-",
+                         writer_cap, ")")
           : absl::StrCat(run->spec.workload.writers, " writers");
   std::printf(
       "loadtest find-max: %zu agent%s, %s and %d readers each; "
