@@ -155,12 +155,13 @@ void JudgeStep(const FindMaxOptions& options, StepResult* step) {
   step->reason.clear();
   step->warnings.clear();
   WarnAboutImpossibleFigures(step);
-  if (!step->generator_bound.empty()) {
+  auto fail_cpu = [&]() {
     return fail(Limit::kGenerator,
                 absl::StrCat("load generator limited: ",
                              absl::StrJoin(step->generator_bound, "; "),
                              " (not the store)"));
-  }
+  };
+  if (total.seconds <= 0 && !step->generator_bound.empty()) return fail_cpu();
   if (total.seconds <= 0 || c.writes_ok + c.write_errors + c.write_timeouts +
                                     c.queue_full ==
                                 0) {
@@ -204,12 +205,20 @@ void JudgeStep(const FindMaxOptions& options, StepResult* step) {
   if (!step->passed) {
     // The store failed it while every writer of an agent was busy. If the
     // writers covered rate x latency bound, the store held each write past
-    // the bound: its limit. If not, the writers were the cap.
+    // the bound: its limit, whatever the CPU did meanwhile (the process
+    // also runs the store, whose backlog keeps it busy). If not, the
+    // writers were the cap.
     const double rate_per_agent =
         step->offered_rate / std::max(1, step->agents);
     const int needed = NeededInFlight(rate_per_agent, options.latency_bound);
-    if (step->writers > 0 && step->max_in_flight() >= step->writers &&
-        step->writers < needed) {
+    const bool all_busy =
+        step->writers > 0 && step->max_in_flight() >= step->writers;
+    if (all_busy && step->writers >= needed) {
+      step->reason += absl::StrCat(" (all ", step->writers,
+                                   " writers were busy waiting on the store)");
+      return;
+    }
+    if (all_busy && step->writers < needed) {
       return fail(
           Limit::kGenerator,
           absl::StrCat(
@@ -227,8 +236,12 @@ void JudgeStep(const FindMaxOptions& options, StepResult* step) {
                                  : " (raise --writers, or leave it out to "
                                    "size the writers by the rate)"));
     }
+    // Otherwise a generator short of CPU comes first: its delays are in
+    // the latencies the store failed on.
+    if (!step->generator_bound.empty()) return fail_cpu();
     return;
   }
+  if (!step->generator_bound.empty()) return fail_cpu();
   // Last: operations late with a worker free for them, while the store met
   // everything above: the host did not run the generator on time. (Waiting
   // for a free worker, i.e. for the store, is not counted here.)

@@ -428,6 +428,30 @@ TEST(FindMaxTest, AMaxRateNoAgentAcceptsIsRefusedBeforeTheFirstStep) {
   EXPECT_THAT(out, testing::Not(HasSubstr("offered/s")));  // No step ran.
 }
 
+// Issue 27: a store failing while every writer waited on it is the
+// store's limit, even when the process (which also runs the store) was
+// short of CPU meanwhile; with writers free, the CPU comes first.
+TEST(FindMaxTest, AStoreFailingWithEveryWriterBusyIsTheStoresLimitDespiteTheCpu) {
+  FindMaxOptions o = Options();
+  StepResult held = SimulatedStep(3500, 3000, 20);
+  held.offered_rate = 3500;
+  held.writers = AutoWriters(3500, o.latency_bound);
+  held.writers_auto = true;
+  held.measured.total.writes_in_flight.Record(held.writers);
+  held.generator_bound = {"agent a1: 3 intervals (on average 4 threads "
+                          "waited for its 2 cores)"};
+  JudgeStep(o, &held);
+  EXPECT_EQ(held.limit, Limit::kSlo);
+  EXPECT_THAT(held.reason, HasSubstr("all 700 writers were busy waiting on "
+                                     "the store"));
+  StepResult free_writers = held;
+  free_writers.measured.total.writes_in_flight = stats::LatencyHistogram();
+  free_writers.measured.total.writes_in_flight.Record(40);
+  JudgeStep(o, &free_writers);
+  EXPECT_EQ(free_writers.limit, Limit::kGenerator);
+  EXPECT_THAT(free_writers.reason, HasSubstr("threads waited"));
+}
+
 TEST(ConcurrencyTest, WritersFollowTheRateAndTheLoosestLatencySlo) {
   EXPECT_EQ(WriteLatencyBound({}), kDefaultLatencyBound);
   EXPECT_EQ(WriteLatencyBound({Slo("write_p99<100ms"), Slo("write_p50<20ms"),
