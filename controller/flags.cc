@@ -70,7 +70,7 @@ const char kLoadtestIntro[] =
     "  loadtest --scenario=burst --duration=20s --out=burst.json\n"
     "  loadtest --write-rate=2000 --readers=2 --duration=30s\n"
     "  loadtest --stages=30s:500,2m:5000,30s:0 --writers=50\n"
-    "  loadtest find-max --slo='write_p99<100ms' --writers=50\n"
+    "  loadtest find-max --slo='write_p99<100ms'\n"
     "  loadtest --threshold='write_p99<50ms' --threshold='error_rate<1%'\n"
     "  loadtest --threshold-preset=guide --abort-on-fail --html=report.html\n"
     "  loadtest --scenario=moderate --out=run.json --csv=run\n"
