@@ -78,6 +78,17 @@ storage::LogEntry LogGenerator::Next() {
   return e;
 }
 
+storage::LogEntry LogGenerator::At(int writer_id, int64_t count,
+                                   uint64_t writer_seed) {
+  if (writer_id != writer_id_) {
+    writer_id_ = writer_id;
+    structured_["writer_id"] = writer_id;
+  }
+  count_ = count;
+  rng_.seed(EntrySeed(writer_seed, count));
+  return Next();
+}
+
 const ReadQuery& QueryForIteration(int64_t n) {
   constexpr int64_t kCount = sizeof(kQueries) / sizeof(kQueries[0]);
   return kQueries[n % kCount];

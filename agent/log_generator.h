@@ -22,6 +22,16 @@ inline uint64_t WriterSeed(uint64_t agent_seed, int writer) {
   return agent_seed * 1000003 + static_cast<uint64_t>(writer);
 }
 
+// The seed of entry `count` of a writer whose seed is `writer_seed`, for
+// entries made out of order (LogGenerator::At): a splitmix64 step, so
+// neighbouring counts get unrelated streams.
+inline uint64_t EntrySeed(uint64_t writer_seed, int64_t count) {
+  uint64_t z = writer_seed + 0x9e3779b97f4a7c15ULL * (static_cast<uint64_t>(count) + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 class LogGenerator {
  public:
   // `writer_id` goes into proc_id, the message and the structured data.
@@ -30,8 +40,15 @@ class LogGenerator {
   // The next entry, stamped with the current wall-clock time. Counts up.
   storage::LogEntry Next();
 
+  // Entry `count` of writer `writer_id`, whose seed is `writer_seed`,
+  // whatever was made before: its random draws come from
+  // EntrySeed(writer_seed, count) alone, so any thread can make any entry
+  // and a seed still gives the same rows. (Open-loop writers, which take
+  // whichever operation is due next; Next() keeps one stream per writer.)
+  storage::LogEntry At(int writer_id, int64_t count, uint64_t writer_seed);
+
  private:
-  const int writer_id_;
+  int writer_id_;
   int64_t count_ = 0;
   std::mt19937_64 rng_;
   // The structured data's object, its values replaced for each entry.

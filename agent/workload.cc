@@ -21,38 +21,45 @@ int64_t Nanos(Clock::duration d) {
 }  // namespace
 
 
-// Per-thread pacing: of `threads` threads sharing a plan, thread `index`
-// carries operations index, index + threads, index + 2 * threads, ... of
-// the plan's schedule, so the threads take turns and together offer the
-// planned rate. Closed-loop threads have no schedule.
-class Workload::Schedule {
+// The operations of one kind. Open loop: operation n (0, 1, ...) of the
+// plan's schedule is due at plan.TimeOfOperation(n) after the start; a free
+// thread takes the next n from `next_` (one relaxed fetch_add, no lock), so
+// the threads together offer the planned rate and none owns an operation
+// before it is free. Closed loop: no schedule. In both: the count in
+// flight. Safe from any thread.
+class Workload::Dispatch {
  public:
-  Schedule(const protocol::RatePlan& plan, int threads, int index,
-           Clock::time_point start)
-      : plan_(plan), threads_(std::max(1, threads)), index_(index),
-        start_(start) {}
+  Dispatch(const protocol::RatePlan& plan, Clock::time_point start)
+      : plan_(plan), start_(start) {}
   bool open_loop() const { return plan_.open_loop(); }
-  // When operation `k` of this thread is due; nullopt: never (the rate
-  // stays 0 from some point on).
-  std::optional<Clock::time_point> Due(int64_t k) const {
-    const double at_s = plan_.TimeOfOperation(
-        static_cast<double>(k) * threads_ + index_);
+  // The next operation of the schedule, taken for the caller.
+  int64_t Take() { return next_.fetch_add(1, std::memory_order_relaxed); }
+  // When operation `n` is due; nullopt: never (the rate stays 0 from some
+  // point on).
+  std::optional<Clock::time_point> Due(int64_t n) const {
+    const double at_s = plan_.TimeOfOperation(static_cast<double>(n));
     // Beyond any run (168h) it will not come.
     if (!(at_s < kNeverSeconds)) return std::nullopt;
     return start_ + std::chrono::nanoseconds(std::llround(at_s * 1e9));
   }
+  // An operation begins (returns how many are in flight, itself included)
+  // or ends.
+  int Begin() { return in_flight_.fetch_add(1, std::memory_order_relaxed) + 1; }
+  void End() { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
 
  private:
   static constexpr double kNeverSeconds = 1e7;
   const protocol::RatePlan plan_;
-  const int threads_;
-  const int index_;
   const Clock::time_point start_;
+  std::atomic<int64_t> next_{0};
+  std::atomic<int> in_flight_{0};
 };
 
-Workload::Workload(const WorkloadOptions& options, storage::BatchedStore* store)
+Workload::Workload(const WorkloadOptions& options, storage::BatchedStore* store,
+                   BeforeWrite before_write)
     : options_(options),
       store_(store),
+      before_write_(std::move(before_write)),
       write_plan_(options.write_plan()),
       read_plan_(options.read_plan()) {}
 
@@ -94,6 +101,8 @@ absl::Status Workload::Start() {
   {
     sync::MutexLock lock(&gate_mu_);
     start_ = Clock::now();
+    write_dispatch_ = std::make_unique<Dispatch>(write_plan_, start_);
+    read_dispatch_ = std::make_unique<Dispatch>(read_plan_, start_);
     gate_open_ = true;
   }
   gate_cv_.NotifyAll();
@@ -145,44 +154,63 @@ stats::IntervalStats Workload::TakeInterval() {
   return total;
 }
 
-bool Workload::AwaitTurn(Worker* worker, const Schedule& schedule, int64_t k,
-                         Clock::time_point* intended, bool* late) {
-  *late = false;
-  *intended = Clock::now();
-  if (!schedule.open_loop()) return true;
-  const std::optional<Clock::time_point> due = schedule.Due(k);
+bool Workload::AwaitTurn(Worker* worker, Dispatch* dispatch,
+                         int64_t own_count, Turn* turn) {
+  turn->late = false;
+  turn->operation = own_count;
+  turn->intended = Clock::now();
+  if (!dispatch->open_loop()) return true;
+  // Free from now on: an operation due before this moment waited for a
+  // free thread (every one was busy, i.e. waiting on the store).
+  const Clock::time_point free_at = turn->intended;
+  turn->operation = dispatch->Take();
+  const std::optional<Clock::time_point> due = dispatch->Due(turn->operation);
   if (!due.has_value()) {
-    // Nothing more is planned for this thread: wait for the end.
+    // Nothing more is planned: wait for the end.
     while (SleepUntil(worker, Clock::now() + std::chrono::hours(1))) {
     }
     return false;
   }
-  *intended = *due;
-  if (*intended > Clock::now() && !SleepUntil(worker, *intended)) return false;
-  const Clock::duration lag = Clock::now() - *intended;
-  *late = lag > kLateSlack;
+  turn->intended = *due;
+  if (*due > Clock::now() && !SleepUntil(worker, *due)) return false;
+  const Clock::time_point started = Clock::now();
+  const Clock::duration lag = started - *due;
+  turn->late = lag > kLateSlack;
   worker->recorder.RecordScheduleLag(Nanos(lag));
+  worker->recorder.RecordWakeLag(Nanos(started - std::max(free_at, *due)));
   return true;
 }
 
-bool Workload::PauseAfter(Worker* worker, const Schedule& schedule,
+bool Workload::PauseAfter(Worker* worker, const Dispatch& dispatch,
                           std::chrono::nanoseconds delay) {
-  if (schedule.open_loop() || delay.count() <= 0) return true;
+  if (dispatch.open_loop() || delay.count() <= 0) return true;
   return SleepUntil(worker, Clock::now() + delay);
 }
 
 void Workload::WriterLoop(Worker* worker, int index) {
   if (!AwaitGate()) return;
   stats::IntervalRecorder& recorder = worker->recorder;
-  LogGenerator generator(index, WriterSeed(options_.seed, index));
-  const Schedule schedule(write_plan_, options_.writers, index, start_);
+  Dispatch* dispatch = write_dispatch_.get();
+  const uint64_t own_seed = WriterSeed(options_.seed, index);
+  LogGenerator generator(index, own_seed);
+  const int writers = std::max(1, options_.writers);
   for (int64_t k = 0; !stopping_.load(std::memory_order_relaxed); ++k) {
-    Clock::time_point intended;
-    bool late;
-    if (!AwaitTurn(worker, schedule, k, &intended, &late)) return;
-    if (late) recorder.RecordWriteLate();
-    auto id = store_->Write(generator.Next());
-    const int64_t latency = Nanos(Clock::now() - intended);
+    Turn turn;
+    if (!AwaitTurn(worker, dispatch, k, &turn)) return;
+    if (turn.late) recorder.RecordWriteLate();
+    recorder.RecordWriteInFlight(dispatch->Begin());
+    if (before_write_) before_write_(turn.operation);
+    storage::LogEntry entry;
+    if (dispatch->open_loop()) {
+      const int owner = static_cast<int>(turn.operation % writers);
+      entry = generator.At(owner, turn.operation / writers,
+                           WriterSeed(options_.seed, owner));
+    } else {
+      entry = generator.Next();
+    }
+    auto id = store_->Write(std::move(entry));
+    const int64_t latency = Nanos(Clock::now() - turn.intended);
+    dispatch->End();
     if (id.ok()) {
       recorder.RecordWriteOk(latency);
     } else if (storage::IsQueueFull(id.status())) {
@@ -192,21 +220,21 @@ void Workload::WriterLoop(Worker* worker, int index) {
     } else {
       recorder.RecordWriteError();
     }
-    if (!PauseAfter(worker, schedule, options_.write_delay)) return;
+    if (!PauseAfter(worker, *dispatch, options_.write_delay)) return;
   }
 }
 
-void Workload::ReaderLoop(Worker* worker, int index,
+void Workload::ReaderLoop(Worker* worker, int /*index*/,
                           storage::StoreReader* reader) {
   if (!AwaitGate()) return;
   stats::IntervalRecorder& recorder = worker->recorder;
-  const Schedule schedule(read_plan_, options_.readers, index, start_);
+  Dispatch* dispatch = read_dispatch_.get();
   for (int64_t k = 0; !stopping_.load(std::memory_order_relaxed); ++k) {
-    Clock::time_point intended;
-    bool late;
-    if (!AwaitTurn(worker, schedule, k, &intended, &late)) return;
-    if (late) recorder.RecordReadLate();
-    const ReadQuery& query = QueryForIteration(k);
+    Turn turn;
+    if (!AwaitTurn(worker, dispatch, k, &turn)) return;
+    if (turn.late) recorder.RecordReadLate();
+    recorder.RecordReadInFlight(dispatch->Begin());
+    const ReadQuery& query = QueryForIteration(turn.operation);
     absl::Status status;
     switch (query.kind) {
       case QueryKind::kText:
@@ -222,14 +250,15 @@ void Workload::ReaderLoop(Worker* worker, int index,
         status = reader->Recent(query.limit).status();
         break;
     }
+    dispatch->End();
     if (status.ok()) {
-      recorder.RecordReadOk(Nanos(Clock::now() - intended));
+      recorder.RecordReadOk(Nanos(Clock::now() - turn.intended));
     } else if (absl::IsCancelled(status) && stopping_.load()) {
       return;  // Cut short by Stop(): neither a read nor an error.
     } else {
       recorder.RecordReadError();
     }
-    if (!PauseAfter(worker, schedule, options_.read_delay)) return;
+    if (!PauseAfter(worker, *dispatch, options_.read_delay)) return;
   }
 }
 

@@ -3,13 +3,26 @@
 //
 // Closed loop (the original's behaviour, the default): each writer writes,
 // records the latency, sleeps write_delay; each reader runs the next of the
-// original's five queries, sleeps read_delay.
+// original's five queries, sleeps read_delay. One thread per writer: the
+// original's model.
 // Open loop (write_rate / read_rate > 0, or rate stages): operations are
-// paced on the schedule of a protocol::RatePlan (constant or ramped), the
-// threads taking turns; latency is measured
-// from each operation's scheduled start, so a stalled store shows in the
-// percentiles (no coordinated omission). An operation that starts more than
-// kLateSlack after its scheduled time is also counted as late.
+// due on the schedule of a protocol::RatePlan (constant or ramped) and have
+// no fixed owner: a free writer (reader) takes the next operation of the
+// schedule from a shared counter and waits for its time, so one slow write
+// delays only itself while the other writers keep the schedule. Latency is
+// measured from each operation's scheduled start, so a stalled store shows
+// in the percentiles (no coordinated omission). An operation that starts
+// more than kLateSlack after its scheduled time is counted as late; the
+// part of its lag that is the generator's own (it was not waiting for a
+// free worker, i.e. for the store) is recorded apart (wake_lag), and so is
+// the number of operations in flight as each one started.
+//
+// Rows: closed-loop writer i writes its own stream (LogGenerator seeded by
+// WriterSeed(seed, i)). Open-loop operation n of the schedule is written as
+// entry n / writers of writer n % writers, made from EntrySeed(WriterSeed(
+// seed, n % writers), n / writers) by whichever thread takes it: the same
+// seed and writer count give the same rows whatever thread writes them.
+// Open-loop reads run query n of the rotation.
 //
 // Each thread records into its own stats::IntervalRecorder; TakeInterval()
 // merges them. Thread-safety: Start/Stop from one controlling thread;
@@ -21,6 +34,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -43,8 +57,15 @@ class Workload {
   // An operation starting later than this after its schedule counts as late.
   static constexpr std::chrono::milliseconds kLateSlack{1};
 
+  // A fault seam for tests: called by the writer that took write
+  // `operation` (open loop: its index in the schedule; closed loop: the
+  // writer's own count) after the write started and before it reaches the
+  // store, as a slow store would hold it. Called from writer threads.
+  using BeforeWrite = std::function<void(int64_t operation)>;
+
   // `store` must outlive the workload.
-  Workload(const WorkloadOptions& options, storage::BatchedStore* store);
+  Workload(const WorkloadOptions& options, storage::BatchedStore* store,
+           BeforeWrite before_write = nullptr);
   ~Workload();  // Stops and joins the threads.
 
   Workload(const Workload&) = delete;
@@ -91,14 +112,25 @@ class Workload {
     sync::CondVar wake;
   };
 
-  class Schedule;  // An open-loop thread's pacing (see .cc).
+  // The operations of one kind (writes or reads): in open loop the shared
+  // counter free threads take the next operation from (see .cc); in both
+  // loops the count in flight.
+  class Dispatch;
 
-  // Waits for operation `k`'s turn; false when stopping. Sets `*intended`
-  // (the time latency counts from) and `*late` (started behind schedule).
-  bool AwaitTurn(Worker* worker, const Schedule& schedule, int64_t k,
-                 std::chrono::steady_clock::time_point* intended, bool* late);
+  // One operation a thread is about to run.
+  struct Turn {
+    int64_t operation = 0;  // Open loop: index in the schedule.
+    std::chrono::steady_clock::time_point intended;  // Latency counts from.
+    bool late = false;  // Started over kLateSlack behind schedule.
+  };
+
+  // Takes the next operation (open loop: the next due one of `dispatch`,
+  // waiting for its time; closed loop: `own_count`) into `*turn`; false
+  // when stopping.
+  bool AwaitTurn(Worker* worker, Dispatch* dispatch, int64_t own_count,
+                 Turn* turn);
   // Closed loop: the pause after an operation; false when stopping.
-  bool PauseAfter(Worker* worker, const Schedule& schedule,
+  bool PauseAfter(Worker* worker, const Dispatch& dispatch,
                   std::chrono::nanoseconds delay);
   void WriterLoop(Worker* worker, int index);
   void ReaderLoop(Worker* worker, int index, storage::StoreReader* reader);
@@ -110,11 +142,16 @@ class Workload {
 
   const WorkloadOptions options_;
   storage::BatchedStore* const store_;
+  const BeforeWrite before_write_;
   const protocol::RatePlan write_plan_;
   const protocol::RatePlan read_plan_;
   // The schedules' origin: set by Start() just before it opens the gate,
   // read by the workers only after they passed it.
   std::chrono::steady_clock::time_point start_;
+  // Made by Start() before the gate opens; read-only to the workers except
+  // for their atomics.
+  std::unique_ptr<Dispatch> write_dispatch_;
+  std::unique_ptr<Dispatch> read_dispatch_;
   // The start gate: one wait per thread at its start, then never again.
   sync::Mutex gate_mu_;
   sync::CondVar gate_cv_;

@@ -64,6 +64,9 @@ void Figures::AddUpdate(const protocol::IntervalUpdate& u) {
   offered_writes += u.offered_writes;
   offered_reads += u.offered_reads;
   schedule_lag.Merge(u.stats.schedule_lag);
+  wake_lag.Merge(u.stats.wake_lag);
+  writes_in_flight.Merge(u.stats.writes_in_flight);
+  reads_in_flight.Merge(u.stats.reads_in_flight);
   if (u.store.has_value()) AddStore(*u.store, false, &store);
   if (u.process.has_value()) AddProcess(*u.process, false, &process);
   ++intervals;
@@ -95,6 +98,9 @@ void Figures::MergeAgent(const Figures& o) {
   offered_writes += o.offered_writes;
   offered_reads += o.offered_reads;
   schedule_lag.Merge(o.schedule_lag);
+  wake_lag.Merge(o.wake_lag);
+  writes_in_flight.Merge(o.writes_in_flight);
+  reads_in_flight.Merge(o.reads_in_flight);
   if (o.store.has_value()) AddStore(*o.store, true, &store);
   if (o.process.has_value()) AddProcess(*o.process, true, &process);
   // An interval of the total is one interval, bound when any agent was.

@@ -36,6 +36,13 @@ struct Figures {
   double offered_reads = 0;
   // Open loop: how late operations started (one sample per paced one).
   stats::LatencyHistogram schedule_lag;
+  // Open loop: the generator's own part of that lag (stats::IntervalStats).
+  stats::LatencyHistogram wake_lag;
+  // Writes (reads) in flight as each started: one agent's busy workers
+  // (across agents the histograms merge, so the total shows the busiest
+  // agent's, not a sum). Counts, not nanoseconds.
+  stats::LatencyHistogram writes_in_flight;
+  stats::LatencyHistogram reads_in_flight;
   // SQLite's internals and the agent process, when the updates carried
   // them: over time, counts add and sizes keep the largest; across agents,
   // counts and sizes add (StoreInternals::AddStore, AddProcess).

@@ -15,14 +15,17 @@
 #include "cli/flag_set.h"
 #include "cli/version.h"
 #include "controller/agent_discovery.h"
+#include "controller/concurrency.h"
 #include "controller/display.h"
 #include "controller/csv_report.h"
 #include "controller/html_report.h"
 #include "controller/flags.h"
 #include "controller/json_report.h"
 #include "controller/run_end.h"
+#include "protocol/agent_client.h"
 #include "protocol/peer_text.h"
 #include "protocol/validity.h"
+#include "protocol/wire.h"
 #include "report/report_file.h"
 #include "security/auth.h"
 #include "status/status_macros.h"
@@ -65,6 +68,10 @@ absl::Status FindMaxOptions::Validate() const {
         absl::StrCat("warmup must be between 0s and 1h, got ",
                      cli::FormatDuration(warmup)));
   }
+  if (max_steps < 1 || max_steps > 1000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max-steps must be between 1 and 1000, got ", max_steps));
+  }
   if (!(precision > 0 && precision < 1)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "precision must be between 0% and 100% (exclusive), got ",
@@ -91,6 +98,58 @@ const char* LimitName(Limit limit) {
   return "";
 }
 
+double StepResult::needed_in_flight() const {
+  const Figures& t = measured.total;
+  if (t.seconds <= 0 || t.write_latency.count() == 0) return 0;
+  return t.writes_per_s() / std::max(1, agents) * t.write_latency.mean() / 1e9;
+}
+
+int64_t StepResult::max_in_flight() const {
+  return measured.total.writes_in_flight.max();
+}
+
+namespace {
+
+// Figures no honest agent reports: more acknowledged than offered, more in
+// flight than its writers, or faster than its writers could go at the
+// quickest latency it measured (each writer waits for its write: at most
+// one write per writer per min latency).
+void WarnAboutImpossibleFigures(StepResult* step) {
+  for (const AgentSummary& agent : step->measured.agents) {
+    const Figures& f = agent.figures;
+    const std::string who =
+        absl::StrCat("agent ", protocol::PeerText(agent.agent_id));
+    const double ok = static_cast<double>(f.counters.writes_ok);
+    // The backlog of the warm-up may drain into the measured intervals:
+    // 10% and a few writes of slack.
+    if (f.offered_writes > 0 && ok > 1.1 * f.offered_writes + 10) {
+      step->warnings.push_back(absl::StrFormat(
+          "%s reported %.0f writes acknowledged but the schedule offered "
+          "%.0f: more achieved than offered is impossible",
+          who, ok, f.offered_writes));
+    }
+    if (step->writers > 0 && f.writes_in_flight.max() > step->writers) {
+      step->warnings.push_back(absl::StrFormat(
+          "%s reported %d writes in flight with %d writers: impossible",
+          who, f.writes_in_flight.max(), step->writers));
+    }
+    const int64_t fastest_ns = f.write_latency.min();
+    if (step->writers > 0 && f.seconds > 0 && fastest_ns > 0) {
+      // Little's law: rate <= writers / latency, even at the quickest.
+      const double possible = step->writers / (fastest_ns / 1e9);
+      if (f.writes_per_s() > 1.1 * possible + 10) {
+        step->warnings.push_back(absl::StrFormat(
+            "%s reported %.0f writes/s, more than %d writers can do at its "
+            "quickest write (%s): impossible by Little's law",
+            who, f.writes_per_s(), step->writers,
+            FormatLatency(fastest_ns)));
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void JudgeStep(const FindMaxOptions& options, StepResult* step) {
   const Figures& total = step->measured.total;
   const stats::IntervalCounters& c = total.counters;
@@ -102,12 +161,15 @@ void JudgeStep(const FindMaxOptions& options, StepResult* step) {
   step->passed = true;
   step->limit = Limit::kNone;
   step->reason.clear();
-  if (!step->generator_bound.empty()) {
+  step->warnings.clear();
+  WarnAboutImpossibleFigures(step);
+  auto fail_cpu = [&]() {
     return fail(Limit::kGenerator,
                 absl::StrCat("load generator limited: ",
                              absl::StrJoin(step->generator_bound, "; "),
                              " (not the store)"));
-  }
+  };
+  if (total.seconds <= 0 && !step->generator_bound.empty()) return fail_cpu();
   if (total.seconds <= 0 || c.writes_ok + c.write_errors + c.write_timeouts +
                                     c.queue_full ==
                                 0) {
@@ -118,21 +180,21 @@ void JudgeStep(const FindMaxOptions& options, StepResult* step) {
   for (const ThresholdResult& r :
        EvaluateThresholds(options.slos, step->measured)) {
     if (!r.passed) {
-      return fail(Limit::kSlo,
-                  absl::StrFormat("SLO %s failed: measured %.3f%s%s", r.text,
-                                  r.measured, r.unit,
-                                  r.scope == "total"
-                                      ? ""
-                                      : absl::StrCat(" on ", r.scope)));
+      fail(Limit::kSlo,
+           absl::StrFormat("SLO %s failed: measured %.3f%s%s", r.text,
+                           r.measured, r.unit,
+                           r.scope == "total" ? ""
+                                              : absl::StrCat(" on ", r.scope)));
+      break;
     }
   }
-  if (step->audit_failed) {
-    return fail(Limit::kErrors, "an agent's durability audit failed");
+  if (step->passed && step->audit_failed) {
+    fail(Limit::kErrors, "an agent's durability audit failed");
   }
-  if (c.queue_full > 0 || c.write_timeouts > 0) {
-    return fail(Limit::kErrors,
-                absl::StrCat(c.queue_full, " writes refused (queue full), ",
-                             c.write_timeouts, " timed out"));
+  if (step->passed && (c.queue_full > 0 || c.write_timeouts > 0)) {
+    fail(Limit::kErrors,
+         absl::StrCat(c.queue_full, " writes refused (queue full), ",
+                      c.write_timeouts, " timed out"));
   }
   // Achieved against offered as counts: the writes the schedule made due in
   // the measured intervals, and those acknowledged (a final interval that
@@ -141,23 +203,63 @@ void JudgeStep(const FindMaxOptions& options, StepResult* step) {
       total.offered_writes > 0
           ? static_cast<double>(c.writes_ok) / total.offered_writes
           : total.writes_per_s() / step->offered_rate;
-  if (achieved_share < options.min_achieved) {
-    return fail(Limit::kThroughput,
-                absl::StrFormat("achieved %.0f/s, %.1f%% of the %.0f/s "
-                                "offered (needs %.0f%%)",
-                                total.writes_per_s(), 100 * achieved_share,
-                                step->offered_rate,
-                                100 * options.min_achieved));
+  if (step->passed && achieved_share < options.min_achieved) {
+    fail(Limit::kThroughput,
+         absl::StrFormat("achieved %.0f/s, %.1f%% of the %.0f/s "
+                         "offered (needs %.0f%%)",
+                         total.writes_per_s(), 100 * achieved_share,
+                         step->offered_rate, 100 * options.min_achieved));
   }
-  // Last: writers behind their schedule while the store met everything
-  // above. (When the store's latency broke an SLO, writers waiting for it
-  // fall behind too; that is the store's limit, reported above.)
+  if (!step->passed) {
+    // The store failed it while every writer of an agent was busy. If the
+    // writers covered rate x latency bound, the store held each write past
+    // the bound: its limit, whatever the CPU did meanwhile (the process
+    // also runs the store, whose backlog keeps it busy). If not, the
+    // writers were the cap.
+    const double rate_per_agent =
+        step->offered_rate / std::max(1, step->agents);
+    const int needed = NeededInFlight(rate_per_agent, options.latency_bound);
+    const bool all_busy =
+        step->writers > 0 && step->max_in_flight() >= step->writers;
+    if (all_busy && step->writers >= needed) {
+      step->reason += absl::StrCat(" (all ", step->writers,
+                                   " writers were busy waiting on the store)");
+      return;
+    }
+    if (all_busy && step->writers < needed) {
+      return fail(
+          Limit::kGenerator,
+          absl::StrCat(
+              "load generator limited: every one of the ", step->writers,
+              " writers per agent was busy (",
+              step->writers_auto
+                  ? absl::StrCat("the cap of ", step->writers,
+                                 " writers per agent")
+                  : "the --writers given",
+              "), and ", Rate(rate_per_agent), " per agent needs ", needed,
+              " in flight at up to ",
+              cli::FormatDuration(options.latency_bound), " each; the store "
+              "then: ", step->reason,
+              step->writers_auto ? " (add agents)"
+                                 : " (raise --writers, or leave it out to "
+                                   "size the writers by the rate)"));
+    }
+    // Otherwise a generator short of CPU comes first: its delays are in
+    // the latencies the store failed on.
+    if (!step->generator_bound.empty()) return fail_cpu();
+    return;
+  }
+  if (!step->generator_bound.empty()) return fail_cpu();
+  // Last: operations late with a worker free for them, while the store met
+  // everything above: the host did not run the generator on time. (Waiting
+  // for a free worker, i.e. for the store, is not counted here.)
   if (!step->behind_schedule.empty()) {
     return fail(Limit::kGenerator,
                 absl::StrCat("load generator limited: ",
                              absl::StrJoin(step->behind_schedule, "; "),
-                             " (not the store; add --writers, or a less "
-                             "busy host)"));
+                             " (not the store: the host did not run the "
+                             "load generator on time; a less busy host, or "
+                             "more agents)"));
   }
 }
 
@@ -175,6 +277,9 @@ std::optional<double> RateSearch::Next() const {
     return std::min(options_.max_rate, *pass_ * 2);
   }
   if (*fail_ - *pass_ <= options_.precision * *pass_) return std::nullopt;
+  // Closer than that, the bisection cannot move the rate (and with a
+  // precision of 1e-14 it would offer the same rate forever).
+  if (*fail_ - *pass_ < 2 * kMinRateStep) return std::nullopt;
   return (*pass_ + *fail_) / 2;
 }
 
@@ -193,7 +298,18 @@ absl::StatusOr<FindMaxResult> FindMax(
   FindMaxResult result;
   RateSearch search(options);
   while (std::optional<double> rate = search.Next()) {
-    ASSIGN_OR_RETURN(StepResult step, run_step(*rate));
+    if (result.steps.size() >= static_cast<size_t>(options.max_steps)) {
+      result.warnings.push_back(absl::StrCat(
+          "the search stopped at --max-steps (", options.max_steps,
+          ") before reaching --precision"));
+      break;
+    }
+    absl::StatusOr<StepResult> ran = run_step(*rate);
+    if (!ran.ok()) {
+      result.error = ran.status();
+      break;
+    }
+    StepResult step = *std::move(ran);
     step.offered_rate = *rate;
     if (!step.interrupted.empty()) {
       result.interrupted = true;
@@ -205,6 +321,27 @@ absl::StatusOr<FindMaxResult> FindMax(
       break;
     }
     JudgeStep(options, &step);
+    for (const std::string& w : step.warnings) {
+      result.warnings.push_back(
+          absl::StrCat("step ", result.steps.size() + 1, ": ", w));
+    }
+    // More offered, far less achieved than a lower rate got: the store
+    // collapsed under the load, or an agent misreports. Kept, and said.
+    for (const StepResult& earlier : result.steps) {
+      const double achieved = step.measured.total.writes_per_s();
+      const double before = earlier.measured.total.writes_per_s();
+      if (earlier.interrupted.empty() && earlier.offered_rate < *rate &&
+          achieved < 0.9 * before) {
+        result.warnings.push_back(absl::StrFormat(
+            "step %d: offered %s achieved %.0f/s, less than the %.0f/s "
+            "achieved at %s: the results are not monotonic (the store "
+            "collapsed under the load, a noisy host, or an agent "
+            "misreporting)",
+            result.steps.size() + 1, Rate(*rate), achieved, before,
+            Rate(earlier.offered_rate)));
+        break;
+      }
+    }
     search.Record(*rate, step.passed);
     result.steps.push_back(std::move(step));
     if (on_step) on_step(result.steps.back());
@@ -219,7 +356,8 @@ absl::StatusOr<FindMaxResult> FindMax(
             absl::StrCat("at ", Rate(step.offered_rate), ": ", step.reason);
       }
     }
-  } else if (result.max_rate.has_value() && !result.interrupted) {
+  } else if (result.max_rate.has_value() && !result.interrupted &&
+             result.error.ok() && *result.max_rate >= options.max_rate) {
     result.limited_by = Limit::kMaxRate;
     result.limit_reason = absl::StrCat(
         "every step passed up to --max-rate ", Rate(options.max_rate));
@@ -228,9 +366,9 @@ absl::StatusOr<FindMaxResult> FindMax(
 }
 
 std::string StepTableHeader() {
-  return absl::StrFormat("%-4s %11s %11s %9s %9s %9s %7s  %s", "step",
-                         "offered/s", "achieved/s", "w p50", "w p95", "w p99",
-                         "errors", "verdict");
+  return absl::StrFormat("%-4s %11s %11s %9s %9s %9s %7s %10s %7s  %s",
+                         "step", "offered/s", "achieved/s", "w p50", "w p95",
+                         "w p99", "errors", "busy/wrtr", "needed", "verdict");
 }
 
 std::string StepTableRow(size_t number, const StepResult& step) {
@@ -241,10 +379,18 @@ std::string StepTableRow(size_t number, const StepResult& step) {
                ? std::string("-")
                : FormatLatency(t.write_latency.Quantile(q));
   };
+  // The most writes in flight on an agent against its writers, and what
+  // the achieved rate and mean latency needed (Little's law).
+  const std::string busy =
+      t.writes_in_flight.count() == 0
+          ? std::string("-")
+          : absl::StrCat(step.max_in_flight(), "/", step.writers);
   return absl::StrFormat(
-      "%-4d %11.0f %11.0f %9s %9s %9s %7d  %s", number, step.offered_rate,
-      t.writes_per_s(), latency(0.50), latency(0.95), latency(0.99),
-      c.write_errors + c.write_timeouts + c.queue_full + c.read_errors,
+      "%-4d %11.0f %11.0f %9s %9s %9s %7d %10s %7.0f  %s", number,
+      step.offered_rate, t.writes_per_s(), latency(0.50), latency(0.95),
+      latency(0.99),
+      c.write_errors + c.write_timeouts + c.queue_full + c.read_errors, busy,
+      step.needed_in_flight(),
       step.passed ? "ok" : absl::StrCat("FAIL: ", step.reason));
 }
 
@@ -258,6 +404,12 @@ nlohmann::json FindMaxJson(const FindMaxOptions& options,
         {"offered_rate", step.offered_rate},
         {"achieved_rate", t.writes_per_s()},
         {"measured_seconds", t.seconds},
+        {"agents", step.agents},
+        {"writers", step.writers},
+        {"writers_auto", step.writers_auto},
+        {"in_flight_max", step.max_in_flight()},
+        {"in_flight_p99", t.writes_in_flight.Quantile(0.99)},
+        {"needed_in_flight", step.needed_in_flight()},
         {"write_latency_ms",
          {{"p50", Ms(t.write_latency.Quantile(0.50))},
           {"p95", Ms(t.write_latency.Quantile(0.95))},
@@ -272,6 +424,7 @@ nlohmann::json FindMaxJson(const FindMaxOptions& options,
         {"passed", step.passed},
         {"verdict", step.passed ? "ok" : LimitName(step.limit)},
         {"reason", step.reason},
+        {"warnings", step.warnings},
     });
   }
   nlohmann::json slos = nlohmann::json::array();
@@ -283,6 +436,10 @@ nlohmann::json FindMaxJson(const FindMaxOptions& options,
       {"limit_reason", result.limit_reason},
       {"interrupted", result.interrupted},
       {"stopped_because", result.stopped_because},
+      {"error", result.error.ok()
+                    ? nlohmann::json(nullptr)
+                    : nlohmann::json(std::string(result.error.message()))},
+      {"warnings", result.warnings},
       {"slos", std::move(slos)},
       {"options",
        {{"start_rate", options.start_rate},
@@ -290,7 +447,9 @@ nlohmann::json FindMaxJson(const FindMaxOptions& options,
         {"step_duration", cli::FormatDuration(options.step_duration)},
         {"warmup", cli::FormatDuration(options.warmup)},
         {"precision", options.precision},
-        {"min_achieved", options.min_achieved}}},
+        {"min_achieved", options.min_achieved},
+        {"max_steps", options.max_steps},
+        {"latency_bound", cli::FormatDuration(options.latency_bound)}}},
       {"steps", std::move(steps)},
   };
 }
@@ -424,11 +583,18 @@ const char kFindMaxIntro[] =
     "--precision. Each step is judged on its figures after the warm-up,\n"
     "merged exactly across agents. A step fails when an agent is limited by\n"
     "the load generator (its CPU, or more than 1% of its operations starting\n"
-    "over 10 ms late: reported as the generator's limit, not the store's),\n"
-    "an --slo\n"
-    "fails, writes are refused (queue full) or time out, or fewer than 95%\n"
-    "of the offered writes are achieved. The answer is the highest rate\n"
-    "that met everything, with a table of every step.\n"
+    "over 10 ms late with a writer free for them: reported as the\n"
+    "generator's limit, not the store's), an --slo fails, writes are\n"
+    "refused (queue full) or time out, or fewer than 95% of the offered\n"
+    "writes are achieved. The answer is the highest rate that met\n"
+    "everything, with a table of every step (busy/wrtr: the most writes in\n"
+    "flight on an agent / its writers; needed: rate x mean latency).\n"
+    "\n"
+    "Without -writers each step gets 2 x rate x the loosest write-latency\n"
+    "SLO (100 ms without one) writers per agent, 8 to 1024: a free writer\n"
+    "takes the next due write, so one slow write delays only itself. The\n"
+    "search stops within --precision, when the bounds are under 2 writes/s\n"
+    "apart, or after --max-steps steps.\n"
     "\n"
     "Every flag of a run applies (agents, workload, store), except\n"
     "-duration, --write-rate, --stages, --threshold and --abort-on-fail.\n"
@@ -441,7 +607,7 @@ const char kFindMaxIntro[] =
     "interrupted (the steps so far are reported).\n"
     "\n"
     "Examples:\n"
-    "  loadtest find-max --slo='write_p99<100ms' --writers=50\n"
+    "  loadtest find-max --slo='write_p99<100ms'\n"
     "  loadtest find-max --slo='write_p99<50ms' --slo='error_rate<0.1%' \\\n"
     "      --agents=dns:///agent:7070 --start-rate=2000 --out=max.json\n";
 
@@ -451,6 +617,7 @@ int FindMaxMain(int argc, char** argv) {
   CommandLine command_line;
   command_line.scenario.log_interval = std::chrono::seconds(1);
   FindMaxOptions options;
+  int64_t max_steps = options.max_steps;
   std::vector<std::string> slo_texts;
   cli::FlagSet flags("loadtest find-max", kFindMaxIntro);
   RegisterFlags(&flags, &command_line);
@@ -464,6 +631,8 @@ int FindMaxMain(int argc, char** argv) {
                   "agents).");
   flags.AddDouble("max-rate", &options.max_rate,
                   "The highest total write rate offered.");
+  flags.AddInt("max-steps", &max_steps,
+               "The most steps the search runs (1-1000).");
   flags.AddDuration("step-duration", &options.step_duration,
                     "How long each step is measured, after its warm-up.");
   flags.AddDuration("warmup", &options.warmup,
@@ -507,15 +676,24 @@ int FindMaxMain(int argc, char** argv) {
     if (!slo.ok()) return usage(slo.status());
     options.slos.push_back(*std::move(slo));
   }
+  options.max_steps = static_cast<int>(
+      std::clamp<int64_t>(max_steps, std::numeric_limits<int>::min(),
+                          std::numeric_limits<int>::max()));
+  options.latency_bound = WriteLatencyBound(options.slos);
   if (absl::Status s = options.Validate(); !s.ok()) return usage(s);
+  // Without -writers (or a --scenario giving them), each step gets writers
+  // for its rate (controller/concurrency.h).
+  const bool writers_auto =
+      !flags.IsSet("writers") && command_line.scenario_name.empty();
   const OutputOptions report = command_line.output;
   command_line.output = OutputOptions();
   absl::StatusOr<Invocation> run =
       ResolveCommandLine(flags, std::move(command_line));
   if (!run.ok()) return usage(run.status());
-  if (run->spec.workload.writers == 0) {
+  if (!writers_auto && run->spec.workload.writers == 0) {
     return usage(absl::InvalidArgumentError(
-        "find-max needs writers (-writers > 0)"));
+        "find-max needs writers (-writers > 0, or leave it out to size "
+        "them by the rate)"));
   }
   if (options.warmup + options.step_duration < run->scenario.log_interval) {
     return usage(absl::InvalidArgumentError(absl::StrCat(
@@ -535,7 +713,7 @@ int FindMaxMain(int argc, char** argv) {
   }
   {
     std::vector<OutputFile> files = {{"--out", report.out_path},
-                                             {"--html", report.html_path}};
+                                     {"--html", report.html_path}};
     if (!report.csv_prefix.empty()) {
       files.push_back({"--csv", FindMaxCsvPath(report.csv_prefix)});
     }
@@ -545,19 +723,83 @@ int FindMaxMain(int argc, char** argv) {
   }
   const size_t agents =
       run->distributed ? run->options.agent_targets.size() : 1;
+  // The agents' limits (--max-writers, --max-readers, --max-duration),
+  // asked once: writers sized by the rate stay within the lowest
+  // --max-writers, and what an agent refuses is refused now rather than at
+  // the step that meets it. An agent that does not answer is left to the
+  // first step to report.
+  std::vector<std::pair<std::string, protocol::AgentLimits>> agent_limits;
+  int writer_cap = kMaxAutoWriters;
+  if (run->distributed) {
+    const auto deadline =
+        std::chrono::system_clock::now() + std::chrono::seconds(10);
+    for (const std::string& target : run->options.agent_targets) {
+      protocol::AgentClient client(target, run->options.auth);
+      absl::StatusOr<protocol::pb::AgentStatus> status =
+          client.GetStatus(deadline);
+      if (!status.ok()) continue;
+      const protocol::AgentLimits limits =
+          protocol::LimitsFromProto(status->limits());
+      if (limits.max_writers > 0) {
+        writer_cap = std::min(writer_cap, limits.max_writers);
+      }
+      agent_limits.emplace_back(
+          absl::StrCat(protocol::PeerText(status->agent_id()), " (", target,
+                       ")"),
+          limits);
+    }
+  }
+  // The step's scenario at a total rate: the rate split across the agents,
+  // and the writers sized for it unless given.
+  auto step_scenario = [&](double rate) {
+    Scenario scenario = run->scenario;
+    scenario.duration = options.warmup + options.step_duration;
+    scenario.write_rate = rate / static_cast<double>(agents);
+    if (writers_auto) {
+      scenario.writers =
+          AutoWriters(scenario.write_rate, options.latency_bound, writer_cap);
+    }
+    return scenario;
+  };
+  // What the agents accept, checked before the first step rather than
+  // found at the step that exceeds it.
+  {
+    absl::StatusOr<protocol::RunSpec> most =
+        ToRunSpec(step_scenario(options.max_rate));
+    if (!most.ok()) {
+      return usage(absl::InvalidArgumentError(absl::StrCat(
+          "--max-rate ", options.max_rate, " over ", agents, " agent",
+          agents == 1 ? "" : "s", " is more than an agent accepts: ",
+          most.status().message())));
+    }
+    for (const auto& [agent, limits] : agent_limits) {
+      if (absl::Status s = limits.Check(*most, agent); !s.ok()) {
+        return usage(absl::InvalidArgumentError(
+            absl::StrCat("the steps cannot run: ", s.message())));
+      }
+    }
+  }
   std::vector<std::string> slo_list;
   for (const Threshold& t : options.slos) slo_list.push_back(t.text);
+  const std::string writers_text =
+      writers_auto
+          ? absl::StrCat("writers sized by the rate (2 x rate x ",
+                         cli::FormatDuration(options.latency_bound), ", ",
+                         std::min(kMinAutoWriters, writer_cap), "-",
+                         writer_cap, ")")
+          : absl::StrCat(run->spec.workload.writers, " writers");
   std::printf(
-      "loadtest find-max: %zu agent%s, %d writers and %d readers each; "
+      "loadtest find-max: %zu agent%s, %s and %d readers each; "
       "SLOs %s; steps of %s after a %s warm-up, from %s up to %s, precision "
-      "%.1f%%; seed %lld\n",
-      agents, agents == 1 ? "" : "s", run->spec.workload.writers,
+      "%.1f%%, at most %d steps; seed %lld\n",
+      agents, agents == 1 ? "" : "s", writers_text.c_str(),
       run->spec.workload.readers,
       slo_list.empty() ? "none" : absl::StrJoin(slo_list, ", ").c_str(),
       cli::FormatDuration(options.step_duration).c_str(),
       cli::FormatDuration(options.warmup).c_str(),
       Rate(options.start_rate).c_str(), Rate(options.max_rate).c_str(),
-      options.precision * 100, static_cast<long long>(run->scenario.seed));
+      options.precision * 100, options.max_steps,
+      static_cast<long long>(run->scenario.seed));
   std::printf("%s\n", StepTableHeader().c_str());
   std::fflush(stdout);
 
@@ -567,9 +809,7 @@ int FindMaxMain(int argc, char** argv) {
   const auto started_at = std::chrono::system_clock::now();
   StepRunner run_step = [&](double rate) -> absl::StatusOr<StepResult> {
     ++step_number;
-    Scenario scenario = run->scenario;
-    scenario.duration = options.warmup + options.step_duration;
-    scenario.write_rate = rate / static_cast<double>(agents);
+    const Scenario scenario = step_scenario(rate);
     ASSIGN_OR_RETURN(protocol::RunSpec spec, ToRunSpec(scenario));
     RunOptions step_options = run->options;
     step_options.output = OutputOptions();
@@ -583,6 +823,9 @@ int FindMaxMain(int argc, char** argv) {
     ASSIGN_OR_RETURN(RunOutcome outcome,
                      RunLoadTest(scenario, spec, step_options));
     StepResult step;
+    step.agents = static_cast<int>(agents);
+    step.writers = spec.workload.writers;
+    step.writers_auto = writers_auto;
     collector.Summary(&step);
     if (outcome.signal_number != 0) {
       signal_number = outcome.signal_number;
@@ -601,6 +844,9 @@ int FindMaxMain(int argc, char** argv) {
   absl::StatusOr<FindMaxResult> result = FindMax(options, run_step, on_step);
   const auto ended_at = std::chrono::system_clock::now();
   if (!result.ok()) return usage(result.status());
+  for (const std::string& warning : result->warnings) {
+    std::printf("warning: %s\n", warning.c_str());
+  }
 
   if (result->max_rate.has_value()) {
     std::printf("\nmax sustainable rate: %.0f writes/s in total (%.0f per "
@@ -612,13 +858,17 @@ int FindMaxMain(int argc, char** argv) {
                     : absl::StrCat(LimitName(result->limited_by), " ",
                                    result->limit_reason)
                           .c_str());
-  } else if (!result->interrupted) {
+  } else if (!result->interrupted && result->error.ok()) {
     std::printf("\nno rate met every condition: even the start rate failed "
                 "(%s); try a lower --start-rate\n",
                 result->limit_reason.c_str());
   }
   if (result->interrupted) {
     std::printf("search stopped: %s\n", result->stopped_because.c_str());
+  }
+  if (!result->error.ok()) {
+    std::fprintf(stderr, "loadtest find-max: search stopped at step %zu: %s\n",
+                 step_number, std::string(result->error.message()).c_str());
   }
   if (result->limited_by == Limit::kGenerator) {
     std::printf("note: the load generator, not the store, set this limit; "
@@ -635,6 +885,7 @@ int FindMaxMain(int argc, char** argv) {
       !s.ok()) {
     return usage(s);
   }
+  if (!result->error.ok()) return kExitUsage;
   if (signal_number != 0) return 128 + signal_number;
   if (lost) return kExitPartial;
   return result->max_rate.has_value() ? kExitOk : kExitCheckFailed;

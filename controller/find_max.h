@@ -10,9 +10,18 @@
 // when an agent's CPU limited it (protocol/validity.h), an SLO fails, the
 // durability audit fails, queue-full or timed-out writes appear, the
 // achieved rate falls below 95% of the offered one, or an agent's
-// operations fell behind schedule while the store met all that (too few
-// writers, or a busy host). A generator limit is reported as such, never as
-// the store's.
+// operations fell behind schedule with a worker free for them while the
+// store met all that (a busy host). A store failure while every writer of
+// an agent was busy and the writers were fewer than the rate needs
+// (controller/concurrency.h) is the generator's cap, named as such. A
+// generator limit is reported as such, never as the store's.
+//
+// The search ends when the bisection is within --precision, when it can no
+// longer move the rate (the two bounds less than kMinRateStep apart), or
+// after --max-steps steps; a runner error ends it too, keeping the steps so
+// far. Suspicious figures (more acknowledged than offered, more in flight
+// or faster than the writers allow, a higher rate passing where a lower
+// one failed) are kept and warned about.
 //
 // The judging and the search are pure (JudgeStep, RateSearch) and tested on
 // a simulated capacity; FindMax drives them with a step runner, which
@@ -27,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "controller/aggregator.h"
 #include "controller/run.h"
@@ -45,6 +55,10 @@ struct FindMaxOptions {
   double precision = 0.05;  // Stop when (fail - pass) <= precision * pass.
   // A step fails when achieved < min_achieved * offered.
   double min_achieved = 0.95;
+  int max_steps = 30;  // The search ends after this many steps.
+  // The write latency the concurrency is sized for (WriteLatencyBound of
+  // the SLOs): decides whether all writers busy was the store's doing.
+  std::chrono::nanoseconds latency_bound = std::chrono::milliseconds(100);
 
   // InvalidArgument naming the flag: rates <= 0 or start > max, a step
   // or warm-up out of range, a precision outside (0, 1).
@@ -59,6 +73,9 @@ const char* LimitName(Limit limit);
 // What one step measured after its warm-up, and the verdict.
 struct StepResult {
   double offered_rate = 0;  // The total rate asked for.
+  int agents = 1;           // The rate is split evenly across them.
+  int writers = 0;          // Writer threads per agent in this step.
+  bool writers_auto = false;  // Sized by the rate, not --writers.
   RunSummary measured;      // The intervals after the warm-up.
   // Agents whose CPU limited them in the measured intervals, each with
   // the reason in plain words ("agent a1: 3 intervals (CPU 98% of 2
@@ -73,17 +90,32 @@ struct StepResult {
   bool passed = false;
   Limit limit = Limit::kNone;
   std::string reason;  // Why it failed, in plain words; "" when passed.
+  // Figures that cannot be right (an agent reporting more acknowledged
+  // writes than offered, more in flight or faster than its writers allow);
+  // the verdict stands but the user is told.
+  std::vector<std::string> warnings;
+
+  // Writes in flight per agent that the achieved rate and mean latency
+  // imply (Little's law: rate x latency), and the most any agent had.
+  double needed_in_flight() const;
+  int64_t max_in_flight() const;
 };
 
-// Judges `step` (offered_rate, measured, generator_bound, behind_schedule,
-// audit_failed set) and sets passed, limit and reason.
+// The search never tries two rates closer than this (writes/s in total).
+inline constexpr double kMinRateStep = 1.0;
+
+// Judges `step` (offered_rate, agents, writers, measured, generator_bound,
+// behind_schedule, audit_failed set) and sets passed, limit, reason and
+// warnings.
 void JudgeStep(const FindMaxOptions& options, StepResult* step);
 
 // The search: which rate to try next, given the verdicts so far.
 class RateSearch {
  public:
   explicit RateSearch(const FindMaxOptions& options);
-  // The next rate to try, or nullopt when the search is over.
+  // The next rate to try, or nullopt when the search is over (within
+  // precision, or the bounds closer than kMinRateStep: bisecting cannot
+  // move the rate any more).
   std::optional<double> Next() const;
   void Record(double rate, bool passed);
   // The highest rate that passed; nullopt if none did.
@@ -104,14 +136,21 @@ struct FindMaxResult {
   std::vector<StepResult> steps;
   bool interrupted = false;  // A signal, a lost agent: the search stopped.
   std::string stopped_because;
+  // The runner's error that ended the search (OK otherwise): `steps` still
+  // holds every step run before it, for the report.
+  absl::Status error;
+  // Over the search: a rate that passed above one that failed, the step
+  // cap reached, and each step's warnings ("step 3: ...").
+  std::vector<std::string> warnings;
 };
 
 // Runs one step at the given total rate.
 using StepRunner = std::function<absl::StatusOr<StepResult>(double rate)>;
 
 // Searches with `run_step`; `on_step` sees each step as it is judged.
-// A runner error ends the search with that error; a step whose run was
-// interrupted ends it with `interrupted`.
+// InvalidArgument for bad options. A runner error ends the search with
+// `error` set (the steps so far kept); a step whose run was interrupted
+// ends it with `interrupted`; --max-steps ends it with a warning.
 absl::StatusOr<FindMaxResult> FindMax(
     const FindMaxOptions& options, const StepRunner& run_step,
     const std::function<void(const StepResult&)>& on_step);
@@ -122,10 +161,11 @@ std::string StepTableHeader();
 std::string StepTableRow(size_t number, const StepResult& step);
 
 // The report's find_max object: max_rate (null when none), limited_by,
-// limit_reason, options, slos, steps[] (offered_rate, achieved_rate,
-// write_latency_ms {p50, p95, p99, max}, errors, queue_full, timeouts,
-// writes_late, generator_bound[], behind_schedule[], passed, verdict,
-// reason).
+// limit_reason, error (null or the message), warnings[], options, slos,
+// steps[] (offered_rate, achieved_rate, writers, writers_auto,
+// in_flight_max, needed_in_flight, write_latency_ms {p50, p95, p99, max},
+// errors, queue_full, timeouts, writes_late, generator_bound[],
+// behind_schedule[], passed, verdict, reason, warnings[]).
 nlohmann::json FindMaxJson(const FindMaxOptions& options,
                            const FindMaxResult& result);
 

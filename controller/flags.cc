@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "controller/concurrency.h"
 #include "controller/thresholds.h"
 #include "status/status_macros.h"
 
@@ -69,7 +70,7 @@ const char kLoadtestIntro[] =
     "  loadtest --scenario=burst --duration=20s --out=burst.json\n"
     "  loadtest --write-rate=2000 --readers=2 --duration=30s\n"
     "  loadtest --stages=30s:500,2m:5000,30s:0 --writers=50\n"
-    "  loadtest find-max --slo='write_p99<100ms' --writers=50\n"
+    "  loadtest find-max --slo='write_p99<100ms'\n"
     "  loadtest --threshold='write_p99<50ms' --threshold='error_rate<1%'\n"
     "  loadtest --threshold-preset=guide --abort-on-fail --html=report.html\n"
     "  loadtest --scenario=moderate --out=run.json --csv=run\n"
@@ -85,7 +86,11 @@ void RegisterFlags(cli::FlagSet* flags, CommandLine* cl) {
   flags->AddSection("The original tool's flags");
   flags->AddString("db", &cl->scenario.db, "Database file (created when missing).");
   flags->AddDuration("duration", &cl->scenario.duration, "How long the test runs.");
-  flags->AddInt("writers", &cl->scenario.writers, "Concurrent writer threads.");
+  flags->AddInt("writers", &cl->scenario.writers,
+                "Concurrent writer threads. With --write-rate (and in "
+                "find-max) the default is 2 x rate x the loosest write "
+                "latency threshold (100ms without one), 8 to 1024 per "
+                "agent; open-loop writes go to whichever writer is free.");
   flags->AddInt("readers", &cl->scenario.readers, "Concurrent reader threads.");
   flags->AddInt("batch-size", &cl->scenario.batch_size,
                "Most rows committed in one transaction (1..100000, at most "
@@ -328,6 +333,13 @@ absl::StatusOr<Invocation> ResolveCommandLine(const cli::FlagSet& flags,
     if (longest > std::chrono::nanoseconds(0)) run.scenario.duration = longest;
   }
   if (run.scenario.seed == 0) run.scenario.seed = RandomSeed();
+  // Open loop at a constant rate without -writers (or a --scenario giving
+  // them): enough writers for the rate (controller/concurrency.h).
+  if (run.scenario.write_rate > 0 && !flags.IsSet("writers") &&
+      cl.scenario_name.empty()) {
+    run.scenario.writers = AutoWriters(run.scenario.write_rate,
+                                       WriteLatencyBound(output.thresholds));
+  }
   ASSIGN_OR_RETURN(run.spec, ToRunSpec(run.scenario));
   run.options.prometheus_targets_path = std::move(cl.prometheus_targets);
   run.distributed = flags.IsSet("agents");

@@ -36,6 +36,16 @@ nlohmann::json ShortLatencyJson(const stats::LatencyHistogram& h) {
   };
 }
 
+// A count sampled per operation (in flight as each started).
+nlohmann::json InFlightJson(const stats::LatencyHistogram& h) {
+  return {
+      {"samples", h.count()},
+      {"p50", h.Quantile(0.50)},
+      {"p99", h.Quantile(0.99)},
+      {"max", h.max()},
+  };
+}
+
 nlohmann::json CacheJson(const storage::ConnectionActivity& c) {
   return {{"hits", c.cache_hits},
           {"misses", c.cache_misses},
@@ -70,7 +80,8 @@ nlohmann::json StoreJson(const storage::StoreInternals& s) {
 }
 
 nlohmann::json ProcessJson(const protocol::ProcessFigures& p,
-                           const stats::LatencyHistogram& schedule_lag) {
+                           const stats::LatencyHistogram& schedule_lag,
+                           const stats::LatencyHistogram& wake_lag) {
   return {
       {"seconds", p.wall_seconds},
       {"cpu_seconds", p.cpu_seconds},
@@ -83,6 +94,7 @@ nlohmann::json ProcessJson(const protocol::ProcessFigures& p,
       {"involuntary_switches", p.involuntary_switches},
       {"waiting_threads", p.waiting_threads()},
       {"schedule_lag_ms", ShortLatencyJson(schedule_lag)},
+      {"wake_lag_ms", ShortLatencyJson(wake_lag)},
   };
 }
 
@@ -190,10 +202,13 @@ nlohmann::json FiguresJson(const Figures& f) {
       {"generator_bound", ReasonJson(f.generator_bound_reason)},
       {"checkpoint_starved_intervals", f.starved_intervals},
       {"checkpoint_starvation", ReasonJson(f.starvation_reason)},
+      {"in_flight",
+       {{"writes", InFlightJson(f.writes_in_flight)},
+        {"reads", InFlightJson(f.reads_in_flight)}}},
   };
   if (f.store.has_value()) j["store"] = StoreJson(*f.store);
   if (f.process.has_value()) {
-    j["process"] = ProcessJson(*f.process, f.schedule_lag);
+    j["process"] = ProcessJson(*f.process, f.schedule_lag, f.wake_lag);
   }
   return j;
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/flag_set.h"
@@ -20,24 +21,12 @@ std::string CoresText(double cores) {
 
 std::optional<std::string> GeneratorBoundReason(
     const IntervalUpdate& update, const GeneratorBoundLimits& limits) {
-  std::vector<std::string> reasons;
-  if (update.process.has_value()) {
-    const ProcessFigures& p = *update.process;
-    const double fraction = p.cpu_fraction();
-    if (fraction >= limits.cpu_fraction) {
-      reasons.push_back(absl::StrFormat("CPU %.0f%% of %s",
-                                        std::min(fraction, 1.0) * 100,
-                                        CoresText(p.usable_cores)));
-    }
-    const double waiting = p.waiting_threads();
-    if (p.usable_cores > 0 &&
-        waiting >= limits.waiting_threads_per_core * p.usable_cores) {
-      reasons.push_back(absl::StrFormat(
-          "on average %.0f threads waited for its %s", waiting,
-          CoresText(p.usable_cores)));
-    }
-  }
-  const stats::LatencyHistogram& lag = update.stats.schedule_lag;
+  // The generator's own lag (wake_lag): an operation that waited for a free
+  // worker waited for the store, and its latency already says so. An agent
+  // that does not report it: the whole schedule lag.
+  const bool own_lag = update.stats.wake_lag.count() > 0;
+  const stats::LatencyHistogram& lag =
+      own_lag ? update.stats.wake_lag : update.stats.schedule_lag;
   // Operations whose lag lies above late_by (a bucket counts when its lower
   // bound does: the histogram's 1% resolution).
   uint64_t late = 0;
@@ -47,14 +36,46 @@ std::optional<std::string> GeneratorBoundReason(
       late += b.count;
     }
   }
-  if (lag.count() > 0 &&
-      static_cast<double>(late) >
-          limits.late_fraction * static_cast<double>(lag.count())) {
+  const double late_share =
+      lag.count() > 0
+          ? static_cast<double>(late) / static_cast<double>(lag.count())
+          : 0;
+  std::vector<std::string> reasons;
+  // In open loop, a busy CPU is the generator's limit only when its own
+  // operations started late for it; otherwise the CPU went to the store's
+  // threads (its writer, its readers' queries): the store's cost here.
+  const bool cpu_counts =
+      !own_lag || late_share > limits.cpu_needs_late_fraction;
+  if (update.process.has_value() && cpu_counts) {
+    const ProcessFigures& p = *update.process;
+    // An agent claiming no usable core (a bug, or a peer avoiding the
+    // check) is held to one: a running process has at least that much.
+    const bool claimed_none = !(p.usable_cores > 0);
+    ProcessFigures held = p;
+    if (claimed_none) held.usable_cores = 1;
+    const std::string cores = absl::StrCat(
+        CoresText(held.usable_cores),
+        claimed_none ? absl::StrFormat(" (it claimed %g usable cores)",
+                                       p.usable_cores)
+                     : "");
+    const double fraction = held.cpu_fraction();
+    if (fraction >= limits.cpu_fraction) {
+      reasons.push_back(absl::StrFormat(
+          "CPU %.0f%% of %s", std::min(fraction, 1.0) * 100, cores));
+    }
+    const double waiting = held.waiting_threads();
+    if (waiting >= limits.waiting_threads_per_core * held.usable_cores) {
+      reasons.push_back(absl::StrFormat(
+          "on average %.0f threads waited for its %s", waiting, cores));
+    }
+  }
+  if (lag.count() > 0 && late_share > limits.late_fraction) {
     reasons.push_back(absl::StrFormat(
-        "%.0f%% of open-loop operations started over %s late (p99 %.1f ms "
-        "behind)",
-        100.0 * static_cast<double>(late) / static_cast<double>(lag.count()),
-        cli::FormatDuration(limits.late_by), lag.Quantile(0.99) / 1e6));
+        "%.0f%% of open-loop operations started over %s late%s (p99 %.1f "
+        "ms behind)",
+        100.0 * late_share, cli::FormatDuration(limits.late_by),
+        own_lag ? " with a worker free for them" : "",
+        lag.Quantile(0.99) / 1e6));
   }
   if (reasons.empty()) return std::nullopt;
   return absl::StrJoin(reasons, "; ");

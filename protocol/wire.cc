@@ -295,6 +295,15 @@ void ToProto(const IntervalUpdate& u, pb::RunUpdate* out) {
   if (u.stats.schedule_lag.count() > 0) {
     ToProto(u.stats.schedule_lag, out->mutable_schedule_lag());
   }
+  if (u.stats.wake_lag.count() > 0) {
+    ToProto(u.stats.wake_lag, out->mutable_wake_lag());
+  }
+  if (u.stats.writes_in_flight.count() > 0) {
+    ToProto(u.stats.writes_in_flight, out->mutable_writes_in_flight());
+  }
+  if (u.stats.reads_in_flight.count() > 0) {
+    ToProto(u.stats.reads_in_flight, out->mutable_reads_in_flight());
+  }
   if (u.store.has_value()) {
     const storage::StoreInternals& s = *u.store;
     pb::StoreStats* p = out->mutable_store();
@@ -378,6 +387,9 @@ absl::StatusOr<IntervalUpdate> FromProto(const pb::RunUpdate& p) {
     }
   }
   ASSIGN_OR_RETURN(u.stats.schedule_lag, FromProto(p.schedule_lag()));
+  ASSIGN_OR_RETURN(u.stats.wake_lag, FromProto(p.wake_lag()));
+  ASSIGN_OR_RETURN(u.stats.writes_in_flight, FromProto(p.writes_in_flight()));
+  ASSIGN_OR_RETURN(u.stats.reads_in_flight, FromProto(p.reads_in_flight()));
   if (p.has_store()) {
     const pb::StoreStats& w = p.store();
     storage::StoreInternals s;

@@ -25,6 +25,9 @@ void IntervalStats::Merge(const IntervalStats& other) {
   write_latency.Merge(other.write_latency);
   read_latency.Merge(other.read_latency);
   schedule_lag.Merge(other.schedule_lag);
+  wake_lag.Merge(other.wake_lag);
+  writes_in_flight.Merge(other.writes_in_flight);
+  reads_in_flight.Merge(other.reads_in_flight);
 }
 
 }  // namespace loadtest::stats

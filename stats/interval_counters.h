@@ -46,6 +46,17 @@ struct IntervalStats {
   // time (0 when on time), one sample per operation paced, writes and
   // reads together. Its count is the number of open-loop operations.
   LatencyHistogram schedule_lag;
+  // Open loop only: the part of each operation's schedule lag that the load
+  // generator owns, one sample per paced operation: from when it was due
+  // (or, when every worker was still busy with an earlier operation, from
+  // when a worker became free and took it) to its start. Waiting for a
+  // free worker is the store's latency, already counted in the latencies;
+  // this lag is the process not getting a CPU in time.
+  LatencyHistogram wake_lag;
+  // How many writes (reads) were in flight, this one included, as each one
+  // started: the busy workers of the agent (not nanoseconds: a count).
+  LatencyHistogram writes_in_flight;
+  LatencyHistogram reads_in_flight;
 
   // Adds `other`'s counters and merges its histograms. Order-independent.
   void Merge(const IntervalStats& other);

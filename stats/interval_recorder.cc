@@ -56,6 +56,21 @@ void IntervalRecorder::RecordScheduleLag(int64_t lag_ns) {
   current_->schedule_lag.Record(lag_ns);
 }
 
+void IntervalRecorder::RecordWakeLag(int64_t wake_lag_ns) {
+  sync::MutexLock lock(&mu_);
+  current_->wake_lag.Record(wake_lag_ns);
+}
+
+void IntervalRecorder::RecordWriteInFlight(int in_flight) {
+  sync::MutexLock lock(&mu_);
+  current_->writes_in_flight.Record(in_flight);
+}
+
+void IntervalRecorder::RecordReadInFlight(int in_flight) {
+  sync::MutexLock lock(&mu_);
+  current_->reads_in_flight.Record(in_flight);
+}
+
 IntervalStats IntervalRecorder::TakeInterval() {
   auto taken = std::make_unique<IntervalStats>();
   {

@@ -41,6 +41,12 @@ class IntervalRecorder {
   // An open-loop operation started `lag_ns` after its scheduled time
   // (schedule_lag; 0 when on time).
   void RecordScheduleLag(int64_t lag_ns);
+  // Of that lag, `wake_lag_ns` was the generator's (wake_lag).
+  void RecordWakeLag(int64_t wake_lag_ns);
+  // A write (read) started with `in_flight` of its kind in flight, itself
+  // included (writes_in_flight, reads_in_flight).
+  void RecordWriteInFlight(int in_flight);
+  void RecordReadInFlight(int in_flight);
 
   // Returns everything recorded since the previous take (or construction)
   // and starts a new, empty interval. The caller owns the result. Allocates

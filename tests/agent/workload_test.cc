@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -15,7 +16,9 @@
 #include "tests/agent/test_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "protocol/validity.h"
 #include "storage/audit.h"
+#include "sync/completion.h"
 
 namespace loadtest::agent {
 namespace {
@@ -161,6 +164,58 @@ TEST_F(WorkloadTest, OpenLoopCountsOperationsThatStartBehindSchedule) {
   EXPECT_GE(total.counters.writes_late, 10);
   // The first write was due at the start and committed after the stall.
   EXPECT_GE(total.write_latency.max(), 50'000'000);
+}
+
+// Issue 27: in open loop, operation k*writers+i belonged to writer i, so one
+// slow write delayed that writer's later operations while the others sat
+// idle, and the lateness was blamed on the load generator. Now a free
+// writer takes the next due operation: with write 0 held by a slow store,
+// the other writers carry operations 4 and 8 (writer 0's under the old
+// rule), the slow write's latency counts from its schedule, and the
+// verdict does not blame the generator.
+TEST_F(WorkloadTest, OpenLoopOperationsGoToAFreeWriterWhileOneWriteIsSlow) {
+  auto store = OpenStore();
+  sync::Completion release;     // Ends the slow write.
+  sync::Completion reached_8;   // Operation 8 reached the store.
+  std::atomic<int64_t> slow_writes{0};
+  Workload::BeforeWrite slow_store = [&](int64_t operation) {
+    if (operation == 8) reached_8.Set();
+    // One write in 50 is slow; the first until the test releases it.
+    if (operation % 50 == 0) {
+      ++slow_writes;
+      if (operation == 0) {
+        release.WaitUntil(std::chrono::steady_clock::now() +
+                          std::chrono::seconds(60));
+      }
+    }
+  };
+  WorkloadOptions options;
+  options.writers = 4;
+  options.readers = 0;
+  options.write_rate = 200;  // One write due every 5 ms.
+  Workload workload(options, store.get(), slow_store);
+  ASSERT_TRUE(workload.Start().ok());
+  const bool carried = reached_8.WaitUntil(std::chrono::steady_clock::now() +
+                                           std::chrono::seconds(30));
+  release.Set();
+  EXPECT_TRUE(carried) << "operation 8 never started while write 0 was slow";
+  stats::IntervalStats total = RunUntil(workload, [](const stats::IntervalStats& s) {
+    return s.counters.writes_ok >= 120;
+  });
+  workload.Stop();
+  total.Merge(workload.TakeInterval());
+  EXPECT_GE(slow_writes.load(), 3);
+  // Write 0 was due at the start and finished after write 8 was due (40
+  // ms later): its latency counts from its schedule.
+  EXPECT_GE(total.write_latency.max(), 40'000'000);
+  // While it was held, another write was in flight beside it.
+  EXPECT_GE(total.writes_in_flight.max(), 2);
+  EXPECT_LE(total.writes_in_flight.max(), 4);
+  // The generator is not blamed for the store's slow write.
+  protocol::IntervalUpdate update;
+  update.sequence = 1;
+  update.stats = total;
+  EXPECT_EQ(protocol::GeneratorBoundReason(update), std::nullopt);
 }
 
 TEST_F(WorkloadTest, StopReturnsPromptlyFromLongPauses) {

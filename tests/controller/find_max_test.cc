@@ -3,11 +3,13 @@
 // agents of known capacity).
 #include "controller/find_max.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "controller/concurrency.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -169,7 +171,7 @@ TEST(FindMaxTest, JudgeStepOrderAndReasons) {
                             "operations started over 10ms late)"};
   JudgeStep(o, &behind);
   EXPECT_EQ(behind.limit, Limit::kGenerator);
-  EXPECT_THAT(behind.reason, HasSubstr("add --writers"));
+  EXPECT_THAT(behind.reason, HasSubstr("did not run the load generator on time"));
   StepResult behind_slow = SimulatedStep(1100, 1000, 20);
   behind_slow.offered_rate = 1100;
   behind_slow.behind_schedule = behind.behind_schedule;
@@ -232,6 +234,237 @@ TEST(FindMaxTest, TheReportHasTheAnswerAndEveryStep) {
   EXPECT_EQ(j["steps"][0]["verdict"], "ok");
   EXPECT_GT(j["steps"][0]["write_latency_ms"]["p99"].get<double>(), 0);
   EXPECT_THAT(StepTableRow(1, result->steps[0]), HasSubstr("ok"));
+}
+
+// Issue 30, item 11: --precision=1e-14 offered the same rate forever.
+TEST(FindMaxTest, APrecisionTooFineForTheRatesStillEnds) {
+  FindMaxOptions o = Options();
+  o.precision = 1e-14;
+  o.max_steps = 1000;
+  std::vector<double> rates;
+  auto result = FindMax(
+      o,
+      [&](double rate) -> absl::StatusOr<StepResult> {
+        rates.push_back(rate);
+        return SimulatedStep(rate, 3000, 20);
+      },
+      nullptr);
+  ASSERT_TRUE(result.ok());
+  // It ended by itself (bounds under 2 writes/s apart), not at the cap,
+  // and never offered one rate twice.
+  EXPECT_LT(rates.size(), 40u);
+  std::vector<double> sorted = rates;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end());
+  EXPECT_TRUE(result->warnings.empty());
+  ASSERT_TRUE(result->max_rate.has_value());
+  EXPECT_GE(*result->max_rate, 3000 * 0.95);
+}
+
+TEST(FindMaxTest, TheStepCapEndsTheSearchAndSaysSo) {
+  FindMaxOptions o = Options();
+  o.max_steps = 3;
+  auto result = FindMax(
+      o,
+      [](double rate) -> absl::StatusOr<StepResult> {
+        return SimulatedStep(rate, 1e9, 20);
+      },
+      nullptr);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->steps.size(), 3u);
+  EXPECT_EQ(result->max_rate, 4000);
+  EXPECT_EQ(result->limited_by, Limit::kNone);
+  ASSERT_EQ(result->warnings.size(), 1u);
+  EXPECT_THAT(result->warnings[0], HasSubstr("--max-steps (3)"));
+  o.max_steps = 0;
+  EXPECT_THAT(o.Validate().message(),
+              HasSubstr("max-steps must be between 1 and 1000, got 0"));
+}
+
+// Issue 30, item 11: a runner error (an agent refusing the rate) ended the
+// search with no report of the steps before it.
+TEST(FindMaxTest, ARunnerErrorKeepsTheStepsSoFar) {
+  auto result = FindMax(
+      Options(),
+      [](double rate) -> absl::StatusOr<StepResult> {
+        if (rate > 5000) {
+          return absl::InvalidArgumentError("write-rate must be at most 1e7");
+        }
+        return SimulatedStep(rate, 1e9, 20);
+      },
+      nullptr);
+  ASSERT_TRUE(result.ok());
+  EXPECT_THAT(result->error.message(), HasSubstr("write-rate"));
+  EXPECT_EQ(result->steps.size(), 3u);
+  EXPECT_EQ(result->max_rate, 4000);
+  const nlohmann::json j = FindMaxJson(Options(), *result);
+  EXPECT_EQ(j["steps"].size(), 3u);
+  EXPECT_THAT(j["error"].get<std::string>(), HasSubstr("write-rate"));
+}
+
+// Issue 30, item 11: figures no honest agent reports were accepted
+// silently.
+TEST(FindMaxTest, ImpossibleFiguresAreWarnedAbout) {
+  FindMaxOptions o = Options();
+  // Ten times more acknowledged than offered.
+  StepResult more = SimulatedStep(1000, 5000, 20);
+  more.offered_rate = 1000;
+  more.writers = 50;
+  more.measured.agents[0].figures.counters.writes_ok *= 10;
+  JudgeStep(o, &more);
+  EXPECT_THAT(more.warnings,
+              testing::Contains(HasSubstr("more achieved than offered")));
+  // 1000 writes/s from 1 writer whose quickest write took 2 ms: at most
+  // 500/s by Little's law.
+  StepResult fast = SimulatedStep(1000, 5000, 20);
+  fast.offered_rate = 1000;
+  fast.writers = 1;
+  JudgeStep(o, &fast);
+  EXPECT_THAT(fast.warnings,
+              testing::Contains(HasSubstr("impossible by Little's law")));
+  // More in flight than writers.
+  StepResult crowded = SimulatedStep(1000, 5000, 20);
+  crowded.offered_rate = 1000;
+  crowded.writers = 4;
+  crowded.measured.agents[0].figures.writes_in_flight.Record(9);
+  JudgeStep(o, &crowded);
+  EXPECT_THAT(crowded.warnings,
+              testing::Contains(HasSubstr("9 writes in flight with 4 writers")));
+  // An honest step: none.
+  StepResult honest = SimulatedStep(1000, 5000, 20);
+  honest.offered_rate = 1000;
+  honest.writers = 50;
+  JudgeStep(o, &honest);
+  EXPECT_TRUE(honest.warnings.empty());
+  // And the search carries them to its result.
+  auto result = FindMax(
+      o,
+      [](double rate) -> absl::StatusOr<StepResult> {
+        StepResult step = SimulatedStep(rate, 3000, 20);
+        step.measured.agents[0].figures.counters.writes_ok *= 10;
+        return step;
+      },
+      nullptr);
+  ASSERT_TRUE(result.ok());
+  EXPECT_THAT(result->warnings,
+              testing::Contains(HasSubstr("step 1: agent a1 reported")));
+}
+
+TEST(FindMaxTest, NonMonotonicResultsAreWarnedAbout) {
+  // A store that serves 3000/s but only 100/s when offered 4000/s: more
+  // offered, far less achieved.
+  auto result = FindMax(
+      Options(),
+      [](double rate) -> absl::StatusOr<StepResult> {
+        return SimulatedStep(rate, rate == 4000 ? 100 : 3000, 20);
+      },
+      nullptr);
+  ASSERT_TRUE(result.ok());
+  EXPECT_THAT(result->warnings,
+              testing::Contains(HasSubstr("not monotonic")));
+  // A store that keeps its capacity when overloaded: no warning.
+  auto steady = FindMax(
+      Options(),
+      [](double rate) -> absl::StatusOr<StepResult> {
+        return SimulatedStep(rate, 3000, 20);
+      },
+      nullptr);
+  ASSERT_TRUE(steady.ok());
+  EXPECT_TRUE(steady->warnings.empty());
+}
+
+// Issue 27: every writer busy is the store's latency when the writers
+// covered rate x latency bound, the generator's cap when they did not.
+TEST(FindMaxTest, AllWritersBusyIsTheCapOnlyWhenTheyWereTooFewForTheRate) {
+  FindMaxOptions o = Options();  // write_p99<100ms: 100 ms bound.
+  // 2000/s needs 200 in flight at 100 ms: 50 writers all busy are the cap.
+  StepResult few = SimulatedStep(2000, 1500, 20);
+  few.offered_rate = 2000;
+  few.writers = 50;
+  few.measured.total.writes_in_flight.Record(50);
+  JudgeStep(o, &few);
+  EXPECT_EQ(few.limit, Limit::kGenerator);
+  EXPECT_THAT(few.reason, HasSubstr("every one of the 50 writers per agent "
+                                    "was busy (the --writers given)"));
+  EXPECT_THAT(few.reason, HasSubstr("needs 200 in flight"));
+  // Sized by the rate (400 writers), all busy: the store held each write
+  // past the bound.
+  StepResult sized = SimulatedStep(2000, 1500, 20);
+  sized.offered_rate = 2000;
+  sized.writers = AutoWriters(2000, o.latency_bound);
+  sized.writers_auto = true;
+  EXPECT_EQ(sized.writers, 400);
+  sized.measured.total.writes_in_flight.Record(sized.writers);
+  JudgeStep(o, &sized);
+  EXPECT_EQ(sized.limit, Limit::kSlo);
+  // The cap reached: named.
+  StepResult capped = SimulatedStep(20000, 15000, 20);
+  capped.offered_rate = 20000;
+  capped.writers = AutoWriters(20000, o.latency_bound);
+  capped.writers_auto = true;
+  EXPECT_EQ(capped.writers, kMaxAutoWriters);
+  capped.measured.total.writes_in_flight.Record(kMaxAutoWriters);
+  JudgeStep(o, &capped);
+  EXPECT_EQ(capped.limit, Limit::kGenerator);
+  EXPECT_THAT(capped.reason, HasSubstr("the cap of 1024 writers per agent"));
+}
+
+// Issue 30, item 11: --max-rate=1e9 ran 14 steps, then exited 1 with no
+// report when a step asked an agent for more than it accepts.
+TEST(FindMaxTest, AMaxRateNoAgentAcceptsIsRefusedBeforeTheFirstStep) {
+  std::vector<std::string> args = {"find-max", "--slo=write_p99<100ms",
+                                   "--max-rate=1e9",
+                                   "--db=/nonexistent-loadtest-dir/x.db"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  testing::internal::CaptureStdout();
+  testing::internal::CaptureStderr();
+  const int code = FindMaxMain(static_cast<int>(argv.size()), argv.data());
+  const std::string out = testing::internal::GetCapturedStdout();
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(code, 1);
+  EXPECT_THAT(err, HasSubstr("--max-rate 1e+09 over 1 agent is more than an "
+                             "agent accepts"));
+  EXPECT_THAT(out, testing::Not(HasSubstr("offered/s")));  // No step ran.
+}
+
+// Issue 27: a store failing while every writer waited on it is the
+// store's limit, even when the process (which also runs the store) was
+// short of CPU meanwhile; with writers free, the CPU comes first.
+TEST(FindMaxTest, AStoreFailingWithEveryWriterBusyIsTheStoresLimitDespiteTheCpu) {
+  FindMaxOptions o = Options();
+  StepResult held = SimulatedStep(3500, 3000, 20);
+  held.offered_rate = 3500;
+  held.writers = AutoWriters(3500, o.latency_bound);
+  held.writers_auto = true;
+  held.measured.total.writes_in_flight.Record(held.writers);
+  held.generator_bound = {"agent a1: 3 intervals (on average 4 threads "
+                          "waited for its 2 cores)"};
+  JudgeStep(o, &held);
+  EXPECT_EQ(held.limit, Limit::kSlo);
+  EXPECT_THAT(held.reason, HasSubstr("all 700 writers were busy waiting on "
+                                     "the store"));
+  StepResult free_writers = held;
+  free_writers.measured.total.writes_in_flight = stats::LatencyHistogram();
+  free_writers.measured.total.writes_in_flight.Record(40);
+  JudgeStep(o, &free_writers);
+  EXPECT_EQ(free_writers.limit, Limit::kGenerator);
+  EXPECT_THAT(free_writers.reason, HasSubstr("threads waited"));
+}
+
+TEST(ConcurrencyTest, WritersFollowTheRateAndTheLoosestLatencySlo) {
+  EXPECT_EQ(WriteLatencyBound({}), kDefaultLatencyBound);
+  EXPECT_EQ(WriteLatencyBound({Slo("write_p99<100ms"), Slo("write_p50<20ms"),
+                               Slo("error_rate<1%")}),
+            std::chrono::milliseconds(100));
+  EXPECT_EQ(WriteLatencyBound({Slo("write_max<=2s")}), std::chrono::seconds(2));
+  EXPECT_EQ(AutoWriters(0, std::chrono::milliseconds(100)), kMinAutoWriters);
+  EXPECT_EQ(AutoWriters(1000, std::chrono::milliseconds(100)), 200);
+  EXPECT_EQ(AutoWriters(1e7, std::chrono::milliseconds(100)), kMaxAutoWriters);
+  // An agent's --max-writers below the cap is the cap.
+  EXPECT_EQ(AutoWriters(1e7, std::chrono::milliseconds(100), 500), 500);
+  EXPECT_EQ(AutoWriters(100, std::chrono::milliseconds(100), 4), 4);
+  EXPECT_EQ(NeededInFlight(3000, std::chrono::milliseconds(50)), 150);
 }
 
 }  // namespace

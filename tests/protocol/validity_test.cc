@@ -35,6 +35,51 @@ TEST(ValidityTest, AProcessAtNinetyPercentOfItsCoresIsGeneratorBound) {
             "CPU 100% of 1.5 cores");
 }
 
+// Issue 30, item 11: an agent claiming usable_cores=0 could never be
+// CPU-bound (its CPU fraction was 0).
+TEST(ValidityTest, AnAgentClaimingNoUsableCoreIsHeldToOne) {
+  const auto reason = GeneratorBoundReason(WithCpu(0.95, 1.0, 0));
+  ASSERT_TRUE(reason.has_value());
+  EXPECT_EQ(*reason, "CPU 95% of 1 core (it claimed 0 usable cores)");
+  IntervalUpdate waiting = WithCpu(0.1, 1.0, 0);
+  waiting.process->run_queue_wait_seconds = 3;
+  EXPECT_THAT(GeneratorBoundReason(waiting).value_or(""),
+              HasSubstr("on average 3 threads waited for its 1 core"));
+  EXPECT_FALSE(GeneratorBoundReason(WithCpu(0.2, 1.0, 0)).has_value());
+}
+
+// Issue 27: operations that waited for a free worker waited for the store;
+// only the generator's own lag (wake_lag) counts against it.
+TEST(ValidityTest, OnlyTheGeneratorsOwnLagCountsAgainstIt) {
+  IntervalUpdate u = WithCpu(0.1, 1.0, 2);
+  // Every operation 40 ms behind schedule, all of it waiting for a worker
+  // busy on the store: not the generator.
+  for (int i = 0; i < 1000; ++i) {
+    u.stats.schedule_lag.Record(40'000'000);
+    u.stats.wake_lag.Record(100'000);
+  }
+  EXPECT_FALSE(GeneratorBoundReason(u).has_value());
+  // 3% started over 10 ms late with a worker free for them: the generator.
+  for (int i = 0; i < 30; ++i) u.stats.wake_lag.Record(20'000'000);
+  EXPECT_THAT(GeneratorBoundReason(u).value_or(""),
+              HasSubstr("started over 10ms late with a worker free for them"));
+}
+
+// Issue 27: in-process, the agent's CPU also runs the store. A busy CPU
+// while the generator kept its schedule is the store's cost; with its
+// operations late as well, it is the generator's limit and says why.
+TEST(ValidityTest, InOpenLoopABusyCpuCountsOnlyWhenTheGeneratorsOperationsWereLate) {
+  IntervalUpdate u = WithCpu(1.98, 1.0, 2);
+  u.process->run_queue_wait_seconds = 5;
+  for (int i = 0; i < 1000; ++i) u.stats.wake_lag.Record(200'000);
+  EXPECT_FALSE(GeneratorBoundReason(u).has_value());
+  for (int i = 0; i < 30; ++i) u.stats.wake_lag.Record(20'000'000);
+  const std::string reason = GeneratorBoundReason(u).value_or("");
+  EXPECT_THAT(reason, HasSubstr("CPU 99% of 2 cores"));
+  EXPECT_THAT(reason, HasSubstr("on average 5 threads waited"));
+  EXPECT_THAT(reason, HasSubstr("with a worker free for them"));
+}
+
 TEST(ValidityTest, ALightlyLoadedProcessIsNot) {
   EXPECT_FALSE(GeneratorBoundReason(WithCpu(0.2, 1.0, 2)).has_value());
   EXPECT_FALSE(GeneratorBoundReason(WithCpu(1.79, 1.0, 2)).has_value());
