@@ -12,8 +12,6 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,6 +27,7 @@
 #include "cli/signal_watcher.h"
 #include "cli/version.h"
 #include "grpcpp/grpcpp.h"
+#include "report/report_file.h"
 
 namespace {
 
@@ -75,18 +74,6 @@ ProcessUsage Usage() {
   auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec * 1e-6; };
   return {seconds(usage.ru_utime) + seconds(usage.ru_stime),
           usage.ru_maxrss / 1024.0};
-}
-
-// Writes `text` to `path` whole: a reader never sees half a file.
-bool WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    if (!(out << text) || !out.flush()) return false;
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  return !ec;
 }
 
 }  // namespace
@@ -199,8 +186,12 @@ int main(int argc, char** argv) {
   }
 
   const std::string list = absl::StrJoin(targets, ",");
-  if (!agents_file.empty() && !WriteFileAtomically(agents_file, list + "\n")) {
-    Fail(absl::StrCat("cannot write --agents-file ", agents_file));
+  if (absl::Status written =
+          agents_file.empty()
+              ? absl::OkStatus()
+              : loadtest::report::WriteTextFile(agents_file, list + "\n");
+      !written.ok()) {
+    Fail(absl::StrCat("--agents-file: ", written.message()));
     for (auto& s : servers) s->Shutdown(std::chrono::system_clock::now());
     return 1;
   }
