@@ -1,5 +1,6 @@
 #include "controller/csv_report.h"
 
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -183,6 +184,13 @@ std::string SummaryCsv(const nlohmann::json& report) {
                            "audit_passed"}) {
     header.push_back(name);
   }
+  // The guide's expectation of the run's scenario (summary.scenario), on
+  // the TOTAL row only: it judges the run, not an agent.
+  static constexpr const char* kScenarioKeys[] = {"name", "expectation",
+                                                  "measured", "verdict"};
+  for (const char* key : kScenarioKeys) {
+    header.push_back(absl::StrCat("scenario_", key));
+  }
   AppendLine(header, &out);
   auto audit_fields = [](const nlohmann::json& audit,
                          std::vector<std::string>* fields) {
@@ -199,11 +207,17 @@ std::string SummaryCsv(const nlohmann::json& report) {
         Value(agent.at("stop_reason"))};
     AppendFigures(agent, &fields);
     audit_fields(agent.value("audit", nlohmann::json()), &fields);
+    fields.resize(fields.size() + std::size(kScenarioKeys));
     AppendLine(fields, &out);
   }
   std::vector<std::string> fields = {"TOTAL", "", "", "", ""};
   AppendFigures(summary.at("total"), &fields);
   audit_fields(report.value("audit", nlohmann::json()), &fields);
+  const nlohmann::json scenario =
+      summary.value("scenario", nlohmann::json::object());
+  for (const char* key : kScenarioKeys) {
+    fields.push_back(scenario.contains(key) ? Value(scenario.at(key)) : "");
+  }
   AppendLine(fields, &out);
   return out;
 }

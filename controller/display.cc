@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "protocol/peer_text.h"
 #include "protocol/validity.h"
 
@@ -46,7 +47,74 @@ std::string FigureLine(const Figures& f) {
   return line;
 }
 
+// "812", "4123", "12.3k": a rate in at most five characters.
+std::string ShortRate(double per_s) {
+  if (per_s < 10000) return absl::StrFormat("%.0f", per_s);
+  if (per_s < 1e6) return absl::StrFormat("%.1fk", per_s / 1e3);
+  return absl::StrFormat("%.1fM", per_s / 1e6);
+}
+
 }  // namespace
+
+std::string FitFigureLine(const std::string& prefix, const Figures& f,
+                          size_t width) {
+  const std::string full = prefix + FigureLine(f);
+  if (width == 0 || full.size() <= width) return full;
+  // Too wide: short units and labels, and the columns that fit, taken by
+  // priority (0 first) and shown in their usual order. Every figure left
+  // out stays in the per-agent table, the summary and the reports.
+  struct Column {
+    int priority;
+    std::string text;
+  };
+  const stats::IntervalCounters& c = f.counters;
+  std::vector<Column> columns = {
+      {0, absl::StrCat("w ", ShortRate(f.writes_per_s()), "/s")},
+      {1, absl::StrCat("p50/95/99 ", Percentiles(f.write_latency))},
+      {5, absl::StrCat("r ", ShortRate(f.reads_per_s()), "/s")},
+      {7, absl::StrCat("r p99 ", f.read_latency.count() == 0
+                                     ? std::string("-")
+                                     : FormatLatency(f.read_latency.Quantile(0.99)))},
+      {3, absl::StrFormat("q %.0f%%", 100 * f.queue_utilization())},
+      {2, absl::StrCat("err ", c.queue_full + c.write_timeouts + c.write_errors +
+                                   c.read_errors)},
+      {9, absl::StrFormat("batches %d (mean %.1f)", f.batches,
+                          f.mean_batch_size())},
+  };
+  if (f.offered_writes > 0 || f.offered_reads > 0) {
+    columns.push_back({8, absl::StrCat("offered w ",
+                                       ShortRate(f.offered_write_rate()),
+                                       "/s r ", ShortRate(f.offered_read_rate()),
+                                       "/s")});
+  }
+  if (f.intervals == 1 && !f.generator_bound_reason.empty()) {
+    columns.push_back({4, "GENERATOR-BOUND"});
+  }
+  if (f.intervals == 1 && !f.starvation_reason.empty()) {
+    columns.push_back({6, "WAL-STARVED"});
+  }
+  std::vector<bool> shown(columns.size(), false);
+  auto join = [&] {
+    std::string line = prefix;
+    bool first = true;
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (!shown[i]) continue;
+      absl::StrAppend(&line, first ? "" : "  ", columns[i].text);
+      first = false;
+    }
+    return line;
+  };
+  for (int priority = 0; priority <= 9; ++priority) {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (columns[i].priority != priority) continue;
+      shown[i] = true;
+      if (join().size() > width) shown[i] = false;
+    }
+  }
+  std::string line = join();
+  if (line.size() > width) line.resize(width);
+  return line;
+}
 
 std::string FormatLatency(int64_t ns) {
   if (ns < 1000) return absl::StrCat(ns, "ns");
@@ -133,14 +201,20 @@ std::string Display::ProgressLine() const {
                          total - elapsed);
 }
 
-void Display::DrawBlockLocked() {
-  if (!ticking_) return;
-  int width = 120, height = 40;
+void Display::TerminalSize(int* width, int* height) const {
+  *width = 120;
+  *height = 40;
   winsize size{};
   if (ioctl(fileno(out_), TIOCGWINSZ, &size) == 0 && size.ws_col > 0) {
-    width = size.ws_col;
-    height = size.ws_row > 0 ? size.ws_row : height;
+    *width = size.ws_col;
+    *height = size.ws_row > 0 ? size.ws_row : *height;
   }
+}
+
+void Display::DrawBlockLocked() {
+  if (!ticking_) return;
+  int width = 0, height = 0;
+  TerminalSize(&width, &height);
   std::vector<std::string> lines = {ProgressLine()};
   // Leave the scrolling lines some room on a small terminal.
   const size_t room = static_cast<size_t>(std::max(2, height - 3));
@@ -216,8 +290,21 @@ void Display::Row(const IntervalRow& row) {
                    FigureLine(a.figures).c_str());
     }
   }
-  std::fprintf(out_, "[%7.1fs] %-12s %s\n", row.end_s,
-               per_agent ? "TOTAL" : "", FigureLine(row.total).c_str());
+  const std::string prefix = absl::StrFormat("[%7.1fs] %-12s ", row.end_s,
+                                             per_agent ? "TOTAL" : "");
+  if (live_) {
+    // One line within the terminal's width (one column short of it, so
+    // that no terminal wraps it early): a wrapped line would scroll the
+    // live block apart.
+    int width = 0, height = 0;
+    TerminalSize(&width, &height);
+    std::fprintf(out_, "%s\n",
+                 FitFigureLine(prefix, row.total,
+                               static_cast<size_t>(std::max(20, width - 1)))
+                     .c_str());
+  } else {
+    std::fprintf(out_, "%s\n", FitFigureLine(prefix, row.total, 0).c_str());
+  }
   if (live_ && per_agent) table_ = LiveTable(row);
   DrawBlockLocked();
   std::fflush(out_);
@@ -240,7 +327,7 @@ void Display::Warning(const std::string& line) {
   DrawBlockLocked();
 }
 
-void Display::Summary(const RunSummary& s,
+void Display::Summary(const RunSummary& s, const ScenarioJudgement& scenario,
                       const std::vector<TargetCheck>& targets,
                       const std::vector<ThresholdResult>& thresholds) {
   Stop();
@@ -352,6 +439,15 @@ void Display::Summary(const RunSummary& s,
   }
   for (const std::string& warning : s.warnings) {
     std::fprintf(o, "WARNING: %s\n", warning.c_str());
+  }
+  std::fprintf(o, "\nGuide scenario: %s (%s)\n", scenario.name.c_str(),
+               scenario.section.c_str());
+  std::fprintf(o, "  %s: measured %.0f writes/s, %s\n",
+               scenario.expectation.c_str(), scenario.measured_writes_per_s,
+               VerdictSentence(scenario.verdict));
+  if (!scenario.differs_from_guide.empty()) {
+    std::fprintf(o, "  (differs from the guide's command: %s)\n",
+                 absl::StrJoin(scenario.differs_from_guide, ", ").c_str());
   }
   std::fprintf(o, "\nGuide targets:\n");
   for (const TargetCheck& check : targets) {

@@ -6,7 +6,8 @@
 //   several agents, the table of the last interval (one row per agent, the
 //   top and bottom agents by writes/s when they do not all fit, then the
 //   TOTAL). Above it one line per interval scrolls by (the TOTAL), so the
-//   history stays in the terminal's scrollback.
+//   history stays in the terminal's scrollback; that line is kept within
+//   the terminal's width (FitFigureLine).
 // At the end, the summary with the guide's targets and the audit.
 //
 // Thread-safety: all methods are safe from any thread (one mutex guards the
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "controller/aggregator.h"
+#include "controller/scenario.h"
 #include "controller/thresholds.h"
 #include "sync/mutex.h"
 
@@ -60,9 +62,10 @@ class Display {
   // Stops the ticker and clears the live block. Idempotent.
   void Stop();
   // Stops the ticker and prints the summary: with several agents also one
-  // line per agent (lost agents marked, with the reason); the audit names
+  // line per agent (lost agents marked, with the reason); the scenario's
+  // expectation and verdict beside the guide's targets; the audit names
   // the agents it could not cover.
-  void Summary(const RunSummary& summary,
+  void Summary(const RunSummary& summary, const ScenarioJudgement& scenario,
                const std::vector<TargetCheck>& targets,
                const std::vector<ThresholdResult>& thresholds);
 
@@ -74,6 +77,8 @@ class Display {
   void ClearBlockLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DrawBlockLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string ProgressLine() const;
+  // The terminal's columns and rows (120 x 40 when `out_` is not one).
+  void TerminalSize(int* width, int* height) const;
   // The table of `row` for the live block.
   std::vector<std::string> LiveTable(const IntervalRow& row) const;
 
@@ -91,6 +96,18 @@ class Display {
   std::chrono::steady_clock::time_point start_;  // Set by Start().
   std::thread ticker_;
 };
+
+// One interval's line: `prefix` (time and agent) then the figures. With
+// `width` 0, or when the whole line fits, every figure in full (what a pipe
+// or CI log gets). Otherwise the line is at most `width` characters: short
+// units and labels ("w 4123/s  p50/95/99 ...  q 3%  err 0"), and of the
+// columns those that fit, taken in this order: writes/s, write percentiles,
+// errors, queue, the generator-bound flag, reads/s, the WAL-starved flag,
+// read p99, offered rates, batches (cut at `width` when not even writes/s
+// fits). What is left out stays in the per-agent table, the summary and
+// the reports.
+std::string FitFigureLine(const std::string& prefix, const Figures& figures,
+                          size_t width);
 
 // "12.3 ms"-style rendering of a latency in nanoseconds.
 std::string FormatLatency(int64_t ns);

@@ -66,6 +66,10 @@ struct Chart {
   std::string title;
   std::string unit;   // Axis label.
   std::vector<Series> series;
+  // A ratio's chart (in %) has the fixed axis 0-100 so that its height
+  // reads as a share: 1% stays near the floor, never full height. 0: the
+  // axis fits the values.
+  double fixed_top = 0;
 };
 
 constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c",
@@ -115,14 +119,21 @@ std::string SvgChart(const Chart& chart, const std::vector<double>& starts,
     }
   }
   double top = 1, step = 1;
-  NiceAxis(max, &top, &step);
+  if (chart.fixed_top > 0 && max <= chart.fixed_top) {
+    top = chart.fixed_top;
+    step = chart.fixed_top / 4;
+  } else {
+    NiceAxis(max, &top, &step);
+  }
   auto x = [&](double seconds) { return kLeft + plot_w * (seconds - x0) / (x1 - x0); };
   auto y = [&](double value) { return kTop + plot_h * (1 - value / top); };
 
   std::string svg = absl::StrFormat(
-      "<svg class=\"chart\" data-chart=\"%s\" xmlns=\"http://www.w3.org/2000/svg\" "
+      "<svg class=\"chart\" data-chart=\"%s\" data-y-top=\"%s\" "
+      "data-y-fixed=\"%s\" xmlns=\"http://www.w3.org/2000/svg\" "
       "viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"%s\">\n",
-      chart.name, kWidth, kHeight, Escape(chart.title));
+      chart.name, AxisNumber(top), chart.fixed_top > 0 ? "true" : "false",
+      kWidth, kHeight, Escape(chart.title));
   // Grid and y axis.
   for (double v = 0; v <= top + step / 2; v += step) {
     absl::StrAppendFormat(
@@ -341,6 +352,7 @@ std::vector<Chart> Charts(const json& report, std::vector<double>* starts,
     }
     c.series.push_back(percent(total_series(several ? "highest agent" : "queue",
                                             "/queue_utilization", "")));
+    c.fixed_top = 100;
     charts.push_back(std::move(c));
   }
   // Store internals and the load generator: the why beside the latency.
@@ -380,7 +392,8 @@ std::vector<Chart> Charts(const json& report, std::vector<double>* starts,
        "Load generator CPU (% of the agent's usable cores; 90% and over: "
        "limited by the generator)",
        "%",
-       {}},
+       {},
+       100},
       "/process/cpu_fraction", "", 100, "all agents");
   {
     Chart c{"checkpoints",
@@ -646,6 +659,32 @@ std::string HtmlReport(const json& report) {
   }
   for (const Chart& c : charts) html += SvgChart(c, starts, ends);
   html += "</div>\n";
+  // The scenario's expectation first: what the guide expects of this
+  // command, then the general targets every run is held to.
+  if (summary.contains("scenario") && summary.at("scenario").is_object()) {
+    const json& sc = summary.at("scenario");
+    const std::string verdict = sc.value("verdict", std::string());
+    const char* css = verdict == "below"       ? "bad"
+                      : verdict == "not_judged" ? "note"
+                                                : "ok";
+    std::string differs;
+    for (const json& d : sc.value("differs_from_guide", json::array())) {
+      absl::StrAppend(&differs, differs.empty() ? "" : ", ", Text(d));
+    }
+    html += "<h2>Load-testing guide scenario</h2>\n" +
+            Table({"scenario", "guide section", "expectation", "measured",
+                   "verdict", "differs from the guide's command"},
+                  {{Text(sc.value("name", json(""))),
+                    Text(sc.value("section", json(""))),
+                    Text(sc.value("expectation", json(""))),
+                    absl::StrCat(Fixed(sc.value("measured", 0.0), 0),
+                                 " writes/s"),
+                    absl::StrCat("<span class=\"", css,
+                                 "\" data-verdict=\"", Escape(verdict), "\">",
+                                 Text(sc.value("verdict_text", json(""))),
+                                 "</span>"),
+                    differs.empty() ? "-" : differs}});
+  }
   std::vector<std::vector<std::string>> targets;
   for (const json& t : summary.value("guide_targets", json::array())) {
     targets.push_back({Text(t.value("name", json(""))), Text(t.value("target", json(""))),

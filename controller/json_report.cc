@@ -152,6 +152,21 @@ nlohmann::json ScenarioJson(const Scenario& s) {
   };
 }
 
+nlohmann::json ScenarioJudgementJson(const ScenarioJudgement& j) {
+  return {{"name", j.name},
+          {"section", j.section},
+          {"expectation", j.expectation},
+          {"min_writes_per_s", j.min_writes_per_s},
+          {"max_writes_per_s", j.max_writes_per_s > 0
+                                   ? nlohmann::json(j.max_writes_per_s)
+                                   : nlohmann::json()},
+          {"measured", j.measured_writes_per_s},
+          {"unit", "writes/s"},
+          {"verdict", VerdictName(j.verdict)},
+          {"verdict_text", VerdictSentence(j.verdict)},
+          {"differs_from_guide", j.differs_from_guide}};
+}
+
 std::string WorkloadFingerprint(const Scenario& scenario, size_t agents) {
   nlohmann::json shape = ScenarioJson(scenario);
   // What does not change the load a store sees: names, ports, how often it

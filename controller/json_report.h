@@ -31,6 +31,13 @@ nlohmann::json FiguresJson(const Figures& figures);
 // FormatDuration writes them.
 nlohmann::json ScenarioJson(const Scenario& scenario);
 
+// The report's `summary.scenario`: name, section, expectation (the guide's
+// words), min_writes_per_s, max_writes_per_s (null: no upper bound),
+// measured (writes/s), unit "writes/s", verdict ("within", "above",
+// "below", "not_judged"), verdict_text (VerdictSentence) and
+// differs_from_guide (the parameters that differ from the guide's command).
+nlohmann::json ScenarioJudgementJson(const ScenarioJudgement& judgement);
+
 // A hash of the workload's shape (16 hex digits): every parameter of
 // `scenario` but the database name, the metrics port, the log interval,
 // --fresh and the seed, plus the number of agents. The report's

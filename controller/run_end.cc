@@ -57,7 +57,9 @@ absl::StatusOr<RunOutcome> FinishRun(const Scenario& scenario,
   const std::vector<TargetCheck> targets = CheckGuideTargets(summary.total);
   std::vector<ThresholdResult> thresholds =
       EvaluateThresholds(output.thresholds, summary);
-  display.Summary(summary, targets, thresholds);
+  const ScenarioJudgement judgement =
+      JudgeScenario(scenario, summary.total.writes_per_s());
+  display.Summary(summary, judgement, targets, thresholds);
   if (end.aborted.has_value()) {
     const ThresholdResult& t = end.aborted->threshold;
     std::printf("\nAborted by --abort-on-fail at %.1fs: %s (%s) could no longer hold\n",
@@ -73,6 +75,7 @@ absl::StatusOr<RunOutcome> FinishRun(const Scenario& scenario,
     // from the chart series) reads them.
     nlohmann::json report = RunReportJson(scenario, nlohmann::json::array(),
                                           summary, targets, thresholds);
+    report["summary"]["scenario"] = ScenarioJudgementJson(judgement);
     report["run"].update({{"mode", end.mode},
                           {"started_at", FormatUtc(end.started_at)},
                           {"ended_at", FormatUtc(end.ended_at)},

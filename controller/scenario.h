@@ -51,6 +51,24 @@ struct Scenario {
   int64_t cache_size_kib = 2000;
   int64_t reader_mmap_mib = 0;
   int64_t reader_nice = 5;
+  // The --scenario applied (ApplyPreset), or empty for the embedded
+  // default. Names the guide's expectation the run is judged against.
+  std::string preset;
+};
+
+// What the load-testing guide expects of a scenario, in its own words, and
+// that expectation as bounds on write throughput (the guide's "TPS": writes
+// acknowledged per second, summed over the agents). docs/cli.md, "Scenario
+// expectations", lists them.
+struct GuideExpectation {
+  const char* section;      // Where the guide gives the command.
+  const char* expectation;  // The guide's words, e.g. "Expected: 1000-2000 TPS".
+  // Writes/s within the expectation: [min, max], both inclusive; max 0 for
+  // no upper bound ("5000+ TPS"). `throughput` false when the guide expects
+  // something else than a rate (sustained: stability), which is not judged.
+  double min_writes_per_s;
+  double max_writes_per_s;
+  bool throughput;
 };
 
 // One of the load-testing guide's named scenarios.
@@ -61,11 +79,50 @@ struct Preset {
   int readers;
   int batch_size;
   std::chrono::seconds duration;
+  GuideExpectation guide;
 };
 const std::vector<Preset>& Presets();
 
+// The embedded default (no --scenario): the guide's Quick Start command
+// (10 writers, 5 readers, batch 100, 60 s); the guide gives it no
+// expectation of its own, so it is held to the guide's "Expected Results"
+// for concurrent writes, 700-1000+ TPS.
+const Preset& DefaultPreset();
+
+// How a run's write throughput compares with its scenario's expectation.
+enum class ExpectationVerdict { kWithin, kAbove, kBelow, kNotJudged };
+// "within", "above", "below", "not_judged" (the JSON's and CSV's words).
+const char* VerdictName(ExpectationVerdict verdict);
+
+// The verdict as the summary says it, e.g. for kAbove "above the guide's
+// expectation: faster than it expects (good news)".
+const char* VerdictSentence(ExpectationVerdict verdict);
+
+// A run's scenario, what the guide expects of it and the verdict.
+struct ScenarioJudgement {
+  std::string name;         // The preset, or "default".
+  std::string section;      // GuideExpectation::section.
+  std::string expectation;  // GuideExpectation::expectation.
+  double min_writes_per_s = 0;
+  double max_writes_per_s = 0;  // 0: no upper bound.
+  double measured_writes_per_s = 0;
+  ExpectationVerdict verdict = ExpectationVerdict::kNotJudged;
+  // The parameters that differ from the guide's command (explicit flags
+  // win over a preset), e.g. {"duration"}: the expectation was made for the
+  // guide's command, so a reader should weigh the verdict accordingly.
+  std::vector<std::string> differs_from_guide;
+};
+
+// Judges `writes_per_s` against the expectation of `scenario.preset` (the
+// embedded default's when empty): below when under min, above when over a
+// max, within otherwise (both bounds inclusive); kNotJudged when the
+// expectation is not a throughput. An unknown preset is judged as the
+// default's (ApplyPreset refuses unknown names before a run).
+ScenarioJudgement JudgeScenario(const Scenario& scenario, double writes_per_s);
+
 // Applies preset `name` to `scenario`, leaving alone every field whose flag
-// `is_set` says the user gave explicitly (explicit flags win). Unknown name:
+// `is_set` says the user gave explicitly (explicit flags win), and records
+// the name in `scenario->preset`. Unknown name:
 // InvalidArgument listing the known ones.
 absl::Status ApplyPreset(const std::string& name,
                          const std::function<bool(const char* flag)>& is_set,

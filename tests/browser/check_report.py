@@ -7,8 +7,12 @@ what the browser saw, as one JSON object on stdout:
                                  # and the browser's own error log entries
    "network_requests": [...],    # every request but the report itself
    "charts": [{"name": ..., "width": ..., "height": ...,
-               "series": N, "drawn": M}],  # drawn: series whose rendered
-                                           # line has a non-empty box
+               "series": N, "drawn": M,   # drawn: series whose rendered
+                                          # line has a non-empty box
+               "y_fixed": bool,           # the axis is fixed (a ratio's)
+               "top_tick": T,             # the y axis's highest label
+               "reach": R}],              # how high the highest line
+                                          # reaches: 0 floor .. 1 top tick
    "tables": N, "screenshot": "PATH"}
 
 Chromium is driven over the DevTools protocol on a pipe
@@ -44,8 +48,22 @@ CHART_PROBE = r"""
       const b = p.getBBox();
       return p.getTotalLength() > 0 && (b.width > 0 || b.height > 0);
     });
+    // The y axis as drawn: its highest tick label, and how far up the plot
+    // (0 at the floor, 1 at the top tick) the highest line reaches.
+    const grid = [...svg.querySelectorAll('line.grid')].map(
+        l => l.y1.baseVal.value);
+    const ticks = [...svg.querySelectorAll('text.tick[text-anchor="end"]')]
+        .map(t => parseFloat(t.textContent)).filter(v => !isNaN(v));
+    let reach = null;
+    if (grid.length > 1 && drawn.length > 0) {
+      const floor = Math.max(...grid), ceiling = Math.min(...grid);
+      const highest = Math.min(...drawn.map(p => p.getBBox().y));
+      reach = (floor - highest) / (floor - ceiling);
+    }
     return {name: svg.dataset.chart, width: box.width, height: box.height,
-            series: series.length, drawn: drawn.length};
+            series: series.length, drawn: drawn.length,
+            y_fixed: svg.dataset.yFixed === 'true',
+            top_tick: ticks.length ? Math.max(...ticks) : null, reach};
   });
   const verdict = document.getElementById('verdict');
   return {title: document.title, charts,

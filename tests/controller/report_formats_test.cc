@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "controller/csv_report.h"
 #include "controller/html_report.h"
 #include "controller/json_report.h"
@@ -81,11 +82,82 @@ TEST(CsvReportTest, SummaryHasEachAgentWithItsAuditThenTheTotal) {
   const std::vector<std::string> lines = Lines(SummaryCsv(TwoAgentReport()));
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_THAT(lines[0], ::testing::StartsWith("agent,finished,lost,"));
-  EXPECT_THAT(lines[0], ::testing::EndsWith(",audit_integrity_ok,audit_passed"));
+  EXPECT_THAT(lines[0],
+              ::testing::EndsWith(",audit_integrity_ok,audit_passed,"
+                                  "scenario_name,scenario_expectation,"
+                                  "scenario_measured,scenario_verdict"));
   EXPECT_THAT(lines[1], ::testing::StartsWith("\"agent,\"\"one\"\"\",true,false,,"));
-  EXPECT_THAT(lines[1], ::testing::EndsWith(",300,300,0,0,0,true,true"));
+  EXPECT_THAT(lines[1], ::testing::EndsWith(",300,300,0,0,0,true,true,,,,"));
   EXPECT_THAT(lines[3], ::testing::StartsWith("TOTAL,,,,,2.0,602,"));
-  EXPECT_THAT(lines[3], ::testing::EndsWith(",602,602,0,0,0,true,true"));
+  EXPECT_THAT(lines[3], ::testing::EndsWith(",602,602,0,0,0,true,true,,,,"));
+}
+
+// The report as FinishRun completes it: summary.scenario judged on the
+// total's writes/s.
+nlohmann::json WithScenario(nlohmann::json report, const char* preset,
+                            double writes_per_s) {
+  Scenario s;
+  s.preset = preset;
+  report["summary"]["scenario"] =
+      ScenarioJudgementJson(JudgeScenario(s, writes_per_s));
+  return report;
+}
+
+TEST(JsonReportTest, TheScenarioCarriesTheGuidesExpectationAndTheVerdict) {
+  const nlohmann::json sc =
+      WithScenario(TwoAgentReport(), "moderate", 4100)["summary"]["scenario"];
+  EXPECT_EQ(sc["name"], "moderate");
+  EXPECT_EQ(sc["expectation"], "Expected: 1000-2000 TPS");
+  EXPECT_EQ(sc["measured"], 4100.0);
+  EXPECT_EQ(sc["verdict"], "above");
+  EXPECT_EQ(sc["min_writes_per_s"], 1000.0);
+  EXPECT_EQ(sc["max_writes_per_s"], 2000.0);
+  const nlohmann::json burst =
+      WithScenario(TwoAgentReport(), "burst", 10)["summary"]["scenario"];
+  EXPECT_TRUE(burst["max_writes_per_s"].is_null());
+  EXPECT_EQ(burst["verdict"], "below");
+}
+
+TEST(CsvReportTest, TheSummarysTotalRowEndsWithTheScenarioVerdict) {
+  const std::vector<std::string> lines =
+      Lines(SummaryCsv(WithScenario(TwoAgentReport(), "high", 3000)));
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_THAT(lines[1], ::testing::EndsWith(",true,true,,,,"));
+  EXPECT_THAT(lines[3], ::testing::EndsWith(
+                            ",true,true,high,Expected: 3000-5000 TPS,3000.0,"
+                            "within"));
+}
+
+TEST(HtmlReportTest, RatiosAreDrawnOnAFixedZeroToHundredPercentAxis) {
+  // TwoAgentReport's queues are empty (0%): the axis still tops at 100.
+  const std::string html = HtmlReport(TwoAgentReport());
+  for (const char* chart : {"queue_utilization", "generator_cpu"}) {
+    EXPECT_THAT(html, HasSubstr(absl::StrCat("data-chart=\"", chart,
+                                             "\" data-y-top=\"100\" "
+                                             "data-y-fixed=\"true\"")))
+        << chart;
+  }
+  // Rates keep an axis fitted to their values.
+  EXPECT_THAT(html, ::testing::ContainsRegex(
+                        "data-chart=\"write_throughput\" data-y-top=\"[0-9]+\" "
+                        "data-y-fixed=\"false\""));
+}
+
+TEST(HtmlReportTest, ShowsTheScenarioBesideTheGuideTargets) {
+  const std::string above =
+      HtmlReport(WithScenario(TwoAgentReport(), "moderate", 4100));
+  EXPECT_THAT(above, HasSubstr("Load-testing guide scenario"));
+  EXPECT_THAT(above, HasSubstr("Expected: 1000-2000 TPS"));
+  EXPECT_THAT(above, HasSubstr("data-verdict=\"above\""));
+  EXPECT_THAT(above, HasSubstr("good news"));
+  EXPECT_LT(above.find("Load-testing guide scenario"),
+            above.find("Load-testing guide targets"));
+  const std::string below =
+      HtmlReport(WithScenario(TwoAgentReport(), "moderate", 10));
+  EXPECT_THAT(below, HasSubstr("<span class=\"bad\" data-verdict=\"below\">"));
+  // A report without it (an older one) has no such section.
+  EXPECT_THAT(HtmlReport(TwoAgentReport()),
+              Not(HasSubstr("Load-testing guide scenario")));
 }
 
 TEST(HtmlReportTest, IsSelfContainedEscapedAndHasEveryChart) {

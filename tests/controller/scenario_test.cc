@@ -47,6 +47,96 @@ TEST(ScenarioTest, PresetsFollowTheGuideAndExplicitFlagsWin) {
   EXPECT_EQ(s.duration, std::chrono::seconds(300));
 }
 
+TEST(ScenarioTest, ApplyingAPresetRecordsItsName) {
+  Scenario s;
+  EXPECT_EQ(s.preset, "");
+  ASSERT_TRUE(
+      ApplyPreset("high", [](const char*) { return false; }, &s).ok());
+  EXPECT_EQ(s.preset, "high");
+}
+
+Scenario WithPreset(const std::string& name) {
+  Scenario s;
+  EXPECT_TRUE(ApplyPreset(name, [](const char*) { return false; }, &s).ok());
+  return s;
+}
+
+TEST(ScenarioTest, ModerateIsJudgedAgainstTheGuidesRangeBoundsIncluded) {
+  const Scenario s = WithPreset("moderate");
+  EXPECT_EQ(JudgeScenario(s, 999.9).verdict, ExpectationVerdict::kBelow);
+  EXPECT_EQ(JudgeScenario(s, 1000).verdict, ExpectationVerdict::kWithin);
+  EXPECT_EQ(JudgeScenario(s, 2000).verdict, ExpectationVerdict::kWithin);
+  EXPECT_EQ(JudgeScenario(s, 2000.1).verdict, ExpectationVerdict::kAbove);
+  const ScenarioJudgement j = JudgeScenario(s, 4100);
+  EXPECT_EQ(j.name, "moderate");
+  EXPECT_EQ(j.expectation, "Expected: 1000-2000 TPS");
+  EXPECT_EQ(j.section, "Load Test Scenarios: Scenario 1: Moderate Load");
+  EXPECT_EQ(j.measured_writes_per_s, 4100);
+  EXPECT_TRUE(j.differs_from_guide.empty());
+  // Above is good news, and said so.
+  EXPECT_THAT(VerdictSentence(j.verdict), HasSubstr("good news"));
+  EXPECT_STREQ(VerdictName(j.verdict), "above");
+}
+
+TEST(ScenarioTest, HighIsJudgedAgainstTheGuidesRange) {
+  const Scenario s = WithPreset("high");
+  EXPECT_EQ(JudgeScenario(s, 2999).verdict, ExpectationVerdict::kBelow);
+  EXPECT_EQ(JudgeScenario(s, 3000).verdict, ExpectationVerdict::kWithin);
+  EXPECT_EQ(JudgeScenario(s, 5000).verdict, ExpectationVerdict::kWithin);
+  EXPECT_EQ(JudgeScenario(s, 5001).verdict, ExpectationVerdict::kAbove);
+  EXPECT_EQ(JudgeScenario(s, 0).expectation, "Expected: 3000-5000 TPS");
+}
+
+TEST(ScenarioTest, BurstHasNoUpperBound) {
+  const Scenario s = WithPreset("burst");
+  EXPECT_EQ(JudgeScenario(s, 4999.9).verdict, ExpectationVerdict::kBelow);
+  EXPECT_EQ(JudgeScenario(s, 5000).verdict, ExpectationVerdict::kWithin);
+  EXPECT_EQ(JudgeScenario(s, 1e9).verdict, ExpectationVerdict::kWithin);
+  EXPECT_EQ(JudgeScenario(s, 0).expectation, "Expected: 5000+ TPS");
+  EXPECT_EQ(JudgeScenario(s, 0).max_writes_per_s, 0);
+}
+
+TEST(ScenarioTest, SustainedExpectsStabilityWhichARateDoesNotJudge) {
+  const Scenario s = WithPreset("sustained");
+  const ScenarioJudgement j = JudgeScenario(s, 0);
+  EXPECT_EQ(j.expectation, "Expected: Stable performance over 30 minutes");
+  EXPECT_EQ(j.verdict, ExpectationVerdict::kNotJudged);
+  EXPECT_EQ(JudgeScenario(s, 1e6).verdict, ExpectationVerdict::kNotJudged);
+  EXPECT_STREQ(VerdictName(j.verdict), "not_judged");
+}
+
+TEST(ScenarioTest, TheDefaultAndTheVpsCommandsFollowTheGuidesExpectedResults) {
+  const ScenarioJudgement d = JudgeScenario(Scenario(), 3462);
+  EXPECT_EQ(d.name, "default");
+  EXPECT_THAT(d.section, HasSubstr("Quick Start"));
+  EXPECT_THAT(d.expectation, HasSubstr("700-1000+ TPS"));
+  EXPECT_EQ(d.verdict, ExpectationVerdict::kWithin);
+  EXPECT_TRUE(d.differs_from_guide.empty());
+  EXPECT_EQ(JudgeScenario(Scenario(), 699.9).verdict,
+            ExpectationVerdict::kBelow);
+  EXPECT_EQ(JudgeScenario(Scenario(), 700).verdict,
+            ExpectationVerdict::kWithin);
+  for (const char* name : {"light", "medium", "heavy", "stress"}) {
+    const ScenarioJudgement j = JudgeScenario(WithPreset(name), 700);
+    EXPECT_EQ(j.name, name);
+    EXPECT_THAT(j.section, HasSubstr("Example VPS Test Commands"));
+    EXPECT_THAT(j.expectation, HasSubstr("700-1000+ TPS"));
+    EXPECT_EQ(j.verdict, ExpectationVerdict::kWithin);
+  }
+}
+
+TEST(ScenarioTest, SaysWhichParametersDifferFromTheGuidesCommand) {
+  Scenario s = WithPreset("moderate");
+  s.duration = std::chrono::seconds(2);
+  s.writers = 4;
+  EXPECT_EQ(JudgeScenario(s, 0).differs_from_guide,
+            (std::vector<std::string>{"writers", "duration"}));
+  Scenario d;
+  d.batch_size = 50;
+  EXPECT_EQ(JudgeScenario(d, 0).differs_from_guide,
+            (std::vector<std::string>{"batch-size"}));
+}
+
 TEST(ScenarioTest, UnknownPresetListsTheKnownOnes) {
   Scenario s;
   absl::Status status = ApplyPreset("huge", [](const char*) { return false; }, &s);

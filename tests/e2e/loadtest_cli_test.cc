@@ -508,6 +508,57 @@ TEST_F(LoadtestCliTest, AppliesAScenarioPresetUnderExplicitFlags) {
   EXPECT_EQ(parameters.at("duration"), "2s");
 }
 
+TEST_F(LoadtestCliTest, JudgesAShortenedScenarioAgainstTheGuidesExpectation) {
+  const std::string csv = dir_.File("moderate");
+  const std::string html = dir_.File("moderate.html");
+  const ProcessResult r =
+      Run({"--scenario=moderate", "--duration=2s", "--out=" + report(),
+           "--csv=" + csv, "--html=" + html});
+
+  ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
+  const json report = ReadReport(this->report());
+  ASSERT_TRUE(report.is_object());
+  const json& scenario = report.at("summary").at("scenario");
+  EXPECT_EQ(scenario.at("name"), "moderate");
+  EXPECT_EQ(scenario.at("expectation"), "Expected: 1000-2000 TPS");
+  const double measured = scenario.at("measured").get<double>();
+  EXPECT_EQ(measured,
+            report.at("summary").at("total").at("writes_per_s").get<double>());
+  // Whatever this machine's speed, the verdict is the one its figure calls for.
+  const std::string verdict = measured < 1000   ? "below"
+                              : measured > 2000 ? "above"
+                                                : "within";
+  EXPECT_EQ(scenario.at("verdict"), verdict);
+  EXPECT_EQ(scenario.at("differs_from_guide"), json::array({"duration"}));
+  const std::string out = Reflow(r.stdout_text);
+  EXPECT_THAT(out, HasSubstr("Guide scenario: moderate (Load Test Scenarios: "
+                             "Scenario 1: Moderate Load)"));
+  EXPECT_THAT(out, HasSubstr("Expected: 1000-2000 TPS: measured"));
+  EXPECT_THAT(out, HasSubstr(scenario.at("verdict_text").get<std::string>()));
+  EXPECT_THAT(out, HasSubstr("differs from the guide's command: duration"));
+  EXPECT_LT(out.find("Guide scenario:"), out.find("Guide targets:"));
+  EXPECT_THAT(ReadFile(csv + "_summary.csv"),
+              HasSubstr(",moderate,Expected: 1000-2000 TPS,"));
+  EXPECT_THAT(ReadFile(csv + "_summary.csv"), HasSubstr("," + verdict + "\r\n"));
+  EXPECT_THAT(ReadFile(html),
+              HasSubstr("data-verdict=\"" + verdict + "\""));
+}
+
+TEST_F(LoadtestCliTest, TheEmbeddedDefaultSaysWhichGuideSectionItFollows) {
+  const ProcessResult r = Run({"-duration=2s", "--out=" + report()});
+
+  ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
+  const json report = ReadReport(this->report());
+  ASSERT_TRUE(report.is_object());
+  const json& scenario = report.at("summary").at("scenario");
+  EXPECT_EQ(scenario.at("name"), "default");
+  EXPECT_THAT(scenario.at("section").get<std::string>(),
+              HasSubstr("Quick Start"));
+  EXPECT_THAT(scenario.at("expectation").get<std::string>(),
+              HasSubstr("700-1000+ TPS"));
+  EXPECT_THAT(Reflow(r.stdout_text), HasSubstr("Guide scenario: default"));
+}
+
 }  // namespace
 }  // namespace loadtest
 

@@ -8,6 +8,7 @@
 //   - --abort-on-fail stopping a run in-process and on agents, cleanly
 //     (every audit passes), and not judging a recoverable threshold live
 //     before --abort-grace.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -299,6 +300,24 @@ TEST_F(ReportTest,
   }
   // Throughput per agent and in total.
   EXPECT_EQ(page["charts"][0]["series"], 4);
+  // Ratios on a fixed 0-100% axis: the line's height is the share itself
+  // (a nearly empty queue stays near the floor). The queue chart's highest
+  // line is the highest agent's peak utilization of the run.
+  double peak_queue = 0;
+  for (const json& agent : report["summary"]["agents"]) {
+    peak_queue = std::max(peak_queue, agent["queue_utilization"].get<double>());
+  }
+  for (const size_t i : {size_t{4}, size_t{7}}) {
+    const json& chart = page["charts"][i];
+    SCOPED_TRACE(chart.dump());
+    EXPECT_EQ(chart["y_fixed"], true);
+    EXPECT_EQ(chart["top_tick"], 100);
+    ASSERT_TRUE(chart["reach"].is_number());
+    EXPECT_GE(chart["reach"].get<double>(), 0);
+    EXPECT_LE(chart["reach"].get<double>(), 1);
+  }
+  EXPECT_NEAR(page["charts"][4]["reach"].get<double>(), peak_queue, 0.01);
+  EXPECT_EQ(page["charts"][0]["y_fixed"], false);
   EXPECT_GT(std::filesystem::file_size(screenshot), 10000u);
   std::printf("[ artifact ] %s\n", screenshot.c_str());
 }
@@ -422,7 +441,7 @@ TEST_F(ReportTest, OnATerminalTheLiveViewRedrawsTheProgressBarAndTheAgentTable) 
   EXPECT_THAT(screen, HasSubstr("2 agents reporting"));
   // History scrolls as TOTAL lines only; the summary comes after the block.
   EXPECT_THAT(screen, ::testing::Not(MatchesRegex("(.|\n|\r)*\\] agent-2 +writes(.|\n|\r)*")));
-  EXPECT_THAT(screen, MatchesRegex("(.|\n|\r)*\\] TOTAL +writes(.|\n|\r)*"));
+  EXPECT_THAT(screen, MatchesRegex("(.|\n|\r)*\\] TOTAL +(writes|w [0-9])(.|\n|\r)*"));
   EXPECT_THAT(screen, HasSubstr("=== Summary"));
 }
 
