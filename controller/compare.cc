@@ -446,11 +446,14 @@ nlohmann::json ComparisonJson(const std::vector<ComparisonRow>& rows,
 namespace {
 
 // The reports a name stands for: a --out report itself, or a `loadtest
-// repeat` summary (its `runs[].report` for side `side`, "a" or "b").
+// repeat` summary (its `repeat.a` or `repeat.b` for side `side`, "a" or
+// "b"). A summary's reports must be reports (`expand` is false for them):
+// a summary that lists itself is refused, not followed for ever.
 absl::Status LoadSide(const std::vector<std::string>& files,
                       const std::string& side,
                       std::vector<std::string>* names,
-                      std::vector<nlohmann::json>* reports) {
+                      std::vector<nlohmann::json>* reports,
+                      bool expand = true) {
   for (const std::string& file : files) {
     std::ifstream in(file);
     if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", file));
@@ -458,8 +461,13 @@ absl::Status LoadSide(const std::vector<std::string>& files,
     if (report.is_discarded()) {
       return absl::InvalidArgumentError(absl::StrCat(file, " is not JSON"));
     }
-    if (report.is_object() && report.contains("repeat") &&
-        report["repeat"].is_object() && report["repeat"].contains(side)) {
+    if (report.is_object() && report.contains("repeat")) {
+      if (!expand || !report["repeat"].is_object() ||
+          !report["repeat"].contains(side)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            file, " is a `loadtest repeat` summary with no side ", side,
+            " here (a summary's runs must be reports)"));
+      }
       // Listed relative to the summary's own folder.
       const size_t slash = file.rfind('/');
       const std::string folder =
@@ -470,7 +478,7 @@ absl::Status LoadSide(const std::vector<std::string>& files,
         const std::string p = path.get<std::string>();
         listed.push_back(!p.empty() && p[0] == '/' ? p : folder + p);
       }
-      RETURN_IF_ERROR(LoadSide(listed, side, names, reports));
+      RETURN_IF_ERROR(LoadSide(listed, side, names, reports, /*expand=*/false));
       continue;
     }
     names->push_back(file);

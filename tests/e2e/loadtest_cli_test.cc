@@ -654,6 +654,14 @@ TEST_F(LoadtestCliTest, RepeatInterleavesTheSidesAndKeepsEveryReport) {
        out_dir + "/repeat.json"});
   EXPECT_EQ(again.exit_code, ab.exit_code) << Describe(again);
   EXPECT_THAT(again.stdout_text, HasSubstr("A (2 runs)"));
+  // A summary listing itself is refused, not followed for ever.
+  json loop = {{"repeat", {{"a", {"loop.json"}}, {"b", {"loop.json"}}}}};
+  WriteFile(out_dir + "/loop.json", loop.dump());
+  const ProcessResult looped = RunAndWait(
+      {LOADTEST_BIN, "compare", out_dir + "/loop.json", "--",
+       out_dir + "/repeat.json"});
+  EXPECT_EQ(looped.exit_code, kExitUsage) << Describe(looped);
+  EXPECT_THAT(looped.stderr_text, HasSubstr("a summary's runs must be reports"));
   // repeat sets each run's reports itself.
   const ProcessResult own = RunAndWait(
       {LOADTEST_BIN, "repeat", "--out-dir=" + out_dir, "--", "--out=x.json"});
