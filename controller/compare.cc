@@ -487,6 +487,14 @@ absl::Status LoadSide(const std::vector<std::string>& files,
   return absl::OkStatus();
 }
 
+// False when both reports carry a workload fingerprint and they differ
+// (CompareWarnings then names the parameters that do).
+bool SameWorkload(const nlohmann::json& a, const nlohmann::json& b) {
+  const nlohmann::json::json_pointer fingerprint("/run/fingerprint");
+  return !a.is_object() || !b.is_object() || !a.contains(fingerprint) ||
+         !b.contains(fingerprint) || a.at(fingerprint) == b.at(fingerprint);
+}
+
 // The run-to-run CoV an earlier comparison's --json measured, per figure
 // key: the larger of its two sides'.
 absl::StatusOr<std::map<std::string, double>> MeasuredSpread(
@@ -592,16 +600,16 @@ int CompareMain(int argc, char** argv) {
     }
     // Replicates are runs of one workload: a side that mixes two is not.
     for (size_t i = 1; i < reports[side].size(); ++i) {
-      const std::vector<std::string> differ =
-          CompareWarnings(reports[side][0], reports[side][i]);
-      for (const std::string& d : differ) {
-        if (d.find("workloads differ") == std::string::npos) continue;
-        std::fprintf(stderr,
-                     "loadtest compare: %s and %s are not replicates: %s\n",
-                     names[side][0].c_str(), names[side][i].c_str(),
-                     protocol::PeerText(d, 4096).c_str());
-        return kExitUsage;
-      }
+      if (SameWorkload(reports[side][0], reports[side][i])) continue;
+      std::fprintf(stderr,
+                   "loadtest compare: %s and %s are not replicates: %s\n",
+                   names[side][0].c_str(), names[side][i].c_str(),
+                   protocol::PeerText(
+                       CompareWarnings(reports[side][0], reports[side][i])
+                           .front(),
+                       4096)
+                       .c_str());
+      return kExitUsage;
     }
   }
   auto rows = CompareRuns(reports[0], reports[1], options);

@@ -654,6 +654,13 @@ TEST_F(LoadtestCliTest, RepeatInterleavesTheSidesAndKeepsEveryReport) {
        out_dir + "/repeat.json"});
   EXPECT_EQ(again.exit_code, ab.exit_code) << Describe(again);
   EXPECT_THAT(again.stdout_text, HasSubstr("A (2 runs)"));
+  // A side mixing the two workloads is not a set of replicates.
+  const ProcessResult mixed = RunAndWait(
+      {LOADTEST_BIN, "compare", out_dir + "/a-1.json", out_dir + "/b-1.json",
+       "--", out_dir + "/a-2.json"});
+  EXPECT_EQ(mixed.exit_code, kExitUsage) << Describe(mixed);
+  EXPECT_THAT(mixed.stderr_text, HasSubstr("are not replicates"));
+  EXPECT_THAT(mixed.stderr_text, HasSubstr("batch_size 100 vs 5"));
   // A summary listing itself is refused, not followed for ever.
   json loop = {{"repeat", {{"a", {"loop.json"}}, {"b", {"loop.json"}}}}};
   WriteFile(out_dir + "/loop.json", loop.dump());
