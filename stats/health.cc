@@ -119,11 +119,12 @@ Health HealthJudge::Judge(const HealthSample& s) {
            absl::StrFormat("error rate %s (healthy below %s)",
                            Percent(error_rate), Percent(r.stress_error_rate)));
   } else if (error_rate > r.rising_error_rate_floor &&
-             error_rates_.size() + 1 >= size_t(r.rising_error_intervals)) {
-    // Rising in each of the last rising_error_intervals intervals.
+             error_rates_.size() >= size_t(r.rising_error_intervals)) {
+    // Higher than the interval before, in each of the last
+    // rising_error_intervals intervals.
     bool rising = true;
     double later = error_rate;
-    for (int i = 1; i < r.rising_error_intervals && rising; ++i) {
+    for (int i = 1; i <= r.rising_error_intervals && rising; ++i) {
       const double earlier = error_rates_[error_rates_.size() - i];
       rising = earlier < later;
       later = earlier;

@@ -61,7 +61,9 @@ struct HealthRules {
   double stress_queue_utilization = 0.80;    // Healthy below it.
   double stress_error_rate = 0.01;           // Healthy below it.
   double rising_error_rate_floor = 0.001;    // "Increasing" counts above it.
-  int rising_error_intervals = 3;            // Rising over this many.
+  // Increasing: higher than the interval before in each of this many
+  // intervals in a row (and above the floor).
+  int rising_error_intervals = 3;
   int64_t stress_write_p95_ns = 100'000'000;     // 100 ms.
   int64_t overload_write_p95_ns = 1'000'000'000;  // 1 s.
   double spike_factor = 5;                   // p99 over the run's median.
