@@ -237,7 +237,11 @@ void Diagnoser::Observe(const std::string& agent_id, int64_t sequence,
            std::move(advice));
       explained_latency = explained_throughput = true;
     }
-    if (f.starved_intervals > 0) {
+    // Starved needs a snapshot: with no reader in the run, blocked
+    // checkpoints met each other (the writer's and the background one) and
+    // the WAL outgrew them: checkpoints behind. (A reader in another
+    // process would show as starvation only with readers in the run.)
+    if (f.starved_intervals > 0 && s.readers > 0) {
       fire("checkpoint_starved",
            static_cast<double>(st.wal_bytes_max),
            "a reader holds a read transaction (a snapshot) open, so "
@@ -254,11 +258,11 @@ void Diagnoser::Observe(const std::string& agent_id, int64_t sequence,
            "checkpoints copy WAL frames into the database more slowly than "
            "COMMITs append them, so the WAL keeps growing",
            absl::StrFormat("WAL %.1f MiB, %.1fx its %.1f MiB restart point; "
-                           "%d checkpoints, %d frames copied",
+                           "%d checkpoints (%d blocked), %d frames copied",
                            st.wal_bytes_max / kMiB,
                            double(st.wal_bytes_max) / st.wal_restart_bytes,
                            st.wal_restart_bytes / kMiB, st.checkpoints,
-                           st.checkpoint_frames),
+                           st.checkpoints_blocked, st.checkpoint_frames),
            {"check disk I/O (iostat -x 1) of the database's disk",
             absl::StrCat("--write-rate=", std::floor(0.8 * f.writes_per_s()),
                          " (a rate the checkpoints keep up with)")});
@@ -318,7 +322,10 @@ void Diagnoser::Observe(const std::string& agent_id, int64_t sequence,
 
   // Closed loop: each writer has one write outstanding, so a batch cap
   // below the writer count makes every batch full and small.
+  // (With the queue full, the queue is the limit first: a batch never
+  // holds more than the queue, and that finding's advice names both.)
   if (!s.open_loop && s.batch_size < s.writers && f.batches > 0 &&
+      c.queue_full == 0 &&
       f.mean_batch_size() >= 0.9 * s.batch_size &&
       f.writes_per_s() < kBatchesCappedRate) {
     fire("batches_capped", f.batches / seconds,
@@ -352,8 +359,9 @@ void Diagnoser::Observe(const std::string& agent_id, int64_t sequence,
     explained_latency = true;
   }
 
-  if (health.state == stats::HealthState::kGeneratorBound ||
-      f.generator_bound_intervals > 0) {
+  // Only where the health state says so: an interval in which the store
+  // refused writes is the store's overload even on a busy generator.
+  if (health.state == stats::HealthState::kGeneratorBound) {
     std::vector<std::string> advice = {
         "spread the load over more hosts (--agents)"};
     if (!s.open_loop && s.writers > 100) {
