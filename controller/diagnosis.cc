@@ -264,6 +264,8 @@ void Diagnoser::Observe(const std::string& agent_id, int64_t sequence,
                            st.wal_restart_bytes / kMiB, st.checkpoints,
                            st.checkpoints_blocked, st.checkpoint_frames),
            {"check disk I/O (iostat -x 1) of the database's disk",
+            absl::StrCat("--batch-size=", RoundUpNice(2.0 * s.batch_size),
+                         " (fewer WAL pages per row)"),
             absl::StrCat("--write-rate=", std::floor(0.8 * f.writes_per_s()),
                          " (a rate the checkpoints keep up with)")});
       explained_latency = explained_throughput = true;
