@@ -192,6 +192,15 @@ TEST(DashboardTest,
         "opentrail_health_state{state=\"overloaded\"}"}) {
     EXPECT_THAT(scrape.stdout_text, HasSubstr(series));
   }
+  // Mid-run, past its first interval: exactly one health state is current.
+  int current_states = 0;
+  for (const char* state :
+       {"healthy", "under_stress", "overloaded", "generator_bound"}) {
+    current_states += scrape.stdout_text.find(
+                          std::string("opentrail_health_state{state=\"") +
+                          state + "\"} 1\n") != std::string::npos;
+  }
+  EXPECT_EQ(current_states, 1) << scrape.stdout_text;
   WriteFile(dir.File("metrics.txt"), scrape.stdout_text);
   const ProcessResult lint =
       RunAndWait({promtool, "check", "metrics"}, dir.File("metrics.txt"));
