@@ -391,8 +391,10 @@ void AppJson(Rng& rng, int64_t now_ns, storage::LogEntry* e) {
   const char* event = Skewed(kEvents, rng);
   e->msg_id = Skewed(kModules, rng);
   std::string& m = e->message;
-  absl::StrAppend(&m, "{\"level\":\"", level, "\",\"ts\":\"",
-                  storage::FormatTimestamp(now_ns), "\",\"logger\":\"",
+  // Milliseconds, as application loggers stamp.
+  const std::string ts = storage::FormatTimestamp(now_ns).substr(0, 23);
+  absl::StrAppend(&m, "{\"level\":\"", level, "\",\"ts\":\"", ts,
+                  "Z\",\"logger\":\"",
                   e->msg_id, "\",\"msg\":\"", event, "\",\"request_id\":\"");
   AppendHex(&m, rng.Bits(), 16);
   m.append("\",\"trace_id\":\"");
