@@ -114,6 +114,12 @@ nlohmann::json AuditJson(const protocol::RunAudit& a) {
       {"integrity_message", a.integrity_message},
       {"error", a.error},
       {"passed", a.passed()},
+      {"fts_index_bytes", a.fts_index_bytes},
+      {"fts_index_bytes_per_row",
+       a.rows_before + a.rows_in_db > 0
+           ? static_cast<double>(a.fts_index_bytes) /
+                 static_cast<double>(a.rows_before + a.rows_in_db)
+           : 0.0},
   };
 }
 

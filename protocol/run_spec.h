@@ -142,6 +142,8 @@ struct RunAudit {
   int64_t unexplained = 0;   // rows_in_db - (acknowledged + late_commits), if > 0.
   bool integrity_ok = false;
   std::string integrity_message;  // "ok" or SQLite's first complaint.
+  // The FTS5 index's bytes at the end (every row's, not only this run's).
+  int64_t fts_index_bytes = 0;
   std::string error;  // Set when the audit itself could not run.
   bool passed() const {
     return error.empty() && lost == 0 && unexplained == 0 && integrity_ok;

@@ -367,6 +367,7 @@ void ToProto(const IntervalUpdate& u, pb::RunUpdate* out) {
     p->set_unexplained(a.unexplained);
     p->set_integrity_ok(a.integrity_ok);
     p->set_integrity_message(a.integrity_message);
+    p->set_fts_index_bytes(a.fts_index_bytes);
     p->set_error(a.error);
   }
 }
@@ -455,6 +456,7 @@ absl::StatusOr<IntervalUpdate> FromProto(const pb::RunUpdate& p) {
     audit.unexplained = a.unexplained();
     audit.integrity_ok = a.integrity_ok();
     audit.integrity_message = a.integrity_message();
+    audit.fts_index_bytes = a.fts_index_bytes();
     audit.error = a.error();
     u.audit = audit;
   }

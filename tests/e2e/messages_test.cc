@@ -94,6 +94,9 @@ TEST_F(MessagesTest, AReplayedFileIsWrittenIntoBothAgentsDatabases) {
   EXPECT_EQ(messages["content_hash"], hash);
   EXPECT_EQ(messages["malformed_lines"], 2);
   EXPECT_EQ(messages["search_terms"], "rare");
+  // The FTS5 index's size at the end, per row of the databases.
+  EXPECT_GT(report["audit"]["fts_index_bytes"].get<int64_t>(), 0);
+  EXPECT_GT(report["audit"]["fts_index_bytes_per_row"].get<double>(), 0);
 
   for (const char* id : {"agent-a", "agent-b"}) {
     SCOPED_TRACE(id);
