@@ -96,6 +96,7 @@ std::vector<std::string> ByFrequency(
 // frequent quarter) or both interleaved, of `sorted` (most frequent first).
 std::vector<std::string> Choose(const std::vector<std::string>& sorted,
                                 SearchTerms terms, size_t head, size_t tail) {
+  if (sorted.empty()) return {};
   std::vector<std::string> common(
       sorted.begin(), sorted.begin() + std::min(head, sorted.size()));
   std::vector<std::string> rare;

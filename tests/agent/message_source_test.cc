@@ -436,6 +436,18 @@ TEST(ReplayStreamTest, WritersStartAtSeededOffsetsAndLoop) {
   EXPECT_GT(starts.size(), 4u) << "writers start at different lines";
 }
 
+TEST(ReplayStreamTest, PlainLinesWithoutHostsOrAppsStillGiveQueries) {
+  MessageOptions options = FileOptions("status installed x\n"
+                                       "status unpacked y\n");
+  options.search_terms = SearchTerms::kMixed;
+  const auto source = Make(options);
+  ASSERT_NE(source, nullptr);
+  EXPECT_EQ(std::string(source->Query(0).argument), "\"status\"");
+  // The rows hold no hostname and no app name: those are what is searched.
+  EXPECT_EQ(std::string(source->Query(1).argument), "");
+  EXPECT_EQ(std::string(source->Query(2).argument), "");
+}
+
 TEST(ValidateMessagesTest, RefusesContentThatDoesNotMatchItsHash) {
   protocol::WorkloadOptions w;
   w.messages = FileOptions("a line\n");
