@@ -106,6 +106,16 @@ class IntervalLog {
     int64_t checkpoints = 0;
     int64_t checkpoints_blocked = 0;
     double cpu_fraction = 0;
+    // The agent's host (host_seconds 0 without it; the disk's figures
+    // only with has_disk).
+    double host_seconds = 0;
+    double cpu_user = 0;
+    double cpu_system = 0;
+    double cpu_iowait = 0;
+    double cpu_steal = 0;
+    bool has_disk = false;
+    double disk_utilization = 0;
+    double disk_await_ms = 0;
   };
   static Point MakePoint(const IntervalRow& row, const Figures& figures);
   static Point Merge(const Point& a, const Point& b);
