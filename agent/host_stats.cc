@@ -267,6 +267,12 @@ protocol::HostFigures HostFiguresBetween(const HostReading& before,
       static_cast<int64_t>(d(a.read_sectors, b.read_sectors) * 512);
   h.disk_write_bytes =
       static_cast<int64_t>(d(a.write_sectors, b.write_sectors) * 512);
+  // Busier than the interval was long: the counters started over (the
+  // device was re-added), so what fell was no wrap. Nothing is known.
+  if (h.disk_busy_seconds > wall_seconds + 1) {
+    h.disk_busy_seconds = h.disk_queue_seconds = h.disk_request_seconds = 0;
+    h.disk_requests = h.disk_read_bytes = h.disk_write_bytes = 0;
+  }
   return h;
 }
 

@@ -87,7 +87,9 @@ struct HostReading {
 };
 // The figures between two readings `wall_seconds` apart, with `ticks_per_s`
 // the kernel's USER_HZ. `device` names the disk (its `unavailable` is
-// copied when it has no name, or no line was read).
+// copied when it has no name, or no line was read). Disk counters that
+// started over (more busy time than wall time) give the interval no disk
+// amounts rather than a wrap's.
 protocol::HostFigures HostFiguresBetween(const HostReading& before,
                                          const HostReading& now,
                                          double wall_seconds,

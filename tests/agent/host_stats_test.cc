@@ -180,6 +180,17 @@ TEST(HostStatsTest, FiguresBetweenTwoReadingsAreIostats) {
       HostFiguresBetween(before, now, 1.0, 100, BlockDevice{"vda", ""});
   EXPECT_DOUBLE_EQ(wrapped.disk_busy_seconds, 0.5);
   EXPECT_EQ(wrapped.cpu_iowait_seconds, 0);
+
+  // The device was re-added: its small counters fell, and read as a wrap
+  // they would be 49 days of busy time in one second.
+  before.disk->io_ms = 5000;
+  now.disk->io_ms = 20;
+  const protocol::HostFigures reset =
+      HostFiguresBetween(before, now, 1.0, 100, BlockDevice{"vda", ""});
+  EXPECT_EQ(reset.disk_device, "vda");
+  EXPECT_EQ(reset.disk_busy_seconds, 0);
+  EXPECT_EQ(reset.disk_requests, 0);
+  EXPECT_EQ(reset.disk_write_bytes, 0);
 }
 
 TEST(HostStatsTest, WithoutADiskTheFiguresSayWhy) {
