@@ -106,6 +106,8 @@ class IntervalLog {
     int64_t checkpoints = 0;
     int64_t checkpoints_blocked = 0;
     double cpu_fraction = 0;
+    // The worst health state of the intervals in the point.
+    stats::HealthState health = stats::HealthState::kHealthy;
     // The agent's host (host_seconds 0 without it; the disk's figures
     // only with has_disk).
     double host_seconds = 0;
@@ -117,7 +119,8 @@ class IntervalLog {
     double disk_utilization = 0;
     double disk_await_ms = 0;
   };
-  static Point MakePoint(const IntervalRow& row, const Figures& figures);
+  static Point MakePoint(const IntervalRow& row, const Figures& figures,
+                         stats::HealthState health);
   static Point Merge(const Point& a, const Point& b);
   static nlohmann::json PointJson(const Point& p);
   // Halves every series (merging neighbours) once they are full.

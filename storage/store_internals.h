@@ -63,6 +63,11 @@ struct StoreInternals {
   int64_t fsyncs = 0;
   int64_t fsync_ns = 0;
 
+  // CPU time the store's writer thread used (read after each batch, so a
+  // batch running across the take counts in the next interval). One core
+  // is 1e9 per second: a writer near it is the store's limit on this CPU.
+  int64_t writer_cpu_ns = 0;
+
   ConnectionActivity writer;
   ConnectionActivity readers;
   ConnectionActivity checkpointer;

@@ -187,7 +187,9 @@ TEST(DashboardTest,
         "opentrail_storage_busy_events_total{connection=\"readers\"}",
         "opentrail_storage_busy_events_total{connection=\"checkpointer\"}",
         "opentrail_storage_cache_hits_total{connection=\"writer\"}",
-        "opentrail_storage_cache_misses_total{connection=\"readers\"}"}) {
+        "opentrail_storage_cache_misses_total{connection=\"readers\"}",
+        "opentrail_health_state{state=\"healthy\"}",
+        "opentrail_health_state{state=\"overloaded\"}"}) {
     EXPECT_THAT(scrape.stdout_text, HasSubstr(series));
   }
   const bool has_disk_series =
