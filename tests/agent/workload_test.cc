@@ -211,11 +211,12 @@ TEST_F(WorkloadTest, OpenLoopOperationsGoToAFreeWriterWhileOneWriteIsSlow) {
   // While it was held, another write was in flight beside it.
   EXPECT_GE(total.writes_in_flight.max(), 2);
   EXPECT_LE(total.writes_in_flight.max(), 4);
-  // The generator is not blamed for the store's slow write.
-  protocol::IntervalUpdate update;
-  update.sequence = 1;
-  update.stats = total;
-  EXPECT_EQ(protocol::GeneratorBoundReason(update), std::nullopt);
+  // No operation waited for the held write: the typical one started well
+  // within the 40 ms it was held. (Whether the generator is blamed is the
+  // validity rule's, tested on exact histograms in
+  // tests/protocol/validity_test.cc; here, on a loaded host, late wake-ups
+  // are real generator lateness and would make that verdict vary.)
+  EXPECT_LT(total.schedule_lag.Quantile(0.5), 40'000'000);
 }
 
 TEST_F(WorkloadTest, StopReturnsPromptlyFromLongPauses) {
