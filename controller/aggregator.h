@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/stability.h"
 #include "protocol/run_spec.h"
 #include "storage/store_internals.h"
 #include "stats/interval_counters.h"
@@ -115,6 +116,10 @@ struct RunSummary {
   // 2 cores), not by the store"; "agent a1: checkpoint starvation in 2 of 5
   // intervals: the WAL reached ...".
   std::vector<std::string> warnings;
+  // Whether performance held steady (controller/stability.h): set at the
+  // run's end from the interval log's series (FinishRun); empty in the
+  // summaries taken during the run, so it is judged at the end only.
+  std::optional<StabilityVerdict> stability;
 };
 
 // An agent's audit as the controller trusts it: `lost` and `unexplained`

@@ -664,7 +664,7 @@ std::string HtmlReport(const json& report) {
   if (summary.contains("scenario") && summary.at("scenario").is_object()) {
     const json& sc = summary.at("scenario");
     const std::string verdict = sc.value("verdict", std::string());
-    const char* css = verdict == "below"       ? "bad"
+    const char* css = verdict == "below" || verdict == "unstable" ? "bad"
                       : verdict == "not_judged" ? "note"
                                                 : "ok";
     std::string differs;

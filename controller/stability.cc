@@ -284,6 +284,42 @@ const char* StabilityStateName(StabilityState state) {
   return "not_judged";
 }
 
+std::vector<std::string> StabilityFigureLines(const StabilityVerdict& v) {
+  std::vector<std::string> lines;
+  if (!v.judged()) return lines;
+  lines.push_back(absl::StrFormat(
+      "write throughput: mean %.0f/s, drift %s per 10 minutes (95%% interval "
+      "%s to %s; stable within +-%.0f%%)",
+      v.throughput.mean, Percent(v.drift), Percent(v.drift_ci_low),
+      Percent(v.drift_ci_high), 100 * kMaxThroughputDrift));
+  lines.push_back(absl::StrFormat(
+      "write p99: %.2f ms in the first third, %.2f ms in the last (%s; "
+      "stable up to +%.0f%%)",
+      v.p99_first_ms, v.p99_last_ms, Percent(v.p99_change), 100 * kMaxP99Rise));
+  lines.push_back(absl::StrFormat(
+      "stalls: %d (intervals under %.0f%% of the median %.0f/s; lowest "
+      "%.0f/s)",
+      v.stalls, 100 * kStallFraction, v.median_writes_per_s,
+      v.lowest_writes_per_s));
+  if (v.has_rss) {
+    lines.push_back(absl::StrFormat(
+        "agent memory (RSS): %s to %s, %s per 10 minutes (95%% interval %s "
+        "to %s; stable up to +%.0f%%)",
+        Mib(v.rss_first_bytes), Mib(v.rss_last_bytes), Percent(v.rss_growth),
+        Percent(v.rss_growth_ci_low), Percent(v.rss_growth_ci_high),
+        100 * kMaxRssGrowth));
+  }
+  if (v.has_store) {
+    lines.push_back(absl::StrFormat(
+        "store: WAL up to %s in the first third, %s in the last (restart "
+        "point %s); database %+.1f MiB per 10 minutes, %.0f bytes per write",
+        Mib(v.wal_first_third_bytes), Mib(v.wal_last_third_bytes),
+        Mib(v.wal_restart_bytes), v.db_growth_bytes_per_10min / (1024.0 * 1024.0),
+        v.db_bytes_per_write));
+  }
+  return lines;
+}
+
 StabilityVerdict JudgeStability(const StabilitySeries& series,
                                 bool load_varies) {
   StabilityVerdict v;

@@ -176,6 +176,11 @@ struct StabilityVerdict {
   }
 };
 
+// The verdict's figures in plain lines for the text summary, e.g. "write
+// throughput: mean 4012/s, drift -0.4% per 10 minutes (95% interval -1.1%
+// to +0.3%; stable within +-5%)"; none when it was not judged.
+std::vector<std::string> StabilityFigureLines(const StabilityVerdict& v);
+
 // Judges `series`. `load_varies`: the offered load follows a plan of stages
 // (--stages), so a changing rate is the plan, not instability: not judged.
 StabilityVerdict JudgeStability(const StabilitySeries& series,

@@ -7,7 +7,12 @@
 //     write_timeouts queue_full read_errors lost (counts), generator_bound
 //     (intervals the load generator limited; in total, summed over the
 //     agents) and checkpoint_starved (intervals whose WAL was starved of
-//     checkpoints; protocol/validity.h), e.g. `generator_bound==0`.
+//     checkpoints; protocol/validity.h), e.g. `generator_bound==0`; and,
+//     on the whole run's stability verdict (total only, judged at the end:
+//     controller/stability.h), stable (1 or 0), throughput_drift (the
+//     drift's size per 10 minutes, a fraction) and p99_drift (the p99's
+//     signed change, last third against first), e.g. `stable==1`,
+//     `throughput_drift<5%`, `p99_drift<20%`.
 //   OP: < <= > >= ==.  UNIT: ns us ms s for latencies (default ms), % for
 //     fractions (default: a plain fraction), none for rates and counts.
 // Pure functions; safe from any thread.
@@ -63,7 +68,9 @@ std::vector<ThresholdResult> EvaluateThresholds(
 // one is over an upper bound (<, <=, or == with the count already above)
 // it has failed for good and is reported at once. Percentiles, rates and
 // error_rate can still recover, so they are judged only once `past_grace`.
-// A threshold naming an agent not in the run is left to the end. nullopt
+// A threshold naming an agent not in the run, and the stability metrics
+// (stable, throughput_drift, p99_drift: the verdict needs the whole run),
+// are left to the end. nullopt
 // while every threshold may still hold.
 std::optional<ThresholdResult> FirstLiveFailure(
     const std::vector<Threshold>& thresholds, const RunSummary& so_far,

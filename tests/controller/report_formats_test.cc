@@ -85,11 +85,14 @@ TEST(CsvReportTest, SummaryHasEachAgentWithItsAuditThenTheTotal) {
   EXPECT_THAT(lines[0],
               ::testing::EndsWith(",audit_integrity_ok,audit_passed,"
                                   "scenario_name,scenario_expectation,"
-                                  "scenario_measured,scenario_verdict"));
+                                  "scenario_measured,scenario_verdict,"
+                                  "stability_verdict,"
+                                  "stability_drift_percent_per_10min,"
+                                  "stability_p99_change_percent"));
   EXPECT_THAT(lines[1], ::testing::StartsWith("\"agent,\"\"one\"\"\",true,false,,"));
-  EXPECT_THAT(lines[1], ::testing::EndsWith(",300,300,0,0,0,true,true,,,,"));
+  EXPECT_THAT(lines[1], ::testing::EndsWith(",300,300,0,0,0,true,true,,,,,,,"));
   EXPECT_THAT(lines[3], ::testing::StartsWith("TOTAL,,,,,2.0,602,"));
-  EXPECT_THAT(lines[3], ::testing::EndsWith(",602,602,0,0,0,true,true,,,,"));
+  EXPECT_THAT(lines[3], ::testing::EndsWith(",602,602,0,0,0,true,true,,,,,,,"));
 }
 
 // The report as FinishRun completes it: summary.scenario judged on the
@@ -122,10 +125,23 @@ TEST(CsvReportTest, TheSummarysTotalRowEndsWithTheScenarioVerdict) {
   const std::vector<std::string> lines =
       Lines(SummaryCsv(WithScenario(TwoAgentReport(), "high", 3000)));
   ASSERT_EQ(lines.size(), 4u);
-  EXPECT_THAT(lines[1], ::testing::EndsWith(",true,true,,,,"));
+  EXPECT_THAT(lines[1], ::testing::EndsWith(",true,true,,,,,,,"));
   EXPECT_THAT(lines[3], ::testing::EndsWith(
                             ",true,true,high,Expected: 3000-5000 TPS,3000.0,"
-                            "within"));
+                            "within,,,"));
+}
+
+TEST(CsvReportTest, TheSummarysTotalRowEndsWithTheStabilityVerdict) {
+  StabilityVerdict v;
+  v.state = StabilityState::kUnstable;
+  v.drift = -0.0625;
+  v.p99_change = 0.375;
+  nlohmann::json report = TwoAgentReport();
+  report["summary"]["stability"] = StabilityJson(v);
+  const std::vector<std::string> lines = Lines(SummaryCsv(report));
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_THAT(lines[1], ::testing::EndsWith(",true,true,,,,,,,"));
+  EXPECT_THAT(lines[3], ::testing::EndsWith(",,,,,unstable,-6.25,37.5"));
 }
 
 TEST(HtmlReportTest, RatiosAreDrawnOnAFixedZeroToHundredPercentAxis) {
