@@ -102,7 +102,8 @@ inline constexpr double kWarmupFraction = 0.10;  // Of the run's intervals.
 inline constexpr double kMaxThroughputDrift = 0.05;  // Per 10 minutes.
 inline constexpr double kMaxP99Rise = 0.20;          // Last third vs first.
 inline constexpr double kStallFraction = 0.5;        // Of the median rate.
-inline constexpr double kMaxRssGrowth = 0.10;        // Per 10 minutes.
+inline constexpr double kMaxRssGrowth = 0.10;        // Per 10 minutes,
+inline constexpr double kMinRssRise = 0.10;  // and risen this much in fact.
 inline constexpr double kMaxWalGrowth = 2.0;  // Last third vs first third.
 inline constexpr double kConfidence = 0.95;
 
