@@ -144,6 +144,39 @@ TEST(CsvReportTest, TheSummarysTotalRowEndsWithTheStabilityVerdict) {
   EXPECT_THAT(lines[3], ::testing::EndsWith(",,,,,unstable,-6.25,37.5"));
 }
 
+// The part of `html` that draws chart `name`.
+std::string ChartSvg(const std::string& html, const std::string& name) {
+  const size_t start = html.find(absl::StrCat("data-chart=\"", name, "\""));
+  if (start == std::string::npos) return "";
+  return html.substr(start, html.find("</svg>", start) - start);
+}
+
+TEST(HtmlReportTest, TheStabilityTrendsAreDrawnOnTheThroughputAndP99Charts) {
+  StabilityVerdict v;
+  v.state = StabilityState::kStable;
+  v.from_s = 1;
+  v.to_s = 3;
+  v.throughput.intercept = 300;
+  v.throughput.slope = 0.5;
+  v.drift = 0.01;
+  v.p99_first_ms = 5;
+  v.p99_last_ms = 5.5;
+  v.first_third_end_s = 1.5;
+  v.last_third_start_s = 2.5;
+  nlohmann::json report = TwoAgentReport();
+  report["summary"]["stability"] = StabilityJson(v);
+  const std::string html = HtmlReport(report);
+  const std::string throughput = ChartSvg(html, "write_throughput");
+  EXPECT_THAT(throughput, HasSubstr("data-trend=\"trend +1.0% per 10 min\""));
+  const std::string latency = ChartSvg(html, "write_latency");
+  EXPECT_THAT(latency, HasSubstr("data-trend=\"p99 of the first third: 5.00 ms\""));
+  EXPECT_THAT(latency, HasSubstr("data-trend=\"p99 of the last third: 5.50 ms\""));
+  EXPECT_THAT(ChartSvg(html, "read_latency"), Not(HasSubstr("data-trend")));
+  // Not judged: no trend.
+  report["summary"]["stability"] = StabilityJson(StabilityVerdict());
+  EXPECT_THAT(HtmlReport(report), Not(HasSubstr("data-trend")));
+}
+
 TEST(HtmlReportTest, RatiosAreDrawnOnAFixedZeroToHundredPercentAxis) {
   // TwoAgentReport's queues are empty (0%): the axis still tops at 100.
   const std::string html = HtmlReport(TwoAgentReport());
