@@ -289,6 +289,32 @@ void AddStabilityTrends(const json& report, std::vector<Chart>* charts) {
   }
 }
 
+// The stability verdict's headline and reasons (summary.stability;
+// docs/stability.md); its trends are drawn on the charts.
+std::string StabilityHtml(const json& summary) {
+  if (!summary.contains("stability") || !summary.at("stability").is_object()) {
+    return "";
+  }
+  const json& st = summary.at("stability");
+  const std::string verdict = st.value("verdict", std::string());
+  const char* css = verdict == "unstable" ? "bad"
+                    : verdict == "stable" ? "ok"
+                                          : "note";
+  std::string html = absl::StrCat(
+      "<h2>Stability</h2>\n<p><span class=\"", css, "\" data-stability=\"",
+      Escape(verdict), "\">", Text(st.value("headline", json(""))),
+      "</span></p>\n");
+  const json reasons = st.value("reasons", json::array());
+  if (reasons.size() > 1) {
+    html += "<ul>";
+    for (size_t i = 1; i < reasons.size(); ++i) {
+      absl::StrAppend(&html, "<li>also: ", Text(reasons[i]), "</li>");
+    }
+    html += "</ul>\n";
+  }
+  return html;
+}
+
 // The charts of the report's interval rows.
 std::vector<Chart> Charts(const json& report, std::vector<double>* starts,
                           std::vector<double>* ends) {
@@ -744,6 +770,7 @@ std::string HtmlReport(const json& report) {
                                  "</span>"),
                     differs.empty() ? "-" : differs}});
   }
+  html += StabilityHtml(summary);
   std::vector<std::vector<std::string>> targets;
   for (const json& t : summary.value("guide_targets", json::array())) {
     targets.push_back({Text(t.value("name", json(""))), Text(t.value("target", json(""))),

@@ -139,10 +139,13 @@ void JudgeMemory(const std::vector<StabilitySample>& points,
   v->rss_growth = v->rss.slope * scale;
   v->rss_growth_ci_low = v->rss.slope_ci_low * scale;
   v->rss_growth_ci_high = v->rss.slope_ci_high * scale;
-  // A short run's memory still settling (the allocator, SQLite's caches)
-  // extrapolates to a steep growth per 10 minutes: a leak must also have
-  // grown the memory by kMinRssRise over the judged span.
-  const bool risen = v->rss_last_bytes > (1 + kMinRssRise) * v->rss_first_bytes;
+  // A short run's memory still settling (the allocator, SQLite's page
+  // caches, the in-process controller's bounded series) extrapolates to a
+  // steep growth per 10 minutes: a leak must also have grown the memory by
+  // kMinRssRise and kMinRssRiseBytes over the judged span.
+  const int64_t rise = v->rss_last_bytes - v->rss_first_bytes;
+  const bool risen = rise > kMinRssRise * v->rss_first_bytes &&
+                     rise > kMinRssRiseBytes;
   if (v->rss_growth > kMaxRssGrowth && v->rss_growth_ci_low > 0 && risen) {
     v->reasons.push_back(absl::StrFormat(
         "agent memory (RSS) grows %s per 10 minutes (95%% interval %s to %s; "

@@ -103,7 +103,8 @@ inline constexpr double kMaxThroughputDrift = 0.05;  // Per 10 minutes.
 inline constexpr double kMaxP99Rise = 0.20;          // Last third vs first.
 inline constexpr double kStallFraction = 0.25;       // Of the median rate.
 inline constexpr double kMaxRssGrowth = 0.10;        // Per 10 minutes,
-inline constexpr double kMinRssRise = 0.10;  // and risen this much in fact.
+inline constexpr double kMinRssRise = 0.10;  // and risen this much in fact
+inline constexpr int64_t kMinRssRiseBytes = int64_t{8} << 20;  // and this.
 inline constexpr double kMaxWalGrowth = 2.0;  // Last third vs first third.
 inline constexpr double kConfidence = 0.95;
 

@@ -172,6 +172,7 @@ TEST(HtmlReportTest, TheStabilityTrendsAreDrawnOnTheThroughputAndP99Charts) {
   EXPECT_THAT(latency, HasSubstr("data-trend=\"p99 of the first third: 5.00 ms\""));
   EXPECT_THAT(latency, HasSubstr("data-trend=\"p99 of the last third: 5.50 ms\""));
   EXPECT_THAT(ChartSvg(html, "read_latency"), Not(HasSubstr("data-trend")));
+  EXPECT_THAT(html, HasSubstr("data-stability=\"stable\""));
   // Not judged: no trend.
   report["summary"]["stability"] = StabilityJson(StabilityVerdict());
   EXPECT_THAT(HtmlReport(report), Not(HasSubstr("data-trend")));

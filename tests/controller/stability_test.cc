@@ -191,8 +191,8 @@ TEST(StabilityTest, ALeakIsUnstable) {
 }
 
 TEST(StabilityTest, MemoryStillSettlingInAShortRunIsNotALeak) {
-  // 27 MiB growing 2 MiB a minute over 30 s: +7% in fact, though +74% per
-  // 10 minutes extrapolated.
+  // 27 MiB growing 2 MiB a minute over 30 s: +7% (0.9 MiB) in fact,
+  // though +74% per 10 minutes extrapolated.
   SyntheticRun run;
   run.intervals = 30;
   run.interval_s = 1;
@@ -200,11 +200,23 @@ TEST(StabilityTest, MemoryStillSettlingInAShortRunIsNotALeak) {
   StabilityVerdict v = run.Judge();
   EXPECT_GT(v.rss_growth, kMaxRssGrowth);
   EXPECT_EQ(v.state, StabilityState::kStable) << v.headline;
-  // Four times as fast it rises by 13% in fact: a leak.
-  run.rss_bytes = [](double t) { return 27.0 * kMiB + 8.0 * kMiB * t / 60; };
+  // 12 times as fast it rises by 10 MiB (38%) in fact: a leak.
+  run.rss_bytes = [](double t) { return 27.0 * kMiB + 24.0 * kMiB * t / 60; };
   v = run.Judge();
   EXPECT_EQ(v.state, StabilityState::kUnstable);
   EXPECT_THAT(v.headline, HasSubstr("memory (RSS) grows"));
+}
+
+TEST(StabilityTest, ALeakMustGrowTheMemoryBy10PercentAnd8MiBInFact) {
+  // 200 MiB growing 4 MiB a minute over 30 s: +1 MiB, 0.5% in fact.
+  SyntheticRun run;
+  run.intervals = 30;
+  run.interval_s = 1;
+  run.rss_bytes = [](double t) { return 200.0 * kMiB + 4.0 * kMiB * t / 60; };
+  EXPECT_EQ(run.Judge().state, StabilityState::kStable);
+  // 40 MiB growing 20 MiB a minute: +9 MiB, 21% in fact.
+  run.rss_bytes = [](double t) { return 40.0 * kMiB + 20.0 * kMiB * t / 60; };
+  EXPECT_EQ(run.Judge().state, StabilityState::kUnstable);
 }
 
 TEST(StabilityTest, MemoryThatSettlesDuringTheWarmupIsStable) {
