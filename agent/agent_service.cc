@@ -15,6 +15,8 @@
 #include "cli/flag_set.h"
 #include "grpcpp/resource_quota.h"
 #include "protocol/peer_text.h"
+#include "protocol/validity.h"
+#include "stats/health.h"
 #include "protocol/wire.h"
 
 namespace loadtest::agent {
@@ -109,6 +111,7 @@ class AgentService::ActiveRunGuard {
   explicit ActiveRunGuard(AgentService* service) : service_(service) {}
   ~ActiveRunGuard() {
     service_->metrics_->SetRunActive(false);
+    service_->metrics_->SetHealth(nullptr);
     sync::MutexLock lock(&service_->mu_);
     service_->active_ = nullptr;
     service_->active_run_id_.clear();
@@ -319,7 +322,11 @@ grpc::Status AgentService::RunActive(grpc::ServerContext* context,
 
   metrics_->SetRunActive(true);
   bool controller_gone = false;
+  stats::HealthJudge health;
   const absl::Status status = run->Run([&](const IntervalUpdate& update) {
+    const stats::HealthState state =
+        health.Judge(protocol::HealthSampleOf(update)).state;
+    metrics_->SetHealth(&state);
     if (context->IsCancelled()) {
       controller_gone = true;
     } else {

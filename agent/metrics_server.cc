@@ -124,6 +124,12 @@ std::string LocalHostname() {
   return name;
 }
 
+void MetricsServer::SetHealth(const stats::HealthState* state) {
+  for (stats::HealthState s : stats::kAllHealthStates) {
+    health_[static_cast<int>(s)]->Set(state != nullptr && *state == s ? 1 : 0);
+  }
+}
+
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     const std::string& listen_address, const AgentIdentity& identity,
     const std::string& basic_auth) {
@@ -146,6 +152,16 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
                                .Help("1 while a load-test run is active.")
                                .Register(*server->registry_)
                                .Add({});
+    auto& health = prometheus::BuildGauge()
+                       .Name("opentrail_health_state")
+                       .Help("The load-testing guide's health state of the "
+                             "run's last interval: 1 for the current state, "
+                             "0 for the others (all 0 between runs).")
+                       .Register(*server->registry_);
+    for (stats::HealthState state : stats::kAllHealthStates) {
+      server->health_[static_cast<int>(state)] =
+          &health.Add({{"state", stats::HealthStateName(state)}});
+    }
   } catch (const std::invalid_argument& e) {
     return absl::InternalError(
         absl::StrCat("cannot register agent metrics: ", e.what()));

@@ -3,6 +3,9 @@
 // for the process, reused by every run) plus
 //   opentrail_agent_info{agent_id,version,hostname} 1
 //   opentrail_agent_run_active  (1 while a run is going, else 0)
+//   opentrail_health_state{state="healthy|under_stress|overloaded|
+//     generator_bound"}  (1 for the state of the run's last interval, 0 for
+//     the others; all 0 between runs; stats/health.h)
 // and the process collector's standard series (process_cpu_seconds_total,
 // process_resident_memory_bytes, process_open_fds,
 // process_start_time_seconds, process_threads; agent/process_stats.h).
@@ -19,6 +22,7 @@
 #include "prometheus/exposer.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
+#include "stats/health.h"
 #include "storage/store_metrics.h"
 
 namespace loadtest::agent {
@@ -61,6 +65,8 @@ class MetricsServer {
   int port() const { return port_; }
   storage::StoreMetrics* store_metrics() { return store_metrics_.get(); }
   void SetRunActive(bool active) { run_active_->Set(active ? 1 : 0); }
+  // The last interval's health state; nullptr: no run, every state 0.
+  void SetHealth(const stats::HealthState* state);
 
  private:
   MetricsServer() = default;
@@ -69,6 +75,7 @@ class MetricsServer {
   std::shared_ptr<prometheus::Collectable> process_collector_;
   std::unique_ptr<storage::StoreMetrics> store_metrics_;
   prometheus::Gauge* run_active_ = nullptr;
+  prometheus::Gauge* health_[4] = {};  // By stats::HealthState.
   std::unique_ptr<prometheus::Exposer> exposer_;
   int port_ = 0;
 };

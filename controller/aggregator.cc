@@ -113,6 +113,27 @@ void Figures::MergeAgent(const Figures& o) {
   if (!o.starvation_reason.empty()) starvation_reason = o.starvation_reason;
 }
 
+stats::HealthSample HealthSampleOf(const Figures& f) {
+  stats::HealthSample s;
+  s.seconds = f.seconds;
+  s.writes_ok = f.counters.writes_ok;
+  s.write_errors = f.counters.write_errors;
+  s.write_timeouts = f.counters.write_timeouts;
+  s.queue_full = f.counters.queue_full;
+  s.reads_ok = f.counters.reads_ok;
+  s.read_errors = f.counters.read_errors;
+  s.offered_writes = f.offered_writes;
+  if (f.write_latency.count() > 0) {
+    s.write_p95_ns = f.write_latency.Quantile(0.95);
+    s.write_p99_ns = f.write_latency.Quantile(0.99);
+  }
+  s.queue_utilization = f.queue_utilization();
+  if (f.generator_bound_intervals > 0) {
+    s.generator_bound_reason = f.generator_bound_reason;
+  }
+  return s;
+}
+
 double Figures::offered_write_rate() const {
   return seconds > 0 ? offered_writes / seconds : 0;
 }
@@ -146,8 +167,9 @@ double Figures::error_rate() const {
   return attempted > 0 ? static_cast<double>(failed) / attempted : 0;
 }
 
-Aggregator::Aggregator(std::vector<std::string> agent_ids)
-    : agent_ids_(std::move(agent_ids)) {
+Aggregator::Aggregator(std::vector<std::string> agent_ids,
+                       DiagnosisSettings settings)
+    : agent_ids_(std::move(agent_ids)), diagnoser_(settings) {
   for (const std::string& id : agent_ids_) summaries_[id].agent_id = id;
 }
 
@@ -174,7 +196,7 @@ IntervalRow Aggregator::MakeRow(int64_t sequence, const PendingRow& row) const {
   for (const std::string& id : agent_ids_) {
     auto it = row.updates.find(id);
     if (it == row.updates.end()) continue;
-    AgentFigures agent{id, {}};
+    AgentFigures agent{id, {}, {}};
     agent.figures.AddUpdate(it->second);
     out.total.MergeAgent(agent.figures);
     out.start_s = first ? it->second.start_s
@@ -264,15 +286,31 @@ std::vector<IntervalRow> Aggregator::TakeCompleteRows() {
   std::vector<IntervalRow> rows;
   while (!pending_.empty() && pending_.begin()->first == next_row_ &&
          RowComplete(pending_.begin()->second)) {
-    rows.push_back(MakeRow(next_row_, pending_.begin()->second));
+    IntervalRow row = MakeRow(next_row_, pending_.begin()->second);
+    JudgeHealth(&row);
+    rows.push_back(std::move(row));
     pending_.erase(pending_.begin());
     ++next_row_;
   }
   return rows;
 }
 
+void Aggregator::JudgeHealth(IntervalRow* row) {
+  for (AgentFigures& agent : row->agents) {
+    agent.health = judges_[agent.agent_id].Judge(HealthSampleOf(agent.figures));
+    summaries_.at(agent.agent_id)
+        .health.Add(agent.health.state, agent.figures.seconds);
+    diagnoser_.Observe(agent.agent_id, row->sequence,
+                       row->start_s, row->end_s, agent.figures, agent.health);
+  }
+  row->total_health = total_judge_.Judge(HealthSampleOf(row->total));
+  total_health_.Add(row->total_health.state, row->total.seconds);
+}
+
 RunSummary Aggregator::Summary() const {
   RunSummary out;
+  out.health = total_health_;
+  out.diagnosis = diagnoser_.Findings();
   for (const std::string& id : agent_ids_) {
     const AgentSummary& s = summaries_.at(id);
     out.agents.push_back(s);

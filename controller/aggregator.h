@@ -13,8 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "controller/diagnosis.h"
 #include "controller/stability.h"
 #include "protocol/run_spec.h"
+#include "stats/health.h"
 #include "storage/store_internals.h"
 #include "stats/interval_counters.h"
 #include "stats/latency_histogram.h"
@@ -76,9 +78,14 @@ struct Figures {
   double error_rate() const;
 };
 
+// The figures of one interval (one agent's, or the total) as the health
+// rules read them (stats/health.h).
+stats::HealthSample HealthSampleOf(const Figures& interval);
+
 struct AgentFigures {
   std::string agent_id;
   Figures figures;
+  stats::Health health;  // This agent's state in the interval.
 };
 
 struct IntervalRow {
@@ -87,6 +94,10 @@ struct IntervalRow {
   double end_s = 0;
   std::vector<AgentFigures> agents;  // In the order the agents were given.
   Figures total;
+  // The total's state: judged on the total figures (the fullest queue, the
+  // merged latencies, the summed throughput) against the total's own
+  // earlier intervals.
+  stats::Health total_health;
 };
 
 struct AgentSummary {
@@ -101,6 +112,7 @@ struct AgentSummary {
   // is empty.
   bool lost = false;
   std::string lost_reason;
+  stats::HealthTally health;  // Its intervals in each health state.
 };
 
 struct RunSummary {
@@ -116,6 +128,10 @@ struct RunSummary {
   // 2 cores), not by the store"; "agent a1: checkpoint starvation in 2 of 5
   // intervals: the WAL reached ...".
   std::vector<std::string> warnings;
+  stats::HealthTally health;  // The total's intervals in each state.
+  // Why the store broke and what to change (controller/diagnosis.h); empty
+  // when nothing was found.
+  std::vector<Finding> diagnosis;
   // Whether performance held steady (controller/stability.h): set at the
   // run's end from the interval log's series (FinishRun); empty in the
   // summaries taken during the run, so it is judged at the end only.
@@ -135,7 +151,10 @@ protocol::RunAudit CheckAudit(const protocol::RunAudit& claimed,
 
 class Aggregator {
  public:
-  explicit Aggregator(std::vector<std::string> agent_ids);
+  // `settings`: the run's settings as one agent got them, for the
+  // diagnosis's rules and advice.
+  explicit Aggregator(std::vector<std::string> agent_ids,
+                      DiagnosisSettings settings = DiagnosisSettings());
 
   // Takes one update of `agent_id` and returns the interval rows it
   // completed: a row is complete when every agent still running (neither
@@ -166,9 +185,17 @@ class Aggregator {
   bool RowComplete(const PendingRow& row) const;
   IntervalRow MakeRow(int64_t sequence, const PendingRow& row) const;
   std::vector<IntervalRow> TakeCompleteRows();
+  // Judges the row's health (each agent's and the total's) in order and
+  // counts it in the summaries.
+  void JudgeHealth(IntervalRow* row);
 
   const std::vector<std::string> agent_ids_;
   std::map<std::string, AgentSummary> summaries_;
+  // One judge per agent and one for the total, fed the rows in order.
+  std::map<std::string, stats::HealthJudge> judges_;
+  stats::HealthJudge total_judge_;
+  stats::HealthTally total_health_;
+  Diagnoser diagnoser_;
   std::map<int64_t, PendingRow> pending_;  // By sequence.
   int64_t next_row_ = 1;                   // Rows are emitted in order.
   size_t done_count_ = 0;                  // Agents finished or lost.

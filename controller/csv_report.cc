@@ -88,6 +88,15 @@ constexpr Column kFigureColumns[] = {
     {"cache_hits_readers", "/store/cache/readers/hits"},
     {"cache_misses_readers", "/store/cache/readers/misses"},
     {"cache_hit_ratio", "/store/cache_hit_ratio"},
+    {"writer_cpu_seconds", "/store/writer_cpu_seconds"},
+    // An interval's health (health.state, its reasons joined by "; ") and,
+    // on summary rows, the intervals in each state.
+    {"health_state", "/health/state"},
+    {"health_reasons", "/health/reasons"},
+    {"healthy_intervals", "/health/healthy/intervals"},
+    {"under_stress_intervals", "/health/under_stress/intervals"},
+    {"overloaded_intervals", "/health/overloaded/intervals"},
+    {"healthy_fraction", "/health/healthy_fraction"},
 };
 
 std::string Field(const std::string& text) {
@@ -108,6 +117,14 @@ std::string Value(const nlohmann::json& value) {
   // idempotent), so no CSV viewer or terminal `cat` sees a control byte.
   if (value.is_string()) {
     return Field(protocol::PeerText(value.get<std::string>(), 4096));
+  }
+  if (value.is_array()) {  // Of strings (health reasons): one field.
+    std::string joined;
+    for (const nlohmann::json& item : value) {
+      if (!joined.empty()) joined += "; ";
+      joined += item.is_string() ? item.get<std::string>() : item.dump();
+    }
+    return Field(protocol::PeerText(joined, 4096));
   }
   return value.dump();
 }

@@ -54,7 +54,80 @@ std::string ShortRate(double per_s) {
   return absl::StrFormat("%.1fM", per_s / 1e6);
 }
 
+// "healthy 10 (50.0s), under stress 2 (10.0s), overloaded 0, generator-bound 0".
+std::string TallyText(const stats::HealthTally& t) {
+  const char* names[] = {"healthy", "under stress", "overloaded",
+                         "generator-bound"};
+  std::vector<std::string> parts;
+  for (int i = 0; i < 4; ++i) {
+    parts.push_back(t.intervals[i] == 0
+                        ? absl::StrCat(names[i], " 0")
+                        : absl::StrFormat("%s %d (%.1fs)", names[i],
+                                          t.intervals[i], t.seconds[i]));
+  }
+  return absl::StrJoin(parts, ", ");
+}
+
+// The guide's key indicators over the run, then the diagnosis.
+void PrintHealth(std::FILE* o, const RunSummary& s) {
+  std::fprintf(o, "\nHealth (the guide's key indicators), intervals: %s\n",
+               TallyText(s.health).c_str());
+  if (s.agents.size() > 1) {
+    for (const AgentSummary& a : s.agents) {
+      std::fprintf(o, "  %-12s %s\n", protocol::PeerText(a.agent_id).c_str(),
+                   TallyText(a.health).c_str());
+    }
+  }
+  if (s.diagnosis.empty()) {
+    const bool all_healthy =
+        s.health.intervals[0] == s.health.total_intervals();
+    std::fprintf(o, "Diagnosis: no finding%s\n",
+                 all_healthy ? ": every interval healthy" : "");
+    return;
+  }
+  std::fprintf(o, "Diagnosis (docs/diagnosis.md):\n");
+  int n = 0;
+  for (const Finding& f : s.diagnosis) {
+    std::string agents = absl::StrJoin(f.agents, ", ");
+    if (f.agents.size() > 4) {
+      agents = absl::StrCat(f.agents[0], ", ", f.agents[1], " and ",
+                            f.agents.size() - 2, " more agents");
+    }
+    std::fprintf(o, "  %d. %s (%s; intervals %lld-%lld, %.1f-%.1fs)\n", ++n,
+                 f.symptom.c_str(), protocol::PeerText(agents).c_str(),
+                 static_cast<long long>(f.first_interval),
+                 static_cast<long long>(f.last_interval), f.first_s, f.last_s);
+    std::fprintf(o, "     cause: %s\n", f.cause.c_str());
+    std::fprintf(o, "     evidence: %s\n", protocol::PeerText(f.evidence, 2048).c_str());
+    std::fprintf(o, "     try: %s\n", absl::StrJoin(f.advice, "; ").c_str());
+    if (!f.guide.empty()) std::fprintf(o, "     guide: %s\n", f.guide.c_str());
+  }
+}
+
 }  // namespace
+
+const char* ShortHealth(stats::HealthState state) {
+  switch (state) {
+    case stats::HealthState::kHealthy:
+      return "healthy";
+    case stats::HealthState::kUnderStress:
+      return "STRESS";
+    case stats::HealthState::kOverloaded:
+      return "OVERLOAD";
+    case stats::HealthState::kGeneratorBound:
+      return "GEN-BOUND";
+  }
+  return "?";
+}
+
+std::string HealthReasons(const stats::Health& health) {
+  if (health.state == stats::HealthState::kHealthy ||
+      health.state == stats::HealthState::kGeneratorBound) {
+    return "";  // The generator's reason is on the line already.
+  }
+  return absl::StrCat(" | ", stats::HealthStateName(health.state), ": ",
+                      absl::StrJoin(health.reasons, "; "));
+}
 
 std::string FitFigureLine(const std::string& prefix, const Figures& f,
                           size_t width) {
@@ -233,13 +306,15 @@ void Display::DrawBlockLocked() {
 std::vector<std::string> Display::LiveTable(const IntervalRow& row) const {
   // At most this many agent rows: the top and bottom halves by writes/s.
   constexpr size_t kMaxAgents = 16;
-  auto line = [](const std::string& name, const Figures& f) {
+  auto line = [](const std::string& name, const Figures& f,
+                 const stats::Health& health) {
     const stats::IntervalCounters& c = f.counters;
     auto latency = [](const stats::LatencyHistogram& h, double q) {
       return h.count() == 0 ? std::string("-") : FormatLatency(h.Quantile(q));
     };
     return absl::StrFormat(
-        "%-16s %9.0f %9s %9s %9s %8.0f %9s %6.1f%% %7d", name.substr(0, 16),
+        "%-16s %-9s %9.0f %9s %9s %9s %8.0f %9s %6.1f%% %7d",
+        name.substr(0, 16), ShortHealth(health.state),
         f.writes_per_s(), latency(f.write_latency, 0.5),
         latency(f.write_latency, 0.95), latency(f.write_latency, 0.99),
         f.reads_per_s(), latency(f.read_latency, 0.99),
@@ -250,8 +325,8 @@ std::vector<std::string> Display::LiveTable(const IntervalRow& row) const {
       absl::StrFormat("interval %d ending at %.1fs, %d agent%s reporting",
                       row.sequence, row.end_s, row.agents.size(),
                       row.agents.size() == 1 ? "" : "s"),
-      absl::StrFormat("%-16s %9s %9s %9s %9s %8s %9s %7s %7s", "agent",
-                      "writes/s", "w p50", "w p95", "w p99", "reads/s",
+      absl::StrFormat("%-16s %-9s %9s %9s %9s %9s %8s %9s %7s %7s", "agent",
+                      "state", "writes/s", "w p50", "w p95", "w p99", "reads/s",
                       "r p99", "queue", "errors")};
   std::vector<const AgentFigures*> agents;
   for (const AgentFigures& a : row.agents) agents.push_back(&a);
@@ -263,20 +338,22 @@ std::vector<std::string> Display::LiveTable(const IntervalRow& row) const {
                      });
     const size_t half = (kMaxAgents - 1) / 2;
     for (size_t i = 0; i < half; ++i) {
-      table.push_back(line(agents[i]->agent_id, agents[i]->figures));
+      table.push_back(line(agents[i]->agent_id, agents[i]->figures,
+                           agents[i]->health));
     }
     table.push_back(absl::StrFormat(
         "  ... %d more agents (every agent is in the JSON and CSV reports)",
         agents.size() - 2 * half));
     for (size_t i = agents.size() - half; i < agents.size(); ++i) {
-      table.push_back(line(agents[i]->agent_id, agents[i]->figures));
+      table.push_back(line(agents[i]->agent_id, agents[i]->figures,
+                           agents[i]->health));
     }
   } else {
     for (const AgentFigures* a : agents) {
-      table.push_back(line(a->agent_id, a->figures));
+      table.push_back(line(a->agent_id, a->figures, a->health));
     }
   }
-  table.push_back(line("TOTAL", row.total));
+  table.push_back(line("TOTAL", row.total, row.total_health));
   return table;
 }
 
@@ -286,12 +363,14 @@ void Display::Row(const IntervalRow& row) {
   const bool per_agent = per_agent_ || row.agents.size() > 1;
   if (per_agent && !live_) {
     for (const AgentFigures& a : row.agents) {
-      std::fprintf(out_, "[%7.1fs] %-12s %s\n", row.end_s, a.agent_id.c_str(),
-                   FigureLine(a.figures).c_str());
+      std::fprintf(out_, "[%7.1fs] %-12s %-9s %s%s\n", row.end_s,
+                   a.agent_id.c_str(), ShortHealth(a.health.state),
+                   FigureLine(a.figures).c_str(), HealthReasons(a.health).c_str());
     }
   }
-  const std::string prefix = absl::StrFormat("[%7.1fs] %-12s ", row.end_s,
-                                             per_agent ? "TOTAL" : "");
+  const std::string prefix =
+      absl::StrFormat("[%7.1fs] %s%-9s ", row.end_s, per_agent ? "TOTAL  " : "",
+                      ShortHealth(row.total_health.state));
   if (live_) {
     // One line within the terminal's width (one column short of it, so
     // that no terminal wraps it early): a wrapped line would scroll the
@@ -303,7 +382,8 @@ void Display::Row(const IntervalRow& row) {
                                static_cast<size_t>(std::max(20, width - 1)))
                      .c_str());
   } else {
-    std::fprintf(out_, "%s\n", FitFigureLine(prefix, row.total, 0).c_str());
+    std::fprintf(out_, "%s%s\n", FitFigureLine(prefix, row.total, 0).c_str(),
+                 HealthReasons(row.total_health).c_str());
   }
   if (live_ && per_agent) table_ = LiveTable(row);
   DrawBlockLocked();
@@ -440,6 +520,7 @@ void Display::Summary(const RunSummary& s, const ScenarioJudgement& scenario,
   for (const std::string& warning : s.warnings) {
     std::fprintf(o, "WARNING: %s\n", warning.c_str());
   }
+  PrintHealth(o, s);
   std::fprintf(o, "\nGuide scenario: %s (%s)\n", scenario.name.c_str(),
                scenario.section.c_str());
   std::fprintf(o, "  %s: measured %.0f writes/s, %s\n",

@@ -109,6 +109,14 @@ class Display {
 std::string FitFigureLine(const std::string& prefix, const Figures& figures,
                           size_t width);
 
+// The state column of the live view and interval lines: "healthy",
+// "STRESS", "OVERLOAD", "GEN-BOUND" (at most 9 characters).
+const char* ShortHealth(stats::HealthState state);
+// " | under_stress: queue 93.0% full (healthy below 80.0%); ..." for an
+// unhealthy state; "" when healthy or generator-bound (whose reason the
+// figure line carries).
+std::string HealthReasons(const stats::Health& health);
+
 // "12.3 ms"-style rendering of a latency in nanoseconds.
 std::string FormatLatency(int64_t ns);
 

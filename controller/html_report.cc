@@ -596,6 +596,126 @@ ul.legend{list-style:none;margin:4px 0 0;padding:0;display:flex;flex-wrap:wrap;g
 .note{color:#666;font-size:12px}
 )";
 
+// The health state of every interval (of the total) as a band of coloured
+// spans on the charts' time axis, under the charts.
+std::string HealthBand(const json& report) {
+  const json& rows = report.contains("chart")       ? report.at("chart").at("rows")
+                     : report.contains("intervals") ? report.at("intervals")
+                                                    : json::array();
+  if (rows.empty()) return "";
+  struct Look {
+    const char* state;
+    const char* label;
+    const char* color;
+  };
+  constexpr Look kLooks[] = {{"healthy", "healthy", "#2e7d32"},
+                             {"under_stress", "under stress", "#ef6c00"},
+                             {"overloaded", "overloaded", "#c62828"},
+                             {"generator_bound", "generator-bound", "#9e9e9e"}};
+  constexpr double kWidth = 760, kLeft = 64, kRight = 16, kHeight = 34;
+  double x0 = rows.front().value("start_s", 0.0), x1 = x0;
+  for (const json& row : rows) x1 = std::max(x1, row.value("end_s", 0.0));
+  if (!(x1 > x0)) x1 = x0 + 1;
+  auto x = [&](double s) {
+    return kLeft + (kWidth - kLeft - kRight) * (s - x0) / (x1 - x0);
+  };
+  std::string svg = absl::StrFormat(
+      "<svg class=\"chart\" data-chart=\"health\" "
+      "xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" "
+      "role=\"img\" aria-label=\"health state over time\">\n",
+      kWidth, kHeight);
+  absl::StrAppendFormat(&svg,
+                        "<text class=\"label\" x=\"4\" y=\"16\">state</text>\n");
+  for (const json& row : rows) {
+    const json::json_pointer pointer("/total/health/state");
+    const std::string state = row.contains(pointer) && row.at(pointer).is_string()
+                                  ? row.at(pointer).get<std::string>()
+                                  : "";
+    const Look* look = nullptr;
+    for (const Look& l : kLooks) {
+      if (state == l.state) look = &l;
+    }
+    if (look == nullptr) continue;
+    const double a = x(row.value("start_s", 0.0)), b = x(row.value("end_s", 0.0));
+    absl::StrAppendFormat(
+        &svg,
+        "<rect data-state=\"%s\" x=\"%.1f\" y=\"4\" width=\"%.1f\" "
+        "height=\"18\" fill=\"%s\"><title>%.1f-%.1fs: %s</title></rect>\n",
+        look->state, a, std::max(0.5, b - a), look->color,
+        row.value("start_s", 0.0), row.value("end_s", 0.0), look->label);
+  }
+  svg += "</svg>\n";
+  std::string legend = "<ul class=\"legend\">";
+  for (const Look& l : kLooks) {
+    absl::StrAppendFormat(&legend,
+                          "<li><span class=\"swatch\" style=\"border-color:%s\">"
+                          "</span>%s</li>",
+                          l.color, l.label);
+  }
+  legend += "</ul>\n";
+  return absl::StrCat(
+      "<figure class=\"health\"><figcaption>Health (the guide's key "
+      "indicators), each interval of the total</figcaption>\n",
+      svg, legend, "</figure>\n");
+}
+
+// The summary's health counts and the diagnosis's findings.
+std::string DiagnosisSection(const json& summary) {
+  std::string html = "<h2>Health and diagnosis</h2>\n";
+  if (summary.contains("health")) {
+    std::vector<std::vector<std::string>> rows;
+    auto tally_row = [](const std::string& name, const json& tally) {
+      std::vector<std::string> cells = {Escape(name)};
+      for (const char* state :
+           {"healthy", "under_stress", "overloaded", "generator_bound"}) {
+        const json t = tally.value(state, json::object());
+        cells.push_back(absl::StrFormat("%d (%.1fs)", t.value("intervals", 0),
+                                        t.value("seconds", 0.0)));
+      }
+      return cells;
+    };
+    for (const json& a : summary.value("agents", json::array())) {
+      if (a.contains("health")) {
+        rows.push_back(tally_row(Text(a.value("agent_id", json())), a.at("health")));
+      }
+    }
+    rows.push_back(tally_row("TOTAL", summary.at("health")));
+    html += Table({"intervals", "healthy", "under stress", "overloaded",
+                   "generator-bound"},
+                  rows);
+  }
+  const json findings = summary.value("diagnosis", json::array());
+  if (findings.empty()) {
+    html += "<p class=\"ok\" data-diagnosis=\"none\">No finding.</p>\n";
+    return html;
+  }
+  html += "<ol class=\"diagnosis\">\n";
+  for (const json& f : findings) {
+    std::string agents;
+    for (const json& a : f.value("agents", json::array())) {
+      absl::StrAppend(&agents, agents.empty() ? "" : ", ", Text(a));
+    }
+    std::string advice;
+    for (const json& a : f.value("advice", json::array())) {
+      absl::StrAppend(&advice, "<li><code>", Text(a), "</code></li>");
+    }
+    absl::StrAppendFormat(
+        &html,
+        "<li data-finding=\"%s\"><b>%s</b> (%s; intervals %d-%d, "
+        "%.1f-%.1fs)<br>cause: %s<br>evidence: %s<br>try:<ul>%s</ul>%s</li>\n",
+        Text(f.value("id", json())), Text(f.value("symptom", json())), agents,
+        f.value("first_interval", 0), f.value("last_interval", 0),
+        f.value("first_s", 0.0), f.value("last_s", 0.0),
+        Text(f.value("cause", json())), Text(f.value("evidence", json())),
+        advice,
+        f.value("guide", std::string()).empty()
+            ? ""
+            : absl::StrCat("guide: ", Text(f.value("guide", json()))));
+  }
+  html += "</ol>\n";
+  return html;
+}
+
 }  // namespace
 
 std::string HtmlReport(const json& report) {
@@ -744,6 +864,8 @@ std::string HtmlReport(const json& report) {
   }
   for (const Chart& c : charts) html += SvgChart(c, starts, ends);
   html += "</div>\n";
+  html += HealthBand(report);
+  html += DiagnosisSection(summary);
   // The scenario's expectation first: what the guide expects of this
   // command, then the general targets every run is held to.
   if (summary.contains("scenario") && summary.at("scenario").is_object()) {

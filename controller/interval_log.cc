@@ -125,9 +125,9 @@ void IntervalLog::Add(const IntervalRow& row) {
   std::vector<Point> agents(agent_ids_.size());
   for (const AgentFigures& a : row.agents) {
     auto it = agent_index_.find(a.agent_id);
-    if (it != agent_index_.end()) agents[it->second] = MakePoint(row, a.figures);
+    if (it != agent_index_.end()) agents[it->second] = MakePoint(row, a.figures, a.health.state);
   }
-  const Point total = MakePoint(row, row.total);
+  const Point total = MakePoint(row, row.total, row.total_health.state);
   if (new_point) {
     total_points_.push_back(total);
     for (size_t i = 0; i < agents.size(); ++i) agent_points_[i].push_back(agents[i]);
@@ -235,9 +235,11 @@ absl::Status IntervalLog::WriteJsonReport(const std::string& path,
 }
 
 IntervalLog::Point IntervalLog::MakePoint(const IntervalRow& row,
-                                          const Figures& f) {
+                                          const Figures& f,
+                                          stats::HealthState health) {
   Point p;
   p.present = true;
+  p.health = health;
   p.sequence = row.sequence;
   p.start_s = row.start_s;
   p.end_s = row.end_s;
@@ -293,6 +295,17 @@ IntervalLog::Point IntervalLog::Merge(const Point& a, const Point& b) {
   m.checkpoints = a.checkpoints + b.checkpoints;
   m.checkpoints_blocked = a.checkpoints_blocked + b.checkpoints_blocked;
   m.cpu_fraction = mean(a.cpu_fraction, b.cpu_fraction);
+  // The worst: overloaded, under stress, generator-bound, healthy.
+  auto severity = [](stats::HealthState h) {
+    switch (h) {
+      case stats::HealthState::kHealthy: return 0;
+      case stats::HealthState::kGeneratorBound: return 1;
+      case stats::HealthState::kUnderStress: return 2;
+      case stats::HealthState::kOverloaded: return 3;
+    }
+    return 0;
+  };
+  m.health = severity(b.health) > severity(a.health) ? b.health : a.health;
   return m;
 }
 
@@ -318,7 +331,8 @@ nlohmann::json IntervalLog::PointJson(const Point& p) {
             {"commit_ms", {{"count", p.commit_count}, {"p99", p.commit_p99_ms}}},
             {"checkpoints", p.checkpoints},
             {"checkpoints_blocked", p.checkpoints_blocked}}},
-          {"process", {{"cpu_fraction", p.cpu_fraction}}}};
+          {"process", {{"cpu_fraction", p.cpu_fraction}}},
+          {"health", {{"state", stats::HealthStateName(p.health)}}}};
 }
 
 nlohmann::json IntervalLog::ChartJson() const {

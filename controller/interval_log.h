@@ -111,8 +111,11 @@ class IntervalLog {
     int64_t checkpoints = 0;
     int64_t checkpoints_blocked = 0;
     double cpu_fraction = 0;
+    // The worst health state of the intervals in the point.
+    stats::HealthState health = stats::HealthState::kHealthy;
   };
-  static Point MakePoint(const IntervalRow& row, const Figures& figures);
+  static Point MakePoint(const IntervalRow& row, const Figures& figures,
+                         stats::HealthState health);
   static Point Merge(const Point& a, const Point& b);
   static nlohmann::json PointJson(const Point& p);
   // Halves every series (merging neighbours) once they are full.

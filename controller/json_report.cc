@@ -62,6 +62,7 @@ nlohmann::json StoreJson(const storage::StoreInternals& s) {
       {"checkpoint_frames", s.checkpoint_frames},
       {"checkpoints_blocked", s.checkpoints_blocked},
       {"wal_stuck_ms_max", Ms(s.wal_stuck_ns_max)},
+      {"writer_cpu_seconds", static_cast<double>(s.writer_cpu_ns) / 1e9},
       {"checkpoint_ms", ShortLatencyJson(s.checkpoint_latency)},
       {"commit_ms", ShortLatencyJson(s.commit_latency)},
       {"busy_events",
@@ -228,16 +229,53 @@ nlohmann::json FiguresJson(const Figures& f) {
   return j;
 }
 
+nlohmann::json HealthJson(const stats::Health& health) {
+  return {{"state", stats::HealthStateName(health.state)},
+          {"reasons", health.reasons}};
+}
+
+nlohmann::json HealthTallyJson(const stats::HealthTally& tally) {
+  nlohmann::json j = nlohmann::json::object();
+  for (stats::HealthState state : stats::kAllHealthStates) {
+    const int i = static_cast<int>(state);
+    j[stats::HealthStateName(state)] = {{"intervals", tally.intervals[i]},
+                                        {"seconds", tally.seconds[i]}};
+  }
+  j["healthy_fraction"] = tally.fraction(stats::HealthState::kHealthy);
+  return j;
+}
+
+nlohmann::json DiagnosisJson(const std::vector<Finding>& findings) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Finding& f : findings) {
+    out.push_back({{"id", f.id},
+                   {"symptom", f.symptom},
+                   {"cause", f.cause},
+                   {"evidence", f.evidence},
+                   {"advice", f.advice},
+                   {"guide", f.guide},
+                   {"agents", f.agents},
+                   {"first_interval", f.first_interval},
+                   {"last_interval", f.last_interval},
+                   {"intervals", f.intervals},
+                   {"first_s", f.first_s},
+                   {"last_s", f.last_s}});
+  }
+  return out;
+}
+
 nlohmann::json IntervalRowJson(const IntervalRow& row, bool with_agents) {
   nlohmann::json j = {{"sequence", row.sequence},
                       {"start_s", row.start_s},
                       {"end_s", row.end_s},
                       {"total", FiguresJson(row.total)}};
+  j["total"]["health"] = HealthJson(row.total_health);
   if (with_agents) {
     nlohmann::json per_agent = nlohmann::json::array();
     for (const AgentFigures& a : row.agents) {
       nlohmann::json figures = FiguresJson(a.figures);
       figures["agent_id"] = a.agent_id;
+      figures["health"] = HealthJson(a.health);
       per_agent.push_back(std::move(figures));
     }
     j["agents"] = std::move(per_agent);
@@ -252,6 +290,7 @@ nlohmann::json AgentIntervalJson(const IntervalRow& row,
   j["start_s"] = row.start_s;
   j["end_s"] = row.end_s;
   j["agent_id"] = agent.agent_id;
+  j["health"] = HealthJson(agent.health);
   return j;
 }
 
@@ -280,6 +319,7 @@ nlohmann::json RunReportJson(const Scenario& scenario, nlohmann::json rows,
     agent["finished"] = a.finished;
     agent["lost"] = a.lost;
     agent["lost_reason"] = a.lost_reason;
+    agent["health"] = HealthTallyJson(a.health);
     if (a.audit.has_value()) agent["audit"] = AuditJson(*a.audit);
     agents.push_back(std::move(agent));
   }
@@ -312,6 +352,8 @@ nlohmann::json RunReportJson(const Scenario& scenario, nlohmann::json rows,
         {"total", FiguresJson(summary.total)},
         {"agents", std::move(agents)},
         {"warnings", summary.warnings},
+        {"health", HealthTallyJson(summary.health)},
+        {"diagnosis", DiagnosisJson(summary.diagnosis)},
         {"guide_targets", std::move(checks)},
         {"thresholds", std::move(threshold_results)}}},
       {"audit", AuditJson(summary.audit)},

@@ -137,7 +137,7 @@ class AgentRuns {
         drain_allowance_(FinishAllowance(spec) - SilenceLimit(spec)),
         max_updates_(MaxUpdates(spec)),
         agent_count_(agents.size()),
-        aggregator_(Ids(agents)),
+        aggregator_(Ids(agents), DiagnosisSettingsOf(spec)),
         quiet_sink_(options.quiet ? std::fopen("/dev/null", "w") : nullptr),
         display_(quiet_sink_ != nullptr ? quiet_sink_.get() : stdout,
                  !options.quiet && isatty(STDOUT_FILENO) == 1,

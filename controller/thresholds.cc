@@ -31,6 +31,8 @@ constexpr MetricInfo kMetrics[] = {
     {"queue_full", Kind::kCount},      {"read_errors", Kind::kCount},
     {"lost", Kind::kCount},            {"generator_bound", Kind::kCount},
     {"checkpoint_starved", Kind::kCount},
+    {"healthy_intervals", Kind::kCount}, {"under_stress_intervals", Kind::kCount},
+    {"overloaded_intervals", Kind::kCount}, {"healthy_fraction", Kind::kFraction},
     {"stable", Kind::kCount, true},
     {"throughput_drift", Kind::kFraction, true},
     {"p99_drift", Kind::kFraction, true},
@@ -58,8 +60,22 @@ double QuantileMs(const stats::LatencyHistogram& h, const std::string& which) {
   return static_cast<double>(h.Quantile(q)) / 1e6;
 }
 
-double Measure(const std::string& metric, const Figures& f, int64_t lost) {
+double Measure(const std::string& metric, const Figures& f,
+               const stats::HealthTally& health, int64_t lost) {
   const stats::IntervalCounters& c = f.counters;
+  auto in_state = [&](stats::HealthState state) {
+    return static_cast<double>(health.intervals[static_cast<int>(state)]);
+  };
+  if (metric == "healthy_intervals") return in_state(stats::HealthState::kHealthy);
+  if (metric == "under_stress_intervals") {
+    return in_state(stats::HealthState::kUnderStress);
+  }
+  if (metric == "overloaded_intervals") {
+    return in_state(stats::HealthState::kOverloaded);
+  }
+  if (metric == "healthy_fraction") {
+    return health.fraction(stats::HealthState::kHealthy);
+  }
   if (metric == "writes_per_s") return f.writes_per_s();
   if (metric == "reads_per_s") return f.reads_per_s();
   if (metric == "error_rate") return f.error_rate();
@@ -268,22 +284,22 @@ std::vector<ThresholdResult> EvaluateThresholds(
       continue;
     }
     auto add = [&](const std::string& scope, const Figures& figures,
-                   int64_t lost) {
+                   const stats::HealthTally& health, int64_t lost) {
       ThresholdResult r;
       r.text = t.text;
       r.scope = scope;
-      r.measured = Measure(t.metric, figures, lost);
+      r.measured = Measure(t.metric, figures, health, lost);
       r.unit = UnitOf(kind);
       r.passed = Holds(r.measured, t.op, t.limit);
       results.push_back(r);
     };
     if (t.scope == "total") {
-      add("total", summary.total, lost_total);
+      add("total", summary.total, summary.health, lost_total);
     } else {
       bool found = false;
       for (const AgentSummary& a : summary.agents) {
         if (t.scope == "each" || t.scope == a.agent_id) {
-          add(a.agent_id, a.figures, a.lost ? 1 : 0);
+          add(a.agent_id, a.figures, a.health, a.lost ? 1 : 0);
           found = true;
         }
       }

@@ -7,7 +7,10 @@
 //     write_timeouts queue_full read_errors lost (counts), generator_bound
 //     (intervals the load generator limited; in total, summed over the
 //     agents) and checkpoint_starved (intervals whose WAL was starved of
-//     checkpoints; protocol/validity.h), e.g. `generator_bound==0`; and,
+//     checkpoints; protocol/validity.h), e.g. `generator_bound==0`;
+//     healthy_intervals under_stress_intervals overloaded_intervals (counts)
+//     and healthy_fraction (the guide's health states, stats/health.h),
+//     e.g. `overloaded_intervals==0`, `each:healthy_fraction>=95%`; and,
 //     on the whole run's stability verdict (total only, judged at the end:
 //     controller/stability.h), stable (1 or 0), throughput_drift (the
 //     drift's size per 10 minutes, a fraction) and p99_drift (the p99's
@@ -64,7 +67,7 @@ std::vector<ThresholdResult> EvaluateThresholds(
 // --abort-on-fail: the first threshold that fails on the figures so far
 // (`so_far`: the summary of the updates received until now) and can no
 // longer hold. Counts (write_errors write_timeouts queue_full read_errors
-// lost generator_bound checkpoint_starved) and peaks (write_max read_max queue_utilization) only grow, so once
+// lost generator_bound checkpoint_starved and the *_intervals) and peaks (write_max read_max queue_utilization) only grow, so once
 // one is over an upper bound (<, <=, or == with the count already above)
 // it has failed for good and is reported at once. Percentiles, rates and
 // error_rate can still recover, so they are judged only once `past_grace`.

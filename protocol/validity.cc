@@ -99,4 +99,27 @@ std::optional<std::string> CheckpointStarvationReason(
       s.checkpoints_blocked == 1 ? "" : "s");
 }
 
+stats::HealthSample HealthSampleOf(const IntervalUpdate& update) {
+  const stats::IntervalCounters& c = update.stats.counters;
+  stats::HealthSample s;
+  s.seconds = update.end_s - update.start_s;
+  s.writes_ok = c.writes_ok;
+  s.write_errors = c.write_errors;
+  s.write_timeouts = c.write_timeouts;
+  s.queue_full = c.queue_full;
+  s.reads_ok = c.reads_ok;
+  s.read_errors = c.read_errors;
+  s.offered_writes = update.offered_writes;
+  if (update.stats.write_latency.count() > 0) {
+    s.write_p95_ns = update.stats.write_latency.Quantile(0.95);
+    s.write_p99_ns = update.stats.write_latency.Quantile(0.99);
+  }
+  s.queue_utilization =
+      update.queue_size > 0
+          ? static_cast<double>(update.peak_queue_depth) / update.queue_size
+          : 0;
+  s.generator_bound_reason = GeneratorBoundReason(update).value_or("");
+  return s;
+}
+
 }  // namespace loadtest::protocol

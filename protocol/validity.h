@@ -12,6 +12,7 @@
 #include <string>
 
 #include "protocol/run_spec.h"
+#include "stats/health.h"
 
 namespace loadtest::protocol {
 
@@ -66,6 +67,10 @@ std::optional<std::string> GeneratorBoundReason(
 // figures.
 std::optional<std::string> CheckpointStarvationReason(
     const IntervalUpdate& update);
+
+// The figures of one agent's interval as the health rules read them
+// (stats/health.h), its generator verdict (GeneratorBoundReason) included.
+stats::HealthSample HealthSampleOf(const IntervalUpdate& update);
 
 // "2 cores", "1 core", "1.5 cores".
 std::string CoresText(double cores);

@@ -109,6 +109,7 @@ absl::Status CheckInternals(const IntervalUpdate& u) {
     RETURN_IF_ERROR(
         CheckCount("store checkpoints_blocked", s.checkpoints_blocked));
     RETURN_IF_ERROR(CheckNanos("store wal_stuck_ns_max", s.wal_stuck_ns_max));
+    RETURN_IF_ERROR(CheckNanos("store writer_cpu_ns", s.writer_cpu_ns));
     RETURN_IF_ERROR(CheckConnection("store writer", s.writer));
     RETURN_IF_ERROR(CheckConnection("store readers", s.readers));
     RETURN_IF_ERROR(CheckConnection("store checkpointer", s.checkpointer));
@@ -314,6 +315,7 @@ void ToProto(const IntervalUpdate& u, pb::RunUpdate* out) {
     p->set_checkpoint_frames(s.checkpoint_frames);
     p->set_checkpoints_blocked(s.checkpoints_blocked);
     p->set_wal_stuck_ns_max(s.wal_stuck_ns_max);
+    p->set_writer_cpu_ns(s.writer_cpu_ns);
     ToProto(s.checkpoint_latency, p->mutable_checkpoint_latency());
     ToProto(s.commit_latency, p->mutable_commit_latency());
     ToProto(s.writer, p->mutable_writer());
@@ -400,6 +402,7 @@ absl::StatusOr<IntervalUpdate> FromProto(const pb::RunUpdate& p) {
     s.checkpoint_frames = w.checkpoint_frames();
     s.checkpoints_blocked = w.checkpoints_blocked();
     s.wal_stuck_ns_max = w.wal_stuck_ns_max();
+    s.writer_cpu_ns = w.writer_cpu_ns();
     ASSIGN_OR_RETURN(s.checkpoint_latency, FromProto(w.checkpoint_latency()));
     ASSIGN_OR_RETURN(s.commit_latency, FromProto(w.commit_latency()));
     s.writer = FromProto(w.writer());

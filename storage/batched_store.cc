@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -356,6 +357,18 @@ class BatchedStore::Impl {
     return options_.collect_internals ? kind : nullptr;
   }
 
+  // The writer thread's CPU time, as it last read it (after each batch), and
+  // what TakeInternals() last saw of it.
+  void RecordWriterCpu() {
+    timespec ts{};
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0) {
+      writer_cpu_ns_.store(int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec,
+                           std::memory_order_relaxed);
+    }
+  }
+  std::atomic<int64_t> writer_cpu_ns_{0};
+  int64_t taken_writer_cpu_ns_ ABSL_GUARDED_BY(internals_mu_) = 0;
+
   // The interval's COMMIT times (writer thread), and what TakeInternals()
   // last saw of the connection counters (its caller only).
   sync::Mutex internals_mu_;
@@ -550,6 +563,7 @@ void BatchedStore::Impl::WriterLoop() {
     }
     if (batch.empty()) continue;  // Everything taken had been abandoned.
     const int transactions = CommitBatch(&batch, &taken_at);
+    RecordWriterCpu();
     if (metrics_ != nullptr) {
       for (size_t i = 0; i < batch.size(); ++i) {
         metrics_->queue_wait.Observe(Seconds(taken_at[i] - batch[i]->enqueued));
@@ -712,6 +726,9 @@ StoreInternals BatchedStore::Impl::TakeInternals() {
   const ConnectionActivity checkpointer = checkpointer_counters_.Snapshot();
   sync::MutexLock lock(&internals_mu_);
   std::swap(taken.commit_latency, commit_latency_);
+  const int64_t writer_cpu_ns = writer_cpu_ns_.load(std::memory_order_relaxed);
+  taken.writer_cpu_ns = std::max<int64_t>(0, writer_cpu_ns - taken_writer_cpu_ns_);
+  taken_writer_cpu_ns_ = writer_cpu_ns;
   taken.writer = delta(writer, &taken_writer_);
   taken.readers = delta(readers, &taken_readers_);
   taken.checkpointer = delta(checkpointer, &taken_checkpointer_);

@@ -32,6 +32,7 @@ namespace {
 void AddCounts(const StoreInternals& o, StoreInternals* s) {
   s->checkpoints += o.checkpoints;
   s->checkpoint_frames += o.checkpoint_frames;
+  s->writer_cpu_ns += o.writer_cpu_ns;
   s->checkpoints_blocked += o.checkpoints_blocked;
   s->wal_stuck_ns_max = std::max(s->wal_stuck_ns_max, o.wal_stuck_ns_max);
   s->checkpoint_latency.Merge(o.checkpoint_latency);

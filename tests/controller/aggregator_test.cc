@@ -56,6 +56,38 @@ TEST(AggregatorTest, EmitsARowOnlyWhenEveryAgentReportedTheInterval) {
   EXPECT_EQ(rows[0].sequence, 2);
 }
 
+TEST(AggregatorTest, JudgesEachAgentsAndTheTotalsHealthAndDiagnoses) {
+  DiagnosisSettings settings;
+  settings.writers = 10;
+  settings.batch_size = 100;
+  settings.queue_size = 1000;
+  Aggregator aggregator({"a", "b"}, settings);
+  std::vector<IntervalRow> rows;
+  for (int64_t seq = 1; seq <= 3; ++seq) {
+    protocol::IntervalUpdate b = Update(seq, 100, 1000);
+    if (seq == 3) {
+      b.stats.counters.queue_full = 7;  // b's third interval: overloaded.
+      b.peak_queue_depth = 1000;
+    }
+    aggregator.Add("a", Update(seq, 100, 1000));
+    for (IntervalRow& row : aggregator.Add("b", b)) rows.push_back(row);
+  }
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].agents[1].health.state, stats::HealthState::kHealthy);
+  EXPECT_EQ(rows[2].agents[0].health.state, stats::HealthState::kHealthy);
+  EXPECT_EQ(rows[2].agents[1].health.state, stats::HealthState::kOverloaded);
+  EXPECT_EQ(rows[2].total_health.state, stats::HealthState::kOverloaded);
+  const RunSummary summary = aggregator.Summary();
+  EXPECT_EQ(summary.health.intervals[0], 2);  // Healthy.
+  EXPECT_EQ(summary.health.intervals[2], 1);  // Overloaded.
+  EXPECT_EQ(summary.agents[0].health.intervals[0], 3);
+  EXPECT_EQ(summary.agents[1].health.intervals[2], 1);
+  ASSERT_EQ(summary.diagnosis.size(), 1u);
+  EXPECT_EQ(summary.diagnosis[0].id, "queue_full");
+  EXPECT_EQ(summary.diagnosis[0].agents, std::vector<std::string>{"b"});
+  EXPECT_EQ(summary.diagnosis[0].first_interval, 3);
+}
+
 TEST(AggregatorTest, TotalPercentilesComeFromTheMergedHistogram) {
   // Agent a: 900 fast writes (~1 µs); agent b: 100 slow ones (~1 ms). The
   // true p95 of all 1000 writes is slow; an average of the two agents' p95

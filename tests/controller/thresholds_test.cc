@@ -126,6 +126,45 @@ TEST(ThresholdsTest, GeneratorBoundIntervalsCanBeRequiredToBeNone) {
   EXPECT_TRUE(ParseThreshold("checkpoint_starved==0").ok());
 }
 
+TEST(ThresholdsTest, HealthStatesCanBeRequired) {
+  auto overloaded = ParseThreshold("overloaded_intervals==0");
+  ASSERT_TRUE(overloaded.ok()) << overloaded.status();
+  auto healthy = ParseThreshold("each:healthy_fraction>=90%");
+  ASSERT_TRUE(healthy.ok()) << healthy.status();
+  auto stressed = ParseThreshold("under_stress_intervals<=1");
+  ASSERT_TRUE(stressed.ok()) << stressed.status();
+  RunSummary summary;
+  summary.agents.resize(2);
+  summary.agents[0].agent_id = "a1";
+  for (int i = 0; i < 19; ++i) {
+    summary.agents[0].health.Add(stats::HealthState::kHealthy, 1);
+  }
+  summary.agents[0].health.Add(stats::HealthState::kUnderStress, 1);
+  summary.agents[1].agent_id = "a2";
+  for (int i = 0; i < 17; ++i) {
+    summary.agents[1].health.Add(stats::HealthState::kHealthy, 1);
+  }
+  for (int i = 0; i < 3; ++i) {
+    summary.agents[1].health.Add(stats::HealthState::kOverloaded, 1);
+  }
+  summary.health.Add(summary.agents[1].health);
+  const std::vector<ThresholdResult> results =
+      EvaluateThresholds({*overloaded, *healthy, *stressed}, summary);
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_FALSE(results[0].passed);  // 3 overloaded in the total.
+  EXPECT_EQ(results[0].measured, 3);
+  EXPECT_TRUE(results[1].passed);   // a1: 19 of 20 healthy, 95%.
+  EXPECT_DOUBLE_EQ(results[1].measured, 0.95);
+  EXPECT_FALSE(results[2].passed);  // a2: 17 of 20, 85%.
+  EXPECT_EQ(results[2].unit, "%");
+  EXPECT_TRUE(results[3].passed);   // No interval under stress in the total.
+  // Intervals in a state only grow: live, over the bound is final.
+  EXPECT_TRUE(
+      FirstLiveFailure({*overloaded}, summary, /*past_grace=*/false).has_value());
+  EXPECT_FALSE(
+      FirstLiveFailure({*healthy}, summary, /*past_grace=*/false).has_value());
+}
+
 TEST(ThresholdsTest, ALimitThatScalesBeyondADoubleIsRefused) {
   auto t = ParseThreshold("write_max<1e306s");  // 1e309 ms: infinite.
   ASSERT_FALSE(t.ok());

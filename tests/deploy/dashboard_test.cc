@@ -187,9 +187,20 @@ TEST(DashboardTest,
         "opentrail_storage_busy_events_total{connection=\"readers\"}",
         "opentrail_storage_busy_events_total{connection=\"checkpointer\"}",
         "opentrail_storage_cache_hits_total{connection=\"writer\"}",
-        "opentrail_storage_cache_misses_total{connection=\"readers\"}"}) {
+        "opentrail_storage_cache_misses_total{connection=\"readers\"}",
+        "opentrail_health_state{state=\"healthy\"}",
+        "opentrail_health_state{state=\"overloaded\"}"}) {
     EXPECT_THAT(scrape.stdout_text, HasSubstr(series));
   }
+  // Mid-run, past its first interval: exactly one health state is current.
+  int current_states = 0;
+  for (const char* state :
+       {"healthy", "under_stress", "overloaded", "generator_bound"}) {
+    current_states += scrape.stdout_text.find(
+                          std::string("opentrail_health_state{state=\"") +
+                          state + "\"} 1\n") != std::string::npos;
+  }
+  EXPECT_EQ(current_states, 1) << scrape.stdout_text;
   WriteFile(dir.File("metrics.txt"), scrape.stdout_text);
   const ProcessResult lint =
       RunAndWait({promtool, "check", "metrics"}, dir.File("metrics.txt"));

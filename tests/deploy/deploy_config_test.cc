@@ -379,8 +379,22 @@ TEST(DashboardFileTest,
        {"Write throughput", "Read throughput", "Write latency p50/p95/p99",
         "Read latency p50/p95/p99", "Queue utilization",
         "Queue-full and timeout rates", "Batch size", "Batch processing time",
-        "Error rates"}) {
+        "Error rates", "Health state"}) {
     EXPECT_EQ(per_agent_panels.count(needed), 1u) << needed;
+  }
+  // The guide's health states as a state timeline of opentrail_health_state,
+  // its values mapped to the four states' names.
+  for (const json& panel : dashboard["panels"]) {
+    if (panel.value("title", "") != "Health state") continue;
+    EXPECT_EQ(panel.value("type", ""), "state-timeline");
+    EXPECT_THAT(panel["targets"][0].value("expr", ""),
+                HasSubstr("opentrail_health_state"));
+    const json& options =
+        panel["fieldConfig"]["defaults"]["mappings"][0]["options"];
+    EXPECT_EQ(options["0"].value("text", ""), "healthy");
+    EXPECT_EQ(options["1"].value("text", ""), "under stress");
+    EXPECT_EQ(options["2"].value("text", ""), "overloaded");
+    EXPECT_EQ(options["3"].value("text", ""), "generator-bound");
   }
   // The store's internals and the load generator, in a row of their own
   // repeated per agent, each reading the metric it is about.

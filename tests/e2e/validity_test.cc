@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -65,6 +66,64 @@ std::vector<json> IntervalLines(const std::string& path) {
   return lines;
 }
 
+// Every finding other than `expected` is backed by the run's own figures:
+// a finding the figures do not show fails. (checkpoints_behind: the WAL
+// reached twice its restart point; slow_commit: an interval's COMMIT p99
+// reached 25 ms. A fast writer of tiny batches appends WAL frames faster
+// than checkpoints copy them, or than the disk takes them, on some
+// machines.)
+void ExpectOnlyBackedFindings(const json& report, const std::string& expected) {
+  const json& store = report["summary"]["total"]["store"];
+  for (const json& f : report["summary"]["diagnosis"]) {
+    const std::string id = f["id"];
+    if (id == expected) continue;
+    if (id == "checkpoints_behind") {
+      EXPECT_GE(store["wal_bytes_max"].get<int64_t>(),
+                2 * store["wal_restart_bytes"].get<int64_t>());
+      continue;
+    }
+    if (id == "generator_bound") {  // Shared cores (tests run side by side).
+      EXPECT_GE(report["summary"]["total"]["generator_bound_intervals"].get<int64_t>(), 1);
+      continue;
+    }
+    if (id == "writer_saturated") {  // Some interval's writer at 85% of a core.
+      double busiest = 0;
+      for (const json& line : IntervalLines(report["intervals_file"])) {
+        busiest = std::max(busiest, line["store"]["writer_cpu_seconds"].get<double>() /
+                                        line["seconds"].get<double>());
+      }
+      EXPECT_GE(busiest, 0.85) << f.dump(2);
+      continue;
+    }
+    if (id == "slow_commit") {  // Some interval's COMMIT p99 at 25 ms or more.
+      double slowest = 0;
+      for (const json& line : IntervalLines(report["intervals_file"])) {
+        slowest = std::max(slowest, line["store"]["commit_ms"]["p99"].get<double>());
+      }
+      EXPECT_GE(slowest, 25.0) << f.dump(2);
+      continue;
+    }
+    ADD_FAILURE() << "unexpected finding " << f.dump(2);
+  }
+}
+
+// The ids of the report's diagnosis findings, in order.
+std::vector<std::string> FindingIds(const json& report) {
+  std::vector<std::string> ids;
+  for (const json& f : report["summary"]["diagnosis"]) ids.push_back(f["id"]);
+  return ids;
+}
+
+// The findings' ids of a report, and the health state of each interval's
+// total and of each agent's interval (the lines file), in order.
+std::vector<std::string> AgentStates(const json& report) {
+  std::vector<std::string> states;
+  for (const json& line : IntervalLines(report["intervals_file"])) {
+    states.push_back(line["health"]["state"]);
+  }
+  return states;
+}
+
 TEST(ValidityE2eTest, AReaderStormOnTwoCoresIsLimitedByTheLoadGenerator) {
   TempDir dir;
   const std::string out = dir.File("storm.json");
@@ -86,6 +145,10 @@ TEST(ValidityE2eTest, AReaderStormOnTwoCoresIsLimitedByTheLoadGenerator) {
   EXPECT_THAT(warning, HasSubstr("intervals limited by the load generator ("));
   EXPECT_THAT(warning, HasSubstr("not by the store"));
   EXPECT_THAT(r.stdout_text, HasSubstr("WARNING: agent "));
+  // The health state says whose limit it was, and so does the diagnosis.
+  EXPECT_THAT(AgentStates(report), ::testing::Contains("generator_bound"));
+  EXPECT_THAT(FindingIds(report), ::testing::Contains("generator_bound"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("the load generator, not the store, was the limit"));
 }
 
 TEST(ValidityE2eTest, ALightRunIsNotAndPassesAGeneratorBoundThreshold) {
@@ -107,6 +170,14 @@ TEST(ValidityE2eTest, ALightRunIsNotAndPassesAGeneratorBoundThreshold) {
   // The store's figures of a run of known shape: every batch one COMMIT.
   EXPECT_EQ(agent["store"]["commit_ms"]["count"], agent["batches"]);
   EXPECT_THAT(r.stdout_text, Not(HasSubstr("WARNING")));
+  // Healthy in every interval, and nothing to diagnose.
+  for (const std::string& state : AgentStates(report)) {
+    EXPECT_EQ(state, "healthy");
+  }
+  EXPECT_EQ(report["summary"]["health"]["healthy"]["intervals"],
+            agent["intervals"]);
+  EXPECT_THAT(FindingIds(report), ::testing::IsEmpty());
+  EXPECT_THAT(r.stdout_text, HasSubstr("Diagnosis: no finding: every interval healthy"));
 }
 
 // Opens the run's database as another process would and holds a read
@@ -193,6 +264,60 @@ TEST(ValidityE2eTest, AReaderHoldingASnapshotStarvesCheckpointsAndIsWarnedAbout)
   }
   EXPECT_GE(grew, 2);
   EXPECT_EQ(blocked, agent["store"]["checkpoints_blocked"].get<int64_t>());
+  // The diagnosis names the cause and the reader as what to change.
+  EXPECT_THAT(FindingIds(report), ::testing::Contains("checkpoint_starved"));
+  EXPECT_THAT(run.stdout_text(),
+              HasSubstr("WAL growing: checkpoints starved by a reader"));
+}
+
+// A queue far too small for the writers: every interval overloaded, the
+// diagnosis names the queue and its size first, and nothing the figures
+// do not show.
+TEST(ValidityE2eTest, AQueueTooSmallForTheWritersIsOverloadedAndNamed) {
+  TempDir dir;
+  const std::string out = dir.File("queue.json");
+  const ProcessResult r = RunAndWait(OnTwoCores(
+      {"-db=" + dir.File("queue.db"), "-writers=50", "-readers=0",
+       "-queue-size=10", "-batch-size=10", "-duration=3s", "-log-interval=1s",
+       "-metrics-port=0", "--out=" + out}));
+  ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
+  const json report = ReadReport(out);
+  ASSERT_TRUE(report.is_object());
+  const std::vector<std::string> states = AgentStates(report);
+  ASSERT_EQ(states.size(), 3u);
+  for (const std::string& state : states) EXPECT_EQ(state, "overloaded");
+  ASSERT_FALSE(FindingIds(report).empty());
+  EXPECT_EQ(FindingIds(report)[0], "queue_full");
+  ExpectOnlyBackedFindings(report, "queue_full");
+  const json& finding = report["summary"]["diagnosis"][0];
+  EXPECT_THAT(finding["advice"], ::testing::Contains("--queue-size=100"));
+  EXPECT_THAT(finding["cause"].get<std::string>(),
+              HasSubstr("more writers (50) than queue slots (10)"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("OVERLOAD"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("try: --queue-size=100"));
+}
+
+// Batches of one row for twenty writers: each write pays for a COMMIT; the
+// diagnosis names the batch size, and nothing the figures do not show.
+TEST(ValidityE2eTest, BatchesOfOneRowForManyWritersNameTheBatchSize) {
+  TempDir dir;
+  const std::string out = dir.File("batch.json");
+  const ProcessResult r = RunAndWait(OnTwoCores(
+      {"-db=" + dir.File("batch.db"), "-writers=20", "-readers=0",
+       "-batch-size=1", "-duration=3s", "-log-interval=1s", "-metrics-port=0",
+       "--out=" + out}));
+  ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
+  const json report = ReadReport(out);
+  ASSERT_TRUE(report.is_object());
+  ASSERT_THAT(FindingIds(report), ::testing::Contains("batches_capped"))
+      << report["summary"]["diagnosis"].dump(2);
+  ExpectOnlyBackedFindings(report, "batches_capped");
+  for (const json& f : report["summary"]["diagnosis"]) {
+    if (f["id"] == "batches_capped") {
+      EXPECT_THAT(f["advice"], ::testing::ElementsAre("--batch-size=100"));
+    }
+  }
+  EXPECT_THAT(r.stdout_text, HasSubstr("try: --batch-size=100"));
 }
 
 }  // namespace

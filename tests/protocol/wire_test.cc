@@ -190,6 +190,7 @@ TEST(WireTest, StoreAndProcessFiguresRoundTripExactly) {
   s.checkpoint_frames = 2400;
   s.checkpoints_blocked = 1;
   s.wal_stuck_ns_max = 1'500'000'000;
+  s.writer_cpu_ns = 870'000'000;
   s.checkpoint_latency.Record(3'000'000);
   for (int64_t ns : {100'000, 200'000, 900'000}) s.commit_latency.Record(ns);
   s.writer = {1, 300'000, 5000, 40, 900, 2};
@@ -220,6 +221,7 @@ TEST(WireTest, StoreAndProcessFiguresRoundTripExactly) {
   EXPECT_EQ(b.checkpoint_frames, 2400);
   EXPECT_EQ(b.checkpoints_blocked, 1);
   EXPECT_EQ(b.wal_stuck_ns_max, s.wal_stuck_ns_max);
+  EXPECT_EQ(b.writer_cpu_ns, s.writer_cpu_ns);
   EXPECT_EQ(b.checkpoint_latency.ToSparse(), s.checkpoint_latency.ToSparse());
   EXPECT_EQ(b.commit_latency.ToSparse(), s.commit_latency.ToSparse());
   EXPECT_EQ(b.commit_latency.sum(), s.commit_latency.sum());

@@ -724,10 +724,14 @@ TEST_F(StoreInternalsTest, NCommitsGiveNCommitSamples) {
   EXPECT_GT(taken.writer.cache_hits + taken.writer.cache_misses, 0);
   EXPECT_GT(taken.writer.cache_writes, 0);
   EXPECT_EQ(taken.writer.busy_events, 0);
+  // The writer thread's CPU time for 25 transactions: some, and far from
+  // a core-second each.
+  EXPECT_GT(taken.writer_cpu_ns, 0);
   // Taken means gone: the next interval starts empty.
   const StoreInternals next = Take(store.get());
   EXPECT_EQ(next.commit_latency.count(), 0u);
   EXPECT_EQ(next.writer.cache_writes, 0);
+  EXPECT_EQ(next.writer_cpu_ns, 0);
   ASSERT_TRUE(store->Close().ok());
 }
 
