@@ -294,11 +294,15 @@ const char* StabilityStateName(StabilityState state) {
 std::vector<std::string> StabilityFigureLines(const StabilityVerdict& v) {
   std::vector<std::string> lines;
   if (!v.judged()) return lines;
+  // Per 10 minutes is the bound's scale; over the judged span is what a
+  // short run's chart shows.
+  const double span_fraction = (v.to_s - v.from_s) / kTenMinutes;
   lines.push_back(absl::StrFormat(
       "write throughput: mean %.0f/s, drift %s per 10 minutes (95%% interval "
-      "%s to %s; stable within +-%.0f%%)",
+      "%s to %s; stable within +-%.0f%%), %s over the judged %.0fs",
       v.throughput.mean, Percent(v.drift), Percent(v.drift_ci_low),
-      Percent(v.drift_ci_high), 100 * kMaxThroughputDrift));
+      Percent(v.drift_ci_high), 100 * kMaxThroughputDrift,
+      Percent(v.drift * span_fraction), v.to_s - v.from_s));
   lines.push_back(absl::StrFormat(
       "write p99: %.2f ms in the first third, %.2f ms in the last (%s; "
       "stable up to +%.0f%%)",
@@ -347,7 +351,8 @@ StabilityVerdict JudgeStability(const StabilitySeries& series,
     v.state = StabilityState::kTooShort;
     v.headline = absl::StrCat(
         "too short to judge stability: ", v.judged_intervals,
-        " intervals after the warm-up and before the final one, ",
+        v.judged_intervals == 1 ? " interval" : " intervals",
+        " after the warm-up and before the final one, ",
         kMinJudgedIntervals,
         " needed (a longer --duration or a shorter -log-interval)");
     return v;

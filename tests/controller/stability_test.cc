@@ -294,6 +294,25 @@ TEST(StabilityTest, TheSeriesStaysWithinItsCapacity) {
   EXPECT_DOUBLE_EQ(series.points()[1].min_writes_per_s, 128);
 }
 
+TEST(StabilityTest, TheFigureLinesSayEachRulesFigures) {
+  SyntheticRun run;
+  run.intervals = 30;
+  run.interval_s = 1;
+  run.noise = 0;
+  run.rate = [](double t) { return 4000.0 - 10 * t; };
+  const std::vector<std::string> lines = StabilityFigureLines(run.Judge());
+  ASSERT_EQ(lines.size(), 5u);
+  // -10/s a second over 26 s of a mean of 3845/s: -6.8%.
+  EXPECT_THAT(lines[0], HasSubstr("write throughput: mean 3845/s"));
+  EXPECT_THAT(lines[0], HasSubstr("-6.8% over the judged 26s"));
+  EXPECT_THAT(lines[1], HasSubstr("write p99: 5.00 ms in the first third"));
+  EXPECT_THAT(lines[2], HasSubstr("stalls: 0"));
+  EXPECT_THAT(lines[3], HasSubstr("agent memory (RSS): 60.0 MiB to 60.0 MiB"));
+  EXPECT_THAT(lines[4], HasSubstr("store: WAL up to 4.0 MiB"));
+  run.intervals = 10;
+  EXPECT_TRUE(StabilityFigureLines(run.Judge()).empty());
+}
+
 TEST(StabilityTest, FitLineGivesTheSlopeAndItsInterval) {
   LinearTrend exact = FitLine({0, 1, 2, 3}, {2, 5, 8, 11});
   EXPECT_DOUBLE_EQ(exact.slope, 3);
