@@ -205,6 +205,7 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
     audit.rows_in_db = db_audit->rows_after_mark;
     audit.integrity_ok = db_audit->integrity_ok;
     audit.integrity_message = db_audit->integrity_message;
+    audit.fts_index_bytes = db_audit->fts_index_bytes;
     const int64_t expected = audit.acknowledged + audit.late_commits;
     audit.lost = std::max<int64_t>(0, expected - audit.rows_in_db);
     audit.unexplained = std::max<int64_t>(0, audit.rows_in_db - expected);

@@ -88,6 +88,8 @@ grpc::Status ThreadRefused(const std::system_error& e) {
 
 
 void ConfigureAgentServer(grpc::ServerBuilder* builder) {
+  // A RunSpec carries a messages file (protocol::kMaxMessagesFileBytes).
+  builder->SetMaxReceiveMessageSize(protocol::kMaxRunSpecBytes);
   builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
                               protocol::kKeepalivePingMs);
   builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,

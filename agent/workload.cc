@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/log_generator.h"
+#include "agent/message_source.h"
 
 namespace loadtest::agent {
 namespace {
@@ -66,6 +67,10 @@ Workload::Workload(const WorkloadOptions& options, storage::BatchedStore* store,
 Workload::~Workload() { Stop(); }
 
 absl::Status Workload::Start() {
+  // A messages file is parsed here, before any thread starts.
+  auto source = MessageSource::Create(options_.messages, options_.seed);
+  if (!source.ok()) return source.status();
+  source_ = std::move(*source);
   for (int i = 0; i < options_.readers; ++i) {
     auto reader = store_->NewReader();
     if (!reader.ok()) return reader.status();
@@ -192,7 +197,7 @@ void Workload::WriterLoop(Worker* worker, int index) {
   stats::IntervalRecorder& recorder = worker->recorder;
   Dispatch* dispatch = write_dispatch_.get();
   const uint64_t own_seed = WriterSeed(options_.seed, index);
-  LogGenerator generator(index, own_seed);
+  std::unique_ptr<MessageStream> stream = source_->NewStream(index, own_seed);
   const int writers = std::max(1, options_.writers);
   for (int64_t k = 0; !stopping_.load(std::memory_order_relaxed); ++k) {
     Turn turn;
@@ -203,10 +208,10 @@ void Workload::WriterLoop(Worker* worker, int index) {
     storage::LogEntry entry;
     if (dispatch->open_loop()) {
       const int owner = static_cast<int>(turn.operation % writers);
-      entry = generator.At(owner, turn.operation / writers,
-                           WriterSeed(options_.seed, owner));
+      entry = stream->At(owner, turn.operation / writers,
+                         WriterSeed(options_.seed, owner));
     } else {
-      entry = generator.Next();
+      entry = stream->Next();
     }
     auto id = store_->Write(std::move(entry));
     const int64_t latency = Nanos(Clock::now() - turn.intended);
@@ -234,7 +239,7 @@ void Workload::ReaderLoop(Worker* worker, int /*index*/,
     if (!AwaitTurn(worker, dispatch, k, &turn)) return;
     if (turn.late) recorder.RecordReadLate();
     recorder.RecordReadInFlight(dispatch->Begin());
-    const ReadQuery& query = QueryForIteration(turn.operation);
+    const ReadQuery query = source_->Query(turn.operation);
     absl::Status status;
     switch (query.kind) {
       case QueryKind::kText:

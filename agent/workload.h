@@ -17,12 +17,14 @@
 // free worker, i.e. for the store) is recorded apart (wake_lag), and so is
 // the number of operations in flight as each one started.
 //
-// Rows: closed-loop writer i writes its own stream (LogGenerator seeded by
-// WriterSeed(seed, i)). Open-loop operation n of the schedule is written as
+// Rows: closed-loop writer i writes its own stream (the run's
+// MessageSource, message_source.h: the original generator, the realistic
+// one or a replayed file, seeded by WriterSeed(seed, i)). Open-loop operation n of the schedule is written as
 // entry n / writers of writer n % writers, made from EntrySeed(WriterSeed(
 // seed, n % writers), n / writers) by whichever thread takes it: the same
 // seed and writer count give the same rows whatever thread writes them.
-// Open-loop reads run query n of the rotation.
+// Open-loop reads run query n of the rotation (MessageSource::Query: the
+// original's arguments or the --search-terms drawn from the source).
 //
 // Each thread records into its own stats::IntervalRecorder; TakeInterval()
 // merges them. Thread-safety: Start/Stop from one controlling thread;
@@ -50,6 +52,7 @@
 namespace loadtest::agent {
 
 using protocol::WorkloadOptions;
+class MessageSource;
 
 
 class Workload {
@@ -71,7 +74,9 @@ class Workload {
   Workload(const Workload&) = delete;
   Workload& operator=(const Workload&) = delete;
 
-  // Opens one read connection per reader (errors name the database) and
+  // Builds the message source (a messages file is parsed: InvalidArgument
+  // naming it when no line is readable), opens one read connection per
+  // reader (errors name the database) and
   // starts all threads, which wait at a gate until every one exists, then
   // begin together (so a run of thousands of threads does not spend its
   // first seconds with the early ones starving the thread creating the
@@ -145,6 +150,8 @@ class Workload {
   const BeforeWrite before_write_;
   const protocol::RatePlan write_plan_;
   const protocol::RatePlan read_plan_;
+  // Made by Start() before any thread; read-only to the workers.
+  std::unique_ptr<MessageSource> source_;
   // The schedules' origin: set by Start() just before it opens the gate,
   // read by the workers only after they passed it.
   std::chrono::steady_clock::time_point start_;

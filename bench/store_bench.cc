@@ -47,6 +47,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "agent/log_generator.h"
+#include "agent/log_replay.h"
+#include "agent/message_source.h"
 #include "cli/allocator.h"
 #include "cli/flag_set.h"
 #include "nlohmann/json.hpp"
@@ -60,7 +62,8 @@
 
 namespace {
 
-using loadtest::agent::LogGenerator;
+using loadtest::agent::MessageSource;
+using loadtest::agent::MessageStream;
 using loadtest::stats::LatencyHistogram;
 using loadtest::storage::BatchedStore;
 using loadtest::storage::LogEntry;
@@ -162,7 +165,8 @@ struct CeilingResult {
 
 // Today's first figure: rows generated inline, SQLite's inline
 // auto-checkpoint, pragmas other than WAL and synchronous left default.
-CeilingResult RunNaiveCeiling(const StoreOptions& options, int seconds) {
+CeilingResult RunNaiveCeiling(const StoreOptions& options, int seconds,
+                              const MessageSource& messages) {
   auto db = OrFail(internal::OpenConnection(
       options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 5000));
   OrFail(internal::QueryText(db.get(), "PRAGMA journal_mode=WAL", options.path)
@@ -176,7 +180,7 @@ CeilingResult RunNaiveCeiling(const StoreOptions& options, int seconds) {
                                         options.path));
   auto insert = OrFail(
       internal::Prepare(db.get(), loadtest::storage::kInsertSql, options.path));
-  LogGenerator generator(0, 1);
+  std::unique_ptr<MessageStream> generator = messages.NewStream(0, 1);
   CeilingResult result;
   std::string timestamp;
   const Clock::time_point start = Clock::now();
@@ -185,7 +189,7 @@ CeilingResult RunNaiveCeiling(const StoreOptions& options, int seconds) {
     const Clock::time_point t0 = Clock::now();
     OrFail(internal::Exec(db.get(), "BEGIN IMMEDIATE", options.path));
     for (int i = 0; i < options.batch_size; ++i) {
-      const LogEntry entry = generator.Next();
+      const LogEntry entry = generator->Next();
       loadtest::storage::BindInsert(insert.get(), entry, &timestamp);
       const int rc = sqlite3_step(insert.get());
       sqlite3_reset(insert.get());
@@ -203,15 +207,18 @@ CeilingResult RunNaiveCeiling(const StoreOptions& options, int seconds) {
 }
 
 // The rows the store phase's producers would write, in an interleaving of
-// their generators (producer p: LogGenerator(p, 1000 + p)).
-std::vector<LogEntry> GenerateRows(int producers, int64_t count) {
-  std::vector<LogGenerator> generators;
+// their generators (producer p: stream (p, 1000 + p) of --messages).
+std::vector<LogEntry> GenerateRows(int producers, int64_t count,
+                                   const MessageSource& messages) {
+  std::vector<std::unique_ptr<MessageStream>> generators;
   generators.reserve(producers);
-  for (int p = 0; p < producers; ++p) generators.emplace_back(p, 1000 + p);
+  for (int p = 0; p < producers; ++p) {
+    generators.push_back(messages.NewStream(p, 1000 + p));
+  }
   std::vector<LogEntry> rows;
   rows.reserve(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) {
-    rows.push_back(generators[i % producers].Next());
+    rows.push_back(generators[i % producers]->Next());
   }
   return rows;
 }
@@ -300,13 +307,15 @@ struct LoadOptions {
   // Producers generate each row as they go (as an agent's writers do)
   // instead of taking it from the rows generated before the clock started.
   bool live_rows = false;
+  // The rows and search terms (--messages, --search-terms); set by main.
+  const MessageSource* messages = nullptr;
 };
 
 // Runs one of the original's five queries, as agent/workload.cc's readers do.
-absl::Status RunQuery(loadtest::storage::StoreReader& reader, int64_t k) {
+absl::Status RunQuery(loadtest::storage::StoreReader& reader, int64_t k,
+                      const MessageSource& messages) {
   using loadtest::agent::QueryKind;
-  const loadtest::agent::ReadQuery& query =
-      loadtest::agent::QueryForIteration(k);
+  const loadtest::agent::ReadQuery query = messages.Query(k);
   switch (query.kind) {
     case QueryKind::kText:
       return reader.SearchText(query.argument, query.limit).status();
@@ -353,13 +362,14 @@ StoreResult RunStore(const StoreOptions& options, const LoadOptions& load,
                             strerror(errno)));
         }
       }
-      LogGenerator generator(p, 1000 + p);
+      std::unique_ptr<MessageStream> generator =
+          load.messages->NewStream(p, 1000 + p);
       PerThread& mine = per_producer[p];
       size_t next = static_cast<size_t>(p);
       while (!stop.load(std::memory_order_relaxed)) {
         LogEntry entry;
         if (pool == nullptr) {
-          entry = generator.Next();
+          entry = generator->Next();
         } else if (next < pool->size()) {
           entry = std::move((*pool)[next]);
           next += static_cast<size_t>(load.producers);
@@ -388,7 +398,7 @@ StoreResult RunStore(const StoreOptions& options, const LoadOptions& load,
       PerThread& mine = per_reader[r];
       for (int64_t k = 0; !stop.load(std::memory_order_relaxed); ++k) {
         const Clock::time_point t0 = Clock::now();
-        if (RunQuery(*readers[r], k).ok()) {
+        if (RunQuery(*readers[r], k, *load.messages).ok()) {
           ++mine.ok;
           mine.latency.Record(Ns(Clock::now() - t0));
         } else {
@@ -489,6 +499,8 @@ int main(int argc, char** argv) {
   LoadOptions load;
   std::string producer_sched = "normal";
   std::string rows_source = "pregenerated";
+  std::string messages_flag = "original";
+  std::string search_terms;
   int sittings = 1;
   bool skip_ceiling = false;
   bool skip_store = false;
@@ -559,6 +571,12 @@ int main(int argc, char** argv) {
                   "threads) or batch (SCHED_BATCH: a producer woken by its "
                   "acknowledgement does not preempt the store's threads), to "
                   "measure what the load generator's own wake-ups cost");
+  flags.AddString("messages", &messages_flag,
+                  "The rows: original, realistic or file:PATH "
+                  "(docs/messages.md; a file's format is detected)");
+  flags.AddString("search-terms", &search_terms,
+                  "What the readers search: original, common, rare or mixed "
+                  "(default: original with --messages=original, else mixed)");
   flags.AddString("rows", &rows_source,
                   "Where the store phase's producers get their rows: "
                   "pregenerated (the ceilings' rows, generated before the "
@@ -628,6 +646,28 @@ int main(int argc, char** argv) {
                       rows_source, "\""));
   }
   load.live_rows = rows_source == "live" || skip_ceiling;
+  loadtest::protocol::MessageOptions message_options;
+  if (messages_flag.rfind("file:", 0) == 0) {
+    message_options.source = loadtest::protocol::MessageSource::kFile;
+    message_options.file_path = messages_flag.substr(5);
+    message_options.file_content =
+        OrFail(loadtest::agent::ReadMessagesFile(message_options.file_path));
+    message_options.content_hash =
+        loadtest::protocol::ContentHash(message_options.file_content);
+  } else {
+    message_options.source = OrFail(
+        loadtest::protocol::ParseMessageSource("messages", messages_flag));
+  }
+  message_options.search_terms =
+      !search_terms.empty()
+          ? OrFail(loadtest::protocol::ParseSearchTerms("search-terms",
+                                                        search_terms))
+      : message_options.source == loadtest::protocol::MessageSource::kOriginal
+          ? loadtest::protocol::SearchTerms::kOriginal
+          : loadtest::protocol::SearchTerms::kMixed;
+  const std::unique_ptr<MessageSource> messages =
+      OrFail(MessageSource::Create(message_options, 1));
+  load.messages = messages.get();
   if (load.readers < 0 || load.readers > 1000) {
     Fail(absl::StrCat("--readers must be between 0 and 1000, got ",
                       load.readers));
@@ -689,7 +729,7 @@ int main(int argc, char** argv) {
       // Each phase on a thread of its own, named for perf and /proc.
       std::thread([&] {
         NameThisThread("naive-ceiling");
-        naive = RunNaiveCeiling(o, load.seconds);
+        naive = RunNaiveCeiling(o, load.seconds, *load.messages);
       }).join();
       // Enough rows for the ceiling at four times the naive rate (the lean
       // schema's ceiling runs at about 2.5 times); should it run out, it
@@ -697,7 +737,7 @@ int main(int argc, char** argv) {
       const int64_t pool =
           static_cast<int64_t>(4 * naive.Rate() * load.seconds) +
           options.batch_size;
-      rows = GenerateRows(load.producers, pool);
+      rows = GenerateRows(load.producers, pool, *load.messages);
       o.path = dir + "/ceiling.db";
       std::thread([&] {
         NameThisThread("ceiling");

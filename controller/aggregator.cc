@@ -324,6 +324,7 @@ RunSummary Aggregator::Summary() const {
       out.audit.late_commits += a.late_commits;
       out.audit.lost += a.lost;
       out.audit.unexplained += a.unexplained;
+      out.audit.fts_index_bytes += a.fts_index_bytes;
       if (out.audit.error.empty()) out.audit.error = a.error;
     }
   }

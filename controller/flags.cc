@@ -174,6 +174,29 @@ void RegisterFlags(cli::FlagSet* flags, CommandLine* cl) {
                 "write the same messages per writer. Default (or 0): random, "
                 "printed at the start and kept in the report (run.seed).");
 
+  flags->AddString(
+      "messages", &cl->scenario.messages,
+      "Where the written messages come from (docs/messages.md): original "
+      "(the original tool's generator: a fixed sentence and about twenty "
+      "words), realistic (seeded; sshd, kernel, HTTP access, systemd, JSON "
+      "application and database lines with real logs' lengths, growing "
+      "vocabulary and skewed values) or file:PATH (replay your own log "
+      "file, at most 64 MiB, read by this process and sent to every agent; "
+      "each writer starts at a seeded line and loops).");
+  flags->AddString("messages-format", &cl->scenario.messages_format,
+                   "With --messages=file:PATH: auto (judged on the first "
+                   "line), rfc5424, rfc3164 (BSD syslog, as /var/log/syslog), "
+                   "plain (a line is a message) or jsonl (a \"message\" "
+                   "field; journalctl -o json works). Malformed lines are "
+                   "counted and skipped.");
+  flags->AddString("search-terms", &cl->scenario.search_terms,
+                   "What the readers search for: original (the original "
+                   "tool's five fixed queries; the default with "
+                   "--messages=original), common (the most frequent words, "
+                   "hostnames and app names of the source: long posting "
+                   "lists), rare (from the tail: short ones) or mixed (both "
+                   "in turn; the default otherwise).");
+
   flags->AddSection("Store");
   flags->AddDuration("write-timeout", &cl->scenario.write_timeout,
                     "A write not committed within this is reported timed out "
@@ -344,6 +367,7 @@ absl::StatusOr<Invocation> ResolveCommandLine(const cli::FlagSet& flags,
                                        WriteLatencyBound(output.thresholds));
   }
   ASSIGN_OR_RETURN(run.spec, ToRunSpec(run.scenario));
+  RETURN_IF_ERROR(ResolveMessages(&run.scenario, run.spec));
   run.options.prometheus_targets_path = std::move(cl.prometheus_targets);
   run.distributed = flags.IsSet("agents");
   if (run.distributed) {

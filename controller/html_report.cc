@@ -586,7 +586,8 @@ tr.total td{font-weight:600;background:#fafafa}
 .ok{color:#2e7d32;font-weight:600}.bad{color:#c62828;font-weight:600}
 .charts{display:flex;flex-wrap:wrap;gap:12px}
 figure{margin:0;border:1px solid #e5e5e5;border-radius:4px;padding:8px;flex:1 1 480px;min-width:0}
-svg.chart{display:block;width:100%;height:auto}
+svg.chart,svg.band{display:block;width:100%;height:auto}
+svg.band text{font:12px sans-serif;fill:#333}
 figcaption{font-weight:600;margin-bottom:4px}
 svg.chart .grid{stroke:#eee}svg.chart .axis{stroke:#999}
 svg.chart text{font:11px sans-serif;fill:#555}svg.chart .label{font-size:12px;fill:#333}
@@ -620,7 +621,7 @@ std::string HealthBand(const json& report) {
     return kLeft + (kWidth - kLeft - kRight) * (s - x0) / (x1 - x0);
   };
   std::string svg = absl::StrFormat(
-      "<svg class=\"chart\" data-chart=\"health\" "
+      "<svg class=\"band\" data-band=\"health\" "
       "xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" "
       "role=\"img\" aria-label=\"health state over time\">\n",
       kWidth, kHeight);

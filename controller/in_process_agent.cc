@@ -4,6 +4,7 @@
 #include "cli/version.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "protocol/run_spec.h"
 
 namespace loadtest::controller {
 
@@ -27,6 +28,8 @@ absl::StatusOr<std::unique_ptr<InProcessAgent>> InProcessAgent::Start(
   agent->service_ = std::make_unique<agent::AgentService>(
       identity, data_dir, agent->metrics_.get(), options);
   grpc::ServerBuilder builder;
+  // A RunSpec carries a messages file (protocol::kMaxMessagesFileBytes).
+  builder.SetMaxReceiveMessageSize(protocol::kMaxRunSpecBytes);
   builder.RegisterService(agent->service_.get());
   agent->server_ = builder.BuildAndStart();
   if (agent->server_ == nullptr) {

@@ -115,6 +115,12 @@ nlohmann::json AuditJson(const protocol::RunAudit& a) {
       {"integrity_message", a.integrity_message},
       {"error", a.error},
       {"passed", a.passed()},
+      {"fts_index_bytes", a.fts_index_bytes},
+      {"fts_index_bytes_per_row",
+       a.rows_before + a.rows_in_db > 0
+           ? static_cast<double>(a.fts_index_bytes) /
+                 static_cast<double>(a.rows_before + a.rows_in_db)
+           : 0.0},
   };
 }
 
@@ -150,7 +156,32 @@ nlohmann::json ScenarioJson(const Scenario& s) {
       {"cache_size_kib", s.cache_size_kib},
       {"reader_mmap_mib", s.reader_mmap_mib},
       {"reader_nice", s.reader_nice},
+      {"messages", s.messages},
+      {"messages_format", s.messages_format},
+      {"search_terms", s.search_terms.empty() ? s.messages_facts.search_terms
+                                              : s.search_terms},
   };
+}
+
+nlohmann::json MessagesJson(const Scenario& s) {
+  const MessagesFacts& f = s.messages_facts;
+  const bool file = f.content_hash.size() > 0;
+  nlohmann::json j = {
+      {"source", file ? "file" : s.messages},
+      {"search_terms", f.search_terms},
+      {"measured_rows", f.rows},
+      {"mean_message_bytes", f.mean_message_bytes},
+      {"p99_message_bytes", f.p99_message_bytes},
+      {"distinct_tokens", f.distinct_tokens},
+  };
+  if (file) {
+    j["path"] = s.messages.substr(5);
+    j["format"] = f.format;
+    j["lines"] = f.lines;
+    j["malformed_lines"] = f.malformed;
+    j["content_hash"] = f.content_hash;
+  }
+  return j;
 }
 
 nlohmann::json ScenarioJudgementJson(const ScenarioJudgement& j) {
@@ -175,6 +206,17 @@ std::string WorkloadFingerprint(const Scenario& scenario, size_t agents) {
   for (const char* key :
        {"db", "metrics_port", "log_interval", "fresh", "seed"}) {
     shape.erase(key);
+  }
+  // The messages: what a file holds, not where it was; runs with the
+  // original's messages and searches keep the fingerprint they had before
+  // there was a choice.
+  if (shape["messages"] == "original" &&
+      (shape["search_terms"] == "original" || shape["search_terms"] == "")) {
+    shape.erase("messages");
+    shape.erase("messages_format");
+    shape.erase("search_terms");
+  } else if (!scenario.messages_facts.content_hash.empty()) {
+    shape["messages"] = scenario.messages_facts.content_hash;
   }
   shape["agents"] = agents;
   // FNV-1a, 64 bits, over the canonical dump (nlohmann sorts the keys).
@@ -344,6 +386,7 @@ nlohmann::json RunReportJson(const Scenario& scenario, nlohmann::json rows,
       {"parameters", ScenarioJson(scenario)},
       {"run",
        {{"seed", scenario.seed},
+        {"messages", MessagesJson(scenario)},
         {"fingerprint",
          WorkloadFingerprint(scenario, summary.agents.size())}}},
       {"summary",

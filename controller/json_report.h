@@ -31,6 +31,11 @@ nlohmann::json FiguresJson(const Figures& figures);
 // FormatDuration writes them.
 nlohmann::json ScenarioJson(const Scenario& scenario);
 
+// The report's run.messages: the source, a file's path, format, line
+// counts and content hash, the search terms and the source's measured
+// statistics (docs/report-format.md).
+nlohmann::json MessagesJson(const Scenario& scenario);
+
 // The report's `summary.scenario`: name, section, expectation (the guide's
 // words), min_writes_per_s, max_writes_per_s (null: no upper bound),
 // measured (writes/s), unit "writes/s", verdict ("within", "above",

@@ -666,10 +666,29 @@ std::string LoadLine(const Scenario& scenario, const protocol::RunSpec& spec,
                             spec.workload.read_stages));
 }
 
+// "messages: realistic, searches mixed; over 10000 rows: message mean
+// 140 B, p99 260 B, 21001 distinct tokens", and for a file its format,
+// lines, malformed lines and content hash.
+std::string MessagesLine(const Scenario& scenario) {
+  const MessagesFacts& f = scenario.messages_facts;
+  std::string source = scenario.messages;
+  if (!f.content_hash.empty()) {
+    source = absl::StrCat(scenario.messages, " (", f.format, ", ", f.lines,
+                          " lines, ", f.malformed, " malformed skipped, ",
+                          f.content_hash, ", sent to every agent)");
+  }
+  return absl::StrFormat(
+      "messages: %s, searches %s; over %d rows: message mean %.0f B, p99 %d "
+      "B, %d distinct tokens",
+      source, f.search_terms, f.rows, f.mean_message_bytes,
+      f.p99_message_bytes, f.distinct_tokens);
+}
+
 void PrintBanner(const Scenario& scenario, const protocol::RunSpec& spec,
                  const std::string& run_id, const std::vector<RunAgent>& agents,
                  bool in_process, const std::string& metrics_host) {
-  const std::string load = LoadLine(scenario, spec, agents.size());
+  const std::string load = absl::StrCat(LoadLine(scenario, spec, agents.size()),
+                                        "\n", MessagesLine(scenario));
   if (in_process) {
     std::printf(
         "loadtest %s: %d writers, %d readers for %s on %s (schema %s, sync "

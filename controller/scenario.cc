@@ -1,10 +1,14 @@
 #include "controller/scenario.h"
 
 #include <limits>
+#include <memory>
 #include <tuple>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agent/log_replay.h"
+#include "agent/message_source.h"
 #include "cli/flag_set.h"
 #include "status/status_macros.h"
 
@@ -163,6 +167,9 @@ absl::Status ApplyPreset(const std::string& name,
 
 namespace {
 
+// Rows of a source its statistics are measured over.
+constexpr int64_t kMeasuredRows = 10000;
+
 absl::StatusOr<int> ToInt(const char* flag, int64_t value) {
   if (value < std::numeric_limits<int>::min() ||
       value > std::numeric_limits<int>::max()) {
@@ -172,7 +179,69 @@ absl::StatusOr<int> ToInt(const char* flag, int64_t value) {
   return static_cast<int>(value);
 }
 
+absl::Status MessagesFromFlags(const Scenario& s,
+                               protocol::MessageOptions* m) {
+  constexpr absl::string_view kFile = "file:";
+  if (absl::StartsWith(s.messages, kFile)) {
+    m->source = protocol::MessageSource::kFile;
+    m->file_path = s.messages.substr(kFile.size());
+    if (m->file_path.empty()) {
+      return absl::InvalidArgumentError(
+          "messages=file: needs a path, e.g. --messages=file:/var/log/syslog");
+    }
+    ASSIGN_OR_RETURN(m->file_content, agent::ReadMessagesFile(m->file_path));
+    m->content_hash = protocol::ContentHash(m->file_content);
+  } else if (s.messages == "original" || s.messages == "realistic") {
+    m->source = s.messages == "original" ? protocol::MessageSource::kOriginal
+                                         : protocol::MessageSource::kRealistic;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "messages must be one of original, realistic, file:PATH, got \"",
+        s.messages, "\""));
+  }
+  ASSIGN_OR_RETURN(m->format, protocol::ParseMessageFormat(
+                                  "messages-format", s.messages_format));
+  if (m->format != protocol::MessageFormat::kAuto &&
+      m->source != protocol::MessageSource::kFile) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "messages-format=", s.messages_format,
+        " needs --messages=file:PATH (it says how to read a file)"));
+  }
+  if (s.search_terms.empty()) {
+    m->search_terms = m->source == protocol::MessageSource::kOriginal
+                          ? protocol::SearchTerms::kOriginal
+                          : protocol::SearchTerms::kMixed;
+  } else {
+    ASSIGN_OR_RETURN(m->search_terms, protocol::ParseSearchTerms(
+                                          "search-terms", s.search_terms));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+absl::Status ResolveMessages(Scenario* scenario, const protocol::RunSpec& spec) {
+  const protocol::MessageOptions& m = spec.workload.messages;
+  MessagesFacts& facts = scenario->messages_facts;
+  facts.content_hash = m.content_hash;
+  // The first agent's source, as it will make it (run.cc SpecForAgent).
+  const uint64_t seed = protocol::AgentSeed(spec.workload.seed, 0);
+  ASSIGN_OR_RETURN(std::unique_ptr<agent::MessageSource> source,
+                   agent::MessageSource::Create(m, seed));
+  if (const agent::ReplayCorpus* corpus = source->corpus()) {
+    facts.format = protocol::MessageFormatName(corpus->format);
+    facts.lines = static_cast<int64_t>(corpus->entries.size());
+    facts.malformed = corpus->malformed;
+  }
+  facts.search_terms = protocol::SearchTermsName(m.search_terms);
+  const agent::MessageStatistics stats =
+      agent::MeasureMessages(*source, seed, kMeasuredRows);
+  facts.rows = stats.rows;
+  facts.mean_message_bytes = stats.mean_message_bytes;
+  facts.p99_message_bytes = stats.p99_message_bytes;
+  facts.distinct_tokens = stats.distinct_tokens;
+  return absl::OkStatus();
+}
 
 absl::StatusOr<protocol::RunSpec> ToRunSpec(const Scenario& s) {
   protocol::RunSpec spec;
@@ -217,6 +286,7 @@ absl::StatusOr<protocol::RunSpec> ToRunSpec(const Scenario& s) {
         absl::StrCat("seed must be >= 0, got ", s.seed));
   }
   w.seed = static_cast<uint64_t>(s.seed);
+  RETURN_IF_ERROR(MessagesFromFlags(s, &w.messages));
   if (!s.stages.empty()) {
     ASSIGN_OR_RETURN(w.write_stages, protocol::ParseStages("stages", s.stages));
   }

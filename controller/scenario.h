@@ -17,6 +17,21 @@
 
 namespace loadtest::controller {
 
+// What was found of the messages before the run (ResolveMessages): shown
+// in the run header and the report's run.messages (docs/messages.md).
+struct MessagesFacts {
+  std::string format;        // --messages=file: the format used.
+  int64_t lines = 0;         // Well-formed lines of the file.
+  int64_t malformed = 0;     // Lines skipped.
+  std::string content_hash;  // "sha256:..." of the file sent to the agents.
+  std::string search_terms;  // As resolved: original, common, rare, mixed.
+  // Measured over `rows` rows of the source (writer 0 of the first agent).
+  int64_t rows = 0;
+  double mean_message_bytes = 0;
+  int64_t p99_message_bytes = 0;
+  int64_t distinct_tokens = 0;
+};
+
 // Defaults are the original tool's (`-db=loadtest.db -duration=60s ...`).
 struct Scenario {
   std::string db = "loadtest.db";
@@ -55,6 +70,14 @@ struct Scenario {
   // The --scenario applied (ApplyPreset), or empty for the embedded
   // default. Names the guide's expectation the run is judged against.
   std::string preset;
+  // --messages: original, realistic or file:PATH; --messages-format (with
+  // file:); --search-terms ("": original with --messages=original, mixed
+  // otherwise). docs/messages.md.
+  std::string messages = "original";
+  std::string messages_format = "auto";
+  std::string search_terms;
+  // Filled by ResolveMessages before the run.
+  MessagesFacts messages_facts;
 };
 
 // What the load-testing guide expects of a scenario, in its own words, and
@@ -140,7 +163,17 @@ absl::Status ApplyPreset(const std::string& name,
 // Checks every value and builds the agent's RunSpec. Errors are
 // InvalidArgument naming the flag and the value, e.g.
 // `batch-size must be between 1 and 100000, got 0`.
+// --messages=file:PATH: reads the file into the spec with its hash
+// (InvalidArgument naming it when it cannot be read, is empty or is over
+// 64 MiB).
 absl::StatusOr<protocol::RunSpec> ToRunSpec(const Scenario& scenario);
+
+// Builds the run's message source as its first agent will (InvalidArgument
+// naming a file with no line readable in its format) and records what it
+// found and measured in `scenario->messages_facts`. `spec`: the run's, from
+// ToRunSpec, its seed resolved.
+absl::Status ResolveMessages(Scenario* scenario,
+                             const protocol::RunSpec& spec);
 
 }  // namespace loadtest::controller
 

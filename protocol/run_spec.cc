@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/flag_set.h"
+#include "openssl/evp.h"
 #include "status/status_macros.h"
 
 namespace loadtest::protocol {
@@ -24,7 +25,107 @@ constexpr size_t kMaxStages = 1000;
 // rounded "604800s" that reads as within the limit.
 std::string Seconds(std::chrono::nanoseconds d) { return cli::FormatDuration(d); }
 
+template <typename Enum, size_t N>
+absl::StatusOr<Enum> ParseName(const std::string& flag, const std::string& text,
+                               const std::pair<const char*, Enum> (&names)[N]) {
+  std::string accepted;
+  for (const auto& [name, value] : names) {
+    if (text == name) return value;
+    absl::StrAppend(&accepted, accepted.empty() ? "" : ", ", name);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      flag, " must be one of ", accepted, ", got \"", text, "\""));
+}
+
+constexpr std::pair<const char*, MessageSource> kSourceNames[] = {
+    {"original", MessageSource::kOriginal},
+    {"realistic", MessageSource::kRealistic},
+    {"file", MessageSource::kFile}};
+constexpr std::pair<const char*, MessageFormat> kFormatNames[] = {
+    {"auto", MessageFormat::kAuto},
+    {"rfc5424", MessageFormat::kRfc5424},
+    {"rfc3164", MessageFormat::kRfc3164},
+    {"plain", MessageFormat::kPlain},
+    {"jsonl", MessageFormat::kJsonl}};
+constexpr std::pair<const char*, SearchTerms> kTermNames[] = {
+    {"original", SearchTerms::kOriginal},
+    {"common", SearchTerms::kCommon},
+    {"rare", SearchTerms::kRare},
+    {"mixed", SearchTerms::kMixed}};
+
+template <typename Enum, size_t N>
+const char* NameOf(Enum value, const std::pair<const char*, Enum> (&names)[N]) {
+  for (const auto& [name, v] : names) {
+    if (v == value) return name;
+  }
+  return "?";
+}
+
+absl::Status ValidateMessageOptions(const MessageOptions& m) {
+  if (m.source != MessageSource::kFile) {
+    if (!m.file_content.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a messages file's content came with messages=",
+          MessageSourceName(m.source), ", not file"));
+    }
+    return absl::OkStatus();
+  }
+  if (m.file_content.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "messages file ", m.file_path, " is empty: nothing to replay"));
+  }
+  if (static_cast<int64_t>(m.file_content.size()) > kMaxMessagesFileBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "messages file ", m.file_path, " has ", m.file_content.size(),
+        " bytes, at most ", kMaxMessagesFileBytes, " (64 MiB) are sent to "
+        "the agents"));
+  }
+  const std::string hash = ContentHash(m.file_content);
+  if (hash != m.content_hash) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "messages file ", m.file_path, ": the content received has hash ",
+        hash, ", the controller sent ", m.content_hash));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+const char* MessageSourceName(MessageSource source) {
+  return NameOf(source, kSourceNames);
+}
+const char* MessageFormatName(MessageFormat format) {
+  return NameOf(format, kFormatNames);
+}
+const char* SearchTermsName(SearchTerms terms) {
+  return NameOf(terms, kTermNames);
+}
+absl::StatusOr<MessageSource> ParseMessageSource(const std::string& flag,
+                                                 const std::string& text) {
+  return ParseName(flag, text, kSourceNames);
+}
+absl::StatusOr<MessageFormat> ParseMessageFormat(const std::string& flag,
+                                                 const std::string& text) {
+  return ParseName(flag, text, kFormatNames);
+}
+absl::StatusOr<SearchTerms> ParseSearchTerms(const std::string& flag,
+                                             const std::string& text) {
+  return ParseName(flag, text, kTermNames);
+}
+
+std::string ContentHash(const std::string& content) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(content.data(), content.size(), digest, &length, EVP_sha256(),
+             nullptr);
+  std::string hex = "sha256:";
+  constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 15];
+  }
+  return hex;
+}
 
 absl::Status ValidateRunSpec(const RunSpec& spec) {
   if (spec.duration <= std::chrono::nanoseconds::zero()) {
@@ -164,7 +265,7 @@ absl::Status ValidateWorkloadOptions(const WorkloadOptions& o) {
                        ", at most 168h"));
     }
   }
-  return absl::OkStatus();
+  return ValidateMessageOptions(o.messages);
 }
 
 absl::Status AgentLimits::Check(const RunSpec& spec,

@@ -11,12 +11,64 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "protocol/rate_plan.h"
 #include "stats/interval_counters.h"
 #include "storage/store_internals.h"
 #include "storage/store_options.h"
 
 namespace loadtest::protocol {
+
+// Where the writers' messages come from (--messages; docs/messages.md).
+enum class MessageSource {
+  kOriginal,   // The original tool's generator (agent/log_generator.h).
+  kRealistic,  // Real logs' statistics (agent/realistic_generator.h).
+  kFile,       // The user's own log file, replayed (agent/log_replay.h).
+};
+// How a replayed file's lines are read (--messages-format).
+enum class MessageFormat { kAuto, kRfc5424, kRfc3164, kPlain, kJsonl };
+// What the readers' text, hostname and app name searches look for
+// (--search-terms): the original's five fixed queries, or values from the
+// head (common), the tail (rare) or both (mixed) of the source's frequency
+// distribution.
+enum class SearchTerms { kOriginal, kCommon, kRare, kMixed };
+
+// The largest messages file the controller sends to its agents.
+inline constexpr int64_t kMaxMessagesFileBytes = int64_t{64} << 20;
+// The largest RunSpec an agent's server accepts: the file and 1 MiB for the
+// rest (gRPC's default, 4 MiB, would refuse most files).
+inline constexpr int kMaxRunSpecBytes =
+    static_cast<int>(kMaxMessagesFileBytes + (1 << 20));
+
+struct MessageOptions {
+  MessageSource source = MessageSource::kOriginal;
+  MessageFormat format = MessageFormat::kAuto;
+  SearchTerms search_terms = SearchTerms::kOriginal;
+  // kFile: the path as the user gave it (shown, never opened by an agent),
+  // the file's bytes (sent to every agent in the RunSpec) and their
+  // ContentHash, which the agent checks against what it received.
+  std::string file_path;
+  std::string file_content;
+  std::string content_hash;
+};
+
+// The names the flags and the wire use: "original", "realistic", "file";
+// "auto", "rfc5424", "rfc3164", "plain", "jsonl"; "original", "common",
+// "rare", "mixed".
+const char* MessageSourceName(MessageSource source);
+const char* MessageFormatName(MessageFormat format);
+const char* SearchTermsName(SearchTerms terms);
+// InvalidArgument naming `flag` and listing the accepted values.
+absl::StatusOr<MessageSource> ParseMessageSource(const std::string& flag,
+                                                 const std::string& text);
+absl::StatusOr<MessageFormat> ParseMessageFormat(const std::string& flag,
+                                                 const std::string& text);
+absl::StatusOr<SearchTerms> ParseSearchTerms(const std::string& flag,
+                                             const std::string& text);
+
+// "sha256:" and the SHA-256 of `content` in hex: what identifies a messages
+// file's content in the run header, the report and the agent's check.
+std::string ContentHash(const std::string& content);
 
 struct WorkloadOptions {
   int writers = 10;
@@ -34,6 +86,8 @@ struct WorkloadOptions {
   // Every writer's message generator derives from it (writer i of this
   // agent: LogGenerator seed derived from seed and i).
   uint64_t seed = 1;
+  // The writers' messages and the readers' search terms.
+  MessageOptions messages;
 
   RatePlan write_plan() const { return RatePlan::Ramp(write_rate, write_stages); }
   RatePlan read_plan() const { return RatePlan::Ramp(read_rate, read_stages); }
@@ -45,7 +99,8 @@ uint64_t AgentSeed(uint64_t run_seed, size_t index);
 
 // InvalidArgument naming the field and value: negative counts, no writers
 // and no readers, negative delays, negative or absurd rates, a rate given
-// with no thread to carry it.
+// with no thread to carry it; a messages file that is empty, larger than
+// kMaxMessagesFileBytes or whose content does not match its hash.
 absl::Status ValidateWorkloadOptions(const WorkloadOptions& options);
 
 struct RunSpec {
@@ -87,6 +142,8 @@ struct RunAudit {
   int64_t unexplained = 0;   // rows_in_db - (acknowledged + late_commits), if > 0.
   bool integrity_ok = false;
   std::string integrity_message;  // "ok" or SQLite's first complaint.
+  // The FTS5 index's bytes at the end (every row's, not only this run's).
+  int64_t fts_index_bytes = 0;
   std::string error;  // Set when the audit itself could not run.
   bool passed() const {
     return error.empty() && lost == 0 && unexplained == 0 && integrity_ok;

@@ -209,6 +209,13 @@ void ToProto(const RunSpec& s, pb::RunSpec* out) {
   out->set_write_rate(s.workload.write_rate);
   out->set_read_rate(s.workload.read_rate);
   out->set_seed(s.workload.seed);
+  const MessageOptions& m = s.workload.messages;
+  out->set_messages(MessageSourceName(m.source));
+  out->set_messages_format(MessageFormatName(m.format));
+  out->set_search_terms(SearchTermsName(m.search_terms));
+  out->set_messages_file_path(m.file_path);
+  out->set_messages_file(m.file_content);
+  out->set_messages_hash(m.content_hash);
   for (const RateStage& stage : s.workload.write_stages) {
     pb::RateStage* wire = out->add_write_stages();
     wire->set_duration_ns(stage.duration.count());
@@ -258,6 +265,22 @@ absl::StatusOr<RunSpec> FromProto(const pb::RunSpec& p,
   s.workload.write_rate = p.write_rate();
   s.workload.read_rate = p.read_rate();
   s.workload.seed = p.seed();
+  MessageOptions& m = s.workload.messages;
+  // "" from a controller that does not send them: the original's.
+  if (!p.messages().empty()) {
+    ASSIGN_OR_RETURN(m.source, ParseMessageSource("messages", p.messages()));
+  }
+  if (!p.messages_format().empty()) {
+    ASSIGN_OR_RETURN(m.format,
+                     ParseMessageFormat("messages-format", p.messages_format()));
+  }
+  if (!p.search_terms().empty()) {
+    ASSIGN_OR_RETURN(m.search_terms,
+                     ParseSearchTerms("search-terms", p.search_terms()));
+  }
+  m.file_path = PeerText(p.messages_file_path(), 4096);
+  m.file_content = p.messages_file();
+  m.content_hash = p.messages_hash();
   for (const pb::RateStage& stage : p.write_stages()) {
     s.workload.write_stages.push_back(
         {nanoseconds(stage.duration_ns()), stage.rate()});
@@ -346,6 +369,7 @@ void ToProto(const IntervalUpdate& u, pb::RunUpdate* out) {
     p->set_unexplained(a.unexplained);
     p->set_integrity_ok(a.integrity_ok);
     p->set_integrity_message(a.integrity_message);
+    p->set_fts_index_bytes(a.fts_index_bytes);
     p->set_error(a.error);
   }
 }
@@ -435,6 +459,7 @@ absl::StatusOr<IntervalUpdate> FromProto(const pb::RunUpdate& p) {
     audit.unexplained = a.unexplained();
     audit.integrity_ok = a.integrity_ok();
     audit.integrity_message = a.integrity_message();
+    audit.fts_index_bytes = a.fts_index_bytes();
     audit.error = a.error();
     u.audit = audit;
   }

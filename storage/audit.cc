@@ -37,6 +37,18 @@ absl::StatusOr<DatabaseAudit> AuditDatabase(const std::string& path,
                    internal::QueryText(db.get(), "PRAGMA integrity_check",
                                        path));
   audit.integrity_ok = audit.integrity_message == "ok";
+  ASSIGN_OR_RETURN(const int64_t has_fts,
+                   internal::QueryInt(db.get(),
+                                      "SELECT count(*) FROM sqlite_master "
+                                      "WHERE name = 'logs_fts_data'",
+                                      path));
+  if (has_fts > 0) {
+    ASSIGN_OR_RETURN(audit.fts_index_bytes,
+                     internal::QueryInt(db.get(),
+                                        "SELECT coalesce(sum(length(block)), "
+                                        "0) FROM logs_fts_data",
+                                        path));
+  }
   return audit;
 }
 

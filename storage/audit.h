@@ -23,11 +23,15 @@ struct DatabaseAudit {
   int64_t rows_after_mark = 0;  // Rows with id > the mark's max_id.
   bool integrity_ok = false;    // PRAGMA integrity_check said "ok".
   std::string integrity_message;  // Its first line otherwise.
+  // Bytes of the FTS5 index's segments (logs_fts_data), all rows; 0 for
+  // the lean schema, which has none.
+  int64_t fts_index_bytes = 0;
 };
 
 // Counts the rows added after `mark` (ids are AUTOINCREMENT, so they are
 // exactly the rows written since) and runs PRAGMA integrity_check, which
-// reads the whole file: seconds on a large database.
+// reads the whole file: seconds on a large database; sums the FTS5
+// index's segment sizes.
 absl::StatusOr<DatabaseAudit> AuditDatabase(const std::string& path,
                                             const TableMark& mark);
 

@@ -357,16 +357,35 @@ class BatchedStore::Impl {
     return options_.collect_internals ? kind : nullptr;
   }
 
-  // The writer thread's CPU time, as it last read it (after each batch), and
-  // what TakeInternals() last saw of it.
-  void RecordWriterCpu() {
-    timespec ts{};
-    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0) {
-      writer_cpu_ns_.store(int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec,
-                           std::memory_order_relaxed);
+  // The writer thread's CPU time, read by TakeInternals() from the
+  // thread's CPU clock (one call per interval, none per batch). The thread
+  // publishes its clock when it starts and, as it ends, its final CPU time
+  // in place of the clock, both under internals_mu_: the clock is read
+  // only while the thread is alive.
+  struct WriterCpuClock {
+    explicit WriterCpuClock(Impl* impl) : impl_(impl) {
+      clockid_t clock;
+      if (pthread_getcpuclockid(pthread_self(), &clock) != 0) return;
+      sync::MutexLock lock(&impl_->internals_mu_);
+      impl_->writer_clock_ = clock;
+      impl_->writer_clock_valid_ = true;
     }
+    ~WriterCpuClock() {
+      const int64_t final_ns = CpuNs(CLOCK_THREAD_CPUTIME_ID);
+      sync::MutexLock lock(&impl_->internals_mu_);
+      impl_->writer_clock_valid_ = false;
+      impl_->writer_cpu_final_ns_ = final_ns;
+    }
+    Impl* const impl_;
+  };
+  static int64_t CpuNs(clockid_t clock) {
+    timespec ts{};
+    if (clock_gettime(clock, &ts) != 0) return 0;
+    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
   }
-  std::atomic<int64_t> writer_cpu_ns_{0};
+  clockid_t writer_clock_ ABSL_GUARDED_BY(internals_mu_){};
+  bool writer_clock_valid_ ABSL_GUARDED_BY(internals_mu_) = false;
+  int64_t writer_cpu_final_ns_ ABSL_GUARDED_BY(internals_mu_) = 0;
   int64_t taken_writer_cpu_ns_ ABSL_GUARDED_BY(internals_mu_) = 0;
 
   // The interval's COMMIT times (writer thread), and what TakeInternals()
@@ -530,6 +549,7 @@ void BatchedStore::Impl::TakeQueued(std::vector<RequestPtr>* batch,
 void BatchedStore::Impl::WriterLoop() {
   // Named so that top, perf and store_bench can tell its CPU time apart.
   pthread_setname_np(pthread_self(), "store-writer");
+  const WriterCpuClock cpu_clock(this);
   std::vector<RequestPtr> batch;
   std::vector<Clock::time_point> taken_at;
   batch.reserve(std::min(options_.batch_size, 1024));
@@ -563,7 +583,6 @@ void BatchedStore::Impl::WriterLoop() {
     }
     if (batch.empty()) continue;  // Everything taken had been abandoned.
     const int transactions = CommitBatch(&batch, &taken_at);
-    RecordWriterCpu();
     if (metrics_ != nullptr) {
       for (size_t i = 0; i < batch.size(); ++i) {
         metrics_->queue_wait.Observe(Seconds(taken_at[i] - batch[i]->enqueued));
@@ -726,7 +745,8 @@ StoreInternals BatchedStore::Impl::TakeInternals() {
   const ConnectionActivity checkpointer = checkpointer_counters_.Snapshot();
   sync::MutexLock lock(&internals_mu_);
   std::swap(taken.commit_latency, commit_latency_);
-  const int64_t writer_cpu_ns = writer_cpu_ns_.load(std::memory_order_relaxed);
+  const int64_t writer_cpu_ns =
+      writer_clock_valid_ ? CpuNs(writer_clock_) : writer_cpu_final_ns_;
   taken.writer_cpu_ns = std::max<int64_t>(0, writer_cpu_ns - taken_writer_cpu_ns_);
   taken_writer_cpu_ns_ = writer_cpu_ns;
   taken.writer = delta(writer, &taken_writer_);

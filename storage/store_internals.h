@@ -57,9 +57,9 @@ struct StoreInternals {
   // committed, apart from the batch's inserts.
   stats::LatencyHistogram commit_latency;
 
-  // CPU time the store's writer thread used (read after each batch, so a
-  // batch running across the take counts in the next interval). One core
-  // is 1e9 per second: a writer near it is the store's limit on this CPU.
+  // CPU time the store's writer thread used (its thread CPU clock, read at
+  // the take). One core is 1e9 per second: a writer near it is the store's
+  // limit on this CPU.
   int64_t writer_cpu_ns = 0;
 
   ConnectionActivity writer;

@@ -65,8 +65,17 @@ CHART_PROBE = r"""
             y_fixed: svg.dataset.yFixed === 'true',
             top_tick: ticks.length ? Math.max(...ticks) : null, reach};
   });
+  // Bands of states over time (the health band): each drawn span.
+  const bands = [...document.querySelectorAll('svg.band')].map(svg => {
+    const box = svg.getBoundingClientRect();
+    const spans = [...svg.querySelectorAll('rect[data-state]')];
+    return {name: svg.dataset.band, width: box.width, height: box.height,
+            spans: spans.length,
+            drawn: spans.filter(r => r.getBBox().width > 0).length,
+            states: spans.map(r => r.dataset.state)};
+  });
   const verdict = document.getElementById('verdict');
-  return {title: document.title, charts,
+  return {title: document.title, charts, bands,
           tables: document.querySelectorAll('table').length,
           verdict: verdict ? verdict.textContent : null,
           height: Math.ceil(document.documentElement.scrollHeight)};
@@ -212,7 +221,8 @@ def check(report, screenshot, chromium):
                     requests.append(request_url)
         return {"loaded": True, "title": page["title"], "verdict": page["verdict"],
                 "console_errors": console_errors, "network_requests": requests,
-                "charts": page["charts"], "tables": page["tables"],
+                "charts": page["charts"], "bands": page["bands"],
+                "tables": page["tables"],
                 "screenshot": os.path.abspath(screenshot)}
     finally:
         browser.close()

@@ -83,5 +83,34 @@ TEST(JsonReportTest, PrometheusTargetsNameEachAgentsMetricsAddress) {
   EXPECT_EQ(targets[1]["labels"]["agent"], "a2");
 }
 
+TEST(WorkloadFingerprintTest, MessagesCountByContentAndTheOriginalKeepsItsFingerprint) {
+  Scenario original;
+  Scenario explicit_original = original;
+  explicit_original.search_terms = "original";
+  explicit_original.messages_facts.search_terms = "original";
+  // The original's messages and searches: as before there was a choice.
+  EXPECT_EQ(WorkloadFingerprint(original, 1),
+            WorkloadFingerprint(explicit_original, 1));
+  Scenario realistic = original;
+  realistic.messages = "realistic";
+  EXPECT_NE(WorkloadFingerprint(realistic, 1), WorkloadFingerprint(original, 1));
+  Scenario rare = realistic;
+  rare.search_terms = "rare";
+  EXPECT_NE(WorkloadFingerprint(rare, 1), WorkloadFingerprint(realistic, 1));
+  // A file by its content, wherever it was.
+  Scenario a = original, b = original, c = original;
+  a.messages = "file:/var/log/a.log";
+  b.messages = "file:/tmp/copy-of-a.log";
+  c.messages = "file:/var/log/a.log";
+  a.messages_facts.content_hash = b.messages_facts.content_hash = "sha256:aa";
+  c.messages_facts.content_hash = "sha256:cc";
+  EXPECT_EQ(WorkloadFingerprint(a, 1), WorkloadFingerprint(b, 1));
+  EXPECT_NE(WorkloadFingerprint(a, 1), WorkloadFingerprint(c, 1));
+  const nlohmann::json messages = MessagesJson(a);
+  EXPECT_EQ(messages["source"], "file");
+  EXPECT_EQ(messages["path"], "/var/log/a.log");
+  EXPECT_EQ(messages["content_hash"], "sha256:aa");
+}
+
 }  // namespace
 }  // namespace loadtest::controller

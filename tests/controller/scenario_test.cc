@@ -1,5 +1,8 @@
 #include "controller/scenario.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <set>
 #include <string>
 
@@ -197,6 +200,97 @@ TEST(ScenarioTest, BadValuesNameTheFlagAndTheValue) {
     EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument) << c.message;
     EXPECT_THAT(spec.status().message(), HasSubstr(c.message));
   }
+}
+
+TEST(ScenarioTest, BadMessagesValuesNameTheFlagAndTheAcceptedValues) {
+  struct Case {
+    void (*mutate)(Scenario*);
+    const char* message;
+  };
+  const Case cases[] = {
+      {[](Scenario* s) { s->messages = "fancy"; },
+       "messages must be one of original, realistic, file:PATH, got \"fancy\""},
+      {[](Scenario* s) { s->messages = "file:"; },
+       "messages=file: needs a path"},
+      {[](Scenario* s) { s->messages = "file:/nonexistent/x.log"; },
+       "messages file /nonexistent/x.log cannot be opened"},
+      {[](Scenario* s) { s->messages = "file:/"; },
+       "messages file / is not a regular file"},
+      {[](Scenario* s) { s->messages_format = "xml"; },
+       "messages-format must be one of auto, rfc5424, rfc3164, plain, jsonl, "
+       "got \"xml\""},
+      {[](Scenario* s) {
+         s->messages = "realistic";
+         s->messages_format = "jsonl";
+       },
+       "messages-format=jsonl needs --messages=file:PATH"},
+      {[](Scenario* s) { s->search_terms = "some"; },
+       "search-terms must be one of original, common, rare, mixed, got "
+       "\"some\""},
+  };
+  for (const Case& c : cases) {
+    Scenario s;
+    c.mutate(&s);
+    auto spec = ToRunSpec(s);
+    EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument)
+        << c.message;
+    EXPECT_THAT(spec.status().message(), HasSubstr(c.message));
+  }
+}
+
+TEST(ScenarioTest, SearchTermsDefaultToTheOriginalsOnlyForTheOriginal) {
+  Scenario s;
+  auto spec = ToRunSpec(s);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->workload.messages.source, protocol::MessageSource::kOriginal);
+  EXPECT_EQ(spec->workload.messages.search_terms,
+            protocol::SearchTerms::kOriginal);
+  s.messages = "realistic";
+  spec = ToRunSpec(s);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->workload.messages.source, protocol::MessageSource::kRealistic);
+  EXPECT_EQ(spec->workload.messages.search_terms, protocol::SearchTerms::kMixed);
+  s.search_terms = "rare";
+  spec = ToRunSpec(s);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->workload.messages.search_terms, protocol::SearchTerms::kRare);
+}
+
+TEST(ScenarioTest, AMessagesFileIsReadHashedAndMeasuredBeforeTheRun) {
+  char path[] = "/tmp/scenario_messages_XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const std::string content =
+      "<34>1 2003-10-11T22:14:15.003Z h app - - - first line here\n"
+      "garbage\n"
+      "<34>1 2003-10-11T22:14:15.003Z h app - - - second line here\n";
+  ASSERT_EQ(write(fd, content.data(), content.size()),
+            static_cast<ssize_t>(content.size()));
+  close(fd);
+  Scenario s;
+  s.messages = std::string("file:") + path;
+  s.seed = 5;
+  auto spec = ToRunSpec(s);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->workload.messages.file_content, content);
+  EXPECT_EQ(spec->workload.messages.content_hash,
+            protocol::ContentHash(content));
+  ASSERT_TRUE(ResolveMessages(&s, *spec).ok());
+  EXPECT_EQ(s.messages_facts.format, "rfc5424");
+  EXPECT_EQ(s.messages_facts.lines, 2);
+  EXPECT_EQ(s.messages_facts.malformed, 1);
+  EXPECT_EQ(s.messages_facts.content_hash, protocol::ContentHash(content));
+  EXPECT_EQ(s.messages_facts.rows, 10000);
+  EXPECT_EQ(s.messages_facts.distinct_tokens, 4);  // first second line here
+  // Read as JSON lines, no line is usable: refused before the run.
+  s.messages_format = "jsonl";
+  spec = ToRunSpec(s);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  const absl::Status refused = ResolveMessages(&s, *spec);
+  EXPECT_THAT(std::string(refused.message()),
+              HasSubstr(std::string("messages file ") + path +
+                        " has no line readable as jsonl (3 malformed)"));
+  unlink(path);
 }
 
 }  // namespace

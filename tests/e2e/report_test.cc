@@ -318,6 +318,18 @@ TEST_F(ReportTest,
   }
   EXPECT_NEAR(page["charts"][4]["reach"].get<double>(), peak_queue, 0.01);
   EXPECT_EQ(page["charts"][0]["y_fixed"], false);
+  // The health band under the charts: one drawn span per interval of the
+  // total, each in the state the report gives it.
+  ASSERT_EQ(page["bands"].size(), 1u) << page["bands"];
+  const json& band = page["bands"][0];
+  EXPECT_EQ(band["name"], "health");
+  EXPECT_GT(band["width"].get<double>(), 0);
+  const json& rows = report["intervals"];
+  ASSERT_EQ(band["spans"].get<size_t>(), rows.size()) << band;
+  EXPECT_EQ(band["drawn"], band["spans"]);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(band["states"][i], rows[i]["total"]["health"]["state"]);
+  }
   EXPECT_GT(std::filesystem::file_size(screenshot), 10000u);
   std::printf("[ artifact ] %s\n", screenshot.c_str());
 }
@@ -435,13 +447,14 @@ TEST_F(ReportTest, OnATerminalTheLiveViewRedrawsTheProgressBarAndTheAgentTable) 
   EXPECT_THAT(screen, HasSubstr("s remaining"));
   EXPECT_THAT(screen, HasSubstr("100%"));
   // The per-agent table of the last interval, each agent a row, then TOTAL.
-  EXPECT_THAT(screen, MatchesRegex("(.|\n|\r)*agent +writes/s +w p50 +w p95 +w p99(.|\n|\r)*"));
-  EXPECT_THAT(screen, MatchesRegex("(.|\n|\r)*\nagent-2 +[0-9]+ (.|\n|\r)*"));
-  EXPECT_THAT(screen, MatchesRegex("(.|\n|\r)*\nagent-3 +[0-9]+ (.|\n|\r)*"));
+  // Each row starts with the agent's health state in the interval.
+  EXPECT_THAT(screen, MatchesRegex("(.|\n|\r)*agent +state +writes/s +w p50 +w p95 +w p99(.|\n|\r)*"));
+  EXPECT_THAT(screen, MatchesRegex("(.|\n|\r)*\nagent-2 +(healthy|STRESS|OVERLOAD|GEN-BOUND) +[0-9]+ (.|\n|\r)*"));
+  EXPECT_THAT(screen, MatchesRegex("(.|\n|\r)*\nagent-3 +(healthy|STRESS|OVERLOAD|GEN-BOUND) +[0-9]+ (.|\n|\r)*"));
   EXPECT_THAT(screen, HasSubstr("2 agents reporting"));
   // History scrolls as TOTAL lines only; the summary comes after the block.
   EXPECT_THAT(screen, ::testing::Not(MatchesRegex("(.|\n|\r)*\\] agent-2 +writes(.|\n|\r)*")));
-  EXPECT_THAT(screen, MatchesRegex("(.|\n|\r)*\\] TOTAL +(writes|w [0-9])(.|\n|\r)*"));
+  EXPECT_THAT(screen, MatchesRegex("(.|\n|\r)*\\] TOTAL +(healthy|STRESS|OVERLOAD|GEN-BOUND) +(writes|w [0-9])(.|\n|\r)*"));
   EXPECT_THAT(screen, HasSubstr("=== Summary"));
 }
 

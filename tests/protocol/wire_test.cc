@@ -88,6 +88,49 @@ TEST(WireTest, TempStoreTravelsAndAnOlderControllersSpecGetsTheDefault) {
             "temp-store must be memory or file, got \"disk\"");
 }
 
+TEST(WireTest, MessagesTravelAndTheAgentChecksTheFilesHash) {
+  RunSpec spec;
+  MessageOptions& m = spec.workload.messages;
+  m.source = MessageSource::kFile;
+  m.format = MessageFormat::kRfc3164;
+  m.search_terms = SearchTerms::kRare;
+  m.file_path = "/var/log/syslog";
+  m.file_content = "Dec  7 06:56:49 h cron[9]: a line\n";
+  m.content_hash = ContentHash(m.file_content);
+  pb::RunSpec wire;
+  ToProto(spec, &wire);
+  wire.set_db_name("x.db");
+  auto back = FromProto(wire, "/d");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->workload.messages.source, MessageSource::kFile);
+  EXPECT_EQ(back->workload.messages.format, MessageFormat::kRfc3164);
+  EXPECT_EQ(back->workload.messages.search_terms, SearchTerms::kRare);
+  EXPECT_EQ(back->workload.messages.file_path, "/var/log/syslog");
+  EXPECT_EQ(back->workload.messages.file_content, m.file_content);
+  EXPECT_EQ(back->workload.messages.content_hash, m.content_hash);
+
+  // Content that is not what the controller hashed is refused.
+  wire.set_messages_file("Dec  7 06:56:49 h cron[9]: another line\n");
+  EXPECT_THAT(FromProto(wire, "/d").status().message(),
+              HasSubstr("messages file /var/log/syslog: the content received "
+                        "has hash sha256:"));
+  // An older controller sends none of the fields: the original's.
+  pb::RunSpec old;
+  ToProto(RunSpec(), &old);
+  old.set_db_name("x.db");
+  old.clear_messages();
+  old.clear_messages_format();
+  old.clear_search_terms();
+  back = FromProto(old, "/d");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->workload.messages.source, MessageSource::kOriginal);
+  EXPECT_EQ(back->workload.messages.search_terms, SearchTerms::kOriginal);
+  old.set_messages("poetry");
+  EXPECT_EQ(FromProto(old, "/d").status().message(),
+            "messages must be one of original, realistic, file, got "
+            "\"poetry\"");
+}
+
 // Found by fuzz/run_spec_fields_fuzzer: these passed validation, and the
 // agent then added them to clock readings (overflow: a huge write-timeout
 // timed every write out at once) or paced "every 10^228 s" (flat out).

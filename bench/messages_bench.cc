@@ -1,0 +1,160 @@
+// messages_bench: how fast the message sources make rows and a replayed
+// file is parsed, on one core (docs/messages.md). Generation must never be
+// what limits a run: the realistic generator should make at least 500,000
+// rows/s, the replay parser read at least 1,000,000 lines/s.
+//
+// Each figure times one thread doing only that work:
+//  - generate: `rows` rows of writer 0 from the original and the realistic
+//    generator, and from a replayed file (copying a parsed line);
+//  - parse: ParseCorpus over a file of `lines` realistic rows written out
+//    in each format (RFC 5424, RFC 3164, plain, JSON lines), made in memory
+//    before the clock starts.
+// Prints a table, or one JSON object (--json).
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "agent/log_generator.h"
+#include "agent/log_replay.h"
+#include "agent/message_source.h"
+#include "agent/realistic_generator.h"
+#include "cli/flag_set.h"
+#include "nlohmann/json.hpp"
+#include "protocol/run_spec.h"
+
+namespace {
+
+using loadtest::agent::MessageSource;
+using loadtest::agent::MessageStream;
+using loadtest::protocol::MessageFormat;
+using loadtest::protocol::MessageOptions;
+using loadtest::storage::LogEntry;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kIntro[] =
+    "messages_bench: rows per second of each message source, and lines per "
+    "second of the replay parser per format, on one thread.";
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+// Rows per second of `rows` rows of writer 0 of `options`' source.
+double GenerateRate(const MessageOptions& options, int64_t rows) {
+  auto source = MessageSource::Create(options, 1);
+  if (!source.ok()) {
+    std::fprintf(stderr, "%s\n", source.status().ToString().c_str());
+    return 0;
+  }
+  std::unique_ptr<MessageStream> stream =
+      (*source)->NewStream(0, loadtest::agent::WriterSeed(1, 0));
+  size_t bytes = 0;  // Used, so the rows are not optimised away.
+  const Clock::time_point start = Clock::now();
+  for (int64_t i = 0; i < rows; ++i) bytes += stream->Next().message.size();
+  const double seconds = Seconds(start);
+  if (bytes == 0) std::fprintf(stderr, "no bytes generated\n");
+  return static_cast<double>(rows) / seconds;
+}
+
+// A realistic row written out as a line of `format`.
+std::string Line(const LogEntry& e, MessageFormat format) {
+  switch (format) {
+    case MessageFormat::kRfc5424:
+      return absl::StrCat("<", e.priority, ">1 2026-12-07T06:56:49.123Z ",
+                          e.hostname, " ", e.app_name, " ", e.proc_id, " ",
+                          e.msg_id, " - ", e.message);
+    case MessageFormat::kRfc3164:
+      return absl::StrCat("<", e.priority, ">Dec  7 06:56:49 ", e.hostname,
+                          " ", e.app_name, "[", e.proc_id, "]: ", e.message);
+    case MessageFormat::kJsonl:
+      return nlohmann::json{{"message", e.message},
+                            {"hostname", e.hostname},
+                            {"app_name", e.app_name},
+                            {"proc_id", e.proc_id},
+                            {"severity", e.severity},
+                            {"facility", e.facility}}
+          .dump();
+    case MessageFormat::kPlain:
+    case MessageFormat::kAuto:
+      break;
+  }
+  return e.message;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t rows = 1000000;
+  int64_t lines = 500000;
+  bool json = false;
+  loadtest::cli::FlagSet flags("messages_bench", kIntro);
+  flags.AddInt("rows", &rows, "Rows generated per source.");
+  flags.AddInt("lines", &lines, "Lines of the file parsed per format.");
+  flags.AddBool("json", &json, "Print one JSON object instead of a table.");
+  if (std::optional<int> exit_code = flags.ParseCommandLine(argc, argv)) {
+    return *exit_code;
+  }
+  if (rows < 1 || lines < 1) {
+    std::fprintf(stderr, "rows and lines must be >= 1, got %lld and %lld\n",
+                 static_cast<long long>(rows), static_cast<long long>(lines));
+    return 1;
+  }
+  nlohmann::json out = {{"rows", rows}, {"lines", lines}};
+
+  MessageOptions original;
+  MessageOptions realistic;
+  realistic.source = loadtest::protocol::MessageSource::kRealistic;
+  out["generate_rows_per_s"]["original"] = GenerateRate(original, rows);
+  out["generate_rows_per_s"]["realistic"] = GenerateRate(realistic, rows);
+
+  // The realistic rows the files are made of.
+  const std::vector<LogEntry> sample = loadtest::agent::SampleRows(
+      **MessageSource::Create(realistic, 1), 1, std::min<int64_t>(lines, 100000));
+  for (MessageFormat format :
+       {MessageFormat::kRfc5424, MessageFormat::kRfc3164,
+        MessageFormat::kPlain, MessageFormat::kJsonl}) {
+    std::string content;
+    for (int64_t i = 0; i < lines; ++i) {
+      absl::StrAppend(&content, Line(sample[i % sample.size()], format), "\n");
+    }
+    const Clock::time_point start = Clock::now();
+    auto corpus = loadtest::agent::ParseCorpus(content, format, "bench");
+    const double seconds = Seconds(start);
+    const char* name = loadtest::protocol::MessageFormatName(format);
+    if (!corpus.ok() || corpus->malformed != 0) {
+      std::fprintf(stderr, "%s: the bench's own lines did not parse\n", name);
+      return 1;
+    }
+    out["parse_lines_per_s"][name] = static_cast<double>(lines) / seconds;
+    out["parse_mb_per_s"][name] =
+        static_cast<double>(content.size()) / seconds / 1e6;
+    if (format == MessageFormat::kRfc5424) {
+      MessageOptions file;
+      file.source = loadtest::protocol::MessageSource::kFile;
+      file.file_content = content;
+      file.content_hash = loadtest::protocol::ContentHash(content);
+      out["generate_rows_per_s"]["file"] = GenerateRate(file, rows);
+    }
+  }
+
+  if (json) {
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::printf("generate (rows/s, one thread, %lld rows)\n",
+              static_cast<long long>(rows));
+  for (const auto& [name, rate] : out["generate_rows_per_s"].items()) {
+    std::printf("  %-10s %12.0f\n", name.c_str(), rate.get<double>());
+  }
+  std::printf("parse a file (lines/s and MB/s, one thread, %lld lines)\n",
+              static_cast<long long>(lines));
+  for (const auto& [name, rate] : out["parse_lines_per_s"].items()) {
+    std::printf("  %-10s %12.0f %8.1f\n", name.c_str(), rate.get<double>(),
+                out["parse_mb_per_s"][name].get<double>());
+  }
+  return 0;
+}
