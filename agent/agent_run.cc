@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "agent/host_stats.h"
 #include "agent/process_stats.h"
 #include "agent/workload.h"
 #include "status/status_macros.h"
@@ -110,6 +111,7 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
   storage::StoreCounters previous = store->counters();
   (void)store->TakeInternals();  // Opening's own checkpoint and reads.
   ProcessSampler process;
+  HostSampler host(spec_.store.path);
   Workload workload(spec_.workload, store.get());
   RETURN_IF_ERROR(workload.Start());
   // The run's clock starts when every worker thread exists (thousands of
@@ -165,6 +167,7 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
     interval_start_s = update.end_s;
     update.stats = workload.TakeInterval();
     update.process = process.Take();
+    update.host = host.Take();
     fill_store_figures(&update);
     fill_offered(&update, at);
     on_update(update);
@@ -176,9 +179,11 @@ absl::Status AgentRun::Run(const UpdateCallback& on_update) {
   // The process figures of the last interval end with the workload: the
   // drain, close and audit after it are the store's work, not load.
   const protocol::ProcessFigures last_process = process.Take();
+  const protocol::HostFigures last_host = host.Take();
   const absl::Status close_status = store->Close();
   IntervalUpdate last;
   last.process = last_process;
+  last.host = last_host;
   last.sequence = ++sequence;
   last.start_s = interval_start_s;
   last.end_s = SecondsSince(start, Clock::now());

@@ -223,7 +223,7 @@ absl::Status ServeAgent(const AgentCommandLine& cl) {
                                cli::kVersion, hostname};
   const auto [metrics_listen, metrics_address] = MetricsListen(cl, host);
   absl::StatusOr<std::unique_ptr<MetricsServer>> metrics =
-      MetricsServer::Start(metrics_listen, identity, basic_auth);
+      MetricsServer::Start(metrics_listen, identity, basic_auth, data_dir);
   if (!metrics.ok()) return metrics.status();
 
   AgentServiceOptions service_options;

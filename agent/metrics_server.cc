@@ -16,6 +16,7 @@
 
 #include "CivetServer.h"
 #include "absl/strings/str_cat.h"
+#include "agent/host_stats.h"
 #include "agent/process_stats.h"
 #include "civetweb.h"
 #include "security/auth.h"
@@ -132,7 +133,7 @@ void MetricsServer::SetHealth(const stats::HealthState* state) {
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     const std::string& listen_address, const AgentIdentity& identity,
-    const std::string& basic_auth) {
+    const std::string& basic_auth, const std::string& data_dir) {
   std::unique_ptr<MetricsServer> server(new MetricsServer());
   server->registry_ = std::make_shared<prometheus::Registry>();
   auto store_metrics = storage::StoreMetrics::Create(*server->registry_);
@@ -202,6 +203,8 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
   server->exposer_->RegisterCollectable(server->registry_);
   server->process_collector_ = std::make_shared<ProcessCollector>();
   server->exposer_->RegisterCollectable(server->process_collector_);
+  server->host_collector_ = std::make_shared<HostCollector>(data_dir);
+  server->exposer_->RegisterCollectable(server->host_collector_);
   const std::vector<int> ports = server->exposer_->GetListeningPorts();
   server->port_ = ports.empty() ? 0 : ports.front();
   return server;

@@ -8,7 +8,9 @@
 //     the others; all 0 between runs; stats/health.h)
 // and the process collector's standard series (process_cpu_seconds_total,
 // process_resident_memory_bytes, process_open_fds,
-// process_start_time_seconds, process_threads; agent/process_stats.h).
+// process_start_time_seconds, process_threads; agent/process_stats.h) with
+// the process's I/O (opentrail_process_*), and the host's CPU, load and
+// data directory's disk (opentrail_host_*; agent/host_stats.h).
 //
 // Thread-safety: all methods are safe from any thread. The exposer's own
 // threads serve scrapes until the object is destroyed.
@@ -57,9 +59,11 @@ class MetricsServer {
   // has no IPv6; Internal when metrics cannot be registered.
   // With `basic_auth` ("user:password", not empty) a scrape must send those
   // credentials (HTTP basic auth, compared in constant time) or gets 401.
+  // The disk figures are of the block device holding `data_dir` (none when
+  // empty or not on one).
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(
       const std::string& listen_address, const AgentIdentity& identity,
-      const std::string& basic_auth = "");
+      const std::string& basic_auth = "", const std::string& data_dir = "");
 
   // The port actually bound (useful with port 0).
   int port() const { return port_; }
@@ -73,6 +77,7 @@ class MetricsServer {
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<prometheus::Collectable> process_collector_;
+  std::shared_ptr<prometheus::Collectable> host_collector_;
   std::unique_ptr<storage::StoreMetrics> store_metrics_;
   prometheus::Gauge* run_active_ = nullptr;
   prometheus::Gauge* health_[4] = {};  // By stats::HealthState.

@@ -11,7 +11,9 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -111,7 +113,27 @@ prometheus::MetricFamily Family(const char* name, const char* help,
   return family;
 }
 
+// A running total that only grows; a fall is no progress.
+int64_t Rise(int64_t before, int64_t now) { return std::max<int64_t>(0, now - before); }
+
 }  // namespace
+
+IoCounters ParseProcIo(const std::string& text) {
+  IoCounters io;
+  const std::pair<const char*, int64_t*> fields[] = {
+      {"rchar:", &io.rchar},           {"wchar:", &io.wchar},
+      {"syscr:", &io.syscr},           {"syscw:", &io.syscw},
+      {"read_bytes:", &io.read_bytes}, {"write_bytes:", &io.write_bytes}};
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    for (const auto& [key, value] : fields) {
+      if (!absl::ConsumePrefix(&line, key)) continue;
+      int64_t n = 0;
+      if (absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &n)) *value = n;
+      break;
+    }
+  }
+  return io;
+}
 
 ProcessReading ReadProcess() {
   ProcessReading r;
@@ -126,6 +148,7 @@ ProcessReading ReadProcess() {
   r.rss_bytes = StatusField(status, "VmRSS:") * 1024;
   r.open_fds = CountOpenFds();
   r.start_time_seconds = StartTimeSeconds();
+  r.io = ParseProcIo(ReadSmallFile("/proc/self/io"));
   return r;
 }
 
@@ -186,6 +209,12 @@ protocol::ProcessFigures ProcessSampler::Take() {
   f.involuntary_switches =
       now.involuntary_switches - previous_.involuntary_switches;
   f.run_queue_wait_seconds = TakeRunQueueWaitSeconds();
+  f.read_chars = Rise(previous_.io.rchar, now.io.rchar);
+  f.write_chars = Rise(previous_.io.wchar, now.io.wchar);
+  f.read_calls = Rise(previous_.io.syscr, now.io.syscr);
+  f.write_calls = Rise(previous_.io.syscw, now.io.syscw);
+  f.read_bytes = Rise(previous_.io.read_bytes, now.io.read_bytes);
+  f.write_bytes = Rise(previous_.io.write_bytes, now.io.write_bytes);
   previous_ = now;
   previous_at_ = at;
   return f;
@@ -207,6 +236,28 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
              MetricType::Gauge, r.start_time_seconds),
       Family("process_threads", "Number of OS threads in the process.",
              MetricType::Gauge, r.threads),
+      Family("opentrail_process_read_chars_total",
+             "Bytes the process read through read()-like calls, page cache "
+             "hits included (/proc/self/io rchar).",
+             MetricType::Counter, static_cast<double>(r.io.rchar)),
+      Family("opentrail_process_written_chars_total",
+             "Bytes the process wrote through write()-like calls "
+             "(/proc/self/io wchar).",
+             MetricType::Counter, static_cast<double>(r.io.wchar)),
+      Family("opentrail_process_read_calls_total",
+             "read()-like system calls (/proc/self/io syscr).",
+             MetricType::Counter, static_cast<double>(r.io.syscr)),
+      Family("opentrail_process_write_calls_total",
+             "write()-like system calls (/proc/self/io syscw).",
+             MetricType::Counter, static_cast<double>(r.io.syscw)),
+      Family("opentrail_process_read_bytes_total",
+             "Bytes the storage layer read for the process (/proc/self/io "
+             "read_bytes).",
+             MetricType::Counter, static_cast<double>(r.io.read_bytes)),
+      Family("opentrail_process_written_bytes_total",
+             "Bytes the process caused to be written to storage "
+             "(/proc/self/io write_bytes).",
+             MetricType::Counter, static_cast<double>(r.io.write_bytes)),
   };
 }
 

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "prometheus/collectable.h"
@@ -20,6 +21,15 @@
 #include "protocol/run_spec.h"
 
 namespace loadtest::agent {
+
+// /proc/self/io: bytes through read()/write()-like calls (rchar, wchar),
+// the calls (syscr, syscw), and bytes the storage layer read and wrote for
+// the process (read_bytes, write_bytes). A field the kernel lacks is 0.
+struct IoCounters {
+  int64_t rchar = 0, wchar = 0, syscr = 0, syscw = 0, read_bytes = 0,
+          write_bytes = 0;
+};
+IoCounters ParseProcIo(const std::string& text);
 
 // Running totals and current values of this process.
 struct ProcessReading {
@@ -30,6 +40,7 @@ struct ProcessReading {
   int64_t rss_bytes = 0;
   int open_fds = 0;
   double start_time_seconds = 0;  // Since the Unix epoch.
+  IoCounters io;
 };
 
 ProcessReading ReadProcess();
@@ -60,8 +71,11 @@ class ProcessSampler {
 };
 
 // /metrics: process_cpu_seconds_total, process_resident_memory_bytes,
-// process_open_fds, process_start_time_seconds, process_threads, read at
-// each scrape.
+// process_open_fds, process_start_time_seconds, process_threads (the
+// standard process collector's), and /proc/self/io, which it has no names
+// for, as opentrail_process_read_chars_total, ..._written_chars_total,
+// ..._read_calls_total, ..._write_calls_total, ..._read_bytes_total,
+// ..._written_bytes_total; read at each scrape.
 class ProcessCollector : public prometheus::Collectable {
  public:
   std::vector<prometheus::MetricFamily> Collect() const override;

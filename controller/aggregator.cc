@@ -23,6 +23,12 @@ void AddProcess(const protocol::ProcessFigures& o, bool across_agents,
   p.run_queue_wait_seconds += o.run_queue_wait_seconds;
   p.voluntary_switches += o.voluntary_switches;
   p.involuntary_switches += o.involuntary_switches;
+  p.read_chars += o.read_chars;
+  p.write_chars += o.write_chars;
+  p.read_calls += o.read_calls;
+  p.write_calls += o.write_calls;
+  p.read_bytes += o.read_bytes;
+  p.write_bytes += o.write_bytes;
   if (across_agents) {
     p.wall_seconds = std::max(p.wall_seconds, o.wall_seconds);
     p.usable_cores += o.usable_cores;
@@ -69,6 +75,13 @@ void Figures::AddUpdate(const protocol::IntervalUpdate& u) {
   reads_in_flight.Merge(u.stats.reads_in_flight);
   if (u.store.has_value()) AddStore(*u.store, false, &store);
   if (u.process.has_value()) AddProcess(*u.process, false, &process);
+  if (u.host.has_value()) {
+    if (host.has_value()) {
+      host->AddInterval(*u.host);
+    } else {
+      host = u.host;
+    }
+  }
   ++intervals;
   if (std::optional<std::string> reason = protocol::GeneratorBoundReason(u)) {
     ++generator_bound_intervals;
@@ -103,6 +116,13 @@ void Figures::MergeAgent(const Figures& o) {
   reads_in_flight.Merge(o.reads_in_flight);
   if (o.store.has_value()) AddStore(*o.store, true, &store);
   if (o.process.has_value()) AddProcess(*o.process, true, &process);
+  if (o.host.has_value()) {
+    if (host.has_value()) {
+      host->AddHost(*o.host);
+    } else {
+      host = o.host;
+    }
+  }
   // An interval of the total is one interval, bound when any agent was.
   intervals = std::max(intervals, o.intervals);
   generator_bound_intervals += o.generator_bound_intervals;

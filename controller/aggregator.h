@@ -51,6 +51,10 @@ struct Figures {
   // counts and sizes add (StoreInternals::AddStore, AddProcess).
   std::optional<storage::StoreInternals> store;
   std::optional<protocol::ProcessFigures> process;
+  // The agent's host, when the updates carried it: over time
+  // HostFigures::AddInterval, across agents HostFigures::AddHost (the CPU
+  // split averaged over all CPUs, the highest load, the busiest disk).
+  std::optional<protocol::HostFigures> host;
   // Validity (protocol/validity.h): the intervals counted, how many of
   // them the load generator limited, and the reason of the last such one;
   // the same for checkpoint starvation. Across agents `intervals` is the

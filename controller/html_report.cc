@@ -508,6 +508,49 @@ std::vector<Chart> Charts(const json& report, std::vector<double>* starts,
     }
     charts.push_back(std::move(c));
   }
+  // The host (`htop`, `iostat -x 1`): only when the agents reported it.
+  auto any_row_has = [&](const std::string& pointer) {
+    const Pointer p(pointer);
+    for (const json& row : rows) {
+      if (row.at("total").contains(p)) return true;
+    }
+    return false;
+  };
+  if (any_row_has("/host/cpu/steal")) {
+    Chart c{"host_cpu",
+            "Host CPU (% of all its CPUs' time, averaged over the agents' "
+            "hosts): steal and iowait beside user and system",
+            "%",
+            {},
+            100};
+    for (const auto& [name, pointer] :
+         {std::pair<const char*, const char*>{"steal", "/host/cpu/steal"},
+          {"iowait", "/host/cpu/iowait"},
+          {"user", "/host/cpu/user"},
+          {"system", "/host/cpu/system"}}) {
+      Series s = scaled(total_series(name, pointer, "/host/seconds"), 100);
+      s.total = false;
+      s.dashed = std::string(name) == "user" || std::string(name) == "system";
+      c.series.push_back(std::move(s));
+    }
+    charts.push_back(std::move(c));
+  }
+  if (any_row_has("/host/disk/utilization")) {
+    per_agent_chart({"disk_utilization",
+                     "Database disk utilization (%, iostat's %util; the "
+                     "busiest disk across agents)",
+                     "%",
+                     {},
+                     100},
+                    "/host/disk/utilization", "/host/seconds", 100,
+                    "busiest disk");
+    per_agent_chart({"disk_await",
+                     "Database disk await (ms per request, queueing "
+                     "included: iostat's await)",
+                     "ms",
+                     {}},
+                    "/host/disk/await_ms", "/host/seconds", 1, "busiest disk");
+  }
   AddStabilityTrends(report, &charts);
   return charts;
 }

@@ -12,7 +12,8 @@ absl::StatusOr<std::unique_ptr<InProcessAgent>> InProcessAgent::Start(
     const std::string& metrics_listen, const std::string& data_dir) {
   const std::string hostname = agent::LocalHostname();
   const agent::AgentIdentity identity{hostname, cli::kVersion, hostname};
-  auto metrics = agent::MetricsServer::Start(metrics_listen, identity);
+  auto metrics =
+      agent::MetricsServer::Start(metrics_listen, identity, "", data_dir);
   if (!metrics.ok()) {
     return absl::Status(metrics.status().code(),
                         absl::StrCat(metrics.status().message(),

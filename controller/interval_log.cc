@@ -264,6 +264,17 @@ IntervalLog::Point IntervalLog::MakePoint(const IntervalRow& row,
     p.checkpoints_blocked = f.store->checkpoints_blocked;
   }
   if (f.process.has_value()) p.cpu_fraction = f.process->cpu_fraction();
+  if (f.host.has_value()) {
+    const protocol::HostFigures& h = *f.host;
+    p.host_seconds = h.wall_seconds;
+    p.cpu_user = h.cpu_user_fraction();
+    p.cpu_system = h.cpu_system_fraction();
+    p.cpu_iowait = h.cpu_iowait_fraction();
+    p.cpu_steal = h.cpu_steal_fraction();
+    p.has_disk = !h.disk_device.empty();
+    p.disk_utilization = h.disk_utilization();
+    p.disk_await_ms = h.disk_await_ms();
+  }
   return p;
 }
 
@@ -306,11 +317,20 @@ IntervalLog::Point IntervalLog::Merge(const Point& a, const Point& b) {
     return 0;
   };
   m.health = severity(b.health) > severity(a.health) ? b.health : a.health;
+  // Shares of the time average over it; await is the worse, as latency.
+  m.host_seconds = a.host_seconds + b.host_seconds;
+  m.cpu_user = mean(a.cpu_user, b.cpu_user);
+  m.cpu_system = mean(a.cpu_system, b.cpu_system);
+  m.cpu_iowait = mean(a.cpu_iowait, b.cpu_iowait);
+  m.cpu_steal = mean(a.cpu_steal, b.cpu_steal);
+  m.has_disk = a.has_disk || b.has_disk;
+  m.disk_utilization = mean(a.disk_utilization, b.disk_utilization);
+  m.disk_await_ms = std::max(a.disk_await_ms, b.disk_await_ms);
   return m;
 }
 
 nlohmann::json IntervalLog::PointJson(const Point& p) {
-  return {{"writes_per_s", p.writes_per_s},
+  nlohmann::json j = {{"writes_per_s", p.writes_per_s},
           {"reads_per_s", p.reads_per_s},
           {"write_latency_ms",
            {{"count", p.write_count},
@@ -333,6 +353,19 @@ nlohmann::json IntervalLog::PointJson(const Point& p) {
             {"checkpoints_blocked", p.checkpoints_blocked}}},
           {"process", {{"cpu_fraction", p.cpu_fraction}}},
           {"health", {{"state", stats::HealthStateName(p.health)}}}};
+  if (p.host_seconds > 0) {
+    j["host"] = {{"seconds", p.host_seconds},
+                 {"cpu",
+                  {{"user", p.cpu_user},
+                   {"system", p.cpu_system},
+                   {"iowait", p.cpu_iowait},
+                   {"steal", p.cpu_steal}}}};
+    if (p.has_disk) {
+      j["host"]["disk"] = {{"utilization", p.disk_utilization},
+                           {"await_ms", p.disk_await_ms}};
+    }
+  }
+  return j;
 }
 
 nlohmann::json IntervalLog::ChartJson() const {

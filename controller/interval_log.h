@@ -113,6 +113,16 @@ class IntervalLog {
     double cpu_fraction = 0;
     // The worst health state of the intervals in the point.
     stats::HealthState health = stats::HealthState::kHealthy;
+    // The agent's host (host_seconds 0 without it; the disk's figures
+    // only with has_disk).
+    double host_seconds = 0;
+    double cpu_user = 0;
+    double cpu_system = 0;
+    double cpu_iowait = 0;
+    double cpu_steal = 0;
+    bool has_disk = false;
+    double disk_utilization = 0;
+    double disk_await_ms = 0;
   };
   static Point MakePoint(const IntervalRow& row, const Figures& figures,
                          stats::HealthState health);

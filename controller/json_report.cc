@@ -77,6 +77,8 @@ nlohmann::json StoreJson(const storage::StoreInternals& s) {
         {"checkpointer", Ms(s.checkpointer.busy_wait_ns)}}},
       {"cache", {{"writer", CacheJson(s.writer)}, {"readers", CacheJson(s.readers)}}},
       {"cache_hit_ratio", s.cache_hit_ratio()},
+      {"fsyncs", s.fsyncs},
+      {"fsync_ms", Ms(s.fsync_ns)},
   };
 }
 
@@ -94,8 +96,45 @@ nlohmann::json ProcessJson(const protocol::ProcessFigures& p,
       {"voluntary_switches", p.voluntary_switches},
       {"involuntary_switches", p.involuntary_switches},
       {"waiting_threads", p.waiting_threads()},
+      {"read_chars", p.read_chars},
+      {"write_chars", p.write_chars},
+      {"read_calls", p.read_calls},
+      {"write_calls", p.write_calls},
+      {"read_bytes", p.read_bytes},
+      {"write_bytes", p.write_bytes},
       {"schedule_lag_ms", ShortLatencyJson(schedule_lag)},
       {"wake_lag_ms", ShortLatencyJson(wake_lag)},
+  };
+}
+
+nlohmann::json HostJson(const protocol::HostFigures& h) {
+  nlohmann::json disk = {{"device", nullptr},
+                         {"unavailable", h.disk_unavailable}};
+  if (!h.disk_device.empty()) {
+    disk = {
+        {"device", h.disk_device},
+        {"unavailable", nullptr},
+        {"utilization", h.disk_utilization()},
+        {"await_ms", h.disk_await_ms()},
+        {"queue_depth", h.disk_queue_depth()},
+        {"requests", h.disk_requests},
+        {"read_bytes", h.disk_read_bytes},
+        {"write_bytes", h.disk_write_bytes},
+    };
+  }
+  return {
+      {"seconds", h.wall_seconds},
+      {"cpus", h.cpus},
+      {"cpu",
+       {{"user", h.cpu_user_fraction()},
+        {"system", h.cpu_system_fraction()},
+        {"iowait", h.cpu_iowait_fraction()},
+        {"steal", h.cpu_steal_fraction()},
+        {"idle", h.cpu_idle_fraction()}}},
+      {"load1", h.load1},
+      {"load5", h.load5},
+      {"load15", h.load15},
+      {"disk", std::move(disk)},
   };
 }
 
@@ -268,6 +307,7 @@ nlohmann::json FiguresJson(const Figures& f) {
   if (f.process.has_value()) {
     j["process"] = ProcessJson(*f.process, f.schedule_lag, f.wake_lag);
   }
+  if (f.host.has_value()) j["host"] = HostJson(*f.host);
   return j;
 }
 

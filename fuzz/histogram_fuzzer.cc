@@ -162,6 +162,7 @@ void CheckUpdateRoundTrip(const protocol::IntervalUpdate& u) {
              Same(v.stats.schedule_lag, u.stats.schedule_lag) &&
              v.store.has_value() == u.store.has_value() &&
              v.process.has_value() == u.process.has_value() &&
+             v.host.has_value() == u.host.has_value() &&
              v.audit.has_value() == u.audit.has_value());
   if (u.store.has_value()) {
     const loadtest::storage::StoreInternals& a = *u.store;
@@ -176,7 +177,8 @@ void CheckUpdateRoundTrip(const protocol::IntervalUpdate& u) {
                Same(a.commit_latency, b.commit_latency) &&
                SameConnection(a.writer, b.writer) &&
                SameConnection(a.readers, b.readers) &&
-               SameConnection(a.checkpointer, b.checkpointer));
+               SameConnection(a.checkpointer, b.checkpointer) &&
+               a.fsyncs == b.fsyncs && a.fsync_ns == b.fsync_ns);
   }
   if (u.process.has_value()) {
     const protocol::ProcessFigures& a = *u.process;
@@ -188,7 +190,30 @@ void CheckUpdateRoundTrip(const protocol::IntervalUpdate& u) {
                a.open_fds == b.open_fds &&
                a.voluntary_switches == b.voluntary_switches &&
                a.involuntary_switches == b.involuntary_switches &&
-               SameDouble(a.run_queue_wait_seconds, b.run_queue_wait_seconds));
+               SameDouble(a.run_queue_wait_seconds, b.run_queue_wait_seconds) &&
+               a.read_chars == b.read_chars && a.write_chars == b.write_chars &&
+               a.read_calls == b.read_calls && a.write_calls == b.write_calls &&
+               a.read_bytes == b.read_bytes && a.write_bytes == b.write_bytes);
+  }
+  if (u.host.has_value()) {
+    const protocol::HostFigures& a = *u.host;
+    const protocol::HostFigures& b = *v.host;
+    FUZZ_CHECK(SameDouble(a.wall_seconds, b.wall_seconds) && a.cpus == b.cpus &&
+               SameDouble(a.cpu_user_seconds, b.cpu_user_seconds) &&
+               SameDouble(a.cpu_system_seconds, b.cpu_system_seconds) &&
+               SameDouble(a.cpu_iowait_seconds, b.cpu_iowait_seconds) &&
+               SameDouble(a.cpu_steal_seconds, b.cpu_steal_seconds) &&
+               SameDouble(a.cpu_idle_seconds, b.cpu_idle_seconds) &&
+               SameDouble(a.load1, b.load1) && SameDouble(a.load5, b.load5) &&
+               SameDouble(a.load15, b.load15) &&
+               a.disk_device == b.disk_device &&
+               a.disk_unavailable == b.disk_unavailable &&
+               SameDouble(a.disk_busy_seconds, b.disk_busy_seconds) &&
+               SameDouble(a.disk_queue_seconds, b.disk_queue_seconds) &&
+               SameDouble(a.disk_request_seconds, b.disk_request_seconds) &&
+               a.disk_requests == b.disk_requests &&
+               a.disk_read_bytes == b.disk_read_bytes &&
+               a.disk_write_bytes == b.disk_write_bytes);
   }
   if (u.audit.has_value()) {
     const protocol::RunAudit& a = *u.audit;
@@ -226,6 +251,12 @@ void Aggregate(const protocol::IntervalUpdate& u) {
   }
   if (summary.total.store.has_value()) {
     (void)summary.total.store->cache_hit_ratio();
+  }
+  if (summary.total.host.has_value()) {
+    (void)summary.total.host->cpu_steal_fraction();
+    (void)summary.total.host->disk_utilization();
+    (void)summary.total.host->disk_await_ms();
+    (void)summary.total.host->disk_queue_depth();
   }
 }
 

@@ -56,6 +56,10 @@ absl::Status CallError(const std::string& target, const char* call,
 void MakeShowable(IntervalUpdate* u) {
   u->stop_reason = PeerText(u->stop_reason);
   u->first_error = PeerText(u->first_error);
+  if (u->host.has_value()) {
+    u->host->disk_device = PeerText(u->host->disk_device, kMaxShownNameBytes);
+    u->host->disk_unavailable = PeerText(u->host->disk_unavailable);
+  }
   if (u->audit.has_value()) {
     u->audit->integrity_message = PeerText(u->audit->integrity_message);
     u->audit->error = PeerText(u->audit->error);

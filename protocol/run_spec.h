@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "protocol/host_figures.h"
 #include "protocol/rate_plan.h"
 #include "stats/interval_counters.h"
 #include "storage/store_internals.h"
@@ -170,6 +171,16 @@ struct ProcessFigures {
   // Time its threads spent runnable but waiting for a CPU, summed over the
   // threads: divided by wall_seconds, how many threads waited on average.
   double run_queue_wait_seconds = 0;
+  // /proc/self/io over the span: bytes passed through read()/write()-like
+  // calls (rchar, wchar; page cache hits included), those calls (syscr,
+  // syscw), and the bytes the process made the storage layer read and
+  // write (read_bytes, write_bytes; 0 on tmpfs, which has no storage).
+  int64_t read_chars = 0;
+  int64_t write_chars = 0;
+  int64_t read_calls = 0;
+  int64_t write_calls = 0;
+  int64_t read_bytes = 0;
+  int64_t write_bytes = 0;
 
   // cpu_seconds over what the usable cores could have given in the span,
   // 0..1 (slightly above 1 through rounding); 0 when unknown.
@@ -207,6 +218,9 @@ struct IntervalUpdate {
   // an agent that does not report them.
   std::optional<storage::StoreInternals> store;
   std::optional<ProcessFigures> process;
+  // The agent's host in the interval (CPU split, load, the database's
+  // disk); absent from an agent that does not report it.
+  std::optional<HostFigures> host;
 };
 
 }  // namespace loadtest::protocol

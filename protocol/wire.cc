@@ -96,6 +96,40 @@ absl::Status CheckConnection(const char* kind,
   return absl::OkStatus();
 }
 
+// The host's figures: amounts of time finite and within what the most CPUs
+// (2^20) give over the longest interval, counts as counts.
+absl::Status CheckHost(const HostFigures& h) {
+  constexpr double kMaxCpus = 1 << 20;
+  constexpr double kMaxCpuSeconds = kMaxCpus * kMaxIntervalEndS;
+  RETURN_IF_ERROR(
+      CheckReal("host wall_seconds", h.wall_seconds, kMaxIntervalEndS));
+  RETURN_IF_ERROR(CheckReal("host cpus", static_cast<double>(h.cpus), kMaxCpus));
+  RETURN_IF_ERROR(
+      CheckReal("host cpu_user_seconds", h.cpu_user_seconds, kMaxCpuSeconds));
+  RETURN_IF_ERROR(CheckReal("host cpu_system_seconds", h.cpu_system_seconds,
+                            kMaxCpuSeconds));
+  RETURN_IF_ERROR(CheckReal("host cpu_iowait_seconds", h.cpu_iowait_seconds,
+                            kMaxCpuSeconds));
+  RETURN_IF_ERROR(
+      CheckReal("host cpu_steal_seconds", h.cpu_steal_seconds, kMaxCpuSeconds));
+  RETURN_IF_ERROR(
+      CheckReal("host cpu_idle_seconds", h.cpu_idle_seconds, kMaxCpuSeconds));
+  RETURN_IF_ERROR(CheckReal("host load1", h.load1, kMaxCpuSeconds));
+  RETURN_IF_ERROR(CheckReal("host load5", h.load5, kMaxCpuSeconds));
+  RETURN_IF_ERROR(CheckReal("host load15", h.load15, kMaxCpuSeconds));
+  // Seconds of request time: up to a queue of 2^20 over the interval.
+  RETURN_IF_ERROR(CheckReal("host disk_busy_seconds", h.disk_busy_seconds,
+                            kMaxIntervalEndS));
+  RETURN_IF_ERROR(CheckReal("host disk_queue_seconds", h.disk_queue_seconds,
+                            kMaxCpuSeconds));
+  RETURN_IF_ERROR(CheckReal("host disk_request_seconds",
+                            h.disk_request_seconds, kMaxCpuSeconds));
+  RETURN_IF_ERROR(CheckCount("host disk_requests", h.disk_requests));
+  RETURN_IF_ERROR(CheckCount("host disk_read_bytes", h.disk_read_bytes));
+  RETURN_IF_ERROR(CheckCount("host disk_write_bytes", h.disk_write_bytes));
+  return absl::OkStatus();
+}
+
 // The store's and the process's figures: counts and sizes as counts,
 // times as times, the process's reals finite and in range.
 absl::Status CheckInternals(const IntervalUpdate& u) {
@@ -113,6 +147,8 @@ absl::Status CheckInternals(const IntervalUpdate& u) {
     RETURN_IF_ERROR(CheckConnection("store writer", s.writer));
     RETURN_IF_ERROR(CheckConnection("store readers", s.readers));
     RETURN_IF_ERROR(CheckConnection("store checkpointer", s.checkpointer));
+    RETURN_IF_ERROR(CheckCount("store fsyncs", s.fsyncs));
+    RETURN_IF_ERROR(CheckNanos("store fsync_ns", s.fsync_ns));
   }
   if (u.process.has_value()) {
     const ProcessFigures& p = *u.process;
@@ -131,8 +167,59 @@ absl::Status CheckInternals(const IntervalUpdate& u) {
     RETURN_IF_ERROR(CheckReal("process run_queue_wait_seconds",
                               p.run_queue_wait_seconds,
                               static_cast<double>(kMaxUpdateCount)));
+    RETURN_IF_ERROR(CheckCount("process read_chars", p.read_chars));
+    RETURN_IF_ERROR(CheckCount("process write_chars", p.write_chars));
+    RETURN_IF_ERROR(CheckCount("process read_calls", p.read_calls));
+    RETURN_IF_ERROR(CheckCount("process write_calls", p.write_calls));
+    RETURN_IF_ERROR(CheckCount("process read_bytes", p.read_bytes));
+    RETURN_IF_ERROR(CheckCount("process write_bytes", p.write_bytes));
   }
+  if (u.host.has_value()) RETURN_IF_ERROR(CheckHost(*u.host));
   return absl::OkStatus();
+}
+
+void ToProto(const HostFigures& h, pb::HostStats* out) {
+  out->set_wall_seconds(h.wall_seconds);
+  out->set_cpus(static_cast<int32_t>(h.cpus));
+  out->set_cpu_user_seconds(h.cpu_user_seconds);
+  out->set_cpu_system_seconds(h.cpu_system_seconds);
+  out->set_cpu_iowait_seconds(h.cpu_iowait_seconds);
+  out->set_cpu_steal_seconds(h.cpu_steal_seconds);
+  out->set_cpu_idle_seconds(h.cpu_idle_seconds);
+  out->set_load1(h.load1);
+  out->set_load5(h.load5);
+  out->set_load15(h.load15);
+  out->set_disk_device(h.disk_device);
+  out->set_disk_unavailable(h.disk_unavailable);
+  out->set_disk_busy_seconds(h.disk_busy_seconds);
+  out->set_disk_queue_seconds(h.disk_queue_seconds);
+  out->set_disk_request_seconds(h.disk_request_seconds);
+  out->set_disk_requests(h.disk_requests);
+  out->set_disk_read_bytes(h.disk_read_bytes);
+  out->set_disk_write_bytes(h.disk_write_bytes);
+}
+
+HostFigures FromProto(const pb::HostStats& w) {
+  HostFigures h;
+  h.wall_seconds = w.wall_seconds();
+  h.cpus = w.cpus();
+  h.cpu_user_seconds = w.cpu_user_seconds();
+  h.cpu_system_seconds = w.cpu_system_seconds();
+  h.cpu_iowait_seconds = w.cpu_iowait_seconds();
+  h.cpu_steal_seconds = w.cpu_steal_seconds();
+  h.cpu_idle_seconds = w.cpu_idle_seconds();
+  h.load1 = w.load1();
+  h.load5 = w.load5();
+  h.load15 = w.load15();
+  h.disk_device = w.disk_device();
+  h.disk_unavailable = w.disk_unavailable();
+  h.disk_busy_seconds = w.disk_busy_seconds();
+  h.disk_queue_seconds = w.disk_queue_seconds();
+  h.disk_request_seconds = w.disk_request_seconds();
+  h.disk_requests = w.disk_requests();
+  h.disk_read_bytes = w.disk_read_bytes();
+  h.disk_write_bytes = w.disk_write_bytes();
+  return h;
 }
 
 void ToProto(const storage::ConnectionActivity& c, pb::ConnectionStats* out) {
@@ -344,6 +431,8 @@ void ToProto(const IntervalUpdate& u, pb::RunUpdate* out) {
     ToProto(s.writer, p->mutable_writer());
     ToProto(s.readers, p->mutable_readers());
     ToProto(s.checkpointer, p->mutable_checkpointer());
+    p->set_fsyncs(s.fsyncs);
+    p->set_fsync_ns(s.fsync_ns);
   }
   if (u.process.has_value()) {
     const ProcessFigures& f = *u.process;
@@ -357,7 +446,14 @@ void ToProto(const IntervalUpdate& u, pb::RunUpdate* out) {
     p->set_voluntary_switches(f.voluntary_switches);
     p->set_involuntary_switches(f.involuntary_switches);
     p->set_run_queue_wait_seconds(f.run_queue_wait_seconds);
+    p->set_read_chars(f.read_chars);
+    p->set_write_chars(f.write_chars);
+    p->set_read_calls(f.read_calls);
+    p->set_write_calls(f.write_calls);
+    p->set_read_bytes(f.read_bytes);
+    p->set_write_bytes(f.write_bytes);
   }
+  if (u.host.has_value()) ToProto(*u.host, out->mutable_host());
   if (u.audit.has_value()) {
     const RunAudit& a = *u.audit;
     pb::Audit* p = out->mutable_audit();
@@ -432,6 +528,8 @@ absl::StatusOr<IntervalUpdate> FromProto(const pb::RunUpdate& p) {
     s.writer = FromProto(w.writer());
     s.readers = FromProto(w.readers());
     s.checkpointer = FromProto(w.checkpointer());
+    s.fsyncs = w.fsyncs();
+    s.fsync_ns = w.fsync_ns();
     u.store = std::move(s);
   }
   if (p.has_process()) {
@@ -446,8 +544,15 @@ absl::StatusOr<IntervalUpdate> FromProto(const pb::RunUpdate& p) {
     f.voluntary_switches = w.voluntary_switches();
     f.involuntary_switches = w.involuntary_switches();
     f.run_queue_wait_seconds = w.run_queue_wait_seconds();
+    f.read_chars = w.read_chars();
+    f.write_chars = w.write_chars();
+    f.read_calls = w.read_calls();
+    f.write_calls = w.write_calls();
+    f.read_bytes = w.read_bytes();
+    f.write_bytes = w.write_bytes();
     u.process = f;
   }
+  if (p.has_host()) u.host = FromProto(p.host());
   if (p.has_audit()) {
     const pb::Audit& a = p.audit();
     RunAudit audit;

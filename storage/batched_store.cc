@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "status/status_macros.h"
 #include "storage/internal/sqlite_util.h"
+#include "storage/internal/sync_counting_vfs.h"
 #include "storage/internal/wal_checkpointer.h"
 #include "storage/schema.h"
 #include "sync/completion.h"
@@ -395,6 +396,11 @@ class BatchedStore::Impl {
   ConnectionActivity taken_writer_ ABSL_GUARDED_BY(internals_mu_);
   ConnectionActivity taken_readers_ ABSL_GUARDED_BY(internals_mu_);
   ConnectionActivity taken_checkpointer_ ABSL_GUARDED_BY(internals_mu_);
+  // With collect_internals, the syncs of the database's files (set by
+  // Start, alive for the process), and their totals at the last take.
+  internal::SyncCounts* sync_counts_ = nullptr;
+  int64_t taken_fsyncs_ ABSL_GUARDED_BY(internals_mu_) = 0;
+  int64_t taken_fsync_ns_ ABSL_GUARDED_BY(internals_mu_) = 0;
 
   // Owned by the writer thread once started (before: by Start, after: by
   // Close once the writer has been joined).
@@ -434,6 +440,12 @@ class BatchedStore::Impl {
 
 absl::Status BatchedStore::Impl::Start() {
   const std::string& path = options_.path;
+  if (options_.collect_internals) {
+    sync_counts_ = internal::SyncCountsOf(path);
+    sync::MutexLock lock(&internals_mu_);
+    taken_fsyncs_ = sync_counts_->syncs.load(std::memory_order_relaxed);
+    taken_fsync_ns_ = sync_counts_->sync_ns.load(std::memory_order_relaxed);
+  }
   const int busy_ms = static_cast<int>(options_.busy_timeout.count());
   ASSIGN_OR_RETURN(
       write_db_,
@@ -442,7 +454,7 @@ absl::Status BatchedStore::Impl::Start() {
           internal::OpenFlags(options_, SQLITE_OPEN_READWRITE |
                                             SQLITE_OPEN_CREATE |
                                             SQLITE_OPEN_NOMUTEX),
-          busy_ms, Counters(&writer_counters_)));
+          busy_ms, Counters(&writer_counters_), internal::StoreVfs(options_)));
   if (sqlite3_db_readonly(write_db_.get(), "main") == 1) {
     return absl::PermissionDeniedError(
         absl::StrCat(path, " is not writable (check the file's permissions)"));
@@ -752,6 +764,19 @@ StoreInternals BatchedStore::Impl::TakeInternals() {
   taken.writer = delta(writer, &taken_writer_);
   taken.readers = delta(readers, &taken_readers_);
   taken.checkpointer = delta(checkpointer, &taken_checkpointer_);
+  if (sync_counts_ != nullptr) {
+    const int64_t fsyncs = sync_counts_->syncs.load(std::memory_order_relaxed);
+    const int64_t ns = sync_counts_->sync_ns.load(std::memory_order_relaxed);
+    taken.fsyncs = fsyncs - taken_fsyncs_;
+    taken.fsync_ns = ns - taken_fsync_ns_;
+    taken_fsyncs_ = fsyncs;
+    taken_fsync_ns_ = ns;
+    if (metrics_ != nullptr) {
+      metrics_->fsyncs.Increment(static_cast<double>(taken.fsyncs));
+      metrics_->fsync_seconds.Increment(static_cast<double>(taken.fsync_ns) /
+                                        1e9);
+    }
+  }
   return taken;
 }
 
@@ -821,7 +846,8 @@ absl::StatusOr<std::unique_ptr<StoreReader>> BatchedStore::Impl::NewReader() {
                                internal::OpenFlags(options_, SQLITE_OPEN_READONLY |
                                                                  SQLITE_OPEN_NOMUTEX),
                                static_cast<int>(options_.busy_timeout.count()),
-                               Counters(&reader_counters_)));
+                               Counters(&reader_counters_),
+                               internal::StoreVfs(options_)));
   ASSIGN_OR_RETURN(
       int64_t has_fts,
       internal::QueryInt(

@@ -37,6 +37,8 @@ void AddCounts(const StoreInternals& o, StoreInternals* s) {
   s->wal_stuck_ns_max = std::max(s->wal_stuck_ns_max, o.wal_stuck_ns_max);
   s->checkpoint_latency.Merge(o.checkpoint_latency);
   s->commit_latency.Merge(o.commit_latency);
+  s->fsyncs += o.fsyncs;
+  s->fsync_ns = SaturatingAdd(s->fsync_ns, o.fsync_ns);
   s->writer.Add(o.writer);
   s->readers.Add(o.readers);
   s->checkpointer.Add(o.checkpointer);

@@ -56,6 +56,12 @@ struct StoreInternals {
   // The COMMIT statement alone (the sync cost), one sample per transaction
   // committed, apart from the batch's inserts.
   stats::LatencyHistogram commit_latency;
+  // Syncs (fsync or fdatasync, as SQLite's unix VFS calls them) of the
+  // database's files by the store's connections, counted by a shim VFS
+  // (storage/internal/sync_counting_vfs.h), and their time summed: with
+  // synchronous=FULL one per commit, plus a checkpoint's.
+  int64_t fsyncs = 0;
+  int64_t fsync_ns = 0;
 
   // CPU time the store's writer thread used (its thread CPU clock, read at
   // the take). One core is 1e9 per second: a writer near it is the store's

@@ -147,6 +147,11 @@ absl::StatusOr<std::unique_ptr<StoreMetrics>> StoreMetrics::Create(
         {busy.writer, busy_wait.writer, hits.writer, misses.writer},
         {busy.readers, busy_wait.readers, hits.readers, misses.readers},
         {busy.checkpointer, busy_wait.checkpointer, nullptr, nullptr},
+        AddCounter(r, "fsyncs_total",
+                   "Syncs (fsync/fdatasync) of the database's files by the "
+                   "store's connections, added at each log interval."),
+        AddCounter(r, "fsync_seconds_total",
+                   "Time those syncs took, added at each log interval."),
     });
   } catch (const std::invalid_argument& e) {
     return absl::AlreadyExistsError(

@@ -68,6 +68,10 @@ class StoreMetrics {
   ConnectionMetrics writer;
   ConnectionMetrics readers;
   ConnectionMetrics checkpointer;
+  // Syncs of the database's files and their time, added at each interval
+  // (StoreInternals::fsyncs, fsync_ns).
+  prometheus::Counter& fsyncs;
+  prometheus::Counter& fsync_seconds;
 };
 
 }  // namespace loadtest::storage

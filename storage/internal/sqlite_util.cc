@@ -1,5 +1,6 @@
 #include "storage/internal/sqlite_util.h"
 
+#include "storage/internal/sync_counting_vfs.h"
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -7,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "storage/internal/sync_counting_vfs.h"
 
 namespace loadtest::storage::internal {
 
@@ -126,10 +128,11 @@ void InitializeSqliteOnce() {
 
 absl::StatusOr<Connection> OpenConnection(const std::string& path, int flags,
                                           int busy_timeout_ms,
-                                          ConnectionCounters* counters) {
+                                          ConnectionCounters* counters,
+                                          const char* vfs) {
   InitializeSqliteOnce();
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs);
   Connection db(raw);
   if (rc != SQLITE_OK) {
     return SqliteError(rc, db.get(), "cannot open database", path);
@@ -143,6 +146,10 @@ absl::StatusOr<Connection> OpenConnection(const std::string& path, int flags,
   sqlite3_busy_handler(db.get(), &FineGrainedBusyHandler, policy.get());
   db.get_deleter().busy = std::move(policy);
   return db;
+}
+
+const char* StoreVfs(const StoreOptions& options) {
+  return options.collect_internals ? SyncCountingVfs() : nullptr;
 }
 
 absl::Status Exec(sqlite3* db, const std::string& sql,

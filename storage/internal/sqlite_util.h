@@ -87,10 +87,15 @@ void InitializeSqliteOnce();
 // in steps of up to 100 ms; this one polls every 100 µs at first, backing off
 // to 2 ms, so a writer held off by a short checkpoint resumes at once.
 // `counters` (may be null; must outlive the connection) count each wait
-// and the time slept.
+// and the time slept. `vfs` names the VFS (null: SQLite's default).
 absl::StatusOr<Connection> OpenConnection(const std::string& path, int flags,
                                           int busy_timeout_ms,
-                                          ConnectionCounters* counters = nullptr);
+                                          ConnectionCounters* counters = nullptr,
+                                          const char* vfs = nullptr);
+
+// The VFS of the store's connections: with collect_internals the one that
+// counts syncs (sync_counting_vfs.h), else SQLite's default (null).
+const char* StoreVfs(const StoreOptions& options);
 
 // `flags` plus SQLITE_OPEN_NOFOLLOW when `options` refuse symbolic links.
 inline int OpenFlags(const StoreOptions& options, int flags) {

@@ -57,7 +57,7 @@ absl::StatusOr<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(
       OpenConnection(options.path,
                      OpenFlags(options, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX),
                      static_cast<int>(options.busy_timeout.count()),
-                     checkpointer));
+                     checkpointer, StoreVfs(options)));
   // A connection learns the file is in WAL mode when it first reads it;
   // until then a checkpoint on it is a silent no-op.
   RETURN_IF_ERROR(

@@ -109,6 +109,42 @@ TEST(AgentRunTest, EveryUpdateCarriesTheStoresInternalsAndTheProcess) {
   }
 }
 
+// synchronous=FULL: every commit syncs the WAL, so the run's fsyncs are at
+// least its transactions; every update carries the host and the process's
+// I/O, which saw the WAL's writes.
+TEST(AgentRunTest, EveryUpdateCarriesTheHostAndEveryCommitItsFsync) {
+  TestDir dir;
+  RunSpec spec = SmallSpec(dir.path() + "/run.db");
+  spec.store.sync = storage::SyncMode::kFull;
+  std::vector<IntervalUpdate> updates;
+  AgentRun run(spec, nullptr);
+  ASSERT_TRUE(run.Run([&](const IntervalUpdate& u) { updates.push_back(u); }).ok());
+  ASSERT_FALSE(updates.empty());
+  int64_t batches = 0, fsyncs = 0, fsync_ns = 0, write_chars = 0;
+  for (const IntervalUpdate& u : updates) {
+    SCOPED_TRACE(u.sequence);
+    ASSERT_TRUE(u.store.has_value());
+    ASSERT_TRUE(u.process.has_value());
+    ASSERT_TRUE(u.host.has_value());
+    EXPECT_GT(u.host->wall_seconds, 0);
+    EXPECT_GE(u.host->cpus, 1);
+    EXPECT_GT(u.host->cpu_user_seconds + u.host->cpu_system_seconds +
+                  u.host->cpu_idle_seconds + u.host->cpu_iowait_seconds +
+                  u.host->cpu_steal_seconds,
+              0);
+    // A disk, or the reason there is none.
+    EXPECT_NE(u.host->disk_device.empty(), u.host->disk_unavailable.empty());
+    batches += u.batches;
+    fsyncs += u.store->fsyncs;
+    fsync_ns += u.store->fsync_ns;
+    write_chars += u.process->write_chars;
+  }
+  EXPECT_GT(batches, 0);
+  EXPECT_GE(fsyncs, batches);
+  EXPECT_GT(fsync_ns, 0);
+  EXPECT_GT(write_chars, 0);
+}
+
 TEST(AgentRunTest, AnOpenLoopRunRecordsOneLagSamplePerPacedOperation) {
   TestDir dir;
   RunSpec spec = SmallSpec(dir.path() + "/run.db");

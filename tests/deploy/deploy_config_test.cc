@@ -408,7 +408,11 @@ TEST(DashboardFileTest,
       {"Page cache hit ratio", "opentrail_storage_cache_misses_total"},
       {"Load generator CPU", "process_cpu_seconds_total"},
       {"Threads and open files", "process_threads"},
-      {"Resident memory", "process_resident_memory_bytes"}};
+      {"Resident memory", "process_resident_memory_bytes"},
+      {"Database disk utilization and await",
+       "opentrail_host_disk_io_time_seconds_total"},
+      {"Host CPU steal and iowait", "opentrail_host_cpu_seconds_total"},
+      {"Store fsyncs", "opentrail_storage_fsyncs_total"}};
   std::map<std::string, int> found;
   for (const DashboardQuery& query : queries) {
     auto it = internals.find(query.panel);

@@ -441,7 +441,11 @@ TEST_F(LoadtestCliTest, ServesMetricsThatPassPromtoolDuringARun) {
                            "opentrail_storage_queue_full_errors_total",
                            "opentrail_storage_write_errors_total",
                            "opentrail_storage_write_timeouts_total",
-                           "opentrail_storage_read_errors_total"}) {
+                           "opentrail_storage_read_errors_total",
+                           "opentrail_storage_fsyncs_total",
+                           "opentrail_process_written_bytes_total",
+                           "opentrail_host_cpu_seconds_total",
+                           "opentrail_host_load1"}) {
     EXPECT_NE(FindSample(samples, name), "") << "no sample of " << name;
   }
   const std::string info = FindSample(samples, "opentrail_agent_info");

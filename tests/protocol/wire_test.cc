@@ -249,7 +249,35 @@ TEST(WireTest, StoreAndProcessFiguresRoundTripExactly) {
   p.open_fds = 4017;
   p.voluntary_switches = 12251;
   p.involuntary_switches = 1309;
+  p.read_chars = 7;
+  p.write_chars = 8 << 20;
+  p.read_calls = 3;
+  p.write_calls = 2048;
+  p.read_bytes = 4096;
+  p.write_bytes = 9 << 20;
   u.process = p;
+  s.fsyncs = 250;
+  s.fsync_ns = 1'250'000'000;
+  u.store = s;
+  HostFigures h;
+  h.wall_seconds = 1;
+  h.cpus = 2;
+  h.cpu_user_seconds = 0.5;
+  h.cpu_system_seconds = 0.25;
+  h.cpu_iowait_seconds = 0.5;
+  h.cpu_steal_seconds = 0.25;
+  h.cpu_idle_seconds = 0.5;
+  h.load1 = 3.5;
+  h.load5 = 2.25;
+  h.load15 = 1.125;
+  h.disk_device = "vda";
+  h.disk_busy_seconds = 0.75;
+  h.disk_queue_seconds = 1.5;
+  h.disk_request_seconds = 0.5;
+  h.disk_requests = 250;
+  h.disk_read_bytes = 4096;
+  h.disk_write_bytes = 10 << 20;
+  u.host = h;
   pb::RunUpdate wire;
   ToProto(u, &wire);
   auto back = FromProto(wire);
@@ -276,6 +304,28 @@ TEST(WireTest, StoreAndProcessFiguresRoundTripExactly) {
   EXPECT_EQ(back->process->threads, 2074);
   EXPECT_EQ(back->process->involuntary_switches, 1309);
   EXPECT_DOUBLE_EQ(back->process->cpu_fraction(), 0.875);
+  EXPECT_EQ(back->process->read_chars, 7);
+  EXPECT_EQ(back->process->write_chars, 8 << 20);
+  EXPECT_EQ(back->process->read_calls, 3);
+  EXPECT_EQ(back->process->write_calls, 2048);
+  EXPECT_EQ(back->process->read_bytes, 4096);
+  EXPECT_EQ(back->process->write_bytes, 9 << 20);
+  EXPECT_EQ(b.fsyncs, 250);
+  EXPECT_EQ(b.fsync_ns, 1'250'000'000);
+  ASSERT_TRUE(back->host.has_value());
+  const HostFigures& hb = *back->host;
+  EXPECT_EQ(hb.cpus, 2);
+  EXPECT_DOUBLE_EQ(hb.cpu_iowait_fraction(), 0.25);
+  EXPECT_DOUBLE_EQ(hb.cpu_steal_fraction(), 0.125);
+  EXPECT_DOUBLE_EQ(hb.cpu_user_fraction(), 0.25);
+  EXPECT_EQ(hb.load1, 3.5);
+  EXPECT_EQ(hb.load15, 1.125);
+  EXPECT_EQ(hb.disk_device, "vda");
+  EXPECT_DOUBLE_EQ(hb.disk_utilization(), 0.75);
+  EXPECT_DOUBLE_EQ(hb.disk_queue_depth(), 1.5);
+  EXPECT_DOUBLE_EQ(hb.disk_await_ms(), 2.0);
+  EXPECT_EQ(hb.disk_requests, 250);
+  EXPECT_EQ(hb.disk_write_bytes, 10 << 20);
 
   // An update without them (an older agent) has none.
   IntervalUpdate plain;
@@ -286,6 +336,23 @@ TEST(WireTest, StoreAndProcessFiguresRoundTripExactly) {
   ASSERT_TRUE(plain_back.ok());
   EXPECT_FALSE(plain_back->store.has_value());
   EXPECT_FALSE(plain_back->process.has_value());
+  EXPECT_FALSE(plain_back->host.has_value());
+}
+
+TEST(WireTest, AHostWithoutADiskSaysWhy) {
+  IntervalUpdate u;
+  u.sequence = 1;
+  u.host = HostFigures();
+  u.host->disk_unavailable = "not a block device: the database is on tmpfs";
+  pb::RunUpdate wire;
+  ToProto(u, &wire);
+  auto back = FromProto(wire);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_TRUE(back->host.has_value());
+  EXPECT_EQ(back->host->disk_device, "");
+  EXPECT_EQ(back->host->disk_unavailable, u.host->disk_unavailable);
+  EXPECT_EQ(back->host->disk_utilization(), 0);
+  EXPECT_EQ(back->host->disk_await_ms(), 0);
 }
 
 TEST(WireTest, StoreAndProcessFiguresNoAgentCanSendAreRejected) {
@@ -309,6 +376,31 @@ TEST(WireTest, StoreAndProcessFiguresNoAgentCanSendAreRejected) {
   ToProto(u, &wire);
   EXPECT_THAT(FromProto(wire).status().message(),
               HasSubstr("process usable_cores"));
+  u.process->usable_cores = 1;
+  u.process->write_bytes = -1;
+  wire.Clear();
+  ToProto(u, &wire);
+  EXPECT_THAT(FromProto(wire).status().message(),
+              HasSubstr("process write_bytes"));
+  u.process.reset();
+  u.store = storage::StoreInternals();
+  u.store->fsync_ns = -5;
+  wire.Clear();
+  ToProto(u, &wire);
+  EXPECT_THAT(FromProto(wire).status().message(), HasSubstr("store fsync_ns"));
+  u.store.reset();
+  u.host = HostFigures();
+  u.host->cpu_steal_seconds = std::nan("");
+  wire.Clear();
+  ToProto(u, &wire);
+  EXPECT_THAT(FromProto(wire).status().message(),
+              HasSubstr("host cpu_steal_seconds"));
+  u.host->cpu_steal_seconds = 0;
+  u.host->disk_requests = -1;
+  wire.Clear();
+  ToProto(u, &wire);
+  EXPECT_THAT(FromProto(wire).status().message(),
+              HasSubstr("host disk_requests"));
 }
 
 TEST(WireTest, MalformedHistogramIsRejected) {

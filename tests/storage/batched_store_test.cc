@@ -886,8 +886,56 @@ TEST_F(StoreInternalsTest, ReadersCountTheirPageCache) {
   ASSERT_TRUE(store->Close().ok());
 }
 
+// synchronous=FULL syncs the WAL at every commit; with checkpoints out of
+// reach nothing else syncs but the WAL's header once when it starts over.
+// The shim VFS counts each sync of the database's files.
+TEST_F(StoreInternalsTest, EachCommitUnderSynchronousFullIsAnFsync) {
+  options_.sync = SyncMode::kFull;
+  options_.checkpoint_pages = 100000;
+  options_.restart_pages = 100000;
+  prometheus::Registry registry;
+  auto metrics = StoreMetrics::Create(registry);
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  auto store = OpenStore(metrics->get());
+  ASSERT_NE(store, nullptr);
+  (void)Take(store.get());  // Opening's own work.
+  const double fsyncs_before = (*metrics)->fsyncs.Value();
+  constexpr int kWrites = 25;
+  for (int i = 0; i < kWrites; ++i) ASSERT_TRUE(store->Write(MakeEntry(i)).ok());
+  const StoreInternals taken = Take(store.get());
+  EXPECT_EQ(store->counters().batches, kWrites);
+  EXPECT_EQ(taken.checkpoints, 0);
+  EXPECT_GE(taken.fsyncs, kWrites);
+  EXPECT_LE(taken.fsyncs, kWrites + 1);
+  EXPECT_GT(taken.fsync_ns, 0);
+  EXPECT_EQ((*metrics)->fsyncs.Value() - fsyncs_before,
+            static_cast<double>(taken.fsyncs));
+  EXPECT_GT((*metrics)->fsync_seconds.Value(), 0);
+  // Taken means gone.
+  EXPECT_EQ(Take(store.get()).fsyncs, 0);
+  ASSERT_TRUE(store->Close().ok());
+}
+
+// synchronous=NORMAL in WAL mode does not sync on commit: the same commits
+// count no fsync.
+TEST_F(StoreInternalsTest, CommitsUnderSynchronousNormalAreNoFsync) {
+  options_.sync = SyncMode::kNormal;
+  options_.checkpoint_pages = 100000;
+  options_.restart_pages = 100000;
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  (void)Take(store.get());
+  for (int i = 0; i < 25; ++i) ASSERT_TRUE(store->Write(MakeEntry(i)).ok());
+  const StoreInternals taken = Take(store.get());
+  EXPECT_EQ(taken.checkpoints, 0);
+  EXPECT_EQ(taken.fsyncs, 0);
+  EXPECT_EQ(taken.fsync_ns, 0);
+  ASSERT_TRUE(store->Close().ok());
+}
+
 TEST_F(StoreInternalsTest, NothingIsCollectedWithCollectionOff) {
   options_.collect_internals = false;
+  options_.sync = SyncMode::kFull;  // Syncs happen, uncounted.
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(store->Write(MakeEntry(i)).ok());
@@ -895,6 +943,7 @@ TEST_F(StoreInternalsTest, NothingIsCollectedWithCollectionOff) {
   EXPECT_EQ(taken.commit_latency.count(), 0u);
   EXPECT_EQ(taken.wal_bytes_max, 0);
   EXPECT_EQ(taken.writer.cache_writes, 0);
+  EXPECT_EQ(taken.fsyncs, 0);
   EXPECT_GT(taken.db_bytes, 0);
   ASSERT_TRUE(store->Close().ok());
 }
