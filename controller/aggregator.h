@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "controller/diagnosis.h"
+#include "controller/stability.h"
 #include "protocol/run_spec.h"
 #include "stats/health.h"
 #include "storage/store_internals.h"
@@ -135,6 +136,10 @@ struct RunSummary {
   // Why the store broke and what to change (controller/diagnosis.h); empty
   // when nothing was found.
   std::vector<Finding> diagnosis;
+  // Whether performance held steady (controller/stability.h): set at the
+  // run's end from the interval log's series (FinishRun); empty in the
+  // summaries taken during the run, so it is judged at the end only.
+  std::optional<StabilityVerdict> stability;
 };
 
 // An agent's audit as the controller trusts it: `lost` and `unexplained`

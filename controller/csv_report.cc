@@ -231,6 +231,14 @@ std::string SummaryCsv(const nlohmann::json& report) {
   for (const char* key : kScenarioKeys) {
     header.push_back(absl::StrCat("scenario_", key));
   }
+  // The stability verdict (summary.stability), on the TOTAL row only too.
+  static constexpr Column kStabilityColumns[] = {
+      {"stability_verdict", "/verdict"},
+      {"stability_drift_percent_per_10min",
+       "/throughput/drift_percent_per_10min"},
+      {"stability_p99_change_percent", "/write_p99/change_percent"},
+  };
+  for (const Column& c : kStabilityColumns) header.push_back(c.name);
   AppendLine(header, &out);
   auto audit_fields = [](const nlohmann::json& audit,
                          std::vector<std::string>* fields) {
@@ -247,7 +255,8 @@ std::string SummaryCsv(const nlohmann::json& report) {
         Value(agent.at("stop_reason"))};
     AppendFigures(agent, &fields);
     audit_fields(agent.value("audit", nlohmann::json()), &fields);
-    fields.resize(fields.size() + std::size(kScenarioKeys));
+    fields.resize(fields.size() + std::size(kScenarioKeys) +
+                  std::size(kStabilityColumns));
     AppendLine(fields, &out);
   }
   std::vector<std::string> fields = {"TOTAL", "", "", "", ""};
@@ -257,6 +266,13 @@ std::string SummaryCsv(const nlohmann::json& report) {
       summary.value("scenario", nlohmann::json::object());
   for (const char* key : kScenarioKeys) {
     fields.push_back(scenario.contains(key) ? Value(scenario.at(key)) : "");
+  }
+  const nlohmann::json stability =
+      summary.value("stability", nlohmann::json::object());
+  for (const Column& c : kStabilityColumns) {
+    const nlohmann::json::json_pointer pointer(c.pointer);
+    fields.push_back(stability.contains(pointer) ? Value(stability.at(pointer))
+                                                 : "");
   }
   AppendLine(fields, &out);
   return out;

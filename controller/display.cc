@@ -530,6 +530,16 @@ void Display::Summary(const RunSummary& s, const ScenarioJudgement& scenario,
     std::fprintf(o, "  (differs from the guide's command: %s)\n",
                  absl::StrJoin(scenario.differs_from_guide, ", ").c_str());
   }
+  if (s.stability.has_value()) {
+    const StabilityVerdict& v = *s.stability;
+    std::fprintf(o, "\nStability: %s\n", v.headline.c_str());
+    for (const std::string& line : StabilityFigureLines(v)) {
+      std::fprintf(o, "  %s\n", line.c_str());
+    }
+    for (size_t i = 1; i < v.reasons.size(); ++i) {
+      std::fprintf(o, "  also: %s\n", v.reasons[i].c_str());
+    }
+  }
   std::fprintf(o, "\nGuide targets:\n");
   for (const TargetCheck& check : targets) {
     std::fprintf(o, "  %-18s %-18s measured %10.2f %-8s %s\n", check.name.c_str(),

@@ -238,7 +238,10 @@ void RegisterFlags(cli::FlagSet* flags, CommandLine* cl) {
       "SCOPE: total (default), each (every agent) or an agent id. METRIC: "
       "writes_per_s reads_per_s write_p50 write_p95 write_p99 write_p999 "
       "write_max (and read_...) error_rate queue_utilization write_errors "
-      "write_timeouts queue_full read_errors lost. OP: < <= > >= ==. UNIT: "
+      "write_timeouts queue_full read_errors lost; on the run's stability "
+      "verdict (total only, judged at the end; docs/stability.md): stable "
+      "throughput_drift p99_drift, e.g. stable==1, throughput_drift<5%. "
+      "OP: < <= > >= ==. UNIT: "
       "ns us ms s for latencies (default ms), % for rates of errors and the "
       "queue.");
   flags->AddString("threshold-preset", &cl->threshold_preset,

@@ -61,6 +61,13 @@ struct Series {
   bool quiet = false;   // One of many agents: thin, grey, not in the legend.
 };
 
+// A straight segment over a chart: the stability verdict's trends
+// (summary.stability): the fitted throughput line, a third's p99.
+struct TrendLine {
+  std::string name;
+  double x0, y0, x1, y1;
+};
+
 struct Chart {
   std::string name;   // data-chart
   std::string title;
@@ -70,7 +77,10 @@ struct Chart {
   // reads as a share: 1% stays near the floor, never full height. 0: the
   // axis fits the values.
   double fixed_top = 0;
+  std::vector<TrendLine> trends = {};  // Drawn over the series.
 };
+
+constexpr const char* kTrendColor = "#d62728";
 
 constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c",
                                     "#d62728", "#9467bd", "#8c564b",
@@ -118,6 +128,7 @@ std::string SvgChart(const Chart& chart, const std::vector<double>& starts,
       if (v.has_value()) max = std::max(max, *v);
     }
   }
+  for (const TrendLine& t : chart.trends) max = std::max({max, t.y0, t.y1});
   double top = 1, step = 1;
   if (chart.fixed_top > 0 && max <= chart.fixed_top) {
     top = chart.fixed_top;
@@ -201,6 +212,15 @@ std::string SvgChart(const Chart& chart, const std::vector<double>& starts,
         Escape(s->name), d, stroke, width,
         s->dashed ? " stroke-dasharray=\"6 4\"" : "", Escape(s->name));
   }
+  for (const TrendLine& t : chart.trends) {
+    absl::StrAppendFormat(
+        &svg,
+        "<line class=\"trend\" data-trend=\"%s\" x1=\"%.1f\" y1=\"%.1f\" "
+        "x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\" "
+        "stroke-dasharray=\"2 3\"><title>%s</title></line>\n",
+        Escape(t.name), x(t.x0), y(std::max(0.0, t.y0)), x(t.x1),
+        y(std::max(0.0, t.y1)), kTrendColor, Escape(t.name));
+  }
   svg += "</svg>\n";
 
   // Legend (HTML, below the chart), in drawing colours.
@@ -220,6 +240,12 @@ std::string SvgChart(const Chart& chart, const std::vector<double>& starts,
                           "</span>%s</li>",
                           s->dashed ? " dashed" : "", c, Escape(s->name));
   }
+  for (const TrendLine& t : chart.trends) {
+    absl::StrAppendFormat(&legend,
+                          "<li><span class=\"swatch dashed\" "
+                          "style=\"border-color:%s\"></span>%s</li>",
+                          kTrendColor, Escape(t.name));
+  }
   if (quiet > 0) {
     absl::StrAppendFormat(&legend,
                           "<li><span class=\"swatch\" style=\"border-color:#bbb\">"
@@ -229,6 +255,64 @@ std::string SvgChart(const Chart& chart, const std::vector<double>& starts,
   legend += "</ul>";
   return absl::StrCat("<figure><figcaption>", Escape(chart.title),
                       "</figcaption>\n", svg, legend, "</figure>\n");
+}
+
+// The stability verdict's trends (summary.stability, when judged): the
+// fitted line on the write throughput chart, the first and last third's
+// p99 on the write latency chart.
+void AddStabilityTrends(const json& report, std::vector<Chart>* charts) {
+  const json stability =
+      report.value("/summary/stability"_json_pointer, json::object());
+  if (!stability.contains("throughput")) return;
+  for (Chart& c : *charts) {
+    if (c.name == "write_throughput") {
+      const json& t = stability.at("throughput").at("trend");
+      c.trends.push_back(
+          {absl::StrFormat("trend %+.1f%% per 10 min",
+                           stability.at("throughput").value(
+                               "drift_percent_per_10min", 0.0)),
+           t.value("from_s", 0.0), t.value("from_writes_per_s", 0.0),
+           t.value("to_s", 0.0), t.value("to_writes_per_s", 0.0)});
+    }
+    if (c.name == "write_latency") {
+      const json& p = stability.at("write_p99");
+      for (const char* third : {"first_third", "last_third"}) {
+        const double ms = p.value(absl::StrCat(third, "_ms"), 0.0);
+        const json& span = p.at(third);
+        c.trends.push_back({absl::StrFormat("p99 of the %s third: %.2f ms",
+                                            third[0] == 'f' ? "first" : "last",
+                                            ms),
+                            span.value("from_s", 0.0), ms,
+                            span.value("to_s", 0.0), ms});
+      }
+    }
+  }
+}
+
+// The stability verdict's headline and reasons (summary.stability;
+// docs/stability.md); its trends are drawn on the charts.
+std::string StabilityHtml(const json& summary) {
+  if (!summary.contains("stability") || !summary.at("stability").is_object()) {
+    return "";
+  }
+  const json& st = summary.at("stability");
+  const std::string verdict = st.value("verdict", std::string());
+  const char* css = verdict == "unstable" ? "bad"
+                    : verdict == "stable" ? "ok"
+                                          : "note";
+  std::string html = absl::StrCat(
+      "<h2>Stability</h2>\n<p><span class=\"", css, "\" data-stability=\"",
+      Escape(verdict), "\">", Text(st.value("headline", json(""))),
+      "</span></p>\n");
+  const json reasons = st.value("reasons", json::array());
+  if (reasons.size() > 1) {
+    html += "<ul>";
+    for (size_t i = 1; i < reasons.size(); ++i) {
+      absl::StrAppend(&html, "<li>also: ", Text(reasons[i]), "</li>");
+    }
+    html += "</ul>\n";
+  }
+  return html;
 }
 
 // The charts of the report's interval rows.
@@ -467,6 +551,7 @@ std::vector<Chart> Charts(const json& report, std::vector<double>* starts,
                      {}},
                     "/host/disk/await_ms", "/host/seconds", 1, "busiest disk");
   }
+  AddStabilityTrends(report, &charts);
   return charts;
 }
 
@@ -830,7 +915,7 @@ std::string HtmlReport(const json& report) {
   if (summary.contains("scenario") && summary.at("scenario").is_object()) {
     const json& sc = summary.at("scenario");
     const std::string verdict = sc.value("verdict", std::string());
-    const char* css = verdict == "below"       ? "bad"
+    const char* css = verdict == "below" || verdict == "unstable" ? "bad"
                       : verdict == "not_judged" ? "note"
                                                 : "ok";
     std::string differs;
@@ -851,6 +936,7 @@ std::string HtmlReport(const json& report) {
                                  "</span>"),
                     differs.empty() ? "-" : differs}});
   }
+  html += StabilityHtml(summary);
   std::vector<std::vector<std::string>> targets;
   for (const json& t : summary.value("guide_targets", json::array())) {
     targets.push_back({Text(t.value("name", json(""))), Text(t.value("target", json(""))),

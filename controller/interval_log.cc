@@ -17,6 +17,24 @@ using report::WriteFileAtomically;
 
 namespace {
 
+// What the stability verdict reads of one interval's TOTAL.
+StabilitySample StabilitySampleOf(const IntervalRow& row) {
+  const Figures& f = row.total;
+  StabilitySample s;
+  s.start_s = row.start_s;
+  s.end_s = row.end_s;
+  s.seconds = f.seconds;
+  s.writes_ok = f.counters.writes_ok;
+  s.write_latency = f.write_latency;
+  if (f.process.has_value()) s.rss_bytes = f.process->rss_bytes;
+  if (f.store.has_value()) {
+    s.wal_bytes_max = f.store->wal_bytes_max;
+    s.wal_restart_bytes = f.store->wal_restart_bytes;
+    s.db_bytes = f.store->db_bytes;
+  }
+  return s;
+}
+
 constexpr size_t kChartPointBudget = 20000;
 constexpr size_t kMaxPointsPerSeries = 720;
 constexpr size_t kMinPointsPerSeries = 32;
@@ -79,6 +97,7 @@ void IntervalLog::Write(OutFile* out, const std::string& text) {
 
 void IntervalLog::Add(const IntervalRow& row) {
   ++rows_;
+  stability_.Add(StabilitySampleOf(row));
   if (jsonl_.file != nullptr) {
     std::string lines;
     for (const AgentFigures& a : row.agents) {

@@ -13,6 +13,8 @@
 //     points per agent, two neighbouring points merged into one whenever it
 //     is full (rates averaged over time, percentiles and queue utilization
 //     the highest, counts added), for the HTML report's charts.
+//   - Kept in memory too: the stability series of the totals
+//     (controller/stability.h, at most StabilitySeries::kCapacity points).
 //
 // Thread-safety: one thread at a time (the run calls it under its lock).
 #ifndef LOADTEST_CONTROLLER_INTERVAL_LOG_H_
@@ -29,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "controller/aggregator.h"
+#include "controller/stability.h"
 #include "nlohmann/json.hpp"
 #include "report/report_file.h"
 
@@ -76,6 +79,8 @@ class IntervalLog {
   // intervals each point covers: {"intervals_per_point": N, "rows": [...]}.
   nlohmann::json ChartJson() const;
   int64_t rows() const { return rows_; }
+  // The totals as the stability verdict reads them (JudgeStability).
+  const StabilitySeries& stability() const { return stability_; }
 
  private:
   explicit IntervalLog(std::vector<std::string> agent_ids);
@@ -148,6 +153,7 @@ class IntervalLog {
   int64_t per_point_ = 1;
   int64_t in_last_point_ = 0;
   int64_t rows_ = 0;
+  StabilitySeries stability_;
 };
 
 }  // namespace loadtest::controller

@@ -444,6 +444,69 @@ nlohmann::json RunReportJson(const Scenario& scenario, nlohmann::json rows,
   };
 }
 
+nlohmann::json StabilityJson(const StabilityVerdict& v) {
+  nlohmann::json j = {
+      {"verdict", StabilityStateName(v.state)},
+      {"stable", v.stable()},
+      {"headline", v.headline},
+      {"reasons", v.reasons},
+      {"intervals", v.intervals},
+      {"warmup_intervals", v.warmup_intervals},
+      {"judged_intervals", v.judged_intervals},
+      {"min_judged_intervals", kMinJudgedIntervals},
+      {"intervals_per_point", v.intervals_per_point},
+      {"confidence", kConfidence}};
+  if (!v.judged()) return j;
+  const LinearTrend& tr = v.throughput;
+  j["from_s"] = v.from_s;
+  j["to_s"] = v.to_s;
+  j["throughput"] = {
+      {"mean_writes_per_s", tr.mean},
+      {"drift_percent_per_10min", 100 * v.drift},
+      {"ci_low_percent", 100 * v.drift_ci_low},
+      {"ci_high_percent", 100 * v.drift_ci_high},
+      {"bound_percent", 100 * kMaxThroughputDrift},
+      {"beyond", v.drift_beyond},
+      {"trend",
+       {{"from_s", v.from_s},
+        {"from_writes_per_s", tr.At(v.from_s)},
+        {"to_s", v.to_s},
+        {"to_writes_per_s", tr.At(v.to_s)}}}};
+  j["write_p99"] = {{"first_third_ms", v.p99_first_ms},
+                    {"last_third_ms", v.p99_last_ms},
+                    {"change_percent", 100 * v.p99_change},
+                    {"bound_percent", 100 * kMaxP99Rise},
+                    {"first_third", {{"from_s", v.from_s},
+                                     {"to_s", v.first_third_end_s}}},
+                    {"last_third", {{"from_s", v.last_third_start_s},
+                                    {"to_s", v.to_s}}}};
+  j["stalls"] = {{"count", v.stalls},
+                 {"median_writes_per_s", v.median_writes_per_s},
+                 {"below_writes_per_s", kStallFraction * v.median_writes_per_s},
+                 {"first_at_s", v.stalls > 0 ? nlohmann::json(v.first_stall_s)
+                                             : nlohmann::json()},
+                 {"lowest_writes_per_s", v.lowest_writes_per_s}};
+  j["rss"] = nullptr;
+  if (v.has_rss) {
+    j["rss"] = {{"first_bytes", v.rss_first_bytes},
+                {"last_bytes", v.rss_last_bytes},
+                {"growth_percent_per_10min", 100 * v.rss_growth},
+                {"ci_low_percent", 100 * v.rss_growth_ci_low},
+                {"ci_high_percent", 100 * v.rss_growth_ci_high},
+                {"bound_percent", 100 * kMaxRssGrowth}};
+  }
+  j["store"] = nullptr;
+  if (v.has_store) {
+    j["store"] = {{"wal_first_third_bytes", v.wal_first_third_bytes},
+                  {"wal_last_third_bytes", v.wal_last_third_bytes},
+                  {"wal_restart_bytes", v.wal_restart_bytes},
+                  {"wal_bound_ratio", kMaxWalGrowth},
+                  {"db_growth_bytes_per_10min", v.db_growth_bytes_per_10min},
+                  {"db_bytes_per_write", v.db_bytes_per_write}};
+  }
+  return j;
+}
+
 void AddAgentManifest(const std::string& run_id,
                       const std::vector<AgentInfo>& agents,
                       nlohmann::json* report) {

@@ -43,6 +43,12 @@ nlohmann::json MessagesJson(const Scenario& scenario);
 // differs_from_guide (the parameters that differ from the guide's command).
 nlohmann::json ScenarioJudgementJson(const ScenarioJudgement& judgement);
 
+// The report's `summary.stability` (docs/report-format.md, "Stability"):
+// verdict ("stable", "unstable", "too_short", "not_judged"), stable,
+// headline, reasons, the intervals judged, and once judged the trends:
+// throughput, write_p99, stalls, rss and store (null when not reported).
+nlohmann::json StabilityJson(const StabilityVerdict& verdict);
+
 // A hash of the workload's shape (16 hex digits): every parameter of
 // `scenario` but the database name, the metrics port, the log interval,
 // --fresh and the seed, plus the number of agents. The report's

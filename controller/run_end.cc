@@ -51,14 +51,19 @@ int ExitCode(const absl::StatusOr<RunOutcome>& outcome) {
 
 absl::StatusOr<RunOutcome> FinishRun(const Scenario& scenario,
                                      IntervalLog& intervals,
-                                     const RunSummary& summary,
+                                     const RunSummary& run_summary,
                                      Display& display, const RunEnd& end) {
   const OutputOptions& output = end.output;
+  // The stability verdict needs every interval, so it joins the summary
+  // only now.
+  RunSummary summary = run_summary;
+  summary.stability =
+      JudgeStability(intervals.stability(), !scenario.stages.empty());
   const std::vector<TargetCheck> targets = CheckGuideTargets(summary.total);
   std::vector<ThresholdResult> thresholds =
       EvaluateThresholds(output.thresholds, summary);
-  const ScenarioJudgement judgement =
-      JudgeScenario(scenario, summary.total.writes_per_s());
+  const ScenarioJudgement judgement = JudgeScenario(
+      scenario, summary.total.writes_per_s(), &*summary.stability);
   display.Summary(summary, judgement, targets, thresholds);
   if (end.aborted.has_value()) {
     const ThresholdResult& t = end.aborted->threshold;
@@ -76,6 +81,7 @@ absl::StatusOr<RunOutcome> FinishRun(const Scenario& scenario,
     nlohmann::json report = RunReportJson(scenario, nlohmann::json::array(),
                                           summary, targets, thresholds);
     report["summary"]["scenario"] = ScenarioJudgementJson(judgement);
+    report["summary"]["stability"] = StabilityJson(*summary.stability);
     report["run"].update({{"mode", end.mode},
                           {"started_at", FormatUtc(end.started_at)},
                           {"ended_at", FormatUtc(end.ended_at)},

@@ -86,7 +86,9 @@ struct RunEnd {
   std::function<void(nlohmann::json*)> decorate_report;
 };
 
-// Prints the summary, closes the interval log, writes the reports and says
+// Judges the run's stability from the interval log's series (adding it to
+// the summary the thresholds, the scenario's verdict and the reports read),
+// prints the summary, closes the interval log, writes the reports and says
 // how the run ended. An error (naming the file) when a report or the
 // interval log could not be written.
 absl::StatusOr<RunOutcome> FinishRun(const Scenario& scenario,

@@ -76,6 +76,10 @@ const char* VerdictName(ExpectationVerdict verdict) {
       return "above";
     case ExpectationVerdict::kBelow:
       return "below";
+    case ExpectationVerdict::kStable:
+      return "stable";
+    case ExpectationVerdict::kUnstable:
+      return "unstable";
     case ExpectationVerdict::kNotJudged:
       break;
   }
@@ -91,15 +95,21 @@ const char* VerdictSentence(ExpectationVerdict verdict) {
              "news)";
     case ExpectationVerdict::kBelow:
       return "BELOW the guide's expectation";
+    case ExpectationVerdict::kStable:
+      return "stable, as the guide expects (see Stability)";
+    case ExpectationVerdict::kUnstable:
+      return "UNSTABLE: not the stable performance the guide expects (see "
+             "Stability)";
     case ExpectationVerdict::kNotJudged:
       break;
   }
-  return "not judged: the guide expects stability, not a rate, and this "
-         "version gives no stability verdict yet";
+  return "not judged: the guide expects stability, and this run could not "
+         "be judged for it (see Stability)";
 }
 
 ScenarioJudgement JudgeScenario(const Scenario& scenario,
-                                double writes_per_s) {
+                                double writes_per_s,
+                                const StabilityVerdict* stability) {
   const Preset* preset = &DefaultPreset();
   for (const Preset& p : Presets()) {
     if (scenario.preset == p.name) preset = &p;
@@ -113,7 +123,10 @@ ScenarioJudgement JudgeScenario(const Scenario& scenario,
   j.max_writes_per_s = guide.max_writes_per_s;
   j.measured_writes_per_s = writes_per_s;
   if (!guide.throughput) {
-    j.verdict = ExpectationVerdict::kNotJudged;
+    j.verdict = stability == nullptr || !stability->judged()
+                    ? ExpectationVerdict::kNotJudged
+                : stability->stable() ? ExpectationVerdict::kStable
+                                      : ExpectationVerdict::kUnstable;
   } else if (writes_per_s < guide.min_writes_per_s) {
     j.verdict = ExpectationVerdict::kBelow;
   } else if (guide.max_writes_per_s > 0 &&

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "controller/stability.h"
 #include "protocol/run_spec.h"
 
 namespace loadtest::controller {
@@ -88,7 +89,8 @@ struct GuideExpectation {
   const char* expectation;  // The guide's words, e.g. "Expected: 1000-2000 TPS".
   // Writes/s within the expectation: [min, max], both inclusive; max 0 for
   // no upper bound ("5000+ TPS"). `throughput` false when the guide expects
-  // something else than a rate (sustained: stability), which is not judged.
+  // stability rather than a rate (sustained): judged by the stability
+  // verdict (controller/stability.h).
   double min_writes_per_s;
   double max_writes_per_s;
   bool throughput;
@@ -112,9 +114,13 @@ const std::vector<Preset>& Presets();
 // for concurrent writes, 700-1000+ TPS.
 const Preset& DefaultPreset();
 
-// How a run's write throughput compares with its scenario's expectation.
-enum class ExpectationVerdict { kWithin, kAbove, kBelow, kNotJudged };
-// "within", "above", "below", "not_judged" (the JSON's and CSV's words).
+// How a run's write throughput compares with its scenario's expectation,
+// or, for a scenario that expects stability, the stability verdict.
+enum class ExpectationVerdict {
+  kWithin, kAbove, kBelow, kStable, kUnstable, kNotJudged
+};
+// "within", "above", "below", "stable", "unstable", "not_judged" (the
+// JSON's and CSV's words).
 const char* VerdictName(ExpectationVerdict verdict);
 
 // The verdict as the summary says it, e.g. for kAbove "above the guide's
@@ -138,10 +144,13 @@ struct ScenarioJudgement {
 
 // Judges `writes_per_s` against the expectation of `scenario.preset` (the
 // embedded default's when empty): below when under min, above when over a
-// max, within otherwise (both bounds inclusive); kNotJudged when the
-// expectation is not a throughput. An unknown preset is judged as the
-// default's (ApplyPreset refuses unknown names before a run).
-ScenarioJudgement JudgeScenario(const Scenario& scenario, double writes_per_s);
+// max, within otherwise (both bounds inclusive). When the expectation is
+// stability (sustained): kStable or kUnstable as `stability` says, and
+// kNotJudged without one or when it could not judge (too short). An
+// unknown preset is judged as the default's (ApplyPreset refuses unknown
+// names before a run).
+ScenarioJudgement JudgeScenario(const Scenario& scenario, double writes_per_s,
+                                const StabilityVerdict* stability = nullptr);
 
 // Applies preset `name` to `scenario`, leaving alone every field whose flag
 // `is_set` says the user gave explicitly (explicit flags win), and records

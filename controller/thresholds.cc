@@ -14,6 +14,9 @@ enum class Kind { kLatency, kFraction, kRate, kCount };
 struct MetricInfo {
   const char* name;
   Kind kind;
+  // Judged on the whole run's stability verdict (controller/stability.h):
+  // only at the end, only on the total.
+  bool stability = false;
 };
 
 constexpr MetricInfo kMetrics[] = {
@@ -30,6 +33,9 @@ constexpr MetricInfo kMetrics[] = {
     {"checkpoint_starved", Kind::kCount},
     {"healthy_intervals", Kind::kCount}, {"under_stress_intervals", Kind::kCount},
     {"overloaded_intervals", Kind::kCount}, {"healthy_fraction", Kind::kFraction},
+    {"stable", Kind::kCount, true},
+    {"throughput_drift", Kind::kFraction, true},
+    {"p99_drift", Kind::kFraction, true},
 };
 
 const MetricInfo* FindMetric(const std::string& name) {
@@ -108,6 +114,30 @@ bool Holds(double measured, Threshold::Op op, double limit) {
   return false;
 }
 
+// A stability threshold on the run's verdict: `stable` is 1 or 0,
+// `throughput_drift` the drift's size per 10 minutes (either way),
+// `p99_drift` the p99's change from the first third to the last (signed: a
+// p99 that falls passes `p99_drift<20%`). A run not judged (too short, no
+// writes, --stages) fails them, its scope saying why.
+ThresholdResult StabilityResult(const Threshold& t, const RunSummary& summary) {
+  ThresholdResult r;
+  r.text = t.text;
+  r.scope = "total";
+  r.unit = t.metric == "stable" ? "" : "%";
+  const std::optional<StabilityVerdict>& v = summary.stability;
+  if (!v.has_value() || !v->judged()) {
+    r.scope = absl::StrCat(
+        "total (not judged: ",
+        v.has_value() ? StabilityStateName(v->state) : "no verdict", ")");
+    return r;
+  }
+  r.measured = t.metric == "stable"             ? (v->stable() ? 1 : 0)
+               : t.metric == "throughput_drift" ? std::fabs(v->drift)
+                                                : v->p99_change;
+  r.passed = Holds(r.measured, t.op, t.limit);
+  return r;
+}
+
 const char* UnitOf(Kind kind) {
   switch (kind) {
     case Kind::kLatency:
@@ -165,6 +195,12 @@ absl::StatusOr<Threshold> ParseThreshold(const std::string& text) {
     }
   }
   const Kind kind = FindMetric(t.metric)->kind;
+  if (FindMetric(t.metric)->stability && t.scope != "total") {
+    return ParseError(text, first_start,
+                      absl::StrCat(t.metric,
+                                   " judges the whole run's stability: it "
+                                   "takes no scope (total only)"));
+  }
   skip_spaces();
   const size_t op_start = pos;
   if (text.compare(pos, 2, "<=") == 0) {
@@ -243,6 +279,10 @@ std::vector<ThresholdResult> EvaluateThresholds(
   for (const AgentSummary& a : summary.agents) lost_total += a.lost ? 1 : 0;
   for (const Threshold& t : thresholds) {
     const Kind kind = FindMetric(t.metric)->kind;
+    if (FindMetric(t.metric)->stability) {
+      results.push_back(StabilityResult(t, summary));
+      continue;
+    }
     auto add = [&](const std::string& scope, const Figures& figures,
                    const stats::HealthTally& health, int64_t lost) {
       ThresholdResult r;
@@ -280,6 +320,7 @@ std::optional<ThresholdResult> FirstLiveFailure(
     bool past_grace) {
   for (const Threshold& t : thresholds) {
     const MetricInfo* metric = FindMetric(t.metric);
+    if (metric->stability) continue;  // The verdict needs the whole run.
     const bool grows = metric->kind == Kind::kCount || t.metric == "write_max" ||
                        t.metric == "read_max" ||
                        t.metric == "queue_utilization";

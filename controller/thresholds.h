@@ -10,7 +10,12 @@
 //     checkpoints; protocol/validity.h), e.g. `generator_bound==0`;
 //     healthy_intervals under_stress_intervals overloaded_intervals (counts)
 //     and healthy_fraction (the guide's health states, stats/health.h),
-//     e.g. `overloaded_intervals==0`, `each:healthy_fraction>=95%`.
+//     e.g. `overloaded_intervals==0`, `each:healthy_fraction>=95%`; and,
+//     on the whole run's stability verdict (total only, judged at the end:
+//     controller/stability.h), stable (1 or 0), throughput_drift (the
+//     drift's size per 10 minutes, a fraction) and p99_drift (the p99's
+//     signed change, last third against first), e.g. `stable==1`,
+//     `throughput_drift<5%`, `p99_drift<20%`.
 //   OP: < <= > >= ==.  UNIT: ns us ms s for latencies (default ms), % for
 //     fractions (default: a plain fraction), none for rates and counts.
 // Pure functions; safe from any thread.
@@ -66,7 +71,9 @@ std::vector<ThresholdResult> EvaluateThresholds(
 // one is over an upper bound (<, <=, or == with the count already above)
 // it has failed for good and is reported at once. Percentiles, rates and
 // error_rate can still recover, so they are judged only once `past_grace`.
-// A threshold naming an agent not in the run is left to the end. nullopt
+// A threshold naming an agent not in the run, and the stability metrics
+// (stable, throughput_drift, p99_drift: the verdict needs the whole run),
+// are left to the end. nullopt
 // while every threshold may still hold.
 std::optional<ThresholdResult> FirstLiveFailure(
     const std::vector<Threshold>& thresholds, const RunSummary& so_far,

@@ -85,11 +85,14 @@ TEST(CsvReportTest, SummaryHasEachAgentWithItsAuditThenTheTotal) {
   EXPECT_THAT(lines[0],
               ::testing::EndsWith(",audit_integrity_ok,audit_passed,"
                                   "scenario_name,scenario_expectation,"
-                                  "scenario_measured,scenario_verdict"));
+                                  "scenario_measured,scenario_verdict,"
+                                  "stability_verdict,"
+                                  "stability_drift_percent_per_10min,"
+                                  "stability_p99_change_percent"));
   EXPECT_THAT(lines[1], ::testing::StartsWith("\"agent,\"\"one\"\"\",true,false,,"));
-  EXPECT_THAT(lines[1], ::testing::EndsWith(",300,300,0,0,0,true,true,,,,"));
+  EXPECT_THAT(lines[1], ::testing::EndsWith(",300,300,0,0,0,true,true,,,,,,,"));
   EXPECT_THAT(lines[3], ::testing::StartsWith("TOTAL,,,,,2.0,602,"));
-  EXPECT_THAT(lines[3], ::testing::EndsWith(",602,602,0,0,0,true,true,,,,"));
+  EXPECT_THAT(lines[3], ::testing::EndsWith(",602,602,0,0,0,true,true,,,,,,,"));
 }
 
 // The report as FinishRun completes it: summary.scenario judged on the
@@ -122,10 +125,57 @@ TEST(CsvReportTest, TheSummarysTotalRowEndsWithTheScenarioVerdict) {
   const std::vector<std::string> lines =
       Lines(SummaryCsv(WithScenario(TwoAgentReport(), "high", 3000)));
   ASSERT_EQ(lines.size(), 4u);
-  EXPECT_THAT(lines[1], ::testing::EndsWith(",true,true,,,,"));
+  EXPECT_THAT(lines[1], ::testing::EndsWith(",true,true,,,,,,,"));
   EXPECT_THAT(lines[3], ::testing::EndsWith(
                             ",true,true,high,Expected: 3000-5000 TPS,3000.0,"
-                            "within"));
+                            "within,,,"));
+}
+
+TEST(CsvReportTest, TheSummarysTotalRowEndsWithTheStabilityVerdict) {
+  StabilityVerdict v;
+  v.state = StabilityState::kUnstable;
+  v.drift = -0.0625;
+  v.p99_change = 0.375;
+  nlohmann::json report = TwoAgentReport();
+  report["summary"]["stability"] = StabilityJson(v);
+  const std::vector<std::string> lines = Lines(SummaryCsv(report));
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_THAT(lines[1], ::testing::EndsWith(",true,true,,,,,,,"));
+  EXPECT_THAT(lines[3], ::testing::EndsWith(",,,,,unstable,-6.25,37.5"));
+}
+
+// The part of `html` that draws chart `name`.
+std::string ChartSvg(const std::string& html, const std::string& name) {
+  const size_t start = html.find(absl::StrCat("data-chart=\"", name, "\""));
+  if (start == std::string::npos) return "";
+  return html.substr(start, html.find("</svg>", start) - start);
+}
+
+TEST(HtmlReportTest, TheStabilityTrendsAreDrawnOnTheThroughputAndP99Charts) {
+  StabilityVerdict v;
+  v.state = StabilityState::kStable;
+  v.from_s = 1;
+  v.to_s = 3;
+  v.throughput.intercept = 300;
+  v.throughput.slope = 0.5;
+  v.drift = 0.01;
+  v.p99_first_ms = 5;
+  v.p99_last_ms = 5.5;
+  v.first_third_end_s = 1.5;
+  v.last_third_start_s = 2.5;
+  nlohmann::json report = TwoAgentReport();
+  report["summary"]["stability"] = StabilityJson(v);
+  const std::string html = HtmlReport(report);
+  const std::string throughput = ChartSvg(html, "write_throughput");
+  EXPECT_THAT(throughput, HasSubstr("data-trend=\"trend +1.0% per 10 min\""));
+  const std::string latency = ChartSvg(html, "write_latency");
+  EXPECT_THAT(latency, HasSubstr("data-trend=\"p99 of the first third: 5.00 ms\""));
+  EXPECT_THAT(latency, HasSubstr("data-trend=\"p99 of the last third: 5.50 ms\""));
+  EXPECT_THAT(ChartSvg(html, "read_latency"), Not(HasSubstr("data-trend")));
+  EXPECT_THAT(html, HasSubstr("data-stability=\"stable\""));
+  // Not judged: no trend.
+  report["summary"]["stability"] = StabilityJson(StabilityVerdict());
+  EXPECT_THAT(HtmlReport(report), Not(HasSubstr("data-trend")));
 }
 
 TEST(HtmlReportTest, RatiosAreDrawnOnAFixedZeroToHundredPercentAxis) {

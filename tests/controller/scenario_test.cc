@@ -99,13 +99,28 @@ TEST(ScenarioTest, BurstHasNoUpperBound) {
   EXPECT_EQ(JudgeScenario(s, 0).max_writes_per_s, 0);
 }
 
-TEST(ScenarioTest, SustainedExpectsStabilityWhichARateDoesNotJudge) {
+TEST(ScenarioTest, SustainedIsJudgedByTheStabilityVerdictNotByARate) {
   const Scenario s = WithPreset("sustained");
   const ScenarioJudgement j = JudgeScenario(s, 0);
   EXPECT_EQ(j.expectation, "Expected: Stable performance over 30 minutes");
   EXPECT_EQ(j.verdict, ExpectationVerdict::kNotJudged);
   EXPECT_EQ(JudgeScenario(s, 1e6).verdict, ExpectationVerdict::kNotJudged);
   EXPECT_STREQ(VerdictName(j.verdict), "not_judged");
+  StabilityVerdict stability;
+  stability.state = StabilityState::kTooShort;
+  EXPECT_EQ(JudgeScenario(s, 1e6, &stability).verdict,
+            ExpectationVerdict::kNotJudged);
+  stability.state = StabilityState::kStable;
+  const ScenarioJudgement stable = JudgeScenario(s, 10, &stability);
+  EXPECT_EQ(stable.verdict, ExpectationVerdict::kStable);
+  EXPECT_STREQ(VerdictName(stable.verdict), "stable");
+  stability.state = StabilityState::kUnstable;
+  const ScenarioJudgement unstable = JudgeScenario(s, 1e6, &stability);
+  EXPECT_EQ(unstable.verdict, ExpectationVerdict::kUnstable);
+  EXPECT_THAT(VerdictSentence(unstable.verdict), HasSubstr("UNSTABLE"));
+  // A rate's expectation is judged on the rate, whatever the stability.
+  EXPECT_EQ(JudgeScenario(WithPreset("moderate"), 1500, &stability).verdict,
+            ExpectationVerdict::kWithin);
 }
 
 TEST(ScenarioTest, TheDefaultAndTheVpsCommandsFollowTheGuidesExpectedResults) {

@@ -213,5 +213,68 @@ TEST(ThresholdsTest, LiveHoldingThresholdsAndUnknownAgentsAreNotFailures) {
   EXPECT_EQ(failed->text, "write_p99<1ms");
 }
 
+TEST(ThresholdsTest, StabilityThresholdsReadTheVerdict) {
+  std::vector<Threshold> thresholds;
+  for (const char* text : {"stable==1", "throughput_drift<5%", "p99_drift<20%"}) {
+    auto t = ParseThreshold(text);
+    ASSERT_TRUE(t.ok()) << t.status();
+    thresholds.push_back(*t);
+  }
+  EXPECT_DOUBLE_EQ(thresholds[1].limit, 0.05);
+  RunSummary summary = TwoAgentSummary();
+  StabilityVerdict v;
+  v.state = StabilityState::kUnstable;
+  v.drift = -0.07;      // Its size counts: 7%.
+  v.p99_change = -0.3;  // A p99 that fell passes.
+  summary.stability = v;
+  std::vector<ThresholdResult> r = EvaluateThresholds(thresholds, summary);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].scope, "total");
+  EXPECT_DOUBLE_EQ(r[0].measured, 0);
+  EXPECT_FALSE(r[0].passed);
+  EXPECT_DOUBLE_EQ(r[1].measured, 0.07);
+  EXPECT_EQ(r[1].unit, "%");
+  EXPECT_FALSE(r[1].passed);
+  EXPECT_DOUBLE_EQ(r[2].measured, -0.3);
+  EXPECT_TRUE(r[2].passed);
+  summary.stability->state = StabilityState::kStable;
+  summary.stability->drift = 0.01;
+  for (const ThresholdResult& t : EvaluateThresholds(thresholds, summary)) {
+    EXPECT_TRUE(t.passed) << t.text;
+  }
+}
+
+TEST(ThresholdsTest, StabilityThresholdsFailARunTooShortToJudge) {
+  const std::vector<Threshold> thresholds = {*ParseThreshold("stable==1"),
+                                             *ParseThreshold("p99_drift<20%")};
+  RunSummary summary = TwoAgentSummary();
+  summary.stability = StabilityVerdict();  // kTooShort.
+  for (const ThresholdResult& r : EvaluateThresholds(thresholds, summary)) {
+    EXPECT_FALSE(r.passed);
+    EXPECT_EQ(r.scope, "total (not judged: too_short)");
+  }
+  summary.stability.reset();
+  EXPECT_EQ(EvaluateThresholds(thresholds, summary)[0].scope,
+            "total (not judged: no verdict)");
+}
+
+TEST(ThresholdsTest, StabilityThresholdsAreJudgedOnTheTotalAtTheEndOnly) {
+  for (const char* text : {"each:stable==1", "a:p99_drift<20%"}) {
+    auto t = ParseThreshold(text);
+    ASSERT_FALSE(t.ok()) << text;
+    EXPECT_THAT(t.status().message(), HasSubstr("takes no scope (total only)"));
+  }
+  // Live, the summary so far has no verdict: never a live failure, even
+  // past the grace.
+  const std::vector<Threshold> thresholds = {*ParseThreshold("stable==1"),
+                                             *ParseThreshold("throughput_drift<5%")};
+  EXPECT_FALSE(FirstLiveFailure(thresholds, TwoAgentSummary(), true).has_value());
+  RunSummary unstable = TwoAgentSummary();
+  unstable.stability = StabilityVerdict();
+  unstable.stability->state = StabilityState::kUnstable;
+  unstable.stability->drift = 0.5;
+  EXPECT_FALSE(FirstLiveFailure(thresholds, unstable, true).has_value());
+}
+
 }  // namespace
 }  // namespace loadtest::controller
