@@ -17,7 +17,8 @@ const char* const kOrder[] = {
     "queue_full",         "write_failures",   "slow_commit",
     "checkpoint_starved", "checkpoints_behind", "writer_saturated",
     "readers_compete",    "batches_capped",   "batch_timeout_latency",
-    "queue_high",         "high_latency",     "low_throughput",
+    "queue_high",         "host_cpu_contended", "high_latency",
+    "low_throughput",
     "memory_growth",      "generator_bound"};
 
 struct RuleText {
@@ -48,6 +49,9 @@ const RuleText kRules[] = {
     {"queue_high", "queue over 80% full",
      "Troubleshooting / Queue Full Errors: increase queue size, reduce write "
      "rate"},
+    {"host_cpu_contended", "the host's CPUs were taken by others",
+     "Monitoring During Load Tests / Real-time Monitoring: monitor system "
+     "resources (htop)"},
     {"high_latency", "high write latency",
      "Troubleshooting / High Latency: reduce batch timeout, increase batch "
      "size, check disk I/O"},
@@ -78,6 +82,8 @@ constexpr double kProcessSaturated = 0.90;   // Of the usable cores.
 constexpr double kBatchesCappedRate = 5000;  // The guide's target, writes/s.
 constexpr double kMemoryGrowth = 0.5;        // RSS +50% ...
 constexpr double kMemoryGrowthBytes = 64 * kMiB;  // ... and at least 64 MiB.
+constexpr double kStolenCpu = 0.10;    // Of the host's CPU time.
+constexpr double kOthersCores = 0.5;   // Cores used by other processes.
 
 std::string Ms(int64_t ns) {
   return absl::StrFormat("%.1f ms", static_cast<double>(ns) / 1e6);
@@ -92,6 +98,15 @@ int RoundUpNice(double v) {
     }
     step *= 10;
   }
+}
+
+// "; disk vda 93% busy, await 41.2 ms" when the host figures name the
+// database's disk; "" otherwise.
+std::string DiskEvidence(const Figures& f) {
+  if (!f.host.has_value() || f.host->disk_device.empty()) return "";
+  return absl::StrFormat("; disk %s %.0f%% busy, await %.1f ms",
+                         f.host->disk_device, 100 * f.host->disk_utilization(),
+                         f.host->disk_await_ms());
 }
 
 bool Unhealthy(const stats::Health& h) {
@@ -228,13 +243,19 @@ void Diagnoser::Observe(const std::string& agent_id, int64_t sequence,
             "--sync=normal (no fsync per COMMIT: survives an application "
             "crash, not a power loss)");
       }
+      std::string evidence = absl::StrFormat(
+          "COMMIT p99 %s, max %s over %d COMMITs; write p95 %s",
+          Ms(commit.Quantile(0.99)), Ms(commit.max()), commit.count(),
+          Ms(f.write_latency.Quantile(0.95)));
+      if (st.fsyncs > 0) {
+        absl::StrAppendFormat(&evidence, "; %d fsyncs of %s on average",
+                              st.fsyncs, Ms(st.fsync_ns / st.fsyncs));
+      }
+      absl::StrAppend(&evidence, DiskEvidence(f));
       fire("slow_commit", static_cast<double>(commit.Quantile(0.99)),
            "each COMMIT waits for the disk, and the writes of its batch with "
            "it",
-           absl::StrFormat("COMMIT p99 %s, max %s over %d COMMITs; write p95 %s",
-                           Ms(commit.Quantile(0.99)), Ms(commit.max()),
-                           commit.count(), Ms(f.write_latency.Quantile(0.95))),
-           std::move(advice));
+           std::move(evidence), std::move(advice));
       explained_latency = explained_throughput = true;
     }
     // Starved needs a snapshot: with no reader in the run, blocked
@@ -359,6 +380,32 @@ void Diagnoser::Observe(const std::string& agent_id, int64_t sequence,
                        "ms"),
           "--batch-policy=group"});
     explained_latency = true;
+  }
+
+  // The host's CPUs taken by the hypervisor (steal) or by other processes
+  // (the host's user + system time beyond the agent's own).
+  if (f.host.has_value() && f.process.has_value() && Unhealthy(health) &&
+      f.host->cpus > 0 && f.host->wall_seconds > 0) {
+    const protocol::HostFigures& h = *f.host;
+    const double steal = h.cpu_steal_fraction();
+    const double busy_cores =
+        (h.cpu_user_fraction() + h.cpu_system_fraction()) * h.cpus;
+    const double own_cores = f.process->cpu_seconds / h.wall_seconds;
+    const double others = busy_cores - own_cores;
+    if (steal >= kStolenCpu || others >= kOthersCores) {
+      fire("host_cpu_contended", std::max(steal * h.cpus, others),
+           steal >= kStolenCpu
+               ? "the hypervisor ran other guests on this VPS's CPUs (steal)"
+               : "other processes on the host used the CPUs the store needs",
+           absl::StrFormat("host CPU steal %.0f%%, other processes %.1f of %d "
+                           "CPUs, the agent %.1f; load average %.1f",
+                           100 * steal, std::max(0.0, others), h.cpus,
+                           own_cores, h.load1),
+           {"run on a quiet host (htop shows what else runs); on a VPS, a "
+            "plan with dedicated CPUs",
+            "spread the load over more hosts (--agents)"});
+      explained_latency = explained_throughput = true;
+    }
   }
 
   // Only where the health state says so: an interval in which the store

@@ -3,9 +3,12 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "storage/internal/sqlite_util.h"
@@ -52,6 +55,26 @@ sqlite3_file* Real(sqlite3_file* file) {
   return reinterpret_cast<CountingFile*>(file)->real;
 }
 
+// The fault a test injects with OPENTRAIL_FAULT_SYNC_DELAY_MS: every sync
+// counted here takes that much longer, as on a disk that syncs slowly. Read
+// once; said on stderr, so no run is measured with it by mistake.
+std::chrono::milliseconds InjectedSyncDelay() {
+  const char* text = std::getenv(kSyncDelayVariable);
+  if (text == nullptr || *text == '\0') return std::chrono::milliseconds(0);
+  char* end = nullptr;
+  const long ms = std::strtol(text, &end, 10);
+  if (*end != '\0' || ms <= 0 || ms > 60'000) {
+    std::fprintf(stderr, "loadtest: ignoring %s=%s (want 1..60000 ms)\n",
+                 kSyncDelayVariable, text);
+    return std::chrono::milliseconds(0);
+  }
+  std::fprintf(stderr,
+               "loadtest: FAULT INJECTED: every sync of the store's files is "
+               "delayed by %ld ms (%s)\n",
+               ms, kSyncDelayVariable);
+  return std::chrono::milliseconds(ms);
+}
+
 int Close(sqlite3_file* f) { return Real(f)->pMethods->xClose(Real(f)); }
 int Read(sqlite3_file* f, void* data, int n, sqlite3_int64 offset) {
   return Real(f)->pMethods->xRead(Real(f), data, n, offset);
@@ -66,6 +89,8 @@ int Sync(sqlite3_file* f, int flags) {
   SyncCounts* counts = reinterpret_cast<CountingFile*>(f)->counts;
   if (counts == nullptr) return Real(f)->pMethods->xSync(Real(f), flags);
   const auto start = std::chrono::steady_clock::now();
+  static const std::chrono::milliseconds delay = InjectedSyncDelay();
+  if (delay.count() > 0) std::this_thread::sleep_for(delay);  // A slow disk.
   const int rc = Real(f)->pMethods->xSync(Real(f), flags);
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                       std::chrono::steady_clock::now() - start)

@@ -24,6 +24,11 @@ struct SyncCounts {
   std::atomic<int64_t> sync_ns{0};
 };
 
+// The environment variable that injects a slow disk for tests: every sync
+// the VFS counts first sleeps this many milliseconds (1..60000), and the
+// process says so on stderr. docs/faults.md.
+inline constexpr char kSyncDelayVariable[] = "OPENTRAIL_FAULT_SYNC_DELAY_MS";
+
 // Registers the VFS the first time (not as SQLite's default) and returns
 // its name, for sqlite3_open_v2. Null when SQLite refused to register it:
 // connections then open with the default VFS and count nothing.

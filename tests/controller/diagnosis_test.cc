@@ -254,6 +254,62 @@ TEST(DiagnosisTest, OneFindingPerRuleAcrossAgentsWithTheWorstEvidence) {
   EXPECT_THAT(findings[0].evidence, HasSubstr("500 writes refused"));
 }
 
+TEST(DiagnosisTest, SlowCommitEvidenceCarriesTheFsyncsAndTheDisk) {
+  Figures f = Quiet();
+  f.store->commit_latency = stats::LatencyHistogram();
+  for (int i = 0; i < 10; ++i) f.store->commit_latency.Record(200 * kMs);
+  f.store->fsyncs = 20;
+  f.store->fsync_ns = 20 * 100 * kMs;
+  protocol::HostFigures h;
+  h.wall_seconds = 1;
+  h.cpus = 2;
+  h.cpu_idle_seconds = 2;
+  h.disk_device = "vda";
+  h.disk_busy_seconds = 0.9;
+  h.disk_requests = 100;
+  h.disk_request_seconds = 4;
+  f.host = h;
+  Diagnoser d(Settings());
+  d.Observe("a1", 1, 0, 1, f, Stress("write p95 200 ms"));
+  const std::vector<Finding> findings = d.Findings();
+  ASSERT_THAT(Ids(findings), ElementsAre("slow_commit"));
+  EXPECT_THAT(findings[0].evidence, HasSubstr("20 fsyncs of 100.0 ms on average"));
+  EXPECT_THAT(findings[0].evidence, HasSubstr("disk vda 90% busy, await 40.0 ms"));
+}
+
+TEST(DiagnosisTest, HostCpuTakenByStealOrOtherProcesses) {
+  Figures f = Quiet();  // The agent: 0.5 CPU-seconds in 1 s.
+  protocol::HostFigures h;
+  h.wall_seconds = 1;
+  h.cpus = 2;
+  h.cpu_user_seconds = 0.9;  // 0.9 + 0.0 of 2 CPUs busy: 0.4 not the agent's.
+  h.cpu_idle_seconds = 1.1;
+  f.host = h;
+  {
+    Diagnoser d(Settings());
+    d.Observe("a1", 1, 0, 1, f, Stress("write p95 150 ms"));
+    EXPECT_THAT(Ids(d.Findings()), ElementsAre("high_latency"));
+  }
+  f.host->cpu_user_seconds = 1.0;  // Others 0.5 cores.
+  f.host->cpu_idle_seconds = 1.0;
+  {
+    Diagnoser d(Settings());
+    d.Observe("a1", 1, 0, 1, f, Stress("write p95 150 ms"));
+    const std::vector<Finding> findings = d.Findings();
+    ASSERT_THAT(Ids(findings), ElementsAre("host_cpu_contended"));
+    EXPECT_THAT(findings[0].cause, HasSubstr("other processes"));
+  }
+  f.host->cpu_user_seconds = 0.5;
+  f.host->cpu_steal_seconds = 0.3;  // 15% of 2 CPU-seconds.
+  f.host->cpu_idle_seconds = 1.2;
+  Diagnoser d(Settings());
+  d.Observe("a1", 1, 0, 1, f, Stress("write p95 150 ms"));
+  const std::vector<Finding> findings = d.Findings();
+  ASSERT_THAT(Ids(findings), ElementsAre("host_cpu_contended"));
+  EXPECT_THAT(findings[0].cause, HasSubstr("steal"));
+  EXPECT_THAT(findings[0].evidence, HasSubstr("host CPU steal 15%"));
+}
+
 TEST(DiagnosisTest, SettingsComeFromTheRunSpec) {
   protocol::RunSpec spec;
   spec.workload.writers = 7;

@@ -304,6 +304,42 @@ TEST(ValidityE2eTest, AQueueTooSmallForTheWritersIsOverloadedAndNamed) {
   EXPECT_THAT(r.stdout_text, HasSubstr("try: --queue-size=100"));
 }
 
+// A disk that syncs slowly (every sync of the store's files made 100 ms
+// longer: OPENTRAIL_FAULT_SYNC_DELAY_MS) under --sync=full, where every
+// COMMIT syncs the WAL: every interval under stress, the slow COMMIT named
+// with the fsyncs behind it, and --sync=normal among the advice.
+TEST(ValidityE2eTest, ASlowDiskIsNamedAsSlowCommitsWithTheFsyncsBehindThem) {
+  TempDir dir;
+  const std::string out = dir.File("slow.json");
+  std::vector<std::string> argv = {FindProgram("env"),
+                                   "OPENTRAIL_FAULT_SYNC_DELAY_MS=100"};
+  for (const std::string& arg : OnTwoCores(
+           {"-db=" + dir.File("slow.db"), "-writers=10", "-readers=0",
+            "--sync=full", "-duration=3s", "-log-interval=1s",
+            "-metrics-port=0", "--out=" + out})) {
+    argv.push_back(arg);
+  }
+  const ProcessResult r = RunAndWait(argv);
+  ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
+  EXPECT_THAT(r.stderr_text, HasSubstr("FAULT INJECTED"));
+  const json report = ReadReport(out);
+  ASSERT_TRUE(report.is_object());
+  for (const std::string& state : AgentStates(report)) {
+    EXPECT_EQ(state, "under_stress");
+  }
+  ASSERT_FALSE(FindingIds(report).empty());
+  EXPECT_EQ(FindingIds(report)[0], "slow_commit")
+      << report["summary"]["diagnosis"].dump(2);
+  ExpectOnlyBackedFindings(report, "slow_commit");
+  const json& finding = report["summary"]["diagnosis"][0];
+  EXPECT_THAT(finding["evidence"].get<std::string>(), HasSubstr(" fsyncs of "));
+  EXPECT_THAT(finding["advice"], ::testing::Contains(HasSubstr("--sync=normal")));
+  // The store's own disk figures show it: every fsync at least 100 ms.
+  const json& store = report["summary"]["total"]["store"];
+  ASSERT_GT(store["fsyncs"].get<int64_t>(), 0);
+  EXPECT_GE(store["fsync_ms"].get<double>() / store["fsyncs"].get<double>(), 100.0);
+}
+
 // Batches of one row for twenty writers: each write pays for a COMMIT; the
 // diagnosis names the batch size, and nothing the figures do not show.
 TEST(ValidityE2eTest, BatchesOfOneRowForManyWritersNameTheBatchSize) {
