@@ -588,6 +588,13 @@ void Display::Summary(const RunSummary& s, const ScenarioJudgement& scenario,
   }
   std::fprintf(o, "  integrity_check: %s\n",
                protocol::PeerText(a.integrity_message).c_str());
+  if (a.fts_index_bytes > 0 && a.rows_before + a.rows_in_db > 0) {
+    std::fprintf(o, "  FTS5 index: %.1f MiB, %.0f bytes per row (%lld rows)\n",
+                 a.fts_index_bytes / (1024.0 * 1024.0),
+                 static_cast<double>(a.fts_index_bytes) /
+                     static_cast<double>(a.rows_before + a.rows_in_db),
+                 static_cast<long long>(a.rows_before + a.rows_in_db));
+  }
   if (!a.error.empty()) {
     std::fprintf(o, "  audit error: %s\n", protocol::PeerText(a.error).c_str());
   }
