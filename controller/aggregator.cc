@@ -216,8 +216,10 @@ IntervalRow Aggregator::MakeRow(int64_t sequence, const PendingRow& row) const {
   for (const std::string& id : agent_ids_) {
     auto it = row.updates.find(id);
     if (it == row.updates.end()) continue;
-    AgentFigures agent{id, {}, {}};
+    AgentFigures agent{id, {}, {}, false};
     agent.figures.AddUpdate(it->second);
+    agent.final = it->second.final;
+    out.final = out.final || agent.final;
     out.total.MergeAgent(agent.figures);
     out.start_s = first ? it->second.start_s
                         : std::min(out.start_s, it->second.start_s);
@@ -317,13 +319,17 @@ std::vector<IntervalRow> Aggregator::TakeCompleteRows() {
 
 void Aggregator::JudgeHealth(IntervalRow* row) {
   for (AgentFigures& agent : row->agents) {
-    agent.health = judges_[agent.agent_id].Judge(HealthSampleOf(agent.figures));
+    stats::HealthSample sample = HealthSampleOf(agent.figures);
+    sample.final = agent.final;
+    agent.health = judges_[agent.agent_id].Judge(sample);
     summaries_.at(agent.agent_id)
         .health.Add(agent.health.state, agent.figures.seconds);
     diagnoser_.Observe(agent.agent_id, row->sequence,
                        row->start_s, row->end_s, agent.figures, agent.health);
   }
-  row->total_health = total_judge_.Judge(HealthSampleOf(row->total));
+  stats::HealthSample total = HealthSampleOf(row->total);
+  total.final = row->final;
+  row->total_health = total_judge_.Judge(total);
   total_health_.Add(row->total_health.state, row->total.seconds);
 }
 

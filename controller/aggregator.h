@@ -90,6 +90,7 @@ struct AgentFigures {
   std::string agent_id;
   Figures figures;
   stats::Health health;  // This agent's state in the interval.
+  bool final = false;    // Its last interval (HealthSample::final).
 };
 
 struct IntervalRow {
@@ -98,6 +99,7 @@ struct IntervalRow {
   double end_s = 0;
   std::vector<AgentFigures> agents;  // In the order the agents were given.
   Figures total;
+  bool final = false;  // Some agent's last interval.
   // The total's state: judged on the total figures (the fullest queue, the
   // merged latencies, the summed throughput) against the total's own
   // earlier intervals.

@@ -119,6 +119,7 @@ stats::HealthSample HealthSampleOf(const IntervalUpdate& update) {
           ? static_cast<double>(update.peak_queue_depth) / update.queue_size
           : 0;
   s.generator_bound_reason = GeneratorBoundReason(update).value_or("");
+  s.final = update.final;
   return s;
 }
 

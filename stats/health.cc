@@ -138,7 +138,9 @@ Health HealthJudge::Judge(const HealthSample& s) {
 
   // Throughput against what was offered (open loop) or the run so far.
   const double rate = s.writes_per_s();
-  if (s.offered_writes >= r.min_reference_writes) {
+  if (s.final) {
+    // Not judged: see HealthSample::final.
+  } else if (s.offered_writes >= r.min_reference_writes) {
     const double offered = s.offered_writes / s.seconds;
     const double ratio = rate / offered;
     if (ratio < r.open_collapsed) {

@@ -51,6 +51,10 @@ struct HealthSample {
   double queue_utilization = 0;  // Peak depth / queue size, 0..1.
   // Set when protocol/validity.h found the generator the limit.
   std::string generator_bound_reason;
+  // The run's last interval: its span runs on through stopping, draining
+  // and closing the store (a final checkpoint can take seconds), so its
+  // throughput is not judged.
+  bool final = false;
 
   double writes_per_s() const;
   // Failed operations over attempted ones, writes and reads, 0..1.

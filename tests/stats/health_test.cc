@@ -178,6 +178,17 @@ TEST(HealthTest, OpenLoopThroughputAgainstTheOfferedRate) {
   EXPECT_EQ(HealthJudge().Judge(s).state, HealthState::kHealthy);
 }
 
+TEST(HealthTest, TheLastIntervalsThroughputIsNotJudged) {
+  HealthSample s = Steady();
+  s.writes_ok = 100;  // 10% of the median: the drain and close are in it.
+  s.final = true;
+  EXPECT_EQ(AfterSteady(2).Judge(s).state, HealthState::kHealthy);
+  s.offered_writes = 1000;  // Nor against the offered rate.
+  EXPECT_EQ(AfterSteady(2).Judge(s).state, HealthState::kHealthy);
+  s.queue_full = 1;  // Every other rule still holds.
+  EXPECT_EQ(AfterSteady(2).Judge(s).state, HealthState::kOverloaded);
+}
+
 TEST(HealthTest, TimeoutRateEdgeAtOnePercentOfWritesTried) {
   HealthSample s = Steady();
   s.reads_ok = 100000;  // Keeps the error rate low: only timeouts judged.
