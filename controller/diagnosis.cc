@@ -114,13 +114,6 @@ bool Unhealthy(const stats::Health& h) {
          h.state == stats::HealthState::kOverloaded;
 }
 
-bool Mentions(const stats::Health& h, const char* words) {
-  for (const std::string& r : h.reasons) {
-    if (r.find(words) != std::string::npos) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 DiagnosisSettings DiagnosisSettingsOf(const protocol::RunSpec& spec) {
@@ -425,7 +418,7 @@ void Diagnoser::Observe(const std::string& agent_id, int64_t sequence,
          "these intervals describe the generator, not the store",
          f.generator_bound_reason, std::move(advice));
   }
-  if (Unhealthy(health) && !explained_latency && Mentions(health, "write p95")) {
+  if (Unhealthy(health) && !explained_latency && health.latency) {
     fire("high_latency",
          static_cast<double>(f.write_latency.Quantile(0.95)),
          "no specific cause found in the store's figures",
@@ -439,7 +432,7 @@ void Diagnoser::Observe(const std::string& agent_id, int64_t sequence,
           "check disk I/O (iostat -x 1)"});
   }
   if (Unhealthy(health) && !explained_throughput &&
-      Mentions(health, "throughput")) {
+      health.throughput) {
     fire("low_throughput", 1, "no specific cause found in the store's figures",
          absl::StrFormat("%.0f writes/s", f.writes_per_s()),
          {absl::StrCat("--batch-size=", RoundUpNice(2.0 * s.batch_size)),

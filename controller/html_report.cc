@@ -110,10 +110,22 @@ std::string AxisNumber(double v) {
   return absl::StrFormat("%.4g", v);
 }
 
+// The timeline charts' width and side margins, which the health band under
+// them shares so that its spans line up with their time axis.
+constexpr double kWidth = 760, kLeft = 64, kRight = 16;
+
+// A run's report carries a bounded chart series beside the totals; a
+// report made from whole interval rows is drawn from those.
+const json& ChartRows(const json& report) {
+  static const json* const kNone = new json(json::array());
+  if (report.contains("chart")) return report.at("chart").at("rows");
+  if (report.contains("intervals")) return report.at("intervals");
+  return *kNone;
+}
+
 std::string SvgChart(const Chart& chart, const std::vector<double>& starts,
                      const std::vector<double>& ends) {
-  constexpr double kWidth = 760, kHeight = 270;
-  constexpr double kLeft = 64, kRight = 16, kTop = 14, kBottom = 40;
+  constexpr double kHeight = 270, kTop = 14, kBottom = 40;
   const double plot_w = kWidth - kLeft - kRight;
   const double plot_h = kHeight - kTop - kBottom;
   double x0 = 0, x1 = 1;
@@ -318,11 +330,7 @@ std::string StabilityHtml(const json& summary) {
 // The charts of the report's interval rows.
 std::vector<Chart> Charts(const json& report, std::vector<double>* starts,
                           std::vector<double>* ends) {
-  // A run's report carries a bounded chart series beside the totals; a
-  // report made from whole interval rows is drawn from those.
-  const json& rows = report.contains("chart")       ? report.at("chart").at("rows")
-                     : report.contains("intervals") ? report.at("intervals")
-                                                    : json::array();
+  const json& rows = ChartRows(report);
   std::vector<std::string> agent_ids;
   for (const json& row : rows) {
     starts->push_back(row.value("start_s", 0.0));
@@ -643,9 +651,7 @@ ul.legend{list-style:none;margin:4px 0 0;padding:0;display:flex;flex-wrap:wrap;g
 // The health state of every interval (of the total) as a band of coloured
 // spans on the charts' time axis, under the charts.
 std::string HealthBand(const json& report) {
-  const json& rows = report.contains("chart")       ? report.at("chart").at("rows")
-                     : report.contains("intervals") ? report.at("intervals")
-                                                    : json::array();
+  const json& rows = ChartRows(report);
   if (rows.empty()) return "";
   struct Look {
     const char* state;
@@ -656,7 +662,7 @@ std::string HealthBand(const json& report) {
                              {"under_stress", "under stress", "#ef6c00"},
                              {"overloaded", "overloaded", "#c62828"},
                              {"generator_bound", "generator-bound", "#9e9e9e"}};
-  constexpr double kWidth = 760, kLeft = 64, kRight = 16, kHeight = 34;
+  constexpr double kHeight = 34;
   double x0 = rows.front().value("start_s", 0.0), x1 = x0;
   for (const json& row : rows) x1 = std::max(x1, row.value("end_s", 0.0));
   if (!(x1 > x0)) x1 = x0 + 1;
@@ -1050,8 +1056,7 @@ std::string FindMaxHtmlReport(const json& report) {
   std::sort(points.begin(), points.end(), [](const Point& a, const Point& b) {
     return a.offered < b.offered;
   });
-  constexpr double kWidth = 760, kHeight = 300;
-  constexpr double kLeft = 64, kRight = 16, kTop = 14, kBottom = 44;
+  constexpr double kHeight = 300, kTop = 14, kBottom = 44;
   const double plot_w = kWidth - kLeft - kRight;
   const double plot_h = kHeight - kTop - kBottom;
   double max_x = 0, max_y = 0;

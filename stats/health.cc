@@ -87,6 +87,7 @@ Health HealthJudge::Judge(const HealthSample& s) {
                            Percent(double(s.write_timeouts) / writes_tried),
                            Percent(r.overload_timeout_rate)));
   }
+  if (s.write_p95_ns >= r.stress_write_p95_ns) v.health.latency = true;
   if (s.write_p95_ns >= r.overload_write_p95_ns) {
     v.Fire(HealthState::kOverloaded,
            absl::StrFormat("write p95 %s (overloaded from %s)",
@@ -99,6 +100,7 @@ Health HealthJudge::Judge(const HealthSample& s) {
   if (!p99s_.empty() && s.write_p99_ns >= r.spike_floor_ns) {
     const int64_t median = Median(p99s_);
     if (s.write_p99_ns >= r.spike_factor * median) {
+      v.health.latency = true;
       v.Fire(HealthState::kUnderStress,
              absl::StrFormat("latency spike: write p99 %s, %.0fx the run's "
                              "median %s",
@@ -143,6 +145,7 @@ Health HealthJudge::Judge(const HealthSample& s) {
   } else if (s.offered_writes >= r.min_reference_writes) {
     const double offered = s.offered_writes / s.seconds;
     const double ratio = rate / offered;
+    v.health.throughput = ratio < r.open_degraded;
     if (ratio < r.open_collapsed) {
       v.Fire(HealthState::kOverloaded,
              absl::StrFormat("throughput collapse: %.0f writes/s of %.0f "
@@ -159,6 +162,7 @@ Health HealthJudge::Judge(const HealthSample& s) {
     const double median = Median(rates_);
     if (median * s.seconds >= r.min_reference_writes) {
       const double ratio = rate / median;
+      v.health.throughput = ratio < r.closed_degraded;
       if (ratio < r.closed_collapsed) {
         v.Fire(HealthState::kOverloaded,
                absl::StrFormat("throughput collapse: %.0f writes/s, %s of "

@@ -91,6 +91,9 @@ struct Health {
   // Plain words, one per rule that fired ("queue 93% full (healthy below
   // 80%)"); "idle" when nothing ran; empty when healthy.
   std::vector<std::string> reasons;
+  // Which kinds of rule fired, for code that acts on them (the diagnosis).
+  bool latency = false;     // Write p95 at 100 ms (or 1 s), or a spike.
+  bool throughput = false;  // Degradation or collapse.
 };
 
 class HealthJudge {

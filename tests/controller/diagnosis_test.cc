@@ -57,8 +57,12 @@ Figures Quiet() {
   return f;
 }
 
+// Under stress for `reason`, with the rule kind it names.
 stats::Health Stress(const std::string& reason) {
-  return {stats::HealthState::kUnderStress, {reason}};
+  stats::Health h{stats::HealthState::kUnderStress, {reason}};
+  h.latency = reason.find("write p95") != std::string::npos;
+  h.throughput = reason.find("throughput") != std::string::npos;
+  return h;
 }
 
 std::vector<std::string> Ids(const std::vector<Finding>& findings) {

@@ -120,6 +120,8 @@ TEST(HealthTest, WriteP95EdgesAt100MsAndOneSecond) {
   const Health h = HealthJudge().Judge(s);
   EXPECT_EQ(h.state, HealthState::kOverloaded);
   EXPECT_THAT(h.reasons, ElementsAre(HasSubstr("write p95 1000.0 ms")));
+  EXPECT_TRUE(h.latency);
+  EXPECT_FALSE(h.throughput);
 }
 
 TEST(HealthTest, LatencySpikeIsFiveTimesTheRunsMedianP99AndAtLeast50Ms) {
@@ -157,6 +159,8 @@ TEST(HealthTest, ClosedLoopThroughputAgainstTheRunsMedian) {
   const Health h = AfterSteady(2).Judge(s);
   EXPECT_EQ(h.state, HealthState::kOverloaded);
   EXPECT_THAT(h.reasons, ElementsAre(HasSubstr("throughput collapse")));
+  EXPECT_TRUE(h.throughput);
+  EXPECT_FALSE(h.latency);
   // Not before two earlier intervals: no reference yet.
   EXPECT_EQ(AfterSteady(1).Judge(s).state, HealthState::kHealthy);
 }
