@@ -223,7 +223,8 @@ void CheckUpdateRoundTrip(const protocol::IntervalUpdate& u) {
         a.acknowledged == b.acknowledged && a.late_commits == b.late_commits &&
         a.lost == b.lost && a.unexplained == b.unexplained &&
         a.integrity_ok == b.integrity_ok &&
-        a.integrity_message == b.integrity_message && a.error == b.error);
+        a.integrity_message == b.integrity_message &&
+        a.fts_index_bytes == b.fts_index_bytes && a.error == b.error);
   }
 }
 

@@ -60,6 +60,9 @@ absl::Status CheckCounts(const IntervalUpdate& u) {
     RETURN_IF_ERROR(CheckCount("audit late_commits", a.late_commits));
     RETURN_IF_ERROR(CheckCount("audit lost", a.lost));
     RETURN_IF_ERROR(CheckCount("audit unexplained", a.unexplained));
+    // A size, bounded as the store's db_bytes is: the controller sums it
+    // across agents.
+    RETURN_IF_ERROR(CheckCount("audit fts_index_bytes", a.fts_index_bytes));
   }
   return absl::OkStatus();
 }

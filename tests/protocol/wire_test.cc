@@ -437,6 +437,15 @@ TEST(WireTest, UpdateWithCountsNoAgentCanSendIsRejected) {
   wire.mutable_audit()->set_acknowledged(int64_t{1} << 62);
   EXPECT_THAT(FromProto(wire).status().message(),
               HasSubstr("update audit acknowledged must be between 0"));
+  // The FTS index's size is summed across agents too (a fuzzer found two
+  // agents' 2^63 - 120 overflowing that sum).
+  wire.mutable_audit()->set_acknowledged(0);
+  wire.mutable_audit()->set_fts_index_bytes(int64_t{1} << 43);
+  EXPECT_TRUE(FromProto(wire).ok());
+  wire.mutable_audit()->set_fts_index_bytes(9223372036854775688);
+  EXPECT_THAT(FromProto(wire).status().message(),
+              HasSubstr("update audit fts_index_bytes must be between 0 and "
+                        "8796093022208, got 9223372036854775688"));
 }
 
 TEST(WireTest, StatusCodesSurviveTheConversion) {
