@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -43,8 +44,9 @@ double Seconds(Clock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
-// One Write() call. Shared by the caller and the writer thread so that a
-// caller that timed out can return while the writer still holds the entry.
+// One Write() or WriteAsync() call. Shared by the caller and the writer
+// thread so that a caller that timed out can return while the writer still
+// holds the entry.
 struct Request {
   enum class State { kQueued, kInBatch, kDone };
 
@@ -53,9 +55,12 @@ struct Request {
   // Who may touch what (an ownership hand-over the compiler's lock
   // annotations cannot express, since the mutex is the store's, not the
   // request's):
-  //   - `entry`, `enqueued`: set before the request is queued, then only
-  //     read.
-  //   - `state`, `abandoned`: under the store's mutex only.
+  //   - `entry`: set before the request is queued, then only read;
+  //     `enqueued`: set as it is queued (under the store's mutex), then
+  //     only read.
+  //   - `state`, `abandoned`, `on_done`: under the store's mutex only once
+  //     queued; whoever moves `on_done` out (the acknowledger delivering or
+  //     timing out the write) calls it, so it is called once.
   //   - `status`, `id`: written by the writer thread alone while `state` is
   //     kInBatch (no lock: no one else reads them then), published by
   //     setting `state` to kDone under the store's mutex and then setting
@@ -65,6 +70,7 @@ struct Request {
   Clock::time_point enqueued;
   State state = State::kQueued;
   bool abandoned = false;  // The caller timed out and left.
+  WriteDone on_done;       // WriteAsync's callback; empty for Write().
   absl::Status status;
   int64_t id = 0;
   // Set by the acknowledger once the outcome is counted. The caller waits
@@ -296,6 +302,7 @@ class BatchedStore::Impl {
 
   absl::Status Start();
   absl::StatusOr<int64_t> Write(LogEntry entry);
+  void WriteAsync(LogEntry entry, WriteDone done);
   absl::StatusOr<std::unique_ptr<StoreReader>> NewReader();
   absl::Status Close();
   StoreCounters counters() const;
@@ -310,8 +317,15 @@ class BatchedStore::Impl {
 
  private:
   // Counts a Write() and queues its request, or refuses it (closed, queue
-  // full) with the error Write() returns.
-  absl::Status Enqueue(const RequestPtr& request);
+  // full) with the error Write() returns. A WriteAsync() request is also
+  // kept in async_pending_; `*first_async` tells whether it is the only
+  // one there (the acknowledger may be waiting without a deadline).
+  absl::Status Enqueue(const RequestPtr& request, bool* first_async = nullptr);
+  // Acknowledger thread: answers every WriteAsync() request whose deadline
+  // passed without an outcome with DeadlineExceeded, as Write() would have
+  // (counted a timeout; the row may still commit late). Returns the next
+  // deadline of a request still waiting, if any.
+  std::optional<Clock::time_point> ExpireAsyncWrites();
   // Writer thread: forms batches and commits them until closed and drained.
   void WriterLoop();
   // Takes live entries from the queue into `batch`, up to batch_size.
@@ -411,6 +425,10 @@ class BatchedStore::Impl {
   mutable sync::Mutex mu_;
   sync::CondVar writer_cv_;
   std::deque<RequestPtr> queue_ ABSL_GUARDED_BY(mu_);
+  // WriteAsync() requests in the order they were queued, which is their
+  // deadlines' order (one write_timeout for all), until answered; those
+  // answered are dropped from the front.
+  std::deque<RequestPtr> async_pending_ ABSL_GUARDED_BY(mu_);
   std::string first_error_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   bool writer_waiting_ ABSL_GUARDED_BY(mu_) = false;
@@ -430,6 +448,9 @@ class BatchedStore::Impl {
   std::deque<WrittenBatch> written_ ABSL_GUARDED_BY(ack_mu_);
   bool delivering_ ABSL_GUARDED_BY(ack_mu_) = false;
   bool ack_stop_ ABSL_GUARDED_BY(ack_mu_) = false;
+  // Set when a WriteAsync() request arrived while none was waiting: the
+  // acknowledger looks at the deadlines again.
+  bool async_arrived_ ABSL_GUARDED_BY(ack_mu_) = false;
   // The writer waits on this for the acknowledger to become idle.
   sync::CondVar ack_idle_cv_;
   bool writer_awaits_ack_ ABSL_GUARDED_BY(ack_mu_) = false;
@@ -478,7 +499,8 @@ absl::Status BatchedStore::Impl::Start() {
   return absl::OkStatus();
 }
 
-absl::Status BatchedStore::Impl::Enqueue(const RequestPtr& request) {
+absl::Status BatchedStore::Impl::Enqueue(const RequestPtr& request,
+                                         bool* first_async) {
   sync::MutexLock lock(&mu_);
   if (closing_) {
     return absl::FailedPreconditionError(
@@ -496,7 +518,14 @@ absl::Status BatchedStore::Impl::Enqueue(const RequestPtr& request) {
     full.SetPayload(kQueueFullPayload, absl::Cord("1"));
     return full;
   }
+  // Stamped under the lock, so the queue (and async_pending_) is in the
+  // order of the deadlines.
+  request->enqueued = Clock::now();
   queue_.push_back(request);
+  if (request->on_done) {
+    *first_async = async_pending_.empty();
+    async_pending_.push_back(request);
+  }
   peak_queue_depth_ = std::max(peak_queue_depth_, depth + 1);
   if (metrics_ != nullptr) {
     metrics_->batch_queue_size.Set(depth + 1);
@@ -507,11 +536,68 @@ absl::Status BatchedStore::Impl::Enqueue(const RequestPtr& request) {
   return absl::OkStatus();
 }
 
+namespace {
+
+absl::Status TimeoutError(const StoreOptions& options, bool still_queued) {
+  return absl::DeadlineExceededError(absl::StrCat(
+      "write not committed within the write timeout of ",
+      std::chrono::duration<double, std::milli>(options.write_timeout).count(),
+      "ms (", still_queued ? "still queued" : "its batch is running", ")"));
+}
+
+}  // namespace
+
+void BatchedStore::Impl::WriteAsync(LogEntry entry, WriteDone done) {
+  auto request = std::make_shared<Request>(std::move(entry));
+  request->on_done = std::move(done);
+  bool first_async = false;
+  absl::Status refused = Enqueue(request, &first_async);
+  if (!refused.ok()) {
+    // Never queued: nobody else holds the request.
+    WriteDone on_done = std::move(request->on_done);
+    on_done(std::move(refused));
+    return;
+  }
+  if (first_async) {
+    sync::MutexLock lock(&ack_mu_);
+    async_arrived_ = true;
+    ack_cv_.NotifyOne();
+  }
+}
+
+std::optional<Clock::time_point> BatchedStore::Impl::ExpireAsyncWrites() {
+  std::vector<std::pair<WriteDone, absl::Status>> expired;
+  std::optional<Clock::time_point> next;
+  {
+    sync::MutexLock lock(&mu_);
+    const Clock::time_point now = Clock::now();
+    while (!async_pending_.empty()) {
+      Request* r = async_pending_.front().get();
+      if (r->on_done) {  // Not answered yet.
+        const Clock::time_point deadline = r->enqueued + options_.write_timeout;
+        if (deadline > now) {
+          next = deadline;
+          break;
+        }
+        r->abandoned = true;
+        ++counters_.timeouts;
+        if (metrics_ != nullptr) metrics_->write_timeouts.Increment();
+        expired.emplace_back(
+            std::move(r->on_done),
+            TimeoutError(options_, r->state == Request::State::kQueued));
+        r->on_done = nullptr;
+      }
+      async_pending_.pop_front();
+    }
+  }
+  for (auto& [done, status] : expired) done(std::move(status));
+  return next;
+}
+
 absl::StatusOr<int64_t> BatchedStore::Impl::Write(LogEntry entry) {
   auto request = std::make_shared<Request>(std::move(entry));
-  request->enqueued = Clock::now();
-  const Clock::time_point deadline = request->enqueued + options_.write_timeout;
   RETURN_IF_ERROR(Enqueue(request));
+  const Clock::time_point deadline = request->enqueued + options_.write_timeout;
 
   Request* r = request.get();
   // Done: nobody else reads the status any more, so the caller takes it
@@ -527,12 +613,7 @@ absl::StatusOr<int64_t> BatchedStore::Impl::Write(LogEntry entry) {
   r->abandoned = true;
   ++counters_.timeouts;
   if (metrics_ != nullptr) metrics_->write_timeouts.Increment();
-  return absl::DeadlineExceededError(absl::StrCat(
-      "write not committed within the write timeout of ",
-      std::chrono::duration<double, std::milli>(options_.write_timeout).count(),
-      "ms (", r->state == Request::State::kQueued ? "still queued"
-                                                    : "its batch is running",
-      ")"));
+  return TimeoutError(options_, r->state == Request::State::kQueued);
 }
 
 void BatchedStore::Impl::TakeQueued(std::vector<RequestPtr>* batch,
@@ -617,8 +698,24 @@ void BatchedStore::Impl::AcknowledgerLoop() {
   pthread_setname_np(pthread_self(), "store-ack");
   sync::MutexLock lock(&ack_mu_);
   while (true) {
-    while (written_.empty() && !ack_stop_) ack_cv_.Wait(&ack_mu_);
-    if (written_.empty()) return;  // Stopping, and everything delivered.
+    // The asynchronous writes past their deadline first (one look at the
+    // oldest per batch delivered, or per wake-up at that deadline).
+    ack_mu_.Unlock();
+    const std::optional<Clock::time_point> deadline = ExpireAsyncWrites();
+    ack_mu_.Lock();
+    if (written_.empty()) {
+      if (ack_stop_) return;  // Stopping, and everything delivered.
+      if (async_arrived_) {
+        async_arrived_ = false;
+        continue;
+      }
+      if (deadline.has_value()) {
+        ack_cv_.WaitUntil(&ack_mu_, *deadline);
+      } else {
+        ack_cv_.Wait(&ack_mu_);
+      }
+      continue;
+    }
     WrittenBatch next = std::move(written_.front());
     written_.pop_front();
     delivering_ = true;
@@ -816,10 +913,15 @@ void BatchedStore::Impl::Deliver(const std::vector<RequestPtr>& batch,
     const int64_t failed = static_cast<int64_t>(batch.size()) - committed;
     if (failed > 0) metrics_->write_errors.Increment(static_cast<double>(failed));
   }
+  std::vector<std::pair<WriteDone, Request*>> answers;
   {
     sync::MutexLock lock(&mu_);
     for (const RequestPtr& request : batch) {
       const bool ok = request->status.ok();
+      if (request->on_done && !request->abandoned) {
+        answers.emplace_back(std::move(request->on_done), request.get());
+        request->on_done = nullptr;
+      }
       if (request->abandoned) {
         ++(ok ? counters_.late_commits : counters_.late_failures);
         if (ok && metrics_ != nullptr) metrics_->late_commits.Increment();
@@ -833,9 +935,21 @@ void BatchedStore::Impl::Deliver(const std::vector<RequestPtr>& batch,
     }
     counters_.batches += transactions;
     counters_.rows_committed += committed;
+    // Answered now: no deadline to watch for them any more.
+    while (!async_pending_.empty() &&
+           async_pending_.front()->state == Request::State::kDone) {
+      async_pending_.pop_front();
+    }
   }
   // Wake callers outside the lock. `batch` keeps each request alive until
-  // its Set() returned.
+  // its Set() returned or its callback ran.
+  for (auto& [done, request] : answers) {
+    if (request->status.ok()) {
+      done(request->id);
+    } else {
+      done(request->status);
+    }
+  }
   for (const RequestPtr& request : batch) request->done.Set();
 }
 
@@ -947,6 +1061,9 @@ BatchedStore::~BatchedStore() = default;
 
 absl::StatusOr<int64_t> BatchedStore::Write(LogEntry entry) {
   return impl_->Write(std::move(entry));
+}
+void BatchedStore::WriteAsync(LogEntry entry, WriteDone done) {
+  impl_->WriteAsync(std::move(entry), std::move(done));
 }
 absl::StatusOr<std::unique_ptr<StoreReader>> BatchedStore::NewReader() {
   return impl_->NewReader();

@@ -16,13 +16,14 @@
 // Where the time goes, and how the options were chosen:
 // docs/store-performance.md.
 //
-// Thread-safety: Write(), NewReader(), counters() and queue_depth() are safe
-// from any thread; TakeInternals() from one thread at a time. Close() may be called once from any thread; it waits for
+// Thread-safety: Write(), WriteAsync(), NewReader(), counters() and
+// queue_depth() are safe from any thread; TakeInternals() from one thread at a time. Close() may be called once from any thread; it waits for
 // the queue to drain, so no Write() may be started after it began.
 #ifndef LOADTEST_STORAGE_BATCHED_STORE_H_
 #define LOADTEST_STORAGE_BATCHED_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -83,6 +84,10 @@ class StoreReader {
   virtual void Cancel() = 0;
 };
 
+// The outcome of one BatchedStore::WriteAsync: what Write() would have
+// returned.
+using WriteDone = std::function<void(absl::StatusOr<int64_t> id)>;
+
 // Whether `status` is BatchedStore::Write's refusal of a full queue (as
 // opposed to a failed write).
 bool IsQueueFull(const absl::Status& status);
@@ -117,6 +122,21 @@ class BatchedStore {
   //   InvalidArgument / Internal / DataLoss: SQLite refused this row (a
   //     failed batch is retried row by row, so only the bad row fails).
   absl::StatusOr<int64_t> Write(LogEntry entry);
+
+  // Write() without a waiting thread: queues `entry` and returns at once.
+  // `done` is called exactly once with what Write() would have returned,
+  // counted the same way:
+  //   - refused (queue full, closing): on the calling thread, before
+  //     WriteAsync returns;
+  //   - committed or failed: on the store's acknowledger thread, after the
+  //     COMMIT, as Write()'s callers are woken;
+  //   - no COMMIT within write_timeout: DeadlineExceeded on the
+  //     acknowledger thread at the deadline (the entry may still commit
+  //     later, a late commit, or is abandoned if still queued).
+  // Close() returns only after every `done` was called. `done` runs on the
+  // thread that acknowledges every write: it must be quick and must not
+  // block on this store.
+  void WriteAsync(LogEntry entry, WriteDone done);
 
   // Opens a new read-only connection. Errors name the file.
   absl::StatusOr<std::unique_ptr<StoreReader>> NewReader();

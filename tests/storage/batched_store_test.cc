@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +19,7 @@
 
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
+#include "sync/mutex.h"
 
 namespace loadtest::storage {
 namespace {
@@ -277,6 +279,167 @@ TEST_F(BatchedStoreTest, ReportsTimeoutAndCountsLateCommitAndAbandonedWrite) {
   ExpectIdentity(c);
   ASSERT_TRUE(store->Close().ok());
   EXPECT_EQ(CountRowsWithSqlite(options_.path), 1);
+}
+
+// What WriteAsync's callbacks were given, from whichever thread called them.
+class AsyncOutcomes {
+ public:
+  WriteDone Callback(int key) {
+    return [this, key](absl::StatusOr<int64_t> id) {
+      sync::MutexLock lock(&mu_);
+      calls_[key].push_back(id.ok() ? absl::OkStatus() : id.status());
+      if (id.ok()) ids_.push_back(*id);
+    };
+  }
+  int calls(int key) {
+    sync::MutexLock lock(&mu_);
+    return static_cast<int>(calls_[key].size());
+  }
+  absl::Status status(int key) {
+    sync::MutexLock lock(&mu_);
+    return calls_[key].empty() ? absl::UnknownError("not called")
+                               : calls_[key].front();
+  }
+  std::vector<int64_t> ids() {
+    sync::MutexLock lock(&mu_);
+    return ids_;
+  }
+
+ private:
+  sync::Mutex mu_;
+  std::map<int, std::vector<absl::Status>> calls_ ABSL_GUARDED_BY(mu_);
+  std::vector<int64_t> ids_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_F(BatchedStoreTest, AsyncWritesAnswerEachWriteOnceWithItsCommittedId) {
+  options_.batch_size = 7;
+  auto store = OpenStore();
+  AsyncOutcomes outcomes;
+  for (int i = 0; i < 100; ++i) {
+    store->WriteAsync(MakeEntry(i), outcomes.Callback(i));
+  }
+  // Close answers every write still in flight before it returns.
+  ASSERT_TRUE(store->Close().ok());
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(outcomes.calls(i), 1) << i;
+    EXPECT_TRUE(outcomes.status(i).ok()) << i << ": " << outcomes.status(i);
+  }
+  std::vector<int64_t> ids = outcomes.ids();
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(std::unique(ids.begin(), ids.end()), ids.end());
+  const StoreCounters c = store->counters();
+  EXPECT_EQ(c.ok, 100);
+  EXPECT_EQ(c.pending, 0);
+  ExpectIdentity(c);
+  EXPECT_EQ(CountRowsWithSqlite(options_.path), 100);
+}
+
+TEST_F(BatchedStoreTest, AsyncWriteRefusedByAFullQueueIsAnsweredAtOnce) {
+  CreateSchema();
+  options_.batch_size = 2;
+  options_.queue_size = 2;
+  options_.busy_timeout = std::chrono::minutes(1);
+  auto store = OpenStore();
+  ExternalWriteLock lock(options_.path);
+  AsyncOutcomes outcomes;
+  store->WriteAsync(MakeEntry(0), outcomes.Callback(0));
+  // The writer took row 0 and waits in BEGIN; two more fill the queue.
+  ASSERT_TRUE(WaitUntil([&] { return store->queue_depth() == 0; }));
+  store->WriteAsync(MakeEntry(1), outcomes.Callback(1));
+  store->WriteAsync(MakeEntry(2), outcomes.Callback(2));
+  store->WriteAsync(MakeEntry(3), outcomes.Callback(3));
+  // Answered on this thread, before WriteAsync returned.
+  EXPECT_EQ(outcomes.calls(3), 1);
+  EXPECT_TRUE(IsQueueFull(outcomes.status(3))) << outcomes.status(3);
+  EXPECT_EQ(outcomes.calls(0) + outcomes.calls(1) + outcomes.calls(2), 0);
+  lock.Release();
+  ASSERT_TRUE(store->Close().ok());
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(outcomes.status(i).ok()) << i;
+  const StoreCounters c = store->counters();
+  EXPECT_EQ(c.ok, 3);
+  EXPECT_EQ(c.queue_full, 1);
+  ExpectIdentity(c);
+  AsyncOutcomes after;
+  store->WriteAsync(MakeEntry(9), after.Callback(9));
+  EXPECT_EQ(after.status(9).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// With no thread waiting, the store itself answers at the deadline: the
+// write in the blocked batch commits late, the queued one is abandoned,
+// counted exactly as Write()'s timeouts are.
+TEST_F(BatchedStoreTest, AsyncWritesTimeOutAtTheDeadlineAndCountLikeWrite) {
+  CreateSchema();
+  options_.write_timeout = milliseconds(50);
+  options_.busy_timeout = std::chrono::minutes(1);
+  auto store = OpenStore();
+  ExternalWriteLock lock(options_.path);
+  AsyncOutcomes outcomes;
+  store->WriteAsync(MakeEntry(0), outcomes.Callback(0));
+  ASSERT_TRUE(WaitUntil([&] { return store->queue_depth() == 0; }));
+  store->WriteAsync(MakeEntry(1), outcomes.Callback(1));
+  ASSERT_TRUE(WaitUntil(
+      [&] { return outcomes.calls(0) == 1 && outcomes.calls(1) == 1; }));
+  EXPECT_EQ(store->counters().timeouts, 2);
+  EXPECT_EQ(outcomes.status(0).code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_NE(outcomes.status(0).message().find("batch is running"),
+            std::string::npos);
+  EXPECT_EQ(outcomes.status(1).code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_NE(outcomes.status(1).message().find("still queued"),
+            std::string::npos);
+
+  lock.Release();
+  ASSERT_TRUE(store->Close().ok());
+  EXPECT_EQ(outcomes.calls(0), 1);  // Not answered again at the commit.
+  EXPECT_EQ(outcomes.calls(1), 1);
+  const StoreCounters c = store->counters();
+  EXPECT_EQ(c.late_commits, 1);
+  EXPECT_EQ(c.abandoned, 1);
+  EXPECT_EQ(c.ok, 0);
+  ExpectIdentity(c);
+  EXPECT_EQ(CountRowsWithSqlite(options_.path), 1);
+}
+
+// Blocking and asynchronous writers side by side, from many threads: every
+// write has exactly one outcome and the counts add up.
+TEST_F(BatchedStoreTest, AsyncAndBlockingWritesMixUnderManyThreads) {
+  options_.batch_size = 16;
+  options_.queue_size = 64;
+  auto store = OpenStore();
+  AsyncOutcomes outcomes;
+  std::atomic<int> blocking_ok{0}, blocking_full{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        const int key = t * 1000 + i;
+        if (t % 2 == 0) {
+          store->WriteAsync(MakeEntry(key), outcomes.Callback(key));
+        } else {
+          auto id = store->Write(MakeEntry(key));
+          if (id.ok()) ++blocking_ok;
+          if (IsQueueFull(id.status())) ++blocking_full;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(store->Close().ok());
+  int async_ok = 0, async_full = 0;
+  for (int t = 0; t < 8; t += 2) {
+    for (int i = 0; i < 200; ++i) {
+      const int key = t * 1000 + i;
+      ASSERT_EQ(outcomes.calls(key), 1) << key;
+      async_ok += outcomes.status(key).ok();
+      async_full += IsQueueFull(outcomes.status(key));
+    }
+  }
+  EXPECT_EQ(async_ok + async_full, 800);
+  const StoreCounters c = store->counters();
+  EXPECT_EQ(c.submitted, 1600);
+  EXPECT_EQ(c.ok, async_ok + blocking_ok.load());
+  EXPECT_EQ(c.queue_full, async_full + blocking_full.load());
+  ExpectIdentity(c);
+  EXPECT_EQ(CountRowsWithSqlite(options_.path), c.ok);
 }
 
 TEST_F(BatchedStoreTest, ALockHeldPastTheBusyTimeoutFailsTheWriteClearly) {
