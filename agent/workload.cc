@@ -62,7 +62,14 @@ Workload::Workload(const WorkloadOptions& options, storage::BatchedStore* store,
       store_(store),
       before_write_(std::move(before_write)),
       write_plan_(options.write_plan()),
-      read_plan_(options.read_plan()) {}
+      read_plan_(options.read_plan()),
+      async_writes_(write_plan_.open_loop() &&
+                    options.write_dispatch == protocol::WriteDispatch::kAsync) {}
+
+int Workload::writer_threads() const {
+  return async_writes_ ? std::min(options_.writers, kAsyncDispatchers)
+                       : options_.writers;
+}
 
 Workload::~Workload() { Stop(); }
 
@@ -76,19 +83,25 @@ absl::Status Workload::Start() {
     if (!reader.ok()) return reader.status();
     readers_.push_back(std::move(*reader));
   }
-  for (int i = 0; i < options_.writers + options_.readers; ++i) {
+  const int writer_threads = this->writer_threads();
+  for (int i = 0; i < writer_threads + options_.readers; ++i) {
     workers_.push_back(std::make_unique<Worker>());
   }
-  const int total = options_.writers + options_.readers;
+  const int total = writer_threads + options_.readers;
   threads_.reserve(total);
   // std::thread throws std::system_error when the system refuses a thread
   // (EAGAIN: RLIMIT_NPROC, a cgroup's pids.max); it must not escape.
   try {
-    for (int i = 0; i < options_.writers; ++i) {
-      threads_.emplace_back([this, i] { WriterLoop(workers_[i].get(), i); });
+    for (int i = 0; i < writer_threads; ++i) {
+      Worker* worker = workers_[i].get();
+      if (async_writes_) {
+        threads_.emplace_back([this, worker, i] { DispatchLoop(worker, i); });
+      } else {
+        threads_.emplace_back([this, worker, i] { WriterLoop(worker, i); });
+      }
     }
     for (int i = 0; i < options_.readers; ++i) {
-      Worker* worker = workers_[options_.writers + i].get();
+      Worker* worker = workers_[writer_threads + i].get();
       threads_.emplace_back(
           [this, worker, i, reader = readers_[i].get()] {
             ReaderLoop(worker, i, reader);
@@ -99,7 +112,8 @@ absl::Status Workload::Start() {
     Stop();
     return absl::ResourceExhaustedError(absl::StrCat(
         "cannot start thread ", started + 1, " of ", total, " (",
-        options_.writers, " writers, ", options_.readers, " readers): ",
+        writer_threads, async_writes_ ? " write dispatchers, " : " writers, ",
+        options_.readers, " readers): ",
         e.what(), "; the agent's thread limit (RLIMIT_NPROC, a container's "
         "pids limit, systemd's TasksMax) is too low for this run"));
   }
@@ -138,6 +152,10 @@ void Workload::Stop() {
   for (std::thread& t : threads_) {
     if (t.joinable()) t.join();
   }
+  // The writes submitted without a thread: the store answers each by its
+  // write timeout at the latest.
+  sync::MutexLock lock(&async_mu_);
+  while (async_in_flight_ > 0) async_idle_.Wait(&async_mu_);
 }
 
 bool Workload::SleepUntil(Worker* worker, Clock::time_point deadline) {
@@ -156,11 +174,14 @@ Workload::Offered Workload::OfferedBy(Clock::time_point when) const {
 stats::IntervalStats Workload::TakeInterval() {
   stats::IntervalStats total;
   for (auto& worker : workers_) total.Merge(worker->recorder.TakeInterval());
+  sync::MutexLock lock(&async_mu_);
+  total.Merge(async_recorder_.TakeInterval());
   return total;
 }
 
 bool Workload::AwaitTurn(Worker* worker, Dispatch* dispatch,
-                         int64_t own_count, Turn* turn) {
+                         int64_t own_count, bool never_waits_for_store,
+                         Turn* turn) {
   turn->late = false;
   turn->operation = own_count;
   turn->intended = Clock::now();
@@ -182,7 +203,9 @@ bool Workload::AwaitTurn(Worker* worker, Dispatch* dispatch,
   const Clock::duration lag = started - *due;
   turn->late = lag > kLateSlack;
   worker->recorder.RecordScheduleLag(Nanos(lag));
-  worker->recorder.RecordWakeLag(Nanos(started - std::max(free_at, *due)));
+  worker->recorder.RecordWakeLag(
+      never_waits_for_store ? Nanos(lag)
+                            : Nanos(started - std::max(free_at, *due)));
   return true;
 }
 
@@ -201,7 +224,10 @@ void Workload::WriterLoop(Worker* worker, int index) {
   const int writers = std::max(1, options_.writers);
   for (int64_t k = 0; !stopping_.load(std::memory_order_relaxed); ++k) {
     Turn turn;
-    if (!AwaitTurn(worker, dispatch, k, &turn)) return;
+    if (!AwaitTurn(worker, dispatch, k, /*never_waits_for_store=*/false,
+                   &turn)) {
+      return;
+    }
     if (turn.late) recorder.RecordWriteLate();
     recorder.RecordWriteInFlight(dispatch->Begin());
     if (before_write_) before_write_(turn.operation);
@@ -229,6 +255,56 @@ void Workload::WriterLoop(Worker* worker, int index) {
   }
 }
 
+void Workload::DispatchLoop(Worker* worker, int index) {
+  if (!AwaitGate()) return;
+  stats::IntervalRecorder& recorder = worker->recorder;
+  Dispatch* dispatch = write_dispatch_.get();
+  std::unique_ptr<MessageStream> stream =
+      source_->NewStream(index, WriterSeed(options_.seed, index));
+  const int writers = std::max(1, options_.writers);
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    Turn turn;
+    if (!AwaitTurn(worker, dispatch, 0, /*never_waits_for_store=*/true,
+                   &turn)) {
+      return;
+    }
+    if (turn.late) recorder.RecordWriteLate();
+    if (before_write_) before_write_(turn.operation);
+    const int owner = static_cast<int>(turn.operation % writers);
+    storage::LogEntry entry = stream->At(owner, turn.operation / writers,
+                                         WriterSeed(options_.seed, owner));
+    recorder.RecordWriteInFlight(dispatch->Begin());
+    {
+      sync::MutexLock lock(&async_mu_);
+      ++async_in_flight_;
+    }
+    const Clock::time_point intended = turn.intended;
+    store_->WriteAsync(std::move(entry),
+                       [this, intended](absl::StatusOr<int64_t> id) {
+                         OnWriteDone(intended, id);
+                       });
+  }
+}
+
+void Workload::OnWriteDone(Clock::time_point intended,
+                           const absl::StatusOr<int64_t>& id) {
+  const int64_t latency = Nanos(Clock::now() - intended);
+  write_dispatch_->End();
+  sync::MutexLock lock(&async_mu_);
+  if (id.ok()) {
+    async_recorder_.RecordWriteOk(latency);
+  } else if (storage::IsQueueFull(id.status())) {
+    async_recorder_.RecordQueueFull();
+  } else if (absl::IsDeadlineExceeded(id.status())) {
+    async_recorder_.RecordWriteTimeout();
+  } else {
+    async_recorder_.RecordWriteError();
+  }
+  // Notified under the lock: once the count is 0, Stop may return and the
+  // workload go while this call still runs.
+  if (--async_in_flight_ == 0) async_idle_.NotifyAll();
+}
+
 void Workload::ReaderLoop(Worker* worker, int /*index*/,
                           storage::StoreReader* reader) {
   if (!AwaitGate()) return;
@@ -236,7 +312,10 @@ void Workload::ReaderLoop(Worker* worker, int /*index*/,
   Dispatch* dispatch = read_dispatch_.get();
   for (int64_t k = 0; !stopping_.load(std::memory_order_relaxed); ++k) {
     Turn turn;
-    if (!AwaitTurn(worker, dispatch, k, &turn)) return;
+    if (!AwaitTurn(worker, dispatch, k, /*never_waits_for_store=*/false,
+                   &turn)) {
+      return;
+    }
     if (turn.late) recorder.RecordReadLate();
     recorder.RecordReadInFlight(dispatch->Begin());
     const ReadQuery query = source_->Query(turn.operation);

@@ -16,6 +16,15 @@
 // part of its lag that is the generator's own (it was not waiting for a
 // free worker, i.e. for the store) is recorded apart (wake_lag), and so is
 // the number of operations in flight as each one started.
+// Open-loop writes are dispatched one of two ways (WorkloadOptions::
+// write_dispatch): kThreads, the writer threads above, each blocked in the
+// write it took; kAsync (the default), kAsyncDispatchers threads take the
+// due writes the same way but submit each with BatchedStore::WriteAsync and
+// go on at once: the store's acknowledger answers each write, and the
+// writes in flight are bounded by the store's queue (queue full beyond),
+// not by threads, as for a server receiving logs from many clients. Then
+// any lateness is the generator's own: no dispatcher ever waits for the
+// store.
 //
 // Rows: closed-loop writer i writes its own stream (the run's
 // MessageSource, message_source.h: the original generator, the realistic
@@ -59,11 +68,17 @@ class Workload {
  public:
   // An operation starting later than this after its schedule counts as late.
   static constexpr std::chrono::milliseconds kLateSlack{1};
+  // Threads submitting open-loop writes with write_dispatch kAsync (fewer
+  // when there are fewer writers): one keeps the schedule; a second keeps
+  // it while the first is off its core.
+  static constexpr int kAsyncDispatchers = 2;
 
   // A fault seam for tests: called by the writer that took write
   // `operation` (open loop: its index in the schedule; closed loop: the
   // writer's own count) after the write started and before it reaches the
-  // store, as a slow store would hold it. Called from writer threads.
+  // store, as a slow store would hold it. Called from writer threads. With
+  // kAsync dispatch it holds the dispatcher before it submits the write:
+  // a slow generator, not a slow store.
   using BeforeWrite = std::function<void(int64_t operation)>;
 
   // `store` must outlive the workload.
@@ -91,8 +106,13 @@ class Workload {
 
   // Asks every thread to stop after its current operation and joins them.
   // A writer blocked in Write() returns when its batch commits (or at the
-  // store's write timeout). Idempotent.
+  // store's write timeout); so do writes submitted without a thread: Stop
+  // waits until the store answered each. Idempotent.
   void Stop();
+
+  // The threads writing: writers, or with kAsync open-loop dispatch
+  // min(writers, kAsyncDispatchers).
+  int writer_threads() const;
 
   // Everything recorded since the previous call, merged over all threads.
   stats::IntervalStats TakeInterval();
@@ -132,12 +152,19 @@ class Workload {
   // Takes the next operation (open loop: the next due one of `dispatch`,
   // waiting for its time; closed loop: `own_count`) into `*turn`; false
   // when stopping.
+  // `never_waits_for_store`: the thread never waits for the store (kAsync
+  // dispatch), so all of an operation's lag is the generator's.
   bool AwaitTurn(Worker* worker, Dispatch* dispatch, int64_t own_count,
-                 Turn* turn);
+                 bool never_waits_for_store, Turn* turn);
   // Closed loop: the pause after an operation; false when stopping.
   bool PauseAfter(Worker* worker, const Dispatch& dispatch,
                   std::chrono::nanoseconds delay);
   void WriterLoop(Worker* worker, int index);
+  // kAsync open-loop dispatch: takes due writes and submits each without
+  // waiting; OnWriteDone records the store's answer.
+  void DispatchLoop(Worker* worker, int index);
+  void OnWriteDone(std::chrono::steady_clock::time_point intended,
+                   const absl::StatusOr<int64_t>& id);
   void ReaderLoop(Worker* worker, int index, storage::StoreReader* reader);
   // Waits until `deadline` or Stop(); returns false when stopping.
   bool SleepUntil(Worker* worker, std::chrono::steady_clock::time_point deadline);
@@ -169,6 +196,15 @@ class Workload {
   std::vector<std::unique_ptr<storage::StoreReader>> readers_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
+  // Open-loop writes dispatched with kAsync.
+  const bool async_writes_;
+  // Writes submitted without a thread and not yet answered, and what the
+  // answers recorded (from the store's acknowledger, or a dispatcher when
+  // the store refused at once); Stop waits for the count to reach 0.
+  sync::Mutex async_mu_;
+  sync::CondVar async_idle_;
+  int64_t async_in_flight_ ABSL_GUARDED_BY(async_mu_) = 0;
+  stats::IntervalRecorder async_recorder_ ABSL_GUARDED_BY(async_mu_);
 };
 
 }  // namespace loadtest::agent

@@ -52,6 +52,8 @@ constexpr std::pair<const char*, SearchTerms> kTermNames[] = {
     {"common", SearchTerms::kCommon},
     {"rare", SearchTerms::kRare},
     {"mixed", SearchTerms::kMixed}};
+constexpr std::pair<const char*, WriteDispatch> kDispatchNames[] = {
+    {"async", WriteDispatch::kAsync}, {"threads", WriteDispatch::kThreads}};
 
 template <typename Enum, size_t N>
 const char* NameOf(Enum value, const std::pair<const char*, Enum> (&names)[N]) {
@@ -111,6 +113,13 @@ absl::StatusOr<MessageFormat> ParseMessageFormat(const std::string& flag,
 absl::StatusOr<SearchTerms> ParseSearchTerms(const std::string& flag,
                                              const std::string& text) {
   return ParseName(flag, text, kTermNames);
+}
+const char* WriteDispatchName(WriteDispatch dispatch) {
+  return NameOf(dispatch, kDispatchNames);
+}
+absl::StatusOr<WriteDispatch> ParseWriteDispatch(const std::string& flag,
+                                                 const std::string& text) {
+  return ParseName(flag, text, kDispatchNames);
 }
 
 std::string ContentHash(const std::string& content) {

@@ -71,6 +71,18 @@ absl::StatusOr<SearchTerms> ParseSearchTerms(const std::string& flag,
 // file's content in the run header, the report and the agent's check.
 std::string ContentHash(const std::string& content);
 
+// How open-loop writes reach the store (--write-dispatch;
+// docs/find-max.md): kAsync, a few dispatch threads submit each due write
+// without waiting for it (BatchedStore::WriteAsync), so the writes in
+// flight are bounded by the store's queue, not by threads; kThreads, one
+// thread per writer blocks in each write it took. Closed-loop writers
+// always block: the original's model.
+enum class WriteDispatch { kAsync, kThreads };
+// "async", "threads".
+const char* WriteDispatchName(WriteDispatch dispatch);
+absl::StatusOr<WriteDispatch> ParseWriteDispatch(const std::string& flag,
+                                                 const std::string& text);
+
 struct WorkloadOptions {
   int writers = 10;
   int readers = 5;
@@ -89,6 +101,9 @@ struct WorkloadOptions {
   uint64_t seed = 1;
   // The writers' messages and the readers' search terms.
   MessageOptions messages;
+  // Open loop only. With kAsync, `writers` is the number of row streams
+  // (operation n is entry n / writers of writer n % writers), not threads.
+  WriteDispatch write_dispatch = WriteDispatch::kAsync;
 
   RatePlan write_plan() const { return RatePlan::Ramp(write_rate, write_stages); }
   RatePlan read_plan() const { return RatePlan::Ramp(read_rate, read_stages); }

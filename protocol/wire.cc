@@ -306,6 +306,7 @@ void ToProto(const RunSpec& s, pb::RunSpec* out) {
   out->set_messages_file_path(m.file_path);
   out->set_messages_file(m.file_content);
   out->set_messages_hash(m.content_hash);
+  out->set_write_dispatch(WriteDispatchName(s.workload.write_dispatch));
   for (const RateStage& stage : s.workload.write_stages) {
     pb::RateStage* wire = out->add_write_stages();
     wire->set_duration_ns(stage.duration.count());
@@ -367,6 +368,12 @@ absl::StatusOr<RunSpec> FromProto(const pb::RunSpec& p,
   if (!p.search_terms().empty()) {
     ASSIGN_OR_RETURN(m.search_terms,
                      ParseSearchTerms("search-terms", p.search_terms()));
+  }
+  // "" from a controller that does not send it: its writers were threads.
+  s.workload.write_dispatch = WriteDispatch::kThreads;
+  if (!p.write_dispatch().empty()) {
+    ASSIGN_OR_RETURN(s.workload.write_dispatch,
+                     ParseWriteDispatch("write-dispatch", p.write_dispatch()));
   }
   m.file_path = PeerText(p.messages_file_path(), 4096);
   m.file_content = p.messages_file();

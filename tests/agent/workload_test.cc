@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <iterator>
 
 #include <sqlite3.h>
 
@@ -145,6 +147,9 @@ TEST_F(WorkloadTest, OpenLoopCountsOperationsThatStartBehindSchedule) {
   options.writers = 1;
   options.readers = 0;
   options.write_rate = 1000;  // One write due every millisecond.
+  // A writer thread waiting in each write (async dispatch never falls
+  // behind for a stalled store: see AsyncDispatch* below).
+  options.write_dispatch = protocol::WriteDispatch::kThreads;
   Workload workload(options, store.get());
   ASSERT_TRUE(workload.Start().ok());
   // Wait until the writer is stuck inside its first write.
@@ -193,6 +198,7 @@ TEST_F(WorkloadTest, OpenLoopOperationsGoToAFreeWriterWhileOneWriteIsSlow) {
   options.writers = 4;
   options.readers = 0;
   options.write_rate = 200;  // One write due every 5 ms.
+  options.write_dispatch = protocol::WriteDispatch::kThreads;
   Workload workload(options, store.get(), slow_store);
   ASSERT_TRUE(workload.Start().ok());
   const bool carried = reached_8.WaitUntil(std::chrono::steady_clock::now() +
@@ -217,6 +223,124 @@ TEST_F(WorkloadTest, OpenLoopOperationsGoToAFreeWriterWhileOneWriteIsSlow) {
   // tests/protocol/validity_test.cc; here, on a loaded host, late wake-ups
   // are real generator lateness and would make that verdict vary.)
   EXPECT_LT(total.schedule_lag.Quantile(0.5), 40'000'000);
+}
+
+// Issue 27: with async dispatch no thread waits for the store. While SQLite's
+// write lock stalls the store, the one row stream's due writes still enter
+// the store on schedule (a writer thread would be stuck in its first), and
+// their latency counts from their schedule.
+TEST_F(WorkloadTest, AsyncDispatchKeepsSubmittingWhileTheStoreStalls) {
+  storage::StoreOptions store_options;
+  store_options.busy_timeout = std::chrono::seconds(60);
+  auto store = OpenStore(store_options);
+  sqlite3* blocker = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() + "/load.db").c_str(), &blocker), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  WorkloadOptions options;
+  options.writers = 1;
+  options.readers = 0;
+  options.write_rate = 1000;  // One write due every millisecond.
+  ASSERT_EQ(options.write_dispatch, protocol::WriteDispatch::kAsync);
+  Workload workload(options, store.get());
+  ASSERT_TRUE(workload.Start().ok());
+  // Write 29 is due 29 ms after write 0, which cannot commit before the
+  // lock goes.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (store->counters().submitted < 30 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_GE(store->counters().submitted, 30);
+  EXPECT_EQ(store->counters().ok, 0);
+  ASSERT_EQ(sqlite3_exec(blocker, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(blocker);
+  stats::IntervalStats total = RunUntil(workload, [](const stats::IntervalStats& s) {
+    return s.counters.writes_ok >= 40;
+  });
+  workload.Stop();
+  total.Merge(workload.TakeInterval());
+  EXPECT_GE(total.writes_in_flight.max(), 30);
+  EXPECT_GE(total.write_latency.max(), 29'000'000);
+  ASSERT_TRUE(store->Close().ok());
+  const storage::StoreCounters c = store->counters();
+  EXPECT_EQ(total.counters.writes_ok, c.ok);
+  EXPECT_EQ(c.submitted, total.counters.writes_ok + total.counters.queue_full +
+                             total.counters.write_timeouts +
+                             total.counters.write_errors);
+}
+
+// The threads writing do not grow with the writers or the rate: two
+// dispatchers carry 500 row streams.
+TEST_F(WorkloadTest, AsyncDispatchUsesTwoThreadsWhateverTheWriters) {
+  auto store = OpenStore();
+  WorkloadOptions options;
+  options.writers = 500;
+  options.readers = 0;
+  options.write_rate = 100;
+  Workload workload(options, store.get());
+  EXPECT_EQ(workload.writer_threads(), Workload::kAsyncDispatchers);
+  auto threads = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/task"),
+                         std::filesystem::directory_iterator());
+  };
+  const auto before = threads();
+  ASSERT_TRUE(workload.Start().ok());
+  EXPECT_EQ(threads() - before, Workload::kAsyncDispatchers);
+  stats::IntervalStats total = RunUntil(workload, [](const stats::IntervalStats& s) {
+    return s.counters.writes_ok >= 20;
+  });
+  workload.Stop();
+  EXPECT_GE(total.counters.writes_ok, 20);
+  // A closed loop keeps one thread per writer.
+  options.write_rate = 0;
+  EXPECT_EQ(Workload(options, store.get()).writer_threads(), 500);
+}
+
+// Every write submitted without a thread has one outcome the workload
+// counted as the store did: ok, queue full (a queue of 8 at 5,000/s), and
+// timeouts when Stop comes while the store is stalled (Stop waits for the
+// store's answers).
+TEST_F(WorkloadTest, AsyncDispatchCountsEveryOutcomeAsTheStoreDoes) {
+  storage::StoreOptions store_options;
+  store_options.queue_size = 8;
+  store_options.batch_size = 4;
+  store_options.write_timeout = std::chrono::milliseconds(50);
+  store_options.busy_timeout = std::chrono::seconds(60);
+  auto store = OpenStore(store_options);
+  WorkloadOptions options;
+  options.writers = 3;
+  options.readers = 0;
+  options.write_rate = 5000;
+  Workload workload(options, store.get());
+  ASSERT_TRUE(workload.Start().ok());
+  stats::IntervalStats total = RunUntil(workload, [](const stats::IntervalStats& s) {
+    return s.counters.writes_ok >= 200;
+  });
+  sqlite3* blocker = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() + "/load.db").c_str(), &blocker), SQLITE_OK);
+  sqlite3_busy_timeout(blocker, 60'000);  // The store is writing.
+  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  // The queue fills behind the stalled writer; the writes in it time out.
+  total.Merge(RunUntil(workload, [](const stats::IntervalStats& s) {
+    return s.counters.queue_full >= 10;
+  }));
+  workload.Stop();
+  total.Merge(workload.TakeInterval());
+  const stats::IntervalCounters& w = total.counters;
+  EXPECT_GE(w.queue_full, 10);
+  EXPECT_GE(w.write_timeouts, 1);
+  storage::StoreCounters c = store->counters();
+  EXPECT_EQ(c.pending, 0) << "Stop returned before the store answered";
+  EXPECT_GE(c.timeouts_unresolved, 1);  // Timed out, still in the store.
+  ASSERT_EQ(sqlite3_exec(blocker, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(blocker);
+  ASSERT_TRUE(store->Close().ok());
+  c = store->counters();
+  EXPECT_EQ(w.writes_ok, c.ok);
+  EXPECT_EQ(w.queue_full, c.queue_full);
+  EXPECT_EQ(w.write_timeouts, c.timeouts);
+  EXPECT_EQ(w.write_errors, c.failed);
+  EXPECT_EQ(c.submitted, w.writes_ok + w.queue_full + w.write_timeouts + w.write_errors);
+  EXPECT_EQ(total.write_latency.count(), static_cast<uint64_t>(w.writes_ok));
 }
 
 TEST_F(WorkloadTest, StopReturnsPromptlyFromLongPauses) {
