@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/process_limits.h"
+#include "agent/workload.h"
 #include "cli/flag_set.h"
 #include "grpcpp/resource_quota.h"
 #include "protocol/peer_text.h"
@@ -229,7 +230,7 @@ grpc::Status AgentService::Run(grpc::ServerContext* context,
     }
   }
   if (spec.ok()) {
-    if (absl::Status fits = CheckRunFits(spec->workload.writers,
+    if (absl::Status fits = CheckRunFits(Workload::WriterThreads(spec->workload),
                                          spec->workload.readers,
                                          identity_.agent_id);
         !fits.ok()) {

@@ -109,14 +109,15 @@ Headroom FdHeadroom() {
   return headroom;
 }
 
-absl::Status CheckRunFits(int writers, int readers,
+absl::Status CheckRunFits(int writer_threads, int readers,
                           const std::string& agent_id) {
   // The store's batch writer thread besides the workload's.
-  const int64_t threads = int64_t{writers} + readers + 1;
+  const int64_t threads = int64_t{writer_threads} + readers + 1;
   const Headroom thread_room = ThreadHeadroom();
   if (thread_room.available >= 0 && threads > thread_room.available) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "the run needs ", threads, " threads (", writers, " writers, ",
+        "the run needs ", threads, " threads (", writer_threads,
+        " writer threads, ",
         readers, " readers, the store's writer); agent ", agent_id,
         " can start ", thread_room.available, " more (", thread_room.limit,
         ")"));

@@ -33,12 +33,12 @@ struct Headroom {
 Headroom ThreadHeadroom();
 Headroom FdHeadroom();
 
-// OK when a run of `writers` + `readers` threads (and a connection per
-// reader) fits; ResourceExhausted naming the need and the limit otherwise:
-// "the run needs 1002 threads (1000 writers, 0 readers, the store's
-// writer); agent a1 can start 427 more (RLIMIT_NPROC 500 of this user, 41
-// threads in use)".
-absl::Status CheckRunFits(int writers, int readers,
+// OK when a run of `writer_threads` + `readers` threads (and a connection
+// per reader) fits; ResourceExhausted naming the need and the limit
+// otherwise: "the run needs 1002 threads (1000 writer threads, 0 readers,
+// the store's writer); agent a1 can start 427 more (RLIMIT_NPROC 500 of
+// this user, 41 threads in use)". Workload::WriterThreads gives the first.
+absl::Status CheckRunFits(int writer_threads, int readers,
                           const std::string& agent_id);
 
 // Raises the soft RLIMIT_NOFILE to the hard one (connections and readers

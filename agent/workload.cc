@@ -66,9 +66,10 @@ Workload::Workload(const WorkloadOptions& options, storage::BatchedStore* store,
       async_writes_(write_plan_.open_loop() &&
                     options.write_dispatch == protocol::WriteDispatch::kAsync) {}
 
-int Workload::writer_threads() const {
-  return async_writes_ ? std::min(options_.writers, kAsyncDispatchers)
-                       : options_.writers;
+int Workload::WriterThreads(const WorkloadOptions& options) {
+  const bool async = options.write_plan().open_loop() &&
+                     options.write_dispatch == protocol::WriteDispatch::kAsync;
+  return async ? std::min(options.writers, kAsyncDispatchers) : options.writers;
 }
 
 Workload::~Workload() { Stop(); }

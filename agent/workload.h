@@ -112,7 +112,8 @@ class Workload {
 
   // The threads writing: writers, or with kAsync open-loop dispatch
   // min(writers, kAsyncDispatchers).
-  int writer_threads() const;
+  static int WriterThreads(const WorkloadOptions& options);
+  int writer_threads() const { return WriterThreads(options_); }
 
   // Everything recorded since the previous call, merged over all threads.
   stats::IntervalStats TakeInterval();

@@ -127,6 +127,8 @@ DiagnosisSettings DiagnosisSettingsOf(const protocol::RunSpec& spec) {
   s.sync_full = spec.store.sync == storage::SyncMode::kFull;
   s.open_loop =
       spec.workload.write_rate > 0 || !spec.workload.write_stages.empty();
+  s.async_writes = spec.workload.write_dispatch ==
+                   protocol::WriteDispatch::kAsync;
   s.reader_nice = spec.store.reader_nice;
   return s;
 }
@@ -410,8 +412,14 @@ void Diagnoser::Observe(const std::string& agent_id, int64_t sequence,
       advice.push_back(absl::StrCat("--writers=", std::max(10, s.writers / 2),
                                     " (fewer threads)"));
     }
-    if (s.open_loop) {
-      advice.push_back("leave --writers out: open loop sizes its own workers");
+    if (s.open_loop && !s.async_writes) {
+      advice.push_back(
+          "--write-dispatch=async (no thread waits in a write)");
+    }
+    if (s.open_loop && s.async_writes) {
+      advice.push_back(
+          "run on a quieter host: no write waited for a thread, so the "
+          "process itself did not get a core on time");
     }
     fire("generator_bound", 1,
          "the agent process could not generate the load on time: figures in "

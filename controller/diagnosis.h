@@ -31,6 +31,8 @@ struct DiagnosisSettings {
   bool linger = false;      // --batch-policy=linger.
   bool sync_full = false;   // --sync=full.
   bool open_loop = false;   // --write-rate or --stages.
+  // Open-loop writes dispatched without a thread each (--write-dispatch).
+  bool async_writes = false;
   int reader_nice = 0;
 };
 DiagnosisSettings DiagnosisSettingsOf(const protocol::RunSpec& spec);

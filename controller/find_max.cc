@@ -382,9 +382,9 @@ std::string StepTableRow(size_t number, const StepResult& step) {
   // The most writes in flight on an agent against its writers, and what
   // the achieved rate and mean latency needed (Little's law).
   const std::string busy =
-      t.writes_in_flight.count() == 0
-          ? std::string("-")
-          : absl::StrCat(step.max_in_flight(), "/", step.writers);
+      t.writes_in_flight.count() == 0 ? std::string("-")
+      : step.writers == 0             ? absl::StrCat(step.max_in_flight())
+                          : absl::StrCat(step.max_in_flight(), "/", step.writers);
   return absl::StrFormat(
       "%-4d %11.0f %11.0f %9s %9s %9s %7d %10s %7.0f  %s", number,
       step.offered_rate, t.writes_per_s(), latency(0.50), latency(0.95),
@@ -583,18 +583,21 @@ const char kFindMaxIntro[] =
     "--precision. Each step is judged on its figures after the warm-up,\n"
     "merged exactly across agents. A step fails when an agent is limited by\n"
     "the load generator (its CPU, or more than 1% of its operations starting\n"
-    "over 10 ms late with a writer free for them: reported as the\n"
-    "generator's limit, not the store's), an --slo fails, writes are\n"
-    "refused (queue full) or time out, or fewer than 95% of the offered\n"
-    "writes are achieved. The answer is the highest rate that met\n"
-    "everything, with a table of every step (busy/wrtr: the most writes in\n"
-    "flight on an agent / its writers; needed: rate x mean latency).\n"
+    "over 10 ms late for reasons of its own: reported as the generator's\n"
+    "limit, not the store's), an --slo fails, writes are refused (queue\n"
+    "full) or time out, or fewer than 95% of the offered writes are\n"
+    "achieved. The answer is the highest rate that met everything, with a\n"
+    "table of every step (busy/wrtr: the most writes in flight on an agent\n"
+    "[/ its writer threads]; needed: rate x mean latency).\n"
     "\n"
-    "Without -writers each step gets 2 x rate x the loosest write-latency\n"
-    "SLO (100 ms without one) writers per agent, 8 to 1024: a free writer\n"
-    "takes the next due write, so one slow write delays only itself. The\n"
-    "search stops within --precision, when the bounds are under 2 writes/s\n"
-    "apart, or after --max-steps steps.\n"
+    "Writes are dispatched async by default: two threads per agent submit\n"
+    "each due write without waiting for it, so the writes in flight are\n"
+    "bounded by the store's -queue-size, not by threads, and -writers only\n"
+    "names the row streams. With --write-dispatch=threads each writer is a\n"
+    "thread waiting in its write; then without -writers each step gets\n"
+    "2 x rate x the loosest write-latency SLO (100 ms without one) writers\n"
+    "per agent, 8 to 1024. The search stops within --precision, when the\n"
+    "bounds are under 2 writes/s apart, or after --max-steps steps.\n"
     "\n"
     "Every flag of a run applies (agents, workload, store), except\n"
     "-duration, --write-rate, --stages, --threshold and --abort-on-fail.\n"
@@ -683,8 +686,11 @@ int FindMaxMain(int argc, char** argv) {
   if (absl::Status s = options.Validate(); !s.ok()) return usage(s);
   // Without -writers (or a --scenario giving them), each step gets writers
   // for its rate (controller/concurrency.h).
+  // With async dispatch (the default) no thread waits for a write: the
+  // writers are row streams only, and nothing needs sizing.
   const bool writers_auto =
-      !flags.IsSet("writers") && command_line.scenario_name.empty();
+      !flags.IsSet("writers") && command_line.scenario_name.empty() &&
+      command_line.scenario.write_dispatch == "threads";
   const OutputOptions report = command_line.output;
   command_line.output = OutputOptions();
   absl::StatusOr<Invocation> run =
@@ -781,8 +787,13 @@ int FindMaxMain(int argc, char** argv) {
   }
   std::vector<std::string> slo_list;
   for (const Threshold& t : options.slos) slo_list.push_back(t.text);
+  const bool async =
+      run->spec.workload.write_dispatch == protocol::WriteDispatch::kAsync;
   const std::string writers_text =
-      writers_auto
+      async ? absl::StrCat("writes dispatched async (in flight bounded by the "
+                           "queue of ", run->spec.store.queue_size, "; ",
+                           run->spec.workload.writers, " row streams)")
+      : writers_auto
           ? absl::StrCat("writers sized by the rate (2 x rate x ",
                          cli::FormatDuration(options.latency_bound), ", ",
                          std::min(kMinAutoWriters, writer_cap), "-",
@@ -824,7 +835,7 @@ int FindMaxMain(int argc, char** argv) {
                      RunLoadTest(scenario, spec, step_options));
     StepResult step;
     step.agents = static_cast<int>(agents);
-    step.writers = spec.workload.writers;
+    step.writers = async ? 0 : spec.workload.writers;
     step.writers_auto = writers_auto;
     collector.Summary(&step);
     if (outcome.signal_number != 0) {

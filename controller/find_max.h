@@ -74,7 +74,10 @@ const char* LimitName(Limit limit);
 struct StepResult {
   double offered_rate = 0;  // The total rate asked for.
   int agents = 1;           // The rate is split evenly across them.
-  int writers = 0;          // Writer threads per agent in this step.
+  // Writer threads per agent that each wait in a write (write dispatch
+  // "threads"); 0 with async dispatch, where no thread waits and the
+  // store's queue bounds the writes in flight.
+  int writers = 0;
   bool writers_auto = false;  // Sized by the rate, not --writers.
   RunSummary measured;      // The intervals after the warm-up.
   // Agents whose CPU limited them in the measured intervals, each with

@@ -189,6 +189,14 @@ void RegisterFlags(cli::FlagSet* flags, CommandLine* cl) {
                    "plain (a line is a message) or jsonl (a \"message\" "
                    "field; journalctl -o json works). Malformed lines are "
                    "counted and skipped.");
+  flags->AddString("write-dispatch", &cl->scenario.write_dispatch,
+                   "How open-loop writes (--write-rate, --stages) reach the "
+                   "store: async (the default: two threads submit each due "
+                   "write without waiting for it; the store's queue bounds "
+                   "the writes in flight, and -writers is the number of row "
+                   "streams, not threads) or threads (one thread per writer, "
+                   "blocked in each write it took). Closed-loop writers are "
+                   "always threads.");
   flags->AddString("search-terms", &cl->scenario.search_terms,
                    "What the readers search for: original (the original "
                    "tool's five fixed queries; the default with "

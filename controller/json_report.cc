@@ -199,6 +199,7 @@ nlohmann::json ScenarioJson(const Scenario& s) {
       {"messages_format", s.messages_format},
       {"search_terms", s.search_terms.empty() ? s.messages_facts.search_terms
                                               : s.search_terms},
+      {"write_dispatch", s.write_dispatch},
   };
 }
 
@@ -256,6 +257,11 @@ std::string WorkloadFingerprint(const Scenario& scenario, size_t agents) {
     shape.erase("search_terms");
   } else if (!scenario.messages_facts.content_hash.empty()) {
     shape["messages"] = scenario.messages_facts.content_hash;
+  }
+  // Closed-loop writers are threads whatever it says: such runs keep the
+  // fingerprint they had before there was a choice.
+  if (scenario.write_rate <= 0 && scenario.stages.empty()) {
+    shape.erase("write_dispatch");
   }
   shape["agents"] = agents;
   // FNV-1a, 64 bits, over the canonical dump (nlohmann sorts the keys).

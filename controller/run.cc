@@ -658,9 +658,17 @@ std::string LoadLine(const Scenario& scenario, const protocol::RunSpec& spec,
     }
     return absl::StrCat(kind, " closed loop");
   };
+  const protocol::WorkloadOptions& w = spec.workload;
+  const std::string dispatch =
+      !w.write_plan().open_loop() ? ""
+      : w.write_dispatch == protocol::WriteDispatch::kAsync
+          ? " (async dispatch: the store's queue bounds the writes in "
+            "flight)"
+          : " (one thread per writer)";
   return absl::StrCat("seed ", spec.workload.seed, " (--seed to repeat); ",
                       shape("writes", spec.workload.write_rate,
                             spec.workload.write_stages),
+                      dispatch,
                       "; ",
                       shape("reads", spec.workload.read_rate,
                             spec.workload.read_stages));

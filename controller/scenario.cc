@@ -286,6 +286,8 @@ absl::StatusOr<protocol::RunSpec> ToRunSpec(const Scenario& s) {
         absl::StrCat("seed must be >= 0, got ", s.seed));
   }
   w.seed = static_cast<uint64_t>(s.seed);
+  ASSIGN_OR_RETURN(w.write_dispatch, protocol::ParseWriteDispatch(
+                                         "write-dispatch", s.write_dispatch));
   RETURN_IF_ERROR(MessagesFromFlags(s, &w.messages));
   if (!s.stages.empty()) {
     ASSIGN_OR_RETURN(w.write_stages, protocol::ParseStages("stages", s.stages));

@@ -76,6 +76,9 @@ struct Scenario {
   std::string messages = "original";
   std::string messages_format = "auto";
   std::string search_terms;
+  // --write-dispatch: how open-loop writes reach the store (async or
+  // threads; protocol::WriteDispatch).
+  std::string write_dispatch = "async";
   // Filled by ResolveMessages before the run.
   MessagesFacts messages_facts;
 };

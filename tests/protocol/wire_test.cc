@@ -131,6 +131,32 @@ TEST(WireTest, MessagesTravelAndTheAgentChecksTheFilesHash) {
             "\"poetry\"");
 }
 
+// Issue 27: how open-loop writes reach the store travels to the agent; an
+// older controller (no field) had writer threads.
+TEST(WireTest, WriteDispatchTravelsAndAnOlderControllerMeansThreads) {
+  RunSpec spec;
+  EXPECT_EQ(spec.workload.write_dispatch, WriteDispatch::kAsync);
+  for (WriteDispatch d : {WriteDispatch::kAsync, WriteDispatch::kThreads}) {
+    spec.workload.write_dispatch = d;
+    pb::RunSpec wire;
+    ToProto(spec, &wire);
+    wire.set_db_name("x.db");
+    auto back = FromProto(wire, "/d");
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(back->workload.write_dispatch, d);
+  }
+  pb::RunSpec old;
+  ToProto(RunSpec(), &old);
+  old.set_db_name("x.db");
+  old.clear_write_dispatch();
+  auto back = FromProto(old, "/d");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->workload.write_dispatch, WriteDispatch::kThreads);
+  old.set_write_dispatch("fibers");
+  EXPECT_EQ(FromProto(old, "/d").status().message(),
+            "write-dispatch must be one of async, threads, got \"fibers\"");
+}
+
 // Found by fuzz/run_spec_fields_fuzzer: these passed validation, and the
 // agent then added them to clock readings (overflow: a huge write-timeout
 // timed every write out at once) or paced "every 10^228 s" (flat out).
