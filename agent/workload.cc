@@ -1,5 +1,10 @@
 #include "agent/workload.h"
 
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -35,6 +40,12 @@ class Workload::Dispatch {
   bool open_loop() const { return plan_.open_loop(); }
   // The next operation of the schedule, taken for the caller.
   int64_t Take() { return next_.fetch_add(1, std::memory_order_relaxed); }
+  // For dispatchers that take an operation only once it is due: the next
+  // one nobody took, and taking exactly that one (false: another took it).
+  int64_t Next() const { return next_.load(std::memory_order_relaxed); }
+  bool TryTake(int64_t n) {
+    return next_.compare_exchange_strong(n, n + 1, std::memory_order_relaxed);
+  }
   // When operation `n` is due; nullopt: never (the rate stays 0 from some
   // point on).
   std::optional<Clock::time_point> Due(int64_t n) const {
@@ -181,8 +192,7 @@ stats::IntervalStats Workload::TakeInterval() {
 }
 
 bool Workload::AwaitTurn(Worker* worker, Dispatch* dispatch,
-                         int64_t own_count, bool never_waits_for_store,
-                         Turn* turn) {
+                         int64_t own_count, Turn* turn) {
   turn->late = false;
   turn->operation = own_count;
   turn->intended = Clock::now();
@@ -204,9 +214,7 @@ bool Workload::AwaitTurn(Worker* worker, Dispatch* dispatch,
   const Clock::duration lag = started - *due;
   turn->late = lag > kLateSlack;
   worker->recorder.RecordScheduleLag(Nanos(lag));
-  worker->recorder.RecordWakeLag(
-      never_waits_for_store ? Nanos(lag)
-                            : Nanos(started - std::max(free_at, *due)));
+  worker->recorder.RecordWakeLag(Nanos(started - std::max(free_at, *due)));
   return true;
 }
 
@@ -217,6 +225,8 @@ bool Workload::PauseAfter(Worker* worker, const Dispatch& dispatch,
 }
 
 void Workload::WriterLoop(Worker* worker, int index) {
+  // Named so that top, perf and dispatch_bench can tell their CPU apart.
+  pthread_setname_np(pthread_self(), "load-writer");
   if (!AwaitGate()) return;
   stats::IntervalRecorder& recorder = worker->recorder;
   Dispatch* dispatch = write_dispatch_.get();
@@ -225,10 +235,7 @@ void Workload::WriterLoop(Worker* worker, int index) {
   const int writers = std::max(1, options_.writers);
   for (int64_t k = 0; !stopping_.load(std::memory_order_relaxed); ++k) {
     Turn turn;
-    if (!AwaitTurn(worker, dispatch, k, /*never_waits_for_store=*/false,
-                   &turn)) {
-      return;
-    }
+    if (!AwaitTurn(worker, dispatch, k, &turn)) return;
     if (turn.late) recorder.RecordWriteLate();
     recorder.RecordWriteInFlight(dispatch->Begin());
     if (before_write_) before_write_(turn.operation);
@@ -257,29 +264,54 @@ void Workload::WriterLoop(Worker* worker, int index) {
 }
 
 void Workload::DispatchLoop(Worker* worker, int index) {
+  pthread_setname_np(pthread_self(), "load-dispatch");
+  // A dispatcher runs for microseconds per write but must run on time: it
+  // asks for a higher priority than the store's threads (allowed to root or
+  // with CAP_SYS_NICE; otherwise it keeps the process's).
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)),
+                    kDispatcherNice);
   if (!AwaitGate()) return;
   stats::IntervalRecorder& recorder = worker->recorder;
   Dispatch* dispatch = write_dispatch_.get();
   std::unique_ptr<MessageStream> stream =
       source_->NewStream(index, WriterSeed(options_.seed, index));
   const int writers = std::max(1, options_.writers);
+  // Dispatcher 0 wakes when the next write is due; dispatcher i only
+  // i x kDispatchBackup later, and then takes whatever is still waiting:
+  // a dispatcher kept off its core delays the schedule by that much, not
+  // by as long as it waits, and the backups wake once per
+  // kDispatchBackup, not once per write.
+  const Clock::duration backup = index * kDispatchBackup;
   while (!stopping_.load(std::memory_order_relaxed)) {
-    Turn turn;
-    if (!AwaitTurn(worker, dispatch, 0, /*never_waits_for_store=*/true,
-                   &turn)) {
+    const int64_t n = dispatch->Next();
+    const std::optional<Clock::time_point> due = dispatch->Due(n);
+    if (!due.has_value()) {
+      // Nothing more is planned: wait for the end.
+      while (SleepUntil(worker, Clock::now() + std::chrono::hours(1))) {
+      }
       return;
     }
-    if (turn.late) recorder.RecordWriteLate();
-    if (before_write_) before_write_(turn.operation);
-    const int owner = static_cast<int>(turn.operation % writers);
-    storage::LogEntry entry = stream->At(owner, turn.operation / writers,
-                                         WriterSeed(options_.seed, owner));
+    Clock::time_point now = Clock::now();
+    if (*due + backup > now) {
+      if (!SleepUntil(worker, *due + backup)) return;
+      continue;
+    }
+    if (!dispatch->TryTake(n)) continue;  // Another dispatcher took it.
+    const Clock::duration lag = now - *due;
+    // A dispatcher never waits for the store: its lag is the generator's.
+    recorder.RecordScheduleLag(Nanos(lag));
+    recorder.RecordWakeLag(Nanos(lag));
+    if (lag > kLateSlack) recorder.RecordWriteLate();
+    if (before_write_) before_write_(n);
+    const int owner = static_cast<int>(n % writers);
+    storage::LogEntry entry =
+        stream->At(owner, n / writers, WriterSeed(options_.seed, owner));
     recorder.RecordWriteInFlight(dispatch->Begin());
     {
       sync::MutexLock lock(&async_mu_);
       ++async_in_flight_;
     }
-    const Clock::time_point intended = turn.intended;
+    const Clock::time_point intended = *due;
     store_->WriteAsync(std::move(entry),
                        [this, intended](absl::StatusOr<int64_t> id) {
                          OnWriteDone(intended, id);
@@ -308,15 +340,13 @@ void Workload::OnWriteDone(Clock::time_point intended,
 
 void Workload::ReaderLoop(Worker* worker, int /*index*/,
                           storage::StoreReader* reader) {
+  pthread_setname_np(pthread_self(), "load-reader");
   if (!AwaitGate()) return;
   stats::IntervalRecorder& recorder = worker->recorder;
   Dispatch* dispatch = read_dispatch_.get();
   for (int64_t k = 0; !stopping_.load(std::memory_order_relaxed); ++k) {
     Turn turn;
-    if (!AwaitTurn(worker, dispatch, k, /*never_waits_for_store=*/false,
-                   &turn)) {
-      return;
-    }
+    if (!AwaitTurn(worker, dispatch, k, &turn)) return;
     if (turn.late) recorder.RecordReadLate();
     recorder.RecordReadInFlight(dispatch->Begin());
     const ReadQuery query = source_->Query(turn.operation);

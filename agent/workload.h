@@ -18,8 +18,9 @@
 // the number of operations in flight as each one started.
 // Open-loop writes are dispatched one of two ways (WorkloadOptions::
 // write_dispatch): kThreads, the writer threads above, each blocked in the
-// write it took; kAsync (the default), kAsyncDispatchers threads take the
-// due writes the same way but submit each with BatchedStore::WriteAsync and
+// write it took; kAsync (the default), kAsyncDispatchers threads take each
+// write once it is due (the first on time, the others as backups
+// kDispatchBackup apart) and submit it with BatchedStore::WriteAsync and
 // go on at once: the store's acknowledger answers each write, and the
 // writes in flight are bounded by the store's queue (queue full beyond),
 // not by threads, as for a server receiving logs from many clients. Then
@@ -72,6 +73,11 @@ class Workload {
   // when there are fewer writers): one keeps the schedule; a second keeps
   // it while the first is off its core.
   static constexpr int kAsyncDispatchers = 2;
+  // How much later than the first each further dispatcher wakes for a due
+  // write (see DispatchLoop).
+  static constexpr std::chrono::milliseconds kDispatchBackup{2};
+  // The dispatchers' nice value, where the system allows it.
+  static constexpr int kDispatcherNice = -10;
 
   // A fault seam for tests: called by the writer that took write
   // `operation` (open loop: its index in the schedule; closed loop: the
@@ -153,10 +159,8 @@ class Workload {
   // Takes the next operation (open loop: the next due one of `dispatch`,
   // waiting for its time; closed loop: `own_count`) into `*turn`; false
   // when stopping.
-  // `never_waits_for_store`: the thread never waits for the store (kAsync
-  // dispatch), so all of an operation's lag is the generator's.
   bool AwaitTurn(Worker* worker, Dispatch* dispatch, int64_t own_count,
-                 bool never_waits_for_store, Turn* turn);
+                 Turn* turn);
   // Closed loop: the pause after an operation; false when stopping.
   bool PauseAfter(Worker* worker, const Dispatch& dispatch,
                   std::chrono::nanoseconds delay);

@@ -367,10 +367,11 @@ absl::StatusOr<Invocation> ResolveCommandLine(const cli::FlagSet& flags,
     if (longest > std::chrono::nanoseconds(0)) run.scenario.duration = longest;
   }
   if (run.scenario.seed == 0) run.scenario.seed = RandomSeed();
-  // Open loop at a constant rate without -writers (or a --scenario giving
-  // them): enough writers for the rate (controller/concurrency.h).
+  // Open loop at a constant rate dispatched by writer threads, without
+  // -writers (or a --scenario giving them): enough writers for the rate
+  // (controller/concurrency.h). Async dispatch needs no thread per write.
   if (run.scenario.write_rate > 0 && !flags.IsSet("writers") &&
-      cl.scenario_name.empty()) {
+      cl.scenario_name.empty() && run.scenario.write_dispatch == "threads") {
     run.scenario.writers = AutoWriters(run.scenario.write_rate,
                                        WriteLatencyBound(output.thresholds));
   }
