@@ -4,7 +4,8 @@
 // RequestStop) stops the workload, drains and closes the store, audits the
 // database, and reports the final update with the audit.
 //
-// Used in-process by `loadtest` and, behind gRPC, by `loadtest-agent`.
+// Run by AgentService for each Run call, whether `loadtest-agent` serves it
+// or `loadtest` embeds it (controller/in_process_agent.h, still over gRPC).
 // Thread-safety: Run() on one thread; RequestStop() from any thread.
 #ifndef LOADTEST_AGENT_AGENT_RUN_H_
 #define LOADTEST_AGENT_AGENT_RUN_H_

@@ -2,8 +2,9 @@
 // agents and security, workload, store, pass or fail, output), its --help,
 // and the checks that turn what was typed into what RunLoadTest takes. One
 // flag table for main and the flags fuzzer, so the fuzzer checks the real
-// one. Pure except for ResolveCommandLine's reading nothing: no files, no
-// network (main resolves --agents and reads credential files).
+// one. Pure except that ResolveCommandLine reads a --messages=file:PATH
+// (to send it to the agents); no network (main resolves --agents and reads
+// credential files).
 #ifndef LOADTEST_CONTROLLER_FLAGS_H_
 #define LOADTEST_CONTROLLER_FLAGS_H_
 

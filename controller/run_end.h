@@ -54,7 +54,8 @@ struct OutputOptions {
   std::string html_path;   // --html: the self-contained HTML report.
   std::vector<Threshold> thresholds;
   // --abort-on-fail: thresholds are also checked after every interval, and
-  // the run is stopped cleanly once one can no longer hold (live_check.h).
+  // the run is stopped cleanly once one can no longer hold
+  // (FirstLiveFailure, thresholds.h).
   bool abort_on_fail = false;
   // --abort-grace: how long thresholds that can still recover (percentiles,
   // rates) are not judged live.

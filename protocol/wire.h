@@ -1,6 +1,7 @@
 // The agent's plain types (RunSpec, IntervalUpdate, RunAudit) in their wire
-// form (proto/loadtest.proto), the one place where gRPC and absl status
-// codes are converted, and the connection's keepalive figures. Pure
+// form (proto/loadtest.proto), gRPC and absl status codes converted one to
+// the other (agent_client.cc also maps a failed call's code to what the
+// controller does with it), and the connection's keepalive figures. Pure
 // functions; safe from any thread.
 #ifndef LOADTEST_PROTOCOL_WIRE_H_
 #define LOADTEST_PROTOCOL_WIRE_H_

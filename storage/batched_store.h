@@ -44,7 +44,9 @@ namespace loadtest::storage {
 //   timeouts == late_commits + late_failures + abandoned + timeouts_unresolved
 // where timeouts_unresolved are still queued or in a batch being written.
 struct StoreCounters {
-  int64_t submitted = 0;      // Write() calls that passed argument checks.
+  // Write() and WriteAsync() calls made while the store was open (refused
+  // ones included: queue full is one of the outcomes).
+  int64_t submitted = 0;
   int64_t ok = 0;             // Acknowledged: committed, caller got its id.
   int64_t queue_full = 0;     // Refused at once: the queue was full.
   int64_t timeouts = 0;       // Caller got DeadlineExceeded.
