@@ -22,6 +22,7 @@ constexpr int kDefaultPriority = 13;
 
 // The keys a row is read from, grouped by column, each group in the order
 // its keys are tried (docs/messages.md).
+// clang-format off
 enum JsonKey {
   kMessage, kMESSAGE, kMsg,
   kHostname, kHost, kJournalHostname,
@@ -42,6 +43,7 @@ constexpr absl::string_view kJsonKeyNames[kOtherKey] = {
     "facility", "SYSLOG_FACILITY",
     "severity", "PRIORITY", "level",
     "structured_data"};
+// clang-format on
 
 JsonKey JsonKeyOf(absl::string_view name) {
   for (int k = 0; k < kOtherKey; ++k) {
@@ -61,10 +63,10 @@ int SeverityOf(absl::string_view text, int otherwise) {
   }
   const std::string name = absl::AsciiStrToLower(text);
   static constexpr std::pair<const char*, int> kNames[] = {
-      {"emerg", 0},   {"emergency", 0}, {"panic", 0}, {"alert", 1},
-      {"crit", 2},    {"critical", 2},  {"fatal", 2}, {"err", 3},
-      {"error", 3},   {"warn", 4},      {"warning", 4}, {"notice", 5},
-      {"info", 6},    {"information", 6}, {"debug", 7}, {"trace", 7}};
+      {"emerg", 0}, {"emergency", 0},   {"panic", 0},   {"alert", 1},
+      {"crit", 2},  {"critical", 2},    {"fatal", 2},   {"err", 3},
+      {"error", 3}, {"warn", 4},        {"warning", 4}, {"notice", 5},
+      {"info", 6},  {"information", 6}, {"debug", 7},   {"trace", 7}};
   for (const auto& [n, value] : kNames) {
     if (name == n) return value;
   }
@@ -460,9 +462,9 @@ class JsonLineReader {
     std::memcpy(&w, p, sizeof(w));
     const uint64_t quote = w ^ (kOnes * '"');
     const uint64_t backslash = w ^ (kOnes * '\\');
-    const uint64_t look = ((w - kOnes * 0x20) | (quote - kOnes) |
-                           (backslash - kOnes) | w) &
-                          kHighs;
+    const uint64_t look =
+        ((w - kOnes * 0x20) | (quote - kOnes) | (backslash - kOnes) | w) &
+        kHighs;
     return look == 0;
   }
 
@@ -472,14 +474,29 @@ class JsonLineReader {
     if (p_ == end_) return false;
     char c = *p_++;
     switch (c) {
-      case '"': case '\\': case '/': break;
-      case 'b': c = '\b'; break;
-      case 'f': c = '\f'; break;
-      case 'n': c = '\n'; break;
-      case 'r': c = '\r'; break;
-      case 't': c = '\t'; break;
-      case 'u': return CodePoint();
-      default: return false;
+      case '"':
+      case '\\':
+      case '/':
+        break;
+      case 'b':
+        c = '\b';
+        break;
+      case 'f':
+        c = '\f';
+        break;
+      case 'n':
+        c = '\n';
+        break;
+      case 'r':
+        c = '\r';
+        break;
+      case 't':
+        c = '\t';
+        break;
+      case 'u':
+        return CodePoint();
+      default:
+        return false;
     }
     decoded_.push_back(c);
     return true;

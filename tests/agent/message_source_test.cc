@@ -403,7 +403,8 @@ std::vector<JsonCase> JsonCases() {
        "13|1|5||||||from msg"},
       {R"({"message":"m","hostname":null,"host":"h2","app_name":true,)"
        R"("app":"a2","proc_id":1.5,"pid":"p","facility":false,)"
-       R"("SYSLOG_FACILITY":"10","severity":[],"PRIORITY":{},"level":"WARNING"})",
+       R"("SYSLOG_FACILITY":"10","severity":[],"PRIORITY":{},)"
+       R"("level":"WARNING"})",
        "84|10|4|h2|a2|p|||m"},
       // Out-of-range and unknown facilities and severities keep the
       // defaults.
