@@ -7,8 +7,9 @@
 //  - generate: `rows` rows of writer 0 from the original and the realistic
 //    generator, and from a replayed file (copying a parsed line);
 //  - parse: ParseCorpus over a file of `lines` realistic rows written out
-//    in each format (RFC 5424, RFC 3164, plain, JSON lines), made in memory
-//    before the clock starts.
+//    in each format (RFC 5424, RFC 3164, plain, JSON lines), and as
+//    `journalctl -o json` writes them (JSON lines of about 1 KB: "journal"),
+//    made in memory before the clock starts.
 // Times are the thread's CPU time, not the wall clock: on a shared machine
 // the time other processes hold the core does not count against a parser.
 // Prints a table, or one JSON object (--json).
@@ -92,6 +93,43 @@ std::string Line(const LogEntry& e, MessageFormat format) {
   return e.message;
 }
 
+// A realistic row as `journalctl -o json` writes an entry: its columns
+// among some twenty fields of the journal's own (ids, stamps, the unit, the
+// source line), about 1 KB a line. `i` numbers the entry.
+std::string JournalLine(const LogEntry& e, int64_t i) {
+  const int64_t usec = 1733550000000000 + i * 1000;
+  return nlohmann::json{
+      {"__CURSOR",
+       absl::StrCat("s=0c7f5b1e2d3a4c5b9e8f7a6b5c4d3e2f;i=", i,
+                    ";b=9d8c7b6a5f4e3d2c1b0a998877665544;m=", i * 13,
+                    ";t=", usec, ";x=a1b2c3d4e5f60718")},
+      {"__REALTIME_TIMESTAMP", absl::StrCat(usec)},
+      {"__MONOTONIC_TIMESTAMP", absl::StrCat(i * 13)},
+      {"_BOOT_ID", "9d8c7b6a5f4e3d2c1b0a998877665544"},
+      {"_MACHINE_ID", "0123456789abcdef0123456789abcdef"},
+      {"_HOSTNAME", e.hostname},
+      {"PRIORITY", absl::StrCat(e.severity)},
+      {"SYSLOG_FACILITY", absl::StrCat(e.facility)},
+      {"_UID", "0"},
+      {"_GID", "0"},
+      {"_CAP_EFFECTIVE", "1ffffffffff"},
+      {"_TRANSPORT", "syslog"},
+      {"_SYSTEMD_CGROUP",
+       absl::StrCat("/system.slice/", e.app_name, ".service")},
+      {"_SYSTEMD_UNIT", absl::StrCat(e.app_name, ".service")},
+      {"_SYSTEMD_SLICE", "system.slice"},
+      {"_SYSTEMD_INVOCATION_ID", "5e4d3c2b1a0918273645546372819000"},
+      {"SYSLOG_IDENTIFIER", e.app_name},
+      {"SYSLOG_TIMESTAMP", "Dec  7 06:56:49 "},
+      {"_PID", e.proc_id},
+      {"_COMM", e.app_name},
+      {"_EXE", absl::StrCat("/usr/sbin/", e.app_name)},
+      {"_CMDLINE", absl::StrCat("/usr/sbin/", e.app_name, " -D")},
+      {"MESSAGE", e.message},
+      {"_SOURCE_REALTIME_TIMESTAMP", absl::StrCat(usec - 7)}}
+      .dump();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -121,17 +159,25 @@ int main(int argc, char** argv) {
   // The realistic rows the files are made of.
   const std::vector<LogEntry> sample = loadtest::agent::SampleRows(
       **MessageSource::Create(realistic, 1), 1, std::min<int64_t>(lines, 100000));
-  for (MessageFormat format :
-       {MessageFormat::kRfc5424, MessageFormat::kRfc3164,
-        MessageFormat::kPlain, MessageFormat::kJsonl}) {
+  const struct {
+    const char* name;
+    MessageFormat format;
+    bool journal;  // As journalctl -o json writes it.
+  } kFiles[] = {{"rfc5424", MessageFormat::kRfc5424, false},
+                {"rfc3164", MessageFormat::kRfc3164, false},
+                {"plain", MessageFormat::kPlain, false},
+                {"jsonl", MessageFormat::kJsonl, false},
+                {"journal", MessageFormat::kJsonl, true}};
+  for (const auto& [name, format, journal] : kFiles) {
     std::string content;
     for (int64_t i = 0; i < lines; ++i) {
-      absl::StrAppend(&content, Line(sample[i % sample.size()], format), "\n");
+      const LogEntry& row = sample[i % sample.size()];
+      absl::StrAppend(&content,
+                      journal ? JournalLine(row, i) : Line(row, format), "\n");
     }
     const double start = CpuSeconds();
     auto corpus = loadtest::agent::ParseCorpus(content, format, "bench");
     const double seconds = CpuSeconds() - start;
-    const char* name = loadtest::protocol::MessageFormatName(format);
     if (!corpus.ok() || corpus->malformed != 0) {
       std::fprintf(stderr, "%s: the bench's own lines did not parse\n", name);
       return 1;
