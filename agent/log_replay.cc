@@ -10,9 +10,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "nlohmann/json.hpp"
+#include "agent/log_replay_json.h"
 
 namespace loadtest::agent {
 namespace {
@@ -195,69 +194,6 @@ bool ParsePlain(absl::string_view s, storage::LogEntry* e) {
   return true;
 }
 
-// The first of `names` present in `j` as text (a number is written out).
-bool TextField(const nlohmann::json& j,
-               std::initializer_list<const char*> names, std::string* out) {
-  for (const char* name : names) {
-    const auto it = j.find(name);
-    if (it == j.end()) continue;
-    if (it->is_string()) {
-      *out = it->get<std::string>();
-      return true;
-    }
-    if (it->is_number_integer()) {
-      *out = absl::StrCat(it->get<int64_t>());
-      return true;
-    }
-  }
-  return false;
-}
-
-int SeverityOf(const std::string& text, int otherwise) {
-  int number = 0;
-  if (absl::SimpleAtoi(text, &number) && number >= 0 && number <= 7) {
-    return number;
-  }
-  const std::string name = absl::AsciiStrToLower(text);
-  static constexpr std::pair<const char*, int> kNames[] = {
-      {"emerg", 0},   {"emergency", 0}, {"panic", 0}, {"alert", 1},
-      {"crit", 2},    {"critical", 2},  {"fatal", 2}, {"err", 3},
-      {"error", 3},   {"warn", 4},      {"warning", 4}, {"notice", 5},
-      {"info", 6},    {"information", 6}, {"debug", 7}, {"trace", 7}};
-  for (const auto& [n, value] : kNames) {
-    if (name == n) return value;
-  }
-  return otherwise;
-}
-
-bool ParseJsonLine(absl::string_view s, storage::LogEntry* e) {
-  const nlohmann::json j = nlohmann::json::parse(s, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return false;
-  std::string message;
-  if (!TextField(j, {"message", "MESSAGE", "msg"}, &message)) return false;
-  ParsePlain(message, e);
-  TextField(j, {"hostname", "host", "_HOSTNAME"}, &e->hostname);
-  TextField(j, {"app_name", "app", "SYSLOG_IDENTIFIER", "_COMM"},
-            &e->app_name);
-  TextField(j, {"proc_id", "pid", "_PID"}, &e->proc_id);
-  TextField(j, {"msg_id", "MESSAGE_ID"}, &e->msg_id);
-  std::string text;
-  int facility = e->facility;
-  if (TextField(j, {"facility", "SYSLOG_FACILITY"}, &text) &&
-      absl::SimpleAtoi(text, &facility) && facility >= 0 && facility <= 23) {
-    e->facility = facility;
-  }
-  if (TextField(j, {"severity", "PRIORITY", "level"}, &text)) {
-    e->severity = SeverityOf(text, e->severity);
-  }
-  e->priority = e->facility * 8 + e->severity;
-  const auto sd = j.find("structured_data");
-  if (sd != j.end()) {
-    e->structured_data = sd->is_string() ? sd->get<std::string>() : sd->dump();
-  }
-  return true;
-}
-
 // Calls `line(text)` for every line of `content` without its end.
 template <typename F>
 void ForEachLine(absl::string_view content, F line) {
@@ -291,7 +227,7 @@ bool ParseLogLine(absl::string_view line, MessageFormat format,
     case MessageFormat::kPlain:
       return ParsePlain(line, entry);
     case MessageFormat::kJsonl:
-      return ParseJsonLine(line, entry);
+      return ParseJsonLogLine(line, entry);
     case MessageFormat::kAuto:
       break;
   }

@@ -6,7 +6,8 @@
 // without its <PRI>, with the classic "Mmm dd hh:mm:ss" or an RFC 3339
 // timestamp as rsyslog writes /var/log/syslog); plain lines (the line is
 // the message); JSON lines (a "message" or "MESSAGE" field, and whatever
-// of the other columns are present, journalctl -o json's names included).
+// of the other columns are present, journalctl -o json's names included;
+// read by log_replay_json.h).
 // kAuto looks at the first non-blank line. A line that does not parse as
 // the format is counted and skipped; blank lines are skipped uncounted.
 // The file's timestamps are not kept: a replayed row is stamped when it is

@@ -359,6 +359,132 @@ TEST(LogReplayTest, RefusesAFileWithNoReadableLine) {
                         "(2 malformed)"));
 }
 
+// A JSON line and the row it gives (Columns), or kMalformed.
+struct JsonCase {
+  std::string line;
+  std::string row;
+};
+constexpr char kMalformed[] = "malformed";
+
+std::vector<JsonCase> JsonCases() {
+  const std::string big(60000, 'x');
+  std::string deep;  // 10,000 nested arrays under a key the row ignores.
+  for (int i = 0; i < 10000; ++i) deep += "[";
+  for (int i = 0; i < 10000; ++i) deep += "]";
+  return {
+      // Nested objects and arrays under other keys are skipped, a
+      // "message" inside them included.
+      {R"({"ctx":{"a":[1,{"b":[true,null,"x",-2.5e-3]}],"message":"inner"},)"
+       R"("message":"outer","tags":[[],{}],"n":[{"host":"no"}]})",
+       "13|1|5||||||outer"},
+      // Escapes and Unicode (a surrogate pair, UTF-8 as it is) decoded.
+      {R"({"message":"say \"hi\" \\ \/ \b\f\n\r\t \u00e9\u20AC\ud83d\ude00 )"
+       "caf\xC3\xA9 \xF0\x9F\x98\x80\"}",
+       "13|1|5||||||say \"hi\" \\ / \b\f\n\r\t \xC3\xA9\xE2\x82\xAC"
+       "\xF0\x9F\x98\x80 caf\xC3\xA9 \xF0\x9F\x98\x80"},
+      {R"({"mess\u0061ge":"an escaped key"})", "13|1|5||||||an escaped key"},
+      {R"({"message":"nul \u0000 inside"})",
+       std::string("13|1|5||||||nul ") + '\0' + " inside"},
+      {R"({"message":""})", "13|1|5||||||"},
+      // Integers are text in every column; numbers as strings are read.
+      {R"({"message":"m","hostname":17,"pid":4242,"facility":3,)"
+       R"("severity":"4","msg_id":-0})",
+       "28|3|4|17||4242|0||m"},
+      {R"({"message":42})", "13|1|5||||||42"},
+      {R"({"message":"m","pid":9223372036854775807})",
+       "13|1|5|||9223372036854775807|||m"},
+      // Above 2^63 wrapped, as nlohmann's get<int64_t>() reads it; past 64
+      // bits a decimal, which is not text.
+      {R"({"message":"m","pid":18446744073709551615,)"
+       R"("proc_id":100000000000000000000})",
+       "13|1|5|||-1|||m"},
+      // Decimals, booleans and null are not text: the next key is tried.
+      {R"({"message":4.5,"MESSAGE":null,"msg":"from msg"})",
+       "13|1|5||||||from msg"},
+      {R"({"message":"m","hostname":null,"host":"h2","app_name":true,)"
+       R"("app":"a2","proc_id":1.5,"pid":"p","facility":false,)"
+       R"("SYSLOG_FACILITY":"10","severity":[],"PRIORITY":{},)"
+       R"("level":"WARNING"})",
+       "84|10|4|h2|a2|p|||m"},
+      // Out-of-range and unknown facilities and severities keep the
+      // defaults.
+      {R"({"message":"m","facility":24,"severity":"9"})", "13|1|5||||||m"},
+      {R"({"message":"m","facility":"-1","level":"bogus"})", "13|1|5||||||m"},
+      // A repeated key counts with its last value.
+      {R"({"message":"first","hostname":"h1","message":"second",)"
+       R"("hostname":null,"host":"h3"})",
+       "13|1|5|h3|||||second"},
+      {R"({"message":"a","message":null})", kMalformed},
+      // structured_data: a string as it is; anything else as nlohmann
+      // writes it (keys sorted, the last of a repeated key).
+      {R"({"message":"m","structured_data":"[id k=\"v\"]"})",
+       "13|1|5|||||[id k=\"v\"]|m"},
+      {R"({"message":"m","structured_data":{"b":[1,2.5,"x"],)"
+       R"("a":{"z":null,"y":true},"b":7}})",
+       "13|1|5|||||{\"a\":{\"y\":true,\"z\":null},\"b\":7}|m"},
+      {R"({"message":"m","structured_data":18446744073709551615})",
+       "13|1|5|||||18446744073709551615|m"},
+      // White space, a byte order mark, a tab in a structure.
+      {"\xEF\xBB\xBF {\t\"message\" :\r \"bom\" } ", "13|1|5||||||bom"},
+      // Lines near the length limit, and deeply nested ones.
+      {R"({"message":")" + big + R"("})", "13|1|5||||||" + big},
+      {R"({"deep":)" + deep + R"(,"message":"deep"})", "13|1|5||||||deep"},
+      // No message.
+      {R"({"host":"h","level":"error"})", kMalformed},
+      {R"({})", kMalformed},
+      // Not JSON.
+      {R"({"message":"unterminated})", kMalformed},
+      {R"({"message":"x",})", kMalformed},
+      {R"({"message":"x"} trailing)", kMalformed},
+      {R"({"message":"x"}{"message":"y"})", kMalformed},
+      {R"({"message":"bad \x escape"})", kMalformed},
+      {R"({"message":"lone \ud83d surrogate"})", kMalformed},
+      {R"({"message":"lone \ude00 low"})", kMalformed},
+      {"{\"message\":\"not UTF-8 \xFF\"}", kMalformed},
+      {"{\"message\":\"overlong \xC0\xAF\"}", kMalformed},
+      {"{\"message\":\"a raw\ttab\"}", kMalformed},
+      {R"({"message":"m","n":01})", kMalformed},
+      {R"({"message":"m","n":1e400})", kMalformed},
+      {R"({"message":"m","n":tru})", kMalformed},
+      {R"({message:"m"})", kMalformed},
+      {"{\"message\":\"m\"", kMalformed},
+      {R"({"message":"m","deep":)" + deep.substr(0, 15000) + "}", kMalformed},
+      // Not an object.
+      {R"(["message","m"])", kMalformed},
+      {R"("message")", kMalformed},
+      {"42", kMalformed},
+      {"null", kMalformed},
+      // Over 64 KiB.
+      {R"({"message":")" + big + big + R"("})", kMalformed},
+  };
+}
+
+TEST(LogReplayTest, ReadsJsonLinesAsDocumented) {
+  std::string content;
+  std::vector<std::string> rows;
+  int64_t malformed = 0;
+  for (const JsonCase& c : JsonCases()) {
+    storage::LogEntry e;
+    const bool parsed = ParseLogLine(c.line, MessageFormat::kJsonl, &e);
+    EXPECT_EQ(parsed ? Columns(e) : kMalformed, c.row)
+        << "line: " << c.line.substr(0, 200);
+    absl::StrAppend(&content, c.line, "\n");
+    if (c.row == kMalformed) {
+      ++malformed;
+    } else {
+      rows.push_back(c.row);
+    }
+  }
+  auto corpus = ParseCorpus(content, MessageFormat::kJsonl, "cases.jsonl");
+  ASSERT_TRUE(corpus.ok()) << corpus.status();
+  EXPECT_EQ(corpus->malformed, malformed);
+  ASSERT_EQ(corpus->entries.size(), rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_TRUE(Columns(corpus->entries[i]) == rows[i])
+        << "row " << i << ": " << rows[i].substr(0, 200);
+  }
+}
+
 TEST(LogReplayTest, RefusesEmptyAndUnreadableFilesNamingThem) {
   TestDir dir;
   const std::string empty = dir.path() + "/empty.log";
