@@ -20,7 +20,7 @@ if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
   exit 2
 fi
 jobs="${FUZZ_JOBS:-1}"
-targets=(flags threshold run_spec run_spec_fields histogram)
+targets=(flags threshold run_spec run_spec_fields histogram json_line)
 bin=build/fuzz/bin
 fuzzer_flags=(-timeout=10 -rss_limit_mb=2048)
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
