@@ -501,6 +501,29 @@ TEST_F(LoadtestCliTest, RunsAnOpenLoopWorkloadWithAPassingAudit) {
             report.at("audit").at("rows_in_db").get<int64_t>());
 }
 
+// Issue 27: open-loop writes need no thread each. 300 writers at a paced
+// rate take two dispatch threads with async dispatch (the default), and a
+// thread each with --write-dispatch=threads; the process's threads say so.
+TEST_F(LoadtestCliTest, AsyncDispatchKeepsThreadsFewWhateverTheWriters) {
+  auto threads_of = [&](const std::string& dispatch) -> int64_t {
+    const ProcessResult r =
+        Run({"--write-rate=200", "--writers=300", "--readers=0",
+             "-duration=2s", "--log-interval=1s", "--fresh",
+             "--write-dispatch=" + dispatch, "--out=" + report()});
+    EXPECT_EQ(r.exit_code, kExitOk) << Describe(r);
+    EXPECT_THAT(r.stdout_text,
+                HasSubstr(dispatch == "async" ? "(async dispatch"
+                                              : "(one thread per writer)"));
+    const json report = ReadReport(this->report());
+    if (!report.is_object()) return -1;
+    EXPECT_EQ(report.at("parameters").at("write_dispatch"), dispatch);
+    EXPECT_EQ(report.at("audit").at("lost"), 0);
+    return report.at("summary").at("total").at("process").at("threads");
+  };
+  EXPECT_LT(threads_of("async"), 300);
+  EXPECT_GE(threads_of("threads"), 300);
+}
+
 TEST_F(LoadtestCliTest, AppliesAScenarioPresetUnderExplicitFlags) {
   const ProcessResult r = Run({"--scenario=light", "--duration=2s",
                                "--writers=3", "--out=" + report()});
