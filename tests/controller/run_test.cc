@@ -224,7 +224,8 @@ TEST(RunTest, FtsFlagsReachEveryAgentAndRefuseBadValuesByName) {
   EXPECT_THAT(std::string(Parse({"--fts-crisismerge=1"}).status().message()),
               HasSubstr("fts-crisismerge must be between 2 and 1999"));
   EXPECT_THAT(std::string(Parse({"--fts-pgsz=31"}).status().message()),
-              HasSubstr("fts-pgsz must be between 32 and 65536, got 31"));
+              HasSubstr("fts-pgsz must be between 32 and 65536 (or -1: SQLite's "
+                        "default), got 31"));
   EXPECT_THAT(
       std::string(Parse({"--fts-pgsz=99999999999"}).status().message()),
       HasSubstr("fts-pgsz"));
