@@ -163,6 +163,37 @@ struct CeilingResult {
   double Rate() const { return seconds > 0 ? rows / seconds : 0; }
 };
 
+// The store's way of filling the FTS index, for the ceilings: nothing to do
+// under --fts-sync=trigger (the schema's trigger indexes each row); under
+// batch, the store's statement (kFtsFillSql) once per transaction, before
+// its COMMIT, from the transaction's first row on.
+class FtsFill {
+ public:
+  FtsFill(sqlite3* db, const StoreOptions& options) : db_(db), path_(options.path) {
+    if (options.schema == loadtest::storage::Schema::kFull &&
+        options.fts_sync == loadtest::storage::FtsSync::kBatch) {
+      stmt_ = OrFail(
+          internal::Prepare(db, loadtest::storage::kFtsFillSql, options.path));
+    }
+  }
+  void FirstRow(int64_t id) { first_id_ = id; }
+  void Run() {
+    if (stmt_ == nullptr) return;
+    sqlite3_bind_int64(stmt_.get(), 1, first_id_ - 1);
+    const int rc = sqlite3_step(stmt_.get());
+    sqlite3_reset(stmt_.get());
+    if (rc != SQLITE_DONE) {
+      OrFail(internal::SqliteError(rc, db_, "ceiling FTS fill", path_));
+    }
+  }
+
+ private:
+  sqlite3* const db_;
+  const std::string path_;
+  internal::Statement stmt_;
+  int64_t first_id_ = 0;
+};
+
 // Today's first figure: rows generated inline, SQLite's inline
 // auto-checkpoint, pragmas other than WAL and synchronous left default.
 CeilingResult RunNaiveCeiling(const StoreOptions& options, int seconds,
@@ -176,10 +207,10 @@ CeilingResult RunNaiveCeiling(const StoreOptions& options, int seconds,
       absl::StrCat("PRAGMA synchronous=",
                    loadtest::storage::SyncModeName(options.sync)),
       options.path));
-  OrFail(loadtest::storage::ApplySchema(db.get(), options.schema, true,
-                                        options.path));
+  OrFail(loadtest::storage::ApplySchema(db.get(), options, true));
   auto insert = OrFail(
       internal::Prepare(db.get(), loadtest::storage::kInsertSql, options.path));
+  FtsFill fts_fill(db.get(), options);
   std::unique_ptr<MessageStream> generator = messages.NewStream(0, 1);
   CeilingResult result;
   std::string timestamp;
@@ -197,7 +228,9 @@ CeilingResult RunNaiveCeiling(const StoreOptions& options, int seconds,
         OrFail(internal::SqliteError(rc, db.get(), "naive ceiling insert",
                                      options.path));
       }
+      if (i == 0) fts_fill.FirstRow(sqlite3_last_insert_rowid(db.get()));
     }
+    fts_fill.Run();
     OrFail(internal::Exec(db.get(), "COMMIT", options.path));
     result.commit_latency.Record(Ns(Clock::now() - t0));
     result.rows += options.batch_size;
@@ -236,10 +269,10 @@ CeilingResult RunCeiling(const StoreOptions& options,
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
       static_cast<int>(options.busy_timeout.count())));
   OrFail(internal::ApplyWriterPragmas(db.get(), options));
-  OrFail(loadtest::storage::ApplySchema(db.get(), options.schema, true,
-                                        options.path));
+  OrFail(loadtest::storage::ApplySchema(db.get(), options, true));
   auto insert = OrFail(
       internal::Prepare(db.get(), loadtest::storage::kInsertSql, options.path));
+  FtsFill fts_fill(db.get(), options);
   auto begin =
       OrFail(internal::Prepare(db.get(), "BEGIN IMMEDIATE", options.path));
   auto commit = OrFail(internal::Prepare(db.get(), "COMMIT", options.path));
@@ -268,7 +301,9 @@ CeilingResult RunCeiling(const StoreOptions& options,
     for (int i = 0; i < options.batch_size; ++i) {
       loadtest::storage::BindInsert(insert.get(), rows[next++], &timestamp);
       step(insert.get(), "ceiling insert");
+      if (i == 0) fts_fill.FirstRow(sqlite3_last_insert_rowid(db.get()));
     }
+    fts_fill.Run();
     step(commit.get(), "ceiling commit");
     checkpointer->AfterCommit();
     result.commit_latency.Record(Ns(Clock::now() - t0));
@@ -443,6 +478,12 @@ StoreResult RunStore(const StoreOptions& options, const LoadOptions& load,
   return result;
 }
 
+// An FTS5 setting: its value, or null when left to SQLite.
+nlohmann::json FtsSettingJson(int value) {
+  return value == loadtest::storage::kFtsDefault ? nlohmann::json()
+                                                 : nlohmann::json(value);
+}
+
 double Median(std::vector<double> values) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
@@ -494,6 +535,11 @@ int main(int argc, char** argv) {
   std::string temp_store =
       loadtest::storage::TempStoreName(StoreOptions().temp_store);
   bool sqlite_memstatus = false;
+  std::string fts_sync =
+      loadtest::storage::FtsSyncName(StoreOptions().fts_sync);
+  int fts_automerge = StoreOptions().fts_automerge;
+  int fts_crisismerge = StoreOptions().fts_crisismerge;
+  int fts_pgsz = StoreOptions().fts_pgsz;
   int reader_mmap_mib = StoreOptions().reader_mmap_mib;
   int reader_nice = StoreOptions().reader_nice;
   LoadOptions load;
@@ -544,6 +590,19 @@ int main(int argc, char** argv) {
                   "Where the write connection keeps statement journals: "
                   "memory (the store's default) or file (SQLite's: spilled "
                   "to a temporary file past 64 KiB)");
+  flags.AddString("fts-sync", &fts_sync,
+                  "How the full schema's FTS5 index is filled, in every "
+                  "phase: trigger (OpenTrail's: a trigger per row) or batch "
+                  "(one INSERT ... SELECT per transaction, before its "
+                  "COMMIT)");
+  flags.AddInt("fts-automerge", &fts_automerge,
+               "FTS5's automerge, 0 to 64 (0 = never merge in the "
+               "background); -1: SQLite's default (4)");
+  flags.AddInt("fts-crisismerge", &fts_crisismerge,
+               "FTS5's crisismerge, 2 to 1999; -1: SQLite's default (16)");
+  flags.AddInt("fts-pgsz", &fts_pgsz,
+               "FTS5's leaf page size in bytes, 32 to 65536; -1: SQLite's "
+               "default (4050)");
   flags.AddBool("sqlite-memstatus", &sqlite_memstatus,
                 "Initialize SQLite with its memory statistics on (SQLite's "
                 "default; the store turns them off), to measure what they "
@@ -619,6 +678,10 @@ int main(int argc, char** argv) {
   }
   StoreOptions options;
   options.temp_store = OrFail(loadtest::storage::ParseTempStore(temp_store));
+  options.fts_sync = OrFail(loadtest::storage::ParseFtsSync(fts_sync));
+  options.fts_automerge = fts_automerge;
+  options.fts_crisismerge = fts_crisismerge;
+  options.fts_pgsz = fts_pgsz;
   options.schema = OrFail(loadtest::storage::ParseSchema(schema));
   options.sync = OrFail(loadtest::storage::ParseSyncMode(sync));
   options.batch_policy =
@@ -894,6 +957,10 @@ int main(int argc, char** argv) {
       {"batch_size", options.batch_size},
       {"cache_size_kib", options.cache_size_kib},
       {"temp_store", loadtest::storage::TempStoreName(options.temp_store)},
+      {"fts_sync", loadtest::storage::FtsSyncName(options.fts_sync)},
+      {"fts_automerge", FtsSettingJson(options.fts_automerge)},
+      {"fts_crisismerge", FtsSettingJson(options.fts_crisismerge)},
+      {"fts_pgsz", FtsSettingJson(options.fts_pgsz)},
       {"checkpoint_pages", options.checkpoint_pages},
       {"restart_pages", options.restart_pages},
       {"sqlite_memstatus", sqlite_memstatus},
@@ -928,7 +995,7 @@ int main(int argc, char** argv) {
   } else {
     std::printf(
         "schema=%s sync=%s policy=%s batch=%d cache=%dKiB temp-store=%s "
-        "memstatus=%s producers=%d think=%.1fms rows=%s readers=%d "
+        "fts-sync=%s memstatus=%s producers=%d think=%.1fms rows=%s readers=%d "
         "seconds=%d sittings=%d allocator=%s\n"
         "median: naive ceiling %.0f  ceiling %.0f  store %.0f rows/s  "
         "ratio %.3f  write p99 %.1f ms",
@@ -937,6 +1004,7 @@ int main(int argc, char** argv) {
         out["batch_policy"].get<std::string>().c_str(), options.batch_size,
         options.cache_size_kib,
         loadtest::storage::TempStoreName(options.temp_store),
+        loadtest::storage::FtsSyncName(options.fts_sync),
         sqlite_memstatus ? "on" : "off", load.producers,
         out["think_time_ms"].get<double>(),
         out["rows"].get<std::string>().c_str(), load.readers, load.seconds,

@@ -300,15 +300,23 @@ std::vector<std::string> CompareWarnings(const nlohmann::json& baseline,
     const nlohmann::json empty = nlohmann::json::object();
     const nlohmann::json& pa = baseline.value("parameters", empty);
     const nlohmann::json& pb = candidate.value("parameters", empty);
+    auto ignored = [](const std::string& key) {
+      return key == "db" || key == "metrics_port" || key == "log_interval" ||
+             key == "fresh" || key == "seed";
+    };
     for (const auto& [key, value] : pa.items()) {
-      if (key == "db" || key == "metrics_port" || key == "log_interval" ||
-          key == "fresh" || key == "seed") {
-        continue;
-      }
+      if (ignored(key)) continue;
       if (!pb.contains(key) || pb.at(key) != value) {
         differ.push_back(absl::StrCat(key, " ", value.dump(), " vs ",
                                       pb.contains(key) ? pb.at(key).dump()
                                                        : "(none)"));
+      }
+    }
+    // Settings only the candidate has (a report from before they existed
+    // on the other side), e.g. fts_sync "batch".
+    for (const auto& [key, value] : pb.items()) {
+      if (!ignored(key) && !pa.contains(key)) {
+        differ.push_back(absl::StrCat(key, " (none) vs ", value.dump()));
       }
     }
     const nlohmann::json::json_pointer agents("/summary/agents");

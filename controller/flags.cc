@@ -223,6 +223,22 @@ void RegisterFlags(cli::FlagSet* flags, CommandLine* cl) {
                   "about fifteen pages; in memory that is a copy, measured "
                   "+60 % on the full schema) or file (SQLite's default: "
                   "spilled to a temporary file, two system calls a page).");
+  flags->AddString("fts-sync", &cl->scenario.fts_sync,
+                  "How the full schema's FTS5 index learns of new rows: "
+                  "trigger (OpenTrail's schema: a trigger indexes each row) "
+                  "or batch (the writer indexes a batch's rows with one "
+                  "statement before its COMMIT, in the same transaction; "
+                  "the same search results). The file keeps the last mode "
+                  "it was opened with.");
+  flags->AddInt("fts-automerge", &cl->scenario.fts_automerge,
+                "FTS5's automerge of the index, 0..64 (0: never merge "
+                "segments in the background; -1: SQLite's default, 4).");
+  flags->AddInt("fts-crisismerge", &cl->scenario.fts_crisismerge,
+                "FTS5's crisismerge, 2..1999: segments at which a level is "
+                "merged at once, inside a write (-1: SQLite's default, 16).");
+  flags->AddInt("fts-pgsz", &cl->scenario.fts_pgsz,
+                "FTS5's index page size in bytes, 32..65536 (-1: SQLite's "
+                "default, 4050).");
   flags->AddInt("cache-size-kib", &cl->scenario.cache_size_kib,
                 "SQLite page cache of the store's write connection, in KiB "
                 "(1024..4194304; 2000 measured fastest, docs/store-performance.md).");

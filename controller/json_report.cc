@@ -163,6 +163,10 @@ nlohmann::json AuditJson(const protocol::RunAudit& a) {
   };
 }
 
+// An FTS5 setting: its value, or null when left to SQLite (-1).
+nlohmann::json FtsSettingJson(int64_t value) {
+  return value == storage::kFtsDefault ? nlohmann::json() : nlohmann::json(value);
+}
 
 }  // namespace
 
@@ -191,6 +195,10 @@ nlohmann::json ScenarioJson(const Scenario& s) {
       {"schema", s.schema},
       {"sync", s.sync},
       {"temp_store", s.temp_store},
+      {"fts_sync", s.fts_sync},
+      {"fts_automerge", FtsSettingJson(s.fts_automerge)},
+      {"fts_crisismerge", FtsSettingJson(s.fts_crisismerge)},
+      {"fts_pgsz", FtsSettingJson(s.fts_pgsz)},
       {"fresh", s.fresh},
       {"cache_size_kib", s.cache_size_kib},
       {"reader_mmap_mib", s.reader_mmap_mib},
@@ -262,6 +270,12 @@ std::string WorkloadFingerprint(const Scenario& scenario, size_t agents) {
   // fingerprint they had before there was a choice.
   if (scenario.write_rate <= 0 && scenario.stages.empty()) {
     shape.erase("write_dispatch");
+  }
+  // The FTS settings came later: at their defaults they leave the
+  // fingerprint as it was before there was a choice.
+  if (shape["fts_sync"] == "trigger") shape.erase("fts_sync");
+  for (const char* key : {"fts_automerge", "fts_crisismerge", "fts_pgsz"}) {
+    if (shape[key].is_null()) shape.erase(key);
   }
   shape["agents"] = agents;
   // FNV-1a, 64 bits, over the canonical dump (nlohmann sorts the keys).

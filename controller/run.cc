@@ -697,16 +697,19 @@ void PrintBanner(const Scenario& scenario, const protocol::RunSpec& spec,
                  bool in_process, const std::string& metrics_host) {
   const std::string load = absl::StrCat(LoadLine(scenario, spec, agents.size()),
                                         "\n", MessagesLine(scenario));
+  // FTS settings other than the defaults, e.g. ", fts batch, pgsz 8000".
+  std::string fts = storage::FtsSettingsText(spec.store);
+  if (!fts.empty()) fts.insert(0, ", ");
   if (in_process) {
     std::printf(
         "loadtest %s: %d writers, %d readers for %s on %s (schema %s, sync "
-        "%s, batch %d / %s, queue %d)\n",
+        "%s, batch %d / %s, queue %d%s)\n",
         cli::kVersion, spec.workload.writers, spec.workload.readers,
         cli::FormatDuration(spec.duration).c_str(), scenario.db.c_str(),
         storage::SchemaName(spec.store.schema),
         storage::SyncModeName(spec.store.sync), spec.store.batch_size,
         cli::FormatDuration(spec.store.batch_timeout).c_str(),
-        spec.store.queue_size);
+        spec.store.queue_size, fts.c_str());
     std::printf("%s\n", load.c_str());
     std::printf("metrics: http://%s:%d/metrics\n", metrics_host.c_str(),
                 agents.front().status.metrics_port());
@@ -714,14 +717,14 @@ void PrintBanner(const Scenario& scenario, const protocol::RunSpec& spec,
   }
   std::printf(
       "loadtest %s: run %s on %zu agent%s, each %d writers, %d readers for %s "
-      "on %s (schema %s, sync %s, batch %d / %s, queue %d)\n",
+      "on %s (schema %s, sync %s, batch %d / %s, queue %d%s)\n",
       cli::kVersion, run_id.c_str(), agents.size(),
       agents.size() == 1 ? "" : "s", spec.workload.writers,
       spec.workload.readers, cli::FormatDuration(spec.duration).c_str(),
       scenario.db.c_str(), storage::SchemaName(spec.store.schema),
       storage::SyncModeName(spec.store.sync), spec.store.batch_size,
       cli::FormatDuration(spec.store.batch_timeout).c_str(),
-      spec.store.queue_size);
+      spec.store.queue_size, fts.c_str());
   std::printf("%s\n", load.c_str());
   for (const RunAgent& a : agents) {
     std::printf(

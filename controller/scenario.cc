@@ -266,6 +266,11 @@ absl::StatusOr<protocol::RunSpec> ToRunSpec(const Scenario& s) {
   ASSIGN_OR_RETURN(store.sync, storage::ParseSyncMode(s.sync));
   ASSIGN_OR_RETURN(store.batch_policy, storage::ParseBatchPolicy(s.batch_policy));
   ASSIGN_OR_RETURN(store.temp_store, storage::ParseTempStore(s.temp_store));
+  ASSIGN_OR_RETURN(store.fts_sync, storage::ParseFtsSync(s.fts_sync));
+  ASSIGN_OR_RETURN(store.fts_automerge, ToInt("fts-automerge", s.fts_automerge));
+  ASSIGN_OR_RETURN(store.fts_crisismerge,
+                   ToInt("fts-crisismerge", s.fts_crisismerge));
+  ASSIGN_OR_RETURN(store.fts_pgsz, ToInt("fts-pgsz", s.fts_pgsz));
   store.fresh = s.fresh;
   ASSIGN_OR_RETURN(store.batch_size, ToInt("batch-size", s.batch_size));
   ASSIGN_OR_RETURN(store.queue_size, ToInt("queue-size", s.queue_size));

@@ -61,6 +61,12 @@ struct Scenario {
   std::string sync = "normal";
   std::string batch_policy = "group";
   std::string temp_store = "memory";
+  // --fts-sync and FTS5's settings (-1: SQLite's default); StoreOptions
+  // checks them.
+  std::string fts_sync = "trigger";
+  int64_t fts_automerge = -1;
+  int64_t fts_crisismerge = -1;
+  int64_t fts_pgsz = -1;
   bool fresh = false;
   // Chosen by measurement (docs/store-performance.md); StoreOptions checks
   // the ranges.

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <tuple>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -88,6 +89,10 @@ inline bool SameSettings(const protocol::RunSpec& a, const protocol::RunSpec& b)
          a.store.reader_mmap_mib == b.store.reader_mmap_mib &&
          a.store.reader_nice == b.store.reader_nice &&
          a.store.temp_store == b.store.temp_store &&
+         a.store.fts_sync == b.store.fts_sync &&
+         a.store.fts_automerge == b.store.fts_automerge &&
+         a.store.fts_crisismerge == b.store.fts_crisismerge &&
+         a.store.fts_pgsz == b.store.fts_pgsz &&
          a.workload.writers == b.workload.writers &&
          a.workload.readers == b.workload.readers &&
          a.workload.write_delay == b.workload.write_delay &&
@@ -181,6 +186,16 @@ inline bool CheckAgentValidation(const protocol::pb::RunSpec& wire,
              spec->workload.writers == wire.writers() &&
              spec->workload.readers == wire.readers() &&
              spec->workload.seed == wire.seed());
+  // FTS5's settings: the value sent, or unset when absent.
+  for (const auto& [has, sent, got] :
+       {std::tuple<bool, int32_t, int>{wire.has_fts_automerge(),
+                                       wire.fts_automerge(),
+                                       spec->store.fts_automerge},
+        {wire.has_fts_crisismerge(), wire.fts_crisismerge(),
+         spec->store.fts_crisismerge},
+        {wire.has_fts_pgsz(), wire.fts_pgsz(), spec->store.fts_pgsz}}) {
+    FUZZ_CHECK(got == (has ? sent : storage::kFtsDefault));
+  }
   CheckRunnable(*spec);
 
   protocol::pb::RunSpec again;

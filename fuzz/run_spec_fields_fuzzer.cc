@@ -3,7 +3,8 @@
 // Each field of a wire RunSpec is drawn from the input, most often from the
 // values at and around the limits the agent enforces (0, 1, 100ms, 1m,
 // 168h, 10000 threads, 100000 rows, the names of the schemas, sync modes,
-// batch policies and temp stores, plain and non-plain database names),
+// batch policies, temp stores and FTS modes, the ends of FTS5's settings,
+// plain and non-plain database names),
 // otherwise any value of its type; so are the agent's --max-* limits. The
 // spec then goes through the same checks as run_spec_fuzzer
 // (run_spec_check.h), so most inputs reach the validation of every field and
@@ -53,6 +54,10 @@ int64_t PickNs(FuzzedDataProvider& in) {
 int32_t PickCount(FuzzedDataProvider& in) {
   return Pick<int32_t>(
       in, {0, 1, 10, 100, 10000, 100000, 10000000, kInt32Max, kInt32Min});
+}
+
+int32_t PickFtsSetting(FuzzedDataProvider& in) {
+  return Pick<int32_t>(in, {-1, 0, 2, 32, 64, 1999, 65536, kInt32Max, kInt32Min});
 }
 
 double PickRate(FuzzedDataProvider& in) {
@@ -148,6 +153,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.set_max_db_bytes(in.ConsumeIntegral<int64_t>());
   // Drawn last, so that the corpus's earlier fields read as before.
   wire.set_temp_store(PickName(in, {"memory", "file", ""}));
+  wire.set_fts_sync(PickName(in, {"trigger", "batch", ""}));
+  // Each FTS5 setting absent or a value at or around its range's ends.
+  if (in.ConsumeBool()) wire.set_fts_automerge(PickFtsSetting(in));
+  if (in.ConsumeBool()) wire.set_fts_crisismerge(PickFtsSetting(in));
+  if (in.ConsumeBool()) wire.set_fts_pgsz(PickFtsSetting(in));
   loadtest::fuzz::CheckAgentValidation(wire, limits);
   return 0;
 }

@@ -245,6 +245,18 @@ storage::ConnectionActivity FromProto(const pb::ConnectionStats& p) {
   return c;
 }
 
+// An FTS5 setting sent on the wire: a value, never the store's "unset"
+// (an absent field is that); the range is checked with the other options.
+absl::Status SetFtsSetting(const char* flag, int32_t value, int* out) {
+  if (value == storage::kFtsDefault) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, " must be a value when sent (absent: SQLite's default), got ",
+        value));
+  }
+  *out = value;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> DatabasePath(const std::string& data_dir,
@@ -292,6 +304,16 @@ void ToProto(const RunSpec& s, pb::RunSpec* out) {
   out->set_reader_mmap_mib(s.store.reader_mmap_mib);
   out->set_reader_nice(s.store.reader_nice);
   out->set_temp_store(storage::TempStoreName(s.store.temp_store));
+  out->set_fts_sync(storage::FtsSyncName(s.store.fts_sync));
+  if (s.store.fts_automerge != storage::kFtsDefault) {
+    out->set_fts_automerge(s.store.fts_automerge);
+  }
+  if (s.store.fts_crisismerge != storage::kFtsDefault) {
+    out->set_fts_crisismerge(s.store.fts_crisismerge);
+  }
+  if (s.store.fts_pgsz != storage::kFtsDefault) {
+    out->set_fts_pgsz(s.store.fts_pgsz);
+  }
   out->set_writers(s.workload.writers);
   out->set_readers(s.workload.readers);
   out->set_write_delay_ns(s.workload.write_delay.count());
@@ -348,6 +370,23 @@ absl::StatusOr<RunSpec> FromProto(const pb::RunSpec& p,
   if (!p.temp_store().empty()) {
     ASSIGN_OR_RETURN(s.store.temp_store,
                      storage::ParseTempStore(p.temp_store()));
+  }
+  if (!p.fts_sync().empty()) {
+    ASSIGN_OR_RETURN(s.store.fts_sync, storage::ParseFtsSync(p.fts_sync()));
+  }
+  // Absent: SQLite's default. A value sent is checked with the rest
+  // (storage::ValidateStoreOptions), so -1 on the wire is refused too.
+  if (p.has_fts_automerge()) {
+    RETURN_IF_ERROR(SetFtsSetting("fts-automerge", p.fts_automerge(),
+                                  &s.store.fts_automerge));
+  }
+  if (p.has_fts_crisismerge()) {
+    RETURN_IF_ERROR(SetFtsSetting("fts-crisismerge", p.fts_crisismerge(),
+                                  &s.store.fts_crisismerge));
+  }
+  if (p.has_fts_pgsz()) {
+    RETURN_IF_ERROR(
+        SetFtsSetting("fts-pgsz", p.fts_pgsz(), &s.store.fts_pgsz));
   }
   s.workload.writers = p.writers();
   s.workload.readers = p.readers();

@@ -342,6 +342,13 @@ class BatchedStore::Impl {
                   std::vector<Clock::time_point>* taken_at);
   int CommitRowsOneByOne(const std::vector<RequestPtr>& batch);
   int InsertRow(Request* request);  // Returns the SQLite result code.
+  // Writes one row in a transaction of its own, with its index entry under
+  // FtsSync::kBatch. False, with the request's status set, when it failed:
+  // then neither the row nor an index entry of it remains.
+  bool CommitOneRow(Request* request);
+  // FtsSync::kBatch: indexes the open transaction's rows, those from
+  // `first_id` on (kFtsFillSql).
+  absl::Status FillFts(int64_t first_id);
   // Writer thread: one committed transaction's COMMIT took `took`; also
   // reads the write connection's page cache counters.
   void RecordCommit(Clock::duration took);
@@ -420,6 +427,7 @@ class BatchedStore::Impl {
   // Close once the writer has been joined).
   Connection write_db_;
   Statement insert_, begin_, commit_, rollback_;
+  Statement fts_fill_;  // Only under FtsSync::kBatch on the full schema.
   std::unique_ptr<internal::WalCheckpointer> checkpointer_;
 
   mutable sync::Mutex mu_;
@@ -481,9 +489,13 @@ absl::Status BatchedStore::Impl::Start() {
         absl::StrCat(path, " is not writable (check the file's permissions)"));
   }
   RETURN_IF_ERROR(internal::ApplyWriterPragmas(write_db_.get(), options_));
-  RETURN_IF_ERROR(
-      ApplySchema(write_db_.get(), options_.schema, options_.fresh, path));
+  RETURN_IF_ERROR(ApplySchema(write_db_.get(), options_, options_.fresh));
   ASSIGN_OR_RETURN(insert_, internal::Prepare(write_db_.get(), kInsertSql, path));
+  if (options_.schema == Schema::kFull &&
+      options_.fts_sync == FtsSync::kBatch) {
+    ASSIGN_OR_RETURN(fts_fill_,
+                     internal::Prepare(write_db_.get(), kFtsFillSql, path));
+  }
   ASSIGN_OR_RETURN(begin_,
                    internal::Prepare(write_db_.get(), "BEGIN IMMEDIATE", path));
   ASSIGN_OR_RETURN(commit_, internal::Prepare(write_db_.get(), "COMMIT", path));
@@ -801,6 +813,15 @@ int BatchedStore::Impl::CommitBatch(std::vector<RequestPtr>* batch_ptr,
       if (inserted == batch.size()) break;
     }
   }
+  // Every row is in: index them all with one statement, in the batch's
+  // transaction, so the batch commits with its index entries or not at all.
+  if (fts_fill_ != nullptr) {
+    status = FillFts(batch.front()->id);
+    if (!status.ok()) {
+      (void)RunStatement(rollback_.get(), "cannot roll back a batch");
+      return CommitRowsOneByOne(batch);
+    }
+  }
   const Clock::time_point commit_start = Clock::now();
   status = RunStatement(commit_.get(), "cannot commit a batch");
   if (status.ok()) RecordCommit(Clock::now() - commit_start);
@@ -879,12 +900,11 @@ StoreInternals BatchedStore::Impl::TakeInternals() {
 
 int BatchedStore::Impl::CommitRowsOneByOne(
     const std::vector<RequestPtr>& batch) {
-  // Autocommit: each row is its own transaction, so one bad row fails alone.
+  // Each row is its own transaction, so one bad row fails alone.
   int transactions = 0;
   for (const RequestPtr& request : batch) {
     const Clock::time_point start = Clock::now();
-    if (InsertRow(request.get()) != SQLITE_DONE) continue;
-    // The insert is its own transaction: its statement includes the commit.
+    if (!CommitOneRow(request.get())) continue;
     RecordCommit(Clock::now() - start);
     ++transactions;
     if (metrics_ != nullptr) {
@@ -893,6 +913,35 @@ int BatchedStore::Impl::CommitRowsOneByOne(
     }
   }
   return transactions;
+}
+
+bool BatchedStore::Impl::CommitOneRow(Request* request) {
+  // Autocommit: the insert's statement includes the commit (the trigger, if
+  // any, indexes the row in that statement).
+  if (fts_fill_ == nullptr) return InsertRow(request) == SQLITE_DONE;
+  absl::Status status = RunStatement(begin_.get(), "cannot begin a row");
+  if (status.ok()) {
+    if (InsertRow(request) != SQLITE_DONE) {
+      (void)RunStatement(rollback_.get(), "cannot roll back a row");
+      return false;
+    }
+    status = FillFts(request->id);
+  }
+  if (status.ok()) status = RunStatement(commit_.get(), "cannot commit a row");
+  if (!status.ok()) {
+    if (!sqlite3_get_autocommit(write_db_.get())) {
+      (void)RunStatement(rollback_.get(), "cannot roll back a row");
+    }
+    request->status = status;
+    return false;
+  }
+  return true;
+}
+
+absl::Status BatchedStore::Impl::FillFts(int64_t first_id) {
+  sqlite3_bind_int64(fts_fill_.get(), 1, first_id - 1);
+  return RunStatement(fts_fill_.get(),
+                      "cannot index the batch's messages (fts-sync batch)");
 }
 
 void BatchedStore::Impl::Deliver(const std::vector<RequestPtr>& batch,
@@ -1004,6 +1053,7 @@ absl::Status BatchedStore::Impl::Close() {
       begin_.reset();
       commit_.reset();
       rollback_.reset();
+      fts_fill_.reset();
       // Fold the WAL back into the database file. BUSY (a reader still
       // open) leaves a WAL behind, which SQLite replays: nothing is lost.
       const int rc = sqlite3_wal_checkpoint_v2(

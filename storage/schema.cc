@@ -2,6 +2,7 @@
 
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -56,10 +57,12 @@ const char* const kFullIndexes[] = {
     "ON logs(timestamp, severity)",
 };
 
-// Keep the external-content FTS index in sync, as the original does.
-const char* const kFullTriggers[] = {
+// Keep the external-content FTS index in sync, as the original does: the
+// insert trigger (FtsSync::kTrigger only), then the delete and update ones.
+constexpr char kInsertTrigger[] =
     "CREATE TRIGGER IF NOT EXISTS logs_ai AFTER INSERT ON logs BEGIN "
-    "INSERT INTO logs_fts(rowid, message) VALUES (new.id, new.message); END",
+    "INSERT INTO logs_fts(rowid, message) VALUES (new.id, new.message); END";
+const char* const kFullTriggers[] = {
     "CREATE TRIGGER IF NOT EXISTS logs_ad AFTER DELETE ON logs BEGIN "
     "INSERT INTO logs_fts(logs_fts, rowid, message) "
     "VALUES ('delete', old.id, old.message); END",
@@ -97,6 +100,23 @@ absl::Status CheckExistingColumns(sqlite3* db, const std::string& path) {
   return absl::OkStatus();
 }
 
+// FTS5's configuration commands; a value written equal to SQLite's
+// default behaves as if never set.
+absl::Status ApplyFtsSettings(sqlite3* db, const StoreOptions& o) {
+  for (const auto& [name, value, fallback] :
+       {std::tuple<const char*, int, int>{"automerge", o.fts_automerge,
+                                          kFtsDefaultAutomerge},
+        {"crisismerge", o.fts_crisismerge, kFtsDefaultCrisismerge},
+        {"pgsz", o.fts_pgsz, kFtsDefaultPgsz}}) {
+    RETURN_IF_ERROR(Exec(
+        db,
+        absl::StrCat("INSERT INTO logs_fts(logs_fts, rank) VALUES ('", name,
+                     "', ", value == kFtsDefault ? fallback : value, ")"),
+        o.path));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void BindInsert(sqlite3_stmt* stmt, const LogEntry& e,
@@ -119,8 +139,9 @@ void BindInsert(sqlite3_stmt* stmt, const LogEntry& e,
   bind_text(11, e.message);
 }
 
-absl::Status ApplySchema(sqlite3* db, Schema schema, bool fresh,
-                         const std::string& path) {
+absl::Status ApplySchema(sqlite3* db, const StoreOptions& options,
+                         bool fresh) {
+  const std::string& path = options.path;
   RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", path));
   absl::Status status = [&]() -> absl::Status {
     if (fresh) {
@@ -146,7 +167,7 @@ absl::Status ApplySchema(sqlite3* db, Schema schema, bool fresh,
                          "CREATE INDEX IF NOT EXISTS idx_logs_timestamp "
                          "ON logs(timestamp)",
                          path));
-    if (schema == Schema::kLean) return absl::OkStatus();
+    if (options.schema == Schema::kLean) return absl::OkStatus();
 
     ASSIGN_OR_RETURN(
         int64_t has_fts,
@@ -156,6 +177,13 @@ absl::Status ApplySchema(sqlite3* db, Schema schema, bool fresh,
     RETURN_IF_ERROR(Exec(db, kCreateFts, path));
     for (const char* sql : kFullIndexes) RETURN_IF_ERROR(Exec(db, sql, path));
     for (const char* sql : kFullTriggers) RETURN_IF_ERROR(Exec(db, sql, path));
+    // Both modes keep the index complete, so a file switches mode at open.
+    RETURN_IF_ERROR(Exec(db,
+                         options.fts_sync == FtsSync::kTrigger
+                             ? kInsertTrigger
+                             : "DROP TRIGGER IF EXISTS logs_ai",
+                         path));
+    RETURN_IF_ERROR(ApplyFtsSettings(db, options));
     if (has_fts == 0 && has_logs > 0) {
       RETURN_IF_ERROR(Exec(
           db, "INSERT INTO logs_fts(logs_fts) VALUES ('rebuild')", path));

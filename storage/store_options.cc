@@ -1,8 +1,13 @@
 #include "storage/store_options.h"
 
 #include <chrono>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace loadtest::storage {
 namespace {
@@ -68,6 +73,17 @@ absl::Status ValidateStoreOptions(const StoreOptions& o) {
     return absl::InvalidArgumentError(absl::StrCat(
         "reader-nice must be between 0 and 19, got ", o.reader_nice));
   }
+  for (const auto& [flag, value, low, high] :
+       {std::tuple<const char*, int, int, int>{"fts-automerge",
+                                               o.fts_automerge, 0, 64},
+        {"fts-crisismerge", o.fts_crisismerge, 2, 1999},
+        {"fts-pgsz", o.fts_pgsz, 32, 65536}}) {
+    if (value != kFtsDefault && (value < low || value > high)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, " must be between ", low, " and ", high,
+                       " (or -1: SQLite's default), got ", value));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -100,6 +116,13 @@ absl::StatusOr<TempStore> ParseTempStore(const std::string& text) {
       "temp-store must be memory or file, got \"", text, "\""));
 }
 
+absl::StatusOr<FtsSync> ParseFtsSync(const std::string& text) {
+  if (text == "trigger") return FtsSync::kTrigger;
+  if (text == "batch") return FtsSync::kBatch;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "fts-sync must be trigger or batch, got \"", text, "\""));
+}
+
 const char* SchemaName(Schema schema) {
   return schema == Schema::kFull ? "full" : "lean";
 }
@@ -122,6 +145,24 @@ const char* BatchPolicyName(BatchPolicy policy) {
 
 const char* TempStoreName(TempStore temp_store) {
   return temp_store == TempStore::kMemory ? "memory" : "file";
+}
+
+const char* FtsSyncName(FtsSync fts_sync) {
+  return fts_sync == FtsSync::kTrigger ? "trigger" : "batch";
+}
+
+std::string FtsSettingsText(const StoreOptions& o) {
+  std::vector<std::string> parts;
+  if (o.fts_sync != FtsSync::kTrigger) {
+    parts.push_back(absl::StrCat("fts ", FtsSyncName(o.fts_sync)));
+  }
+  for (const auto& [name, value] :
+       {std::pair<const char*, int>{"automerge", o.fts_automerge},
+        {"crisismerge", o.fts_crisismerge},
+        {"pgsz", o.fts_pgsz}}) {
+    if (value != kFtsDefault) parts.push_back(absl::StrCat(name, " ", value));
+  }
+  return absl::StrJoin(parts, ", ");
 }
 
 }  // namespace loadtest::storage

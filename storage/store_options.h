@@ -50,12 +50,46 @@ enum class BatchPolicy { kGroupCommit, kLinger };
 //    Kept to measure the difference (--temp-store=file).
 enum class TempStore { kMemory, kFile };
 
+// How the full schema's FTS5 index (logs_fts) learns of new rows.
+//  kTrigger (default): OpenTrail's schema as it is: an AFTER INSERT trigger
+//    indexes each row as it is inserted.
+//  kBatch: no insert trigger; the writer indexes a batch's rows with one
+//    INSERT ... SELECT just before the batch's COMMIT, in the same
+//    transaction (kFtsFillSql), so a batch commits with its index entries
+//    or not at all. FTS5 flushes its pending terms at the end of every
+//    statement that opened a savepoint, which each trigger insert does; one
+//    statement per batch writes them once. Searches return the same rows.
+// The mode belongs to the file: opening a database in one mode creates or
+// drops the insert trigger to match (both modes leave the index complete,
+// so switching is safe); two stores writing one file at the same time must
+// use the same mode.
+enum class FtsSync { kTrigger, kBatch };
+
+// An FTS5 setting left to SQLite (StoreOptions::fts_automerge etc.).
+inline constexpr int kFtsDefault = -1;
+// SQLite's own values of those settings (fts5_config.c), which the store
+// writes into the file when a setting is left unset, so that a run's
+// settings never depend on what an earlier run stored in the file.
+inline constexpr int kFtsDefaultAutomerge = 4;
+inline constexpr int kFtsDefaultCrisismerge = 16;
+inline constexpr int kFtsDefaultPgsz = 4050;
+
 struct StoreOptions {
   std::string path;  // Database file; created when missing.
   Schema schema = Schema::kFull;
   SyncMode sync = SyncMode::kNormal;
   BatchPolicy batch_policy = BatchPolicy::kGroupCommit;
   TempStore temp_store = TempStore::kMemory;
+  FtsSync fts_sync = FtsSync::kTrigger;
+  // FTS5's own settings of logs_fts (full schema), set with FTS5's
+  // configuration commands at open and kept in the file; kFtsDefault (unset)
+  // writes SQLite's default. automerge 0..64 (segments of one level merged
+  // in the background of a write; 0 = never), crisismerge 2..1999 (segments
+  // at which a level is merged at once, inside the write), pgsz 32..65536
+  // (bytes of an index leaf page).
+  int fts_automerge = kFtsDefault;
+  int fts_crisismerge = kFtsDefault;
+  int fts_pgsz = kFtsDefault;
   bool fresh = false;  // Drop existing log tables first (never deletes files).
   // Refuse a path with a symbolic link anywhere in it (SQLITE_OPEN_NOFOLLOW
   // on every connection the store opens), so a link planted beside the
@@ -114,16 +148,22 @@ struct StoreOptions {
 absl::Status ValidateStoreOptions(const StoreOptions& options);
 
 // Parsers for the textual forms used by flags ("full"/"lean",
-// "off"/"normal"/"full", "group"/"linger", "memory"/"file"). InvalidArgument
+// "off"/"normal"/"full", "group"/"linger", "memory"/"file",
+// "trigger"/"batch"). InvalidArgument
 // on anything else, naming the flag.
 absl::StatusOr<Schema> ParseSchema(const std::string& text);
 absl::StatusOr<SyncMode> ParseSyncMode(const std::string& text);
 absl::StatusOr<BatchPolicy> ParseBatchPolicy(const std::string& text);
 absl::StatusOr<TempStore> ParseTempStore(const std::string& text);
+absl::StatusOr<FtsSync> ParseFtsSync(const std::string& text);
 const char* SchemaName(Schema schema);
 const char* SyncModeName(SyncMode sync);
 const char* BatchPolicyName(BatchPolicy policy);
 const char* TempStoreName(TempStore temp_store);
+const char* FtsSyncName(FtsSync fts_sync);
+// The FTS settings that differ from the defaults, for a run's header:
+// "" with all defaults, else e.g. "fts batch, automerge 8".
+std::string FtsSettingsText(const StoreOptions& options);
 
 }  // namespace loadtest::storage
 

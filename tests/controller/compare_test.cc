@@ -233,5 +233,19 @@ TEST(CompareTest, DifferentWorkloadsAndSeedsAreWarnedAbout) {
   EXPECT_THAT(warnings[1], HasSubstr("seeds differ (1 vs 2)"));
 }
 
+TEST(CompareTest, ASettingOnlyTheCandidateHasIsNamed) {
+  nlohmann::json a = Report(1000, 10, 0);
+  nlohmann::json b = Report(1000, 10, 0);
+  a["run"] = {{"fingerprint", "00000000000000aa"}, {"seed", 1}};
+  b["run"] = {{"fingerprint", "00000000000000bb"}, {"seed", 1}};
+  // The baseline predates --fts-sync.
+  a["parameters"] = {{"writers", 10}};
+  b["parameters"] = {{"writers", 10}, {"fts_sync", "batch"}};
+  const std::vector<std::string> warnings = CompareWarnings(a, b);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], HasSubstr("fts_sync (none) vs \"batch\""));
+  EXPECT_THAT(warnings[0], ::testing::Not(HasSubstr("writers")));
+}
+
 }  // namespace
 }  // namespace loadtest::controller

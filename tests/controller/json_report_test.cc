@@ -112,5 +112,28 @@ TEST(WorkloadFingerprintTest, MessagesCountByContentAndTheOriginalKeepsItsFinger
   EXPECT_EQ(messages["content_hash"], "sha256:aa");
 }
 
+TEST(WorkloadFingerprintTest, FtsSettingsCountAndTheirDefaultsAreInTheParameters) {
+  const Scenario defaults;
+  const nlohmann::json parameters = ScenarioJson(defaults);
+  EXPECT_EQ(parameters["fts_sync"], "trigger");
+  EXPECT_TRUE(parameters["fts_automerge"].is_null());
+  EXPECT_TRUE(parameters["fts_crisismerge"].is_null());
+  EXPECT_TRUE(parameters["fts_pgsz"].is_null());
+  Scenario batch = defaults;
+  batch.fts_sync = "batch";
+  EXPECT_NE(WorkloadFingerprint(batch, 1), WorkloadFingerprint(defaults, 1));
+  Scenario pgsz = defaults;
+  pgsz.fts_pgsz = 8000;
+  EXPECT_EQ(ScenarioJson(pgsz)["fts_pgsz"], 8000);
+  EXPECT_NE(WorkloadFingerprint(pgsz, 1), WorkloadFingerprint(defaults, 1));
+  Scenario automerge = defaults;
+  automerge.fts_automerge = 0;  // A value: never merge.
+  EXPECT_NE(WorkloadFingerprint(automerge, 1), WorkloadFingerprint(defaults, 1));
+  Scenario crisismerge = defaults;
+  crisismerge.fts_crisismerge = 16;
+  EXPECT_NE(WorkloadFingerprint(crisismerge, 1),
+            WorkloadFingerprint(defaults, 1));
+}
+
 }  // namespace
 }  // namespace loadtest::controller

@@ -198,6 +198,39 @@ TEST(RunTest, StoreTuningFlagsHaveMeasuredDefaultsAndRefuseBadValuesByName) {
               HasSubstr("reader-mmap-mib"));
 }
 
+TEST(RunTest, FtsFlagsReachEveryAgentAndRefuseBadValuesByName) {
+  auto defaults = Parse({});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->spec.store.fts_sync, storage::FtsSync::kTrigger);
+  EXPECT_EQ(defaults->spec.store.fts_automerge, storage::kFtsDefault);
+  EXPECT_EQ(defaults->spec.store.fts_crisismerge, storage::kFtsDefault);
+  EXPECT_EQ(defaults->spec.store.fts_pgsz, storage::kFtsDefault);
+  auto tuned = Parse({"--fts-sync=batch", "--fts-automerge=0",
+                      "--fts-crisismerge=64", "--fts-pgsz=8000",
+                      "--agents=h:1", "-db=x.db"});
+  ASSERT_TRUE(tuned.ok()) << tuned.status();
+  const protocol::pb::RunSpec wire =
+      ToWireRunSpec(tuned->spec, "x.db", "r1", std::chrono::seconds(0));
+  auto accepted = protocol::FromProto(wire, "/data");
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ(accepted->store.fts_sync, storage::FtsSync::kBatch);
+  EXPECT_EQ(accepted->store.fts_automerge, 0);
+  EXPECT_EQ(accepted->store.fts_crisismerge, 64);
+  EXPECT_EQ(accepted->store.fts_pgsz, 8000);
+  EXPECT_THAT(std::string(Parse({"--fts-sync=rows"}).status().message()),
+              HasSubstr("fts-sync must be trigger or batch, got \"rows\""));
+  EXPECT_THAT(std::string(Parse({"--fts-automerge=65"}).status().message()),
+              HasSubstr("fts-automerge must be between 0 and 64"));
+  EXPECT_THAT(std::string(Parse({"--fts-crisismerge=1"}).status().message()),
+              HasSubstr("fts-crisismerge must be between 2 and 1999"));
+  EXPECT_THAT(std::string(Parse({"--fts-pgsz=31"}).status().message()),
+              HasSubstr("fts-pgsz must be between 32 and 65536 (or -1: SQLite's "
+                        "default), got 31"));
+  EXPECT_THAT(
+      std::string(Parse({"--fts-pgsz=99999999999"}).status().message()),
+      HasSubstr("fts-pgsz"));
+}
+
 // --stages are totals split evenly among the agents (or per agent), the
 // duration defaults to their sum, and each agent gets its own seed derived
 // from --seed.

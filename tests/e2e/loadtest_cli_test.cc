@@ -180,6 +180,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadFlagCase{"UnknownSchema", {"-schema=fat"}, {"schema", "fat"}},
         BadFlagCase{
             "UnknownSyncMode", {"-sync=sometimes"}, {"sync", "sometimes"}},
+        BadFlagCase{"UnknownFtsSync", {"--fts-sync=rows"}, {"fts-sync", "rows"}},
+        BadFlagCase{"FtsAutomergeTooLarge",
+                    {"--fts-automerge=65"},
+                    {"fts-automerge", "65"}},
+        BadFlagCase{"FtsCrisismergeTooSmall",
+                    {"--fts-crisismerge=1"},
+                    {"fts-crisismerge", "1"}},
+        BadFlagCase{"FtsPgszTooSmall", {"--fts-pgsz=31"}, {"fts-pgsz", "31"}},
         BadFlagCase{"PortOutOfRange",
                     {"-metrics-port=70000"},
                     {"metrics-port", "70000"}},
@@ -243,6 +251,33 @@ TEST_F(LoadtestCliTest, AcceptsSingleDashAndDoubleDashSpacedFlags) {
     EXPECT_EQ(report.at("parameters").at("readers"), 1) << path;
     EXPECT_EQ(report.at("parameters").at("duration"), "1s") << path;
   }
+}
+
+// --fts-sync=batch and FTS5's settings reach the store: the run header and
+// the report say so, the file has no per-row insert trigger, its FTS5
+// configuration holds the page size, and the index matches the rows.
+TEST_F(LoadtestCliTest, FtsSettingsReachTheStoreTheHeaderAndTheReport) {
+  const std::string report_path = dir_.File("fts.json");
+  const ProcessResult r = RunAndWait(
+      {LOADTEST_BIN, "-db=" + db(), "-metrics-port=0", "-duration=1s",
+       "-log-interval=1s", "-writers=2", "-readers=1", "--fts-sync=batch",
+       "--fts-pgsz=8000", "-out=" + report_path});
+  ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
+  EXPECT_THAT(r.stdout_text, HasSubstr("queue 10000, fts batch, pgsz 8000)"));
+  const json report = ReadReport(report_path);
+  EXPECT_EQ(report.at("parameters").at("fts_sync"), "batch");
+  EXPECT_EQ(report.at("parameters").at("fts_pgsz"), 8000);
+  EXPECT_TRUE(report.at("parameters").at("fts_automerge").is_null());
+  EXPECT_EQ(report.at("audit").at("passed"), true);
+  EXPECT_EQ(QueryOne(db(), "SELECT count(*) FROM sqlite_master WHERE "
+                           "type='trigger' AND name='logs_ai'"),
+            "0");
+  EXPECT_EQ(QueryOne(db(), "SELECT v FROM logs_fts_config WHERE k='pgsz'"),
+            "8000");
+  const int64_t rows = CountLogRows(db());
+  EXPECT_GT(rows, 0);
+  EXPECT_EQ(QueryOne(db(), "SELECT count(*) FROM logs_fts_docsize"),
+            std::to_string(rows));
 }
 
 // ---------------------------------------------------------------------------

@@ -88,6 +88,53 @@ TEST(WireTest, TempStoreTravelsAndAnOlderControllersSpecGetsTheDefault) {
             "temp-store must be memory or file, got \"disk\"");
 }
 
+TEST(WireTest, FtsSettingsTravelAndAnOlderControllersSpecGetsTheDefaults) {
+  RunSpec spec;
+  spec.store.fts_sync = storage::FtsSync::kBatch;
+  spec.store.fts_automerge = 0;  // A value, not "unset".
+  spec.store.fts_pgsz = 8000;
+  pb::RunSpec wire;
+  ToProto(spec, &wire);
+  wire.set_db_name("x.db");
+  EXPECT_EQ(wire.fts_sync(), "batch");
+  EXPECT_TRUE(wire.has_fts_automerge());
+  EXPECT_FALSE(wire.has_fts_crisismerge());  // Unset: not sent.
+  auto back = FromProto(wire, "/d");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->store.fts_sync, storage::FtsSync::kBatch);
+  EXPECT_EQ(back->store.fts_automerge, 0);
+  EXPECT_EQ(back->store.fts_crisismerge, storage::kFtsDefault);
+  EXPECT_EQ(back->store.fts_pgsz, 8000);
+
+  // A controller that predates the fields.
+  wire.clear_fts_sync();
+  wire.clear_fts_automerge();
+  wire.clear_fts_pgsz();
+  back = FromProto(wire, "/d");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->store.fts_sync, storage::FtsSync::kTrigger);
+  EXPECT_EQ(back->store.fts_automerge, storage::kFtsDefault);
+  EXPECT_EQ(back->store.fts_pgsz, storage::kFtsDefault);
+
+  // The agent refuses what the store would.
+  wire.set_fts_sync("per-row");
+  EXPECT_EQ(FromProto(wire, "/d").status().message(),
+            "fts-sync must be trigger or batch, got \"per-row\"");
+  wire.clear_fts_sync();
+  wire.set_fts_crisismerge(1);
+  EXPECT_EQ(FromProto(wire, "/d").status().message(),
+            "fts-crisismerge must be between 2 and 1999 (or -1: SQLite's "
+            "default), got 1");
+  wire.set_fts_crisismerge(-1);
+  EXPECT_EQ(FromProto(wire, "/d").status().message(),
+            "fts-crisismerge must be a value when sent (absent: SQLite's "
+            "default), got -1");
+  wire.clear_fts_crisismerge();
+  wire.set_fts_pgsz(65537);
+  EXPECT_THAT(std::string(FromProto(wire, "/d").status().message()),
+              HasSubstr("fts-pgsz must be between 32 and 65536"));
+}
+
 TEST(WireTest, MessagesTravelAndTheAgentChecksTheFilesHash) {
   RunSpec spec;
   MessageOptions& m = spec.workload.messages;

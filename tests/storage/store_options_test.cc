@@ -51,6 +51,12 @@ TEST(StoreOptionsTest, PerformanceOptionsHaveMeasuredDefaults) {
   EXPECT_EQ(options.reader_mmap_mib, 0);
   EXPECT_EQ(options.reader_nice, 5);
   EXPECT_EQ(options.temp_store, TempStore::kMemory);
+  // OpenTrail's schema as it is, FTS5 left to SQLite.
+  EXPECT_EQ(options.fts_sync, FtsSync::kTrigger);
+  EXPECT_EQ(options.fts_automerge, kFtsDefault);
+  EXPECT_EQ(options.fts_crisismerge, kFtsDefault);
+  EXPECT_EQ(options.fts_pgsz, kFtsDefault);
+  EXPECT_EQ(FtsSettingsText(options), "");
 }
 
 TEST(StoreOptionsTest, RefusesPerformanceOptionsOutOfRangeNamingFlagAndValue) {
@@ -71,6 +77,24 @@ TEST(StoreOptionsTest, RefusesPerformanceOptionsOutOfRangeNamingFlagAndValue) {
        "reader-nice must be between 0 and 19, got -1"},
       {[](StoreOptions* o) { o->reader_nice = 20; },
        "reader-nice must be between 0 and 19, got 20"},
+      {[](StoreOptions* o) { o->fts_automerge = -2; },
+       "fts-automerge must be between 0 and 64 (or -1: SQLite's default), "
+       "got -2"},
+      {[](StoreOptions* o) { o->fts_automerge = 65; },
+       "fts-automerge must be between 0 and 64 (or -1: SQLite's default), "
+       "got 65"},
+      {[](StoreOptions* o) { o->fts_crisismerge = 1; },
+       "fts-crisismerge must be between 2 and 1999 (or -1: SQLite's "
+       "default), got 1"},
+      {[](StoreOptions* o) { o->fts_crisismerge = 2000; },
+       "fts-crisismerge must be between 2 and 1999 (or -1: SQLite's "
+       "default), got 2000"},
+      {[](StoreOptions* o) { o->fts_pgsz = 31; },
+       "fts-pgsz must be between 32 and 65536 (or -1: SQLite's default), "
+       "got 31"},
+      {[](StoreOptions* o) { o->fts_pgsz = 65537; },
+       "fts-pgsz must be between 32 and 65536 (or -1: SQLite's default), "
+       "got 65537"},
   };
   for (const Case& c : cases) {
     StoreOptions options;
@@ -86,6 +110,13 @@ TEST(StoreOptionsTest, RefusesPerformanceOptionsOutOfRangeNamingFlagAndValue) {
   options.cache_size_kib = 1024;
   options.reader_mmap_mib = 65536;
   options.reader_nice = 19;
+  options.fts_automerge = 0;
+  options.fts_crisismerge = 2;
+  options.fts_pgsz = 32;
+  EXPECT_TRUE(ValidateStoreOptions(options).ok());
+  options.fts_automerge = 64;
+  options.fts_crisismerge = 1999;
+  options.fts_pgsz = 65536;
   EXPECT_TRUE(ValidateStoreOptions(options).ok());
 }
 
@@ -102,6 +133,26 @@ TEST(StoreOptionsTest, ParsesTextualForms) {
   EXPECT_EQ(TempStoreName(TempStore::kFile), std::string("file"));
   EXPECT_EQ(ParseTempStore("disk").status().message(),
             "temp-store must be memory or file, got \"disk\"");
+  EXPECT_EQ(*ParseFtsSync("batch"), FtsSync::kBatch);
+  EXPECT_EQ(*ParseFtsSync("trigger"), FtsSync::kTrigger);
+  EXPECT_EQ(FtsSyncName(FtsSync::kBatch), std::string("batch"));
+  EXPECT_EQ(ParseFtsSync("per-row").status().message(),
+            "fts-sync must be trigger or batch, got \"per-row\"");
+  EXPECT_EQ(ParseFtsSync("").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(StoreOptionsTest, FtsSettingsTextNamesWhatDiffersFromTheDefaults) {
+  StoreOptions options;
+  options.fts_sync = FtsSync::kBatch;
+  EXPECT_EQ(FtsSettingsText(options), "fts batch");
+  options.fts_automerge = 0;
+  options.fts_pgsz = 8000;
+  EXPECT_EQ(FtsSettingsText(options), "fts batch, automerge 0, pgsz 8000");
+  options.fts_sync = FtsSync::kTrigger;
+  options.fts_crisismerge = 64;
+  options.fts_pgsz = kFtsDefault;
+  EXPECT_EQ(FtsSettingsText(options), "automerge 0, crisismerge 64");
 }
 
 TEST(LogEntryTest, TimestampTextRoundTrips) {
