@@ -55,9 +55,10 @@ class Workload::Dispatch {
     return start_ + std::chrono::nanoseconds(std::llround(at_s * 1e9));
   }
   // An operation begins (returns how many are in flight, itself included)
-  // or ends.
+  // or ends (returns how many are still in flight).
   int Begin() { return in_flight_.fetch_add(1, std::memory_order_relaxed) + 1; }
-  void End() { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
+  int End() { return in_flight_.fetch_sub(1, std::memory_order_relaxed) - 1; }
+  int in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 
  private:
   static constexpr double kNeverSeconds = 1e7;
@@ -74,13 +75,16 @@ Workload::Workload(const WorkloadOptions& options, storage::BatchedStore* store,
       before_write_(std::move(before_write)),
       write_plan_(options.write_plan()),
       read_plan_(options.read_plan()),
-      async_writes_(write_plan_.open_loop() &&
-                    options.write_dispatch == protocol::WriteDispatch::kAsync) {}
+      async_writes_(AsyncWrites(options)) {}
+
+bool Workload::AsyncWrites(const WorkloadOptions& options) {
+  return options.write_plan().open_loop() &&
+         options.write_dispatch == protocol::WriteDispatch::kAsync;
+}
 
 int Workload::WriterThreads(const WorkloadOptions& options) {
-  const bool async = options.write_plan().open_loop() &&
-                     options.write_dispatch == protocol::WriteDispatch::kAsync;
-  return async ? std::min(options.writers, kAsyncDispatchers) : options.writers;
+  return AsyncWrites(options) ? std::min(options.writers, kAsyncDispatchers)
+                              : options.writers;
 }
 
 Workload::~Workload() { Stop(); }
@@ -165,9 +169,10 @@ void Workload::Stop() {
     if (t.joinable()) t.join();
   }
   // The writes submitted without a thread: the store answers each by its
-  // write timeout at the latest.
+  // write timeout at the latest (OnWriteDone ends each under async_mu_).
+  if (!async_writes_ || write_dispatch_ == nullptr) return;
   sync::MutexLock lock(&async_mu_);
-  while (async_in_flight_ > 0) async_idle_.Wait(&async_mu_);
+  while (write_dispatch_->in_flight() > 0) async_idle_.Wait(&async_mu_);
 }
 
 bool Workload::SleepUntil(Worker* worker, Clock::time_point deadline) {
@@ -307,10 +312,6 @@ void Workload::DispatchLoop(Worker* worker, int index) {
     storage::LogEntry entry =
         stream->At(owner, n / writers, WriterSeed(options_.seed, owner));
     recorder.RecordWriteInFlight(dispatch->Begin());
-    {
-      sync::MutexLock lock(&async_mu_);
-      ++async_in_flight_;
-    }
     const Clock::time_point intended = *due;
     store_->WriteAsync(std::move(entry),
                        [this, intended](absl::StatusOr<int64_t> id) {
@@ -322,7 +323,6 @@ void Workload::DispatchLoop(Worker* worker, int index) {
 void Workload::OnWriteDone(Clock::time_point intended,
                            const absl::StatusOr<int64_t>& id) {
   const int64_t latency = Nanos(Clock::now() - intended);
-  write_dispatch_->End();
   sync::MutexLock lock(&async_mu_);
   if (id.ok()) {
     async_recorder_.RecordWriteOk(latency);
@@ -333,9 +333,9 @@ void Workload::OnWriteDone(Clock::time_point intended,
   } else {
     async_recorder_.RecordWriteError();
   }
-  // Notified under the lock: once the count is 0, Stop may return and the
-  // workload go while this call still runs.
-  if (--async_in_flight_ == 0) async_idle_.NotifyAll();
+  // Ended and notified under the lock: once nothing is in flight, Stop may
+  // return and the workload go while this call still runs.
+  if (write_dispatch_->End() == 0) async_idle_.NotifyAll();
 }
 
 void Workload::ReaderLoop(Worker* worker, int /*index*/,

@@ -119,6 +119,8 @@ class Workload {
   // The threads writing: writers, or with kAsync open-loop dispatch
   // min(writers, kAsyncDispatchers).
   static int WriterThreads(const WorkloadOptions& options);
+  // Whether open-loop writes are dispatched without a thread each.
+  static bool AsyncWrites(const WorkloadOptions& options);
   int writer_threads() const { return WriterThreads(options_); }
 
   // Everything recorded since the previous call, merged over all threads.
@@ -203,12 +205,12 @@ class Workload {
   std::atomic<bool> stopping_{false};
   // Open-loop writes dispatched with kAsync.
   const bool async_writes_;
-  // Writes submitted without a thread and not yet answered, and what the
-  // answers recorded (from the store's acknowledger, or a dispatcher when
-  // the store refused at once); Stop waits for the count to reach 0.
+  // What the answers to writes submitted without a thread recorded (from
+  // the store's acknowledger, or a dispatcher when the store refused at
+  // once); each answer also ends its write in write_dispatch_ under this
+  // lock, and Stop waits on async_idle_ for none to be in flight.
   sync::Mutex async_mu_;
   sync::CondVar async_idle_;
-  int64_t async_in_flight_ ABSL_GUARDED_BY(async_mu_) = 0;
   stats::IntervalRecorder async_recorder_ ABSL_GUARDED_BY(async_mu_);
 };
 

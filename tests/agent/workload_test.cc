@@ -13,6 +13,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "tests/agent/test_dir.h"
@@ -29,6 +30,30 @@ using protocol::WorkloadOptions;
 using protocol::ValidateWorkloadOptions;
 
 using ::testing::HasSubstr;
+
+// Holds SQLite's write lock on the database from a second connection, as
+// another process would, so the store's writer blocks in BEGIN IMMEDIATE
+// until Release() (waiting for the store's own transaction first).
+class WriteLockHolder {
+ public:
+  explicit WriteLockHolder(const std::string& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
+    sqlite3_busy_timeout(db_, 60'000);
+    EXPECT_EQ(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+  }
+  void Release() {
+    if (db_ == nullptr) return;
+    EXPECT_EQ(sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db_);
+    db_ = nullptr;
+  }
+  ~WriteLockHolder() { Release(); }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
 
 class WorkloadTest : public ::testing::Test {
  protected:
@@ -140,9 +165,7 @@ TEST_F(WorkloadTest, OpenLoopCountsOperationsThatStartBehindSchedule) {
   storage::StoreOptions store_options;
   store_options.busy_timeout = std::chrono::seconds(30);
   auto store = OpenStore(store_options);
-  sqlite3* blocker = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_.path() + "/load.db").c_str(), &blocker), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  WriteLockHolder lock(dir_.path() + "/load.db");
   WorkloadOptions options;
   options.writers = 1;
   options.readers = 0;
@@ -158,8 +181,7 @@ TEST_F(WorkloadTest, OpenLoopCountsOperationsThatStartBehindSchedule) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // Let it fall behind.
-  ASSERT_EQ(sqlite3_exec(blocker, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(blocker);
+  lock.Release();
   stats::IntervalStats total = RunUntil(workload, [](const stats::IntervalStats& s) {
     return s.counters.writes_ok >= 20;
   });
@@ -233,9 +255,7 @@ TEST_F(WorkloadTest, AsyncDispatchKeepsSubmittingWhileTheStoreStalls) {
   storage::StoreOptions store_options;
   store_options.busy_timeout = std::chrono::seconds(60);
   auto store = OpenStore(store_options);
-  sqlite3* blocker = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_.path() + "/load.db").c_str(), &blocker), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  WriteLockHolder lock(dir_.path() + "/load.db");
   WorkloadOptions options;
   options.writers = 1;
   options.readers = 0;
@@ -251,8 +271,7 @@ TEST_F(WorkloadTest, AsyncDispatchKeepsSubmittingWhileTheStoreStalls) {
   }
   EXPECT_GE(store->counters().submitted, 30);
   EXPECT_EQ(store->counters().ok, 0);
-  ASSERT_EQ(sqlite3_exec(blocker, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(blocker);
+  lock.Release();
   stats::IntervalStats total = RunUntil(workload, [](const stats::IntervalStats& s) {
     return s.counters.writes_ok >= 40;
   });
@@ -315,10 +334,7 @@ TEST_F(WorkloadTest, AsyncDispatchCountsEveryOutcomeAsTheStoreDoes) {
   stats::IntervalStats total = RunUntil(workload, [](const stats::IntervalStats& s) {
     return s.counters.writes_ok >= 200;
   });
-  sqlite3* blocker = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_.path() + "/load.db").c_str(), &blocker), SQLITE_OK);
-  sqlite3_busy_timeout(blocker, 60'000);  // The store is writing.
-  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  WriteLockHolder lock(dir_.path() + "/load.db");  // The store is writing.
   // The queue fills behind the stalled writer; the writes in it time out.
   total.Merge(RunUntil(workload, [](const stats::IntervalStats& s) {
     return s.counters.queue_full >= 10;
@@ -331,8 +347,7 @@ TEST_F(WorkloadTest, AsyncDispatchCountsEveryOutcomeAsTheStoreDoes) {
   storage::StoreCounters c = store->counters();
   EXPECT_EQ(c.pending, 0) << "Stop returned before the store answered";
   EXPECT_GE(c.timeouts_unresolved, 1);  // Timed out, still in the store.
-  ASSERT_EQ(sqlite3_exec(blocker, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(blocker);
+  lock.Release();
   ASSERT_TRUE(store->Close().ok());
   c = store->counters();
   EXPECT_EQ(w.writes_ok, c.ok);
