@@ -20,22 +20,13 @@
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
 #include "sync/mutex.h"
+#include "tests/storage/wait_until.h"
 
 namespace loadtest::storage {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-// Polls `condition` until it holds or 60 s pass. Waits on state, not time.
-bool WaitUntil(const std::function<bool()>& condition) {
-  const auto deadline = std::chrono::steady_clock::now() + seconds(60);
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  return true;
-}
 
 LogEntry MakeEntry(int i, const std::string& message = "") {
   LogEntry e;

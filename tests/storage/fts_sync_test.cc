@@ -17,22 +17,13 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "storage/batched_store.h"
+#include "tests/storage/wait_until.h"
 
 namespace loadtest::storage {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-// Polls `condition` until it holds or 60 s pass. Waits on state, not time.
-bool WaitUntil(const std::function<bool()>& condition) {
-  const auto deadline = std::chrono::steady_clock::now() + seconds(60);
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  return true;
-}
 
 // Rows shaped like the original generator's: its hostnames, app names and
 // words, "Load test message" in every third row.
