@@ -78,6 +78,10 @@ class Workload {
   static constexpr std::chrono::milliseconds kDispatchBackup{2};
   // The dispatchers' nice value, where the system allows it.
   static constexpr int kDispatcherNice = -10;
+  // How late the kernel may wake a dispatcher for a due write (its timer
+  // slack) when the next is due within as much, so that both share one
+  // wake-up; under kLateSlack, so no write counts as late for it.
+  static constexpr std::chrono::microseconds kDispatchSlack{500};
 
   // A fault seam for tests: called by the writer that took write
   // `operation` (open loop: its index in the schedule; closed loop: the

@@ -1,8 +1,12 @@
 #include "controller/find_max.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <utility>
@@ -47,6 +51,31 @@ std::string Rate(double rate) { return absl::StrFormat("%.0f/s", rate); }
 
 }  // namespace
 
+std::string ScratchDbPath(const std::string& db) {
+  return db + ".find-max";
+}
+
+namespace {
+
+// The database the steps write: -db itself, or its scratch copy.
+std::string StepDbPath(const FindMaxOptions& options, const std::string& db) {
+  return options.step_db == "scratch" ? ScratchDbPath(db) : db;
+}
+
+// Removes the scratch database of an in-process search and its journals;
+// what cannot be removed is said, not fatal.
+void RemoveScratchDb(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    const std::string file = path + suffix;
+    if (::unlink(file.c_str()) != 0 && errno != ENOENT) {
+      std::fprintf(stderr, "loadtest find-max: cannot remove %s: %s\n",
+                   file.c_str(), std::strerror(errno));
+    }
+  }
+}
+
+}  // namespace
+
 absl::Status FindMaxOptions::Validate() const {
   if (!(start_rate > 0) || start_rate > 1e9) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -76,6 +105,10 @@ absl::Status FindMaxOptions::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat(
         "precision must be between 0% and 100% (exclusive), got ",
         precision * 100, "%"));
+  }
+  if (step_db != "scratch" && step_db != "grow") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "step-db must be scratch or grow, got '", step_db, "'"));
   }
   return absl::OkStatus();
 }
@@ -449,6 +482,7 @@ nlohmann::json FindMaxJson(const FindMaxOptions& options,
         {"precision", options.precision},
         {"min_achieved", options.min_achieved},
         {"max_steps", options.max_steps},
+        {"step_db", options.step_db},
         {"latency_bound", cli::FormatDuration(options.latency_bound)}}},
       {"steps", std::move(steps)},
   };
@@ -641,6 +675,11 @@ int FindMaxMain(int argc, char** argv) {
   flags.AddDuration("warmup", &options.warmup,
                     "How long each step runs before it is measured (its "
                     "figures discarded).");
+  flags.AddString("step-db", &options.step_db,
+                  "scratch: every step on an empty database of its own, "
+                  "-db with .find-max appended (removed at the end of an "
+                  "in-process search; -db is not touched); grow: every "
+                  "step on -db itself, the earlier steps' rows still in it.");
   std::string precision_text = absl::StrCat(options.precision * 100, "%");
   flags.AddString("precision", &precision_text,
                   "Stop bisecting when the lowest failing rate is within "
@@ -723,7 +762,15 @@ int FindMaxMain(int argc, char** argv) {
     if (!report.csv_prefix.empty()) {
       files.push_back({"--csv", FindMaxCsvPath(report.csv_prefix)});
     }
-    if (absl::Status s = CheckOutputFiles(files); !s.ok()) {
+    // In process, the steps' database is a local file no report may
+    // replace.
+    std::vector<OutputFile> kept;
+    if (!run->distributed) {
+      for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+        kept.push_back({"-db", StepDbPath(options, run->scenario.db) + suffix});
+      }
+    }
+    if (absl::Status s = CheckOutputFiles(files, kept); !s.ok()) {
       return usage(s);
     }
   }
@@ -761,6 +808,8 @@ int FindMaxMain(int argc, char** argv) {
     Scenario scenario = run->scenario;
     scenario.duration = options.warmup + options.step_duration;
     scenario.write_rate = rate / static_cast<double>(agents);
+    scenario.db = StepDbPath(options, run->scenario.db);
+    if (options.step_db == "scratch") scenario.fresh = true;
     if (writers_auto) {
       scenario.writers =
           AutoWriters(scenario.write_rate, options.latency_bound, writer_cap);
@@ -811,6 +860,16 @@ int FindMaxMain(int argc, char** argv) {
       Rate(options.start_rate).c_str(), Rate(options.max_rate).c_str(),
       options.precision * 100, options.max_steps,
       static_cast<long long>(run->scenario.seed));
+  const std::string step_db = StepDbPath(options, run->scenario.db);
+  if (options.step_db == "scratch") {
+    std::printf("each step on an empty database: %s (%s)\n", step_db.c_str(),
+                run->distributed ? "in each agent's data folder, emptied "
+                                   "again by the next search"
+                                 : "removed at the end");
+  } else {
+    std::printf("every step on %s, the earlier steps' rows kept "
+                "(--step-db=grow)\n", step_db.c_str());
+  }
   std::printf("%s\n", StepTableHeader().c_str());
   std::fflush(stdout);
 
@@ -854,6 +913,9 @@ int FindMaxMain(int argc, char** argv) {
   };
   absl::StatusOr<FindMaxResult> result = FindMax(options, run_step, on_step);
   const auto ended_at = std::chrono::system_clock::now();
+  if (options.step_db == "scratch" && !run->distributed) {
+    RemoveScratchDb(step_db);
+  }
   if (!result.ok()) return usage(result.status());
   for (const std::string& warning : result->warnings) {
     std::printf("warning: %s\n", warning.c_str());

@@ -59,11 +59,20 @@ struct FindMaxOptions {
   // The write latency the concurrency is sized for (WriteLatencyBound of
   // the SLOs): decides whether all writers busy was the store's doing.
   std::chrono::nanoseconds latency_bound = std::chrono::milliseconds(100);
+  // --step-db: "scratch" runs every step on an empty database of its own
+  // beside -db (ScratchDbPath), so every rate is measured on the same
+  // state and -db is never touched; "grow" runs every step on -db as it
+  // is, the rows of the steps before still in it.
+  std::string step_db = "scratch";
 
   // InvalidArgument naming the flag: rates <= 0 or start > max, a step
   // or warm-up out of range, a precision outside (0, 1).
   absl::Status Validate() const;
 };
+
+// The database find-max's steps use with --step-db=scratch: `db` with
+// ".find-max" appended (the same folder, so the same file system).
+std::string ScratchDbPath(const std::string& db);
 
 // Why a step failed (the first cause found, in JudgeStep's order).
 enum class Limit { kNone, kGenerator, kSlo, kErrors, kThroughput, kMaxRate };

@@ -321,6 +321,10 @@ class BatchedStore::Impl {
   // kept in async_pending_; `*first_async` tells whether it is the only
   // one there (the acknowledger may be waiting without a deadline).
   absl::Status Enqueue(const RequestPtr& request, bool* first_async = nullptr);
+  // Enqueue's part under mu_: *wake_writer says whether the writer waits
+  // for this write (it is notified once the lock is released).
+  absl::Status EnqueueLocked(const RequestPtr& request, bool* first_async,
+                             bool* wake_writer);
   // Acknowledger thread: answers every WriteAsync() request whose deadline
   // passed without an outcome with DeadlineExceeded, as Write() would have
   // (counted a timeout; the row may still commit late). Returns the next
@@ -439,6 +443,8 @@ class BatchedStore::Impl {
   std::deque<RequestPtr> async_pending_ ABSL_GUARDED_BY(mu_);
   std::string first_error_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  // The writer waits on writer_cv_ and nobody has woken it yet: the first
+  // write queued since clears it and wakes the writer.
   bool writer_waiting_ ABSL_GUARDED_BY(mu_) = false;
   int peak_queue_depth_ ABSL_GUARDED_BY(mu_) = 0;
   StoreCounters counters_ ABSL_GUARDED_BY(mu_);
@@ -513,6 +519,17 @@ absl::Status BatchedStore::Impl::Start() {
 
 absl::Status BatchedStore::Impl::Enqueue(const RequestPtr& request,
                                          bool* first_async) {
+  bool wake_writer = false;
+  RETURN_IF_ERROR(EnqueueLocked(request, first_async, &wake_writer));
+  // After the lock is released, so the writer does not wake into a lock
+  // still held (a second futex call per write).
+  if (wake_writer) writer_cv_.NotifyOne();
+  return absl::OkStatus();
+}
+
+absl::Status BatchedStore::Impl::EnqueueLocked(const RequestPtr& request,
+                                               bool* first_async,
+                                               bool* wake_writer) {
   sync::MutexLock lock(&mu_);
   if (closing_) {
     return absl::FailedPreconditionError(
@@ -544,7 +561,10 @@ absl::Status BatchedStore::Impl::Enqueue(const RequestPtr& request,
     metrics_->queue_utilization.Set(static_cast<double>(depth + 1) /
                                     options_.queue_size);
   }
-  if (writer_waiting_) writer_cv_.NotifyOne();
+  // One wake-up per wait: the writes queued before the writer runs again
+  // need none.
+  *wake_writer = writer_waiting_;
+  writer_waiting_ = false;
   return absl::OkStatus();
 }
 
@@ -664,12 +684,12 @@ void BatchedStore::Impl::WriterLoop() {
     taken_at.clear();
     {
       sync::MutexLock lock(&mu_);
-      writer_waiting_ = true;
-      while (queue_.empty() && !closing_) writer_cv_.Wait(&mu_);
-      if (queue_.empty()) {  // Closing and drained.
-        writer_waiting_ = false;
-        return;
+      while (queue_.empty() && !closing_) {
+        writer_waiting_ = true;
+        writer_cv_.Wait(&mu_);
       }
+      writer_waiting_ = false;
+      if (queue_.empty()) return;  // Closing and drained.
       const Clock::time_point first_enqueued = queue_.front()->enqueued;
       TakeQueued(&batch, &taken_at);
       if (options_.batch_policy == BatchPolicy::kLinger) {
@@ -677,14 +697,15 @@ void BatchedStore::Impl::WriterLoop() {
             first_enqueued + options_.batch_timeout;
         while (static_cast<int>(batch.size()) < options_.batch_size &&
                !closing_) {
-          while (queue_.empty() && !closing_ &&
-                 !writer_cv_.WaitUntil(&mu_, close_at)) {
+          while (queue_.empty() && !closing_) {
+            writer_waiting_ = true;
+            if (writer_cv_.WaitUntil(&mu_, close_at)) break;
           }
+          writer_waiting_ = false;
           if (queue_.empty()) break;  // The batch timeout passed, or closing.
           TakeQueued(&batch, &taken_at);
         }
       }
-      writer_waiting_ = false;
     }
     if (batch.empty()) continue;  // Everything taken had been abandoned.
     const int transactions = CommitBatch(&batch, &taken_at);

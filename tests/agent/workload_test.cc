@@ -1,10 +1,12 @@
 #include "agent/workload.h"
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iterator>
 
 #include <sqlite3.h>
@@ -15,7 +17,9 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "absl/strings/ascii.h"
 #include "tests/agent/test_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -312,6 +316,82 @@ TEST_F(WorkloadTest, AsyncDispatchUsesTwoThreadsWhateverTheWriters) {
   // A closed loop keeps one thread per writer.
   options.write_rate = 0;
   EXPECT_EQ(Workload(options, store.get()).writer_threads(), 500);
+}
+
+// A line of a file under /proc ("" when it cannot be read).
+std::string ProcText(const std::string& path) {
+  std::ifstream in(path);
+  std::string text;
+  std::getline(in, text);
+  return text;
+}
+
+// The ids of this process's threads named `name`.
+std::vector<std::string> ThreadsNamed(const std::string& name) {
+  std::vector<std::string> tids;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    const std::string tid = task.path().filename();
+    if (ProcText(task.path().string() + "/comm") == name) tids.push_back(tid);
+  }
+  return tids;
+}
+
+// The CPUs thread `tid` may run on, as /proc lists them ("0-1", "3").
+std::string CpusAllowed(const std::string& tid) {
+  std::ifstream in("/proc/self/task/" + tid + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("Cpus_allowed_list:", 0) == 0) {
+      return std::string(absl::StripAsciiWhitespace(line.substr(18)));
+    }
+  }
+  return "";
+}
+
+// The two dispatchers run on different CPUs where the process has two or
+// more (a CPU held by a long system call delays only one of them), and take
+// the kernel's coarser timer slack only while writes are due closer
+// together than Workload::kDispatchSlack.
+TEST_F(WorkloadTest, AsyncDispatchersKeepCpusApartAndCoalesceOnlyCloseWrites) {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+  const std::string default_slack = ProcText("/proc/self/timerslack_ns");
+  ASSERT_FALSE(default_slack.empty());
+  const std::string coalescing = std::to_string(
+      std::chrono::nanoseconds(Workload::kDispatchSlack).count());
+  ASSERT_NE(default_slack, coalescing);
+  for (const double rate : {10000.0, 20.0}) {
+    SCOPED_TRACE(rate);
+    auto store = OpenStore();
+    WorkloadOptions options;
+    options.writers = 4;
+    options.readers = 0;
+    options.write_rate = rate;
+    Workload workload(options, store.get());
+    ASSERT_TRUE(workload.Start().ok());
+    RunUntil(workload, [](const stats::IntervalStats& s) {
+      return s.counters.writes_ok >= 10;
+    });
+    const std::vector<std::string> dispatchers = ThreadsNamed("load-dispatch");
+    ASSERT_EQ(dispatchers.size(), 2u);
+    const std::string first = CpusAllowed(dispatchers[0]);
+    const std::string second = CpusAllowed(dispatchers[1]);
+    if (CPU_COUNT(&allowed) >= 2) {
+      EXPECT_NE(first, second);
+      EXPECT_EQ(first.find_first_of(",-"), std::string::npos) << first;
+      EXPECT_EQ(second.find_first_of(",-"), std::string::npos) << second;
+    } else {
+      EXPECT_EQ(first, second);  // One CPU: nothing to keep apart.
+    }
+    // Each has slept at least once for a write due after the last taken.
+    for (const std::string& tid : dispatchers) {
+      EXPECT_EQ(ProcText("/proc/" + tid + "/timerslack_ns"),
+                rate > 5000 ? coalescing : default_slack)
+          << "dispatcher " << tid;
+    }
+    workload.Stop();
+  }
 }
 
 // Every write submitted without a thread has one outcome the workload

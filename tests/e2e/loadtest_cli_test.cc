@@ -626,6 +626,57 @@ TEST_F(LoadtestCliTest, TheEmbeddedDefaultSaysWhichGuideSectionItFollows) {
   EXPECT_THAT(Reflow(r.stdout_text), HasSubstr("Guide scenario: default"));
 }
 
+// find-max's steps run on a scratch database of their own by default, so
+// every rate is measured on the same state: -db is never touched, and the
+// scratch file is gone at the end. --step-db=grow writes every step into
+// -db itself, where the rows of all steps stay.
+TEST_F(LoadtestCliTest, FindMaxStepsRunOnAScratchDatabaseOrGrowTheOneGiven) {
+  const std::vector<std::string> search = {
+      LOADTEST_BIN, "find-max", "-db=" + db(), "-metrics-port=0",
+      "--start-rate=50", "--max-steps=2", "--step-duration=1s", "--warmup=0s",
+      "--writers=2", "--readers=0", "--out=" + report()};
+  const std::string scratch = db() + ".find-max";
+
+  const ProcessResult bad = RunAndWait(
+      {LOADTEST_BIN, "find-max", "-db=" + db(), "--step-db=copy"});
+  EXPECT_EQ(bad.exit_code, kExitUsage);
+  EXPECT_THAT(bad.stderr_text,
+              HasSubstr("step-db must be scratch or grow, got 'copy'"));
+  const ProcessResult over = RunAndWait(
+      {LOADTEST_BIN, "find-max", "-db=" + db(), "--out=" + scratch});
+  EXPECT_EQ(over.exit_code, kExitUsage);
+  EXPECT_THAT(over.stderr_text, HasSubstr("-db"));
+
+  const ProcessResult scratch_run = RunAndWait(search);
+  ASSERT_EQ(scratch_run.exit_code, 0) << Describe(scratch_run);
+  EXPECT_THAT(scratch_run.stdout_text,
+              HasSubstr("each step on an empty database: " + scratch +
+                        " (removed at the end)"));
+  EXPECT_FALSE(std::filesystem::exists(db()));
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    EXPECT_FALSE(std::filesystem::exists(scratch + suffix)) << suffix;
+  }
+  const json scratch_report = ReadReport(report());
+  EXPECT_EQ(scratch_report["find_max"]["options"]["step_db"], "scratch");
+
+  std::vector<std::string> grow = search;
+  grow.push_back("--step-db=grow");
+  const ProcessResult grow_run = RunAndWait(grow);
+  ASSERT_EQ(grow_run.exit_code, 0) << Describe(grow_run);
+  EXPECT_THAT(grow_run.stdout_text,
+              HasSubstr("every step on " + db() + ", the earlier steps' rows "
+                        "kept"));
+  EXPECT_FALSE(std::filesystem::exists(scratch));
+  const json grow_report = ReadReport(report());
+  EXPECT_EQ(grow_report["find_max"]["options"]["step_db"], "grow");
+  const json& steps = grow_report["find_max"]["steps"];
+  ASSERT_EQ(steps.size(), 2u);
+  // Both steps' rows are in -db: more than the second step alone wrote.
+  const int64_t rows = std::stoll(QueryOne(db(), "SELECT count(*) FROM logs"));
+  EXPECT_GT(rows, steps[1]["achieved_rate"].get<double>() *
+                      steps[1]["measured_seconds"].get<double>());
+}
+
 }  // namespace
 }  // namespace loadtest
 
