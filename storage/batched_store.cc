@@ -323,8 +323,8 @@ class BatchedStore::Impl {
   absl::Status Enqueue(const RequestPtr& request, bool* first_async = nullptr);
   // Enqueue's part under mu_: *wake_writer says whether the writer waits
   // for this write (it is notified once the lock is released).
-  absl::Status EnqueueLocked(const RequestPtr& request, bool* first_async,
-                             bool* wake_writer);
+  absl::Status AddToQueue(const RequestPtr& request, bool* first_async,
+                          bool* wake_writer);
   // Acknowledger thread: answers every WriteAsync() request whose deadline
   // passed without an outcome with DeadlineExceeded, as Write() would have
   // (counted a timeout; the row may still commit late). Returns the next
@@ -520,16 +520,16 @@ absl::Status BatchedStore::Impl::Start() {
 absl::Status BatchedStore::Impl::Enqueue(const RequestPtr& request,
                                          bool* first_async) {
   bool wake_writer = false;
-  RETURN_IF_ERROR(EnqueueLocked(request, first_async, &wake_writer));
+  RETURN_IF_ERROR(AddToQueue(request, first_async, &wake_writer));
   // After the lock is released, so the writer does not wake into a lock
   // still held (a second futex call per write).
   if (wake_writer) writer_cv_.NotifyOne();
   return absl::OkStatus();
 }
 
-absl::Status BatchedStore::Impl::EnqueueLocked(const RequestPtr& request,
-                                               bool* first_async,
-                                               bool* wake_writer) {
+absl::Status BatchedStore::Impl::AddToQueue(const RequestPtr& request,
+                                            bool* first_async,
+                                            bool* wake_writer) {
   sync::MutexLock lock(&mu_);
   if (closing_) {
     return absl::FailedPreconditionError(
