@@ -1,9 +1,5 @@
 #include "agent/agent_service.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -11,8 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "agent/process_limits.h"
-#include "agent/workload.h"
+#include "agent/accept_run.h"
 #include "cli/flag_set.h"
 #include "grpcpp/resource_quota.h"
 #include "protocol/peer_text.h"
@@ -23,10 +18,8 @@
 namespace loadtest::agent {
 
 namespace pb = protocol::pb;
-using protocol::FromProto;
 using protocol::ToProto;
 using protocol::ToGrpcStatus;
-using protocol::DatabasePath;
 using protocol::RunSpec;
 using protocol::IntervalUpdate;
 using protocol::kDurationReached;
@@ -35,45 +28,6 @@ namespace {
 void LogLine(const std::string& line) {
   std::fprintf(stderr, "loadtest-agent: %s\n", line.c_str());
   std::fflush(stderr);
-}
-
-// Every regular file directly in the data directory (databases, and their
-// WAL and journal while they exist), in bytes. Symbolic links are not
-// followed (the agent refuses to open them).
-int64_t DataDirBytes(const std::string& data_dir) {
-  int64_t total = 0;
-  DIR* dir = opendir(data_dir.c_str());
-  if (dir == nullptr) return 0;
-  while (dirent* entry = readdir(dir)) {
-    struct stat st {};
-    if (fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        S_ISREG(st.st_mode)) {
-      total += st.st_size;
-    }
-  }
-  closedir(dir);
-  return total;
-}
-
-std::string OverLimit(int64_t bytes, int64_t max_db_bytes) {
-  return absl::StrCat("the data directory reached ", bytes,
-                      " bytes, this agent's limit (--max-db-bytes ",
-                      max_db_bytes, ")");
-}
-
-// FailedPrecondition when the database or one of its side files is a
-// symbolic link: it would lead outside the data directory.
-absl::Status CheckNoSymlinks(const std::string& path) {
-  for (const std::string& file :
-       {path, path + "-wal", path + "-shm", path + "-journal"}) {
-    struct stat st {};
-    if (lstat(file.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          file, " is a symbolic link; the agent keeps its databases inside "
-          "its data directory and does not follow links"));
-    }
-  }
-  return absl::OkStatus();
 }
 
 // The std::system_error of a thread the system refused, as a status.
@@ -222,41 +176,16 @@ grpc::Status AgentService::Run(grpc::ServerContext* context,
                                const pb::RunSpec* wire_spec,
                                grpc::ServerWriter<pb::RunUpdate>* writer) {
   if (grpc::Status s = Authenticate(*context, "Run"); !s.ok()) return s;
-  absl::StatusOr<RunSpec> spec = FromProto(*wire_spec, data_dir_);
-  if (spec.ok()) {
-    if (absl::Status limit = options_.limits.Check(*spec, identity_.agent_id);
-        !limit.ok()) {
-      spec = limit;
-    }
-  }
-  if (spec.ok()) {
-    if (absl::Status fits = CheckRunFits(Workload::WriterThreads(spec->workload),
-                                         spec->workload.readers,
-                                         identity_.agent_id);
-        !fits.ok()) {
-      spec = fits;
-    }
-  }
-  if (spec.ok()) {
-    if (absl::Status links = CheckNoSymlinks(spec->store.path); !links.ok()) {
-      spec = links;
-    }
-    // And no link planted after that check: the store opens with
-    // SQLITE_OPEN_NOFOLLOW (the data directory is canonical).
-    if (spec.ok()) spec->store.refuse_symlinks = options_.refuse_symlinks;
-  }
-  const int64_t max_db_bytes = options_.limits.max_db_bytes;
-  if (spec.ok() && max_db_bytes > 0) {
-    if (const int64_t bytes = DataDirBytes(data_dir_); bytes >= max_db_bytes) {
-      spec = absl::ResourceExhaustedError(OverLimit(bytes, max_db_bytes));
-    }
-  }
+  const absl::StatusOr<RunSpec> spec = AcceptRunSpec(
+      *wire_spec, RunAcceptance{data_dir_, options_.limits, identity_.agent_id,
+                                options_.refuse_symlinks});
   if (!spec.ok()) {
     Log(absl::StrCat("refused run ", protocol::PeerText(wire_spec->run_id(), 200),
                      " from ", context->peer(), ": ", spec.status().message()));
     return ToGrpcStatus(spec.status());
   }
   AgentRun run(*spec, metrics_->store_metrics());
+  const int64_t max_db_bytes = options_.limits.max_db_bytes;
   // gRPC marks the call cancelled when the controller cancels it or its
   // connection dies (keepalive): stop within 100 ms of that.
   const std::string data_dir = data_dir_;
@@ -264,7 +193,7 @@ grpc::Status AgentService::Run(grpc::ServerContext* context,
     if (context->IsCancelled()) return "the controller went away";
     if (max_db_bytes > 0) {
       const int64_t bytes = DataDirBytes(data_dir);
-      if (bytes >= max_db_bytes) return OverLimit(bytes, max_db_bytes);
+      if (bytes >= max_db_bytes) return DataDirOverLimit(bytes, max_db_bytes);
     }
     return "";
   });

@@ -1,8 +1,9 @@
 // The checks run_spec_fuzzer and run_spec_fields_fuzzer share: one wire
-// RunSpec through the agent's validation, exactly as AgentService::Run does
-// before it accepts a run (protocol::FromProto, which resolves db_name with
+// RunSpec through the agent's own acceptance (agent::AcceptRunSpec, which
+// AgentService::Run calls: protocol::FromProto, which resolves db_name with
 // protocol::DatabasePath and ends with ValidateRunSpec, then the agent's
-// --max-* limits), and what must hold of its answer. A failed check traps.
+// --max-* limits, this process's limits and the data directory), and what
+// must hold of its answer. A failed check traps.
 #ifndef LOADTEST_FUZZ_RUN_SPEC_CHECK_H_
 #define LOADTEST_FUZZ_RUN_SPEC_CHECK_H_
 
@@ -15,7 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "agent/agent_service.h"
+#include "agent/accept_run.h"
 #include "protocol/peer_text.h"
 #include "protocol/run_spec.h"
 #include "protocol/wire.h"
@@ -129,17 +130,28 @@ inline void CheckLimits(const protocol::RunSpec& spec,
   }
 }
 
+// The codes AcceptRunSpec may refuse a decoded spec with, after its
+// --max-* limits: the process's limits, a symbolic link, a full data
+// directory.
+inline bool IsRefusalAfterLimits(absl::StatusCode code) {
+  return code == absl::StatusCode::kResourceExhausted ||
+         code == absl::StatusCode::kFailedPrecondition;
+}
+
 // What must hold of the agent's answer to `wire`:
 //   - DatabasePath accepts exactly the plain file names and puts them
 //     directly inside the data directory;
-//   - a refusal is INVALID_ARGUMENT on the wire, with a message;
-//   - an accepted spec has its database at DatabasePath, passes
+//   - the agent (agent::AcceptRunSpec) refuses what protocol::FromProto
+//     refuses, with the same status, INVALID_ARGUMENT on the wire;
+//   - a spec FromProto accepts has its database at DatabasePath, passes
 //     ValidateRunSpec again, carries the wire's values, is runnable
 //     (CheckRunnable), and its own wire form (ToProto plus db_name and
 //     start_after, as the controller sends it) is accepted as the same spec;
-//   - `limits` (as the controller decodes them from the agent's status)
-//     refuse it as CheckLimits says, and no limits never refuse it.
-// Returns whether the spec passed the validation before the limits.
+//   - the agent with `limits` (as the controller decodes them from its
+//     status) refuses it as CheckLimits says; otherwise it accepts that
+//     same spec or refuses it for this process's limits or its files only;
+//     with no limits it is never refused for a limit.
+// Returns whether the agent with `limits` accepted the spec.
 inline bool CheckAgentValidation(const protocol::pb::RunSpec& wire,
                                  const protocol::pb::AgentLimits& limits) {
   const std::string& name = wire.db_name();
@@ -163,14 +175,14 @@ inline bool CheckAgentValidation(const protocol::pb::RunSpec& wire,
     FUZZ_CHECK(path.status().code() == absl::StatusCode::kInvalidArgument);
   }
 
+  const protocol::AgentLimits agent_limits = protocol::LimitsFromProto(limits);
+  const absl::StatusOr<protocol::RunSpec> accepted = agent::AcceptRunSpec(
+      wire, agent::RunAcceptance{kDataDir, agent_limits, "agent-1", true});
   const absl::StatusOr<protocol::RunSpec> spec = protocol::FromProto(wire, kDataDir);
   if (!spec.ok()) {
-    // As AgentService::Run logs and answers a refusal.
-    const std::string line =
-        absl::StrCat("refused run ", wire.run_id(),
-                     " from ipv4:127.0.0.1:1: ", spec.status().message());
-    FUZZ_CHECK(!line.empty() && !spec.status().message().empty());
-    const grpc::Status answer = protocol::ToGrpcStatus(spec.status());
+    FUZZ_CHECK(accepted.status() == spec.status());
+    FUZZ_CHECK(!accepted.status().message().empty());
+    const grpc::Status answer = protocol::ToGrpcStatus(accepted.status());
     FUZZ_CHECK(answer.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     return false;
   }
@@ -207,9 +219,24 @@ inline bool CheckAgentValidation(const protocol::pb::RunSpec& wire,
   FUZZ_CHECK(reparsed.ok());
   FUZZ_CHECK(SameSpec(*spec, *reparsed));
 
-  FUZZ_CHECK(protocol::AgentLimits().Check(*spec, "agent-1").ok());
-  CheckLimits(*spec, protocol::LimitsFromProto(limits));
-  return true;
+  // The agent's answer: its --max-* limits first, as CheckLimits says.
+  CheckLimits(*spec, agent_limits);
+  if (!agent_limits.Check(*spec, "agent-1").ok()) {
+    FUZZ_CHECK(accepted.status() == agent_limits.Check(*spec, "agent-1"));
+    return false;
+  }
+  if (accepted.ok()) {
+    FUZZ_CHECK(SameSpec(*accepted, *spec) && accepted->store.refuse_symlinks);
+  } else {
+    FUZZ_CHECK(IsRefusalAfterLimits(accepted.status().code()));
+  }
+  const absl::StatusOr<protocol::RunSpec> unlimited = agent::AcceptRunSpec(
+      wire, agent::RunAcceptance{kDataDir, protocol::AgentLimits(), "agent-1",
+                                 false});
+  FUZZ_CHECK(unlimited.ok() ||
+             IsRefusalAfterLimits(unlimited.status().code()));
+  if (unlimited.ok()) FUZZ_CHECK(!unlimited->store.refuse_symlinks);
+  return accepted.ok();
 }
 
 }  // namespace loadtest::fuzz
