@@ -365,23 +365,6 @@ absl::StatusOr<Invocation> ResolveCommandLine(const cli::FlagSet& flags,
                 "empty value"));
     }
   }
-  // With stages and no explicit -duration, the run lasts exactly the
-  // stages (the longer of writes' and reads').
-  if (!flags.IsSet("duration") &&
-      (!run.scenario.stages.empty() || !run.scenario.read_stages.empty())) {
-    std::chrono::nanoseconds longest{0};
-    for (const auto& [flag, text] :
-         {std::pair<const char*, const std::string&>{"stages",
-                                                     run.scenario.stages},
-          std::pair<const char*, const std::string&>{
-              "read-stages", run.scenario.read_stages}}) {
-      if (text.empty()) continue;
-      ASSIGN_OR_RETURN(std::vector<protocol::RateStage> stages,
-                       protocol::ParseStages(flag, text));
-      longest = std::max(longest, protocol::StagesDuration(stages));
-    }
-    if (longest > std::chrono::nanoseconds(0)) run.scenario.duration = longest;
-  }
   if (run.scenario.seed == 0) run.scenario.seed = RandomSeed();
   // Open loop at a constant rate dispatched by writer threads, without
   // -writers (or a --scenario giving them): enough writers for the rate
@@ -391,7 +374,10 @@ absl::StatusOr<Invocation> ResolveCommandLine(const cli::FlagSet& flags,
     run.scenario.writers = AutoWriters(run.scenario.write_rate,
                                        WriteLatencyBound(output.thresholds));
   }
-  ASSIGN_OR_RETURN(run.spec, ToRunSpec(run.scenario));
+  // With stages and no explicit -duration, the run lasts exactly the
+  // stages (the longer of writes' and reads').
+  ASSIGN_OR_RETURN(run.spec,
+                   ToRunSpec(&run.scenario, !flags.IsSet("duration")));
   RETURN_IF_ERROR(ResolveMessages(&run.scenario, run.spec));
   run.options.prometheus_targets_path = std::move(cl.prometheus_targets);
   run.distributed = flags.IsSet("agents");

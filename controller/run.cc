@@ -790,9 +790,6 @@ absl::StatusOr<RunOutcome> RunLoadTest(const Scenario& scenario,
                                        const protocol::RunSpec& spec,
                                        const RunOptions& options) {
   const bool in_process = options.agent_targets.empty();
-  if (!in_process) {
-    RETURN_IF_ERROR(CheckDistributedRun(scenario, options.start_delay));
-  }
   std::vector<report::OutputFile> files = options.output.Files();
   files.push_back({"--prometheus-targets", options.prometheus_targets_path});
   // In process, the database is a local file no report may replace.

@@ -86,6 +86,8 @@ inline constexpr std::chrono::seconds kAuditAllowance(60);
 std::chrono::nanoseconds FinishAllowance(const protocol::RunSpec& spec);
 
 // Runs `spec` (made from `scenario` by ToRunSpec) and says how it ended.
+// A distributed run's -db and start delay come checked by CheckDistributedRun
+// (ResolveCommandLine does it before any agent name is resolved).
 // Errors, with nothing started: InvalidArgument (bad options), the report
 // paths' PermissionDenied, Unavailable when an agent is unreachable, busy or
 // refusing, the in-process agent's errors (a port in use, a database that

@@ -243,7 +243,14 @@ absl::Status ResolveMessages(Scenario* scenario, const protocol::RunSpec& spec) 
   return absl::OkStatus();
 }
 
-absl::StatusOr<protocol::RunSpec> ToRunSpec(const Scenario& s) {
+absl::StatusOr<protocol::RunSpec> ToRunSpec(const Scenario& scenario) {
+  Scenario copy = scenario;
+  return ToRunSpec(&copy, /*duration_from_stages=*/false);
+}
+
+absl::StatusOr<protocol::RunSpec> ToRunSpec(Scenario* scenario,
+                                            bool duration_from_stages) {
+  const Scenario& s = *scenario;
   protocol::RunSpec spec;
   if (s.db.empty()) return absl::InvalidArgumentError("db must not be empty");
   if (s.metrics_port < 0 || s.metrics_port > 65535) {
@@ -300,6 +307,14 @@ absl::StatusOr<protocol::RunSpec> ToRunSpec(const Scenario& s) {
   if (!s.read_stages.empty()) {
     ASSIGN_OR_RETURN(w.read_stages,
                      protocol::ParseStages("read-stages", s.read_stages));
+  }
+  if (duration_from_stages) {
+    const std::chrono::nanoseconds longest =
+        std::max(protocol::StagesDuration(w.write_stages),
+                 protocol::StagesDuration(w.read_stages));
+    if (longest > std::chrono::nanoseconds(0)) {
+      scenario->duration = spec.duration = longest;
+    }
   }
   for (const auto& [flag, stages, rate_flag, rate] :
        {std::tuple<const char*, const std::vector<protocol::RateStage>&,

@@ -177,6 +177,13 @@ absl::Status ApplyPreset(const std::string& name,
 // 64 MiB).
 absl::StatusOr<protocol::RunSpec> ToRunSpec(const Scenario& scenario);
 
+// ToRunSpec, and with `duration_from_stages` (-duration left out) the run
+// lasts exactly its --stages and --read-stages (the longer of the two, when
+// either is given): `scenario->duration` and the spec's are set to that. The
+// stages are parsed once, here.
+absl::StatusOr<protocol::RunSpec> ToRunSpec(Scenario* scenario,
+                                            bool duration_from_stages);
+
 // Builds the run's message source as its first agent will (InvalidArgument
 // naming a file with no line readable in its format) and records what it
 // found and measured in `scenario->messages_facts`. `spec`: the run's, from

@@ -168,6 +168,28 @@ TEST(RunTest, TheCommandLineResolvesPresetsThresholdsAndAgentChecks) {
               HasSubstr("--abort-on-fail needs a --threshold"));
 }
 
+TEST(RunTest, WithoutADurationTheRunLastsExactlyTheLongerStages) {
+  auto stages = Parse({"--stages=30s:100,1m:200", "--read-stages=2m:50",
+                       "--writers=2"});
+  ASSERT_TRUE(stages.ok()) << stages.status();
+  EXPECT_EQ(stages->spec.duration, std::chrono::minutes(2));
+  EXPECT_EQ(stages->scenario.duration, std::chrono::minutes(2));
+  EXPECT_EQ(stages->spec.workload.write_stages.size(), 2u);
+  EXPECT_EQ(stages->spec.workload.read_stages.size(), 1u);
+
+  auto given = Parse({"--stages=30s:100", "-duration=5m", "--writers=2"});
+  ASSERT_TRUE(given.ok()) << given.status();
+  EXPECT_EQ(given->spec.duration, std::chrono::minutes(5));
+  EXPECT_EQ(given->scenario.duration, std::chrono::minutes(5));
+
+  EXPECT_THAT(std::string(Parse({"--stages=10s:100", "-duration=1s"})
+                              .status()
+                              .message()),
+              HasSubstr("duration 1s is shorter than --stages (10s)"));
+  EXPECT_THAT(std::string(Parse({"--stages=10s"}).status().message()),
+              HasSubstr("stages"));
+}
+
 TEST(RunTest, StoreTuningFlagsHaveMeasuredDefaultsAndRefuseBadValuesByName) {
   auto defaults = Parse({});
   ASSERT_TRUE(defaults.ok()) << defaults.status();
