@@ -11,7 +11,9 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
@@ -137,6 +139,7 @@ class AgentRuns {
         drain_allowance_(FinishAllowance(spec) - SilenceLimit(spec)),
         max_updates_(MaxUpdates(spec)),
         agent_count_(agents.size()),
+        clients_(Clients(agents)),
         aggregator_(Ids(agents), DiagnosisSettingsOf(spec)),
         quiet_sink_(options.quiet ? std::fopen("/dev/null", "w") : nullptr),
         display_(quiet_sink_ != nullptr ? quiet_sink_.get() : stdout,
@@ -191,7 +194,7 @@ class AgentRuns {
         agents_[i].agent_status = agent_status;
         DeclareLostLocked(i, reason);
       };
-      if (absl::Status s = ClientOf(i)->StartRun(wires[i], std::move(callbacks));
+      if (absl::Status s = clients_[i]->StartRun(wires[i], std::move(callbacks));
           !s.ok()) {
         sync::MutexLock lock(&mu_);
         DeclareLostLocked(i, std::string(s.message()));
@@ -201,36 +204,46 @@ class AgentRuns {
     // Every agent finished or was lost: end the calls still open (a lost
     // agent's, or a finished one's whose stream has not closed yet).
     for (size_t i = 0; i < agent_count_; ++i) {
-      ClientOf(i)->Cancel();
-      ClientOf(i)->Join();
+      clients_[i]->Cancel();
+      clients_[i]->Join();
     }
   }
 
-  // Only after Run() returned (the client threads have ended):
+  // After Run() returned (the client threads have ended); the figures are
+  // read under the lock all the same, so the lock analysis checks them.
   Display& display() { return display_; }
-  const std::vector<RunAgent>& agents() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return agents_;
-  }
-  RunSummary Summary() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  RunSummary Summary() const ABSL_LOCKS_EXCLUDED(mu_) {
+    sync::MutexLock lock(&mu_);
     return aggregator_.Summary();
   }
-  std::optional<AbortInfo> aborted() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  std::optional<AbortInfo> aborted() const ABSL_LOCKS_EXCLUDED(mu_) {
+    sync::MutexLock lock(&mu_);
     return aborted_;
   }
   // Why the controller stopped the agents early, or "".
-  std::string stop_reason() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  std::string stop_reason() const ABSL_LOCKS_EXCLUDED(mu_) {
+    sync::MutexLock lock(&mu_);
     return stop_reason_;
   }
-  bool any_update() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  bool any_update() const ABSL_LOCKS_EXCLUDED(mu_) {
+    sync::MutexLock lock(&mu_);
     for (const RunAgent& a : agents_) {
       if (a.updates > 0) return true;
     }
     return false;
   }
+  // How agent i's Run call ended (OK unless it was lost) and why it was
+  // declared lost ("" if it was not).
+  std::pair<absl::Status, std::string> EndOf(size_t i) const
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    sync::MutexLock lock(&mu_);
+    return {agents_[i].agent_status, agents_[i].lost_reason};
+  }
   // The controller's own cost: per completed interval, the time spent
   // aggregating that interval's updates and printing its row.
-  nlohmann::json ControllerJson() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  nlohmann::json ControllerJson() const ABSL_LOCKS_EXCLUDED(mu_) {
     std::vector<double> work_ms;
+    sync::MutexLock lock(&mu_);
     for (const auto& [sequence, ns] : work_ns_) {
       if (sequence <= completed_rows_) work_ms.push_back(ns / 1e6);
     }
@@ -256,6 +269,13 @@ class AgentRuns {
   }
 
  private:
+  static std::vector<AgentClient*> Clients(
+      const std::vector<RunAgent>& agents) {
+    std::vector<AgentClient*> clients;
+    for (const RunAgent& a : agents) clients.push_back(a.client.get());
+    return clients;
+  }
+
   static std::vector<std::string> Ids(const std::vector<RunAgent>& agents) {
     std::vector<std::string> ids;
     for (const RunAgent& a : agents) ids.push_back(a.id);
@@ -486,10 +506,9 @@ class AgentRuns {
     const auto deadline = std::chrono::system_clock::now() + kStopTimeout;
     std::vector<absl::Status> results(pending.size());
     {
-      // The clients are never replaced once the run started: reading the
-      // pointers without the lock is safe.
+      // clients_ is fixed before the run starts: read without the lock.
       std::vector<AgentClient*> clients;
-      for (size_t k : pending) clients.push_back(ClientOf(k));
+      for (size_t k : pending) clients.push_back(clients_[k]);
       std::vector<std::thread> threads;
       for (size_t k = 0; k < pending.size(); ++k) {
         threads.emplace_back([this, &results, &reason, &clients, deadline, k] {
@@ -511,10 +530,6 @@ class AgentRuns {
     }
   }
 
-  AgentClient* ClientOf(size_t i) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return agents_[i].client.get();
-  }
-
   const std::string run_id_;
   const protocol::RunSpec& spec_;
   const RunOptions& options_;
@@ -524,6 +539,9 @@ class AgentRuns {
   const nanoseconds drain_allowance_;
   const int64_t max_updates_;  // Per agent (MaxUpdates).
   const size_t agent_count_;
+  // The agents' clients, fixed before the run starts: read without the
+  // lock (agents_[i].client is the same, owned there).
+  const std::vector<AgentClient*> clients_;
   // Set by Run() before the client threads start; read-only afterwards.
   Clock::time_point run_start_;  // When the agents start, at the earliest.
   Clock::time_point planned_end_;
@@ -539,7 +557,7 @@ class AgentRuns {
   std::unique_ptr<std::FILE, CloseFile> quiet_sink_;
   Display display_;  // Thread-safe; rows are written under mu_, in order.
   // The agents; their clients are set before the run starts and never
-  // replaced (ClientOf reads them without the lock).
+  // replaced (clients_ holds them for reading without the lock).
   std::vector<RunAgent> agents_ ABSL_GUARDED_BY(mu_);
   IntervalLog* const log_ ABSL_PT_GUARDED_BY(mu_);
   double last_row_end_s_ ABSL_GUARDED_BY(mu_) = 0;
@@ -909,15 +927,15 @@ absl::StatusOr<RunOutcome> RunLoadTest(const Scenario& scenario,
       outcome.signal_number = signal_number;
       return outcome;
     }
-    const RunAgent& first = run.agents().front();
     if (in_process) {
       // The agent's own refusal is the run's error; a call the controller
       // cancelled (the agent silent too long) is not: its reason is.
-      if (!first.agent_status.ok() && !absl::IsCancelled(first.agent_status)) {
-        return first.agent_status;
+      const auto [agent_status, lost_reason] = run.EndOf(0);
+      if (!agent_status.ok() && !absl::IsCancelled(agent_status)) {
+        return agent_status;
       }
       return absl::DeadlineExceededError(absl::StrCat(
-          "the in-process agent sent no update: ", first.lost_reason));
+          "the in-process agent sent no update: ", lost_reason));
     }
     return absl::UnavailableError(
         "no agent ran the scenario (see the reasons above)");
