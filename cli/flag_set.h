@@ -21,20 +21,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "duration/duration.h"
 
 namespace loadtest::cli {
 
-// Parses a duration in Go's time.ParseDuration syntax: an optional sign, then
-// one or more decimal numbers (with optional fraction) each followed by a unit
-// (ns, us, µs, ms, s, m, h), e.g. "300ms", "1.5s", "1m30s", "-2h". A bare "0"
-// (optionally signed) needs no unit. Returns InvalidArgument naming `text` on
-// anything else, and when the result does not fit in int64 nanoseconds.
-absl::StatusOr<std::chrono::nanoseconds> ParseDuration(absl::string_view text);
-
-// Formats `d` as Go's time.Duration.String() does: "0s", "5ns", "10µs",
-// "1.5ms", "1.5s", "1m30s", "2h0m0s". The result parses back to `d` with
-// ParseDuration.
-std::string FormatDuration(std::chrono::nanoseconds d);
+// Durations, as duration/duration.h parses and formats them, also under
+// cli:: for the code that reads and words flags.
+using duration::FormatDuration;
+using duration::ParseDuration;
 
 class FlagSet {
  public:

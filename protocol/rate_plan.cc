@@ -10,7 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "cli/flag_set.h"
+#include "duration/duration.h"
 
 namespace loadtest::protocol {
 namespace {
@@ -33,7 +33,7 @@ absl::StatusOr<std::vector<RateStage>> ParseStages(const std::string& flag,
           "\" is not DURATION:RATE (e.g. 30s:500,2m:5000,30s:0)"));
     }
     absl::StatusOr<std::chrono::nanoseconds> duration =
-        cli::ParseDuration(part.substr(0, colon));
+        duration::ParseDuration(part.substr(0, colon));
     if (!duration.ok() || *duration < std::chrono::nanoseconds(0)) {
       return absl::InvalidArgumentError(
           absl::StrCat(flag, ": stage \"", part, "\" has a bad duration \"",
@@ -53,7 +53,7 @@ absl::StatusOr<std::vector<RateStage>> ParseStages(const std::string& flag,
 
 std::string FormatStages(const std::vector<RateStage>& stages) {
   return absl::StrJoin(stages, ",", [](std::string* out, const RateStage& s) {
-    absl::StrAppend(out, cli::FormatDuration(s.duration), ":", s.target);
+    absl::StrAppend(out, duration::FormatDuration(s.duration), ":", s.target);
   });
 }
 

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "cli/flag_set.h"
+#include "duration/duration.h"
 #include "openssl/evp.h"
 #include "status/status_macros.h"
 
@@ -23,7 +23,7 @@ constexpr size_t kMaxStages = 1000;
 
 // Exact, as the flag takes it: 168h+1ns is "168h0m0.000000001s", not a
 // rounded "604800s" that reads as within the limit.
-std::string Seconds(std::chrono::nanoseconds d) { return cli::FormatDuration(d); }
+std::string Seconds(std::chrono::nanoseconds d) { return duration::FormatDuration(d); }
 
 template <typename Enum, size_t N>
 absl::StatusOr<Enum> ParseName(const std::string& flag, const std::string& text,
@@ -294,8 +294,8 @@ absl::Status AgentLimits::Check(const RunSpec& spec,
                   absl::StrCat(max_readers), "--max-readers");
   }
   if (max_duration > std::chrono::nanoseconds(0) && spec.duration > max_duration) {
-    return refuse(cli::FormatDuration(spec.duration),
-                  cli::FormatDuration(max_duration), "--max-duration");
+    return refuse(duration::FormatDuration(spec.duration),
+                  duration::FormatDuration(max_duration), "--max-duration");
   }
   return absl::OkStatus();
 }

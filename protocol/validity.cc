@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "cli/flag_set.h"
+#include "duration/duration.h"
 
 namespace loadtest::protocol {
 
@@ -73,7 +73,7 @@ std::optional<std::string> GeneratorBoundReason(
     reasons.push_back(absl::StrFormat(
         "%.0f%% of open-loop operations started over %s late%s (p99 %.1f "
         "ms behind)",
-        100.0 * late_share, cli::FormatDuration(limits.late_by),
+        100.0 * late_share, duration::FormatDuration(limits.late_by),
         own_lag ? " with a worker free for them" : "",
         lag.Quantile(0.99) / 1e6));
   }
