@@ -3,7 +3,8 @@
 // and the checks that turn what was typed into what RunLoadTest takes. One
 // flag table for main and the flags fuzzer, so the fuzzer checks the real
 // one. Pure except that ResolveCommandLine reads a --messages=file:PATH
-// (to send it to the agents); no network (main resolves --agents and reads
+// (to send it to the agents and measure it) and draws a --seed at random
+// when none is given; no network (main resolves --agents and reads
 // credential files).
 #ifndef LOADTEST_CONTROLLER_FLAGS_H_
 #define LOADTEST_CONTROLLER_FLAGS_H_
