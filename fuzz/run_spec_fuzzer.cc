@@ -1,11 +1,11 @@
 // run_spec_fuzzer: the RunSpec an agent receives, as raw wire bytes.
 //
 // The input is parsed as a wire RunSpec (proto/loadtest.proto) and, when it
-// parses, validated as AgentService::Run validates it before accepting a
-// run, by an agent with limits; run_spec_check.h lists what must hold of
-// the answer. Most random
-// bytes do not make a valid spec; run_spec_fields_fuzzer draws each field
-// from the input instead, to reach the checks after parsing more often.
+// parses, goes through agent::AcceptRunSpec, the checks AgentService::Run
+// makes before accepting a run, by an agent with limits; run_spec_check.h
+// lists what must hold of the answer. Most random bytes do not make a valid
+// spec; run_spec_fields_fuzzer draws each field from the input instead, to
+// reach the checks after parsing more often.
 #include <cstddef>
 #include <cstdint>
 
