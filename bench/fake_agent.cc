@@ -229,7 +229,9 @@ class FakeRun : public std::enable_shared_from_this<FakeRun> {
                      agent->options().seed * 0x9e3779b97f4a7c15ULL ^
                          spec_.workload.seed,
                      agent->options().histogram_samples,
-                     agent->options().capacity) {}
+                     agent->options().capacity +
+                         agent->options().capacity_per_batch_row *
+                             static_cast<double>(spec_.store.batch_size)) {}
 
   const std::string& run_id() const { return spec_.run_id; }
 

@@ -134,6 +134,10 @@ struct FakeAgentOptions {
   uint64_t seed = 1;
   int histogram_samples = 2000;  // See UpdateSynthesizer.
   double capacity = 0;  // Writes/s its store serves (UpdateSynthesizer); 0: no limit.
+  // Writes/s its store serves per row of the run's batch size, added to
+  // `capacity`: a store whose capacity scales with -batch-size in a known
+  // way, for testing `loadtest tune`.
+  double capacity_per_batch_row = 0;
   int metrics_port = 0;          // Reported by GetStatus; nothing serves it.
 };
 

@@ -24,33 +24,31 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 struct Figure {
-  const char* label;
-  const char* key;   // In the JSON output.
+  FigureRule rule;
   const char* path;  // JSON pointer below summary/total.
-  bool higher_is_better;
-  // Differences and spreads below this are noise whatever their percent:
-  // a queue at 0.01% against 0.03% is no change, nor erratic.
-  double floor;
-  // The minimum effect is this many times --min-effect: a tail percentile
-  // moves more between identical runs than a rate does (a max is one
-  // sample), and a 5% move of a p99 is not a change anyone acts on.
-  double effect_scale;
 };
 
+// Differences and spreads below a rule's floor are noise whatever their
+// percent: a queue at 0.01% against 0.03% is no change, nor erratic. A
+// tail percentile's minimum effect is a multiple of --min-effect: it moves
+// more between identical runs than a rate does (a max is one sample), and
+// a 5% move of a p99 is not a change anyone acts on.
 constexpr Figure kFigures[] = {
-    {"writes/s", "writes_per_s", "/writes_per_s", true, 1, 1},
-    {"reads/s", "reads_per_s", "/reads_per_s", true, 1, 1},
-    {"write p50 (ms)", "write_p50_ms", "/write_latency_ms/p50", false, 0.05, 2},
-    {"write p95 (ms)", "write_p95_ms", "/write_latency_ms/p95", false, 0.05, 4},
-    {"write p99 (ms)", "write_p99_ms", "/write_latency_ms/p99", false, 0.05, 4},
-    {"write max (ms)", "write_max_ms", "/write_latency_ms/max", false, 0.05,
-     10},
-    {"read p50 (ms)", "read_p50_ms", "/read_latency_ms/p50", false, 0.05, 2},
-    {"read p95 (ms)", "read_p95_ms", "/read_latency_ms/p95", false, 0.05, 4},
-    {"read p99 (ms)", "read_p99_ms", "/read_latency_ms/p99", false, 0.05, 4},
-    {"error rate", "error_rate", "/error_rate", false, 0.001, 1},
-    {"queue utilization", "queue_utilization", "/queue_utilization", false,
-     0.01, 1},
+    {{"writes/s", "writes_per_s", true, 1, 1}, "/writes_per_s"},
+    {{"reads/s", "reads_per_s", true, 1, 1}, "/reads_per_s"},
+    {{"write p50 (ms)", "write_p50_ms", false, 0.05, 2},
+     "/write_latency_ms/p50"},
+    {{"write p95 (ms)", "write_p95_ms", false, 0.05, 4},
+     "/write_latency_ms/p95"},
+    {kWriteP99Rule, "/write_latency_ms/p99"},
+    {{"write max (ms)", "write_max_ms", false, 0.05, 10},
+     "/write_latency_ms/max"},
+    {{"read p50 (ms)", "read_p50_ms", false, 0.05, 2}, "/read_latency_ms/p50"},
+    {{"read p95 (ms)", "read_p95_ms", false, 0.05, 4}, "/read_latency_ms/p95"},
+    {{"read p99 (ms)", "read_p99_ms", false, 0.05, 4}, "/read_latency_ms/p99"},
+    {{"error rate", "error_rate", false, 0.001, 1}, "/error_rate"},
+    {{"queue utilization", "queue_utilization", false, 0.01, 1},
+     "/queue_utilization"},
 };
 
 absl::StatusOr<double> Read(const nlohmann::json& report,
@@ -171,6 +169,58 @@ nlohmann::json ParseReportFigures(std::istream& in) {
   return nlohmann::json::parse(in, keep, /*allow_exceptions=*/false);
 }
 
+ComparisonRow CompareValues(const FigureRule& f, std::vector<double> a,
+                            std::vector<double> b,
+                            const CompareOptions& options) {
+  ComparisonRow row;
+  row.figure = f.label;
+  row.key = f.key;
+  row.higher_is_better = f.higher_is_better;
+  row.a = DescribeRuns(std::move(a));
+  row.b = DescribeRuns(std::move(b));
+  const double difference = row.b.mean - row.a.mean;
+  const double scale = row.a.mean != 0 ? 100 / std::fabs(row.a.mean) : kNaN;
+  row.change_percent = difference * scale;
+  row.ci_low_percent = row.ci_high_percent = kNaN;
+  if (row.a.values.size() < 2 || row.b.values.size() < 2) {
+    row.verdict = Verdict::kUndecidable;
+    return row;
+  }
+  // Welch's interval of the difference of the means.
+  const double va = row.a.sd * row.a.sd / row.a.values.size();
+  const double vb = row.b.sd * row.b.sd / row.b.values.size();
+  const double se = std::sqrt(va + vb);
+  double half = 0;
+  if (se > 0) {
+    const double df =
+        (va + vb) * (va + vb) /
+        (va * va / (row.a.values.size() - 1) +
+         vb * vb / (row.b.values.size() - 1));
+    // A regression (an improvement) is a one-sided question: the change
+    // is beyond 0 at `confidence` when the one-sided bound is; the
+    // two-sided interval whose ends are those bounds is shown.
+    half = StudentTQuantile(options.confidence, df) * se;
+  }
+  row.ci_low_percent = (difference - half) * scale;
+  row.ci_high_percent = (difference + half) * scale;
+  const bool erratic = (row.a.cov > kErraticCov && row.a.sd > f.floor) ||
+                       (row.b.cov > kErraticCov && row.b.sd > f.floor);
+  const bool beyond_interval = difference - half > 0 || difference + half < 0;
+  const bool beyond_effect =
+      std::fabs(difference) > f.floor &&
+      std::fabs(difference) >=
+          options.min_effect * f.effect_scale * std::fabs(row.a.mean);
+  if (erratic) {
+    row.verdict = Verdict::kErratic;
+  } else if (beyond_interval && beyond_effect) {
+    const bool better = (difference > 0) == f.higher_is_better;
+    row.verdict = better ? Verdict::kImproved : Verdict::kRegressed;
+  } else {
+    row.verdict = Verdict::kNoChange;
+  }
+  return row;
+}
+
 absl::StatusOr<std::vector<ComparisonRow>> CompareRuns(
     const std::vector<nlohmann::json>& a, const std::vector<nlohmann::json>& b,
     const CompareOptions& options) {
@@ -180,10 +230,6 @@ absl::StatusOr<std::vector<ComparisonRow>> CompareRuns(
   }
   std::vector<ComparisonRow> rows;
   for (const Figure& f : kFigures) {
-    ComparisonRow row;
-    row.figure = f.label;
-    row.key = f.key;
-    row.higher_is_better = f.higher_is_better;
     std::vector<double> values[2];
     for (int side = 0; side < 2; ++side) {
       const std::vector<nlohmann::json>& reports = side == 0 ? a : b;
@@ -194,51 +240,8 @@ absl::StatusOr<std::vector<ComparisonRow>> CompareRuns(
         values[side].push_back(*v);
       }
     }
-    row.a = DescribeRuns(std::move(values[0]));
-    row.b = DescribeRuns(std::move(values[1]));
-    const double difference = row.b.mean - row.a.mean;
-    const double scale = row.a.mean != 0 ? 100 / std::fabs(row.a.mean) : kNaN;
-    row.change_percent = difference * scale;
-    row.ci_low_percent = row.ci_high_percent = kNaN;
-    if (row.a.values.size() < 2 || row.b.values.size() < 2) {
-      row.verdict = Verdict::kUndecidable;
-      rows.push_back(row);
-      continue;
-    }
-    // Welch's interval of the difference of the means.
-    const double va = row.a.sd * row.a.sd / row.a.values.size();
-    const double vb = row.b.sd * row.b.sd / row.b.values.size();
-    const double se = std::sqrt(va + vb);
-    double half = 0;
-    if (se > 0) {
-      const double df =
-          (va + vb) * (va + vb) /
-          (va * va / (row.a.values.size() - 1) +
-           vb * vb / (row.b.values.size() - 1));
-      // A regression (an improvement) is a one-sided question: the change
-      // is beyond 0 at `confidence` when the one-sided bound is; the
-      // two-sided interval whose ends are those bounds is shown.
-      half = StudentTQuantile(options.confidence, df) * se;
-    }
-    row.ci_low_percent = (difference - half) * scale;
-    row.ci_high_percent = (difference + half) * scale;
-    const bool erratic =
-        (row.a.cov > kErraticCov && row.a.sd > f.floor) ||
-        (row.b.cov > kErraticCov && row.b.sd > f.floor);
-    const bool beyond_interval = difference - half > 0 || difference + half < 0;
-    const bool beyond_effect =
-        std::fabs(difference) > f.floor &&
-        std::fabs(difference) >=
-            options.min_effect * f.effect_scale * std::fabs(row.a.mean);
-    if (erratic) {
-      row.verdict = Verdict::kErratic;
-    } else if (beyond_interval && beyond_effect) {
-      const bool better = (difference > 0) == f.higher_is_better;
-      row.verdict = better ? Verdict::kImproved : Verdict::kRegressed;
-    } else {
-      row.verdict = Verdict::kNoChange;
-    }
-    rows.push_back(row);
+    rows.push_back(
+        CompareValues(f.rule, std::move(values[0]), std::move(values[1]), options));
   }
   return rows;
 }

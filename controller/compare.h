@@ -74,6 +74,29 @@ struct ComparisonRow {
   Verdict verdict = Verdict::kNoChange;
 };
 
+// How one figure is judged: its name, whether higher is better, the
+// floor below which a difference or a spread is noise whatever its
+// percent, and the multiple of --min-effect its change must reach.
+struct FigureRule {
+  const char* label;  // e.g. "write p99 (ms)".
+  const char* key;    // JSON name, e.g. "write_p99_ms".
+  bool higher_is_better;
+  double floor;
+  double effect_scale;
+};
+// The rules of two figures `loadtest tune` also judges by: a run's write
+// p99, and find-max's sustainable rate (a rate, as writes/s).
+inline constexpr FigureRule kWriteP99Rule = {"write p99 (ms)", "write_p99_ms",
+                                             false, 0.05, 4};
+inline constexpr FigureRule kMaxRateRule = {"max rate (writes/s)",
+                                            "max_rate", true, 1, 1};
+
+// One figure's per-run values on side A and side B, judged by `rule` and
+// the verdicts above (a side with fewer than two values: undecidable).
+ComparisonRow CompareValues(const FigureRule& rule, std::vector<double> a,
+                            std::vector<double> b,
+                            const CompareOptions& options);
+
 // The Student t quantile: t such that P(T <= t) = p for `df` degrees of
 // freedom (df may be fractional, as Welch's is). p in (0, 1), df > 0.
 double StudentTQuantile(double p, double df);

@@ -325,4 +325,48 @@ std::string FindMaxCsv(const nlohmann::json& report) {
   return out;
 }
 
+std::string TuneCsvPath(const std::string& prefix) {
+  return prefix + "_tune.csv";
+}
+
+std::string TuneCsv(const nlohmann::json& report) {
+  static constexpr Column kConfigColumns[] = {
+      {"config", "/name"},
+      {"defaults", "/defaults"},
+      {"flags", "/flags"},
+      {"sync", "/sync"},
+      {"survives", "/survives"},
+      {"rate_mean", "/rate/mean"},
+      {"rate_sd", "/rate/sd"},
+      {"rate_cov", "/rate/cov"},
+      {"rate_min", "/rate/min"},
+      {"rate_max", "/rate/max"},
+      {"write_p99_ms_mean", "/write_p99_ms/mean"},
+      {"write_p99_ms_min", "/write_p99_ms/min"},
+      {"write_p99_ms_max", "/write_p99_ms/max"},
+      {"bytes_per_row", "/bytes_per_row"},
+      {"verdict", "/verdict"},
+      {"change_vs_best_percent", "/against_best/change_percent"},
+  };
+  std::vector<std::string> header = {};
+  for (const Column& c : kConfigColumns) header.push_back(c.name);
+  header.push_back("runs");
+  std::string out;
+  AppendLine(header, &out);
+  const nlohmann::json configs =
+      report.value("/tune/configs"_json_pointer, nlohmann::json::array());
+  for (const nlohmann::json& config : configs) {
+    std::vector<std::string> fields;
+    for (const Column& c : kConfigColumns) {
+      const nlohmann::json::json_pointer pointer(c.pointer);
+      fields.push_back(config.contains(pointer) ? Value(config.at(pointer))
+                                                : "");
+    }
+    fields.push_back(std::to_string(
+        config.value("runs", nlohmann::json::array()).size()));
+    AppendLine(fields, &out);
+  }
+  return out;
+}
+
 }  // namespace loadtest::controller

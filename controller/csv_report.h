@@ -34,6 +34,11 @@ std::string IntervalsCsvPath(const std::string& prefix);
 std::string FindMaxCsvPath(const std::string& prefix);
 std::string FindMaxCsv(const nlohmann::json& report);
 std::string SummaryCsvPath(const std::string& prefix);
+// `loadtest tune --csv=PREFIX`: PREFIX_tune.csv, one row per configuration
+// of the report's tune.configs (settings, sync, runs, the rate and write
+// p99 over the runs, bytes per row, verdict).
+std::string TuneCsvPath(const std::string& prefix);
+std::string TuneCsv(const nlohmann::json& report);
 
 }  // namespace loadtest::controller
 

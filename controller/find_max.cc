@@ -650,40 +650,65 @@ const char kFindMaxIntro[] =
 
 }  // namespace
 
+void RegisterFindMaxFlags(cli::FlagSet* flags, FindMaxFlags* values) {
+  flags->AddSection("Find-max");
+  flags->AddStringList("slo", &values->slo_texts,
+                       "A condition every step must meet, in --threshold's "
+                       "syntax (e.g. write_p99<100ms, each:write_p95<50ms, "
+                       "error_rate<1%). Repeatable.");
+  flags->AddDouble("start-rate", &values->options.start_rate,
+                   "The first total write rate offered (writes/s, all "
+                   "agents).");
+  flags->AddDouble("max-rate", &values->options.max_rate,
+                   "The highest total write rate offered.");
+  flags->AddInt("max-steps", &values->max_steps,
+                "The most steps the search runs (1-1000).");
+  flags->AddDuration("step-duration", &values->options.step_duration,
+                     "How long each step is measured, after its warm-up.");
+  flags->AddDuration("warmup", &values->options.warmup,
+                     "How long each step runs before it is measured (its "
+                     "figures discarded).");
+  flags->AddString("step-db", &values->options.step_db,
+                   "scratch: every step on an empty database of its own, "
+                   "-db with .find-max appended (removed at the end of an "
+                   "in-process search; -db is not touched); grow: every "
+                   "step on -db itself, the earlier steps' rows still in it.");
+  flags->AddString("precision", &values->precision_text,
+                   "Stop bisecting when the lowest failing rate is within "
+                   "this percent of the highest passing one (5% or 5).");
+}
+
+absl::StatusOr<FindMaxOptions> FindMaxOptionsFrom(const FindMaxFlags& values) {
+  FindMaxOptions options = values.options;
+  absl::string_view number = values.precision_text;
+  absl::ConsumeSuffix(&number, "%");
+  double percent = 0;
+  if (!absl::SimpleAtod(number, &percent)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--precision must be a percent such as 5% or 5, got '",
+        values.precision_text, "'"));
+  }
+  options.precision = percent / 100;
+  options.slos.clear();
+  for (const std::string& text : values.slo_texts) {
+    ASSIGN_OR_RETURN(Threshold slo, ParseThreshold(text));
+    options.slos.push_back(std::move(slo));
+  }
+  options.max_steps = static_cast<int>(
+      std::clamp<int64_t>(values.max_steps, std::numeric_limits<int>::min(),
+                          std::numeric_limits<int>::max()));
+  options.latency_bound = WriteLatencyBound(options.slos);
+  RETURN_IF_ERROR(options.Validate());
+  return options;
+}
+
 int FindMaxMain(int argc, char** argv) {
   CommandLine command_line;
   command_line.scenario.log_interval = std::chrono::seconds(1);
-  FindMaxOptions options;
-  int64_t max_steps = options.max_steps;
-  std::vector<std::string> slo_texts;
+  FindMaxFlags find_max_flags;
   cli::FlagSet flags("loadtest find-max", kFindMaxIntro);
   RegisterFlags(&flags, &command_line);
-  flags.AddSection("Find-max");
-  flags.AddStringList("slo", &slo_texts,
-                      "A condition every step must meet, in --threshold's "
-                      "syntax (e.g. write_p99<100ms, each:write_p95<50ms, "
-                      "error_rate<1%). Repeatable.");
-  flags.AddDouble("start-rate", &options.start_rate,
-                  "The first total write rate offered (writes/s, all "
-                  "agents).");
-  flags.AddDouble("max-rate", &options.max_rate,
-                  "The highest total write rate offered.");
-  flags.AddInt("max-steps", &max_steps,
-               "The most steps the search runs (1-1000).");
-  flags.AddDuration("step-duration", &options.step_duration,
-                    "How long each step is measured, after its warm-up.");
-  flags.AddDuration("warmup", &options.warmup,
-                    "How long each step runs before it is measured (its "
-                    "figures discarded).");
-  flags.AddString("step-db", &options.step_db,
-                  "scratch: every step on an empty database of its own, "
-                  "-db with .find-max appended (removed at the end of an "
-                  "in-process search; -db is not touched); grow: every "
-                  "step on -db itself, the earlier steps' rows still in it.");
-  std::string precision_text = absl::StrCat(options.precision * 100, "%");
-  flags.AddString("precision", &precision_text,
-                  "Stop bisecting when the lowest failing rate is within "
-                  "this percent of the highest passing one (5% or 5).");
+  RegisterFindMaxFlags(&flags, &find_max_flags);
   if (std::optional<int> exit_code = flags.ParseCommandLine(argc, argv)) {
     return *exit_code;
   }
@@ -692,9 +717,7 @@ int FindMaxMain(int argc, char** argv) {
                  std::string(status.message()).c_str());
     return kExitUsage;
   };
-  for (const char* flag : {"duration", "write-rate", "stages", "threshold",
-                           "threshold-preset", "abort-on-fail", "abort-grace",
-                           "out-intervals", "prometheus-targets"}) {
+  for (const char* flag : kFindMaxExcludedFlags) {
     if (flags.IsSet(flag)) {
       return usage(absl::InvalidArgumentError(absl::StrCat(
           "--", flag,
@@ -702,27 +725,10 @@ int FindMaxMain(int argc, char** argv) {
           "duration; SLOs are --slo)")));
     }
   }
-  {
-    absl::string_view number = precision_text;
-    absl::ConsumeSuffix(&number, "%");
-    double percent = 0;
-    if (!absl::SimpleAtod(number, &percent)) {
-      return usage(absl::InvalidArgumentError(absl::StrCat(
-          "--precision must be a percent such as 5% or 5, got '",
-          precision_text, "'")));
-    }
-    options.precision = percent / 100;
-  }
-  for (const std::string& text : slo_texts) {
-    absl::StatusOr<Threshold> slo = ParseThreshold(text);
-    if (!slo.ok()) return usage(slo.status());
-    options.slos.push_back(*std::move(slo));
-  }
-  options.max_steps = static_cast<int>(
-      std::clamp<int64_t>(max_steps, std::numeric_limits<int>::min(),
-                          std::numeric_limits<int>::max()));
-  options.latency_bound = WriteLatencyBound(options.slos);
-  if (absl::Status s = options.Validate(); !s.ok()) return usage(s);
+  absl::StatusOr<FindMaxOptions> parsed_options =
+      FindMaxOptionsFrom(find_max_flags);
+  if (!parsed_options.ok()) return usage(parsed_options.status());
+  const FindMaxOptions options = *std::move(parsed_options);
   // Without -writers (or a --scenario giving them), each step gets writers
   // for its rate (controller/concurrency.h).
   // With async dispatch (the default) no thread waits for a write: the

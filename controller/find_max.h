@@ -38,6 +38,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "cli/flag_set.h"
 #include "controller/aggregator.h"
 #include "controller/run.h"
 #include "controller/scenario.h"
@@ -180,6 +181,29 @@ std::string StepTableRow(size_t number, const StepResult& step);
 // behind_schedule[], passed, verdict, reason, warnings[]).
 nlohmann::json FindMaxJson(const FindMaxOptions& options,
                            const FindMaxResult& result);
+
+// find-max's own flags (--slo, --start-rate, --max-rate, --max-steps,
+// --step-duration, --warmup, --precision) as typed; `loadtest tune`
+// registers the same ones for the find-max runs it makes.
+struct FindMaxFlags {
+  FindMaxOptions options;
+  int64_t max_steps = FindMaxOptions().max_steps;
+  std::vector<std::string> slo_texts;
+  std::string precision_text = "5%";
+};
+void RegisterFindMaxFlags(cli::FlagSet* flags, FindMaxFlags* values);
+
+// The options from the typed flags: --precision read, the SLOs parsed,
+// the latency bound set, the whole validated. InvalidArgument naming the
+// flag and the value.
+absl::StatusOr<FindMaxOptions> FindMaxOptionsFrom(const FindMaxFlags& values);
+
+// The run flags that do not apply to find-max (the steps set the rate and
+// the duration; SLOs are --slo).
+inline constexpr const char* kFindMaxExcludedFlags[] = {
+    "duration",      "write-rate",  "stages",       "threshold",
+    "threshold-preset", "abort-on-fail", "abort-grace", "out-intervals",
+    "prometheus-targets"};
 
 // `loadtest find-max`: the whole command, from its arguments (after
 // "find-max") to its exit code: 0 found, 1 bad input or setup error, 2 even

@@ -71,6 +71,7 @@ const char kLoadtestIntro[] =
     "  loadtest --write-rate=2000 --readers=2 --duration=30s\n"
     "  loadtest --stages=30s:500,2m:5000,30s:0 --writers=50\n"
     "  loadtest find-max --slo='write_p99<100ms'\n"
+    "  loadtest tune --vary=batch-size:100,400 --slo='write_p99<100ms'\n"
     "  loadtest --threshold='write_p99<50ms' --threshold='error_rate<1%'\n"
     "  loadtest --threshold-preset=guide --abort-on-fail --html=report.html\n"
     "  loadtest --scenario=moderate --out=run.json --csv=run\n"
@@ -79,8 +80,8 @@ const char kLoadtestIntro[] =
     "  loadtest repeat --runs=3 --b-flags='-batch-size=5' -- "
     "--scenario=moderate --seed=11\n"
     "  loadtest compare a1.json a2.json a3.json -- b1.json b2.json b3.json\n"
-    "(loadtest find-max --help, loadtest repeat --help, loadtest compare "
-    "--help for theirs.)\n";
+    "(loadtest find-max --help, loadtest tune --help, loadtest repeat "
+    "--help, loadtest compare --help for theirs.)\n";
 
 void RegisterFlags(cli::FlagSet* flags, CommandLine* cl) {
   flags->AddSection("The original tool's flags");

@@ -1175,4 +1175,158 @@ std::string FindMaxHtmlReport(const json& report) {
   return html;
 }
 
+std::string TuneHtmlReport(const json& report) {
+  using P = json::json_pointer;
+  const json empty_object = json::object();
+  const json& tune = report.contains("tune") ? report.at("tune") : empty_object;
+  const json configs = tune.value("configs", json::array());
+  const json best = tune.value("best", json::array());
+  const bool max_rate = tune.value("objective", "max_rate") == "max_rate";
+  std::string verdict = "no configuration gave a result";
+  std::string verdict_class = "fail";
+  if (!best.empty()) {
+    verdict = absl::StrCat("best: ", best[0].value("config", ""), " ",
+                           best[0].value("label", ""), " (sync=",
+                           best[0].value("sync", ""), ")");
+    verdict_class = tune.value("interrupted", false) ? "partial" : "pass";
+  }
+  const std::string title = "OpenTrail Load tune report";
+  std::string html = absl::StrCat(
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<title>", title, "</title>\n<style>", kStyle, "</style>\n</head>\n<body>\n");
+  absl::StrAppend(&html, "<h1>", title, "</h1>\n<p><span class=\"verdict ",
+                  verdict_class, "\" id=\"verdict\">", Escape(verdict),
+                  "</span></p>\n");
+  if (!tune.value("stopped_because", "").empty()) {
+    absl::StrAppend(&html, "<p class=\"bad\">Stopped: ",
+                    Text(tune.at("stopped_because")), "</p>\n");
+  }
+  if (!tune.value("left_out", json::array()).empty()) {
+    std::vector<std::string> names;
+    for (const json& n : tune.at("left_out")) names.push_back(Text(n));
+    absl::StrAppend(&html, "<p>Runs left out: ", absl::StrJoin(names, ", "),
+                    "</p>\n");
+  }
+  html += "<h2>Best per durability tier</h2>\n";
+  for (const json& b : best) {
+    std::vector<std::string> ties;
+    for (const json& t : b.value("ties", json::array())) ties.push_back(Text(t));
+    std::vector<std::string> flags;
+    for (const json& f : b.value("flags", json::array())) flags.push_back(Text(f));
+    absl::StrAppend(
+        &html, "<p><b>sync=", Text(b.value("sync", json(""))), "</b> (survives ",
+        Text(b.value("survives", json(""))), "): ",
+        Text(b.value("config", json(""))), " ", Text(b.value("label", json(""))),
+        "<br>flags: <code>", absl::StrJoin(flags, " "), "</code><br>ties: ",
+        ties.empty() ? "none" : absl::StrJoin(ties, ", "), "<br>margin: ",
+        Text(b.value("statement", json(""))), "</p>\n");
+  }
+
+  // Write p99 against the rate, one marker per configuration.
+  struct Point {
+    std::string name, label, verdict;
+    double rate, p99;
+  };
+  std::vector<Point> points;
+  for (const json& c : configs) {
+    if (!c.contains(P("/rate/mean")) || !c.contains(P("/write_p99_ms/mean"))) {
+      continue;
+    }
+    points.push_back({c.value("name", ""), c.value("flags", json::array()).dump(),
+                      c.value("verdict", ""), Number(c, P("/rate/mean")),
+                      Number(c, P("/write_p99_ms/mean"))});
+  }
+  constexpr double kHeight = 300, kTop = 14, kBottom = 44;
+  const double plot_w = kWidth - kLeft - kRight;
+  const double plot_h = kHeight - kTop - kBottom;
+  double max_x = 0, max_y = 0;
+  for (const Point& p : points) {
+    max_x = std::max(max_x, p.rate);
+    max_y = std::max(max_y, p.p99);
+  }
+  double x_top = 1, x_step = 1, y_top = 1, y_step = 1;
+  NiceAxis(max_x, &x_top, &x_step);
+  NiceAxis(max_y, &y_top, &y_step);
+  auto x = [&](double v) { return kLeft + plot_w * v / x_top; };
+  auto y = [&](double v) { return kTop + plot_h * (1 - v / y_top); };
+  std::string svg = absl::StrFormat(
+      "<svg class=\"chart\" data-chart=\"tune\" "
+      "xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" "
+      "role=\"img\" aria-label=\"write p99 versus write rate\">\n",
+      kWidth, kHeight);
+  for (double v = 0; v <= y_top + y_step / 2; v += y_step) {
+    absl::StrAppendFormat(
+        &svg,
+        "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+        "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+        kLeft, kWidth - kRight, y(v), y(v), kLeft - 6, y(v) + 4, AxisNumber(v));
+  }
+  for (double v = 0; v <= x_top + x_step / 2; v += x_step) {
+    absl::StrAppendFormat(
+        &svg,
+        "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
+        x(v), kHeight - kBottom + 16, AxisNumber(v));
+  }
+  absl::StrAppendFormat(
+      &svg,
+      "<text class=\"axis\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s"
+      "</text>\n<text class=\"axis\" x=\"14\" y=\"%.1f\" "
+      "transform=\"rotate(-90 14 %.1f)\" text-anchor=\"middle\">write p99 "
+      "(ms)</text>\n",
+      kLeft + plot_w / 2, kHeight - 6,
+      max_rate ? "max sustainable writes/s" : "achieved writes/s",
+      kTop + plot_h / 2, kTop + plot_h / 2);
+  for (const Point& p : points) {
+    const char* color = p.verdict == "best"  ? "#2e7d32"
+                        : p.verdict == "tie" ? "#ef6c00"
+                                             : "#757575";
+    const double cx = x(p.rate), cy = y(p.p99);
+    // A diamond: a marker the browser check sees as a drawn series.
+    absl::StrAppendFormat(
+        &svg,
+        "<path class=\"series\" data-series=\"%s\" data-verdict=\"%s\" "
+        "fill=\"%s\" stroke=\"%s\" d=\"M%.1f,%.1f L%.1f,%.1f L%.1f,%.1f "
+        "L%.1f,%.1f Z\"><title>%s %s: %.0f writes/s, p99 %.2f ms, %s</title>"
+        "</path><text class=\"label\" x=\"%.1f\" y=\"%.1f\">%s</text>\n",
+        Escape(p.name), Escape(p.verdict), color, color, cx, cy - 6, cx + 6, cy,
+        cx, cy + 6, cx - 6, cy, Escape(p.name), Escape(p.label), p.rate, p.p99,
+        Escape(p.verdict), cx + 8, cy - 8, Escape(p.name));
+  }
+  svg += "</svg>\n";
+  absl::StrAppend(
+      &html,
+      "<h2>Write p99 versus rate</h2>\n<div class=\"charts\"><figure>"
+      "<figcaption>Each configuration's mean over its runs (green: best of "
+      "its tier, orange: a tie, grey: worse or without a verdict)"
+      "</figcaption>\n",
+      svg, "</figure></div>\n");
+
+  std::vector<std::vector<std::string>> rows;
+  for (const json& c : configs) {
+    std::vector<std::string> flags;
+    for (const json& f : c.value("flags", json::array())) flags.push_back(Text(f));
+    auto figure = [&c](const char* pointer, int digits) {
+      return c.contains(P(pointer)) && c.at(P(pointer)).is_number()
+                 ? Fixed(c.at(P(pointer)).get<double>(), digits)
+                 : std::string("&ndash;");
+    };
+    rows.push_back(
+        {Text(c.value("name", json(""))),
+         flags.empty() ? std::string("defaults") : absl::StrJoin(flags, " "),
+         Text(c.value("sync", json(""))),
+         std::to_string(c.value("runs", json::array()).size()),
+         figure("/rate/mean", 0), figure("/rate/min", 0), figure("/rate/max", 0),
+         figure("/write_p99_ms/mean", 2), figure("/bytes_per_row", 0),
+         Text(c.value("verdict", json("")))});
+  }
+  absl::StrAppend(&html, "<h2>Configurations</h2>\n",
+                  Table({"config", "flags", "sync", "runs",
+                         max_rate ? "max rate/s" : "writes/s", "min", "max",
+                         "p99 ms", "bytes/row", "verdict"},
+                        rows, "configs"),
+                  "</body>\n</html>\n");
+  return html;
+}
+
 }  // namespace loadtest::controller

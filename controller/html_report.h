@@ -27,6 +27,13 @@ std::string HtmlReport(const nlohmann::json& report);
 // data-passed) and the table of steps. Self-contained like HtmlReport.
 std::string FindMaxHtmlReport(const nlohmann::json& report);
 
+// `loadtest tune --html`: the best configuration per durability tier with
+// its flags, ties and margin over the defaults, a chart of write p99
+// against the rate (data-chart="tune", one marker per configuration with a
+// result: a path.series with data-series="cN" and data-verdict), and the
+// table of configurations. Self-contained like HtmlReport.
+std::string TuneHtmlReport(const nlohmann::json& report);
+
 // The data-chart names, in page order.
 inline constexpr const char* kHtmlChartNames[] = {
     "write_throughput", "read_throughput",   "write_latency",

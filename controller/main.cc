@@ -16,6 +16,7 @@
 #include "controller/flags.h"
 #include "controller/repeat.h"
 #include "controller/run.h"
+#include "controller/tune.h"
 
 namespace {
 
@@ -41,6 +42,9 @@ int main(int argc, char** argv) {
   }
   if (argc > 1 && std::string(argv[1]) == "repeat") {
     return controller::RepeatMain(argc - 1, argv + 1);
+  }
+  if (argc > 1 && std::string(argv[1]) == "tune") {
+    return controller::TuneMain(argc - 1, argv + 1);
   }
   if (argc > 1 && std::string(argv[1]) == "find-max") {
     return controller::FindMaxMain(argc - 1, argv + 1);

@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "cli/flag_set.h"
 #include "cli/signal_watcher.h"
+#include "controller/child_run.h"
 #include "controller/compare.h"
 #include "controller/run_end.h"
 #include "report/report_file.h"
@@ -29,60 +30,6 @@ namespace {
 // The flags repeat sets on each run itself.
 constexpr const char* kOwnFlags[] = {"out", "out-intervals", "csv", "html",
                                      "prometheus-targets"};
-
-// The name of flag argument `arg` ("--out=x" -> "out"), or "" when it is
-// not a flag.
-std::string FlagName(const std::string& arg) {
-  if (arg.size() < 2 || arg[0] != '-') return "";
-  const size_t dashes = arg[1] == '-' ? 2 : 1;
-  return arg.substr(dashes, arg.find('=') == std::string::npos
-                                ? std::string::npos
-                                : arg.find('=') - dashes);
-}
-
-// Runs `binary` with `args`, its stdout and stderr to `log_path`, and
-// returns how it ended: its exit code, 128 + the signal that killed it, or
-// 127 when it could not be started. `*running` holds its pid meanwhile,
-// for a signal to be passed on.
-int RunChild(const std::string& binary, const std::vector<std::string>& args,
-             const std::string& log_path, std::atomic<pid_t>* running) {
-  std::vector<std::string> argv_text = {binary};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const int log = ::open(log_path.c_str(),
-                         O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                         0644);
-  if (log < 0) return 127;
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    // The watcher blocked SIGINT/SIGTERM for this process; the run's own
-    // watcher must see them.
-    sigset_t none;
-    sigemptyset(&none);
-    pthread_sigmask(SIG_SETMASK, &none, nullptr);
-    const int null = ::open("/dev/null", O_RDONLY);
-    if (null >= 0) ::dup2(null, STDIN_FILENO);
-    ::dup2(log, STDOUT_FILENO);
-    ::dup2(log, STDERR_FILENO);
-    ::execv(binary.c_str(), argv.data());
-    const std::string why = absl::StrCat("loadtest repeat: cannot run ", binary,
-                                         ": ", std::strerror(errno), "\n");
-    (void)!::write(STDERR_FILENO, why.data(), why.size());
-    ::_exit(127);
-  }
-  ::close(log);
-  if (pid < 0) return 127;
-  running->store(pid);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  running->store(0);
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 127;
-}
 
 // The figures a person wants after each run, from its report.
 std::string RunLine(const std::string& report_path) {
@@ -234,10 +181,9 @@ int RepeatMain(int argc, char** argv) {
     }
   }
   if (a_binary.empty()) {
-    char self[4096];
-    const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n <= 0) return usage("cannot find this binary (/proc/self/exe)");
-    a_binary.assign(self, static_cast<size_t>(n));
+    absl::StatusOr<std::string> self = SelfBinary();
+    if (!self.ok()) return usage(std::string(self.status().message()));
+    a_binary = *std::move(self);
   }
   if (b_binary.empty()) b_binary = a_binary;
   for (const std::string& binary : {a_binary, b_binary}) {
@@ -285,7 +231,7 @@ int RepeatMain(int argc, char** argv) {
                     : "");
     std::fflush(stdout);
     const int code = RunChild(b ? b_binary : a_binary, args, stem + ".log",
-                              &running);
+                              &running, "loadtest repeat");
     const bool wrote = ::access((stem + ".json").c_str(), R_OK) == 0 &&
                        code != kExitUsage && code != 127;
     std::printf("repeat:   exit %d, %s (log %s.log)\n", code,

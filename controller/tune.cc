@@ -1,0 +1,1080 @@
+#include "controller/tune.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "cli/flag_set.h"
+#include "cli/signal_watcher.h"
+#include "cli/version.h"
+#include "controller/child_run.h"
+#include "controller/csv_report.h"
+#include "controller/flags.h"
+#include "controller/html_report.h"
+#include "controller/json_report.h"
+#include "controller/run_end.h"
+#include "report/report_file.h"
+#include "status/status_macros.h"
+#include "storage/audit.h"
+
+namespace loadtest::controller {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+bool IsKnob(const std::string& name) {
+  for (const char* knob : kTuneKnobs) {
+    if (name == knob) return true;
+  }
+  return false;
+}
+
+const FigureRule& ObjectiveRule(TuneObjective objective) {
+  return objective == TuneObjective::kMaxRate ? kMaxRateRule : kWriteP99Rule;
+}
+
+// "writes/s" or "ms of write p99": the objective's unit in sentences.
+const char* ObjectiveUnit(TuneObjective objective) {
+  return objective == TuneObjective::kMaxRate ? "writes/s" : "ms write p99";
+}
+
+std::string Seconds(double s) {
+  return cli::FormatDuration(std::chrono::seconds(static_cast<int64_t>(s)));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<VariedKnob>> ParseVaries(
+    const std::vector<std::string>& specs) {
+  std::vector<VariedKnob> knobs;
+  std::set<std::string> seen;
+  for (const std::string& spec : specs) {
+    const size_t colon = spec.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--vary=", spec,
+                       ": expected KNOB:VALUE,VALUE,... (e.g. "
+                       "batch-size:100,400)"));
+    }
+    VariedKnob knob;
+    knob.knob = spec.substr(0, colon);
+    if (!IsKnob(knob.knob)) {
+      std::vector<std::string> names(std::begin(kTuneKnobs),
+                                     std::end(kTuneKnobs));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--vary=", spec, ": unknown knob \"", knob.knob,
+                       "\" (one of ", absl::StrJoin(names, ", "), ")"));
+    }
+    if (!seen.insert(knob.knob).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--vary=", spec, ": ", knob.knob,
+                       " is varied twice; give its values in one --vary"));
+    }
+    const std::string values = spec.substr(colon + 1);
+    if (values.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--vary=", spec, ": no value for ", knob.knob,
+                       ": the sweep would be empty"));
+    }
+    std::set<std::string> distinct;
+    for (absl::string_view value : absl::StrSplit(values, ',')) {
+      if (value.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--vary=", spec, ": an empty value in the list"));
+      }
+      if (!distinct.insert(std::string(value)).second) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--vary=", spec, ": the value ", value, " is given twice"));
+      }
+      knob.values.emplace_back(value);
+    }
+    knobs.push_back(std::move(knob));
+  }
+  return knobs;
+}
+
+std::vector<std::string> TuneConfig::Flags() const {
+  std::vector<std::string> flags;
+  for (const auto& [knob, value] : settings) {
+    flags.push_back(absl::StrCat("--", knob, "=", value));
+  }
+  return flags;
+}
+
+std::string TuneConfig::Label() const {
+  if (settings.empty()) return "defaults";
+  std::vector<std::string> parts;
+  for (const auto& [knob, value] : settings) {
+    parts.push_back(absl::StrCat(knob, "=", value));
+  }
+  return absl::StrJoin(parts, " ");
+}
+
+std::vector<TuneConfig> CrossProduct(const std::vector<VariedKnob>& knobs) {
+  std::vector<TuneConfig> configs(1);
+  for (const VariedKnob& knob : knobs) {
+    std::vector<TuneConfig> next;
+    for (const TuneConfig& config : configs) {
+      for (const std::string& value : knob.values) {
+        TuneConfig more = config;
+        more.settings.emplace_back(knob.knob, value);
+        next.push_back(std::move(more));
+      }
+    }
+    configs = std::move(next);
+  }
+  if (knobs.empty()) return {};
+  return configs;
+}
+
+std::string SyncSurvives(const std::string& sync) {
+  if (sync == "off") {
+    return "an application crash; a power loss or OS crash may corrupt "
+           "the database";
+  }
+  if (sync == "full") return "an application crash and a power loss";
+  return "an application crash; a power loss may undo the last commits";
+}
+
+std::vector<PlannedRun> RunOrder(size_t configs, int repeats) {
+  std::vector<PlannedRun> order;
+  for (int repeat = 1; repeat <= repeats; ++repeat) {
+    for (size_t c = 0; c < configs; ++c) order.push_back({c, repeat});
+  }
+  return order;
+}
+
+std::chrono::nanoseconds EstimateFindMax(
+    const FindMaxOptions& options, std::chrono::nanoseconds per_step_overhead,
+    std::chrono::nanoseconds startup) {
+  const int doublings = static_cast<int>(std::ceil(
+      std::log2(std::max(1.0, options.max_rate / options.start_rate))));
+  const int bisections =
+      static_cast<int>(std::ceil(std::log2(1 / options.precision)));
+  const int steps = std::min(options.max_steps, doublings + 1 + bisections);
+  return startup +
+         steps * (options.warmup + options.step_duration + per_step_overhead);
+}
+
+std::vector<double> ObjectiveValues(const ConfigResult& config,
+                                    TuneObjective objective) {
+  std::vector<double> values;
+  for (const TuneRun& run : config.runs) {
+    const std::optional<double>& v =
+        objective == TuneObjective::kMaxRate ? run.rate : run.write_p99_ms;
+    if (v.has_value()) values.push_back(*v);
+  }
+  return values;
+}
+
+std::vector<TierBest> JudgeSweep(TuneObjective objective,
+                                 const CompareOptions& options,
+                                 std::vector<ConfigResult>* configs) {
+  const FigureRule& rule = ObjectiveRule(objective);
+  std::vector<std::string> tiers;
+  std::optional<size_t> defaults;
+  for (size_t i = 0; i < configs->size(); ++i) {
+    ConfigResult& c = (*configs)[i];
+    c.against_best.reset();
+    const bool held = std::all_of(c.runs.begin(), c.runs.end(),
+                                  [](const TuneRun& r) { return r.held; });
+    c.verdict = !held ? "did not hold the rate"
+                : ObjectiveValues(c, objective).empty() ? "no result"
+                                                        : "";
+    if (c.config.defaults && c.verdict.empty()) defaults = i;
+    if (c.verdict.empty() &&
+        std::find(tiers.begin(), tiers.end(), c.sync) == tiers.end()) {
+      tiers.push_back(c.sync);
+    }
+  }
+  auto mean = [&](size_t i) {
+    return DescribeRuns(ObjectiveValues((*configs)[i], objective)).mean;
+  };
+  std::vector<TierBest> bests;
+  for (const std::string& sync : tiers) {
+    TierBest tier;
+    tier.sync = sync;
+    std::optional<size_t> best;
+    for (size_t i = 0; i < configs->size(); ++i) {
+      const ConfigResult& c = (*configs)[i];
+      if (c.sync != sync || !c.verdict.empty()) continue;
+      const bool better =
+          !best.has_value() || (rule.higher_is_better ? mean(i) > mean(*best)
+                                                      : mean(i) < mean(*best));
+      if (better) best = i;
+    }
+    tier.best = *best;
+    (*configs)[*best].verdict = "best";
+    const std::vector<double> best_values =
+        ObjectiveValues((*configs)[*best], objective);
+    for (size_t i = 0; i < configs->size(); ++i) {
+      ConfigResult& c = (*configs)[i];
+      if (c.sync != sync || !c.verdict.empty()) continue;
+      c.against_best = CompareValues(rule, best_values,
+                                     ObjectiveValues(c, objective), options);
+      // Only a difference beyond the noise makes a loser.
+      const bool worse = c.against_best->verdict == Verdict::kRegressed;
+      c.verdict = worse ? "worse" : "tie";
+      if (!worse) tier.ties.push_back(i);
+    }
+    tier.defaults = defaults;
+    if (defaults.has_value() && *defaults != *best) {
+      tier.over_defaults =
+          CompareValues(rule, ObjectiveValues((*configs)[*defaults], objective),
+                        best_values, options);
+    }
+    bests.push_back(std::move(tier));
+  }
+  return bests;
+}
+
+std::string MarginStatement(const TierBest& tier,
+                            const std::vector<ConfigResult>& configs,
+                            TuneObjective objective,
+                            const CompareOptions& options) {
+  if (!tier.defaults.has_value()) {
+    return "the defaults gave no result to compare with";
+  }
+  const std::string defaults =
+      absl::StrCat("the defaults (c", *tier.defaults + 1,
+                   ", sync=", configs[*tier.defaults].sync, ")");
+  if (!tier.over_defaults.has_value()) {
+    return absl::StrCat("the defaults are the best of this tier");
+  }
+  const ComparisonRow& row = *tier.over_defaults;
+  const std::string change =
+      absl::StrFormat("%+.1f%% %s against %s", row.change_percent,
+                      ObjectiveUnit(objective), defaults);
+  const std::string bounds = absl::StrFormat(
+      "%.0f%% one-sided bounds %+.1f%% .. %+.1f%%", options.confidence * 100,
+      row.ci_low_percent, row.ci_high_percent);
+  switch (row.verdict) {
+    case Verdict::kImproved:
+      return absl::StrCat(change, " (", bounds, "): better beyond the noise");
+    case Verdict::kRegressed:
+      return absl::StrCat(change, " (", bounds,
+                          "): worse beyond the noise, the price of its tier");
+    case Verdict::kNoChange:
+      return absl::StrCat(change, " (", bounds,
+                          "): within the noise, not a proven gain");
+    case Verdict::kErratic:
+      return absl::StrCat(change,
+                          ": the runs spread too much (CoV above 30%) to "
+                          "call it");
+    case Verdict::kUndecidable:
+      return absl::StrCat(change,
+                          ": undecidable with fewer than two runs on a side");
+  }
+  return change;
+}
+
+namespace {
+
+json StatsJson(const std::vector<double>& values) {
+  if (values.empty()) return nullptr;
+  const SideStats s = DescribeRuns(values);
+  return {{"n", values.size()},
+          {"mean", s.mean},
+          {"sd", s.sd},
+          {"cov", s.cov},
+          {"min", *std::min_element(values.begin(), values.end())},
+          {"max", *std::max_element(values.begin(), values.end())},
+          {"values", values}};
+}
+
+json OptionalNumber(const std::optional<double>& v) {
+  return v.has_value() ? json(*v) : json(nullptr);
+}
+
+std::vector<double> RunFigure(const ConfigResult& c,
+                              std::optional<double> TuneRun::*field) {
+  std::vector<double> values;
+  for (const TuneRun& run : c.runs) {
+    if ((run.*field).has_value()) values.push_back(*(run.*field));
+  }
+  return values;
+}
+
+json ComparisonRowJson(const ComparisonRow& row) {
+  auto number = [](double v) {
+    return std::isfinite(v) ? json(v) : json(nullptr);
+  };
+  return {{"change_percent", number(row.change_percent)},
+          {"ci_low_percent", number(row.ci_low_percent)},
+          {"ci_high_percent", number(row.ci_high_percent)},
+          {"verdict", VerdictName(row.verdict)}};
+}
+
+std::string ConfigName(size_t index) { return absl::StrCat("c", index + 1); }
+
+// The exact flags of a configuration: its settings and its --sync.
+std::vector<std::string> FullFlags(const ConfigResult& c) {
+  std::vector<std::string> flags = c.config.Flags();
+  const bool has_sync =
+      std::any_of(c.config.settings.begin(), c.config.settings.end(),
+                  [](const auto& s) { return s.first == "sync"; });
+  if (!has_sync) flags.push_back(absl::StrCat("--sync=", c.sync));
+  return flags;
+}
+
+}  // namespace
+
+json TuneJson(const json& options, const std::vector<ConfigResult>& configs,
+              const std::vector<TierBest>& best, TuneObjective objective,
+              const CompareOptions& compare_options) {
+  json config_list = json::array();
+  for (size_t i = 0; i < configs.size(); ++i) {
+    const ConfigResult& c = configs[i];
+    json settings = json::object();
+    for (const auto& [knob, value] : c.config.settings) settings[knob] = value;
+    json runs = json::array();
+    for (const TuneRun& run : c.runs) {
+      runs.push_back({{"repeat", run.repeat},
+                      {"report", run.report},
+                      {"log", run.log},
+                      {"exit_code", run.exit_code},
+                      {"seconds", run.seconds},
+                      {"rate", OptionalNumber(run.rate)},
+                      {"write_p99_ms", OptionalNumber(run.write_p99_ms)},
+                      {"bytes_per_row", OptionalNumber(run.bytes_per_row)},
+                      {"held", run.held}});
+    }
+    const std::vector<double> bytes = RunFigure(c, &TuneRun::bytes_per_row);
+    config_list.push_back(
+        {{"name", ConfigName(i)},
+         {"defaults", c.config.defaults},
+         {"settings", settings},
+         {"flags", c.config.Flags()},
+         {"sync", c.sync},
+         {"survives", SyncSurvives(c.sync)},
+         {"db", c.db},
+         {"runs", runs},
+         {"rate", StatsJson(RunFigure(c, &TuneRun::rate))},
+         {"write_p99_ms", StatsJson(RunFigure(c, &TuneRun::write_p99_ms))},
+         {"bytes_per_row",
+          bytes.empty() ? json(nullptr) : json(DescribeRuns(bytes).mean)},
+         {"verdict", c.verdict},
+         {"against_best", c.against_best.has_value()
+                              ? ComparisonRowJson(*c.against_best)
+                              : json(nullptr)}});
+  }
+  json best_list = json::array();
+  for (const TierBest& tier : best) {
+    const ConfigResult& c = configs[tier.best];
+    std::vector<std::string> ties;
+    for (size_t t : tier.ties) ties.push_back(ConfigName(t));
+    const std::vector<double> values = ObjectiveValues(c, objective);
+    best_list.push_back(
+        {{"sync", tier.sync},
+         {"survives", SyncSurvives(tier.sync)},
+         {"config", ConfigName(tier.best)},
+         {"label", c.config.Label()},
+         {"flags", FullFlags(c)},
+         {"objective_mean", DescribeRuns(values).mean},
+         {"ties", ties},
+         {"defaults", tier.defaults.has_value()
+                          ? json(ConfigName(*tier.defaults))
+                          : json(nullptr)},
+         {"over_defaults", tier.over_defaults.has_value()
+                               ? ComparisonRowJson(*tier.over_defaults)
+                               : json(nullptr)},
+         {"statement",
+          MarginStatement(tier, configs, objective, compare_options)}});
+  }
+  return {{"objective",
+           objective == TuneObjective::kMaxRate ? "max_rate" : "write_p99"},
+          {"options", options},
+          {"configs", std::move(config_list)},
+          {"best", std::move(best_list)}};
+}
+
+std::string FormatTune(const std::vector<ConfigResult>& configs,
+                       const std::vector<TierBest>& best,
+                       TuneObjective objective, const CompareOptions& options) {
+  const bool max_rate = objective == TuneObjective::kMaxRate;
+  std::string out = absl::StrFormat(
+      "%-4s %-34s %-7s %4s %11s %21s %9s %9s  %s\n", "cfg", "settings", "sync",
+      "runs", max_rate ? "max rate/s" : "writes/s",
+      max_rate ? "rate min-max (CoV)" : "p99 min-max (CoV)", "p99 ms",
+      "bytes/row", "verdict");
+  for (size_t i = 0; i < configs.size(); ++i) {
+    const ConfigResult& c = configs[i];
+    const std::vector<double> rates = RunFigure(c, &TuneRun::rate);
+    const std::vector<double> p99s = RunFigure(c, &TuneRun::write_p99_ms);
+    const std::vector<double> bytes = RunFigure(c, &TuneRun::bytes_per_row);
+    const std::vector<double>& spread_of = max_rate ? rates : p99s;
+    std::string spread = "-";
+    if (!spread_of.empty()) {
+      const SideStats s = DescribeRuns(spread_of);
+      const double low = *std::min_element(spread_of.begin(), spread_of.end());
+      const double high = *std::max_element(spread_of.begin(), spread_of.end());
+      spread =
+          max_rate
+              ? absl::StrFormat("%.0f-%.0f (%.1f%%)", low, high, 100 * s.cov)
+              : absl::StrFormat("%.2f-%.2f (%.1f%%)", low, high, 100 * s.cov);
+    }
+    std::string label = c.config.Label();
+    if (c.config.defaults && !c.config.settings.empty()) label += " (defaults)";
+    std::string verdict = c.verdict;
+    if (c.against_best.has_value() &&
+        std::isfinite(c.against_best->change_percent)) {
+      absl::StrAppendFormat(&verdict, " (%+.1f%%)",
+                            c.against_best->change_percent);
+    }
+    absl::StrAppendFormat(
+        &out, "%-4s %-34s %-7s %4d %11s %21s %9s %9s  %s\n", ConfigName(i),
+        label, c.sync, static_cast<int>(c.runs.size()),
+        rates.empty() ? "-" : absl::StrFormat("%.0f", DescribeRuns(rates).mean),
+        spread,
+        p99s.empty() ? "-" : absl::StrFormat("%.2f", DescribeRuns(p99s).mean),
+        bytes.empty() ? "-" : absl::StrFormat("%.0f", DescribeRuns(bytes).mean),
+        verdict);
+  }
+  absl::StrAppendFormat(
+      &out,
+      "A tie cannot be told from the best with these runs (loadtest "
+      "compare's rule: a\ndifference counts when it exceeds %.0f%% of the "
+      "best%s and its %.0f%% one-sided\nbound excludes 0); worse is beyond "
+      "both. %s\n",
+      options.min_effect * 100 * ObjectiveRule(objective).effect_scale,
+      max_rate ? "" : "'s p99", options.confidence * 100,
+      max_rate ? "The p99 is the write p99 at the max rate's step."
+               : "The objective is the write p99 at the fixed rate.");
+  for (const TierBest& tier : best) {
+    const ConfigResult& c = configs[tier.best];
+    const SideStats s = DescribeRuns(ObjectiveValues(c, objective));
+    absl::StrAppendFormat(
+        &out, "\nbest at sync=%s (survives %s):\n  %s %s: ", tier.sync,
+        SyncSurvives(tier.sync), ConfigName(tier.best), c.config.Label());
+    out += max_rate ? absl::StrFormat("%.0f writes/s", s.mean)
+                    : absl::StrFormat("write p99 %.2f ms", s.mean);
+    absl::StrAppendFormat(
+        &out, " (%d run%s)\n  flags: %s\n", static_cast<int>(s.values.size()),
+        s.values.size() == 1 ? "" : "s", absl::StrJoin(FullFlags(c), " "));
+    if (!tier.ties.empty()) {
+      std::vector<std::string> ties;
+      for (size_t t : tier.ties) {
+        ties.push_back(
+            absl::StrCat(ConfigName(t), " (", configs[t].config.Label(), ")"));
+      }
+      absl::StrAppendFormat(&out, "  ties (within the noise): %s\n",
+                            absl::StrJoin(ties, ", "));
+    }
+    absl::StrAppendFormat(&out, "  margin: %s\n",
+                          MarginStatement(tier, configs, objective, options));
+  }
+  if (best.empty()) out += "\nno configuration gave a result.\n";
+  return out;
+}
+
+namespace {
+
+// Everything tune's command line binds: a run's flags (the children's),
+// find-max's, and its own.
+struct TuneCommandLine {
+  CommandLine run;
+  FindMaxFlags find_max;
+  std::vector<std::string> varies;
+  int repeats = 2;
+  std::chrono::nanoseconds budget = std::chrono::minutes(30);
+  std::string work_dir = "loadtest-tune";
+  CompareFlags compare;
+
+  TuneCommandLine() {
+    run.scenario.log_interval = std::chrono::seconds(1);
+    find_max.options.step_duration = std::chrono::seconds(10);
+    find_max.options.warmup = std::chrono::seconds(2);
+  }
+};
+
+// tune's own flags: not passed to the runs.
+constexpr const char* kTuneOwnFlags[] = {
+    "vary", "repeats", "budget",     "work-dir",  "out",
+    "csv",  "html",    "min-effect", "confidence"};
+// find-max's flags, which a fixed-rate tune does not take.
+constexpr const char* kFindMaxOwnFlags[] = {
+    "slo",           "start-rate", "max-rate", "max-steps",
+    "step-duration", "warmup",     "precision"};
+
+const char kTuneIntro[] =
+    "loadtest tune: which store settings hold the most load on this host.\n"
+    "\n"
+    "Sweeps the cross product of --vary=KNOB:V1,V2,... (repeatable) and,\n"
+    "for each configuration, runs `loadtest find-max` with every other flag\n"
+    "given here (or, with --write-rate, a run at that fixed rate whose\n"
+    "objective is the write p99) --repeats times, each as a child process\n"
+    "with its report and log in --work-dir (c1-1.json, c1-1.log, ...) and\n"
+    "its own scratch database (-db with .tune-N appended; removed afterwards\n"
+    "when in-process). The defaults (the command line without --vary's\n"
+    "settings) are always measured too. The runs go in rounds (repeat 1 of\n"
+    "every configuration, then repeat 2 ...) and --budget plans the sweep to\n"
+    "fit: runs that would not fit are left out, said up front.\n"
+    "\n"
+    "Knobs: batch-size batch-timeout queue-size batch-policy sync fts-sync\n"
+    "fts-automerge fts-crisismerge fts-pgsz temp-store cache-size-kib (the\n"
+    "run flags of the same names). Without --vary: batch-size:100,400 and\n"
+    "fts-sync:trigger,batch. Find-max's steps default to 10s after a 2s\n"
+    "warm-up here.\n"
+    "\n"
+    "The report: a table of every configuration (max rate or achieved rate,\n"
+    "its spread over the repeats, the write p99 at that rate, bytes per row\n"
+    "on disk when in-process, the --sync mode); per --sync mode (what a\n"
+    "commit survives) the best configuration with its exact flags, the ties\n"
+    "(configurations `loadtest compare`'s noise rule cannot tell from the\n"
+    "best: --min-effect, --confidence) and the best's margin over the\n"
+    "defaults with its confidence bounds. --out writes it as JSON, --csv\n"
+    "PREFIX_tune.csv, --html a page with a chart of rate against p99, a\n"
+    "point per configuration. Ctrl-C stops the sweep and reports the runs\n"
+    "done.\n"
+    "\n"
+    "Exit codes: 0 the sweep ran (or what fit the budget); 1 bad input, or\n"
+    "a run that could not start (its log says why); 130/143 interrupted.\n"
+    "\n"
+    "Examples:\n"
+    "  loadtest tune --slo='write_p99<100ms' --budget=30m --out=tune.json\n"
+    "  loadtest tune --vary=batch-size:50,100,200,400 "
+    "--vary=batch-timeout:2ms,10ms \\\n"
+    "      --vary=fts-sync:trigger,batch --repeats=3 --html=tune.html\n"
+    "  loadtest tune --write-rate=2000 --duration=30s "
+    "--vary=sync:normal,full\n";
+
+void RegisterTuneFlags(cli::FlagSet* flags, TuneCommandLine* cl) {
+  RegisterFlags(flags, &cl->run);
+  RegisterFindMaxFlags(flags, &cl->find_max);
+  flags->AddSection("Tune");
+  flags->AddStringList("vary", &cl->varies,
+                       "KNOB:V1,V2,...: a setting to sweep and its values "
+                       "(repeatable; the configurations are the cross "
+                       "product).");
+  flags->AddInt("repeats", &cl->repeats,
+                "Runs per configuration (1-20), for their spread.");
+  flags->AddDuration("budget", &cl->budget,
+                     "The time the sweep may take; runs that would not fit "
+                     "are left out (said up front).");
+  flags->AddString("work-dir", &cl->work_dir,
+                   "The folder for the runs' reports and logs (created if "
+                   "missing).");
+  RegisterCompareFlags(flags, &cl->compare);
+}
+
+// A child's command line resolved through tune's own flag table: what it
+// would run, or the error it would stop at.
+absl::StatusOr<Invocation> ResolveChild(const std::vector<std::string>& args,
+                                        bool fixed_rate) {
+  TuneCommandLine cl;
+  cli::FlagSet flags("loadtest tune", "");
+  RegisterTuneFlags(&flags, &cl);
+  std::vector<const char*> argv = {"tune"};
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  std::vector<std::string> positional;
+  RETURN_IF_ERROR(
+      flags.Parse(static_cast<int>(argv.size()), argv.data(), &positional));
+  if (!fixed_rate) RETURN_IF_ERROR(FindMaxOptionsFrom(cl.find_max).status());
+  cl.run.output = OutputOptions();
+  return ResolveCommandLine(flags, std::move(cl.run));
+}
+
+// The command line given, less tune's own flags (a flag's separate value
+// with it).
+std::vector<std::string> PassedFlags(int argc, char** argv) {
+  std::vector<std::string> passed;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const std::string name = FlagName(arg);
+    const bool own =
+        std::find(std::begin(kTuneOwnFlags), std::end(kTuneOwnFlags), name) !=
+        std::end(kTuneOwnFlags);
+    if (!own) {
+      passed.push_back(arg);
+    } else if (arg.find('=') == std::string::npos) {
+      ++i;  // Every one of tune's flags takes a value.
+    }
+  }
+  return passed;
+}
+
+void RemoveDatabase(const std::string& db) {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    ::unlink(absl::StrCat(db, suffix).c_str());
+  }
+}
+
+// Bytes of the database file per row in it; nullopt when unreadable or
+// empty.
+std::optional<double> BytesPerRow(const std::string& db) {
+  struct stat st {};
+  if (::stat(db.c_str(), &st) != 0) return std::nullopt;
+  absl::StatusOr<storage::TableMark> mark = storage::MarkTable(db);
+  if (!mark.ok() || mark->rows <= 0) return std::nullopt;
+  return static_cast<double>(st.st_size) / static_cast<double>(mark->rows);
+}
+
+// The objective's figures from a child's report.
+void ReadFigures(const json& report, bool fixed_rate, TuneRun* run) {
+  using P = json::json_pointer;
+  if (fixed_rate) {
+    const P writes("/summary/total/writes_per_s");
+    const P offered("/summary/total/offered_write_rate");
+    const P p99("/summary/total/write_latency_ms/p99");
+    if (report.contains(writes) && report.at(writes).is_number()) {
+      run->rate = report.at(writes).get<double>();
+      if (report.contains(offered) && report.at(offered).is_number()) {
+        run->held = *run->rate >= 0.95 * report.at(offered).get<double>();
+      }
+    }
+    if (report.contains(p99) && report.at(p99).is_number()) {
+      run->write_p99_ms = report.at(p99).get<double>();
+    }
+    return;
+  }
+  const json& find_max = report.value("find_max", json::object());
+  const json max_rate = find_max.value("max_rate", json(nullptr));
+  if (max_rate.is_number()) {
+    run->rate = max_rate.get<double>();
+    for (const json& step : find_max.value("steps", json::array())) {
+      if (step.value("passed", false) &&
+          step.value("offered_rate", -1.0) == *run->rate) {
+        const P p99("/write_latency_ms/p99");
+        if (step.contains(p99) && step.at(p99).is_number()) {
+          run->write_p99_ms = step.at(p99).get<double>();
+        }
+      }
+    }
+  } else if (!find_max.value("steps", json::array()).empty() &&
+             !find_max.value("interrupted", false) &&
+             find_max.value("error", json(nullptr)).is_null()) {
+    run->rate = 0;  // Even the start rate failed: a result, not a gap.
+  }
+}
+
+// "c2 repeat 2, c3 repeats 1-2": runs left out, by configuration.
+std::string LeftOutText(const std::vector<PlannedRun>& runs) {
+  std::map<size_t, std::vector<int>> by_config;
+  for (const PlannedRun& r : runs) by_config[r.config].push_back(r.repeat);
+  std::vector<std::string> parts;
+  for (const auto& [config, repeats] : by_config) {
+    parts.push_back(absl::StrCat(ConfigName(config), " repeat",
+                                 repeats.size() == 1 ? " " : "s ",
+                                 absl::StrJoin(repeats, ",")));
+  }
+  return absl::StrJoin(parts, "; ");
+}
+
+}  // namespace
+
+int TuneMain(int argc, char** argv) {
+  TuneCommandLine cl;
+  cli::FlagSet flags("loadtest tune", kTuneIntro);
+  RegisterTuneFlags(&flags, &cl);
+  if (std::optional<int> exit_code = flags.ParseCommandLine(argc, argv)) {
+    return *exit_code;
+  }
+  auto usage = [](const std::string& message) {
+    std::fprintf(stderr, "loadtest tune: %s\n", message.c_str());
+    return kExitUsage;
+  };
+  const bool fixed_rate = flags.IsSet("write-rate");
+  const TuneObjective objective =
+      fixed_rate ? TuneObjective::kWriteP99 : TuneObjective::kMaxRate;
+  for (const char* flag : kFindMaxOwnFlags) {
+    if (fixed_rate && flags.IsSet(flag)) {
+      return usage(absl::StrCat("--", flag,
+                                " is find-max's; a tune with "
+                                "--write-rate runs at that fixed rate: leave "
+                                "it out"));
+    }
+  }
+  for (const char* flag : kFindMaxExcludedFlags) {
+    if (!fixed_rate && flags.IsSet(flag)) {
+      return usage(absl::StrCat(
+          "--", flag,
+          " does not apply to tune's find-max runs (the steps "
+          "set the rate and the duration; SLOs are --slo); give --write-rate "
+          "for fixed-rate runs"));
+    }
+  }
+  for (const char* flag : {"out-intervals", "prometheus-targets"}) {
+    if (flags.IsSet(flag)) {
+      return usage(absl::StrCat("--", flag,
+                                " does not apply to tune (each "
+                                "run's report is in --work-dir)"));
+    }
+  }
+  if (cl.repeats < 1 || cl.repeats > 20) {
+    return usage(
+        absl::StrCat("--repeats must be between 1 and 20, got ", cl.repeats));
+  }
+  const absl::StatusOr<CompareOptions> compare_options =
+      CompareOptionsFrom(cl.compare);
+  if (!compare_options.ok()) {
+    return usage(std::string(compare_options.status().message()));
+  }
+  const bool default_sweep = !flags.IsSet("vary");
+  const std::vector<std::string> specs =
+      default_sweep ? std::vector<std::string>(std::begin(kDefaultVaries),
+                                               std::end(kDefaultVaries))
+                    : cl.varies;
+  absl::StatusOr<std::vector<VariedKnob>> knobs = ParseVaries(specs);
+  if (!knobs.ok()) return usage(std::string(knobs.status().message()));
+  if (knobs->empty()) return usage("--vary names no knob: the sweep is empty");
+  for (const VariedKnob& knob : *knobs) {
+    if (flags.IsSet(knob.knob)) {
+      return usage(absl::StrCat("--", knob.knob, " is varied by --vary=",
+                                knob.knob, ":...: leave it out"));
+    }
+  }
+  if (cl.budget <= std::chrono::nanoseconds(0)) {
+    return usage(absl::StrCat("--budget must be more than 0s, got ",
+                              cli::FormatDuration(cl.budget)));
+  }
+  std::optional<FindMaxOptions> find_max;
+  if (!fixed_rate) {
+    absl::StatusOr<FindMaxOptions> options = FindMaxOptionsFrom(cl.find_max);
+    if (!options.ok()) return usage(std::string(options.status().message()));
+    find_max = *options;
+  }
+
+  // The children's command line: what was given, less tune's own flags,
+  // plus what every run must share (one seed: the same messages for every
+  // configuration) and tune's defaults for find-max's steps.
+  std::vector<std::string> base = PassedFlags(argc, argv);
+  int64_t seed = cl.run.scenario.seed;
+  if (!flags.IsSet("seed") || seed == 0) {
+    seed = RandomSeed();
+    base.push_back(absl::StrCat("--seed=", seed));
+  }
+  if (!flags.IsSet("log-interval")) base.push_back("--log-interval=1s");
+  if (find_max.has_value()) {
+    if (!flags.IsSet("step-duration")) {
+      base.push_back(absl::StrCat(
+          "--step-duration=", cli::FormatDuration(find_max->step_duration)));
+    }
+    if (!flags.IsSet("warmup")) {
+      base.push_back(
+          absl::StrCat("--warmup=", cli::FormatDuration(find_max->warmup)));
+    }
+  }
+  const absl::StatusOr<Invocation> resolved = ResolveChild(base, fixed_rate);
+  if (!resolved.ok()) return usage(std::string(resolved.status().message()));
+  const Invocation& base_run = *resolved;
+  const size_t agents_hint = base_run.distributed ? 2 : 1;
+  const std::string base_fingerprint =
+      WorkloadFingerprint(base_run.scenario, agents_hint);
+  // Each value alone first, so that an error names it.
+  for (const VariedKnob& knob : *knobs) {
+    for (const std::string& value : knob.values) {
+      std::vector<std::string> args = base;
+      args.push_back(absl::StrCat("--", knob.knob, "=", value));
+      absl::StatusOr<Invocation> run = ResolveChild(args, fixed_rate);
+      if (!run.ok()) {
+        return usage(absl::StrCat("--vary=", knob.knob, ":", value, ": ",
+                                  run.status().message()));
+      }
+    }
+  }
+  std::vector<ConfigResult> configs;
+  std::set<std::string> fingerprints;
+  for (const TuneConfig& config : CrossProduct(*knobs)) {
+    std::vector<std::string> args = base;
+    for (const std::string& f : config.Flags()) args.push_back(f);
+    absl::StatusOr<Invocation> run = ResolveChild(args, fixed_rate);
+    if (!run.ok()) {
+      return usage(absl::StrCat("--vary: the configuration ", config.Label(),
+                                " cannot run: ", run.status().message()));
+    }
+    const std::string fingerprint =
+        WorkloadFingerprint(run->scenario, agents_hint);
+    if (!fingerprints.insert(fingerprint).second) {
+      return usage(absl::StrCat("--vary: the configuration ", config.Label(),
+                                " is the same setting as another one"));
+    }
+    ConfigResult result;
+    result.config = config;
+    result.config.defaults = fingerprint == base_fingerprint;
+    result.sync = run->scenario.sync;
+    configs.push_back(std::move(result));
+  }
+  if (!fingerprints.count(base_fingerprint)) {
+    ConfigResult defaults;
+    defaults.config.defaults = true;
+    defaults.sync = base_run.scenario.sync;
+    configs.insert(configs.begin(), std::move(defaults));
+  }
+  const bool in_process = !base_run.distributed;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    configs[i].db = absl::StrCat(base_run.scenario.db, ".tune-", i + 1);
+    struct stat st {};
+    if (in_process && ::lstat(configs[i].db.c_str(), &st) == 0) {
+      return usage(absl::StrCat(
+          "-db: ", configs[i].db,
+          " exists (left by an earlier tune?); tune "
+          "runs each configuration on a scratch database of its own and "
+          "removes it: remove that file or choose another -db"));
+    }
+  }
+
+  // The plan: what one step and one run take, and what fits the budget.
+  const auto step = fixed_rate ? base_run.scenario.duration
+                               : find_max->warmup + find_max->step_duration;
+  if (cl.budget < step) {
+    return usage(absl::StrCat("--budget=", cli::FormatDuration(cl.budget),
+                              " is too small for one ",
+                              fixed_rate ? "run (-duration "
+                                         : "find-max step (warmup + "
+                                           "step-duration ",
+                              cli::FormatDuration(step), ")"));
+  }
+  const std::chrono::nanoseconds overhead =
+      std::chrono::seconds(1) +
+      (in_process ? std::chrono::nanoseconds(0) : base_run.options.start_delay);
+  const std::chrono::nanoseconds estimate =
+      fixed_rate
+          ? base_run.scenario.duration + overhead + std::chrono::seconds(2)
+          : EstimateFindMax(*find_max, overhead, std::chrono::seconds(2));
+  const std::vector<PlannedRun> order = RunOrder(configs.size(), cl.repeats);
+  const size_t fit =
+      std::min<size_t>(order.size(), static_cast<size_t>(cl.budget / estimate));
+  if (fit == 0) {
+    return usage(absl::StrCat(
+        "--budget=", cli::FormatDuration(cl.budget), " fits no whole run: ",
+        fixed_rate ? "a run" : "a find-max run", " takes up to about ",
+        cli::FormatDuration(
+            std::chrono::duration_cast<std::chrono::seconds>(estimate)),
+        fixed_rate ? ""
+                   : " (lower --max-steps or --max-rate, or raise "
+                     "--budget)"));
+  }
+  std::vector<PlannedRun> planned(order.begin(), order.begin() + fit);
+  std::vector<PlannedRun> left_out(order.begin() + fit, order.end());
+
+  const std::string csv_path = cl.run.output.csv_prefix.empty()
+                                   ? ""
+                                   : TuneCsvPath(cl.run.output.csv_prefix);
+  std::vector<report::OutputFile> kept;
+  if (in_process) {
+    for (const ConfigResult& c : configs) kept.push_back({"-db", c.db});
+  }
+  if (absl::Status s =
+          report::CheckOutputFiles({{"--out", cl.run.output.out_path},
+                                    {"--csv", csv_path},
+                                    {"--html", cl.run.output.html_path}},
+                                   kept);
+      !s.ok()) {
+    return usage(std::string(s.message()));
+  }
+  if (::mkdir(cl.work_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return usage(absl::StrCat("cannot create --work-dir ", cl.work_dir, ": ",
+                              std::strerror(errno)));
+  }
+  absl::StatusOr<std::string> binary = SelfBinary();
+  if (!binary.ok()) return usage(std::string(binary.status().message()));
+
+  std::printf(
+      "loadtest tune: %zu configurations x %d repeats of %s, %s; seed %lld; "
+      "each run up to about %s, budget %s\n",
+      configs.size(), cl.repeats, fixed_rate ? "a fixed-rate run" : "find-max",
+      fixed_rate ? "objective: the write p99" : "objective: the max rate",
+      static_cast<long long>(seed),
+      cli::FormatDuration(
+          std::chrono::duration_cast<std::chrono::seconds>(estimate))
+          .c_str(),
+      cli::FormatDuration(cl.budget).c_str());
+  for (size_t i = 0; i < configs.size(); ++i) {
+    std::printf(
+        "  %s: %s%s, sync=%s\n", ConfigName(i).c_str(),
+        configs[i].config.Label().c_str(),
+        configs[i].config.defaults && !configs[i].config.settings.empty()
+            ? " (the defaults)"
+            : "",
+        configs[i].sync.c_str());
+  }
+  if (!left_out.empty()) {
+    std::printf("tune: the budget fits %zu of %zu runs; left out: %s\n",
+                planned.size(), order.size(), LeftOutText(left_out).c_str());
+  }
+  std::fflush(stdout);
+
+  std::atomic<pid_t> running{0};
+  cli::SignalWatcher signals([&running](int signal_number) {
+    if (const pid_t pid = running.load(); pid > 0) ::kill(pid, signal_number);
+  });
+  const auto started_at = std::chrono::system_clock::now();
+  const Clock::time_point started = Clock::now();
+  std::string stopped_because;
+  bool failed = false;
+  double measured_seconds = 0;
+  size_t runs_done = 0;
+  size_t next = 0;
+  for (; next < planned.size() && signals.received() == 0; ++next) {
+    const PlannedRun& p = planned[next];
+    ConfigResult& c = configs[p.config];
+    const double elapsed =
+        std::chrono::duration<double>(Clock::now() - started).count();
+    const double left =
+        std::chrono::duration<double>(cl.budget).count() - elapsed;
+    const double expected =
+        runs_done > 0 ? measured_seconds / runs_done
+                      : std::chrono::duration<double>(estimate).count();
+    if (expected > left) {
+      stopped_because =
+          absl::StrCat("the budget: ", Seconds(left),
+                       " left, a run takes about ", Seconds(expected));
+      break;
+    }
+    const std::string stem =
+        absl::StrCat(cl.work_dir, "/", ConfigName(p.config), "-", p.repeat);
+    std::printf(
+        "tune: run %zu of %zu: %s (%s) repeat %d; %s elapsed, %s of "
+        "the budget left\n",
+        next + 1, planned.size(), ConfigName(p.config).c_str(),
+        c.config.Label().c_str(), p.repeat, Seconds(elapsed).c_str(),
+        Seconds(left).c_str());
+    std::fflush(stdout);
+    std::vector<std::string> args;
+    if (!fixed_rate) args.push_back("find-max");
+    args.insert(args.end(), base.begin(), base.end());
+    for (const std::string& f : c.config.Flags()) args.push_back(f);
+    args.push_back("--db=" + c.db);
+    args.push_back("--out=" + stem + ".json");
+    if (in_process) RemoveDatabase(c.db);
+    ::unlink((stem + ".json").c_str());
+    const Clock::time_point run_start = Clock::now();
+    TuneRun run;
+    run.repeat = p.repeat;
+    run.report = stem + ".json";
+    run.log = stem + ".log";
+    run.exit_code = RunChild(*binary, args, run.log, &running, "loadtest tune");
+    run.seconds =
+        std::chrono::duration<double>(Clock::now() - run_start).count();
+    if (signals.received() != 0) {
+      std::printf(
+          "tune:   interrupted (exit %d); its figures are not "
+          "counted\n",
+          run.exit_code);
+      break;
+    }
+    absl::StatusOr<json> report = ReadJsonFile(run.report);
+    if (run.exit_code == kExitUsage || run.exit_code == 127 || !report.ok()) {
+      // A run that could not start will not start the next time either.
+      std::fprintf(stderr,
+                   "loadtest tune: run %s-%d failed (exit %d); see %s\n",
+                   ConfigName(p.config).c_str(), p.repeat, run.exit_code,
+                   run.log.c_str());
+      failed = true;
+      stopped_because =
+          absl::StrCat("run ", ConfigName(p.config), "-", p.repeat,
+                       " failed (exit ", run.exit_code, ")");
+      break;
+    }
+    ReadFigures(*report, fixed_rate, &run);
+    if (in_process) run.bytes_per_row = BytesPerRow(c.db);
+    ++runs_done;
+    measured_seconds += run.seconds;
+    std::string figures = "no rate";
+    if (run.rate.has_value()) {
+      figures = fixed_rate ? absl::StrFormat("%.0f writes/s", *run.rate)
+                           : absl::StrFormat("max rate %.0f/s", *run.rate);
+    }
+    if (run.write_p99_ms.has_value()) {
+      absl::StrAppendFormat(&figures, ", write p99 %.2f ms", *run.write_p99_ms);
+    }
+    if (!run.held) figures += " (did not hold the rate)";
+    std::printf("tune:   exit %d in %s: %s (log %s)\n", run.exit_code,
+                Seconds(run.seconds).c_str(), figures.c_str(), run.log.c_str());
+    std::fflush(stdout);
+    c.runs.push_back(std::move(run));
+  }
+  if (in_process) {
+    for (const ConfigResult& c : configs) RemoveDatabase(c.db);
+  }
+  if (signals.received() != 0) {
+    stopped_because =
+        absl::StrCat("interrupted by signal ", signals.received());
+  }
+  std::vector<PlannedRun> not_run(
+      planned.begin() + std::min(next, planned.size()), planned.end());
+  if (!stopped_because.empty() && !not_run.empty()) {
+    std::printf("tune: stopped (%s); not run: %s\n", stopped_because.c_str(),
+                LeftOutText(not_run).c_str());
+  }
+  left_out.insert(left_out.begin(), not_run.begin(), not_run.end());
+
+  const std::vector<TierBest> best =
+      JudgeSweep(objective, *compare_options, &configs);
+  std::printf("\n%s",
+              FormatTune(configs, best, objective, *compare_options).c_str());
+  std::fflush(stdout);
+
+  std::vector<std::string> left_out_names;
+  for (const PlannedRun& r : left_out) {
+    left_out_names.push_back(absl::StrCat(ConfigName(r.config), "-", r.repeat));
+  }
+  json varies = json::array();
+  for (const VariedKnob& k : *knobs) {
+    varies.push_back({{"knob", k.knob}, {"values", k.values}});
+  }
+  const json options = {
+      {"mode", in_process ? "in-process" : "distributed"},
+      {"repeats", cl.repeats},
+      {"budget", cli::FormatDuration(cl.budget)},
+      {"estimate_per_run",
+       cli::FormatDuration(
+           std::chrono::duration_cast<std::chrono::seconds>(estimate))},
+      {"varies", varies},
+      {"default_sweep", default_sweep},
+      {"run_flags", base},
+      {"seed", seed},
+      {"min_effect", compare_options->min_effect},
+      {"confidence", compare_options->confidence},
+      {"work_dir", cl.work_dir}};
+  json tune = TuneJson(options, configs, best, objective, *compare_options);
+  tune["planned_runs"] = order.size();
+  tune["runs_done"] = runs_done;
+  tune["left_out"] = left_out_names;
+  tune["interrupted"] = signals.received() != 0;
+  tune["stopped_because"] = stopped_because;
+  const json report = {
+      {"tool", {{"name", "loadtest tune"}, {"version", cli::kVersion}}},
+      {"parameters", ScenarioJson(base_run.scenario)},
+      {"run",
+       {{"mode", in_process ? "in-process" : "distributed"},
+        {"seed", seed},
+        {"started_at", FormatUtc(started_at)},
+        {"ended_at", FormatUtc(std::chrono::system_clock::now())}}},
+      {"tune", tune}};
+  absl::Status written = absl::OkStatus();
+  if (!cl.run.output.out_path.empty()) {
+    written.Update(WriteJsonFile(cl.run.output.out_path, report));
+    if (written.ok())
+      std::printf("report: %s\n", cl.run.output.out_path.c_str());
+  }
+  if (!csv_path.empty() && written.ok()) {
+    written.Update(report::WriteTextFile(csv_path, TuneCsv(report)));
+    if (written.ok()) std::printf("csv: %s\n", csv_path.c_str());
+  }
+  if (!cl.run.output.html_path.empty() && written.ok()) {
+    written.Update(
+        report::WriteTextFile(cl.run.output.html_path, TuneHtmlReport(report)));
+    if (written.ok())
+      std::printf("html: %s\n", cl.run.output.html_path.c_str());
+  }
+  if (!written.ok()) return usage(std::string(written.message()));
+  if (signals.received() != 0) return 128 + signals.received();
+  return failed ? kExitUsage : kExitOk;
+}
+
+}  // namespace loadtest::controller
