@@ -212,9 +212,11 @@ std::vector<TierBest> JudgeSweep(TuneObjective objective,
     for (size_t i = 0; i < configs->size(); ++i) {
       const ConfigResult& c = (*configs)[i];
       if (c.sync != sync || !c.verdict.empty()) continue;
-      const bool better =
-          !best.has_value() || (rule.higher_is_better ? mean(i) > mean(*best)
-                                                      : mean(i) < mean(*best));
+      // On equal means the defaults win: nothing to change for nothing.
+      const bool better = !best.has_value() ||
+                          (rule.higher_is_better ? mean(i) > mean(*best)
+                                                 : mean(i) < mean(*best)) ||
+                          (mean(i) == mean(*best) && c.config.defaults);
       if (better) best = i;
     }
     tier.best = *best;
@@ -427,8 +429,8 @@ std::string FormatTune(const std::vector<ConfigResult>& configs,
               ? absl::StrFormat("%.0f-%.0f (%.1f%%)", low, high, 100 * s.cov)
               : absl::StrFormat("%.2f-%.2f (%.1f%%)", low, high, 100 * s.cov);
     }
-    std::string label = c.config.Label();
-    if (c.config.defaults && !c.config.settings.empty()) label += " (defaults)";
+    const std::string name =
+        absl::StrCat(ConfigName(i), c.config.defaults ? "*" : "");
     std::string verdict = c.verdict;
     if (c.against_best.has_value() &&
         std::isfinite(c.against_best->change_percent)) {
@@ -436,8 +438,8 @@ std::string FormatTune(const std::vector<ConfigResult>& configs,
                             c.against_best->change_percent);
     }
     absl::StrAppendFormat(
-        &out, "%-4s %-34s %-7s %4d %11s %21s %9s %9s  %s\n", ConfigName(i),
-        label, c.sync, static_cast<int>(c.runs.size()),
+        &out, "%-4s %-34s %-7s %4d %11s %21s %9s %9s  %s\n", name,
+        c.config.Label(), c.sync, static_cast<int>(c.runs.size()),
         rates.empty() ? "-" : absl::StrFormat("%.0f", DescribeRuns(rates).mean),
         spread,
         p99s.empty() ? "-" : absl::StrFormat("%.2f", DescribeRuns(p99s).mean),
@@ -446,7 +448,8 @@ std::string FormatTune(const std::vector<ConfigResult>& configs,
   }
   absl::StrAppendFormat(
       &out,
-      "A tie cannot be told from the best with these runs (loadtest "
+      "* the defaults.\nA tie cannot be told from the best with these runs "
+      "(loadtest "
       "compare's rule: a\ndifference counts when it exceeds %.0f%% of the "
       "best%s and its %.0f%% one-sided\nbound excludes 0); worse is beyond "
       "both. %s\n",
@@ -808,11 +811,19 @@ int TuneMain(int argc, char** argv) {
     result.sync = run->scenario.sync;
     configs.push_back(std::move(result));
   }
-  if (!fingerprints.count(base_fingerprint)) {
-    ConfigResult defaults;
-    defaults.config.defaults = true;
-    defaults.sync = base_run.scenario.sync;
-    configs.insert(configs.begin(), std::move(defaults));
+  // The defaults are c1 (added when the sweep does not hold them): run
+  // first in every round, so that a budget that runs short keeps what the
+  // margin is measured against.
+  auto defaults =
+      std::find_if(configs.begin(), configs.end(),
+                   [](const ConfigResult& c) { return c.config.defaults; });
+  if (defaults != configs.end()) {
+    std::rotate(configs.begin(), defaults, defaults + 1);
+  } else {
+    ConfigResult added;
+    added.config.defaults = true;
+    added.sync = base_run.scenario.sync;
+    configs.insert(configs.begin(), std::move(added));
   }
   const bool in_process = !base_run.distributed;
   for (size_t i = 0; i < configs.size(); ++i) {
@@ -894,13 +905,9 @@ int TuneMain(int argc, char** argv) {
           .c_str(),
       cli::FormatDuration(cl.budget).c_str());
   for (size_t i = 0; i < configs.size(); ++i) {
-    std::printf(
-        "  %s: %s%s, sync=%s\n", ConfigName(i).c_str(),
-        configs[i].config.Label().c_str(),
-        configs[i].config.defaults && !configs[i].config.settings.empty()
-            ? " (the defaults)"
-            : "",
-        configs[i].sync.c_str());
+    std::printf("  %s: %s%s\n", ConfigName(i).c_str(),
+                absl::StrJoin(FullFlags(configs[i]), " ").c_str(),
+                configs[i].config.defaults ? " (the defaults)" : "");
   }
   if (!left_out.empty()) {
     std::printf("tune: the budget fits %zu of %zu runs; left out: %s\n",

@@ -170,6 +170,19 @@ TEST(JudgeSweepTest, AFixedRateSweepPrefersTheLowestP99AmongThoseThatHeld) {
   EXPECT_EQ(configs[2].verdict, "did not hold the rate");
 }
 
+TEST(JudgeSweepTest, OnEqualMeansTheDefaultsAreTheBest) {
+  std::vector<ConfigResult> configs = {
+      Config("50", "normal", {3000, 3000}),
+      Config("100", "normal", {3000, 3000}, /*defaults=*/true),
+  };
+  const std::vector<TierBest> best =
+      JudgeSweep(TuneObjective::kMaxRate, CompareOptions(), &configs);
+  ASSERT_EQ(best.size(), 1u);
+  EXPECT_EQ(best[0].best, 1u);
+  EXPECT_THAT(best[0].ties, ElementsAre(0u));
+  EXPECT_FALSE(best[0].over_defaults.has_value());
+}
+
 TEST(SyncSurvivesTest, NamesWhatEachModeSurvives) {
   EXPECT_THAT(SyncSurvives("full"), HasSubstr("power loss"));
   EXPECT_THAT(SyncSurvives("normal"), HasSubstr("may undo the last commits"));
