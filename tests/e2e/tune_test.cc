@@ -343,5 +343,37 @@ TEST(TuneTest, InProcessMeasuresBytesPerRowAndRemovesItsDatabases) {
   EXPECT_FALSE(std::filesystem::exists(dir.File("logs.db")));
 }
 
+// With --write-rate every run is a plain run at that rate, judged on its
+// write p99.
+TEST(TuneTest, AFixedRateSweepJudgesTheWriteP99) {
+  TempDir dir;
+  const ProcessResult r = RunAndWait(
+      {LOADTEST_BIN, "tune", "-db=" + dir.File("logs.db"), "--metrics-port=0",
+       "--write-rate=200", "--duration=2s", "--vary=sync:normal,full",
+       "--repeats=1", "--log-interval=500ms", "--readers=0",
+       "--work-dir=" + dir.File("work"), "--out=" + dir.File("tune.json")});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.stdout_text, HasSubstr("objective: the write p99"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("best at sync=normal"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("best at sync=full"));
+  const json report = ReadReport(dir.File("tune.json"));
+  ASSERT_TRUE(report.is_object()) << "no JSON report";
+  EXPECT_EQ(report["tune"]["objective"], "write_p99");
+  ASSERT_EQ(report["tune"]["configs"].size(), 2u);
+  for (const json& c : report["tune"]["configs"]) {
+    SCOPED_TRACE(c.dump());
+    ASSERT_EQ(c["runs"].size(), 1u);
+    EXPECT_GT(c["runs"][0]["rate"].get<double>(), 0);
+    EXPECT_TRUE(c["runs"][0]["write_p99_ms"].is_number());
+    // A run's report, not find-max's.
+    const json run = ReadReport(c["runs"][0]["report"].get<std::string>());
+    EXPECT_TRUE(run.contains("summary")) << "not a run report";
+  }
+  // Each tier has its own best: two tiers, two bests.
+  ASSERT_EQ(report["tune"]["best"].size(), 2u);
+  EXPECT_EQ(report["tune"]["best"][1]["survives"],
+            "an application crash and a power loss");
+}
+
 }  // namespace
 }  // namespace loadtest
