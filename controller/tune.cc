@@ -944,12 +944,14 @@ int TuneMain(int argc, char** argv) {
     }
     const std::string stem =
         absl::StrCat(cl.work_dir, "/", ConfigName(p.config), "-", p.repeat);
+    // The steps of the run are in its log as it goes.
     std::printf(
-        "tune: run %zu of %zu: %s (%s) repeat %d; %s elapsed, %s of "
-        "the budget left\n",
+        "tune: run %zu of %zu: %s (%s) repeat %d; %s elapsed, about %s to "
+        "go, %s of the budget left (steps: %s.log)\n",
         next + 1, planned.size(), ConfigName(p.config).c_str(),
         c.config.Label().c_str(), p.repeat, Seconds(elapsed).c_str(),
-        Seconds(left).c_str());
+        Seconds(expected * static_cast<double>(planned.size() - next)).c_str(),
+        Seconds(left).c_str(), stem.c_str());
     std::fflush(stdout);
     std::vector<std::string> args;
     if (!fixed_rate) args.push_back("find-max");
