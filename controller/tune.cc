@@ -510,8 +510,8 @@ constexpr const char* kTuneOwnFlags[] = {
     "csv",  "html",    "min-effect", "confidence"};
 // find-max's flags, which a fixed-rate tune does not take.
 constexpr const char* kFindMaxOwnFlags[] = {
-    "slo",           "start-rate", "max-rate", "max-steps",
-    "step-duration", "warmup",     "precision"};
+    "slo",           "start-rate", "max-rate",  "max-steps",
+    "step-duration", "warmup",     "precision", "step-db"};
 
 const char kTuneIntro[] =
     "loadtest tune: which store settings hold the most load on this host.\n"
@@ -610,9 +610,13 @@ std::vector<std::string> PassedFlags(int argc, char** argv) {
   return passed;
 }
 
+// Removes a configuration's database and find-max's scratch one beside it
+// (find-max removes that itself, unless it was killed).
 void RemoveDatabase(const std::string& db) {
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-    ::unlink(absl::StrCat(db, suffix).c_str());
+  for (const std::string& file : {db, ScratchDbPath(db)}) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      ::unlink(absl::StrCat(file, suffix).c_str());
+    }
   }
 }
 
@@ -641,6 +645,16 @@ void ReadFigures(const json& report, bool fixed_rate, TuneRun* run) {
     }
     if (report.contains(p99) && report.at(p99).is_number()) {
       run->write_p99_ms = report.at(p99).get<double>();
+    }
+    // The database's size at the end over the rows in it, as the run's
+    // store and audit measured them (on agents too).
+    const P db_bytes("/summary/total/store/db_bytes");
+    const P rows("/audit/rows_in_db");
+    if (report.contains(db_bytes) && report.at(db_bytes).is_number() &&
+        report.contains(rows) && report.at(rows).is_number() &&
+        report.at(rows).get<double>() > 0) {
+      run->bytes_per_row =
+          report.at(db_bytes).get<double>() / report.at(rows).get<double>();
     }
     return;
   }
@@ -990,7 +1004,11 @@ int TuneMain(int argc, char** argv) {
       break;
     }
     ReadFigures(*report, fixed_rate, &run);
-    if (in_process) run.bytes_per_row = BytesPerRow(c.db);
+    // find-max's steps leave no database behind (each on a scratch one it
+    // removes) unless --step-db=grow: then the file is measured.
+    if (in_process && !run.bytes_per_row.has_value()) {
+      run.bytes_per_row = BytesPerRow(c.db);
+    }
     ++runs_done;
     measured_seconds += run.seconds;
     std::string figures = "no rate";

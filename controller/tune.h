@@ -8,9 +8,9 @@
 // (controller/child_run.h): each with its own --out report and log in
 // --work-dir, and its own scratch database (-db with ".tune-N" appended,
 // removed afterwards when in-process). The runs go in rounds: repeat 1 of
-// every configuration, then repeat 2 ..., so that a --budget that runs out
-// drops repeats before configurations and the host's drift over the sitting
-// falls on every configuration alike.
+// every configuration, the defaults first, then repeat 2 ..., so that a
+// --budget that runs out drops repeats before configurations and the
+// host's drift over the sitting falls on every configuration alike.
 //
 // The verdicts reuse `loadtest compare`'s noise rule (CompareValues): per
 // durability tier (the --sync mode), the configuration with the best mean
@@ -102,8 +102,9 @@ struct TuneRun {
   double seconds = 0;
   // The objective's figures: find-max's max rate (0 when even the start
   // rate failed) or the run's achieved writes/s; the write p99 at that
-  // rate; the database's bytes per row (in-process only). nullopt when the
-  // report did not give them.
+  // rate; the database's bytes per row (a fixed-rate run's report, or the
+  // file in-process when find-max left it: --step-db=grow). nullopt when
+  // not measured.
   std::optional<double> rate;
   std::optional<double> write_p99_ms;
   std::optional<double> bytes_per_row;
