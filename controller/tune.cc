@@ -691,143 +691,168 @@ std::string LeftOutText(const std::vector<PlannedRun>& runs) {
   return absl::StrJoin(parts, "; ");
 }
 
-}  // namespace
-
-int TuneMain(int argc, char** argv) {
-  TuneCommandLine cl;
-  cli::FlagSet flags("loadtest tune", kTuneIntro);
-  RegisterTuneFlags(&flags, &cl);
-  if (std::optional<int> exit_code = flags.ParseCommandLine(argc, argv)) {
-    return *exit_code;
-  }
-  auto usage = [](const std::string& message) {
-    std::fprintf(stderr, "loadtest tune: %s\n", message.c_str());
-    return kExitUsage;
-  };
-  const bool fixed_rate = flags.IsSet("write-rate");
-  const TuneObjective objective =
-      fixed_rate ? TuneObjective::kWriteP99 : TuneObjective::kMaxRate;
+// The flags that do not go with the objective, and tune's own ranges.
+absl::Status CheckTuneFlags(const cli::FlagSet& flags,
+                            const TuneCommandLine& cl, bool fixed_rate) {
   for (const char* flag : kFindMaxOwnFlags) {
     if (fixed_rate && flags.IsSet(flag)) {
-      return usage(absl::StrCat("--", flag,
-                                " is find-max's; a tune with "
-                                "--write-rate runs at that fixed rate: leave "
-                                "it out"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag,
+                       " is find-max's; a tune with --write-rate runs at "
+                       "that fixed rate: leave it out"));
     }
   }
   for (const char* flag : kFindMaxExcludedFlags) {
     if (!fixed_rate && flags.IsSet(flag)) {
-      return usage(absl::StrCat(
+      return absl::InvalidArgumentError(absl::StrCat(
           "--", flag,
-          " does not apply to tune's find-max runs (the steps "
-          "set the rate and the duration; SLOs are --slo); give --write-rate "
-          "for fixed-rate runs"));
+          " does not apply to tune's find-max runs (the steps set the rate "
+          "and the duration; SLOs are --slo); give --write-rate for "
+          "fixed-rate runs"));
     }
   }
   for (const char* flag : {"out-intervals", "prometheus-targets"}) {
     if (flags.IsSet(flag)) {
-      return usage(absl::StrCat("--", flag,
-                                " does not apply to tune (each "
-                                "run's report is in --work-dir)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag,
+                       " does not apply to tune (each run's report is in "
+                       "--work-dir)"));
     }
   }
   if (cl.repeats < 1 || cl.repeats > 20) {
-    return usage(
+    return absl::InvalidArgumentError(
         absl::StrCat("--repeats must be between 1 and 20, got ", cl.repeats));
   }
-  const absl::StatusOr<CompareOptions> compare_options =
-      CompareOptionsFrom(cl.compare);
-  if (!compare_options.ok()) {
-    return usage(std::string(compare_options.status().message()));
+  if (cl.budget <= std::chrono::nanoseconds(0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--budget must be more than 0s, got ", cli::FormatDuration(cl.budget)));
   }
-  const bool default_sweep = !flags.IsSet("vary");
-  const std::vector<std::string> specs =
-      default_sweep ? std::vector<std::string>(std::begin(kDefaultVaries),
-                                               std::end(kDefaultVaries))
-                    : cl.varies;
-  absl::StatusOr<std::vector<VariedKnob>> knobs = ParseVaries(specs);
-  if (!knobs.ok()) return usage(std::string(knobs.status().message()));
-  if (knobs->empty()) return usage("--vary names no knob: the sweep is empty");
-  for (const VariedKnob& knob : *knobs) {
+  return absl::OkStatus();
+}
+
+// Everything decided before the first run.
+struct Sweep {
+  bool fixed_rate = false;
+  TuneObjective objective = TuneObjective::kMaxRate;
+  CompareOptions compare;
+  std::optional<FindMaxOptions> find_max;
+  std::vector<VariedKnob> knobs;
+  bool default_sweep = false;
+  // The flags every run gets before its configuration's, --db and --out.
+  std::vector<std::string> base;
+  int64_t seed = 0;
+  Invocation base_run;  // `base` resolved.
+  bool in_process = true;
+  std::vector<ConfigResult> configs;
+  std::chrono::nanoseconds estimate{0};  // The longest a run takes.
+  std::vector<PlannedRun> order;         // Every run of the sweep.
+  std::vector<PlannedRun> planned;       // Those the budget fits.
+  std::vector<PlannedRun> left_out;
+  std::string csv_path;
+  std::string binary;
+};
+
+// The knobs, the objective's options and the children's common flags:
+// what was given, less tune's own flags, plus what every run must share
+// (one seed: the same messages for every configuration) and tune's
+// defaults for find-max's steps.
+absl::Status ReadSweep(const cli::FlagSet& flags, const TuneCommandLine& cl,
+                       int argc, char** argv, Sweep* sweep) {
+  sweep->fixed_rate = flags.IsSet("write-rate");
+  sweep->objective =
+      sweep->fixed_rate ? TuneObjective::kWriteP99 : TuneObjective::kMaxRate;
+  RETURN_IF_ERROR(CheckTuneFlags(flags, cl, sweep->fixed_rate));
+  ASSIGN_OR_RETURN(sweep->compare, CompareOptionsFrom(cl.compare));
+  sweep->default_sweep = !flags.IsSet("vary");
+  ASSIGN_OR_RETURN(
+      sweep->knobs,
+      ParseVaries(sweep->default_sweep
+                      ? std::vector<std::string>(std::begin(kDefaultVaries),
+                                                 std::end(kDefaultVaries))
+                      : cl.varies));
+  if (sweep->knobs.empty()) {
+    return absl::InvalidArgumentError(
+        "--vary names no knob: the sweep is empty");
+  }
+  for (const VariedKnob& knob : sweep->knobs) {
     if (flags.IsSet(knob.knob)) {
-      return usage(absl::StrCat("--", knob.knob, " is varied by --vary=",
-                                knob.knob, ":...: leave it out"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", knob.knob, " is varied by --vary=", knob.knob,
+                       ":...: leave it out"));
     }
   }
-  if (cl.budget <= std::chrono::nanoseconds(0)) {
-    return usage(absl::StrCat("--budget must be more than 0s, got ",
-                              cli::FormatDuration(cl.budget)));
+  if (!sweep->fixed_rate) {
+    ASSIGN_OR_RETURN(sweep->find_max, FindMaxOptionsFrom(cl.find_max));
   }
-  std::optional<FindMaxOptions> find_max;
-  if (!fixed_rate) {
-    absl::StatusOr<FindMaxOptions> options = FindMaxOptionsFrom(cl.find_max);
-    if (!options.ok()) return usage(std::string(options.status().message()));
-    find_max = *options;
+  sweep->base = PassedFlags(argc, argv);
+  sweep->seed = cl.run.scenario.seed;
+  if (!flags.IsSet("seed") || sweep->seed == 0) {
+    sweep->seed = RandomSeed();
+    sweep->base.push_back(absl::StrCat("--seed=", sweep->seed));
   }
-
-  // The children's command line: what was given, less tune's own flags,
-  // plus what every run must share (one seed: the same messages for every
-  // configuration) and tune's defaults for find-max's steps.
-  std::vector<std::string> base = PassedFlags(argc, argv);
-  int64_t seed = cl.run.scenario.seed;
-  if (!flags.IsSet("seed") || seed == 0) {
-    seed = RandomSeed();
-    base.push_back(absl::StrCat("--seed=", seed));
-  }
-  if (!flags.IsSet("log-interval")) base.push_back("--log-interval=1s");
-  if (find_max.has_value()) {
+  if (!flags.IsSet("log-interval")) sweep->base.push_back("--log-interval=1s");
+  if (sweep->find_max.has_value()) {
     if (!flags.IsSet("step-duration")) {
-      base.push_back(absl::StrCat(
-          "--step-duration=", cli::FormatDuration(find_max->step_duration)));
+      sweep->base.push_back(
+          absl::StrCat("--step-duration=",
+                       cli::FormatDuration(sweep->find_max->step_duration)));
     }
     if (!flags.IsSet("warmup")) {
-      base.push_back(
-          absl::StrCat("--warmup=", cli::FormatDuration(find_max->warmup)));
+      sweep->base.push_back(absl::StrCat(
+          "--warmup=", cli::FormatDuration(sweep->find_max->warmup)));
     }
   }
-  const absl::StatusOr<Invocation> resolved = ResolveChild(base, fixed_rate);
-  if (!resolved.ok()) return usage(std::string(resolved.status().message()));
-  const Invocation& base_run = *resolved;
-  const size_t agents_hint = base_run.distributed ? 2 : 1;
+  ASSIGN_OR_RETURN(sweep->base_run,
+                   ResolveChild(sweep->base, sweep->fixed_rate));
+  sweep->in_process = !sweep->base_run.distributed;
+  return absl::OkStatus();
+}
+
+// The configurations, each checked through the flag table: a value alone
+// first (so that an error names it), then every combination. The defaults
+// are c1 (added when the sweep does not hold them): run first in every
+// round, so that a budget that runs short keeps what the margin is
+// measured against.
+absl::Status MakeConfigs(Sweep* sweep) {
+  const size_t agents_hint = sweep->in_process ? 1 : 2;
   const std::string base_fingerprint =
-      WorkloadFingerprint(base_run.scenario, agents_hint);
-  // Each value alone first, so that an error names it.
-  for (const VariedKnob& knob : *knobs) {
+      WorkloadFingerprint(sweep->base_run.scenario, agents_hint);
+  for (const VariedKnob& knob : sweep->knobs) {
     for (const std::string& value : knob.values) {
-      std::vector<std::string> args = base;
+      std::vector<std::string> args = sweep->base;
       args.push_back(absl::StrCat("--", knob.knob, "=", value));
-      absl::StatusOr<Invocation> run = ResolveChild(args, fixed_rate);
-      if (!run.ok()) {
-        return usage(absl::StrCat("--vary=", knob.knob, ":", value, ": ",
-                                  run.status().message()));
+      if (absl::StatusOr<Invocation> run =
+              ResolveChild(args, sweep->fixed_rate);
+          !run.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--vary=", knob.knob, ":", value, ": ", run.status().message()));
       }
     }
   }
-  std::vector<ConfigResult> configs;
   std::set<std::string> fingerprints;
-  for (const TuneConfig& config : CrossProduct(*knobs)) {
-    std::vector<std::string> args = base;
+  for (const TuneConfig& config : CrossProduct(sweep->knobs)) {
+    std::vector<std::string> args = sweep->base;
     for (const std::string& f : config.Flags()) args.push_back(f);
-    absl::StatusOr<Invocation> run = ResolveChild(args, fixed_rate);
+    absl::StatusOr<Invocation> run = ResolveChild(args, sweep->fixed_rate);
     if (!run.ok()) {
-      return usage(absl::StrCat("--vary: the configuration ", config.Label(),
-                                " cannot run: ", run.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--vary: the configuration ", config.Label(),
+                       " cannot run: ", run.status().message()));
     }
     const std::string fingerprint =
         WorkloadFingerprint(run->scenario, agents_hint);
     if (!fingerprints.insert(fingerprint).second) {
-      return usage(absl::StrCat("--vary: the configuration ", config.Label(),
-                                " is the same setting as another one"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--vary: the configuration ", config.Label(),
+                       " is the same setting as another one"));
     }
     ConfigResult result;
     result.config = config;
     result.config.defaults = fingerprint == base_fingerprint;
     result.sync = run->scenario.sync;
-    configs.push_back(std::move(result));
+    sweep->configs.push_back(std::move(result));
   }
-  // The defaults are c1 (added when the sweep does not hold them): run
-  // first in every round, so that a budget that runs short keeps what the
-  // margin is measured against.
+  std::vector<ConfigResult>& configs = sweep->configs;
   auto defaults =
       std::find_if(configs.begin(), configs.end(),
                    [](const ConfigResult& c) { return c.config.defaults; });
@@ -836,123 +861,184 @@ int TuneMain(int argc, char** argv) {
   } else {
     ConfigResult added;
     added.config.defaults = true;
-    added.sync = base_run.scenario.sync;
+    added.sync = sweep->base_run.scenario.sync;
     configs.insert(configs.begin(), std::move(added));
   }
-  const bool in_process = !base_run.distributed;
   for (size_t i = 0; i < configs.size(); ++i) {
-    configs[i].db = absl::StrCat(base_run.scenario.db, ".tune-", i + 1);
+    configs[i].db = absl::StrCat(sweep->base_run.scenario.db, ".tune-", i + 1);
     struct stat st {};
-    if (in_process && ::lstat(configs[i].db.c_str(), &st) == 0) {
-      return usage(absl::StrCat(
+    if (sweep->in_process && ::lstat(configs[i].db.c_str(), &st) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
           "-db: ", configs[i].db,
-          " exists (left by an earlier tune?); tune "
-          "runs each configuration on a scratch database of its own and "
-          "removes it: remove that file or choose another -db"));
+          " exists (left by an earlier tune?); tune runs each configuration "
+          "on a scratch database of its own and removes it: remove that "
+          "file or choose another -db"));
     }
   }
+  return absl::OkStatus();
+}
 
-  // The plan: what one step and one run take, and what fits the budget.
-  const auto step = fixed_rate ? base_run.scenario.duration
-                               : find_max->warmup + find_max->step_duration;
-  if (cl.budget < step) {
-    return usage(absl::StrCat("--budget=", cli::FormatDuration(cl.budget),
-                              " is too small for one ",
-                              fixed_rate ? "run (-duration "
-                                         : "find-max step (warmup + "
-                                           "step-duration ",
-                              cli::FormatDuration(step), ")"));
+// What one step and one run take, and which runs fit the budget.
+absl::Status PlanSweep(std::chrono::nanoseconds budget, int repeats,
+                       Sweep* sweep) {
+  const Scenario& scenario = sweep->base_run.scenario;
+  const auto step = sweep->fixed_rate ? scenario.duration
+                                      : sweep->find_max->warmup +
+                                            sweep->find_max->step_duration;
+  if (budget < step) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--budget=", cli::FormatDuration(budget), " is too small for one ",
+        sweep->fixed_rate ? "run (-duration "
+                          : "find-max step (warmup + step-duration ",
+        cli::FormatDuration(step), ")"));
   }
   const std::chrono::nanoseconds overhead =
-      std::chrono::seconds(1) +
-      (in_process ? std::chrono::nanoseconds(0) : base_run.options.start_delay);
-  const std::chrono::nanoseconds estimate =
-      fixed_rate
-          ? base_run.scenario.duration + overhead + std::chrono::seconds(2)
-          : EstimateFindMax(*find_max, overhead, std::chrono::seconds(2));
-  const std::vector<PlannedRun> order = RunOrder(configs.size(), cl.repeats);
-  const size_t fit =
-      std::min<size_t>(order.size(), static_cast<size_t>(cl.budget / estimate));
+      std::chrono::seconds(1) + (sweep->in_process
+                                     ? std::chrono::nanoseconds(0)
+                                     : sweep->base_run.options.start_delay);
+  sweep->estimate = sweep->fixed_rate
+                        ? scenario.duration + overhead + std::chrono::seconds(2)
+                        : EstimateFindMax(*sweep->find_max, overhead,
+                                          std::chrono::seconds(2));
+  sweep->order = RunOrder(sweep->configs.size(), repeats);
+  const size_t fit = std::min<size_t>(
+      sweep->order.size(), static_cast<size_t>(budget / sweep->estimate));
   if (fit == 0) {
-    return usage(absl::StrCat(
-        "--budget=", cli::FormatDuration(cl.budget), " fits no whole run: ",
-        fixed_rate ? "a run" : "a find-max run", " takes up to about ",
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--budget=", cli::FormatDuration(budget), " fits no whole run: ",
+        sweep->fixed_rate ? "a run" : "a find-max run", " takes up to about ",
         cli::FormatDuration(
-            std::chrono::duration_cast<std::chrono::seconds>(estimate)),
-        fixed_rate ? ""
-                   : " (lower --max-steps or --max-rate, or raise "
-                     "--budget)"));
+            std::chrono::duration_cast<std::chrono::seconds>(sweep->estimate)),
+        sweep->fixed_rate ? ""
+                          : " (lower --max-steps or --max-rate, or raise "
+                            "--budget)"));
   }
-  std::vector<PlannedRun> planned(order.begin(), order.begin() + fit);
-  std::vector<PlannedRun> left_out(order.begin() + fit, order.end());
+  sweep->planned.assign(sweep->order.begin(), sweep->order.begin() + fit);
+  sweep->left_out.assign(sweep->order.begin() + fit, sweep->order.end());
+  return absl::OkStatus();
+}
 
-  const std::string csv_path = cl.run.output.csv_prefix.empty()
-                                   ? ""
-                                   : TuneCsvPath(cl.run.output.csv_prefix);
+// The output files checked, the work folder made, this binary found.
+absl::Status PrepareFiles(const TuneCommandLine& cl, Sweep* sweep) {
+  const OutputOptions& output = cl.run.output;
+  sweep->csv_path =
+      output.csv_prefix.empty() ? "" : TuneCsvPath(output.csv_prefix);
   std::vector<report::OutputFile> kept;
-  if (in_process) {
-    for (const ConfigResult& c : configs) kept.push_back({"-db", c.db});
+  if (sweep->in_process) {
+    for (const ConfigResult& c : sweep->configs) kept.push_back({"-db", c.db});
   }
-  if (absl::Status s =
-          report::CheckOutputFiles({{"--out", cl.run.output.out_path},
-                                    {"--csv", csv_path},
-                                    {"--html", cl.run.output.html_path}},
-                                   kept);
-      !s.ok()) {
-    return usage(std::string(s.message()));
-  }
+  RETURN_IF_ERROR(report::CheckOutputFiles({{"--out", output.out_path},
+                                            {"--csv", sweep->csv_path},
+                                            {"--html", output.html_path}},
+                                           kept));
   if (::mkdir(cl.work_dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return usage(absl::StrCat("cannot create --work-dir ", cl.work_dir, ": ",
-                              std::strerror(errno)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot create --work-dir ", cl.work_dir, ": ", std::strerror(errno)));
   }
-  absl::StatusOr<std::string> binary = SelfBinary();
-  if (!binary.ok()) return usage(std::string(binary.status().message()));
+  ASSIGN_OR_RETURN(sweep->binary, SelfBinary());
+  return absl::OkStatus();
+}
 
+void PrintPlan(const TuneCommandLine& cl, const Sweep& sweep) {
   std::printf(
       "loadtest tune: %zu configurations x %d repeats of %s, %s; seed %lld; "
       "each run up to about %s, budget %s\n",
-      configs.size(), cl.repeats, fixed_rate ? "a fixed-rate run" : "find-max",
-      fixed_rate ? "objective: the write p99" : "objective: the max rate",
-      static_cast<long long>(seed),
+      sweep.configs.size(), cl.repeats,
+      sweep.fixed_rate ? "a fixed-rate run" : "find-max",
+      sweep.fixed_rate ? "objective: the write p99" : "objective: the max rate",
+      static_cast<long long>(sweep.seed),
       cli::FormatDuration(
-          std::chrono::duration_cast<std::chrono::seconds>(estimate))
+          std::chrono::duration_cast<std::chrono::seconds>(sweep.estimate))
           .c_str(),
       cli::FormatDuration(cl.budget).c_str());
-  for (size_t i = 0; i < configs.size(); ++i) {
+  for (size_t i = 0; i < sweep.configs.size(); ++i) {
     std::printf("  %s: %s%s\n", ConfigName(i).c_str(),
-                absl::StrJoin(FullFlags(configs[i]), " ").c_str(),
-                configs[i].config.defaults ? " (the defaults)" : "");
+                absl::StrJoin(FullFlags(sweep.configs[i]), " ").c_str(),
+                sweep.configs[i].config.defaults ? " (the defaults)" : "");
   }
-  if (!left_out.empty()) {
+  if (!sweep.left_out.empty()) {
     std::printf("tune: the budget fits %zu of %zu runs; left out: %s\n",
-                planned.size(), order.size(), LeftOutText(left_out).c_str());
+                sweep.planned.size(), sweep.order.size(),
+                LeftOutText(sweep.left_out).c_str());
   }
   std::fflush(stdout);
+}
 
-  std::atomic<pid_t> running{0};
-  cli::SignalWatcher signals([&running](int signal_number) {
-    if (const pid_t pid = running.load(); pid > 0) ::kill(pid, signal_number);
-  });
-  const auto started_at = std::chrono::system_clock::now();
-  const Clock::time_point started = Clock::now();
-  std::string stopped_because;
-  bool failed = false;
-  double measured_seconds = 0;
+// One run of a configuration as a child process, its figures read back;
+// `*ok` false when it could not start or wrote no report.
+TuneRun RunOne(const Sweep& sweep, const ConfigResult& c,
+               const std::string& stem, int repeat, std::atomic<pid_t>* running,
+               bool* ok) {
+  std::vector<std::string> args;
+  if (!sweep.fixed_rate) args.push_back("find-max");
+  args.insert(args.end(), sweep.base.begin(), sweep.base.end());
+  for (const std::string& f : c.config.Flags()) args.push_back(f);
+  args.push_back("--db=" + c.db);
+  args.push_back("--out=" + stem + ".json");
+  if (sweep.in_process) RemoveDatabase(c.db);
+  ::unlink((stem + ".json").c_str());
+  const Clock::time_point start = Clock::now();
+  TuneRun run;
+  run.repeat = repeat;
+  run.report = stem + ".json";
+  run.log = stem + ".log";
+  run.exit_code =
+      RunChild(sweep.binary, args, run.log, running, "loadtest tune");
+  run.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  absl::StatusOr<json> report = ReadJsonFile(run.report);
+  *ok = run.exit_code != kExitUsage && run.exit_code != 127 && report.ok();
+  if (!*ok) return run;
+  ReadFigures(*report, sweep.fixed_rate, &run);
+  // find-max's steps leave no database behind (each on a scratch one it
+  // removes) unless --step-db=grow: then the file is measured.
+  if (sweep.in_process && !run.bytes_per_row.has_value()) {
+    run.bytes_per_row = BytesPerRow(c.db);
+  }
+  return run;
+}
+
+std::string RunFigures(const TuneRun& run, bool fixed_rate) {
+  std::string figures = "no rate";
+  if (run.rate.has_value()) {
+    figures = fixed_rate ? absl::StrFormat("%.0f writes/s", *run.rate)
+                         : absl::StrFormat("max rate %.0f/s", *run.rate);
+  }
+  if (run.write_p99_ms.has_value()) {
+    absl::StrAppendFormat(&figures, ", write p99 %.2f ms", *run.write_p99_ms);
+  }
+  if (!run.held) figures += " (did not hold the rate)";
+  return figures;
+}
+
+// How the sweep ended.
+struct SweepEnd {
   size_t runs_done = 0;
+  bool failed = false;  // A run could not start.
+  std::string stopped_because;
+  std::vector<PlannedRun> not_run;  // Planned but not run.
+};
+
+// Runs the planned runs in order while the budget leaves room for one
+// (the runs so far on average, else the estimate) and no signal came.
+SweepEnd RunSweep(const TuneCommandLine& cl, const cli::SignalWatcher& signals,
+                  std::atomic<pid_t>* running, Sweep* sweep) {
+  SweepEnd end;
+  const Clock::time_point started = Clock::now();
+  const double budget_s = std::chrono::duration<double>(cl.budget).count();
+  double measured_seconds = 0;
   size_t next = 0;
-  for (; next < planned.size() && signals.received() == 0; ++next) {
-    const PlannedRun& p = planned[next];
-    ConfigResult& c = configs[p.config];
+  for (; next < sweep->planned.size() && signals.received() == 0; ++next) {
+    const PlannedRun& p = sweep->planned[next];
+    ConfigResult& c = sweep->configs[p.config];
     const double elapsed =
         std::chrono::duration<double>(Clock::now() - started).count();
-    const double left =
-        std::chrono::duration<double>(cl.budget).count() - elapsed;
     const double expected =
-        runs_done > 0 ? measured_seconds / runs_done
-                      : std::chrono::duration<double>(estimate).count();
-    if (expected > left) {
-      stopped_because =
-          absl::StrCat("the budget: ", Seconds(left),
+        end.runs_done > 0
+            ? measured_seconds / static_cast<double>(end.runs_done)
+            : std::chrono::duration<double>(sweep->estimate).count();
+    if (expected > budget_s - elapsed) {
+      end.stopped_because =
+          absl::StrCat("the budget: ", Seconds(budget_s - elapsed),
                        " left, a run takes about ", Seconds(expected));
       break;
     }
@@ -962,27 +1048,14 @@ int TuneMain(int argc, char** argv) {
     std::printf(
         "tune: run %zu of %zu: %s (%s) repeat %d; %s elapsed, about %s to "
         "go, %s of the budget left (steps: %s.log)\n",
-        next + 1, planned.size(), ConfigName(p.config).c_str(),
+        next + 1, sweep->planned.size(), ConfigName(p.config).c_str(),
         c.config.Label().c_str(), p.repeat, Seconds(elapsed).c_str(),
-        Seconds(expected * static_cast<double>(planned.size() - next)).c_str(),
-        Seconds(left).c_str(), stem.c_str());
+        Seconds(expected * static_cast<double>(sweep->planned.size() - next))
+            .c_str(),
+        Seconds(budget_s - elapsed).c_str(), stem.c_str());
     std::fflush(stdout);
-    std::vector<std::string> args;
-    if (!fixed_rate) args.push_back("find-max");
-    args.insert(args.end(), base.begin(), base.end());
-    for (const std::string& f : c.config.Flags()) args.push_back(f);
-    args.push_back("--db=" + c.db);
-    args.push_back("--out=" + stem + ".json");
-    if (in_process) RemoveDatabase(c.db);
-    ::unlink((stem + ".json").c_str());
-    const Clock::time_point run_start = Clock::now();
-    TuneRun run;
-    run.repeat = p.repeat;
-    run.report = stem + ".json";
-    run.log = stem + ".log";
-    run.exit_code = RunChild(*binary, args, run.log, &running, "loadtest tune");
-    run.seconds =
-        std::chrono::duration<double>(Clock::now() - run_start).count();
+    bool ok = false;
+    TuneRun run = RunOne(*sweep, c, stem, p.repeat, running, &ok);
     if (signals.received() != 0) {
       std::printf(
           "tune:   interrupted (exit %d); its figures are not "
@@ -990,118 +1063,155 @@ int TuneMain(int argc, char** argv) {
           run.exit_code);
       break;
     }
-    absl::StatusOr<json> report = ReadJsonFile(run.report);
-    if (run.exit_code == kExitUsage || run.exit_code == 127 || !report.ok()) {
+    if (!ok) {
       // A run that could not start will not start the next time either.
       std::fprintf(stderr,
                    "loadtest tune: run %s-%d failed (exit %d); see %s\n",
                    ConfigName(p.config).c_str(), p.repeat, run.exit_code,
                    run.log.c_str());
-      failed = true;
-      stopped_because =
+      end.failed = true;
+      end.stopped_because =
           absl::StrCat("run ", ConfigName(p.config), "-", p.repeat,
                        " failed (exit ", run.exit_code, ")");
       break;
     }
-    ReadFigures(*report, fixed_rate, &run);
-    // find-max's steps leave no database behind (each on a scratch one it
-    // removes) unless --step-db=grow: then the file is measured.
-    if (in_process && !run.bytes_per_row.has_value()) {
-      run.bytes_per_row = BytesPerRow(c.db);
-    }
-    ++runs_done;
+    ++end.runs_done;
     measured_seconds += run.seconds;
-    std::string figures = "no rate";
-    if (run.rate.has_value()) {
-      figures = fixed_rate ? absl::StrFormat("%.0f writes/s", *run.rate)
-                           : absl::StrFormat("max rate %.0f/s", *run.rate);
-    }
-    if (run.write_p99_ms.has_value()) {
-      absl::StrAppendFormat(&figures, ", write p99 %.2f ms", *run.write_p99_ms);
-    }
-    if (!run.held) figures += " (did not hold the rate)";
     std::printf("tune:   exit %d in %s: %s (log %s)\n", run.exit_code,
-                Seconds(run.seconds).c_str(), figures.c_str(), run.log.c_str());
+                Seconds(run.seconds).c_str(),
+                RunFigures(run, sweep->fixed_rate).c_str(), run.log.c_str());
     std::fflush(stdout);
     c.runs.push_back(std::move(run));
   }
-  if (in_process) {
-    for (const ConfigResult& c : configs) RemoveDatabase(c.db);
+  if (sweep->in_process) {
+    for (const ConfigResult& c : sweep->configs) RemoveDatabase(c.db);
   }
   if (signals.received() != 0) {
-    stopped_because =
+    end.stopped_because =
         absl::StrCat("interrupted by signal ", signals.received());
   }
-  std::vector<PlannedRun> not_run(
-      planned.begin() + std::min(next, planned.size()), planned.end());
-  if (!stopped_because.empty() && !not_run.empty()) {
-    std::printf("tune: stopped (%s); not run: %s\n", stopped_because.c_str(),
-                LeftOutText(not_run).c_str());
+  end.not_run.assign(sweep->planned.begin() + next, sweep->planned.end());
+  if (!end.stopped_because.empty() && !end.not_run.empty()) {
+    std::printf("tune: stopped (%s); not run: %s\n",
+                end.stopped_because.c_str(), LeftOutText(end.not_run).c_str());
   }
-  left_out.insert(left_out.begin(), not_run.begin(), not_run.end());
+  return end;
+}
 
-  const std::vector<TierBest> best =
-      JudgeSweep(objective, *compare_options, &configs);
-  std::printf("\n%s",
-              FormatTune(configs, best, objective, *compare_options).c_str());
-  std::fflush(stdout);
-
-  std::vector<std::string> left_out_names;
-  for (const PlannedRun& r : left_out) {
-    left_out_names.push_back(absl::StrCat(ConfigName(r.config), "-", r.repeat));
+// The whole report: tool, parameters, run and tune.
+json TuneReport(const TuneCommandLine& cl, const Sweep& sweep,
+                const SweepEnd& end, const std::vector<TierBest>& best,
+                std::chrono::system_clock::time_point started_at,
+                int signal_number) {
+  std::vector<std::string> left_out;
+  for (const std::vector<PlannedRun>* runs : {&end.not_run, &sweep.left_out}) {
+    for (const PlannedRun& r : *runs) {
+      left_out.push_back(absl::StrCat(ConfigName(r.config), "-", r.repeat));
+    }
   }
   json varies = json::array();
-  for (const VariedKnob& k : *knobs) {
+  for (const VariedKnob& k : sweep.knobs) {
     varies.push_back({{"knob", k.knob}, {"values", k.values}});
   }
+  const char* mode = sweep.in_process ? "in-process" : "distributed";
   const json options = {
-      {"mode", in_process ? "in-process" : "distributed"},
+      {"mode", mode},
       {"repeats", cl.repeats},
       {"budget", cli::FormatDuration(cl.budget)},
       {"estimate_per_run",
        cli::FormatDuration(
-           std::chrono::duration_cast<std::chrono::seconds>(estimate))},
+           std::chrono::duration_cast<std::chrono::seconds>(sweep.estimate))},
       {"varies", varies},
-      {"default_sweep", default_sweep},
-      {"run_flags", base},
-      {"seed", seed},
-      {"min_effect", compare_options->min_effect},
-      {"confidence", compare_options->confidence},
+      {"default_sweep", sweep.default_sweep},
+      {"run_flags", sweep.base},
+      {"seed", sweep.seed},
+      {"min_effect", sweep.compare.min_effect},
+      {"confidence", sweep.compare.confidence},
       {"work_dir", cl.work_dir}};
-  json tune = TuneJson(options, configs, best, objective, *compare_options);
-  tune["planned_runs"] = order.size();
-  tune["runs_done"] = runs_done;
-  tune["left_out"] = left_out_names;
-  tune["interrupted"] = signals.received() != 0;
-  tune["stopped_because"] = stopped_because;
-  const json report = {
-      {"tool", {{"name", "loadtest tune"}, {"version", cli::kVersion}}},
-      {"parameters", ScenarioJson(base_run.scenario)},
-      {"run",
-       {{"mode", in_process ? "in-process" : "distributed"},
-        {"seed", seed},
-        {"started_at", FormatUtc(started_at)},
-        {"ended_at", FormatUtc(std::chrono::system_clock::now())}}},
-      {"tune", tune}};
-  absl::Status written = absl::OkStatus();
-  if (!cl.run.output.out_path.empty()) {
-    written.Update(WriteJsonFile(cl.run.output.out_path, report));
-    if (written.ok())
-      std::printf("report: %s\n", cl.run.output.out_path.c_str());
+  json tune =
+      TuneJson(options, sweep.configs, best, sweep.objective, sweep.compare);
+  tune["planned_runs"] = sweep.order.size();
+  tune["runs_done"] = end.runs_done;
+  tune["left_out"] = left_out;
+  tune["interrupted"] = signal_number != 0;
+  tune["stopped_because"] = end.stopped_because;
+  return {{"tool", {{"name", "loadtest tune"}, {"version", cli::kVersion}}},
+          {"parameters", ScenarioJson(sweep.base_run.scenario)},
+          {"run",
+           {{"mode", mode},
+            {"seed", sweep.seed},
+            {"started_at", FormatUtc(started_at)},
+            {"ended_at", FormatUtc(std::chrono::system_clock::now())}}},
+          {"tune", std::move(tune)}};
+}
+
+// --out, --csv and --html, each through report/'s file writer.
+absl::Status WriteTuneReports(const OutputOptions& output,
+                              const std::string& csv_path, const json& report) {
+  if (!output.out_path.empty()) {
+    RETURN_IF_ERROR(WriteJsonFile(output.out_path, report));
+    std::printf("report: %s\n", output.out_path.c_str());
   }
-  if (!csv_path.empty() && written.ok()) {
-    written.Update(report::WriteTextFile(csv_path, TuneCsv(report)));
-    if (written.ok()) std::printf("csv: %s\n", csv_path.c_str());
+  if (!csv_path.empty()) {
+    RETURN_IF_ERROR(report::WriteTextFile(csv_path, TuneCsv(report)));
+    std::printf("csv: %s\n", csv_path.c_str());
   }
-  if (!cl.run.output.html_path.empty() && written.ok()) {
-    written.Update(
-        report::WriteTextFile(cl.run.output.html_path, TuneHtmlReport(report)));
-    if (written.ok())
-      std::printf("html: %s\n", cl.run.output.html_path.c_str());
+  if (!output.html_path.empty()) {
+    RETURN_IF_ERROR(
+        report::WriteTextFile(output.html_path, TuneHtmlReport(report)));
+    std::printf("html: %s\n", output.html_path.c_str());
   }
-  if (!written.ok()) return usage(std::string(written.message()));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int TuneMain(int argc, char** argv) {
+  TuneCommandLine cl;
+  cli::FlagSet flags("loadtest tune", kTuneIntro);
+  RegisterTuneFlags(&flags, &cl);
+  if (std::optional<int> exit_code = flags.ParseCommandLine(argc, argv)) {
+    return *exit_code;
+  }
+  auto usage = [](const absl::Status& status) {
+    std::fprintf(stderr, "loadtest tune: %s\n",
+                 std::string(status.message()).c_str());
+    return kExitUsage;
+  };
+  // Everything is checked before the first run starts.
+  Sweep sweep;
+  if (absl::Status s = ReadSweep(flags, cl, argc, argv, &sweep); !s.ok()) {
+    return usage(s);
+  }
+  if (absl::Status s = MakeConfigs(&sweep); !s.ok()) return usage(s);
+  if (absl::Status s = PlanSweep(cl.budget, cl.repeats, &sweep); !s.ok()) {
+    return usage(s);
+  }
+  if (absl::Status s = PrepareFiles(cl, &sweep); !s.ok()) return usage(s);
+  PrintPlan(cl, sweep);
+
+  std::atomic<pid_t> running{0};
+  cli::SignalWatcher signals([&running](int signal_number) {
+    // A terminal's Ctrl-C reaches the run too; a signal sent to tune
+    // alone is passed on.
+    if (const pid_t pid = running.load(); pid > 0) ::kill(pid, signal_number);
+  });
+  const auto started_at = std::chrono::system_clock::now();
+  const SweepEnd end = RunSweep(cl, signals, &running, &sweep);
+  const std::vector<TierBest> best =
+      JudgeSweep(sweep.objective, sweep.compare, &sweep.configs);
+  std::printf(
+      "\n%s",
+      FormatTune(sweep.configs, best, sweep.objective, sweep.compare).c_str());
+  std::fflush(stdout);
+  const json report =
+      TuneReport(cl, sweep, end, best, started_at, signals.received());
+  if (absl::Status s = WriteTuneReports(cl.run.output, sweep.csv_path, report);
+      !s.ok()) {
+    return usage(s);
+  }
   if (signals.received() != 0) return 128 + signals.received();
-  return failed ? kExitUsage : kExitOk;
+  return end.failed ? kExitUsage : kExitOk;
 }
 
 }  // namespace loadtest::controller
