@@ -523,9 +523,10 @@ const char kTuneIntro[] =
     "with its report and log in --work-dir (c1-1.json, c1-1.log, ...) and\n"
     "its own scratch database (-db with .tune-N appended; removed afterwards\n"
     "when in-process). The defaults (the command line without --vary's\n"
-    "settings) are always measured too. The runs go in rounds (repeat 1 of\n"
-    "every configuration, then repeat 2 ...) and --budget plans the sweep to\n"
-    "fit: runs that would not fit are left out, said up front.\n"
+    "settings) are always measured too, as c1. The runs go in rounds\n"
+    "(repeat 1 of every configuration, c1 first, then repeat 2 ...) and\n"
+    "--budget plans the sweep to fit: runs that would not fit are left out,\n"
+    "said up front.\n"
     "\n"
     "Knobs: batch-size batch-timeout queue-size batch-policy sync fts-sync\n"
     "fts-automerge fts-crisismerge fts-pgsz temp-store cache-size-kib (the\n"
@@ -535,7 +536,7 @@ const char kTuneIntro[] =
     "\n"
     "The report: a table of every configuration (max rate or achieved rate,\n"
     "its spread over the repeats, the write p99 at that rate, bytes per row\n"
-    "on disk when in-process, the --sync mode); per --sync mode (what a\n"
+    "on disk where measured, the --sync mode); per --sync mode (what a\n"
     "commit survives) the best configuration with its exact flags, the ties\n"
     "(configurations `loadtest compare`'s noise rule cannot tell from the\n"
     "best: --min-effect, --confidence) and the best's margin over the\n"
@@ -561,8 +562,8 @@ void RegisterTuneFlags(cli::FlagSet* flags, TuneCommandLine* cl) {
   flags->AddSection("Tune");
   flags->AddStringList("vary", &cl->varies,
                        "KNOB:V1,V2,...: a setting to sweep and its values "
-                       "(repeatable; the configurations are the cross "
-                       "product).");
+                       "(the configurations are the cross product of "
+                       "every --vary).");
   flags->AddInt("repeats", &cl->repeats,
                 "Runs per configuration (1-20), for their spread.");
   flags->AddDuration("budget", &cl->budget,
