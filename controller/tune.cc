@@ -6,12 +6,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -29,6 +32,7 @@
 #include "report/report_file.h"
 #include "status/status_macros.h"
 #include "storage/audit.h"
+#include "sync/mutex.h"
 
 namespace loadtest::controller {
 namespace {
@@ -674,8 +678,11 @@ void ReadFigures(const json& report, bool fixed_rate, TuneRun* run) {
     }
   } else if (!find_max.value("steps", json::array()).empty() &&
              !find_max.value("interrupted", false) &&
-             find_max.value("error", json(nullptr)).is_null()) {
-    run->rate = 0;  // Even the start rate failed: a result, not a gap.
+             find_max.value("error", json(nullptr)).is_null() &&
+             find_max.value("limited_by", "") != "generator") {
+    // Even the start rate failed, the store's doing: a result, not a gap.
+    // A load generator that could not keep up says nothing of the store.
+    run->rate = 0;
   }
 }
 
@@ -965,6 +972,65 @@ void PrintPlan(const TuneCommandLine& cl, const Sweep& sweep) {
   std::fflush(stdout);
 }
 
+// Echoes the find-max step table a running child writes to its log (the
+// header and a row per step, as each step ends), so that a long run shows
+// its progress on tune's own output. Polls the log twice a second on a
+// thread of its own until destroyed; the destructor joins it and echoes
+// what came last. Thread-safety: construct and destroy on one thread; the
+// main thread prints nothing while one exists.
+class StepEcho {
+ public:
+  explicit StepEcho(std::string log_path)
+      : path_(std::move(log_path)), thread_([this] { Loop(); }) {}
+  ~StepEcho() {
+    {
+      sync::MutexLock lock(&mu_);
+      done_ = true;
+    }
+    wake_.NotifyAll();
+    thread_.join();
+    Poll();
+  }
+  StepEcho(const StepEcho&) = delete;
+  StepEcho& operator=(const StepEcho&) = delete;
+
+ private:
+  void Loop() {
+    sync::MutexLock lock(&mu_);
+    while (!done_) {
+      wake_.WaitUntil(&mu_, Clock::now() + std::chrono::milliseconds(500));
+      if (done_) return;
+      mu_.Unlock();
+      Poll();
+      mu_.Lock();
+    }
+  }
+
+  // The complete lines added since the last poll.
+  void Poll() {
+    std::ifstream in(path_);
+    if (!in) return;
+    in.seekg(static_cast<std::streamoff>(offset_));
+    std::string line;
+    while (std::getline(in, line) && !in.eof()) {
+      offset_ += line.size() + 1;
+      const bool row =
+          !line.empty() && std::isdigit(static_cast<unsigned char>(line[0]));
+      if (row || line.rfind("step ", 0) == 0) {
+        std::printf("tune:     %s\n", line.c_str());
+        std::fflush(stdout);
+      }
+    }
+  }
+
+  const std::string path_;
+  size_t offset_ = 0;  // Read by one thread at a time: the loop, then ~.
+  sync::Mutex mu_;
+  sync::CondVar wake_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
 // One run of a configuration as a child process, its figures read back;
 // `*ok` false when it could not start or wrote no report.
 TuneRun RunOne(const Sweep& sweep, const ConfigResult& c,
@@ -983,8 +1049,13 @@ TuneRun RunOne(const Sweep& sweep, const ConfigResult& c,
   run.repeat = repeat;
   run.report = stem + ".json";
   run.log = stem + ".log";
-  run.exit_code =
-      RunChild(sweep.binary, args, run.log, running, "loadtest tune");
+  ::unlink(run.log.c_str());  // An earlier tune's is not this run's.
+  {
+    std::optional<StepEcho> echo;
+    if (!sweep.fixed_rate) echo.emplace(run.log);
+    run.exit_code =
+        RunChild(sweep.binary, args, run.log, running, "loadtest tune");
+  }
   run.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   absl::StatusOr<json> report = ReadJsonFile(run.report);
   *ok = run.exit_code != kExitUsage && run.exit_code != 127 && report.ok();

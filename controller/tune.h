@@ -101,10 +101,10 @@ struct TuneRun {
   int exit_code = 0;
   double seconds = 0;
   // The objective's figures: find-max's max rate (0 when even the start
-  // rate failed) or the run's achieved writes/s; the write p99 at that
-  // rate; the database's bytes per row (a fixed-rate run's report, or the
-  // file in-process when find-max left it: --step-db=grow). nullopt when
-  // not measured.
+  // rate failed, unless the load generator was the limit) or the run's
+  // achieved writes/s; the write p99 at that rate; the database's bytes
+  // per row (a fixed-rate run's report, or the file in-process when
+  // find-max left it: --step-db=grow). nullopt when not measured.
   std::optional<double> rate;
   std::optional<double> write_p99_ms;
   std::optional<double> bytes_per_row;

@@ -207,6 +207,9 @@ TEST_F(TuneFleetTest, NamesTheBatchSizeWithTheMostCapacity) {
             "--html=" + dir_.File("tune.html")}));
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_THAT(r.stdout_text, HasSubstr("tune: run 6 of 6"));
+  // Each run's find-max steps, echoed as they end.
+  EXPECT_THAT(r.stdout_text, HasSubstr("tune:     step   offered/s"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("tune:     1 "));
   EXPECT_THAT(r.stdout_text, HasSubstr("best at sync=normal"));
   EXPECT_THAT(r.stdout_text,
               HasSubstr("flags: --batch-size=200 --sync=normal"));
