@@ -77,6 +77,15 @@ class ReplayStream : public MessageStream {
   int64_t count_ = 0;
 };
 
+// A token of one or two digits: mostly a part of a timestamp in the
+// message (day, hour, minute, second), whose frequency in a sample depends
+// on when it was made, not on the seed. Never picked as a search term.
+bool IsClockPart(absl::string_view token) {
+  return !token.empty() && token.size() <= 2 &&
+         std::all_of(token.begin(), token.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
 // `counts`' keys sorted by count, most frequent first (ties by name, so a
 // sample always gives the same order).
 std::vector<std::string> ByFrequency(
@@ -141,8 +150,9 @@ void MessageSource::PickTerms(const std::vector<storage::LogEntry>& sample) {
   std::unordered_map<std::string, int64_t> tokens, hosts, apps;
   std::string scratch;
   for (const storage::LogEntry& e : sample) {
-    ForEachToken(e.message, &scratch,
-                 [&tokens](absl::string_view t) { ++tokens[std::string(t)]; });
+    ForEachToken(e.message, &scratch, [&tokens](absl::string_view t) {
+      if (!IsClockPart(t)) ++tokens[std::string(t)];
+    });
     if (!e.hostname.empty()) ++hosts[e.hostname];
     if (!e.app_name.empty()) ++apps[e.app_name];
   }
