@@ -114,6 +114,56 @@ std::string AxisNumber(double v) {
 // them shares so that its spans line up with their time axis.
 constexpr double kWidth = 760, kLeft = 64, kRight = 16;
 
+// A chart of write latency against a write rate, both axes from zero
+// (find-max's steps, tune's configurations): the scales, and the SVG's
+// opening with the grid, the ticks and the axis labels.
+class XyPlot {
+ public:
+  static constexpr double kHeight = 300, kTop = 14, kBottom = 44;
+
+  XyPlot(double max_x, double max_y) {
+    NiceAxis(max_x, &x_top_, &x_step_);
+    NiceAxis(max_y, &y_top_, &y_step_);
+  }
+  double height() const { return kHeight - kTop - kBottom; }
+  double X(double v) const { return kLeft + width() * v / x_top_; }
+  double Y(double v) const { return kTop + height() * (1 - v / y_top_); }
+
+  std::string Open(const char* name, const char* aria, const char* x_label,
+                   const char* y_label) const {
+    std::string svg = absl::StrFormat(
+        "<svg class=\"chart\" data-chart=\"%s\" "
+        "xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" "
+        "role=\"img\" aria-label=\"%s\">\n",
+        name, kWidth, kHeight, aria);
+    for (double v = 0; v <= y_top_ + y_step_ / 2; v += y_step_) {
+      absl::StrAppendFormat(
+          &svg,
+          "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+          "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+          kLeft, kWidth - kRight, Y(v), Y(v), kLeft - 6, Y(v) + 4, AxisNumber(v));
+    }
+    for (double v = 0; v <= x_top_ + x_step_ / 2; v += x_step_) {
+      absl::StrAppendFormat(
+          &svg,
+          "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
+          X(v), kHeight - kBottom + 16, AxisNumber(v));
+    }
+    absl::StrAppendFormat(
+        &svg,
+        "<text class=\"axis\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s"
+        "</text>\n<text class=\"axis\" x=\"14\" y=\"%.1f\" "
+        "transform=\"rotate(-90 14 %.1f)\" text-anchor=\"middle\">%s</text>\n",
+        kLeft + width() / 2, kHeight - 6, x_label, kTop + height() / 2,
+        kTop + height() / 2, y_label);
+    return svg;
+  }
+
+ private:
+  static double width() { return kWidth - kLeft - kRight; }
+  double x_top_ = 1, x_step_ = 1, y_top_ = 1, y_step_ = 1;
+};
+
 // A run's report carries a bounded chart series beside the totals; a
 // report made from whole interval rows is drawn from those.
 const json& ChartRows(const json& report) {
@@ -1056,51 +1106,24 @@ std::string FindMaxHtmlReport(const json& report) {
   std::sort(points.begin(), points.end(), [](const Point& a, const Point& b) {
     return a.offered < b.offered;
   });
-  constexpr double kHeight = 300, kTop = 14, kBottom = 44;
-  const double plot_w = kWidth - kLeft - kRight;
-  const double plot_h = kHeight - kTop - kBottom;
   double max_x = 0, max_y = 0;
   for (const Point& p : points) {
     max_x = std::max({max_x, p.achieved, p.offered});
     max_y = std::max(max_y, p.p99);
   }
-  double x_top = 1, x_step = 1, y_top = 1, y_step = 1;
-  NiceAxis(max_x, &x_top, &x_step);
-  NiceAxis(max_y, &y_top, &y_step);
-  auto x = [&](double v) { return kLeft + plot_w * v / x_top; };
-  auto y = [&](double v) { return kTop + plot_h * (1 - v / y_top); };
-  std::string svg = absl::StrFormat(
-      "<svg class=\"chart\" data-chart=\"find-max\" "
-      "xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" "
-      "role=\"img\" aria-label=\"write latency versus achieved write rate\">\n",
-      kWidth, kHeight);
-  for (double v = 0; v <= y_top + y_step / 2; v += y_step) {
-    absl::StrAppendFormat(
-        &svg,
-        "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-        "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
-        kLeft, kWidth - kRight, y(v), y(v), kLeft - 6, y(v) + 4, AxisNumber(v));
-  }
-  for (double v = 0; v <= x_top + x_step / 2; v += x_step) {
-    absl::StrAppendFormat(
-        &svg,
-        "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
-        x(v), kHeight - kBottom + 16, AxisNumber(v));
-  }
-  absl::StrAppendFormat(
-      &svg,
-      "<text class=\"axis\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">"
-      "achieved writes/s</text>\n<text class=\"axis\" x=\"14\" y=\"%.1f\" "
-      "transform=\"rotate(-90 14 %.1f)\" text-anchor=\"middle\">write latency "
-      "(ms)</text>\n",
-      kLeft + plot_w / 2, kHeight - 6, kTop + plot_h / 2, kTop + plot_h / 2);
+  const XyPlot plot(max_x, max_y);
+  auto x = [&plot](double v) { return plot.X(v); };
+  auto y = [&plot](double v) { return plot.Y(v); };
+  std::string svg = plot.Open("find-max",
+                              "write latency versus achieved write rate",
+                              "achieved writes/s", "write latency (ms)");
   if (max_rate.is_number()) {
     const double mx = x(max_rate.get<double>());
     absl::StrAppendFormat(
         &svg,
         "<line class=\"max-rate\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" "
         "y2=\"%.1f\" stroke=\"#2e7d32\" stroke-dasharray=\"6 4\"/>\n",
-        mx, mx, kTop, kTop + plot_h);
+        mx, mx, XyPlot::kTop, XyPlot::kTop + plot.height());
   }
   const struct {
     const char* name;
@@ -1237,46 +1260,18 @@ std::string TuneHtmlReport(const json& report) {
                       c.value("verdict", ""), Number(c, P("/rate/mean")),
                       Number(c, P("/write_p99_ms/mean"))});
   }
-  constexpr double kHeight = 300, kTop = 14, kBottom = 44;
-  const double plot_w = kWidth - kLeft - kRight;
-  const double plot_h = kHeight - kTop - kBottom;
   double max_x = 0, max_y = 0;
   for (const Point& p : points) {
     max_x = std::max(max_x, p.rate);
     max_y = std::max(max_y, p.p99);
   }
-  double x_top = 1, x_step = 1, y_top = 1, y_step = 1;
-  NiceAxis(max_x, &x_top, &x_step);
-  NiceAxis(max_y, &y_top, &y_step);
-  auto x = [&](double v) { return kLeft + plot_w * v / x_top; };
-  auto y = [&](double v) { return kTop + plot_h * (1 - v / y_top); };
-  std::string svg = absl::StrFormat(
-      "<svg class=\"chart\" data-chart=\"tune\" "
-      "xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" "
-      "role=\"img\" aria-label=\"write p99 versus write rate\">\n",
-      kWidth, kHeight);
-  for (double v = 0; v <= y_top + y_step / 2; v += y_step) {
-    absl::StrAppendFormat(
-        &svg,
-        "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-        "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
-        kLeft, kWidth - kRight, y(v), y(v), kLeft - 6, y(v) + 4, AxisNumber(v));
-  }
-  for (double v = 0; v <= x_top + x_step / 2; v += x_step) {
-    absl::StrAppendFormat(
-        &svg,
-        "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
-        x(v), kHeight - kBottom + 16, AxisNumber(v));
-  }
-  absl::StrAppendFormat(
-      &svg,
-      "<text class=\"axis\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s"
-      "</text>\n<text class=\"axis\" x=\"14\" y=\"%.1f\" "
-      "transform=\"rotate(-90 14 %.1f)\" text-anchor=\"middle\">write p99 "
-      "(ms)</text>\n",
-      kLeft + plot_w / 2, kHeight - 6,
+  const XyPlot plot(max_x, max_y);
+  auto x = [&plot](double v) { return plot.X(v); };
+  auto y = [&plot](double v) { return plot.Y(v); };
+  std::string svg = plot.Open(
+      "tune", "write p99 versus write rate",
       max_rate ? "max sustainable writes/s" : "achieved writes/s",
-      kTop + plot_h / 2, kTop + plot_h / 2);
+      "write p99 (ms)");
   for (const Point& p : points) {
     const char* color = p.verdict == "best"  ? "#2e7d32"
                         : p.verdict == "tie" ? "#ef6c00"
