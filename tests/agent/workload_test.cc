@@ -9,8 +9,6 @@
 #include <fstream>
 #include <iterator>
 
-#include <sqlite3.h>
-
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -21,6 +19,7 @@
 
 #include "absl/strings/ascii.h"
 #include "tests/agent/test_dir.h"
+#include "tests/storage/write_lock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "protocol/validity.h"
@@ -34,30 +33,6 @@ using protocol::WorkloadOptions;
 using protocol::ValidateWorkloadOptions;
 
 using ::testing::HasSubstr;
-
-// Holds SQLite's write lock on the database from a second connection, as
-// another process would, so the store's writer blocks in BEGIN IMMEDIATE
-// until Release() (waiting for the store's own transaction first).
-class WriteLockHolder {
- public:
-  explicit WriteLockHolder(const std::string& path) {
-    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
-    sqlite3_busy_timeout(db_, 60'000);
-    EXPECT_EQ(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr),
-              SQLITE_OK);
-  }
-  void Release() {
-    if (db_ == nullptr) return;
-    EXPECT_EQ(sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(db_);
-    db_ = nullptr;
-  }
-  ~WriteLockHolder() { Release(); }
-
- private:
-  sqlite3* db_ = nullptr;
-};
 
 class WorkloadTest : public ::testing::Test {
  protected:
@@ -169,7 +144,7 @@ TEST_F(WorkloadTest, OpenLoopCountsOperationsThatStartBehindSchedule) {
   storage::StoreOptions store_options;
   store_options.busy_timeout = std::chrono::seconds(30);
   auto store = OpenStore(store_options);
-  WriteLockHolder lock(dir_.path() + "/load.db");
+  storage::ExternalWriteLock lock(dir_.path() + "/load.db");
   WorkloadOptions options;
   options.writers = 1;
   options.readers = 0;
@@ -259,7 +234,7 @@ TEST_F(WorkloadTest, AsyncDispatchKeepsSubmittingWhileTheStoreStalls) {
   storage::StoreOptions store_options;
   store_options.busy_timeout = std::chrono::seconds(60);
   auto store = OpenStore(store_options);
-  WriteLockHolder lock(dir_.path() + "/load.db");
+  storage::ExternalWriteLock lock(dir_.path() + "/load.db");
   WorkloadOptions options;
   options.writers = 1;
   options.readers = 0;
@@ -417,7 +392,7 @@ TEST_F(WorkloadTest, AsyncDispatchCountsEveryOutcomeAsTheStoreDoes) {
   stats::IntervalStats total = RunUntil(workload, [](const stats::IntervalStats& s) {
     return s.counters.writes_ok >= 200;
   });
-  WriteLockHolder lock(dir_.path() + "/load.db");  // The store is writing.
+  storage::ExternalWriteLock lock(dir_.path() + "/load.db");  // The store is writing.
   // The queue fills behind the stalled writer; the writes in it time out.
   total.Merge(RunUntil(workload, [](const stats::IntervalStats& s) {
     return s.counters.queue_full >= 10;

@@ -21,6 +21,7 @@
 #include "prometheus/registry.h"
 #include "sync/mutex.h"
 #include "tests/storage/wait_until.h"
+#include "tests/storage/write_lock.h"
 
 namespace loadtest::storage {
 namespace {
@@ -42,28 +43,6 @@ LogEntry MakeEntry(int i, const std::string& message = "") {
   e.message = message.empty() ? "entry number " + std::to_string(i) : message;
   return e;
 }
-
-// Holds SQLite's write lock on a database from a second connection, the way
-// another process would, so the store's writer blocks in BEGIN IMMEDIATE.
-class ExternalWriteLock {
- public:
-  explicit ExternalWriteLock(const std::string& path) {
-    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
-    EXPECT_EQ(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr),
-              SQLITE_OK);
-  }
-  void Release() {
-    if (db_ == nullptr) return;
-    EXPECT_EQ(sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(db_);
-    db_ = nullptr;
-  }
-  ~ExternalWriteLock() { Release(); }
-
- private:
-  sqlite3* db_ = nullptr;
-};
 
 int64_t CountRowsWithSqlite(const std::string& path) {
   sqlite3* db = nullptr;
