@@ -698,6 +698,19 @@ ul.legend{list-style:none;margin:4px 0 0;padding:0;display:flex;flex-wrap:wrap;g
 .note{color:#666;font-size:12px}
 )";
 
+// A page's opening up to its verdict: the head with the shared style, the
+// title as heading, the verdict (HTML, escaped by the caller) in its class
+// (pass, partial, fail).
+std::string PageTop(const std::string& title, const std::string& verdict_html,
+                    const std::string& verdict_class) {
+  return absl::StrCat(
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<title>", title, "</title>\n<style>", kStyle, "</style>\n</head>\n<body>\n"
+      "<h1>", title, "</h1>\n<p><span class=\"verdict ", verdict_class,
+      "\" id=\"verdict\">", verdict_html, "</span></p>\n");
+}
+
 // The health state of every interval (of the total) as a band of coloured
 // spans on the charts' time axis, under the charts.
 std::string HealthBand(const json& report) {
@@ -853,12 +866,7 @@ std::string HtmlReport(const json& report) {
   const std::string title = absl::StrCat(
       "OpenTrail Load report", run.contains("run_id") ? " " : "",
       run.contains("run_id") ? Text(run.at("run_id")) : "");
-  std::string html = absl::StrCat(
-      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-      "<title>", title, "</title>\n<style>", kStyle, "</style>\n</head>\n<body>\n");
-  absl::StrAppend(&html, "<h1>", title, "</h1>\n<p><span class=\"verdict ",
-                  verdict_class, "\" id=\"verdict\">", verdict, "</span></p>\n");
+  std::string html = PageTop(title, verdict, verdict_class);
   if (aborted) {
     const json& a = report.at("aborted");
     absl::StrAppend(&html, "<p class=\"bad\">Stopped by --abort-on-fail at ",
@@ -1058,13 +1066,7 @@ std::string FindMaxHtmlReport(const json& report) {
     verdict_class = "fail";
   }
   const std::string title = "OpenTrail Load find-max report";
-  std::string html = absl::StrCat(
-      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-      "<title>", title, "</title>\n<style>", kStyle, "</style>\n</head>\n<body>\n");
-  absl::StrAppend(&html, "<h1>", title, "</h1>\n<p><span class=\"verdict ",
-                  verdict_class, "\" id=\"verdict\">", Escape(verdict),
-                  "</span></p>\n");
+  std::string html = PageTop(title, Escape(verdict), verdict_class);
   if (!find_max.value("limit_reason", "").empty()) {
     absl::StrAppend(&html, "<p id=\"limit\">Limited by ", Text(json(limited_by)),
                     ": ", Text(find_max.at("limit_reason")), "</p>\n");
@@ -1214,13 +1216,7 @@ std::string TuneHtmlReport(const json& report) {
     verdict_class = tune.value("interrupted", false) ? "partial" : "pass";
   }
   const std::string title = "OpenTrail Load tune report";
-  std::string html = absl::StrCat(
-      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-      "<title>", title, "</title>\n<style>", kStyle, "</style>\n</head>\n<body>\n");
-  absl::StrAppend(&html, "<h1>", title, "</h1>\n<p><span class=\"verdict ",
-                  verdict_class, "\" id=\"verdict\">", Escape(verdict),
-                  "</span></p>\n");
+  std::string html = PageTop(title, Escape(verdict), verdict_class);
   if (!tune.value("stopped_because", "").empty()) {
     absl::StrAppend(&html, "<p class=\"bad\">Stopped: ",
                     Text(tune.at("stopped_because")), "</p>\n");
