@@ -645,7 +645,9 @@ TEST_F(LoadtestCliTest, FindMaxStepsRunOnAScratchDatabaseOrGrowTheOneGiven) {
   const ProcessResult over = RunAndWait(
       {LOADTEST_BIN, "find-max", "-db=" + db(), "--out=" + scratch});
   EXPECT_EQ(over.exit_code, kExitUsage);
-  EXPECT_THAT(over.stderr_text, HasSubstr("-db"));
+  EXPECT_THAT(over.stderr_text,
+              HasSubstr("--out=" + scratch + " is -db (" + scratch +
+                        "): a report would replace it"));
 
   const ProcessResult scratch_run = RunAndWait(search);
   ASSERT_EQ(scratch_run.exit_code, 0) << Describe(scratch_run);
