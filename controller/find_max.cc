@@ -101,6 +101,10 @@ absl::Status FindMaxOptions::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat(
         "max-steps must be between 1 and 1000, got ", max_steps));
   }
+  if (tries < 1 || tries > 9 || tries % 2 == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tries must be an odd number between 1 and 9, got ", tries));
+  }
   if (!(precision > 0 && precision < 1)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "precision must be between 0% and 100% (exclusive), got ",
@@ -330,60 +334,80 @@ absl::StatusOr<FindMaxResult> FindMax(
   RETURN_IF_ERROR(options.Validate());
   FindMaxResult result;
   RateSearch search(options);
+  // Each rate is tried until a majority of options.tries agree; a runner
+  // error, an interrupted step or --max-steps ends the search at once.
+  const int majority = options.tries / 2 + 1;
+  bool stop = false;
   while (std::optional<double> rate = search.Next()) {
-    if (result.steps.size() >= static_cast<size_t>(options.max_steps)) {
-      result.warnings.push_back(absl::StrCat(
-          "the search stopped at --max-steps (", options.max_steps,
-          ") before reaching --precision"));
-      break;
-    }
-    absl::StatusOr<StepResult> ran = run_step(*rate);
-    if (!ran.ok()) {
-      result.error = ran.status();
-      break;
-    }
-    StepResult step = *std::move(ran);
-    step.offered_rate = *rate;
-    if (!step.interrupted.empty()) {
-      result.interrupted = true;
-      result.stopped_because = step.interrupted;
-      step.passed = false;
-      step.reason = step.interrupted;
-      result.steps.push_back(std::move(step));
-      if (on_step) on_step(result.steps.back());
-      break;
-    }
-    JudgeStep(options, &step);
-    for (const std::string& w : step.warnings) {
-      result.warnings.push_back(
-          absl::StrCat("step ", result.steps.size() + 1, ": ", w));
-    }
-    // More offered, far less achieved than a lower rate got: the store
-    // collapsed under the load, or an agent misreports. Kept, and said.
-    for (const StepResult& earlier : result.steps) {
-      const double achieved = step.measured.total.writes_per_s();
-      const double before = earlier.measured.total.writes_per_s();
-      if (earlier.interrupted.empty() && earlier.offered_rate < *rate &&
-          achieved < 0.9 * before) {
-        result.warnings.push_back(absl::StrFormat(
-            "step %d: offered %s achieved %.0f/s, less than the %.0f/s "
-            "achieved at %s: the results are not monotonic (the store "
-            "collapsed under the load, a noisy host, or an agent "
-            "misreporting)",
-            result.steps.size() + 1, Rate(*rate), achieved, before,
-            Rate(earlier.offered_rate)));
+    int passes = 0;
+    int fails = 0;
+    while (passes < majority && fails < majority) {
+      if (result.steps.size() >= static_cast<size_t>(options.max_steps)) {
+        result.warnings.push_back(absl::StrCat(
+            "the search stopped at --max-steps (", options.max_steps,
+            ") before reaching --precision"));
+        stop = true;
         break;
       }
+      absl::StatusOr<StepResult> ran = run_step(*rate);
+      if (!ran.ok()) {
+        result.error = ran.status();
+        stop = true;
+        break;
+      }
+      StepResult step = *std::move(ran);
+      step.offered_rate = *rate;
+      step.attempt = passes + fails + 1;
+      if (!step.interrupted.empty()) {
+        result.interrupted = true;
+        result.stopped_because = step.interrupted;
+        step.passed = false;
+        step.reason = step.interrupted;
+        result.steps.push_back(std::move(step));
+        if (on_step) on_step(result.steps.back());
+        stop = true;
+        break;
+      }
+      JudgeStep(options, &step);
+      for (const std::string& w : step.warnings) {
+        result.warnings.push_back(
+            absl::StrCat("step ", result.steps.size() + 1, ": ", w));
+      }
+      // More offered, far less achieved than a lower rate got: the store
+      // collapsed under the load, or an agent misreports. Kept, and said.
+      for (const StepResult& earlier : result.steps) {
+        const double achieved = step.measured.total.writes_per_s();
+        const double before = earlier.measured.total.writes_per_s();
+        if (earlier.interrupted.empty() && earlier.offered_rate < *rate &&
+            achieved < 0.9 * before) {
+          result.warnings.push_back(absl::StrFormat(
+              "step %d: offered %s achieved %.0f/s, less than the %.0f/s "
+              "achieved at %s: the results are not monotonic (the store "
+              "collapsed under the load, a noisy host, or an agent "
+              "misreporting)",
+              result.steps.size() + 1, Rate(*rate), achieved, before,
+              Rate(earlier.offered_rate)));
+          break;
+        }
+      }
+      (step.passed ? passes : fails) += 1;
+      if (passes == majority || fails == majority) {
+        step.rate_passed = passes == majority;
+        step.rate_tries = passes + fails;
+        step.rate_tries_passed = passes;
+      }
+      result.steps.push_back(std::move(step));
+      if (on_step) on_step(result.steps.back());
     }
-    search.Record(*rate, step.passed);
-    result.steps.push_back(std::move(step));
-    if (on_step) on_step(result.steps.back());
+    if (stop) break;
+    search.Record(*rate, passes == majority);
   }
   result.max_rate = search.best();
   if (const std::optional<double> failed = search.lowest_failure()) {
     for (const StepResult& step : result.steps) {
       if (!step.passed && step.offered_rate == *failed &&
           step.limit != Limit::kNone) {
+        // The last failing try at the rate that failed (by majority).
         result.limited_by = step.limit;
         result.limit_reason =
             absl::StrCat("at ", Rate(step.offered_rate), ": ", step.reason);
@@ -397,6 +421,21 @@ absl::StatusOr<FindMaxResult> FindMax(
   }
   return result;
 }
+
+namespace {
+
+// "; rate passed: 2 of 3 tries" on the try that decided a rate tried more
+// than once; "" otherwise.
+std::string RateVerdictText(const StepResult& step) {
+  if (!step.rate_passed.has_value() || step.rate_tries < 2) return "";
+  return absl::StrCat("; rate ", *step.rate_passed ? "passed" : "failed",
+                      ": ", *step.rate_passed
+                                ? step.rate_tries_passed
+                                : step.rate_tries - step.rate_tries_passed,
+                      " of ", step.rate_tries, " tries");
+}
+
+}  // namespace
 
 std::string StepTableHeader() {
   return absl::StrFormat("%-4s %11s %11s %9s %9s %9s %7s %10s %7s  %s",
@@ -424,7 +463,8 @@ std::string StepTableRow(size_t number, const StepResult& step) {
       latency(0.99),
       c.write_errors + c.write_timeouts + c.queue_full + c.read_errors, busy,
       step.needed_in_flight(),
-      step.passed ? "ok" : absl::StrCat("FAIL: ", step.reason));
+      absl::StrCat(step.passed ? "ok" : absl::StrCat("FAIL: ", step.reason),
+                   RateVerdictText(step)));
 }
 
 nlohmann::json FindMaxJson(const FindMaxOptions& options,
@@ -458,6 +498,12 @@ nlohmann::json FindMaxJson(const FindMaxOptions& options,
         {"verdict", step.passed ? "ok" : LimitName(step.limit)},
         {"reason", step.reason},
         {"warnings", step.warnings},
+        {"attempt", step.attempt},
+        {"rate_passed", step.rate_passed.has_value()
+                            ? nlohmann::json(*step.rate_passed)
+                            : nlohmann::json(nullptr)},
+        {"rate_tries", step.rate_tries},
+        {"rate_tries_passed", step.rate_tries_passed},
     });
   }
   nlohmann::json slos = nlohmann::json::array();
@@ -482,6 +528,7 @@ nlohmann::json FindMaxJson(const FindMaxOptions& options,
         {"precision", options.precision},
         {"min_achieved", options.min_achieved},
         {"max_steps", options.max_steps},
+        {"tries", options.tries},
         {"step_db", options.step_db},
         {"latency_bound", cli::FormatDuration(options.latency_bound)}}},
       {"steps", std::move(steps)},
@@ -662,7 +709,13 @@ void RegisterFindMaxFlags(cli::FlagSet* flags, FindMaxFlags* values) {
   flags->AddDouble("max-rate", &values->options.max_rate,
                    "The highest total write rate offered.");
   flags->AddInt("max-steps", &values->max_steps,
-                "The most steps the search runs (1-1000).");
+                "The most steps (runs, counting every try) the search runs "
+                "(1-1000).");
+  flags->AddInt("tries", &values->tries,
+                "Runs per rate at most: a rate passes when most of them "
+                "pass, and the search stops trying it once a majority "
+                "agrees (3: two agreeing runs decide). Odd, 1-9; 1 judges "
+                "each rate on one run.");
   flags->AddDuration("step-duration", &values->options.step_duration,
                      "How long each step is measured, after its warm-up.");
   flags->AddDuration("warmup", &values->options.warmup,
@@ -696,6 +749,9 @@ absl::StatusOr<FindMaxOptions> FindMaxOptionsFrom(const FindMaxFlags& values) {
   }
   options.max_steps = static_cast<int>(
       std::clamp<int64_t>(values.max_steps, std::numeric_limits<int>::min(),
+                          std::numeric_limits<int>::max()));
+  options.tries = static_cast<int>(
+      std::clamp<int64_t>(values.tries, std::numeric_limits<int>::min(),
                           std::numeric_limits<int>::max()));
   options.latency_bound = WriteLatencyBound(options.slos);
   RETURN_IF_ERROR(options.Validate());
@@ -857,15 +913,20 @@ int FindMaxMain(int argc, char** argv) {
   std::printf(
       "loadtest find-max: %zu agent%s, %s and %d readers each; "
       "SLOs %s; steps of %s after a %s warm-up, from %s up to %s, precision "
-      "%.1f%%, at most %d steps; seed %lld\n",
+      "%.1f%%, %s, at most %d steps; seed %lld\n",
       agents, agents == 1 ? "" : "s", writers_text.c_str(),
       run->spec.workload.readers,
       slo_list.empty() ? "none" : absl::StrJoin(slo_list, ", ").c_str(),
       cli::FormatDuration(options.step_duration).c_str(),
       cli::FormatDuration(options.warmup).c_str(),
       Rate(options.start_rate).c_str(), Rate(options.max_rate).c_str(),
-      options.precision * 100, options.max_steps,
-      static_cast<long long>(run->scenario.seed));
+      options.precision * 100,
+      options.tries == 1
+          ? "each rate judged on one step"
+          : absl::StrCat("each rate tried until ", options.tries / 2 + 1,
+                         " of up to ", options.tries, " steps agree")
+                .c_str(),
+      options.max_steps, static_cast<long long>(run->scenario.seed));
   const std::string step_db = StepDbPath(options, run->scenario.db);
   if (options.step_db == "scratch") {
     std::printf("each step on an empty database: %s (%s)\n", step_db.c_str(),

@@ -4,7 +4,10 @@
 // The search offers a total write rate (split evenly across the agents) in
 // steps: from --start-rate it doubles while steps pass, then bisects between
 // the last rate that passed and the first that failed until they are within
-// --precision of each other. Each step is a run of --warmup plus
+// --precision of each other. A rate's verdict is the majority of up to
+// --tries runs at it (3 by default: two that agree decide), so one step
+// that a rare stall of the store failed, or that missed one, does not move
+// the answer on its own. Each try (a step) is a run of --warmup plus
 // --step-duration whose first --warmup is discarded: the step is judged on
 // the intervals that start at or after it. A step fails, in this order,
 // when an agent's CPU limited it (protocol/validity.h), an SLO fails, the
@@ -56,7 +59,11 @@ struct FindMaxOptions {
   double precision = 0.05;  // Stop when (fail - pass) <= precision * pass.
   // A step fails when achieved < min_achieved * offered.
   double min_achieved = 0.95;
-  int max_steps = 30;  // The search ends after this many steps.
+  int max_steps = 30;  // The search ends after this many steps (tries).
+  // --tries: a rate passes when most of up to `tries` runs at it pass
+  // (odd, 1-9; tries / 2 + 1 agreeing verdicts decide, so the rest are not
+  // run). 1: every rate is judged on one run.
+  int tries = 1;
   // The write latency the concurrency is sized for (WriteLatencyBound of
   // the SLOs): decides whether all writers busy was the store's doing.
   std::chrono::nanoseconds latency_bound = std::chrono::milliseconds(100);
@@ -67,7 +74,8 @@ struct FindMaxOptions {
   std::string step_db = "scratch";
 
   // InvalidArgument naming the flag: rates <= 0 or start > max, a step
-  // or warm-up out of range, a precision outside (0, 1).
+  // or warm-up out of range, a precision outside (0, 1), tries not odd
+  // or outside 1-9.
   absl::Status Validate() const;
 };
 
@@ -103,6 +111,14 @@ struct StepResult {
   bool passed = false;
   Limit limit = Limit::kNone;
   std::string reason;  // Why it failed, in plain words; "" when passed.
+  // The try at this rate, from 1 (FindMax sets it; --tries).
+  int attempt = 1;
+  // On the try that decided its rate (a majority of --tries agreed): the
+  // rate's verdict and the tries at it so far, e.g. 2 of 3 passed. Unset
+  // on the other tries.
+  std::optional<bool> rate_passed;
+  int rate_tries = 0;
+  int rate_tries_passed = 0;
   // Figures that cannot be right (an agent reporting more acknowledged
   // writes than offered, more in flight or faster than its writers allow);
   // the verdict stands but the user is told.
@@ -169,7 +185,8 @@ absl::StatusOr<FindMaxResult> FindMax(
     const std::function<void(const StepResult&)>& on_step);
 
 // The table row of a step, and its header: offered, achieved, p50/p95/p99,
-// errors, verdict.
+// errors, verdict (and, on the try that decided its rate when the rate
+// took more than one, the rate's verdict: "rate passed: 2 of 2 tries").
 std::string StepTableHeader();
 std::string StepTableRow(size_t number, const StepResult& step);
 
@@ -178,16 +195,19 @@ std::string StepTableRow(size_t number, const StepResult& step);
 // steps[] (offered_rate, achieved_rate, writers, writers_auto,
 // in_flight_max, needed_in_flight, write_latency_ms {p50, p95, p99, max},
 // errors, queue_full, timeouts, writes_late, generator_bound[],
-// behind_schedule[], passed, verdict, reason, warnings[]).
+// behind_schedule[], passed, verdict, reason, warnings[], attempt,
+// rate_passed (null unless this try decided its rate), rate_tries,
+// rate_tries_passed).
 nlohmann::json FindMaxJson(const FindMaxOptions& options,
                            const FindMaxResult& result);
 
 // find-max's own flags (--slo, --start-rate, --max-rate, --max-steps,
-// --step-duration, --warmup, --precision) as typed; `loadtest tune`
+// --tries, --step-duration, --warmup, --precision) as typed; `loadtest tune`
 // registers the same ones for the find-max runs it makes.
 struct FindMaxFlags {
   FindMaxOptions options;
-  int64_t max_steps = FindMaxOptions().max_steps;
+  int64_t max_steps = 60;
+  int64_t tries = 3;
   std::vector<std::string> slo_texts;
   std::string precision_text = "5%";
 };

@@ -169,7 +169,9 @@ std::chrono::nanoseconds EstimateFindMax(
       std::log2(std::max(1.0, options.max_rate / options.start_rate))));
   const int bisections =
       static_cast<int>(std::ceil(std::log2(1 / options.precision)));
-  const int steps = std::min(options.max_steps, doublings + 1 + bisections);
+  // Every rate takes at least a majority of its tries (2 of 3, say).
+  const int steps = std::min(options.max_steps, (doublings + 1 + bisections) *
+                                                    (options.tries / 2 + 1));
   return startup +
          steps * (options.warmup + options.step_duration + per_step_overhead);
 }
@@ -505,6 +507,9 @@ struct TuneCommandLine {
     run.scenario.log_interval = std::chrono::seconds(1);
     find_max.options.step_duration = std::chrono::seconds(10);
     find_max.options.warmup = std::chrono::seconds(2);
+    // Each configuration is repeated (--repeats) and compared with
+    // statistics instead: one run per rate keeps a sweep in its budget.
+    find_max.tries = 1;
   }
 };
 
@@ -515,7 +520,8 @@ constexpr const char* kTuneOwnFlags[] = {
 // find-max's flags, which a fixed-rate tune does not take.
 constexpr const char* kFindMaxOwnFlags[] = {
     "slo",           "start-rate", "max-rate",  "max-steps",
-    "step-duration", "warmup",     "precision", "step-db"};
+    "step-duration", "warmup",     "precision", "step-db",
+    "tries"};
 
 const char kTuneIntro[] =
     "loadtest tune: which store settings hold the most load on this host.\n"
@@ -808,6 +814,10 @@ absl::Status ReadSweep(const cli::FlagSet& flags, const TuneCommandLine& cl,
     if (!flags.IsSet("warmup")) {
       sweep->base.push_back(absl::StrCat(
           "--warmup=", cli::FormatDuration(sweep->find_max->warmup)));
+    }
+    if (!flags.IsSet("tries")) {
+      sweep->base.push_back(
+          absl::StrCat("--tries=", sweep->find_max->tries));
     }
   }
   ASSIGN_OR_RETURN(sweep->base_run,

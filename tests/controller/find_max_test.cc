@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -216,6 +217,77 @@ TEST(FindMaxTest, BadOptionsNameTheFlag) {
   o = Options();
   o.step_duration = std::chrono::milliseconds(10);
   EXPECT_THAT(o.Validate().message(), HasSubstr("step-duration"));
+  for (int tries : {0, 2, 11}) {
+    o = Options();
+    o.tries = tries;
+    EXPECT_THAT(o.Validate().message(), HasSubstr("tries must be an odd"))
+        << tries;
+  }
+}
+
+// One run at 4000/s hit a stall of the store (simulated: that run's
+// capacity was 100/s). Judged on one run, that run ends the doubling and
+// caps the answer below 4000/s; with --tries=3 the rate is run again,
+// passes twice, and the search goes on to the store's real capacity.
+TEST(FindMaxTest, ARateIsDecidedByTheMajorityOfItsTries) {
+  const double capacity = 7300;
+  auto search = [&](int tries) {
+    FindMaxOptions o = Options();
+    o.tries = tries;
+    o.max_steps = 100;
+    bool stalled = false;
+    return FindMax(
+        o,
+        [&](double rate) -> absl::StatusOr<StepResult> {
+          if (rate == 4000 && !stalled) {
+            stalled = true;
+            return SimulatedStep(rate, 100, 20);
+          }
+          return SimulatedStep(rate, capacity, 20);
+        },
+        nullptr);
+  };
+  auto once = search(1);
+  ASSERT_TRUE(once.ok()) << once.status();
+  ASSERT_TRUE(once->max_rate.has_value());
+  EXPECT_LT(*once->max_rate, 4000);
+
+  auto majority = search(3);
+  ASSERT_TRUE(majority.ok()) << majority.status();
+  ASSERT_TRUE(majority->max_rate.has_value());
+  EXPECT_GE(*majority->max_rate, capacity * 0.95 / 1.05);
+  EXPECT_LE(*majority->max_rate, capacity * 1.006);
+  std::vector<const StepResult*> at_4000;
+  for (const StepResult& step : majority->steps) {
+    if (step.offered_rate == 4000) at_4000.push_back(&step);
+  }
+  ASSERT_EQ(at_4000.size(), 3u);
+  EXPECT_FALSE(at_4000[0]->passed);
+  EXPECT_EQ(at_4000[0]->attempt, 1);
+  EXPECT_FALSE(at_4000[0]->rate_passed.has_value());
+  EXPECT_FALSE(at_4000[1]->rate_passed.has_value());
+  EXPECT_EQ(at_4000[2]->attempt, 3);
+  ASSERT_TRUE(at_4000[2]->rate_passed.has_value());
+  EXPECT_TRUE(*at_4000[2]->rate_passed);
+  EXPECT_EQ(at_4000[2]->rate_tries, 3);
+  EXPECT_EQ(at_4000[2]->rate_tries_passed, 2);
+  EXPECT_THAT(StepTableRow(1, *at_4000[2]),
+              HasSubstr("ok; rate passed: 2 of 3 tries"));
+  // Every other rate: two agreeing tries, the second deciding it.
+  std::map<double, int> tries_per_rate;
+  for (const StepResult& step : majority->steps) {
+    ++tries_per_rate[step.offered_rate];
+  }
+  for (const auto& [rate, n] : tries_per_rate) {
+    if (rate != 4000) {
+      EXPECT_EQ(n, 2) << rate;
+    }
+  }
+  const nlohmann::json j = FindMaxJson(Options(), *majority);
+  EXPECT_EQ(j["steps"][0]["attempt"], 1);
+  EXPECT_TRUE(j["steps"][0]["rate_passed"].is_null());
+  EXPECT_EQ(j["steps"][1]["rate_passed"], true);
+  EXPECT_EQ(j["steps"][1]["rate_tries"], 2);
 }
 
 TEST(FindMaxTest, TheReportHasTheAnswerAndEveryStep) {

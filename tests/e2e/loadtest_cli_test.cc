@@ -987,6 +987,11 @@ TEST_F(LoadtestCliTest, FindMaxRefusesBadInputAndReportsAFailedStart) {
   EXPECT_THAT(not_a_percent.stderr_text,
               HasSubstr("--precision must be a percent such as 5% or 5, got "
                         "'five'"));
+  const ProcessResult even_tries = RunAndWait(
+      {LOADTEST_BIN, "find-max", "-db=" + db(), "--tries=2"});
+  EXPECT_EQ(even_tries.exit_code, kExitUsage);
+  EXPECT_THAT(even_tries.stderr_text,
+              HasSubstr("tries must be an odd number between 1 and 9, got 2"));
 
   // An SLO no store meets: a write never takes under a nanosecond.
   const ProcessResult impossible = RunAndWait(
@@ -999,9 +1004,21 @@ TEST_F(LoadtestCliTest, FindMaxRefusesBadInputAndReportsAFailedStart) {
   const json rep = ReadReport(report());
   ASSERT_TRUE(rep.is_object());
   EXPECT_TRUE(rep["find_max"]["max_rate"].is_null());
-  ASSERT_EQ(rep["find_max"]["steps"].size(), 1u);
-  EXPECT_EQ(rep["find_max"]["steps"][0]["offered_rate"], 50);
-  EXPECT_EQ(rep["find_max"]["steps"][0]["passed"], false);
+  // By default a rate is tried until two of up to three runs agree: the
+  // start rate failed twice, and the second try decided it.
+  EXPECT_EQ(rep["find_max"]["options"]["tries"], 3);
+  const json& steps = rep["find_max"]["steps"];
+  ASSERT_EQ(steps.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(steps[i]["offered_rate"], 50);
+    EXPECT_EQ(steps[i]["passed"], false);
+    EXPECT_EQ(steps[i]["attempt"], i + 1);
+  }
+  EXPECT_TRUE(steps[0]["rate_passed"].is_null());
+  EXPECT_EQ(steps[1]["rate_passed"], false);
+  EXPECT_EQ(steps[1]["rate_tries"], 2);
+  EXPECT_EQ(steps[1]["rate_tries_passed"], 0);
+  EXPECT_THAT(impossible.stdout_text, HasSubstr("rate failed: 2 of 2 tries"));
   EXPECT_DOUBLE_EQ(rep["find_max"]["options"]["precision"].get<double>(), 0.1);
 }
 
