@@ -328,79 +328,96 @@ void RateSearch::Record(double rate, bool passed) {
   }
 }
 
-absl::StatusOr<FindMaxResult> FindMax(
-    const FindMaxOptions& options, const StepRunner& run_step,
-    const std::function<void(const StepResult&)>& on_step) {
-  RETURN_IF_ERROR(options.Validate());
-  FindMaxResult result;
-  RateSearch search(options);
-  // Each rate is tried until a majority of options.tries agree; a runner
-  // error, an interrupted step or --max-steps ends the search at once.
+namespace {
+
+// More offered, far less achieved than a lower rate got: the store
+// collapsed under the load, or an agent misreports. Kept, and said.
+void WarnIfNotMonotonic(const StepResult& step, FindMaxResult* result) {
+  for (const StepResult& earlier : result->steps) {
+    const double achieved = step.measured.total.writes_per_s();
+    const double before = earlier.measured.total.writes_per_s();
+    if (earlier.interrupted.empty() &&
+        earlier.offered_rate < step.offered_rate && achieved < 0.9 * before) {
+      result->warnings.push_back(absl::StrFormat(
+          "step %d: offered %s achieved %.0f/s, less than the %.0f/s "
+          "achieved at %s: the results are not monotonic (the store "
+          "collapsed under the load, a noisy host, or an agent "
+          "misreporting)",
+          result->steps.size() + 1, Rate(step.offered_rate), achieved, before,
+          Rate(earlier.offered_rate)));
+      return;
+    }
+  }
+}
+
+enum class RateOutcome { kPassed, kFailed, kStop };
+
+// Runs `rate` until a majority of options.tries agree, each try appended to
+// result->steps (and shown to `on_step`); the deciding try carries the
+// rate's verdict. kStop: a runner error, an interrupted step or
+// --max-steps ended the search (result says which).
+RateOutcome TryRate(const FindMaxOptions& options, double rate,
+                    const StepRunner& run_step,
+                    const std::function<void(const StepResult&)>& on_step,
+                    FindMaxResult* result) {
   const int majority = options.tries / 2 + 1;
-  bool stop = false;
-  while (std::optional<double> rate = search.Next()) {
-    int passes = 0;
-    int fails = 0;
-    while (passes < majority && fails < majority) {
-      if (result.steps.size() >= static_cast<size_t>(options.max_steps)) {
-        result.warnings.push_back(absl::StrCat(
-            "the search stopped at --max-steps (", options.max_steps,
-            ") before reaching --precision"));
-        stop = true;
-        break;
-      }
-      absl::StatusOr<StepResult> ran = run_step(*rate);
-      if (!ran.ok()) {
-        result.error = ran.status();
-        stop = true;
-        break;
-      }
-      StepResult step = *std::move(ran);
-      step.offered_rate = *rate;
-      step.attempt = passes + fails + 1;
-      if (!step.interrupted.empty()) {
-        result.interrupted = true;
-        result.stopped_because = step.interrupted;
-        step.passed = false;
-        step.reason = step.interrupted;
-        result.steps.push_back(std::move(step));
-        if (on_step) on_step(result.steps.back());
-        stop = true;
-        break;
-      }
+  int passes = 0;
+  int fails = 0;
+  while (passes < majority && fails < majority) {
+    if (result->steps.size() >= static_cast<size_t>(options.max_steps)) {
+      result->warnings.push_back(absl::StrCat(
+          "the search stopped at --max-steps (", options.max_steps,
+          ") before reaching --precision"));
+      return RateOutcome::kStop;
+    }
+    absl::StatusOr<StepResult> ran = run_step(rate);
+    if (!ran.ok()) {
+      result->error = ran.status();
+      return RateOutcome::kStop;
+    }
+    StepResult step = *std::move(ran);
+    step.offered_rate = rate;
+    step.attempt = passes + fails + 1;
+    const bool interrupted = !step.interrupted.empty();
+    if (interrupted) {
+      result->interrupted = true;
+      result->stopped_because = step.interrupted;
+      step.passed = false;
+      step.reason = step.interrupted;
+    } else {
       JudgeStep(options, &step);
       for (const std::string& w : step.warnings) {
-        result.warnings.push_back(
-            absl::StrCat("step ", result.steps.size() + 1, ": ", w));
+        result->warnings.push_back(
+            absl::StrCat("step ", result->steps.size() + 1, ": ", w));
       }
-      // More offered, far less achieved than a lower rate got: the store
-      // collapsed under the load, or an agent misreports. Kept, and said.
-      for (const StepResult& earlier : result.steps) {
-        const double achieved = step.measured.total.writes_per_s();
-        const double before = earlier.measured.total.writes_per_s();
-        if (earlier.interrupted.empty() && earlier.offered_rate < *rate &&
-            achieved < 0.9 * before) {
-          result.warnings.push_back(absl::StrFormat(
-              "step %d: offered %s achieved %.0f/s, less than the %.0f/s "
-              "achieved at %s: the results are not monotonic (the store "
-              "collapsed under the load, a noisy host, or an agent "
-              "misreporting)",
-              result.steps.size() + 1, Rate(*rate), achieved, before,
-              Rate(earlier.offered_rate)));
-          break;
-        }
-      }
+      WarnIfNotMonotonic(step, result);
       (step.passed ? passes : fails) += 1;
       if (passes == majority || fails == majority) {
         step.rate_passed = passes == majority;
         step.rate_tries = passes + fails;
         step.rate_tries_passed = passes;
       }
-      result.steps.push_back(std::move(step));
-      if (on_step) on_step(result.steps.back());
     }
-    if (stop) break;
-    search.Record(*rate, passes == majority);
+    result->steps.push_back(std::move(step));
+    if (on_step) on_step(result->steps.back());
+    if (interrupted) return RateOutcome::kStop;
+  }
+  return passes == majority ? RateOutcome::kPassed : RateOutcome::kFailed;
+}
+
+}  // namespace
+
+absl::StatusOr<FindMaxResult> FindMax(
+    const FindMaxOptions& options, const StepRunner& run_step,
+    const std::function<void(const StepResult&)>& on_step) {
+  RETURN_IF_ERROR(options.Validate());
+  FindMaxResult result;
+  RateSearch search(options);
+  while (std::optional<double> rate = search.Next()) {
+    const RateOutcome outcome =
+        TryRate(options, *rate, run_step, on_step, &result);
+    if (outcome == RateOutcome::kStop) break;
+    search.Record(*rate, outcome == RateOutcome::kPassed);
   }
   result.max_rate = search.best();
   if (const std::optional<double> failed = search.lowest_failure()) {
