@@ -20,11 +20,11 @@
 #include "cli/version.h"
 #include "controller/agent_discovery.h"
 #include "controller/concurrency.h"
-#include "controller/display.h"
-#include "controller/csv_report.h"
-#include "controller/html_report.h"
+#include "report/display.h"
+#include "report/csv_report.h"
+#include "report/html_report.h"
 #include "controller/flags.h"
-#include "controller/json_report.h"
+#include "report/json_report.h"
 #include "controller/run_end.h"
 #include "protocol/agent_client.h"
 #include "protocol/peer_text.h"
@@ -36,6 +36,22 @@
 #include "sync/mutex.h"
 
 namespace loadtest::controller {
+
+using report::AgentSummary;
+using report::EvaluateThresholds;
+using report::Figures;
+using report::FindMaxCsv;
+using report::FindMaxCsvPath;
+using report::FindMaxHtmlReport;
+using report::FormatLatency;
+using report::FormatUtc;
+using report::ParseThreshold;
+using report::RunSummary;
+using report::ScenarioJson;
+using report::Threshold;
+using report::ThresholdResult;
+using report::WorkloadFingerprint;
+using report::WriteJsonFile;
 
 // Every report goes through report/'s file writer (a local `report` is the
 // usual name of the JSON being written).

@@ -39,13 +39,17 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "cli/flag_set.h"
-#include "controller/aggregator.h"
+#include "report/aggregator.h"
 #include "controller/run.h"
 #include "controller/scenario.h"
-#include "controller/thresholds.h"
+#include "report/thresholds.h"
 #include "nlohmann/json.hpp"
 
 namespace loadtest::controller {
+
+// The figures and SLOs a step is judged by (report/).
+using report::RunSummary;
+using report::Threshold;
 
 struct FindMaxOptions {
   std::vector<Threshold> slos;  // --slo, judged on each step's figures.

@@ -25,6 +25,15 @@
 #include "report/report_file.h"
 
 namespace loadtest::controller {
+
+using report::CompareExitCode;
+using report::CompareOptions;
+using report::CompareRuns;
+using report::CompareWarnings;
+using report::ComparisonJson;
+using report::ComparisonRow;
+using report::FormatComparison;
+using report::ParseReportFigures;
 namespace {
 
 // The flags repeat sets on each run itself.

@@ -2,12 +2,31 @@
 
 #include <cstdio>
 
-#include "controller/csv_report.h"
-#include "controller/html_report.h"
-#include "controller/json_report.h"
+#include "report/csv_report.h"
+#include "report/html_report.h"
+#include "report/json_report.h"
 #include "status/status_macros.h"
 
 namespace loadtest::controller {
+
+using report::CheckGuideTargets;
+using report::Display;
+using report::EvaluateThresholds;
+using report::FormatUtc;
+using report::HtmlReport;
+using report::IntervalLog;
+using report::IntervalsCsvPath;
+using report::JudgeScenario;
+using report::JudgeStability;
+using report::RunReportJson;
+using report::RunSummary;
+using report::ScenarioJudgement;
+using report::ScenarioJudgementJson;
+using report::StabilityJson;
+using report::SummaryCsv;
+using report::SummaryCsvPath;
+using report::TargetCheck;
+using report::ThresholdResult;
 
 // Every report is written by report/'s file writer (`report` is the usual
 // name of the JSON being written).

@@ -24,10 +24,10 @@
 #include "cli/signal_watcher.h"
 #include "cli/version.h"
 #include "controller/child_run.h"
-#include "controller/csv_report.h"
+#include "report/csv_report.h"
 #include "controller/flags.h"
-#include "controller/html_report.h"
-#include "controller/json_report.h"
+#include "report/html_report.h"
+#include "report/json_report.h"
 #include "controller/run_end.h"
 #include "report/report_file.h"
 #include "status/status_macros.h"
@@ -35,6 +35,24 @@
 #include "sync/mutex.h"
 
 namespace loadtest::controller {
+
+using report::CompareOptions;
+using report::CompareValues;
+using report::ComparisonRow;
+using report::DescribeRuns;
+using report::FigureRule;
+using report::FormatUtc;
+using report::ScenarioJson;
+using report::SideStats;
+using report::TuneCsv;
+using report::TuneCsvPath;
+using report::TuneHtmlReport;
+using report::Verdict;
+using report::VerdictName;
+using report::WorkloadFingerprint;
+using report::WriteJsonFile;
+using report::kMaxRateRule;
+using report::kWriteP99Rule;
 namespace {
 
 using Clock = std::chrono::steady_clock;

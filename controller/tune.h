@@ -124,7 +124,7 @@ struct ConfigResult {
   // "best", "tie", "worse", "no result" (no run gave the figure), or
   // "did not hold the rate" (a fixed-rate run below 95% of it).
   std::string verdict;
-  std::optional<ComparisonRow> against_best;  // Unset for the best.
+  std::optional<report::ComparisonRow> against_best;  // Unset for the best.
 };
 
 // The best of one durability tier.
@@ -135,7 +135,7 @@ struct TierBest {
   std::optional<size_t> defaults;  // The defaults' index, when measured.
   // The best against the defaults (A: defaults, B: best); unset when the
   // best is the defaults or they were not measured.
-  std::optional<ComparisonRow> over_defaults;
+  std::optional<report::ComparisonRow> over_defaults;
 };
 
 // The objective's per-run values of a configuration (runs with the figure).
@@ -145,7 +145,7 @@ std::vector<double> ObjectiveValues(const ConfigResult& config,
 // Sets every configuration's verdict and returns the best per tier, in the
 // order the tiers first appear.
 std::vector<TierBest> JudgeSweep(TuneObjective objective,
-                                 const CompareOptions& options,
+                                 const report::CompareOptions& options,
                                  std::vector<ConfigResult>* configs);
 
 // The margin over the defaults in a sentence ("+26.7% writes/s over the
@@ -153,7 +153,7 @@ std::vector<TierBest> JudgeSweep(TuneObjective objective,
 std::string MarginStatement(const TierBest& tier,
                             const std::vector<ConfigResult>& configs,
                             TuneObjective objective,
-                            const CompareOptions& options);
+                            const report::CompareOptions& options);
 
 // The whole sweep as the report's "tune" object: options (as given in
 // `options`), configs[] and best[] (docs/report-format.md).
@@ -161,12 +161,12 @@ nlohmann::json TuneJson(const nlohmann::json& options,
                         const std::vector<ConfigResult>& configs,
                         const std::vector<TierBest>& best,
                         TuneObjective objective,
-                        const CompareOptions& compare_options);
+                        const report::CompareOptions& compare_options);
 
 // The table a person reads, and the best per tier with its flags.
 std::string FormatTune(const std::vector<ConfigResult>& configs,
                        const std::vector<TierBest>& best,
-                       TuneObjective objective, const CompareOptions& options);
+                       TuneObjective objective, const report::CompareOptions& options);
 
 // `loadtest tune`: argv[0] is "tune". Returns 0 when the sweep ran (or
 // what fit the budget), 1 on bad input or a run that could not start,

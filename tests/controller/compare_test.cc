@@ -9,6 +9,20 @@
 #include "gtest/gtest.h"
 
 namespace loadtest::controller {
+
+using report::CompareExitCode;
+using report::CompareRuns;
+using report::CompareWarnings;
+using report::ComparisonJson;
+using report::ComparisonRow;
+using report::DescribeRuns;
+using report::FormatComparison;
+using report::SideStats;
+using report::StudentTQuantile;
+using report::Verdict;
+using report::kCompareNoRegression;
+using report::kCompareRegression;
+using report::kCompareUndecided;
 namespace {
 
 using ::testing::HasSubstr;

@@ -14,6 +14,11 @@
 #include "gtest/gtest.h"
 
 namespace loadtest::controller {
+
+using report::AgentSummary;
+using report::Figures;
+using report::ParseThreshold;
+using report::Threshold;
 namespace {
 
 using ::testing::HasSubstr;

@@ -10,6 +10,9 @@
 #include "gtest/gtest.h"
 
 namespace loadtest::controller {
+
+using report::CompareOptions;
+using report::Verdict;
 namespace {
 
 using ::testing::ElementsAre;

@@ -1,4 +1,4 @@
-#include "controller/aggregator.h"
+#include "report/aggregator.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,11 +6,11 @@
 #include <vector>
 #include <string>
 
-#include "controller/display.h"
-#include "controller/json_report.h"
+#include "report/display.h"
+#include "report/json_report.h"
 #include "gtest/gtest.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 namespace {
 
 // A final update's audit acknowledges `total_writes`: every write of the
@@ -426,9 +426,9 @@ TEST(AggregatorLostTest, ReportCarriesLostAgentsPartialAndTheManifest) {
 }
 
 }  // namespace
-}  // namespace loadtest::controller
+}  // namespace loadtest::report
 
-namespace loadtest::controller {
+namespace loadtest::report {
 namespace {
 
 // Issue 30, item 10: the verdict trusted the agent's own lost/unexplained.
@@ -485,4 +485,4 @@ TEST(AuditCheckTest, LateCommitsMustMatchTheUpdatesToo) {
 }
 
 }  // namespace
-}  // namespace loadtest::controller
+}  // namespace loadtest::report

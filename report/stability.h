@@ -9,8 +9,8 @@
 // the trends and gives the verdict. Both are pure (no I/O, no clock):
 // StabilitySeries is one thread at a time, JudgeStability safe from any
 // thread.
-#ifndef LOADTEST_CONTROLLER_STABILITY_H_
-#define LOADTEST_CONTROLLER_STABILITY_H_
+#ifndef LOADTEST_REPORT_STABILITY_H_
+#define LOADTEST_REPORT_STABILITY_H_
 
 #include <cstdint>
 #include <optional>
@@ -19,7 +19,7 @@
 
 #include "stats/latency_histogram.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 
 // What the verdict reads of one interval's TOTAL (or, once merged, of
 // several neighbouring intervals).
@@ -188,6 +188,6 @@ std::vector<std::string> StabilityFigureLines(const StabilityVerdict& v);
 StabilityVerdict JudgeStability(const StabilitySeries& series,
                                 bool load_varies = false);
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report
 
-#endif  // LOADTEST_CONTROLLER_STABILITY_H_
+#endif  // LOADTEST_REPORT_STABILITY_H_

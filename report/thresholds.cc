@@ -1,4 +1,4 @@
-#include "controller/thresholds.h"
+#include "report/thresholds.h"
 
 #include <cctype>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 namespace {
 
 enum class Kind { kLatency, kFraction, kRate, kCount };
@@ -14,7 +14,7 @@ enum class Kind { kLatency, kFraction, kRate, kCount };
 struct MetricInfo {
   const char* name;
   Kind kind;
-  // Judged on the whole run's stability verdict (controller/stability.h):
+  // Judged on the whole run's stability verdict (report/stability.h):
   // only at the end, only on the total.
   bool stability = false;
 };
@@ -337,4 +337,4 @@ std::optional<ThresholdResult> FirstLiveFailure(
   return std::nullopt;
 }
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report

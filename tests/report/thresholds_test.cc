@@ -1,9 +1,9 @@
-#include "controller/thresholds.h"
+#include "report/thresholds.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 namespace {
 
 using ::testing::HasSubstr;
@@ -277,4 +277,4 @@ TEST(ThresholdsTest, StabilityThresholdsAreJudgedOnTheTotalAtTheEndOnly) {
 }
 
 }  // namespace
-}  // namespace loadtest::controller
+}  // namespace loadtest::report

@@ -1,13 +1,13 @@
-#include "controller/stability.h"
+#include "report/stability.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "controller/compare.h"
+#include "report/compare.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 namespace {
 
 constexpr double kTenMinutes = 600;
@@ -389,4 +389,4 @@ StabilityVerdict JudgeStability(const StabilitySeries& series,
   return v;
 }
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report

@@ -7,15 +7,15 @@
 // RFC 4180: comma-separated, a header line, fields with a comma, quote or
 // line break quoted. Latencies in milliseconds, rates per second, fractions
 // as 0..1. Pure functions; safe from any thread.
-#ifndef LOADTEST_CONTROLLER_CSV_REPORT_H_
-#define LOADTEST_CONTROLLER_CSV_REPORT_H_
+#ifndef LOADTEST_REPORT_CSV_REPORT_H_
+#define LOADTEST_REPORT_CSV_REPORT_H_
 
 #include <string>
 
 #include "absl/status/status.h"
 #include "nlohmann/json.hpp"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 
 // `report` as RunReportJson makes it from whole interval rows (with their
 // `agents`); a run streams the same lines through IntervalLog instead.
@@ -40,6 +40,6 @@ std::string SummaryCsvPath(const std::string& prefix);
 std::string TuneCsvPath(const std::string& prefix);
 std::string TuneCsv(const nlohmann::json& report);
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report
 
-#endif  // LOADTEST_CONTROLLER_CSV_REPORT_H_
+#endif  // LOADTEST_REPORT_CSV_REPORT_H_

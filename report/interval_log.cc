@@ -1,4 +1,4 @@
-#include "controller/interval_log.h"
+#include "report/interval_log.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -6,11 +6,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "controller/csv_report.h"
-#include "controller/json_report.h"
+#include "report/csv_report.h"
+#include "report/json_report.h"
 #include "status/status_macros.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 
 // report/'s file writer (`report` is the usual name of the JSON written).
 using report::WriteFileAtomically;
@@ -388,4 +388,4 @@ nlohmann::json IntervalLog::ChartJson() const {
   return {{"intervals_per_point", per_point_}, {"rows", std::move(rows)}};
 }
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report

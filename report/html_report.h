@@ -9,14 +9,14 @@
 //   errors per interval.
 // Each chart is an <svg class="chart" data-chart="NAME"> whose lines are
 // <path class="series" data-series="NAME">. Pure; safe from any thread.
-#ifndef LOADTEST_CONTROLLER_HTML_REPORT_H_
-#define LOADTEST_CONTROLLER_HTML_REPORT_H_
+#ifndef LOADTEST_REPORT_HTML_REPORT_H_
+#define LOADTEST_REPORT_HTML_REPORT_H_
 
 #include <string>
 
 #include "nlohmann/json.hpp"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 
 // `report` as FinishRun writes it (RunReportJson plus the manifest).
 std::string HtmlReport(const nlohmann::json& report);
@@ -41,6 +41,6 @@ inline constexpr const char* kHtmlChartNames[] = {
     "commit_latency",   "generator_cpu",     "checkpoints",
     "errors"};
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report
 
-#endif  // LOADTEST_CONTROLLER_HTML_REPORT_H_
+#endif  // LOADTEST_REPORT_HTML_REPORT_H_

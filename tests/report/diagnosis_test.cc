@@ -1,15 +1,15 @@
-// The diagnosis's rules (controller/diagnosis.h) on synthetic intervals:
+// The diagnosis's rules (report/diagnosis.h) on synthetic intervals:
 // each names its cause and advice, and nothing else is named.
-#include "controller/diagnosis.h"
+#include "report/diagnosis.h"
 
 #include <string>
 #include <vector>
 
-#include "controller/aggregator.h"
+#include "report/aggregator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 namespace {
 
 using ::testing::Contains;
@@ -334,4 +334,4 @@ TEST(DiagnosisTest, SettingsComeFromTheRunSpec) {
 }
 
 }  // namespace
-}  // namespace loadtest::controller
+}  // namespace loadtest::report

@@ -12,8 +12,8 @@
 //
 // Thread-safety: all methods are safe from any thread (one mutex guards the
 // output stream, so the progress ticker never interleaves with a row).
-#ifndef LOADTEST_CONTROLLER_DISPLAY_H_
-#define LOADTEST_CONTROLLER_DISPLAY_H_
+#ifndef LOADTEST_REPORT_DISPLAY_H_
+#define LOADTEST_REPORT_DISPLAY_H_
 
 #include <chrono>
 #include <cstdio>
@@ -22,12 +22,12 @@
 #include <cstdint>
 #include <vector>
 
-#include "controller/aggregator.h"
-#include "controller/scenario.h"
-#include "controller/thresholds.h"
+#include "report/aggregator.h"
+#include "report/scenario.h"
+#include "report/thresholds.h"
 #include "sync/mutex.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 
 // A guide performance target and whether the run met it.
 struct TargetCheck {
@@ -120,6 +120,6 @@ std::string HealthReasons(const stats::Health& health);
 // "12.3 ms"-style rendering of a latency in nanoseconds.
 std::string FormatLatency(int64_t ns);
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report
 
-#endif  // LOADTEST_CONTROLLER_DISPLAY_H_
+#endif  // LOADTEST_REPORT_DISPLAY_H_

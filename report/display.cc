@@ -1,4 +1,4 @@
-#include "controller/display.h"
+#include "report/display.h"
 
 #include <sys/ioctl.h>
 
@@ -10,7 +10,7 @@
 #include "protocol/peer_text.h"
 #include "protocol/validity.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 namespace {
 
 double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
@@ -601,4 +601,4 @@ void Display::Summary(const RunSummary& s, const ScenarioJudgement& scenario,
   std::fflush(o);
 }
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report

@@ -1,13 +1,13 @@
 // The interval line of the live view: within the terminal's width, the
 // most telling figures kept longest; in full when there is no width.
-#include "controller/display.h"
+#include "report/display.h"
 
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 namespace {
 
 using ::testing::HasSubstr;
@@ -86,4 +86,4 @@ TEST(FitFigureLineTest, DropsTheLeastTellingColumnsFirst) {
 }
 
 }  // namespace
-}  // namespace loadtest::controller
+}  // namespace loadtest::report

@@ -4,8 +4,8 @@
 // from the merged histogram, never from an average of percentiles.
 //
 // Pure: no I/O, no clock, no threads. One thread at a time.
-#ifndef LOADTEST_CONTROLLER_AGGREGATOR_H_
-#define LOADTEST_CONTROLLER_AGGREGATOR_H_
+#ifndef LOADTEST_REPORT_AGGREGATOR_H_
+#define LOADTEST_REPORT_AGGREGATOR_H_
 
 #include <cstdint>
 #include <map>
@@ -13,15 +13,15 @@
 #include <string>
 #include <vector>
 
-#include "controller/diagnosis.h"
-#include "controller/stability.h"
+#include "report/diagnosis.h"
+#include "report/stability.h"
 #include "protocol/run_spec.h"
 #include "stats/health.h"
 #include "storage/store_internals.h"
 #include "stats/interval_counters.h"
 #include "stats/latency_histogram.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 
 // The figures of one agent, or of all agents, over some span of time.
 struct Figures {
@@ -135,10 +135,10 @@ struct RunSummary {
   // intervals: the WAL reached ...".
   std::vector<std::string> warnings;
   stats::HealthTally health;  // The total's intervals in each state.
-  // Why the store broke and what to change (controller/diagnosis.h); empty
+  // Why the store broke and what to change (report/diagnosis.h); empty
   // when nothing was found.
   std::vector<Finding> diagnosis;
-  // Whether performance held steady (controller/stability.h): set at the
+  // Whether performance held steady (report/stability.h): set at the
   // run's end from the interval log's series (FinishRun); empty in the
   // summaries taken during the run, so it is judged at the end only.
   std::optional<StabilityVerdict> stability;
@@ -207,6 +207,6 @@ class Aggregator {
   size_t done_count_ = 0;                  // Agents finished or lost.
 };
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report
 
-#endif  // LOADTEST_CONTROLLER_AGGREGATOR_H_
+#endif  // LOADTEST_REPORT_AGGREGATOR_H_

@@ -14,11 +14,11 @@
 //     is full (rates averaged over time, percentiles and queue utilization
 //     the highest, counts added), for the HTML report's charts.
 //   - Kept in memory too: the stability series of the totals
-//     (controller/stability.h, at most StabilitySeries::kCapacity points).
+//     (report/stability.h, at most StabilitySeries::kCapacity points).
 //
 // Thread-safety: one thread at a time (the run calls it under its lock).
-#ifndef LOADTEST_CONTROLLER_INTERVAL_LOG_H_
-#define LOADTEST_CONTROLLER_INTERVAL_LOG_H_
+#ifndef LOADTEST_REPORT_INTERVAL_LOG_H_
+#define LOADTEST_REPORT_INTERVAL_LOG_H_
 
 #include <cstdint>
 #include <cstdio>
@@ -30,12 +30,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "controller/aggregator.h"
-#include "controller/stability.h"
+#include "report/aggregator.h"
+#include "report/stability.h"
 #include "nlohmann/json.hpp"
 #include "report/report_file.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 
 class IntervalLog {
  public:
@@ -156,6 +156,6 @@ class IntervalLog {
   StabilitySeries stability_;
 };
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report
 
-#endif  // LOADTEST_CONTROLLER_INTERVAL_LOG_H_
+#endif  // LOADTEST_REPORT_INTERVAL_LOG_H_

@@ -1,4 +1,4 @@
-#include "controller/json_report.h"
+#include "report/json_report.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -8,7 +8,7 @@
 
 #include "gtest/gtest.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 namespace {
 
 TEST(JsonReportTest, HoldsTheDocumentedFieldsAndAgreesWithTheSummary) {
@@ -67,9 +67,9 @@ TEST(JsonReportTest, WriteJsonFileReplacesTheFileWholeAndNamesBadPaths) {
 }
 
 }  // namespace
-}  // namespace loadtest::controller
+}  // namespace loadtest::report
 
-namespace loadtest::controller {
+namespace loadtest::report {
 namespace {
 
 TEST(JsonReportTest, PrometheusTargetsNameEachAgentsMetricsAddress) {
@@ -136,4 +136,4 @@ TEST(WorkloadFingerprintTest, FtsSettingsCountAndTheirDefaultsAreInTheParameters
 }
 
 }  // namespace
-}  // namespace loadtest::controller
+}  // namespace loadtest::report

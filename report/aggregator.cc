@@ -1,4 +1,4 @@
-#include "controller/aggregator.h"
+#include "report/aggregator.h"
 
 #include <algorithm>
 
@@ -6,8 +6,9 @@
 #include "absl/strings/str_join.h"
 #include "protocol/peer_text.h"
 #include "protocol/validity.h"
+#include "report/validity.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 namespace {
 
 // Process figures over time (`across_agents` false: a later interval of the
@@ -88,7 +89,7 @@ void Figures::AddUpdate(const protocol::IntervalUpdate& u) {
     generator_bound_reason = std::move(*reason);
   }
   if (std::optional<std::string> reason =
-          protocol::CheckpointStarvationReason(u)) {
+          CheckpointStarvationReason(u)) {
     ++starved_intervals;
     starvation_reason = std::move(*reason);
   }
@@ -390,4 +391,4 @@ RunSummary Aggregator::Summary() const {
   return out;
 }
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report

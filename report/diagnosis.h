@@ -5,8 +5,8 @@
 // range) and the flags to try.
 //
 // Pure: no I/O, no clock. One thread at a time.
-#ifndef LOADTEST_CONTROLLER_DIAGNOSIS_H_
-#define LOADTEST_CONTROLLER_DIAGNOSIS_H_
+#ifndef LOADTEST_REPORT_DIAGNOSIS_H_
+#define LOADTEST_REPORT_DIAGNOSIS_H_
 
 #include <chrono>
 #include <cstdint>
@@ -17,7 +17,7 @@
 #include "protocol/run_spec.h"
 #include "stats/health.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 
 struct Figures;
 
@@ -94,6 +94,6 @@ class Diagnoser {
   std::map<std::string, Memory> memory_;
 };
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report
 
-#endif  // LOADTEST_CONTROLLER_DIAGNOSIS_H_
+#endif  // LOADTEST_REPORT_DIAGNOSIS_H_

@@ -5,13 +5,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "controller/csv_report.h"
-#include "controller/html_report.h"
-#include "controller/json_report.h"
+#include "report/csv_report.h"
+#include "report/html_report.h"
+#include "report/json_report.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 namespace {
 
 using ::testing::HasSubstr;
@@ -266,4 +266,4 @@ TEST(HtmlReportTest, TheSummarysWarningsAreShownEscaped) {
 }
 
 }  // namespace
-}  // namespace loadtest::controller
+}  // namespace loadtest::report

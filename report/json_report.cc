@@ -1,15 +1,15 @@
-#include "controller/json_report.h"
+#include "report/json_report.h"
 
 #include <cstdio>
 #include <ctime>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "cli/flag_set.h"
+#include "duration/duration.h"
 #include "cli/version.h"
 #include "report/report_file.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 namespace {
 
 double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
@@ -171,7 +171,7 @@ nlohmann::json FtsSettingJson(int64_t value) {
 }  // namespace
 
 nlohmann::json ScenarioJson(const Scenario& s) {
-  using cli::FormatDuration;
+  using duration::FormatDuration;
   return {
       {"db", s.db},
       {"duration", FormatDuration(s.duration)},
@@ -575,4 +575,4 @@ std::string FormatUtc(std::chrono::system_clock::time_point t) {
   return absl::StrFormat("%s.%03dZ", text, static_cast<int>(millis));
 }
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report

@@ -1,14 +1,14 @@
-#include "controller/csv_report.h"
+#include "report/csv_report.h"
 
 #include <iterator>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "controller/json_report.h"
+#include "report/json_report.h"
 #include "protocol/peer_text.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 namespace {
 
 struct Column {
@@ -369,4 +369,4 @@ std::string TuneCsv(const nlohmann::json& report) {
   return out;
 }
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report

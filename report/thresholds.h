@@ -12,24 +12,24 @@
 //     and healthy_fraction (the guide's health states, stats/health.h),
 //     e.g. `overloaded_intervals==0`, `each:healthy_fraction>=95%`; and,
 //     on the whole run's stability verdict (total only, judged at the end:
-//     controller/stability.h), stable (1 or 0), throughput_drift (the
+//     report/stability.h), stable (1 or 0), throughput_drift (the
 //     drift's size per 10 minutes, a fraction) and p99_drift (the p99's
 //     signed change, last third against first), e.g. `stable==1`,
 //     `throughput_drift<5%`, `p99_drift<20%`.
 //   OP: < <= > >= ==.  UNIT: ns us ms s for latencies (default ms), % for
 //     fractions (default: a plain fraction), none for rates and counts.
 // Pure functions; safe from any thread.
-#ifndef LOADTEST_CONTROLLER_THRESHOLDS_H_
-#define LOADTEST_CONTROLLER_THRESHOLDS_H_
+#ifndef LOADTEST_REPORT_THRESHOLDS_H_
+#define LOADTEST_REPORT_THRESHOLDS_H_
 
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "controller/aggregator.h"
+#include "report/aggregator.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 
 struct Threshold {
   enum class Op { kLess, kLessEqual, kGreater, kGreaterEqual, kEqual };
@@ -79,6 +79,6 @@ std::optional<ThresholdResult> FirstLiveFailure(
     const std::vector<Threshold>& thresholds, const RunSummary& so_far,
     bool past_grace);
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report
 
-#endif  // LOADTEST_CONTROLLER_THRESHOLDS_H_
+#endif  // LOADTEST_REPORT_THRESHOLDS_H_

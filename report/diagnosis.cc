@@ -1,14 +1,14 @@
-#include "controller/diagnosis.h"
+#include "report/diagnosis.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "controller/aggregator.h"
+#include "report/aggregator.h"
 #include "protocol/validity.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 namespace {
 
 // The rules in the order findings are listed: the store refusing work
@@ -523,4 +523,4 @@ std::vector<Finding> Diagnoser::Findings() const {
   return out;
 }
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report

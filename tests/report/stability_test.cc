@@ -1,4 +1,4 @@
-#include "controller/stability.h"
+#include "report/stability.h"
 
 #include <cmath>
 #include <functional>
@@ -7,7 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 namespace {
 
 using ::testing::HasSubstr;
@@ -329,4 +329,4 @@ TEST(StabilityTest, FitLineGivesTheSlopeAndItsInterval) {
 }
 
 }  // namespace
-}  // namespace loadtest::controller
+}  // namespace loadtest::report

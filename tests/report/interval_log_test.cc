@@ -1,4 +1,4 @@
-#include "controller/interval_log.h"
+#include "report/interval_log.h"
 
 #include <filesystem>
 #include <fstream>
@@ -6,12 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "controller/json_report.h"
+#include "report/json_report.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agent/test_dir.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 namespace {
 
 using ::testing::HasSubstr;
@@ -171,4 +171,4 @@ TEST(IntervalLogTest, AnUnwritableFileIsRefusedNamingIt) {
 }
 
 }  // namespace
-}  // namespace loadtest::controller
+}  // namespace loadtest::report

@@ -1,4 +1,4 @@
-#include "controller/html_report.h"
+#include "report/html_report.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 namespace {
 
 using nlohmann::json;
@@ -1320,4 +1320,4 @@ std::string TuneHtmlReport(const json& report) {
   return html;
 }
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report

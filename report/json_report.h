@@ -1,8 +1,8 @@
 // The machine-readable report of a run (`--out=FILE`): parameters, the
 // per-interval rows, the summary per agent and in total, the guide's
 // targets and the durability audit. Pure functions; safe from any thread.
-#ifndef LOADTEST_CONTROLLER_JSON_REPORT_H_
-#define LOADTEST_CONTROLLER_JSON_REPORT_H_
+#ifndef LOADTEST_REPORT_JSON_REPORT_H_
+#define LOADTEST_REPORT_JSON_REPORT_H_
 
 #include <chrono>
 #include <cstddef>
@@ -11,13 +11,13 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "controller/aggregator.h"
-#include "controller/display.h"
-#include "controller/thresholds.h"
-#include "controller/scenario.h"
+#include "report/aggregator.h"
+#include "report/display.h"
+#include "report/thresholds.h"
+#include "report/scenario.h"
 #include "nlohmann/json.hpp"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 
 // Figures as JSON: writes_ok, writes_per_s, reads_ok, reads_per_s,
 // offered_write_rate / achieved_write_rate and the read ones (open loop),
@@ -106,6 +106,6 @@ absl::Status WriteJsonFile(const std::string& path,
 // "2026-11-27T06:25:22.123Z".
 std::string FormatUtc(std::chrono::system_clock::time_point t);
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report
 
-#endif  // LOADTEST_CONTROLLER_JSON_REPORT_H_
+#endif  // LOADTEST_REPORT_JSON_REPORT_H_
