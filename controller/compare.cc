@@ -15,7 +15,9 @@
 #include "cli/flag_set.h"
 #include "controller/run_end.h"
 #include "protocol/peer_text.h"
+#include "report/json_report.h"
 #include "report/report_file.h"
+#include "report/text_report.h"
 #include "status/status_macros.h"
 
 

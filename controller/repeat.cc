@@ -22,7 +22,9 @@
 #include "controller/child_run.h"
 #include "controller/compare.h"
 #include "controller/run_end.h"
+#include "report/json_report.h"
 #include "report/report_file.h"
+#include "report/text_report.h"
 
 namespace loadtest::controller {
 

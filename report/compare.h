@@ -126,23 +126,6 @@ absl::StatusOr<std::vector<ComparisonRow>> CompareRuns(
 // kCompareUndecided if any is erratic or undecidable, else 0).
 int CompareExitCode(const std::vector<ComparisonRow>& rows);
 
-// The table a person reads: one row per figure with both sides' mean, sd
-// and CoV, the change and its interval, and the verdict; then what the
-// verdicts rest on (and, with one run per side, why nothing is decided).
-std::string FormatComparison(const std::vector<ComparisonRow>& rows,
-                             const std::vector<std::string>& a_names,
-                             const std::vector<std::string>& b_names,
-                             const CompareOptions& options);
-
-// The comparison as JSON, for a pull-request comment: {options, a: [names],
-// b: [names], figures: [{figure, key, higher_is_better, a: {n, mean, sd,
-// cov, values}, b: {...}, change_percent, ci_low_percent,
-// ci_high_percent, verdict}], regressions, verdict, exit_code}.
-nlohmann::json ComparisonJson(const std::vector<ComparisonRow>& rows,
-                              const std::vector<std::string>& a_names,
-                              const std::vector<std::string>& b_names,
-                              const CompareOptions& options);
-
 }  // namespace loadtest::report
 
 #endif  // LOADTEST_REPORT_COMPARE_H_

@@ -13,8 +13,6 @@
 namespace loadtest::report {
 namespace {
 
-double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
-
 std::string Percentiles(const stats::LatencyHistogram& h) {
   if (h.count() == 0) return "-";
   return absl::StrFormat("%s/%s/%s", FormatLatency(h.Quantile(0.50)),
@@ -195,22 +193,6 @@ std::string FormatLatency(int64_t ns) {
   if (ns < 10000000) return absl::StrFormat("%.2fms", ns / 1e6);
   if (ns < 1000000000) return absl::StrFormat("%.1fms", ns / 1e6);
   return absl::StrFormat("%.2fs", ns / 1e9);
-}
-
-std::vector<TargetCheck> CheckGuideTargets(const Figures& t) {
-  const double p95 = Ms(t.write_latency.Quantile(0.95));
-  const double p99 = Ms(t.write_latency.Quantile(0.99));
-  return {
-      {"write throughput", ">= 5000 writes/s", t.writes_per_s(), "writes/s",
-       t.writes_per_s() >= 5000},
-      {"write p95", "< 100 ms", p95, "ms",
-       t.write_latency.count() > 0 && p95 < 100},
-      {"write p99", "< 200 ms", p99, "ms",
-       t.write_latency.count() > 0 && p99 < 200},
-      {"queue utilization", "< 80%", 100 * t.queue_utilization(), "%",
-       t.queue_utilization() < 0.8},
-      {"error rate", "< 1%", 100 * t.error_rate(), "%", t.error_rate() < 0.01},
-  };
 }
 
 Display::Display(std::FILE* out, bool live, std::chrono::nanoseconds duration,
@@ -599,6 +581,35 @@ void Display::Summary(const RunSummary& s, const ScenarioJudgement& scenario,
     std::fprintf(o, "  audit error: %s\n", protocol::PeerText(a.error).c_str());
   }
   std::fflush(o);
+}
+
+std::string StepTableHeader() {
+  return absl::StrFormat("%-4s %11s %11s %9s %9s %9s %7s %10s %7s  %s",
+                         "step", "offered/s", "achieved/s", "w p50", "w p95",
+                         "w p99", "errors", "busy/wrtr", "needed", "verdict");
+}
+
+std::string StepTableRow(size_t number, const StepResult& step) {
+  const Figures& t = step.measured.total;
+  const stats::IntervalCounters& c = t.counters;
+  auto latency = [&t](double q) {
+    return t.write_latency.count() == 0
+               ? std::string("-")
+               : FormatLatency(t.write_latency.Quantile(q));
+  };
+  // The most writes in flight on an agent against its writers, and what
+  // the achieved rate and mean latency needed (Little's law).
+  const std::string busy =
+      t.writes_in_flight.count() == 0 ? std::string("-")
+      : step.writers == 0             ? absl::StrCat(step.max_in_flight())
+                          : absl::StrCat(step.max_in_flight(), "/", step.writers);
+  return absl::StrFormat(
+      "%-4d %11.0f %11.0f %9s %9s %9s %7d %10s %7.0f  %s", number,
+      step.offered_rate, t.writes_per_s(), latency(0.50), latency(0.95),
+      latency(0.99),
+      c.write_errors + c.write_timeouts + c.queue_full + c.read_errors, busy,
+      step.needed_in_flight(),
+      step.passed ? "ok" : absl::StrCat("FAIL: ", step.reason));
 }
 
 }  // namespace loadtest::report

@@ -23,24 +23,12 @@
 #include <vector>
 
 #include "report/aggregator.h"
+#include "report/find_max_result.h"
 #include "report/scenario.h"
 #include "report/thresholds.h"
 #include "sync/mutex.h"
 
 namespace loadtest::report {
-
-// A guide performance target and whether the run met it.
-struct TargetCheck {
-  std::string name;      // e.g. "write p95"
-  std::string target;    // e.g. "< 100 ms"
-  double value = 0;      // measured, in the unit of `unit`
-  std::string unit;      // "writes/s", "ms", "%"
-  bool met = false;
-};
-
-// The load-testing guide's targets: 5000+ writes/s, write p95 < 100 ms,
-// write p99 < 200 ms, queue utilization < 80%, error rate < 1%.
-std::vector<TargetCheck> CheckGuideTargets(const Figures& total);
 
 class Display {
  public:
@@ -119,6 +107,11 @@ std::string HealthReasons(const stats::Health& health);
 
 // "12.3 ms"-style rendering of a latency in nanoseconds.
 std::string FormatLatency(int64_t ns);
+
+// find-max's live table: the row of a step, and its header: offered,
+// achieved, p50/p95/p99, errors, in flight, verdict.
+std::string StepTableHeader();
+std::string StepTableRow(size_t number, const StepResult& step);
 
 }  // namespace loadtest::report
 

@@ -1,7 +1,10 @@
 #include "report/json_report.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -573,6 +576,274 @@ std::string FormatUtc(std::chrono::system_clock::time_point t) {
   char text[32];
   std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &utc);
   return absl::StrFormat("%s.%03dZ", text, static_cast<int>(millis));
+}
+
+namespace {
+
+nlohmann::json StatsJson(const std::vector<double>& values) {
+  if (values.empty()) return nullptr;
+  const SideStats s = DescribeRuns(values);
+  return {{"n", values.size()},
+          {"mean", s.mean},
+          {"sd", s.sd},
+          {"cov", s.cov},
+          {"min", *std::min_element(values.begin(), values.end())},
+          {"max", *std::max_element(values.begin(), values.end())},
+          {"values", values}};
+}
+
+nlohmann::json OptionalNumber(const std::optional<double>& v) {
+  return v.has_value() ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+nlohmann::json ComparisonRowJson(const ComparisonRow& row) {
+  auto number = [](double v) {
+    return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+  };
+  return {{"change_percent", number(row.change_percent)},
+          {"ci_low_percent", number(row.ci_low_percent)},
+          {"ci_high_percent", number(row.ci_high_percent)},
+          {"verdict", VerdictName(row.verdict)}};
+}
+
+// The whole sweep as the report's "tune" object: options (as given in
+// `options`), configs[] and best[].
+nlohmann::json TuneJson(const nlohmann::json& options,
+                        const std::vector<ConfigResult>& configs,
+                        const std::vector<TierBest>& best,
+                        TuneObjective objective,
+                        const CompareOptions& compare_options) {
+  nlohmann::json config_list = nlohmann::json::array();
+  for (size_t i = 0; i < configs.size(); ++i) {
+    const ConfigResult& c = configs[i];
+    nlohmann::json settings = nlohmann::json::object();
+    for (const auto& [knob, value] : c.config.settings) settings[knob] = value;
+    nlohmann::json runs = nlohmann::json::array();
+    for (const TuneRun& run : c.runs) {
+      runs.push_back({{"repeat", run.repeat},
+                      {"report", run.report},
+                      {"log", run.log},
+                      {"exit_code", run.exit_code},
+                      {"seconds", run.seconds},
+                      {"rate", OptionalNumber(run.rate)},
+                      {"write_p99_ms", OptionalNumber(run.write_p99_ms)},
+                      {"bytes_per_row", OptionalNumber(run.bytes_per_row)},
+                      {"held", run.held}});
+    }
+    const std::vector<double> bytes = RunFigure(c, &TuneRun::bytes_per_row);
+    config_list.push_back(
+        {{"name", ConfigName(i)},
+         {"defaults", c.config.defaults},
+         {"settings", settings},
+         {"flags", c.config.Flags()},
+         {"sync", c.sync},
+         {"survives", SyncSurvives(c.sync)},
+         {"db", c.db},
+         {"runs", runs},
+         {"rate", StatsJson(RunFigure(c, &TuneRun::rate))},
+         {"write_p99_ms", StatsJson(RunFigure(c, &TuneRun::write_p99_ms))},
+         {"bytes_per_row",
+          bytes.empty() ? nlohmann::json(nullptr) : nlohmann::json(DescribeRuns(bytes).mean)},
+         {"verdict", c.verdict},
+         {"against_best", c.against_best.has_value()
+                              ? ComparisonRowJson(*c.against_best)
+                              : nlohmann::json(nullptr)}});
+  }
+  nlohmann::json best_list = nlohmann::json::array();
+  for (const TierBest& tier : best) {
+    const ConfigResult& c = configs[tier.best];
+    std::vector<std::string> ties;
+    for (size_t t : tier.ties) ties.push_back(ConfigName(t));
+    const std::vector<double> values = ObjectiveValues(c, objective);
+    best_list.push_back(
+        {{"sync", tier.sync},
+         {"survives", SyncSurvives(tier.sync)},
+         {"config", ConfigName(tier.best)},
+         {"label", c.config.Label()},
+         {"flags", FullFlags(c)},
+         {"objective_mean", DescribeRuns(values).mean},
+         {"ties", ties},
+         {"defaults", tier.defaults.has_value()
+                          ? nlohmann::json(ConfigName(*tier.defaults))
+                          : nlohmann::json(nullptr)},
+         {"over_defaults", tier.over_defaults.has_value()
+                               ? ComparisonRowJson(*tier.over_defaults)
+                               : nlohmann::json(nullptr)},
+         {"statement",
+          MarginStatement(tier, configs, objective, compare_options)}});
+  }
+  return {{"objective",
+           objective == TuneObjective::kMaxRate ? "max_rate" : "write_p99"},
+          {"options", options},
+          {"configs", std::move(config_list)},
+          {"best", std::move(best_list)}};
+}
+
+}  // namespace
+
+nlohmann::json TuneReportJson(const TuneSweepFacts& sweep,
+                              const std::vector<ConfigResult>& configs,
+                              const std::vector<TierBest>& best,
+                              TuneObjective objective,
+                              const CompareOptions& compare_options) {
+  nlohmann::json varies = nlohmann::json::array();
+  for (const auto& [knob, values] : sweep.varies) {
+    varies.push_back({{"knob", knob}, {"values", values}});
+  }
+  const nlohmann::json options = {
+      {"mode", sweep.mode},
+      {"repeats", sweep.repeats},
+      {"budget", duration::FormatDuration(sweep.budget)},
+      {"estimate_per_run", duration::FormatDuration(sweep.estimate_per_run)},
+      {"varies", varies},
+      {"default_sweep", sweep.default_sweep},
+      {"run_flags", sweep.run_flags},
+      {"seed", sweep.seed},
+      {"min_effect", compare_options.min_effect},
+      {"confidence", compare_options.confidence},
+      {"work_dir", sweep.work_dir}};
+  nlohmann::json tune =
+      TuneJson(options, configs, best, objective, compare_options);
+  tune["planned_runs"] = sweep.planned_runs;
+  tune["runs_done"] = sweep.runs_done;
+  tune["left_out"] = sweep.left_out;
+  tune["interrupted"] = sweep.interrupted;
+  tune["stopped_because"] = sweep.stopped_because;
+  return {{"tool", {{"name", "loadtest tune"}, {"version", cli::kVersion}}},
+          {"parameters", ScenarioJson(sweep.scenario)},
+          {"run",
+           {{"mode", sweep.mode},
+            {"seed", sweep.seed},
+            {"started_at", FormatUtc(sweep.started_at)},
+            {"ended_at", FormatUtc(sweep.ended_at)}}},
+          {"tune", std::move(tune)}};
+}
+
+
+
+nlohmann::json FindMaxJson(const FindMaxSettings& options,
+                           const FindMaxResult& result) {
+  nlohmann::json steps = nlohmann::json::array();
+  for (const StepResult& step : result.steps) {
+    const Figures& t = step.measured.total;
+    const stats::IntervalCounters& c = t.counters;
+    steps.push_back({
+        {"offered_rate", step.offered_rate},
+        {"achieved_rate", t.writes_per_s()},
+        {"measured_seconds", t.seconds},
+        {"agents", step.agents},
+        {"writers", step.writers},
+        {"writers_auto", step.writers_auto},
+        {"in_flight_max", step.max_in_flight()},
+        {"in_flight_p99", t.writes_in_flight.Quantile(0.99)},
+        {"needed_in_flight", step.needed_in_flight()},
+        {"write_latency_ms",
+         {{"p50", Ms(t.write_latency.Quantile(0.50))},
+          {"p95", Ms(t.write_latency.Quantile(0.95))},
+          {"p99", Ms(t.write_latency.Quantile(0.99))},
+          {"max", Ms(t.write_latency.max())}}},
+        {"errors", c.write_errors + c.read_errors},
+        {"queue_full", c.queue_full},
+        {"timeouts", c.write_timeouts},
+        {"writes_late", c.writes_late},
+        {"generator_bound", step.generator_bound},
+        {"behind_schedule", step.behind_schedule},
+        {"passed", step.passed},
+        {"verdict", step.passed ? "ok" : LimitName(step.limit)},
+        {"reason", step.reason},
+        {"warnings", step.warnings},
+    });
+  }
+  nlohmann::json slos = options.slos;
+  return {
+      {"max_rate", result.max_rate.has_value() ? nlohmann::json(*result.max_rate)
+                                               : nlohmann::json(nullptr)},
+      {"limited_by", LimitName(result.limited_by)},
+      {"limit_reason", result.limit_reason},
+      {"interrupted", result.interrupted},
+      {"stopped_because", result.stopped_because},
+      {"error", result.error.ok()
+                    ? nlohmann::json(nullptr)
+                    : nlohmann::json(std::string(result.error.message()))},
+      {"warnings", result.warnings},
+      {"slos", std::move(slos)},
+      {"options",
+       {{"start_rate", options.start_rate},
+        {"max_rate", options.max_rate},
+        {"step_duration", duration::FormatDuration(options.step_duration)},
+        {"warmup", duration::FormatDuration(options.warmup)},
+        {"precision", options.precision},
+        {"min_achieved", options.min_achieved},
+        {"max_steps", options.max_steps},
+        {"step_db", options.step_db},
+        {"latency_bound", duration::FormatDuration(options.latency_bound)}}},
+      {"steps", std::move(steps)},
+  };
+}
+
+
+nlohmann::json FindMaxReportJson(const FindMaxReport& about,
+                                 const FindMaxSettings& settings,
+                                 const FindMaxResult& result) {
+  return {
+      {"tool", {{"name", "loadtest find-max"}, {"version", cli::kVersion}}},
+      {"parameters", ScenarioJson(about.scenario)},
+      {"run",
+       {{"mode", about.mode},
+        {"agents", about.agents},
+        {"seed", about.scenario.seed},
+        {"fingerprint", WorkloadFingerprint(about.scenario, about.agents)},
+        {"started_at", FormatUtc(about.started_at)},
+        {"ended_at", FormatUtc(about.ended_at)}}},
+      {"find_max", FindMaxJson(settings, result)},
+  };
+}
+
+namespace {
+
+nlohmann::json SideJson(const SideStats& s) {
+  return {{"n", s.values.size()}, {"mean", s.mean}, {"sd", s.sd},
+          {"cov", s.cov},         {"values", s.values}};
+}
+
+// NaN is not JSON: null.
+nlohmann::json Number(double v) {
+  return std::isnan(v) ? nlohmann::json() : nlohmann::json(v);
+}
+
+}  // namespace
+
+nlohmann::json ComparisonJson(const std::vector<ComparisonRow>& rows,
+                              const std::vector<std::string>& a_names,
+                              const std::vector<std::string>& b_names,
+                              const CompareOptions& options) {
+  nlohmann::json figures = nlohmann::json::array();
+  int regressions = 0;
+  for (const ComparisonRow& r : rows) {
+    figures.push_back({{"figure", r.figure},
+                       {"key", r.key},
+                       {"higher_is_better", r.higher_is_better},
+                       {"a", SideJson(r.a)},
+                       {"b", SideJson(r.b)},
+                       {"change_percent", Number(r.change_percent)},
+                       {"ci_low_percent", Number(r.ci_low_percent)},
+                       {"ci_high_percent", Number(r.ci_high_percent)},
+                       {"verdict", VerdictName(r.verdict)}});
+    regressions += r.verdict == Verdict::kRegressed;
+  }
+  const int exit_code = CompareExitCode(rows);
+  return {{"options",
+           {{"min_effect", options.min_effect},
+            {"confidence", options.confidence},
+            {"erratic_cov", kErraticCov}}},
+          {"a", a_names},
+          {"b", b_names},
+          {"figures", figures},
+          {"regressions", regressions},
+          {"verdict", exit_code == kCompareRegression   ? "regression"
+                      : exit_code == kCompareUndecided ? "undecided"
+                                                        : "no regression"},
+          {"exit_code", exit_code}};
 }
 
 }  // namespace loadtest::report

@@ -12,9 +12,11 @@
 
 #include "absl/status/status.h"
 #include "report/aggregator.h"
-#include "report/display.h"
+#include "report/compare.h"
+#include "report/find_max_result.h"
 #include "report/thresholds.h"
 #include "report/scenario.h"
+#include "report/tune.h"
 #include "nlohmann/json.hpp"
 
 namespace loadtest::report {
@@ -105,6 +107,41 @@ absl::Status WriteJsonFile(const std::string& path,
 
 // "2026-11-27T06:25:22.123Z".
 std::string FormatUtc(std::chrono::system_clock::time_point t);
+
+// The report's find_max object: max_rate (null when none), limited_by,
+// limit_reason, error (null or the message), warnings[], options, slos,
+// steps[] (offered_rate, achieved_rate, writers, writers_auto,
+// in_flight_max, needed_in_flight, write_latency_ms {p50, p95, p99, max},
+// errors, queue_full, timeouts, writes_late, generator_bound[],
+// behind_schedule[], passed, verdict, reason, warnings[]).
+nlohmann::json FindMaxJson(const FindMaxSettings& options,
+                           const FindMaxResult& result);
+
+// find-max's --out report: tool, parameters (the scenario), run (mode,
+// agents, seed, fingerprint, started_at, ended_at) and find_max
+// (FindMaxJson).
+nlohmann::json FindMaxReportJson(const FindMaxReport& about,
+                                 const FindMaxSettings& settings,
+                                 const FindMaxResult& result);
+
+// `loadtest tune`'s --out report: tool, parameters (the scenario), run
+// (mode, seed, started_at, ended_at) and tune: objective, options (what
+// `sweep` states), configs[], best[], planned_runs, runs_done, left_out,
+// interrupted, stopped_because (docs/report-format.md).
+nlohmann::json TuneReportJson(const TuneSweepFacts& sweep,
+                              const std::vector<ConfigResult>& configs,
+                              const std::vector<TierBest>& best,
+                              TuneObjective objective,
+                              const CompareOptions& compare_options);
+
+// The comparison as JSON, for a pull-request comment: {options, a: [names],
+// b: [names], figures: [{figure, key, higher_is_better, a: {n, mean, sd,
+// cov, values}, b: {...}, change_percent, ci_low_percent,
+// ci_high_percent, verdict}], regressions, verdict, exit_code}.
+nlohmann::json ComparisonJson(const std::vector<ComparisonRow>& rows,
+                              const std::vector<std::string>& a_names,
+                              const std::vector<std::string>& b_names,
+                              const CompareOptions& options);
 
 }  // namespace loadtest::report
 

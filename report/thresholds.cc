@@ -265,11 +265,61 @@ absl::StatusOr<Threshold> ParseThreshold(const std::string& text) {
   return t;
 }
 
+namespace {
+
+double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+// One of the guide's targets: as the summary names it, as a threshold,
+// and its check on a run's total (the value in `unit`).
+struct GuideTarget {
+  const char* name;
+  const char* target;
+  const char* threshold;
+  const char* unit;
+  double (*value)(const Figures& total);
+  bool (*met)(const Figures& total, double value);
+};
+
+constexpr GuideTarget kGuideTargets[] = {
+    {"write throughput", ">= 5000 writes/s", "writes_per_s>=5000", "writes/s",
+     [](const Figures& t) { return t.writes_per_s(); },
+     [](const Figures&, double v) { return v >= 5000; }},
+    {"write p95", "< 100 ms", "write_p95<100ms", "ms",
+     [](const Figures& t) { return Ms(t.write_latency.Quantile(0.95)); },
+     [](const Figures& t, double v) {
+       return t.write_latency.count() > 0 && v < 100;
+     }},
+    {"write p99", "< 200 ms", "write_p99<200ms", "ms",
+     [](const Figures& t) { return Ms(t.write_latency.Quantile(0.99)); },
+     [](const Figures& t, double v) {
+       return t.write_latency.count() > 0 && v < 200;
+     }},
+    {"queue utilization", "< 80%", "queue_utilization<80%", "%",
+     [](const Figures& t) { return 100 * t.queue_utilization(); },
+     [](const Figures& t, double) { return t.queue_utilization() < 0.8; }},
+    {"error rate", "< 1%", "error_rate<1%", "%",
+     [](const Figures& t) { return 100 * t.error_rate(); },
+     [](const Figures& t, double) { return t.error_rate() < 0.01; }},
+};
+
+}  // namespace
+
 const std::vector<std::string>& GuideThresholdTexts() {
-  static const auto* texts = new std::vector<std::string>{
-      "writes_per_s>=5000", "write_p95<100ms", "write_p99<200ms",
-      "queue_utilization<80%", "error_rate<1%"};
+  static const auto* texts = [] {
+    auto* texts = new std::vector<std::string>;
+    for (const GuideTarget& g : kGuideTargets) texts->push_back(g.threshold);
+    return texts;
+  }();
   return *texts;
+}
+
+std::vector<TargetCheck> CheckGuideTargets(const Figures& total) {
+  std::vector<TargetCheck> checks;
+  for (const GuideTarget& g : kGuideTargets) {
+    const double value = g.value(total);
+    checks.push_back({g.name, g.target, value, g.unit, g.met(total, value)});
+  }
+  return checks;
 }
 
 std::vector<ThresholdResult> EvaluateThresholds(

@@ -12,11 +12,15 @@
 #include "controller/concurrency.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "report/display.h"
+#include "report/json_report.h"
 
 namespace loadtest::controller {
 
 using report::AgentSummary;
 using report::Figures;
+using report::FindMaxJson;
+using report::StepTableRow;
 using report::ParseThreshold;
 using report::Threshold;
 namespace {
@@ -231,7 +235,7 @@ TEST(FindMaxTest, TheReportHasTheAnswerAndEveryStep) {
       },
       nullptr);
   ASSERT_TRUE(result.ok());
-  const nlohmann::json j = FindMaxJson(Options(), *result);
+  const nlohmann::json j = FindMaxJson(FindMaxSettingsOf(Options()), *result);
   EXPECT_EQ(j["max_rate"], *result->max_rate);
   EXPECT_EQ(j["steps"].size(), result->steps.size());
   EXPECT_EQ(j["slos"][0], "write_p99<100ms");
@@ -302,7 +306,7 @@ TEST(FindMaxTest, ARunnerErrorKeepsTheStepsSoFar) {
   EXPECT_THAT(result->error.message(), HasSubstr("write-rate"));
   EXPECT_EQ(result->steps.size(), 3u);
   EXPECT_EQ(result->max_rate, 4000);
-  const nlohmann::json j = FindMaxJson(Options(), *result);
+  const nlohmann::json j = FindMaxJson(FindMaxSettingsOf(Options()), *result);
   EXPECT_EQ(j["steps"].size(), 3u);
   EXPECT_THAT(j["error"].get<std::string>(), HasSubstr("write-rate"));
 }

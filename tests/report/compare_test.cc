@@ -1,4 +1,4 @@
-#include "controller/compare.h"
+#include "report/compare.h"
 
 #include <cmath>
 #include <cstdint>
@@ -7,22 +7,10 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "report/json_report.h"
+#include "report/text_report.h"
 
-namespace loadtest::controller {
-
-using report::CompareExitCode;
-using report::CompareRuns;
-using report::CompareWarnings;
-using report::ComparisonJson;
-using report::ComparisonRow;
-using report::DescribeRuns;
-using report::FormatComparison;
-using report::SideStats;
-using report::StudentTQuantile;
-using report::Verdict;
-using report::kCompareNoRegression;
-using report::kCompareRegression;
-using report::kCompareUndecided;
+namespace loadtest::report {
 namespace {
 
 using ::testing::HasSubstr;
@@ -262,4 +250,4 @@ TEST(CompareTest, ASettingOnlyTheCandidateHasIsNamed) {
 }
 
 }  // namespace
-}  // namespace loadtest::controller
+}  // namespace loadtest::report
