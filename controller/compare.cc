@@ -20,16 +20,19 @@
 #include "report/text_report.h"
 #include "status/status_macros.h"
 
-
 namespace loadtest::controller {
 
 using report::CompareExitCode;
+
 using report::CompareOptions;
 using report::CompareRuns;
+
 using report::CompareWarnings;
 using report::ComparisonJson;
+
 using report::ComparisonRow;
 using report::FormatComparison;
+
 using report::ParseReportFigures;
 using report::Verdict;
 

@@ -38,28 +38,34 @@
 namespace loadtest::controller {
 
 using report::AgentSummary;
+
 using report::EvaluateThresholds;
 using report::Figures;
+
 using report::FindMaxCsv;
 using report::FindMaxCsvPath;
+
 using report::FindMaxHtmlReport;
 using report::FindMaxReport;
+
 using report::FindMaxReportJson;
 using report::StepTableHeader;
+
 using report::StepTableRow;
 using report::FormatLatency;
-using report::FormatUtc;
+
 using report::ParseThreshold;
 using report::RunSummary;
-using report::ScenarioJson;
+
 using report::Threshold;
 using report::ThresholdResult;
-using report::WorkloadFingerprint;
+
 using report::WriteJsonFile;
 
 // Every report goes through report/'s file writer (a local `report` is the
 // usual name of the JSON being written).
 using report::CheckOutputFiles;
+
 using report::OutputFile;
 using report::WriteTextFile;
 

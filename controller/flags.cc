@@ -16,8 +16,10 @@
 namespace loadtest::controller {
 
 using report::GuideThresholdTexts;
+
 using report::ParseThreshold;
 using report::Threshold;
+
 namespace {
 
 std::string PresetHelp() {

@@ -69,11 +69,7 @@ struct OutputOptions {
   std::string IntervalsPath() const;
 };
 
-// Why a run was stopped early by --abort-on-fail.
-struct AbortInfo {
-  report::ThresholdResult threshold;  // The one that failed live.
-  double at_s = 0;            // When: end of the interval that showed it.
-};
+using report::AbortInfo;
 
 struct RunEnd {
   OutputOptions output;

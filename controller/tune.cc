@@ -39,32 +39,21 @@
 namespace loadtest::controller {
 
 using report::CompareOptions;
-using report::CompareValues;
-using report::ComparisonRow;
-using report::DescribeRuns;
-using report::FigureRule;
-using report::FormatUtc;
-using report::ScenarioJson;
-using report::SideStats;
+
 using report::TuneCsv;
 using report::TuneCsvPath;
+
 using report::TuneHtmlReport;
-using report::Verdict;
-using report::VerdictName;
 using report::FormatTune;
+
 using report::JudgeSweep;
 using report::ConfigName;
+
 using report::FullFlags;
-using report::RunFigure;
-using report::ObjectiveRule;
-using report::ObjectiveUnit;
-using report::ObjectiveValues;
-using report::SyncSurvives;
-using report::MarginStatement;
 using report::WorkloadFingerprint;
+
 using report::WriteJsonFile;
-using report::kMaxRateRule;
-using report::kWriteP99Rule;
+
 namespace {
 
 using Clock = std::chrono::steady_clock;

@@ -846,4 +846,61 @@ nlohmann::json ComparisonJson(const std::vector<ComparisonRow>& rows,
           {"exit_code", exit_code}};
 }
 
+nlohmann::json FinishedRunReportJson(
+    const Scenario& scenario, const RunSummary& summary,
+    const std::vector<TargetCheck>& targets,
+    const std::vector<ThresholdResult>& thresholds,
+    const ScenarioJudgement& judgement, const RunEndFacts& end) {
+  nlohmann::json report = RunReportJson(scenario, nlohmann::json::array(),
+                                        summary, targets, thresholds);
+  report["summary"]["scenario"] = ScenarioJudgementJson(judgement);
+  report["summary"]["stability"] = StabilityJson(*summary.stability);
+  report["run"].update({{"mode", end.mode},
+                        {"started_at", FormatUtc(end.started_at)},
+                        {"ended_at", FormatUtc(end.ended_at)},
+                        {"interrupted_by_signal", end.signal_number}});
+  if (!end.intervals_path.empty()) {
+    report["intervals_file"] = end.intervals_path;
+  }
+  if (end.aborted.has_value()) {
+    const ThresholdResult& t = end.aborted->threshold;
+    report["aborted"] = {{"threshold", t.text},
+                         {"scope", t.scope},
+                         {"measured", t.measured},
+                         {"unit", t.unit},
+                         {"at_s", end.aborted->at_s}};
+  }
+  return report;
+}
+
+nlohmann::json RepeatSummaryJson(const RepeatFacts& facts,
+                                 const std::vector<ComparisonRow>& rows,
+                                 const std::vector<std::string>& a_names,
+                                 const std::vector<std::string>& b_names,
+                                 const CompareOptions& options) {
+  nlohmann::json summary = {
+      {"repeat", {{"a", facts.reports_a}}},
+      {"runs", facts.runs},
+      {"command", facts.command},
+  };
+  if (facts.with_b) {
+    summary["repeat"]["b"] = facts.reports_b;
+    summary["b_flags"] = facts.b_flags;
+    summary["comparison"] = ComparisonJson(rows, a_names, b_names, options);
+    return summary;
+  }
+  nlohmann::json figures = nlohmann::json::array();
+  for (const ComparisonRow& r : rows) {
+    figures.push_back({{"figure", r.figure},
+                       {"key", r.key},
+                       {"n", r.a.values.size()},
+                       {"mean", r.a.mean},
+                       {"sd", r.a.sd},
+                       {"cov", r.a.cov},
+                       {"values", r.a.values}});
+  }
+  summary["figures"] = figures;
+  return summary;
+}
+
 }  // namespace loadtest::report

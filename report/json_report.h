@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,26 @@ nlohmann::json RunReportJson(const Scenario& scenario, nlohmann::json rows,
                              const std::vector<TargetCheck>& targets,
                              const std::vector<ThresholdResult>& thresholds = {});
 
+// How a run ended, as its report states it.
+struct RunEndFacts {
+  std::string mode;  // "in-process" or "distributed".
+  std::chrono::system_clock::time_point started_at;
+  std::chrono::system_clock::time_point ended_at;
+  int signal_number = 0;       // The signal that ended the run, or 0.
+  std::string intervals_path;  // --out-intervals, or "".
+  std::optional<AbortInfo> aborted;
+};
+
+// The finished run's report: RunReportJson (with no `intervals`: --out
+// streams the spooled totals in) and summary.scenario (`judgement`),
+// summary.stability (`summary.stability`, set), run.mode, run.started_at,
+// run.ended_at, run.interrupted_by_signal, intervals_file and aborted.
+nlohmann::json FinishedRunReportJson(
+    const Scenario& scenario, const RunSummary& summary,
+    const std::vector<TargetCheck>& targets,
+    const std::vector<ThresholdResult>& thresholds,
+    const ScenarioJudgement& judgement, const RunEndFacts& end);
+
 // Adds the `agents` manifest ([{agent_id, target, version, hostname,
 // metrics_port}]; an in-process run's one agent has target "in-process") and,
 // when not empty, `run_id` (at the top level and in `run`).
@@ -142,6 +163,26 @@ nlohmann::json ComparisonJson(const std::vector<ComparisonRow>& rows,
                               const std::vector<std::string>& a_names,
                               const std::vector<std::string>& b_names,
                               const CompareOptions& options);
+
+// What `loadtest repeat`'s summary (repeat.json) says besides the figures.
+struct RepeatFacts {
+  std::vector<std::string> reports_a;  // As listed in --out-dir.
+  std::vector<std::string> reports_b;
+  int runs = 0;                       // --runs.
+  std::vector<std::string> command;   // The runs' common flags.
+  bool with_b = false;
+  std::vector<std::string> b_flags;  // --b-flags, split.
+};
+
+// repeat.json: {repeat: {a: [...], b: [...]}, runs, command} and, with a
+// side B, b_flags and comparison (ComparisonJson naming the reports by
+// `a_names`/`b_names`), else figures: [{figure, key, n, mean, sd, cov,
+// values}] of side A.
+nlohmann::json RepeatSummaryJson(const RepeatFacts& facts,
+                                 const std::vector<ComparisonRow>& rows,
+                                 const std::vector<std::string>& a_names,
+                                 const std::vector<std::string>& b_names,
+                                 const CompareOptions& options);
 
 }  // namespace loadtest::report
 

@@ -155,4 +155,24 @@ std::string FormatComparison(const std::vector<ComparisonRow>& rows,
   return out;
 }
 
+std::string FormatReplicates(const std::vector<ComparisonRow>& rows,
+                             size_t runs) {
+  std::string out = absl::StrFormat("%-18s %12s %12s %8s  %s\n", "figure",
+                                    "mean", "sd", "CoV", "per run");
+  for (const ComparisonRow& r : rows) {
+    std::vector<std::string> values;
+    for (double v : r.a.values) values.push_back(absl::StrFormat("%.4g", v));
+    absl::StrAppendFormat(&out, "%-18s %12.4g %12.3g %7.1f%%  %s\n", r.figure,
+                          r.a.mean, r.a.sd, 100 * r.a.cov,
+                          absl::StrJoin(values, " "));
+  }
+  absl::StrAppendFormat(
+      &out,
+      "%d run%s. The CoV is this host's run-to-run spread for this workload: "
+      "a change smaller\nthan about twice it cannot be told from noise with "
+      "this many replicates.\n",
+      runs, runs == 1 ? "" : "s");
+  return out;
+}
+
 }  // namespace loadtest::report

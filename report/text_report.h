@@ -5,6 +5,7 @@
 #ifndef LOADTEST_REPORT_TEXT_REPORT_H_
 #define LOADTEST_REPORT_TEXT_REPORT_H_
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,11 @@ std::string FormatComparison(const std::vector<ComparisonRow>& rows,
                              const std::vector<std::string>& a_names,
                              const std::vector<std::string>& b_names,
                              const CompareOptions& options);
+
+// `loadtest repeat`'s table without a side B: one side's replicates
+// described, figure by figure, with what their spread means.
+std::string FormatReplicates(const std::vector<ComparisonRow>& rows,
+                             size_t runs);
 
 // Tune's table, and the best per tier with its flags.
 std::string FormatTune(const std::vector<ConfigResult>& configs,

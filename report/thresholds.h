@@ -93,6 +93,12 @@ std::optional<ThresholdResult> FirstLiveFailure(
     const std::vector<Threshold>& thresholds, const RunSummary& so_far,
     bool past_grace);
 
+// Why a run was stopped early by --abort-on-fail.
+struct AbortInfo {
+  ThresholdResult threshold;  // The one that failed live.
+  double at_s = 0;            // When: end of the interval that showed it.
+};
+
 }  // namespace loadtest::report
 
 #endif  // LOADTEST_REPORT_THRESHOLDS_H_

@@ -18,11 +18,15 @@
 namespace loadtest::controller {
 
 using report::AgentSummary;
+
 using report::Figures;
 using report::FindMaxJson;
+
 using report::StepTableRow;
 using report::ParseThreshold;
+
 using report::Threshold;
+
 namespace {
 
 using ::testing::HasSubstr;
