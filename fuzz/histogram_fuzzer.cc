@@ -39,7 +39,7 @@ namespace {
 namespace pb = ::opentrail::loadtest::v1;
 namespace protocol = ::loadtest::protocol;
 namespace stats = ::loadtest::stats;
-namespace controller = ::loadtest::controller;
+namespace report = ::loadtest::report;
 
 using stats::LatencyHistogram;
 

@@ -24,7 +24,7 @@
 
 namespace {
 
-namespace controller = ::loadtest::controller;
+namespace report = ::loadtest::report;
 
 report::Figures MakeFigures(double seconds, int64_t scale) {
   report::Figures f;
