@@ -5,6 +5,8 @@
 
 namespace loadtest::controller {
 
+using report::Threshold;
+
 std::chrono::nanoseconds WriteLatencyBound(const std::vector<Threshold>& slos) {
   double loosest_ms = 0;
   for (const Threshold& t : slos) {

@@ -21,7 +21,7 @@
 #include <chrono>
 #include <vector>
 
-#include "controller/thresholds.h"
+#include "report/thresholds.h"
 
 namespace loadtest::controller {
 
@@ -31,7 +31,7 @@ inline constexpr std::chrono::milliseconds kDefaultLatencyBound{100};
 
 // The loosest upper bound on a write latency among `slos` (write_p50 ...
 // write_max with < or <=, any scope), or kDefaultLatencyBound when none.
-std::chrono::nanoseconds WriteLatencyBound(const std::vector<Threshold>& slos);
+std::chrono::nanoseconds WriteLatencyBound(const std::vector<report::Threshold>& slos);
 
 // Writers for an agent offered `rate_per_agent` writes/s (the rule above),
 // at most `cap` (an agent's --max-writers when lower than kMaxAutoWriters).

@@ -20,11 +20,11 @@
 #include "cli/version.h"
 #include "controller/agent_discovery.h"
 #include "controller/concurrency.h"
-#include "controller/display.h"
-#include "controller/csv_report.h"
-#include "controller/html_report.h"
+#include "report/display.h"
+#include "report/csv_report.h"
+#include "report/html_report.h"
 #include "controller/flags.h"
-#include "controller/json_report.h"
+#include "report/json_report.h"
 #include "controller/run_end.h"
 #include "protocol/agent_client.h"
 #include "protocol/peer_text.h"
@@ -37,15 +37,39 @@
 
 namespace loadtest::controller {
 
+using report::AgentSummary;
+
+using report::EvaluateThresholds;
+using report::Figures;
+
+using report::FindMaxCsv;
+using report::FindMaxCsvPath;
+
+using report::FindMaxHtmlReport;
+using report::FindMaxReport;
+
+using report::FindMaxReportJson;
+using report::StepTableHeader;
+
+using report::StepTableRow;
+using report::FormatLatency;
+
+using report::ParseThreshold;
+using report::RunSummary;
+
+using report::Threshold;
+using report::ThresholdResult;
+
+using report::WriteJsonFile;
+
 // Every report goes through report/'s file writer (a local `report` is the
 // usual name of the JSON being written).
 using report::CheckOutputFiles;
+
 using report::OutputFile;
 using report::WriteTextFile;
 
 namespace {
-
-double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
 
 std::string Rate(double rate) { return absl::StrFormat("%.0f/s", rate); }
 
@@ -115,34 +139,6 @@ absl::Status FindMaxOptions::Validate() const {
         "step-db must be scratch or grow, got '", step_db, "'"));
   }
   return absl::OkStatus();
-}
-
-const char* LimitName(Limit limit) {
-  switch (limit) {
-    case Limit::kNone:
-      return "";
-    case Limit::kGenerator:
-      return "generator";
-    case Limit::kSlo:
-      return "slo";
-    case Limit::kErrors:
-      return "errors";
-    case Limit::kThroughput:
-      return "throughput";
-    case Limit::kMaxRate:
-      return "max-rate";
-  }
-  return "";
-}
-
-double StepResult::needed_in_flight() const {
-  const Figures& t = measured.total;
-  if (t.seconds <= 0 || t.write_latency.count() == 0) return 0;
-  return t.writes_per_s() / std::max(1, agents) * t.write_latency.mean() / 1e9;
-}
-
-int64_t StepResult::max_in_flight() const {
-  return measured.total.writes_in_flight.max();
 }
 
 namespace {
@@ -439,129 +435,23 @@ absl::StatusOr<FindMaxResult> FindMax(
   return result;
 }
 
-namespace {
-
-// "; rate passed: 2 of 3 tries" on the try that decided a rate tried more
-// than once; "" otherwise.
-std::string RateVerdictText(const StepResult& step) {
-  if (!step.rate_passed.has_value() || step.rate_tries < 2) return "";
-  return absl::StrCat("; rate ", *step.rate_passed ? "passed" : "failed",
-                      ": ", *step.rate_passed
-                                ? step.rate_tries_passed
-                                : step.rate_tries - step.rate_tries_passed,
-                      " of ", step.rate_tries, " tries");
-}
-
-}  // namespace
-
-std::string StepTableHeader() {
-  return absl::StrFormat("%-4s %11s %11s %9s %9s %9s %7s %10s %7s  %s",
-                         "step", "offered/s", "achieved/s", "w p50", "w p95",
-                         "w p99", "errors", "busy/wrtr", "needed", "verdict");
-}
-
-std::string StepTableRow(size_t number, const StepResult& step) {
-  const Figures& t = step.measured.total;
-  const stats::IntervalCounters& c = t.counters;
-  auto latency = [&t](double q) {
-    return t.write_latency.count() == 0
-               ? std::string("-")
-               : FormatLatency(t.write_latency.Quantile(q));
-  };
-  // The most writes in flight on an agent against its writers, and what
-  // the achieved rate and mean latency needed (Little's law).
-  const std::string busy =
-      t.writes_in_flight.count() == 0 ? std::string("-")
-      : step.writers == 0             ? absl::StrCat(step.max_in_flight())
-                          : absl::StrCat(step.max_in_flight(), "/", step.writers);
-  return absl::StrFormat(
-      "%-4d %11.0f %11.0f %9s %9s %9s %7d %10s %7.0f  %s", number,
-      step.offered_rate, t.writes_per_s(), latency(0.50), latency(0.95),
-      latency(0.99),
-      c.write_errors + c.write_timeouts + c.queue_full + c.read_errors, busy,
-      step.needed_in_flight(),
-      absl::StrCat(step.passed ? "ok" : absl::StrCat("FAIL: ", step.reason),
-                   RateVerdictText(step)));
-}
-
-nlohmann::json FindMaxJson(const FindMaxOptions& options,
-                           const FindMaxResult& result) {
-  nlohmann::json steps = nlohmann::json::array();
-  for (const StepResult& step : result.steps) {
-    const Figures& t = step.measured.total;
-    const stats::IntervalCounters& c = t.counters;
-    steps.push_back({
-        {"offered_rate", step.offered_rate},
-        {"achieved_rate", t.writes_per_s()},
-        {"measured_seconds", t.seconds},
-        {"agents", step.agents},
-        {"writers", step.writers},
-        {"writers_auto", step.writers_auto},
-        {"in_flight_max", step.max_in_flight()},
-        {"in_flight_p99", t.writes_in_flight.Quantile(0.99)},
-        {"needed_in_flight", step.needed_in_flight()},
-        {"write_latency_ms",
-         {{"p50", Ms(t.write_latency.Quantile(0.50))},
-          {"p95", Ms(t.write_latency.Quantile(0.95))},
-          {"p99", Ms(t.write_latency.Quantile(0.99))},
-          {"max", Ms(t.write_latency.max())}}},
-        {"errors", c.write_errors + c.read_errors},
-        {"queue_full", c.queue_full},
-        {"timeouts", c.write_timeouts},
-        {"writes_late", c.writes_late},
-        {"generator_bound", step.generator_bound},
-        {"behind_schedule", step.behind_schedule},
-        {"passed", step.passed},
-        {"verdict", step.passed ? "ok" : LimitName(step.limit)},
-        {"reason", step.reason},
-        {"warnings", step.warnings},
-        {"attempt", step.attempt},
-        {"rate_passed", step.rate_passed.has_value()
-                            ? nlohmann::json(*step.rate_passed)
-                            : nlohmann::json(nullptr)},
-        {"rate_tries", step.rate_tries},
-        {"rate_tries_passed", step.rate_tries_passed},
-    });
-  }
-  nlohmann::json slos = nlohmann::json::array();
-  for (const Threshold& t : options.slos) slos.push_back(t.text);
-  return {
-      {"max_rate", result.max_rate.has_value() ? nlohmann::json(*result.max_rate)
-                                               : nlohmann::json(nullptr)},
-      {"limited_by", LimitName(result.limited_by)},
-      {"limit_reason", result.limit_reason},
-      {"interrupted", result.interrupted},
-      {"stopped_because", result.stopped_because},
-      {"error", result.error.ok()
-                    ? nlohmann::json(nullptr)
-                    : nlohmann::json(std::string(result.error.message()))},
-      {"warnings", result.warnings},
-      {"slos", std::move(slos)},
-      {"options",
-       {{"start_rate", options.start_rate},
-        {"max_rate", options.max_rate},
-        {"step_duration", cli::FormatDuration(options.step_duration)},
-        {"warmup", cli::FormatDuration(options.warmup)},
-        {"precision", options.precision},
-        {"min_achieved", options.min_achieved},
-        {"max_steps", options.max_steps},
-        {"tries", options.tries},
-        {"step_db", options.step_db},
-        {"latency_bound", cli::FormatDuration(options.latency_bound)}}},
-      {"steps", std::move(steps)},
-  };
+report::FindMaxSettings FindMaxSettingsOf(const FindMaxOptions& options) {
+  report::FindMaxSettings settings;
+  for (const Threshold& slo : options.slos) settings.slos.push_back(slo.text);
+  settings.start_rate = options.start_rate;
+  settings.max_rate = options.max_rate;
+  settings.step_duration = options.step_duration;
+  settings.warmup = options.warmup;
+  settings.precision = options.precision;
+  settings.min_achieved = options.min_achieved;
+  settings.max_steps = options.max_steps;
+  settings.tries = options.tries;
+  settings.step_db = options.step_db;
+  settings.latency_bound = options.latency_bound;
+  return settings;
 }
 
 namespace {
-
-// What a find-max report says about the run besides the search.
-struct FindMaxReport {
-  Scenario scenario;
-  size_t agents = 1;
-  std::string mode;
-  std::chrono::system_clock::time_point started_at;
-  std::chrono::system_clock::time_point ended_at;
-};
 
 // --out, --csv and --html of find-max.
 absl::Status WriteFindMaxReports(const OutputOptions& output,
@@ -572,18 +462,8 @@ absl::Status WriteFindMaxReports(const OutputOptions& output,
       output.html_path.empty()) {
     return absl::OkStatus();
   }
-  const nlohmann::json report = {
-      {"tool", {{"name", "loadtest find-max"}, {"version", cli::kVersion}}},
-      {"parameters", ScenarioJson(about.scenario)},
-      {"run",
-       {{"mode", about.mode},
-        {"agents", about.agents},
-        {"seed", about.scenario.seed},
-        {"fingerprint", WorkloadFingerprint(about.scenario, about.agents)},
-        {"started_at", FormatUtc(about.started_at)},
-        {"ended_at", FormatUtc(about.ended_at)}}},
-      {"find_max", FindMaxJson(options, result)},
-  };
+  const nlohmann::json report =
+      FindMaxReportJson(about, FindMaxSettingsOf(options), result);
   if (!output.out_path.empty()) {
     RETURN_IF_ERROR(WriteJsonFile(output.out_path, report));
     std::printf("report: %s\n", output.out_path.c_str());

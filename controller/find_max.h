@@ -42,13 +42,23 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "cli/flag_set.h"
-#include "controller/aggregator.h"
+#include "report/aggregator.h"
+#include "report/find_max_result.h"
 #include "controller/run.h"
 #include "controller/scenario.h"
-#include "controller/thresholds.h"
+#include "report/thresholds.h"
 #include "nlohmann/json.hpp"
 
 namespace loadtest::controller {
+
+// The figures and SLOs a step is judged by, and what the search found
+// (report/).
+using report::FindMaxResult;
+using report::Limit;
+using report::LimitName;
+using report::RunSummary;
+using report::StepResult;
+using report::Threshold;
 
 struct FindMaxOptions {
   std::vector<Threshold> slos;  // --slo, judged on each step's figures.
@@ -83,53 +93,6 @@ struct FindMaxOptions {
 // ".find-max" appended (the same folder, so the same file system).
 std::string ScratchDbPath(const std::string& db);
 
-// Why a step failed (the first cause found, in JudgeStep's order).
-enum class Limit { kNone, kGenerator, kSlo, kErrors, kThroughput, kMaxRate };
-// "generator", "slo", "errors", "throughput", "max-rate" ("" for kNone).
-const char* LimitName(Limit limit);
-
-// What one step measured after its warm-up, and the verdict.
-struct StepResult {
-  double offered_rate = 0;  // The total rate asked for.
-  int agents = 1;           // The rate is split evenly across them.
-  // Writer threads per agent that each wait in a write (write dispatch
-  // "threads"); 0 with async dispatch, where no thread waits and the
-  // store's queue bounds the writes in flight.
-  int writers = 0;
-  bool writers_auto = false;  // Sized by the rate, not --writers.
-  RunSummary measured;      // The intervals after the warm-up.
-  // Agents whose CPU limited them in the measured intervals, each with
-  // the reason in plain words ("agent a1: 3 intervals (CPU 98% of 2
-  // cores)").
-  std::vector<std::string> generator_bound;
-  // Agents whose operations fell behind schedule (protocol/validity.h).
-  std::vector<std::string> behind_schedule;
-  bool audit_failed = false;  // An agent's durability audit failed.
-  // Why the step's run could not finish (a signal, a lost agent); the
-  // search stops there. "" normally.
-  std::string interrupted;
-  bool passed = false;
-  Limit limit = Limit::kNone;
-  std::string reason;  // Why it failed, in plain words; "" when passed.
-  // The try at this rate, from 1 (FindMax sets it; --tries).
-  int attempt = 1;
-  // On the try that decided its rate (a majority of --tries agreed): the
-  // rate's verdict and the tries at it so far, e.g. 2 of 3 passed. Unset
-  // on the other tries.
-  std::optional<bool> rate_passed;
-  int rate_tries = 0;
-  int rate_tries_passed = 0;
-  // Figures that cannot be right (an agent reporting more acknowledged
-  // writes than offered, more in flight or faster than its writers allow);
-  // the verdict stands but the user is told.
-  std::vector<std::string> warnings;
-
-  // Writes in flight per agent that the achieved rate and mean latency
-  // imply (Little's law: rate x latency), and the most any agent had.
-  double needed_in_flight() const;
-  int64_t max_in_flight() const;
-};
-
 // The search never tries two rates closer than this (writes/s in total).
 inline constexpr double kMinRateStep = 1.0;
 
@@ -158,21 +121,6 @@ class RateSearch {
   std::optional<double> fail_;
 };
 
-struct FindMaxResult {
-  std::optional<double> max_rate;  // Highest rate that met everything.
-  Limit limited_by = Limit::kNone;
-  std::string limit_reason;  // The failing step's reason, at its rate.
-  std::vector<StepResult> steps;
-  bool interrupted = false;  // A signal, a lost agent: the search stopped.
-  std::string stopped_because;
-  // The runner's error that ended the search (OK otherwise): `steps` still
-  // holds every step run before it, for the report.
-  absl::Status error;
-  // Over the search: a rate that passed above one that failed, the step
-  // cap reached, and each step's warnings ("step 3: ...").
-  std::vector<std::string> warnings;
-};
-
 // Runs one step at the given total rate.
 using StepRunner = std::function<absl::StatusOr<StepResult>(double rate)>;
 
@@ -184,22 +132,8 @@ absl::StatusOr<FindMaxResult> FindMax(
     const FindMaxOptions& options, const StepRunner& run_step,
     const std::function<void(const StepResult&)>& on_step);
 
-// The table row of a step, and its header: offered, achieved, p50/p95/p99,
-// errors, verdict (and, on the try that decided its rate when the rate
-// took more than one, the rate's verdict: "rate passed: 2 of 2 tries").
-std::string StepTableHeader();
-std::string StepTableRow(size_t number, const StepResult& step);
-
-// The report's find_max object: max_rate (null when none), limited_by,
-// limit_reason, error (null or the message), warnings[], options, slos,
-// steps[] (offered_rate, achieved_rate, writers, writers_auto,
-// in_flight_max, needed_in_flight, write_latency_ms {p50, p95, p99, max},
-// errors, queue_full, timeouts, writes_late, generator_bound[],
-// behind_schedule[], passed, verdict, reason, warnings[], attempt,
-// rate_passed (null unless this try decided its rate), rate_tries,
-// rate_tries_passed).
-nlohmann::json FindMaxJson(const FindMaxOptions& options,
-                           const FindMaxResult& result);
+// What find-max's reports state of `options` (report::FindMaxJson).
+report::FindMaxSettings FindMaxSettingsOf(const FindMaxOptions& options);
 
 // find-max's own flags (--slo, --start-rate, --max-rate, --max-steps,
 // --tries, --step-duration, --warmup, --precision) as typed; `loadtest tune`

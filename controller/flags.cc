@@ -10,10 +10,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "controller/concurrency.h"
-#include "controller/thresholds.h"
+#include "report/thresholds.h"
 #include "status/status_macros.h"
 
 namespace loadtest::controller {
+
+using report::GuideThresholdTexts;
+
+using report::ParseThreshold;
+using report::Threshold;
+
 namespace {
 
 std::string PresetHelp() {

@@ -22,9 +22,23 @@
 #include "controller/child_run.h"
 #include "controller/compare.h"
 #include "controller/run_end.h"
+#include "report/json_report.h"
 #include "report/report_file.h"
+#include "report/text_report.h"
 
 namespace loadtest::controller {
+
+using report::CompareExitCode;
+
+using report::CompareOptions;
+using report::CompareRuns;
+
+using report::CompareWarnings;
+using report::FormatComparison;
+
+using report::FormatReplicates;
+using report::ParseReportFigures;
+
 namespace {
 
 // The flags repeat sets on each run itself.
@@ -54,27 +68,6 @@ absl::StatusOr<nlohmann::json> ReadReportFile(const std::string& path) {
     return absl::InvalidArgumentError(absl::StrCat(path, " is not JSON"));
   }
   return report;
-}
-
-// One side's replicates described, figure by figure (a repeat without B).
-std::string FormatReplicates(const std::vector<ComparisonRow>& rows,
-                             size_t runs) {
-  std::string out = absl::StrFormat("%-18s %12s %12s %8s  %s\n", "figure",
-                                    "mean", "sd", "CoV", "per run");
-  for (const ComparisonRow& r : rows) {
-    std::vector<std::string> values;
-    for (double v : r.a.values) values.push_back(absl::StrFormat("%.4g", v));
-    absl::StrAppendFormat(&out, "%-18s %12.4g %12.3g %7.1f%%  %s\n", r.figure,
-                          r.a.mean, r.a.sd, 100 * r.a.cov,
-                          absl::StrJoin(values, " "));
-  }
-  absl::StrAppendFormat(
-      &out,
-      "%d run%s. The CoV is this host's run-to-run spread for this workload: "
-      "a change smaller\nthan about twice it cannot be told from noise with "
-      "this many replicates.\n",
-      runs, runs == 1 ? "" : "s");
-  return out;
 }
 
 }  // namespace
@@ -266,17 +259,15 @@ int RepeatMain(int argc, char** argv) {
   }
   auto rows = CompareRuns(loaded[0], with_b ? loaded[1] : loaded[0], *options);
   if (!rows.ok()) return usage(std::string(rows.status().message()));
-  nlohmann::json summary = {
-      {"repeat", {{"a", listed[0]}}},
-      {"runs", runs},
-      {"command", common},
-  };
+  report::RepeatFacts facts;
+  facts.reports_a = listed[0];
+  facts.runs = runs;
+  facts.command = common;
   int exit_code = failed ? kExitUsage : 0;
   if (with_b) {
-    summary["repeat"]["b"] = listed[1];
-    summary["b_flags"] = side_b_flags;
-    summary["comparison"] =
-        ComparisonJson(*rows, reports[0], reports[1], *options);
+    facts.with_b = true;
+    facts.reports_b = listed[1];
+    facts.b_flags = side_b_flags;
     for (const std::string& warning : CompareWarnings(loaded[0][0], loaded[1][0])) {
       std::printf("repeat: the sides differ, as asked: %s\n", warning.c_str());
     }
@@ -284,19 +275,10 @@ int RepeatMain(int argc, char** argv) {
                stdout);
     if (!failed) exit_code = CompareExitCode(*rows);
   } else {
-    nlohmann::json figures = nlohmann::json::array();
-    for (const ComparisonRow& r : *rows) {
-      figures.push_back({{"figure", r.figure},
-                         {"key", r.key},
-                         {"n", r.a.values.size()},
-                         {"mean", r.a.mean},
-                         {"sd", r.a.sd},
-                         {"cov", r.a.cov},
-                         {"values", r.a.values}});
-    }
-    summary["figures"] = figures;
     std::fputs(FormatReplicates(*rows, reports[0].size()).c_str(), stdout);
   }
+  const nlohmann::json summary = report::RepeatSummaryJson(
+      facts, *rows, reports[0], reports[1], *options);
   const std::string summary_path = out_dir + "/repeat.json";
   if (absl::Status s =
           report::WriteTextFile(summary_path, summary.dump(2) + "\n");

@@ -21,18 +21,41 @@
 #include "cli/flag_set.h"
 #include "cli/signal_watcher.h"
 #include "cli/version.h"
-#include "controller/aggregator.h"
-#include "controller/csv_report.h"
-#include "controller/display.h"
+#include "report/aggregator.h"
+#include "report/csv_report.h"
+#include "report/display.h"
 #include "controller/in_process_agent.h"
-#include "controller/interval_log.h"
-#include "controller/json_report.h"
+#include "report/interval_log.h"
+#include "report/json_report.h"
 #include "protocol/agent_client.h"
 #include "report/report_file.h"
 #include "status/status_macros.h"
 #include "sync/mutex.h"
 
 namespace loadtest::controller {
+
+using report::AddAgentManifest;
+
+using report::AgentInfo;
+using report::AgentSummary;
+
+using report::Aggregator;
+using report::DiagnosisSettingsOf;
+
+using report::Display;
+using report::FirstLiveFailure;
+
+using report::IntervalLog;
+using report::IntervalRow;
+
+using report::IntervalsCsvPath;
+using report::PrometheusTargetsJson;
+
+using report::RunSummary;
+using report::ThresholdResult;
+
+using report::WriteJsonFile;
+
 namespace {
 
 namespace pb = protocol::pb;

@@ -2,12 +2,34 @@
 
 #include <cstdio>
 
-#include "controller/csv_report.h"
-#include "controller/html_report.h"
-#include "controller/json_report.h"
+#include "report/csv_report.h"
+#include "report/html_report.h"
+#include "report/json_report.h"
 #include "status/status_macros.h"
 
 namespace loadtest::controller {
+
+using report::CheckGuideTargets;
+
+using report::Display;
+using report::EvaluateThresholds;
+
+using report::HtmlReport;
+using report::IntervalLog;
+
+using report::IntervalsCsvPath;
+using report::JudgeScenario;
+
+using report::JudgeStability;
+using report::RunSummary;
+
+using report::ScenarioJudgement;
+using report::SummaryCsv;
+
+using report::SummaryCsvPath;
+using report::TargetCheck;
+
+using report::ThresholdResult;
 
 // Every report is written by report/'s file writer (`report` is the usual
 // name of the JSON being written).
@@ -78,23 +100,15 @@ absl::StatusOr<RunOutcome> FinishRun(const Scenario& scenario,
     // `intervals` stays empty here: WriteJsonReport streams the spooled
     // totals into --out, and neither the CSV summary nor the HTML (drawn
     // from the chart series) reads them.
-    nlohmann::json report = RunReportJson(scenario, nlohmann::json::array(),
-                                          summary, targets, thresholds);
-    report["summary"]["scenario"] = ScenarioJudgementJson(judgement);
-    report["summary"]["stability"] = StabilityJson(*summary.stability);
-    report["run"].update({{"mode", end.mode},
-                          {"started_at", FormatUtc(end.started_at)},
-                          {"ended_at", FormatUtc(end.ended_at)},
-                          {"interrupted_by_signal", end.signal_number}});
-    if (!intervals_path.empty()) report["intervals_file"] = intervals_path;
-    if (end.aborted.has_value()) {
-      const ThresholdResult& t = end.aborted->threshold;
-      report["aborted"] = {{"threshold", t.text},
-                           {"scope", t.scope},
-                           {"measured", t.measured},
-                           {"unit", t.unit},
-                           {"at_s", end.aborted->at_s}};
-    }
+    report::RunEndFacts facts;
+    facts.mode = end.mode;
+    facts.started_at = end.started_at;
+    facts.ended_at = end.ended_at;
+    facts.signal_number = end.signal_number;
+    facts.intervals_path = intervals_path;
+    facts.aborted = end.aborted;
+    nlohmann::json report = report::FinishedRunReportJson(
+        scenario, summary, targets, thresholds, judgement, facts);
     if (end.decorate_report) end.decorate_report(&report);
     if (!output.out_path.empty()) {
       RETURN_IF_ERROR(intervals.WriteJsonReport(output.out_path, report));

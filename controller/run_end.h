@@ -11,11 +11,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "controller/aggregator.h"
-#include "controller/display.h"
-#include "controller/interval_log.h"
+#include "report/aggregator.h"
+#include "report/display.h"
+#include "report/interval_log.h"
 #include "controller/scenario.h"
-#include "controller/thresholds.h"
+#include "report/thresholds.h"
 #include "nlohmann/json.hpp"
 #include "report/report_file.h"
 
@@ -52,7 +52,7 @@ struct OutputOptions {
   std::string intervals_path;
   std::string csv_prefix;  // --csv: PREFIX_intervals.csv, PREFIX_summary.csv.
   std::string html_path;   // --html: the self-contained HTML report.
-  std::vector<Threshold> thresholds;
+  std::vector<report::Threshold> thresholds;
   // --abort-on-fail: thresholds are also checked after every interval, and
   // the run is stopped cleanly once one can no longer hold
   // (FirstLiveFailure, thresholds.h).
@@ -69,11 +69,7 @@ struct OutputOptions {
   std::string IntervalsPath() const;
 };
 
-// Why a run was stopped early by --abort-on-fail.
-struct AbortInfo {
-  ThresholdResult threshold;  // The one that failed live.
-  double at_s = 0;            // When: end of the interval that showed it.
-};
+using report::AbortInfo;
 
 struct RunEnd {
   OutputOptions output;
@@ -93,9 +89,9 @@ struct RunEnd {
 // how the run ended. An error (naming the file) when a report or the
 // interval log could not be written.
 absl::StatusOr<RunOutcome> FinishRun(const Scenario& scenario,
-                                     IntervalLog& intervals,
-                                     const RunSummary& summary,
-                                     Display& display, const RunEnd& end);
+                                     report::IntervalLog& intervals,
+                                     const report::RunSummary& summary,
+                                     report::Display& display, const RunEnd& end);
 
 }  // namespace loadtest::controller
 

@@ -24,17 +24,36 @@
 #include "cli/signal_watcher.h"
 #include "cli/version.h"
 #include "controller/child_run.h"
-#include "controller/csv_report.h"
+#include "controller/compare.h"
+#include "report/csv_report.h"
 #include "controller/flags.h"
-#include "controller/html_report.h"
-#include "controller/json_report.h"
+#include "report/html_report.h"
+#include "report/json_report.h"
 #include "controller/run_end.h"
 #include "report/report_file.h"
+#include "report/text_report.h"
 #include "status/status_macros.h"
 #include "storage/audit.h"
 #include "sync/mutex.h"
 
 namespace loadtest::controller {
+
+using report::CompareOptions;
+
+using report::TuneCsv;
+using report::TuneCsvPath;
+
+using report::TuneHtmlReport;
+using report::FormatTune;
+
+using report::JudgeSweep;
+using report::ConfigName;
+
+using report::FullFlags;
+using report::WorkloadFingerprint;
+
+using report::WriteJsonFile;
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -45,15 +64,6 @@ bool IsKnob(const std::string& name) {
     if (name == knob) return true;
   }
   return false;
-}
-
-const FigureRule& ObjectiveRule(TuneObjective objective) {
-  return objective == TuneObjective::kMaxRate ? kMaxRateRule : kWriteP99Rule;
-}
-
-// "writes/s" or "ms of write p99": the objective's unit in sentences.
-const char* ObjectiveUnit(TuneObjective objective) {
-  return objective == TuneObjective::kMaxRate ? "writes/s" : "ms write p99";
 }
 
 std::string Seconds(double s) {
@@ -111,23 +121,6 @@ absl::StatusOr<std::vector<VariedKnob>> ParseVaries(
   return knobs;
 }
 
-std::vector<std::string> TuneConfig::Flags() const {
-  std::vector<std::string> flags;
-  for (const auto& [knob, value] : settings) {
-    flags.push_back(absl::StrCat("--", knob, "=", value));
-  }
-  return flags;
-}
-
-std::string TuneConfig::Label() const {
-  if (settings.empty()) return "defaults";
-  std::vector<std::string> parts;
-  for (const auto& [knob, value] : settings) {
-    parts.push_back(absl::StrCat(knob, "=", value));
-  }
-  return absl::StrJoin(parts, " ");
-}
-
 std::vector<TuneConfig> CrossProduct(const std::vector<VariedKnob>& knobs) {
   std::vector<TuneConfig> configs(1);
   for (const VariedKnob& knob : knobs) {
@@ -143,15 +136,6 @@ std::vector<TuneConfig> CrossProduct(const std::vector<VariedKnob>& knobs) {
   }
   if (knobs.empty()) return {};
   return configs;
-}
-
-std::string SyncSurvives(const std::string& sync) {
-  if (sync == "off") {
-    return "an application crash; a power loss or OS crash may corrupt "
-           "the database";
-  }
-  if (sync == "full") return "an application crash and a power loss";
-  return "an application crash; a power loss may undo the last commits";
 }
 
 std::vector<PlannedRun> RunOrder(size_t configs, int repeats) {
@@ -174,320 +158,6 @@ std::chrono::nanoseconds EstimateFindMax(
                                                     (options.tries / 2 + 1));
   return startup +
          steps * (options.warmup + options.step_duration + per_step_overhead);
-}
-
-std::vector<double> ObjectiveValues(const ConfigResult& config,
-                                    TuneObjective objective) {
-  std::vector<double> values;
-  for (const TuneRun& run : config.runs) {
-    const std::optional<double>& v =
-        objective == TuneObjective::kMaxRate ? run.rate : run.write_p99_ms;
-    if (v.has_value()) values.push_back(*v);
-  }
-  return values;
-}
-
-std::vector<TierBest> JudgeSweep(TuneObjective objective,
-                                 const CompareOptions& options,
-                                 std::vector<ConfigResult>* configs) {
-  const FigureRule& rule = ObjectiveRule(objective);
-  std::vector<std::string> tiers;
-  std::optional<size_t> defaults;
-  for (size_t i = 0; i < configs->size(); ++i) {
-    ConfigResult& c = (*configs)[i];
-    c.against_best.reset();
-    const bool held = std::all_of(c.runs.begin(), c.runs.end(),
-                                  [](const TuneRun& r) { return r.held; });
-    c.verdict = !held ? "did not hold the rate"
-                : ObjectiveValues(c, objective).empty() ? "no result"
-                                                        : "";
-    if (c.config.defaults && c.verdict.empty()) defaults = i;
-    if (c.verdict.empty() &&
-        std::find(tiers.begin(), tiers.end(), c.sync) == tiers.end()) {
-      tiers.push_back(c.sync);
-    }
-  }
-  auto mean = [&](size_t i) {
-    return DescribeRuns(ObjectiveValues((*configs)[i], objective)).mean;
-  };
-  std::vector<TierBest> bests;
-  for (const std::string& sync : tiers) {
-    TierBest tier;
-    tier.sync = sync;
-    std::optional<size_t> best;
-    for (size_t i = 0; i < configs->size(); ++i) {
-      const ConfigResult& c = (*configs)[i];
-      if (c.sync != sync || !c.verdict.empty()) continue;
-      // On equal means the defaults win: nothing to change for nothing.
-      const bool better = !best.has_value() ||
-                          (rule.higher_is_better ? mean(i) > mean(*best)
-                                                 : mean(i) < mean(*best)) ||
-                          (mean(i) == mean(*best) && c.config.defaults);
-      if (better) best = i;
-    }
-    tier.best = *best;
-    (*configs)[*best].verdict = "best";
-    const std::vector<double> best_values =
-        ObjectiveValues((*configs)[*best], objective);
-    for (size_t i = 0; i < configs->size(); ++i) {
-      ConfigResult& c = (*configs)[i];
-      if (c.sync != sync || !c.verdict.empty()) continue;
-      c.against_best = CompareValues(rule, best_values,
-                                     ObjectiveValues(c, objective), options);
-      // Only a difference beyond the noise makes a loser.
-      const bool worse = c.against_best->verdict == Verdict::kRegressed;
-      c.verdict = worse ? "worse" : "tie";
-      if (!worse) tier.ties.push_back(i);
-    }
-    tier.defaults = defaults;
-    if (defaults.has_value() && *defaults != *best) {
-      tier.over_defaults =
-          CompareValues(rule, ObjectiveValues((*configs)[*defaults], objective),
-                        best_values, options);
-    }
-    bests.push_back(std::move(tier));
-  }
-  return bests;
-}
-
-std::string MarginStatement(const TierBest& tier,
-                            const std::vector<ConfigResult>& configs,
-                            TuneObjective objective,
-                            const CompareOptions& options) {
-  if (!tier.defaults.has_value()) {
-    return "the defaults gave no result to compare with";
-  }
-  const std::string defaults =
-      absl::StrCat("the defaults (c", *tier.defaults + 1,
-                   ", sync=", configs[*tier.defaults].sync, ")");
-  if (!tier.over_defaults.has_value()) {
-    return absl::StrCat("the defaults are the best of this tier");
-  }
-  const ComparisonRow& row = *tier.over_defaults;
-  const std::string change =
-      absl::StrFormat("%+.1f%% %s against %s", row.change_percent,
-                      ObjectiveUnit(objective), defaults);
-  const std::string bounds = absl::StrFormat(
-      "%.0f%% one-sided bounds %+.1f%% .. %+.1f%%", options.confidence * 100,
-      row.ci_low_percent, row.ci_high_percent);
-  switch (row.verdict) {
-    case Verdict::kImproved:
-      return absl::StrCat(change, " (", bounds, "): better beyond the noise");
-    case Verdict::kRegressed:
-      return absl::StrCat(change, " (", bounds,
-                          "): worse beyond the noise, the price of its tier");
-    case Verdict::kNoChange:
-      return absl::StrCat(change, " (", bounds,
-                          "): within the noise, not a proven gain");
-    case Verdict::kErratic:
-      return absl::StrCat(change,
-                          ": the runs spread too much (CoV above 30%) to "
-                          "call it");
-    case Verdict::kUndecidable:
-      return absl::StrCat(change,
-                          ": undecidable with fewer than two runs on a side");
-  }
-  return change;
-}
-
-namespace {
-
-json StatsJson(const std::vector<double>& values) {
-  if (values.empty()) return nullptr;
-  const SideStats s = DescribeRuns(values);
-  return {{"n", values.size()},
-          {"mean", s.mean},
-          {"sd", s.sd},
-          {"cov", s.cov},
-          {"min", *std::min_element(values.begin(), values.end())},
-          {"max", *std::max_element(values.begin(), values.end())},
-          {"values", values}};
-}
-
-json OptionalNumber(const std::optional<double>& v) {
-  return v.has_value() ? json(*v) : json(nullptr);
-}
-
-std::vector<double> RunFigure(const ConfigResult& c,
-                              std::optional<double> TuneRun::*field) {
-  std::vector<double> values;
-  for (const TuneRun& run : c.runs) {
-    if ((run.*field).has_value()) values.push_back(*(run.*field));
-  }
-  return values;
-}
-
-json ComparisonRowJson(const ComparisonRow& row) {
-  auto number = [](double v) {
-    return std::isfinite(v) ? json(v) : json(nullptr);
-  };
-  return {{"change_percent", number(row.change_percent)},
-          {"ci_low_percent", number(row.ci_low_percent)},
-          {"ci_high_percent", number(row.ci_high_percent)},
-          {"verdict", VerdictName(row.verdict)}};
-}
-
-std::string ConfigName(size_t index) { return absl::StrCat("c", index + 1); }
-
-// The exact flags of a configuration: its settings and its --sync.
-std::vector<std::string> FullFlags(const ConfigResult& c) {
-  std::vector<std::string> flags = c.config.Flags();
-  const bool has_sync =
-      std::any_of(c.config.settings.begin(), c.config.settings.end(),
-                  [](const auto& s) { return s.first == "sync"; });
-  if (!has_sync) flags.push_back(absl::StrCat("--sync=", c.sync));
-  return flags;
-}
-
-}  // namespace
-
-json TuneJson(const json& options, const std::vector<ConfigResult>& configs,
-              const std::vector<TierBest>& best, TuneObjective objective,
-              const CompareOptions& compare_options) {
-  json config_list = json::array();
-  for (size_t i = 0; i < configs.size(); ++i) {
-    const ConfigResult& c = configs[i];
-    json settings = json::object();
-    for (const auto& [knob, value] : c.config.settings) settings[knob] = value;
-    json runs = json::array();
-    for (const TuneRun& run : c.runs) {
-      runs.push_back({{"repeat", run.repeat},
-                      {"report", run.report},
-                      {"log", run.log},
-                      {"exit_code", run.exit_code},
-                      {"seconds", run.seconds},
-                      {"rate", OptionalNumber(run.rate)},
-                      {"write_p99_ms", OptionalNumber(run.write_p99_ms)},
-                      {"bytes_per_row", OptionalNumber(run.bytes_per_row)},
-                      {"held", run.held}});
-    }
-    const std::vector<double> bytes = RunFigure(c, &TuneRun::bytes_per_row);
-    config_list.push_back(
-        {{"name", ConfigName(i)},
-         {"defaults", c.config.defaults},
-         {"settings", settings},
-         {"flags", c.config.Flags()},
-         {"sync", c.sync},
-         {"survives", SyncSurvives(c.sync)},
-         {"db", c.db},
-         {"runs", runs},
-         {"rate", StatsJson(RunFigure(c, &TuneRun::rate))},
-         {"write_p99_ms", StatsJson(RunFigure(c, &TuneRun::write_p99_ms))},
-         {"bytes_per_row",
-          bytes.empty() ? json(nullptr) : json(DescribeRuns(bytes).mean)},
-         {"verdict", c.verdict},
-         {"against_best", c.against_best.has_value()
-                              ? ComparisonRowJson(*c.against_best)
-                              : json(nullptr)}});
-  }
-  json best_list = json::array();
-  for (const TierBest& tier : best) {
-    const ConfigResult& c = configs[tier.best];
-    std::vector<std::string> ties;
-    for (size_t t : tier.ties) ties.push_back(ConfigName(t));
-    const std::vector<double> values = ObjectiveValues(c, objective);
-    best_list.push_back(
-        {{"sync", tier.sync},
-         {"survives", SyncSurvives(tier.sync)},
-         {"config", ConfigName(tier.best)},
-         {"label", c.config.Label()},
-         {"flags", FullFlags(c)},
-         {"objective_mean", DescribeRuns(values).mean},
-         {"ties", ties},
-         {"defaults", tier.defaults.has_value()
-                          ? json(ConfigName(*tier.defaults))
-                          : json(nullptr)},
-         {"over_defaults", tier.over_defaults.has_value()
-                               ? ComparisonRowJson(*tier.over_defaults)
-                               : json(nullptr)},
-         {"statement",
-          MarginStatement(tier, configs, objective, compare_options)}});
-  }
-  return {{"objective",
-           objective == TuneObjective::kMaxRate ? "max_rate" : "write_p99"},
-          {"options", options},
-          {"configs", std::move(config_list)},
-          {"best", std::move(best_list)}};
-}
-
-std::string FormatTune(const std::vector<ConfigResult>& configs,
-                       const std::vector<TierBest>& best,
-                       TuneObjective objective, const CompareOptions& options) {
-  const bool max_rate = objective == TuneObjective::kMaxRate;
-  std::string out = absl::StrFormat(
-      "%-4s %-34s %-7s %4s %11s %21s %9s %9s  %s\n", "cfg", "settings", "sync",
-      "runs", max_rate ? "max rate/s" : "writes/s",
-      max_rate ? "rate min-max (CoV)" : "p99 min-max (CoV)", "p99 ms",
-      "bytes/row", "verdict");
-  for (size_t i = 0; i < configs.size(); ++i) {
-    const ConfigResult& c = configs[i];
-    const std::vector<double> rates = RunFigure(c, &TuneRun::rate);
-    const std::vector<double> p99s = RunFigure(c, &TuneRun::write_p99_ms);
-    const std::vector<double> bytes = RunFigure(c, &TuneRun::bytes_per_row);
-    const std::vector<double>& spread_of = max_rate ? rates : p99s;
-    std::string spread = "-";
-    if (!spread_of.empty()) {
-      const SideStats s = DescribeRuns(spread_of);
-      const double low = *std::min_element(spread_of.begin(), spread_of.end());
-      const double high = *std::max_element(spread_of.begin(), spread_of.end());
-      spread =
-          max_rate
-              ? absl::StrFormat("%.0f-%.0f (%.1f%%)", low, high, 100 * s.cov)
-              : absl::StrFormat("%.2f-%.2f (%.1f%%)", low, high, 100 * s.cov);
-    }
-    const std::string name =
-        absl::StrCat(ConfigName(i), c.config.defaults ? "*" : "");
-    std::string verdict = c.verdict;
-    if (c.against_best.has_value() &&
-        std::isfinite(c.against_best->change_percent)) {
-      absl::StrAppendFormat(&verdict, " (%+.1f%%)",
-                            c.against_best->change_percent);
-    }
-    absl::StrAppendFormat(
-        &out, "%-4s %-34s %-7s %4d %11s %21s %9s %9s  %s\n", name,
-        c.config.Label(), c.sync, static_cast<int>(c.runs.size()),
-        rates.empty() ? "-" : absl::StrFormat("%.0f", DescribeRuns(rates).mean),
-        spread,
-        p99s.empty() ? "-" : absl::StrFormat("%.2f", DescribeRuns(p99s).mean),
-        bytes.empty() ? "-" : absl::StrFormat("%.0f", DescribeRuns(bytes).mean),
-        verdict);
-  }
-  absl::StrAppendFormat(
-      &out,
-      "* the defaults.\nA tie cannot be told from the best with these runs "
-      "(loadtest "
-      "compare's rule: a\ndifference counts when it exceeds %.0f%% of the "
-      "best%s and its %.0f%% one-sided\nbound excludes 0); worse is beyond "
-      "both. %s\n",
-      options.min_effect * 100 * ObjectiveRule(objective).effect_scale,
-      max_rate ? "" : "'s p99", options.confidence * 100,
-      max_rate ? "The p99 is the write p99 at the max rate's step."
-               : "The objective is the write p99 at the fixed rate.");
-  for (const TierBest& tier : best) {
-    const ConfigResult& c = configs[tier.best];
-    const SideStats s = DescribeRuns(ObjectiveValues(c, objective));
-    absl::StrAppendFormat(
-        &out, "\nbest at sync=%s (survives %s):\n  %s %s: ", tier.sync,
-        SyncSurvives(tier.sync), ConfigName(tier.best), c.config.Label());
-    out += max_rate ? absl::StrFormat("%.0f writes/s", s.mean)
-                    : absl::StrFormat("write p99 %.2f ms", s.mean);
-    absl::StrAppendFormat(
-        &out, " (%d run%s)\n  flags: %s\n", static_cast<int>(s.values.size()),
-        s.values.size() == 1 ? "" : "s", absl::StrJoin(FullFlags(c), " "));
-    if (!tier.ties.empty()) {
-      std::vector<std::string> ties;
-      for (size_t t : tier.ties) {
-        ties.push_back(
-            absl::StrCat(ConfigName(t), " (", configs[t].config.Label(), ")"));
-      }
-      absl::StrAppendFormat(&out, "  ties (within the noise): %s\n",
-                            absl::StrJoin(ties, ", "));
-    }
-    absl::StrAppendFormat(&out, "  margin: %s\n",
-                          MarginStatement(tier, configs, objective, options));
-  }
-  if (best.empty()) out += "\nno configuration gave a result.\n";
-  return out;
 }
 
 namespace {
@@ -1185,46 +855,34 @@ json TuneReport(const TuneCommandLine& cl, const Sweep& sweep,
                 const SweepEnd& end, const std::vector<TierBest>& best,
                 std::chrono::system_clock::time_point started_at,
                 int signal_number) {
-  std::vector<std::string> left_out;
+  report::TuneSweepFacts facts;
   for (const std::vector<PlannedRun>* runs : {&end.not_run, &sweep.left_out}) {
     for (const PlannedRun& r : *runs) {
-      left_out.push_back(absl::StrCat(ConfigName(r.config), "-", r.repeat));
+      facts.left_out.push_back(
+          absl::StrCat(ConfigName(r.config), "-", r.repeat));
     }
   }
-  json varies = json::array();
   for (const VariedKnob& k : sweep.knobs) {
-    varies.push_back({{"knob", k.knob}, {"values", k.values}});
+    facts.varies.emplace_back(k.knob, k.values);
   }
-  const char* mode = sweep.in_process ? "in-process" : "distributed";
-  const json options = {
-      {"mode", mode},
-      {"repeats", cl.repeats},
-      {"budget", cli::FormatDuration(cl.budget)},
-      {"estimate_per_run",
-       cli::FormatDuration(
-           std::chrono::duration_cast<std::chrono::seconds>(sweep.estimate))},
-      {"varies", varies},
-      {"default_sweep", sweep.default_sweep},
-      {"run_flags", sweep.base},
-      {"seed", sweep.seed},
-      {"min_effect", sweep.compare.min_effect},
-      {"confidence", sweep.compare.confidence},
-      {"work_dir", cl.work_dir}};
-  json tune =
-      TuneJson(options, sweep.configs, best, sweep.objective, sweep.compare);
-  tune["planned_runs"] = sweep.order.size();
-  tune["runs_done"] = end.runs_done;
-  tune["left_out"] = left_out;
-  tune["interrupted"] = signal_number != 0;
-  tune["stopped_because"] = end.stopped_because;
-  return {{"tool", {{"name", "loadtest tune"}, {"version", cli::kVersion}}},
-          {"parameters", ScenarioJson(sweep.base_run.scenario)},
-          {"run",
-           {{"mode", mode},
-            {"seed", sweep.seed},
-            {"started_at", FormatUtc(started_at)},
-            {"ended_at", FormatUtc(std::chrono::system_clock::now())}}},
-          {"tune", std::move(tune)}};
+  facts.mode = sweep.in_process ? "in-process" : "distributed";
+  facts.repeats = cl.repeats;
+  facts.budget = cl.budget;
+  facts.estimate_per_run =
+      std::chrono::duration_cast<std::chrono::seconds>(sweep.estimate);
+  facts.default_sweep = sweep.default_sweep;
+  facts.run_flags = sweep.base;
+  facts.seed = sweep.seed;
+  facts.work_dir = cl.work_dir;
+  facts.planned_runs = sweep.order.size();
+  facts.runs_done = end.runs_done;
+  facts.interrupted = signal_number != 0;
+  facts.stopped_because = end.stopped_because;
+  facts.scenario = sweep.base_run.scenario;
+  facts.started_at = started_at;
+  facts.ended_at = std::chrono::system_clock::now();
+  return report::TuneReportJson(facts, sweep.configs, best, sweep.objective,
+                                sweep.compare);
 }
 
 // --out, --csv and --html, each through report/'s file writer.

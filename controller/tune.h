@@ -19,8 +19,8 @@
 // both the minimum effect and the one-sided confidence bound. The best's
 // margin over the defaults is stated the same way.
 //
-// The parsing, planning and judging are pure (ParseVaries, CrossProduct,
-// RunOrder, EstimateRun, JudgeSweep, TuneJson) and tested alone; TuneMain
+// The parsing and planning are pure (ParseVaries, CrossProduct, RunOrder,
+// EstimateFindMax; the judging is report/tune.h) and tested alone; TuneMain
 // runs the children. Thread-safety: TuneMain is a main; call it from the
 // main thread before any other thread starts.
 #ifndef LOADTEST_CONTROLLER_TUNE_H_
@@ -33,11 +33,18 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "controller/compare.h"
 #include "controller/find_max.h"
+#include "report/tune.h"
 #include "nlohmann/json.hpp"
 
 namespace loadtest::controller {
+
+// The sweep's figures and verdicts (report/tune.h).
+using report::ConfigResult;
+using report::TierBest;
+using report::TuneConfig;
+using report::TuneObjective;
+using report::TuneRun;
 
 // The settings --vary accepts; each is the run flag of the same name.
 inline constexpr const char* kTuneKnobs[] = {
@@ -61,22 +68,8 @@ struct VariedKnob {
 absl::StatusOr<std::vector<VariedKnob>> ParseVaries(
     const std::vector<std::string>& specs);
 
-// One configuration of the sweep: a value for each varied knob, in --vary's
-// order; none for the defaults (the command line as given).
-struct TuneConfig {
-  std::vector<std::pair<std::string, std::string>> settings;
-  bool defaults = false;  // Also the command line's own settings.
-  // "--batch-size=400", ... in --vary's order.
-  std::vector<std::string> Flags() const;
-  // "batch-size=400 fts-sync=batch", or "defaults".
-  std::string Label() const;
-};
-
 // The cross product, the first knob varying slowest.
 std::vector<TuneConfig> CrossProduct(const std::vector<VariedKnob>& knobs);
-
-// What a --sync mode survives, in plain words (docs/store.md).
-std::string SyncSurvives(const std::string& sync);
 
 // One run of the plan: configuration index and repeat (1-based).
 struct PlannedRun {
@@ -93,81 +86,6 @@ std::vector<PlannedRun> RunOrder(size_t configs, int repeats);
 std::chrono::nanoseconds EstimateFindMax(
     const FindMaxOptions& options, std::chrono::nanoseconds per_step_overhead,
     std::chrono::nanoseconds startup);
-
-// What one run gave.
-struct TuneRun {
-  int repeat = 1;
-  std::string report;  // Its --out file.
-  std::string log;
-  int exit_code = 0;
-  double seconds = 0;
-  // The objective's figures: find-max's max rate (0 when even the start
-  // rate failed, unless the load generator was the limit) or the run's
-  // achieved writes/s; the write p99 at that rate; the database's bytes
-  // per row (a fixed-rate run's report, or the file in-process when
-  // find-max left it: --step-db=grow). nullopt when not measured.
-  std::optional<double> rate;
-  std::optional<double> write_p99_ms;
-  std::optional<double> bytes_per_row;
-  // A fixed-rate run achieved at least 95% of the offered rate (always
-  // true for find-max).
-  bool held = true;
-};
-
-enum class TuneObjective { kMaxRate, kWriteP99 };
-
-// A configuration with its runs, and (after JudgeSweep) its verdict.
-struct ConfigResult {
-  TuneConfig config;
-  std::string sync;  // Its --sync mode: the durability tier.
-  std::string db;    // Its scratch database.
-  std::vector<TuneRun> runs;
-  // "best", "tie", "worse", "no result" (no run gave the figure), or
-  // "did not hold the rate" (a fixed-rate run below 95% of it).
-  std::string verdict;
-  std::optional<ComparisonRow> against_best;  // Unset for the best.
-};
-
-// The best of one durability tier.
-struct TierBest {
-  std::string sync;
-  size_t best = 0;                 // Index into the configurations.
-  std::vector<size_t> ties;        // Within the noise of the best.
-  std::optional<size_t> defaults;  // The defaults' index, when measured.
-  // The best against the defaults (A: defaults, B: best); unset when the
-  // best is the defaults or they were not measured.
-  std::optional<ComparisonRow> over_defaults;
-};
-
-// The objective's per-run values of a configuration (runs with the figure).
-std::vector<double> ObjectiveValues(const ConfigResult& config,
-                                    TuneObjective objective);
-
-// Sets every configuration's verdict and returns the best per tier, in the
-// order the tiers first appear.
-std::vector<TierBest> JudgeSweep(TuneObjective objective,
-                                 const CompareOptions& options,
-                                 std::vector<ConfigResult>* configs);
-
-// The margin over the defaults in a sentence ("+26.7% writes/s over the
-// defaults (c1); at 95% confidence at least +20.1%: beyond the noise").
-std::string MarginStatement(const TierBest& tier,
-                            const std::vector<ConfigResult>& configs,
-                            TuneObjective objective,
-                            const CompareOptions& options);
-
-// The whole sweep as the report's "tune" object: options (as given in
-// `options`), configs[] and best[] (docs/report-format.md).
-nlohmann::json TuneJson(const nlohmann::json& options,
-                        const std::vector<ConfigResult>& configs,
-                        const std::vector<TierBest>& best,
-                        TuneObjective objective,
-                        const CompareOptions& compare_options);
-
-// The table a person reads, and the best per tier with its flags.
-std::string FormatTune(const std::vector<ConfigResult>& configs,
-                       const std::vector<TierBest>& best,
-                       TuneObjective objective, const CompareOptions& options);
 
 // `loadtest tune`: argv[0] is "tune". Returns 0 when the sweep ran (or
 // what fit the budget), 1 on bad input or a run that could not start,

@@ -25,20 +25,21 @@
 
 #include "protocol/run_spec.h"
 #include "protocol/wire.h"
-#include "controller/aggregator.h"
+#include "report/aggregator.h"
 #include "fuzz/fuzz_check.h"
 #include "google/protobuf/stubs/logging.h"
 #include "proto/loadtest.pb.h"
 #include "stats/latency_histogram.h"
 #include "protocol/stats_proto.h"
 #include "protocol/validity.h"
+#include "report/validity.h"
 
 namespace {
 
 namespace pb = ::opentrail::loadtest::v1;
 namespace protocol = ::loadtest::protocol;
 namespace stats = ::loadtest::stats;
-namespace controller = ::loadtest::controller;
+namespace report = ::loadtest::report;
 
 using stats::LatencyHistogram;
 
@@ -231,14 +232,14 @@ void CheckUpdateRoundTrip(const protocol::IntervalUpdate& u) {
 // As the controller does with each agent's updates: two agents send this
 // update (one of them twice, as two intervals), then one is lost.
 void Aggregate(const protocol::IntervalUpdate& u) {
-  controller::Aggregator aggregator({"agent-1", "agent-2"});
+  report::Aggregator aggregator({"agent-1", "agent-2"});
   (void)aggregator.Add("agent-1", u);
   (void)aggregator.Add("agent-2", u);
   protocol::IntervalUpdate next = u;
   if (next.sequence < std::numeric_limits<int64_t>::max()) ++next.sequence;
   (void)aggregator.Add("agent-2", next);
   (void)aggregator.MarkLost("agent-1", "fuzz");
-  const controller::RunSummary summary = aggregator.Summary();
+  const report::RunSummary summary = aggregator.Summary();
   (void)summary.total.writes_per_s();
   (void)summary.total.error_rate();
   (void)summary.total.queue_utilization();
@@ -246,7 +247,7 @@ void Aggregate(const protocol::IntervalUpdate& u) {
   // The verdicts of one interval and of the run never fail on what the
   // decoder accepted.
   (void)protocol::GeneratorBoundReason(u);
-  (void)protocol::CheckpointStarvationReason(u);
+  (void)report::CheckpointStarvationReason(u);
   if (summary.total.process.has_value()) {
     (void)summary.total.process->cpu_fraction();
   }

@@ -1,6 +1,6 @@
 // threshold_fuzzer: `--threshold` expressions.
 //
-// The whole input is one expression for controller::ParseThreshold. One that
+// The whole input is one expression for report::ParseThreshold. One that
 // parses is evaluated (EvaluateThresholds, FirstLiveFailure before and after
 // the grace period) on two fixed summaries: three agents (one lost) with
 // real histograms, and an empty run with no agent and no time.
@@ -18,16 +18,16 @@
 #include <string>
 #include <vector>
 
-#include "controller/aggregator.h"
-#include "controller/thresholds.h"
+#include "report/aggregator.h"
+#include "report/thresholds.h"
 #include "fuzz/fuzz_check.h"
 
 namespace {
 
-namespace controller = ::loadtest::controller;
+namespace report = ::loadtest::report;
 
-controller::Figures MakeFigures(double seconds, int64_t scale) {
-  controller::Figures f;
+report::Figures MakeFigures(double seconds, int64_t scale) {
+  report::Figures f;
   f.seconds = seconds;
   f.counters.writes_ok = 5000 * scale;
   f.counters.write_errors = scale;
@@ -47,12 +47,12 @@ controller::Figures MakeFigures(double seconds, int64_t scale) {
   return f;
 }
 
-controller::RunSummary ThreeAgents() {
-  controller::RunSummary summary;
+report::RunSummary ThreeAgents() {
+  report::RunSummary summary;
   summary.seconds = 30;
   const char* ids[] = {"agent-1", "agent-2", "agent-3"};
   for (int64_t i = 0; i < 3; ++i) {
-    controller::AgentSummary a;
+    report::AgentSummary a;
     a.agent_id = ids[i];
     a.figures = MakeFigures(30 - 10.0 * static_cast<double>(i), i + 1);
     a.lost = i == 1;
@@ -65,11 +65,11 @@ controller::RunSummary ThreeAgents() {
   return summary;
 }
 
-void Evaluate(const controller::Threshold& t,
-              const controller::RunSummary& summary) {
-  const std::vector<controller::Threshold> thresholds = {t};
-  const std::vector<controller::ThresholdResult> results =
-      controller::EvaluateThresholds(thresholds, summary);
+void Evaluate(const report::Threshold& t,
+              const report::RunSummary& summary) {
+  const std::vector<report::Threshold> thresholds = {t};
+  const std::vector<report::ThresholdResult> results =
+      report::EvaluateThresholds(thresholds, summary);
   size_t expected = 1;
   if (t.scope == "each" && !summary.agents.empty()) {
     expected = summary.agents.size();
@@ -87,8 +87,8 @@ void Evaluate(const controller::Threshold& t,
     }
   }
   for (bool past_grace : {false, true}) {
-    const std::optional<controller::ThresholdResult> live =
-        controller::FirstLiveFailure(thresholds, summary, past_grace);
+    const std::optional<report::ThresholdResult> live =
+        report::FirstLiveFailure(thresholds, summary, past_grace);
     if (live.has_value()) {
       FUZZ_CHECK(!live->passed);
       bool found = false;
@@ -116,18 +116,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Expressions are short; long inputs only slow the search down.
   if (size > 256) return -1;
   const std::string text(reinterpret_cast<const char*>(data), size);
-  const absl::StatusOr<controller::Threshold> t =
-      controller::ParseThreshold(text);
+  const absl::StatusOr<report::Threshold> t =
+      report::ParseThreshold(text);
   if (!t.ok()) {
     FUZZ_CHECK(!t.status().message().empty());
     return 0;
   }
   FUZZ_CHECK(t->text == text);
   FUZZ_CHECK(std::isfinite(t->limit));
-  static const controller::RunSummary* const kThreeAgents =
-      new controller::RunSummary(ThreeAgents());
-  static const controller::RunSummary* const kEmpty =
-      new controller::RunSummary();
+  static const report::RunSummary* const kThreeAgents =
+      new report::RunSummary(ThreeAgents());
+  static const report::RunSummary* const kEmpty =
+      new report::RunSummary();
   Evaluate(*t, *kThreeAgents);
   Evaluate(*t, *kEmpty);
   return 0;

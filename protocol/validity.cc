@@ -81,24 +81,6 @@ std::optional<std::string> GeneratorBoundReason(
   return absl::StrJoin(reasons, "; ");
 }
 
-std::optional<std::string> CheckpointStarvationReason(
-    const IntervalUpdate& update) {
-  if (!update.store.has_value()) return std::nullopt;
-  const storage::StoreInternals& s = *update.store;
-  if (s.wal_restart_bytes <= 0 || s.checkpoints_blocked == 0 ||
-      s.wal_bytes_max < 2 * s.wal_restart_bytes) {
-    return std::nullopt;
-  }
-  constexpr double kMiB = 1024.0 * 1024.0;
-  return absl::StrFormat(
-      "the WAL reached %.1f MiB, %.1fx its %.1f MiB restart point; %d "
-      "checkpoint%s blocked by a reader's old snapshot",
-      s.wal_bytes_max / kMiB,
-      static_cast<double>(s.wal_bytes_max) / s.wal_restart_bytes,
-      s.wal_restart_bytes / kMiB, s.checkpoints_blocked,
-      s.checkpoints_blocked == 1 ? "" : "s");
-}
-
 stats::HealthSample HealthSampleOf(const IntervalUpdate& update) {
   const stats::IntervalCounters& c = update.stats.counters;
   stats::HealthSample s;

@@ -1,7 +1,8 @@
-// Validity verdicts on one agent's interval: was the load generator (the
-// agent process) the limit rather than the store, and was the store's WAL
-// starved of checkpoints. Figures measured on a saturated generator describe
-// the generator, not the store, so the controller says so next to them.
+// Was the load generator (the agent process) the limit of one agent's
+// interval rather than the store: figures measured on a saturated generator
+// describe the generator, not the store, so the agent counts it in its
+// /metrics health and the controller says so next to them (the controller's
+// other verdicts on an interval are in report/validity.h).
 //
 // Pure functions of one IntervalUpdate; safe from any thread.
 #ifndef LOADTEST_PROTOCOL_VALIDITY_H_
@@ -57,16 +58,6 @@ struct GeneratorBoundLimits {
 std::optional<std::string> GeneratorBoundReason(
     const IntervalUpdate& update,
     const GeneratorBoundLimits& limits = GeneratorBoundLimits());
-
-// A plain-words reason when the store's WAL was starved of checkpoints in
-// that interval: it reached at least twice the length at which it should
-// have started over (StoreInternals::wal_restart_bytes) while checkpoints
-// were blocked, i.e. a reader held a snapshot older than its frames ("the
-// WAL reached 70.1 MiB, 2.2x its 31.4 MiB restart point; 9 checkpoints
-// blocked by a reader's old snapshot"). nullopt otherwise or without store
-// figures.
-std::optional<std::string> CheckpointStarvationReason(
-    const IntervalUpdate& update);
 
 // The figures of one agent's interval as the health rules read them
 // (stats/health.h), its generator verdict (GeneratorBoundReason) included.

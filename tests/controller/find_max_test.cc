@@ -11,10 +11,24 @@
 #include <vector>
 
 #include "controller/concurrency.h"
+#include "report/csv_report.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "report/display.h"
+#include "report/json_report.h"
 
 namespace loadtest::controller {
+
+using report::AgentSummary;
+
+using report::Figures;
+using report::FindMaxJson;
+
+using report::StepTableRow;
+using report::ParseThreshold;
+
+using report::Threshold;
+
 namespace {
 
 using ::testing::HasSubstr;
@@ -283,11 +297,17 @@ TEST(FindMaxTest, ARateIsDecidedByTheMajorityOfItsTries) {
       EXPECT_EQ(n, 2) << rate;
     }
   }
-  const nlohmann::json j = FindMaxJson(Options(), *majority);
+  const nlohmann::json j =
+      FindMaxJson(FindMaxSettingsOf(Options()), *majority);
   EXPECT_EQ(j["steps"][0]["attempt"], 1);
   EXPECT_TRUE(j["steps"][0]["rate_passed"].is_null());
   EXPECT_EQ(j["steps"][1]["rate_passed"], true);
   EXPECT_EQ(j["steps"][1]["rate_tries"], 2);
+  // The CSV's rows carry the try and, on the deciding one, the verdict.
+  const std::string csv = report::FindMaxCsv({{"find_max", j}});
+  EXPECT_THAT(csv, HasSubstr(",reason,attempt,rate_passed\r\n"));
+  EXPECT_THAT(csv, HasSubstr(",ok,,1,\r\n"));
+  EXPECT_THAT(csv, HasSubstr(",ok,,2,true\r\n"));
 }
 
 TEST(FindMaxTest, TheReportHasTheAnswerAndEveryStep) {
@@ -298,7 +318,7 @@ TEST(FindMaxTest, TheReportHasTheAnswerAndEveryStep) {
       },
       nullptr);
   ASSERT_TRUE(result.ok());
-  const nlohmann::json j = FindMaxJson(Options(), *result);
+  const nlohmann::json j = FindMaxJson(FindMaxSettingsOf(Options()), *result);
   EXPECT_EQ(j["max_rate"], *result->max_rate);
   EXPECT_EQ(j["steps"].size(), result->steps.size());
   EXPECT_EQ(j["slos"][0], "write_p99<100ms");
@@ -369,7 +389,7 @@ TEST(FindMaxTest, ARunnerErrorKeepsTheStepsSoFar) {
   EXPECT_THAT(result->error.message(), HasSubstr("write-rate"));
   EXPECT_EQ(result->steps.size(), 3u);
   EXPECT_EQ(result->max_rate, 4000);
-  const nlohmann::json j = FindMaxJson(Options(), *result);
+  const nlohmann::json j = FindMaxJson(FindMaxSettingsOf(Options()), *result);
   EXPECT_EQ(j["steps"].size(), 3u);
   EXPECT_THAT(j["error"].get<std::string>(), HasSubstr("write-rate"));
 }

@@ -293,7 +293,6 @@ TEST(RunTest, StagesAreSplitAmongTheAgentsAndEachAgentHasItsOwnSeed) {
 }  // namespace
 }  // namespace loadtest::controller
 
-
 namespace loadtest::controller {
 namespace {
 

@@ -10,6 +10,18 @@
 #include "gtest/gtest.h"
 
 namespace loadtest::controller {
+
+using report::ExpectationVerdict;
+
+using report::JudgeScenario;
+using report::ScenarioJudgement;
+
+using report::StabilityState;
+using report::StabilityVerdict;
+
+using report::VerdictName;
+using report::VerdictSentence;
+
 namespace {
 
 using ::testing::HasSubstr;

@@ -5,7 +5,7 @@
 // verdict "unstable". A steady run judged stable is not tested here: on a
 // shared two-core machine a 30 s run's p99 can move by 20% between thirds
 // by chance, so that case is tested on synthetic series
-// (tests/controller/stability_test.cc).
+// (tests/report/stability_test.cc).
 #include <sqlite3.h>
 
 #include <chrono>

@@ -1,0 +1,112 @@
+// The figures of `loadtest find-max`'s search as the reports state them:
+// each step's measurement and verdict, the search's outcome, and the
+// settings it ran with. controller/find_max.h runs the search and judges
+// each step (JudgeStep); the JSON and the step table are in json_report.h
+// and text_report.h. Plain values; safe from any thread.
+#ifndef LOADTEST_REPORT_FIND_MAX_RESULT_H_
+#define LOADTEST_REPORT_FIND_MAX_RESULT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "report/aggregator.h"
+#include "report/scenario.h"
+
+namespace loadtest::report {
+
+// Why a step failed (the first cause found, in JudgeStep's order).
+enum class Limit { kNone, kGenerator, kSlo, kErrors, kThroughput, kMaxRate };
+// "generator", "slo", "errors", "throughput", "max-rate" ("" for kNone).
+const char* LimitName(Limit limit);
+
+// What one step measured after its warm-up, and the verdict.
+struct StepResult {
+  double offered_rate = 0;  // The total rate asked for.
+  int agents = 1;           // The rate is split evenly across them.
+  // Writer threads per agent that each wait in a write (write dispatch
+  // "threads"); 0 with async dispatch, where no thread waits and the
+  // store's queue bounds the writes in flight.
+  int writers = 0;
+  bool writers_auto = false;  // Sized by the rate, not --writers.
+  RunSummary measured;      // The intervals after the warm-up.
+  // Agents whose CPU limited them in the measured intervals, each with
+  // the reason in plain words ("agent a1: 3 intervals (CPU 98% of 2
+  // cores)").
+  std::vector<std::string> generator_bound;
+  // Agents whose operations fell behind schedule (protocol/validity.h).
+  std::vector<std::string> behind_schedule;
+  bool audit_failed = false;  // An agent's durability audit failed.
+  // Why the step's run could not finish (a signal, a lost agent); the
+  // search stops there. "" normally.
+  std::string interrupted;
+  bool passed = false;
+  Limit limit = Limit::kNone;
+  std::string reason;  // Why it failed, in plain words; "" when passed.
+  // The try at this rate, from 1 (FindMax sets it; --tries).
+  int attempt = 1;
+  // On the try that decided its rate (a majority of --tries agreed): the
+  // rate's verdict and the tries at it so far, e.g. 2 of 3 passed. Unset
+  // on the other tries.
+  std::optional<bool> rate_passed;
+  int rate_tries = 0;
+  int rate_tries_passed = 0;
+  // Figures that cannot be right (an agent reporting more acknowledged
+  // writes than offered, more in flight or faster than its writers allow);
+  // the verdict stands but the user is told.
+  std::vector<std::string> warnings;
+
+  // Writes in flight per agent that the achieved rate and mean latency
+  // imply (Little's law: rate x latency), and the most any agent had.
+  double needed_in_flight() const;
+  int64_t max_in_flight() const;
+};
+
+struct FindMaxResult {
+  std::optional<double> max_rate;  // Highest rate that met everything.
+  Limit limited_by = Limit::kNone;
+  std::string limit_reason;  // The failing step's reason, at its rate.
+  std::vector<StepResult> steps;
+  bool interrupted = false;  // A signal, a lost agent: the search stopped.
+  std::string stopped_because;
+  // The runner's error that ended the search (OK otherwise): `steps` still
+  // holds every step run before it, for the report.
+  absl::Status error;
+  // Over the search: a rate that passed above one that failed, the step
+  // cap reached, and each step's warnings ("step 3: ...").
+  std::vector<std::string> warnings;
+};
+
+// The settings of a search as its report states them (find-max's
+// --start-rate, --max-rate, --step-duration, --warmup, --precision,
+// --max-steps, --step-db, the SLOs' texts and the latency bound the
+// writers are sized for).
+struct FindMaxSettings {
+  std::vector<std::string> slos;
+  double start_rate = 0;
+  double max_rate = 0;
+  std::chrono::nanoseconds step_duration{0};
+  std::chrono::nanoseconds warmup{0};
+  double precision = 0;
+  double min_achieved = 0;
+  int max_steps = 0;
+  int tries = 1;
+  std::string step_db;
+  std::chrono::nanoseconds latency_bound{0};
+};
+
+// What a find-max report says about the run besides the search.
+struct FindMaxReport {
+  Scenario scenario;
+  size_t agents = 1;
+  std::string mode;
+  std::chrono::system_clock::time_point started_at;
+  std::chrono::system_clock::time_point ended_at;
+};
+
+}  // namespace loadtest::report
+
+#endif  // LOADTEST_REPORT_FIND_MAX_RESULT_H_
