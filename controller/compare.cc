@@ -23,16 +23,12 @@
 namespace loadtest::controller {
 
 using report::CompareExitCode;
-
 using report::CompareOptions;
 using report::CompareRuns;
-
 using report::CompareWarnings;
 using report::ComparisonJson;
-
 using report::ComparisonRow;
 using report::FormatComparison;
-
 using report::ParseReportFigures;
 using report::Verdict;
 

@@ -37,36 +37,27 @@
 
 namespace loadtest::controller {
 
+// What this file uses of report/, named once here (every report is written
+// by report/'s file writer; a local `report` is the usual name of the JSON
+// being written, hence no `using namespace`).
 using report::AgentSummary;
-
+using report::CheckOutputFiles;
 using report::EvaluateThresholds;
 using report::Figures;
-
 using report::FindMaxCsv;
 using report::FindMaxCsvPath;
-
 using report::FindMaxHtmlReport;
 using report::FindMaxReport;
-
 using report::FindMaxReportJson;
-using report::StepTableHeader;
-
-using report::StepTableRow;
 using report::FormatLatency;
-
+using report::OutputFile;
 using report::ParseThreshold;
 using report::RunSummary;
-
+using report::StepTableHeader;
+using report::StepTableRow;
 using report::Threshold;
 using report::ThresholdResult;
-
 using report::WriteJsonFile;
-
-// Every report goes through report/'s file writer (a local `report` is the
-// usual name of the JSON being written).
-using report::CheckOutputFiles;
-
-using report::OutputFile;
 using report::WriteTextFile;
 
 namespace {

@@ -16,7 +16,6 @@
 namespace loadtest::controller {
 
 using report::GuideThresholdTexts;
-
 using report::ParseThreshold;
 using report::Threshold;
 

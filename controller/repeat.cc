@@ -29,13 +29,10 @@
 namespace loadtest::controller {
 
 using report::CompareExitCode;
-
 using report::CompareOptions;
 using report::CompareRuns;
-
 using report::CompareWarnings;
 using report::FormatComparison;
-
 using report::FormatReplicates;
 using report::ParseReportFigures;
 

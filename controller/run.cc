@@ -35,25 +35,18 @@
 namespace loadtest::controller {
 
 using report::AddAgentManifest;
-
 using report::AgentInfo;
 using report::AgentSummary;
-
 using report::Aggregator;
 using report::DiagnosisSettingsOf;
-
 using report::Display;
 using report::FirstLiveFailure;
-
 using report::IntervalLog;
 using report::IntervalRow;
-
 using report::IntervalsCsvPath;
 using report::PrometheusTargetsJson;
-
 using report::RunSummary;
 using report::ThresholdResult;
-
 using report::WriteJsonFile;
 
 namespace {

@@ -9,30 +9,23 @@
 
 namespace loadtest::controller {
 
+// What this file uses of report/, named once here (every report is written
+// by report/'s file writer; a local `report` is the usual name of the JSON
+// being written, hence no `using namespace`).
 using report::CheckGuideTargets;
-
 using report::Display;
 using report::EvaluateThresholds;
-
 using report::HtmlReport;
 using report::IntervalLog;
-
 using report::IntervalsCsvPath;
 using report::JudgeScenario;
-
 using report::JudgeStability;
 using report::RunSummary;
-
 using report::ScenarioJudgement;
 using report::SummaryCsv;
-
 using report::SummaryCsvPath;
 using report::TargetCheck;
-
 using report::ThresholdResult;
-
-// Every report is written by report/'s file writer (`report` is the usual
-// name of the JSON being written).
 using report::WriteTextFile;
 
 std::vector<report::OutputFile> OutputOptions::Files() const {

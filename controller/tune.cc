@@ -39,19 +39,14 @@
 namespace loadtest::controller {
 
 using report::CompareOptions;
-
+using report::ConfigName;
+using report::FormatTune;
+using report::FullFlags;
+using report::JudgeSweep;
 using report::TuneCsv;
 using report::TuneCsvPath;
-
 using report::TuneHtmlReport;
-using report::FormatTune;
-
-using report::JudgeSweep;
-using report::ConfigName;
-
-using report::FullFlags;
 using report::WorkloadFingerprint;
-
 using report::WriteJsonFile;
 
 namespace {
