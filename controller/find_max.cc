@@ -91,46 +91,6 @@ void RemoveScratchDb(const std::string& path) {
 
 }  // namespace
 
-absl::Status FindMaxOptions::Validate() const {
-  if (!(start_rate > 0) || start_rate > 1e9) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "start-rate must be > 0 writes/s (and at most 1e9), got ", start_rate));
-  }
-  if (!(max_rate >= start_rate) || max_rate > 1e9) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("max-rate must be between start-rate (", start_rate,
-                     ") and 1e9 writes/s, got ", max_rate));
-  }
-  if (step_duration < std::chrono::seconds(1) ||
-      step_duration > std::chrono::hours(24)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("step-duration must be between 1s and 24h, got ",
-                     cli::FormatDuration(step_duration)));
-  }
-  if (warmup < std::chrono::nanoseconds(0) || warmup > std::chrono::hours(1)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("warmup must be between 0s and 1h, got ",
-                     cli::FormatDuration(warmup)));
-  }
-  if (max_steps < 1 || max_steps > 1000) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max-steps must be between 1 and 1000, got ", max_steps));
-  }
-  if (tries < 1 || tries > 9 || tries % 2 == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "tries must be an odd number between 1 and 9, got ", tries));
-  }
-  if (!(precision > 0 && precision < 1)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "precision must be between 0% and 100% (exclusive), got ",
-        precision * 100, "%"));
-  }
-  if (step_db != "scratch" && step_db != "grow") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "step-db must be scratch or grow, got '", step_db, "'"));
-  }
-  return absl::OkStatus();
-}
 
 namespace {
 
@@ -426,21 +386,6 @@ absl::StatusOr<FindMaxResult> FindMax(
   return result;
 }
 
-report::FindMaxSettings FindMaxSettingsOf(const FindMaxOptions& options) {
-  report::FindMaxSettings settings;
-  for (const Threshold& slo : options.slos) settings.slos.push_back(slo.text);
-  settings.start_rate = options.start_rate;
-  settings.max_rate = options.max_rate;
-  settings.step_duration = options.step_duration;
-  settings.warmup = options.warmup;
-  settings.precision = options.precision;
-  settings.min_achieved = options.min_achieved;
-  settings.max_steps = options.max_steps;
-  settings.tries = options.tries;
-  settings.step_db = options.step_db;
-  settings.latency_bound = options.latency_bound;
-  return settings;
-}
 
 namespace {
 
@@ -454,7 +399,7 @@ absl::Status WriteFindMaxReports(const OutputOptions& output,
     return absl::OkStatus();
   }
   const nlohmann::json report =
-      FindMaxReportJson(about, FindMaxSettingsOf(options), result);
+      FindMaxReportJson(about, options, result);
   if (!output.out_path.empty()) {
     RETURN_IF_ERROR(WriteJsonFile(output.out_path, report));
     std::printf("report: %s\n", output.out_path.c_str());

@@ -60,34 +60,7 @@ using report::RunSummary;
 using report::StepResult;
 using report::Threshold;
 
-struct FindMaxOptions {
-  std::vector<Threshold> slos;  // --slo, judged on each step's figures.
-  double start_rate = 1000;     // Total writes per second, all agents.
-  double max_rate = 1e6;
-  std::chrono::nanoseconds step_duration = std::chrono::seconds(20);
-  std::chrono::nanoseconds warmup = std::chrono::seconds(5);
-  double precision = 0.05;  // Stop when (fail - pass) <= precision * pass.
-  // A step fails when achieved < min_achieved * offered.
-  double min_achieved = 0.95;
-  int max_steps = 30;  // The search ends after this many steps (tries).
-  // --tries: a rate passes when most of up to `tries` runs at it pass
-  // (odd, 1-9; tries / 2 + 1 agreeing verdicts decide, so the rest are not
-  // run). 1: every rate is judged on one run.
-  int tries = 1;
-  // The write latency the concurrency is sized for (WriteLatencyBound of
-  // the SLOs): decides whether all writers busy was the store's doing.
-  std::chrono::nanoseconds latency_bound = std::chrono::milliseconds(100);
-  // --step-db: "scratch" runs every step on an empty database of its own
-  // beside -db (ScratchDbPath), so every rate is measured on the same
-  // state and -db is never touched; "grow" runs every step on -db as it
-  // is, the rows of the steps before still in it.
-  std::string step_db = "scratch";
-
-  // InvalidArgument naming the flag: rates <= 0 or start > max, a step
-  // or warm-up out of range, a precision outside (0, 1), tries not odd
-  // or outside 1-9.
-  absl::Status Validate() const;
-};
+using report::FindMaxOptions;
 
 // The database find-max's steps use with --step-db=scratch: `db` with
 // ".find-max" appended (the same folder, so the same file system).
@@ -131,9 +104,6 @@ using StepRunner = std::function<absl::StatusOr<StepResult>(double rate)>;
 absl::StatusOr<FindMaxResult> FindMax(
     const FindMaxOptions& options, const StepRunner& run_step,
     const std::function<void(const StepResult&)>& on_step);
-
-// What find-max's reports state of `options` (report::FindMaxJson).
-report::FindMaxSettings FindMaxSettingsOf(const FindMaxOptions& options);
 
 // find-max's own flags (--slo, --start-rate, --max-rate, --max-steps,
 // --tries, --step-duration, --warmup, --precision) as typed; `loadtest tune`

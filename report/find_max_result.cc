@@ -2,7 +2,51 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+#include "duration/duration.h"
+
 namespace loadtest::report {
+
+absl::Status FindMaxOptions::Validate() const {
+  if (!(start_rate > 0) || start_rate > 1e9) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "start-rate must be > 0 writes/s (and at most 1e9), got ", start_rate));
+  }
+  if (!(max_rate >= start_rate) || max_rate > 1e9) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max-rate must be between start-rate (", start_rate,
+                     ") and 1e9 writes/s, got ", max_rate));
+  }
+  if (step_duration < std::chrono::seconds(1) ||
+      step_duration > std::chrono::hours(24)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("step-duration must be between 1s and 24h, got ",
+                     duration::FormatDuration(step_duration)));
+  }
+  if (warmup < std::chrono::nanoseconds(0) || warmup > std::chrono::hours(1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("warmup must be between 0s and 1h, got ",
+                     duration::FormatDuration(warmup)));
+  }
+  if (max_steps < 1 || max_steps > 1000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max-steps must be between 1 and 1000, got ", max_steps));
+  }
+  if (tries < 1 || tries > 9 || tries % 2 == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tries must be an odd number between 1 and 9, got ", tries));
+  }
+  if (!(precision > 0 && precision < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "precision must be between 0% and 100% (exclusive), got ",
+        precision * 100, "%"));
+  }
+  if (step_db != "scratch" && step_db != "grow") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "step-db must be scratch or grow, got '", step_db, "'"));
+  }
+  return absl::OkStatus();
+}
 
 const char* LimitName(Limit limit) {
   switch (limit) {

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "report/aggregator.h"
 #include "report/scenario.h"
+#include "report/thresholds.h"
 
 namespace loadtest::report {
 
@@ -80,22 +81,35 @@ struct FindMaxResult {
   std::vector<std::string> warnings;
 };
 
-// The settings of a search as its report states them (find-max's
-// --start-rate, --max-rate, --step-duration, --warmup, --precision,
-// --max-steps, --step-db, the SLOs' texts and the latency bound the
-// writers are sized for).
-struct FindMaxSettings {
-  std::vector<std::string> slos;
-  double start_rate = 0;
-  double max_rate = 0;
-  std::chrono::nanoseconds step_duration{0};
-  std::chrono::nanoseconds warmup{0};
-  double precision = 0;
-  double min_achieved = 0;
-  int max_steps = 0;
+// A search's settings (find-max's flags): the controller searches with
+// them, and the reports state them.
+struct FindMaxOptions {
+  std::vector<Threshold> slos;  // --slo, judged on each step's figures.
+  double start_rate = 1000;     // Total writes per second, all agents.
+  double max_rate = 1e6;
+  std::chrono::nanoseconds step_duration = std::chrono::seconds(20);
+  std::chrono::nanoseconds warmup = std::chrono::seconds(5);
+  double precision = 0.05;  // Stop when (fail - pass) <= precision * pass.
+  // A step fails when achieved < min_achieved * offered.
+  double min_achieved = 0.95;
+  int max_steps = 30;  // The search ends after this many steps (tries).
+  // --tries: a rate passes when most of up to `tries` runs at it pass
+  // (odd, 1-9; tries / 2 + 1 agreeing verdicts decide, so the rest are not
+  // run). 1: every rate is judged on one run.
   int tries = 1;
-  std::string step_db;
-  std::chrono::nanoseconds latency_bound{0};
+  // The write latency the concurrency is sized for (WriteLatencyBound of
+  // the SLOs): decides whether all writers busy was the store's doing.
+  std::chrono::nanoseconds latency_bound = std::chrono::milliseconds(100);
+  // --step-db: "scratch" runs every step on an empty database of its own
+  // beside -db (ScratchDbPath), so every rate is measured on the same
+  // state and -db is never touched; "grow" runs every step on -db as it
+  // is, the rows of the steps before still in it.
+  std::string step_db = "scratch";
+
+  // InvalidArgument naming the flag: rates <= 0 or start > max, a step
+  // or warm-up out of range, a precision outside (0, 1), tries not odd
+  // or outside 1-9.
+  absl::Status Validate() const;
 };
 
 // What a find-max report says about the run besides the search.

@@ -719,9 +719,7 @@ nlohmann::json TuneReportJson(const TuneSweepFacts& sweep,
           {"tune", std::move(tune)}};
 }
 
-
-
-nlohmann::json FindMaxJson(const FindMaxSettings& options,
+nlohmann::json FindMaxJson(const FindMaxOptions& options,
                            const FindMaxResult& result) {
   nlohmann::json steps = nlohmann::json::array();
   for (const StepResult& step : result.steps) {
@@ -760,7 +758,8 @@ nlohmann::json FindMaxJson(const FindMaxSettings& options,
         {"rate_tries_passed", step.rate_tries_passed},
     });
   }
-  nlohmann::json slos = options.slos;
+  nlohmann::json slos = nlohmann::json::array();
+  for (const Threshold& t : options.slos) slos.push_back(t.text);
   return {
       {"max_rate", result.max_rate.has_value() ? nlohmann::json(*result.max_rate)
                                                : nlohmann::json(nullptr)},
@@ -790,7 +789,7 @@ nlohmann::json FindMaxJson(const FindMaxSettings& options,
 
 
 nlohmann::json FindMaxReportJson(const FindMaxReport& about,
-                                 const FindMaxSettings& settings,
+                                 const FindMaxOptions& options,
                                  const FindMaxResult& result) {
   return {
       {"tool", {{"name", "loadtest find-max"}, {"version", cli::kVersion}}},
@@ -802,7 +801,7 @@ nlohmann::json FindMaxReportJson(const FindMaxReport& about,
         {"fingerprint", WorkloadFingerprint(about.scenario, about.agents)},
         {"started_at", FormatUtc(about.started_at)},
         {"ended_at", FormatUtc(about.ended_at)}}},
-      {"find_max", FindMaxJson(settings, result)},
+      {"find_max", FindMaxJson(options, result)},
   };
 }
 

@@ -137,14 +137,14 @@ std::string FormatUtc(std::chrono::system_clock::time_point t);
 // behind_schedule[], passed, verdict, reason, warnings[], attempt,
 // rate_passed (null unless this try decided its rate), rate_tries,
 // rate_tries_passed).
-nlohmann::json FindMaxJson(const FindMaxSettings& options,
+nlohmann::json FindMaxJson(const FindMaxOptions& options,
                            const FindMaxResult& result);
 
 // find-max's --out report: tool, parameters (the scenario), run (mode,
 // agents, seed, fingerprint, started_at, ended_at) and find_max
 // (FindMaxJson).
 nlohmann::json FindMaxReportJson(const FindMaxReport& about,
-                                 const FindMaxSettings& settings,
+                                 const FindMaxOptions& options,
                                  const FindMaxResult& result);
 
 // `loadtest tune`'s --out report: tool, parameters (the scenario), run

@@ -298,7 +298,7 @@ TEST(FindMaxTest, ARateIsDecidedByTheMajorityOfItsTries) {
     }
   }
   const nlohmann::json j =
-      FindMaxJson(FindMaxSettingsOf(Options()), *majority);
+      FindMaxJson(Options(), *majority);
   EXPECT_EQ(j["steps"][0]["attempt"], 1);
   EXPECT_TRUE(j["steps"][0]["rate_passed"].is_null());
   EXPECT_EQ(j["steps"][1]["rate_passed"], true);
@@ -318,7 +318,7 @@ TEST(FindMaxTest, TheReportHasTheAnswerAndEveryStep) {
       },
       nullptr);
   ASSERT_TRUE(result.ok());
-  const nlohmann::json j = FindMaxJson(FindMaxSettingsOf(Options()), *result);
+  const nlohmann::json j = FindMaxJson(Options(), *result);
   EXPECT_EQ(j["max_rate"], *result->max_rate);
   EXPECT_EQ(j["steps"].size(), result->steps.size());
   EXPECT_EQ(j["slos"][0], "write_p99<100ms");
@@ -389,7 +389,7 @@ TEST(FindMaxTest, ARunnerErrorKeepsTheStepsSoFar) {
   EXPECT_THAT(result->error.message(), HasSubstr("write-rate"));
   EXPECT_EQ(result->steps.size(), 3u);
   EXPECT_EQ(result->max_rate, 4000);
-  const nlohmann::json j = FindMaxJson(FindMaxSettingsOf(Options()), *result);
+  const nlohmann::json j = FindMaxJson(Options(), *result);
   EXPECT_EQ(j["steps"].size(), 3u);
   EXPECT_THAT(j["error"].get<std::string>(), HasSubstr("write-rate"));
 }
