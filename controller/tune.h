@@ -81,8 +81,8 @@ std::vector<PlannedRun> RunOrder(size_t configs, int repeats);
 
 // The longest a find-max run takes: every step (doublings from
 // --start-rate to --max-rate, then bisections down to --precision, each
-// rate a majority of --tries, at most
-// --max-steps) of warm-up + step + `per_step_overhead`, plus `startup`.
+// rate a majority of --tries, at most --max-steps) of warm-up + step +
+// `per_step_overhead`, plus `startup`.
 std::chrono::nanoseconds EstimateFindMax(
     const FindMaxOptions& options, std::chrono::nanoseconds per_step_overhead,
     std::chrono::nanoseconds startup);
