@@ -14,24 +14,22 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "cli/flag_set.h"
 #include "cli/version.h"
-#include "controller/agent_discovery.h"
-#include "controller/concurrency.h"
-#include "report/display.h"
-#include "report/csv_report.h"
-#include "report/html_report.h"
 #include "controller/flags.h"
-#include "report/json_report.h"
 #include "controller/run_end.h"
 #include "protocol/agent_client.h"
 #include "protocol/peer_text.h"
 #include "protocol/validity.h"
 #include "protocol/wire.h"
+#include "report/concurrency.h"
+#include "report/csv_report.h"
+#include "report/display.h"
+#include "report/find_max_judge.h"
+#include "report/html_report.h"
+#include "report/json_report.h"
 #include "report/report_file.h"
-#include "security/auth.h"
 #include "status/status_macros.h"
 #include "sync/mutex.h"
 
@@ -41,22 +39,25 @@ namespace loadtest::controller {
 // by report/'s file writer; a local `report` is the usual name of the JSON
 // being written, hence no `using namespace`).
 using report::AgentSummary;
+using report::AutoWriters;
 using report::CheckOutputFiles;
-using report::EvaluateThresholds;
 using report::Figures;
 using report::FindMaxCsv;
 using report::FindMaxCsvPath;
+using report::FindMaxEndText;
+using report::FindMaxHeaderText;
 using report::FindMaxHtmlReport;
 using report::FindMaxReport;
 using report::FindMaxReportJson;
-using report::FormatLatency;
+using report::FindMaxSetup;
+using report::JudgeStep;
+using report::kMaxAutoWriters;
 using report::OutputFile;
 using report::ParseThreshold;
 using report::RunSummary;
 using report::StepTableHeader;
 using report::StepTableRow;
 using report::Threshold;
-using report::ThresholdResult;
 using report::WriteJsonFile;
 using report::WriteTextFile;
 
@@ -90,162 +91,6 @@ void RemoveScratchDb(const std::string& path) {
 }
 
 }  // namespace
-
-
-namespace {
-
-// Figures no honest agent reports: more acknowledged than offered, more in
-// flight than its writers, or faster than its writers could go at the
-// quickest latency it measured (each writer waits for its write: at most
-// one write per writer per min latency).
-void WarnAboutImpossibleFigures(StepResult* step) {
-  for (const AgentSummary& agent : step->measured.agents) {
-    const Figures& f = agent.figures;
-    const std::string who =
-        absl::StrCat("agent ", protocol::PeerText(agent.agent_id));
-    const double ok = static_cast<double>(f.counters.writes_ok);
-    // The backlog of the warm-up may drain into the measured intervals:
-    // 10% and a few writes of slack.
-    if (f.offered_writes > 0 && ok > 1.1 * f.offered_writes + 10) {
-      step->warnings.push_back(absl::StrFormat(
-          "%s reported %.0f writes acknowledged but the schedule offered "
-          "%.0f: more achieved than offered is impossible",
-          who, ok, f.offered_writes));
-    }
-    if (step->writers > 0 && f.writes_in_flight.max() > step->writers) {
-      step->warnings.push_back(absl::StrFormat(
-          "%s reported %d writes in flight with %d writers: impossible",
-          who, f.writes_in_flight.max(), step->writers));
-    }
-    const int64_t fastest_ns = f.write_latency.min();
-    if (step->writers > 0 && f.seconds > 0 && fastest_ns > 0) {
-      // Little's law: rate <= writers / latency, even at the quickest.
-      const double possible = step->writers / (fastest_ns / 1e9);
-      if (f.writes_per_s() > 1.1 * possible + 10) {
-        step->warnings.push_back(absl::StrFormat(
-            "%s reported %.0f writes/s, more than %d writers can do at its "
-            "quickest write (%s): impossible by Little's law",
-            who, f.writes_per_s(), step->writers,
-            FormatLatency(fastest_ns)));
-      }
-    }
-  }
-}
-
-}  // namespace
-
-void JudgeStep(const FindMaxOptions& options, StepResult* step) {
-  const Figures& total = step->measured.total;
-  const stats::IntervalCounters& c = total.counters;
-  auto fail = [step](Limit limit, std::string reason) {
-    step->passed = false;
-    step->limit = limit;
-    step->reason = std::move(reason);
-  };
-  step->passed = true;
-  step->limit = Limit::kNone;
-  step->reason.clear();
-  step->warnings.clear();
-  WarnAboutImpossibleFigures(step);
-  auto fail_cpu = [&]() {
-    return fail(Limit::kGenerator,
-                absl::StrCat("load generator limited: ",
-                             absl::StrJoin(step->generator_bound, "; "),
-                             " (not the store)"));
-  };
-  if (total.seconds <= 0 && !step->generator_bound.empty()) return fail_cpu();
-  if (total.seconds <= 0 || c.writes_ok + c.write_errors + c.write_timeouts +
-                                    c.queue_full ==
-                                0) {
-    return fail(Limit::kThroughput,
-                "no write was measured after the warm-up (is the step "
-                "longer than the log interval?)");
-  }
-  for (const ThresholdResult& r :
-       EvaluateThresholds(options.slos, step->measured)) {
-    if (!r.passed) {
-      fail(Limit::kSlo,
-           absl::StrFormat("SLO %s failed: measured %.3f%s%s", r.text,
-                           r.measured, r.unit,
-                           r.scope == "total" ? ""
-                                              : absl::StrCat(" on ", r.scope)));
-      break;
-    }
-  }
-  if (step->passed && step->audit_failed) {
-    fail(Limit::kErrors, "an agent's durability audit failed");
-  }
-  if (step->passed && (c.queue_full > 0 || c.write_timeouts > 0)) {
-    fail(Limit::kErrors,
-         absl::StrCat(c.queue_full, " writes refused (queue full), ",
-                      c.write_timeouts, " timed out"));
-  }
-  // Achieved against offered as counts: the writes the schedule made due in
-  // the measured intervals, and those acknowledged (a final interval that
-  // includes the drain counts the drained writes, offered before the stop).
-  const double achieved_share =
-      total.offered_writes > 0
-          ? static_cast<double>(c.writes_ok) / total.offered_writes
-          : total.writes_per_s() / step->offered_rate;
-  if (step->passed && achieved_share < options.min_achieved) {
-    fail(Limit::kThroughput,
-         absl::StrFormat("achieved %.0f/s, %.1f%% of the %.0f/s "
-                         "offered (needs %.0f%%)",
-                         total.writes_per_s(), 100 * achieved_share,
-                         step->offered_rate, 100 * options.min_achieved));
-  }
-  if (!step->passed) {
-    // The store failed it while every writer of an agent was busy. If the
-    // writers covered rate x latency bound, the store held each write past
-    // the bound: its limit, whatever the CPU did meanwhile (the process
-    // also runs the store, whose backlog keeps it busy). If not, the
-    // writers were the cap.
-    const double rate_per_agent =
-        step->offered_rate / std::max(1, step->agents);
-    const int needed = NeededInFlight(rate_per_agent, options.latency_bound);
-    const bool all_busy =
-        step->writers > 0 && step->max_in_flight() >= step->writers;
-    if (all_busy && step->writers >= needed) {
-      step->reason += absl::StrCat(" (all ", step->writers,
-                                   " writers were busy waiting on the store)");
-      return;
-    }
-    if (all_busy && step->writers < needed) {
-      return fail(
-          Limit::kGenerator,
-          absl::StrCat(
-              "load generator limited: every one of the ", step->writers,
-              " writers per agent was busy (",
-              step->writers_auto
-                  ? absl::StrCat("the cap of ", step->writers,
-                                 " writers per agent")
-                  : "the --writers given",
-              "), and ", Rate(rate_per_agent), " per agent needs ", needed,
-              " in flight at up to ",
-              cli::FormatDuration(options.latency_bound), " each; the store "
-              "then: ", step->reason,
-              step->writers_auto ? " (add agents)"
-                                 : " (raise --writers, or leave it out to "
-                                   "size the writers by the rate)"));
-    }
-    // Otherwise a generator short of CPU comes first: its delays are in
-    // the latencies the store failed on.
-    if (!step->generator_bound.empty()) return fail_cpu();
-    return;
-  }
-  if (!step->generator_bound.empty()) return fail_cpu();
-  // Last: operations late with a worker free for them, while the store met
-  // everything above: the host did not run the generator on time. (Waiting
-  // for a free worker, i.e. for the store, is not counted here.)
-  if (!step->behind_schedule.empty()) {
-    return fail(Limit::kGenerator,
-                absl::StrCat("load generator limited: ",
-                             absl::StrJoin(step->behind_schedule, "; "),
-                             " (not the store: the host did not run the "
-                             "load generator on time; a less busy host, or "
-                             "more agents)"));
-  }
-}
 
 RateSearch::RateSearch(const FindMaxOptions& options) : options_(options) {}
 
@@ -619,7 +464,7 @@ int FindMaxMain(int argc, char** argv) {
   if (!parsed_options.ok()) return usage(parsed_options.status());
   const FindMaxOptions options = *std::move(parsed_options);
   // Without -writers (or a --scenario giving them), each step gets writers
-  // for its rate (controller/concurrency.h).
+  // for its rate (report/concurrency.h).
   // With async dispatch (the default) no thread waits for a write: the
   // writers are row streams only, and nothing needs sizing.
   const bool writers_auto =
@@ -630,27 +475,17 @@ int FindMaxMain(int argc, char** argv) {
   absl::StatusOr<Invocation> run =
       ResolveCommandLine(flags, std::move(command_line));
   if (!run.ok()) return usage(run.status());
-  if (!writers_auto && run->spec.workload.writers == 0) {
+  if (!writers_auto && run->plan.spec.workload.writers == 0) {
     return usage(absl::InvalidArgumentError(
         "find-max needs writers (-writers > 0, or leave it out to size "
         "them by the rate)"));
   }
-  if (options.warmup + options.step_duration < run->scenario.log_interval) {
+  if (options.warmup + options.step_duration < run->plan.scenario.log_interval) {
     return usage(absl::InvalidArgumentError(absl::StrCat(
         "a step (warmup + step-duration) must last at least -log-interval (",
-        cli::FormatDuration(run->scenario.log_interval), ")")));
+        cli::FormatDuration(run->plan.scenario.log_interval), ")")));
   }
-  if (run->distributed) {
-    auto auth = security::ClientAuth::Create(run->auth);
-    if (!auth.ok()) return usage(auth.status());
-    run->options.auth = *auth;
-    auto targets = ResolveAgentTargets(run->agents);
-    if (!targets.ok()) return usage(targets.status());
-    if (targets->empty()) {
-      return usage(absl::InvalidArgumentError("--agents names no agent"));
-    }
-    run->options.agent_targets = *std::move(targets);
-  }
+  if (absl::Status s = ConnectAgents(&*run); !s.ok()) return usage(s);
   {
     std::vector<OutputFile> files = {{"--out", report.out_path},
                                      {"--html", report.html_path}};
@@ -662,7 +497,7 @@ int FindMaxMain(int argc, char** argv) {
     std::vector<OutputFile> kept;
     if (!run->distributed) {
       for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-        kept.push_back({"-db", StepDbPath(options, run->scenario.db) + suffix});
+        kept.push_back({"-db", StepDbPath(options, run->plan.scenario.db) + suffix});
       }
     }
     if (absl::Status s = CheckOutputFiles(files, kept); !s.ok()) {
@@ -700,10 +535,10 @@ int FindMaxMain(int argc, char** argv) {
   // The step's scenario at a total rate: the rate split across the agents,
   // and the writers sized for it unless given.
   auto step_scenario = [&](double rate) {
-    Scenario scenario = run->scenario;
+    Scenario scenario = run->plan.scenario;
     scenario.duration = options.warmup + options.step_duration;
     scenario.write_rate = rate / static_cast<double>(agents);
-    scenario.db = StepDbPath(options, run->scenario.db);
+    scenario.db = StepDbPath(options, run->plan.scenario.db);
     if (options.step_db == "scratch") scenario.fresh = true;
     if (writers_auto) {
       scenario.writers =
@@ -729,47 +564,20 @@ int FindMaxMain(int argc, char** argv) {
       }
     }
   }
-  std::vector<std::string> slo_list;
-  for (const Threshold& t : options.slos) slo_list.push_back(t.text);
-  const bool async =
-      run->spec.workload.write_dispatch == protocol::WriteDispatch::kAsync;
-  const std::string writers_text =
-      async ? absl::StrCat("writes dispatched async (in flight bounded by the "
-                           "queue of ", run->spec.store.queue_size, "; ",
-                           run->spec.workload.writers, " row streams)")
-      : writers_auto
-          ? absl::StrCat("writers sized by the rate (2 x rate x ",
-                         cli::FormatDuration(options.latency_bound), ", ",
-                         std::min(kMinAutoWriters, writer_cap), "-",
-                         writer_cap, ")")
-          : absl::StrCat(run->spec.workload.writers, " writers");
-  std::printf(
-      "loadtest find-max: %zu agent%s, %s and %d readers each; "
-      "SLOs %s; steps of %s after a %s warm-up, from %s up to %s, precision "
-      "%.1f%%, %s, at most %d steps; seed %lld\n",
-      agents, agents == 1 ? "" : "s", writers_text.c_str(),
-      run->spec.workload.readers,
-      slo_list.empty() ? "none" : absl::StrJoin(slo_list, ", ").c_str(),
-      cli::FormatDuration(options.step_duration).c_str(),
-      cli::FormatDuration(options.warmup).c_str(),
-      Rate(options.start_rate).c_str(), Rate(options.max_rate).c_str(),
-      options.precision * 100,
-      options.tries == 1
-          ? "each rate judged on one step"
-          : absl::StrCat("each rate tried until ", options.tries / 2 + 1,
-                         " of up to ", options.tries, " steps agree")
-                .c_str(),
-      options.max_steps, static_cast<long long>(run->scenario.seed));
-  const std::string step_db = StepDbPath(options, run->scenario.db);
-  if (options.step_db == "scratch") {
-    std::printf("each step on an empty database: %s (%s)\n", step_db.c_str(),
-                run->distributed ? "in each agent's data folder, emptied "
-                                   "again by the next search"
-                                 : "removed at the end");
-  } else {
-    std::printf("every step on %s, the earlier steps' rows kept "
-                "(--step-db=grow)\n", step_db.c_str());
-  }
+  const std::string step_db = StepDbPath(options, run->plan.scenario.db);
+  FindMaxSetup setup;
+  setup.agents = agents;
+  setup.distributed = run->distributed;
+  setup.async =
+      run->plan.spec.workload.write_dispatch == protocol::WriteDispatch::kAsync;
+  setup.queue_size = run->plan.spec.store.queue_size;
+  setup.writers = run->plan.spec.workload.writers;
+  setup.writers_auto = writers_auto;
+  setup.writer_cap = writer_cap;
+  setup.readers = run->plan.spec.workload.readers;
+  setup.seed = run->plan.scenario.seed;
+  setup.step_db = step_db;
+  std::printf("%s", FindMaxHeaderText(options, setup).c_str());
   std::printf("%s\n", StepTableHeader().c_str());
   std::fflush(stdout);
 
@@ -779,8 +587,7 @@ int FindMaxMain(int argc, char** argv) {
   const auto started_at = std::chrono::system_clock::now();
   StepRunner run_step = [&](double rate) -> absl::StatusOr<StepResult> {
     ++step_number;
-    const Scenario scenario = step_scenario(rate);
-    ASSIGN_OR_RETURN(protocol::RunSpec spec, ToRunSpec(scenario));
+    ASSIGN_OR_RETURN(const RunPlan plan, PlanRun(step_scenario(rate)));
     RunOptions step_options = run->options;
     step_options.output = OutputOptions();
     step_options.quiet = true;
@@ -791,10 +598,10 @@ int FindMaxMain(int argc, char** argv) {
       collector.Add(id, u);
     };
     ASSIGN_OR_RETURN(RunOutcome outcome,
-                     RunLoadTest(scenario, spec, step_options));
+                     RunLoadTest(plan, step_options));
     StepResult step;
     step.agents = static_cast<int>(agents);
-    step.writers = async ? 0 : spec.workload.writers;
+    step.writers = setup.async ? 0 : plan.spec.workload.writers;
     step.writers_auto = writers_auto;
     collector.Summary(&step);
     if (outcome.signal_number != 0) {
@@ -817,39 +624,15 @@ int FindMaxMain(int argc, char** argv) {
     RemoveScratchDb(step_db);
   }
   if (!result.ok()) return usage(result.status());
-  for (const std::string& warning : result->warnings) {
-    std::printf("warning: %s\n", warning.c_str());
-  }
-
-  if (result->max_rate.has_value()) {
-    std::printf("\nmax sustainable rate: %.0f writes/s in total (%.0f per "
-                "agent)%s%s\n",
-                *result->max_rate, *result->max_rate / agents,
-                result->limit_reason.empty() ? "" : "; limited by ",
-                result->limit_reason.empty()
-                    ? ""
-                    : absl::StrCat(LimitName(result->limited_by), " ",
-                                   result->limit_reason)
-                          .c_str());
-  } else if (!result->interrupted && result->error.ok()) {
-    std::printf("\nno rate met every condition: even the start rate failed "
-                "(%s); try a lower --start-rate\n",
-                result->limit_reason.c_str());
-  }
-  if (result->interrupted) {
-    std::printf("search stopped: %s\n", result->stopped_because.c_str());
-  }
+  std::printf("%s", FindMaxEndText(*result, agents).c_str());
+  std::fflush(stdout);
   if (!result->error.ok()) {
     std::fprintf(stderr, "loadtest find-max: search stopped at step %zu: %s\n",
                  step_number, std::string(result->error.message()).c_str());
   }
-  if (result->limited_by == Limit::kGenerator) {
-    std::printf("note: the load generator, not the store, set this limit; "
-                "the store's own limit is higher (more agents or cores)\n");
-  }
 
   FindMaxReport out;
-  out.scenario = run->scenario;
+  out.scenario = run->plan.scenario;
   out.agents = agents;
   out.mode = run->distributed ? "distributed" : "in-process";
   out.started_at = started_at;

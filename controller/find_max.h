@@ -16,7 +16,7 @@
 // operations fell behind schedule with a worker free for them while the
 // store met all that (a busy host). A store failure while every writer of
 // an agent was busy and the writers were fewer than the rate needs
-// (controller/concurrency.h) is the generator's cap, named as such. A
+// (report/concurrency.h) is the generator's cap, named as such. A
 // generator limit is reported as such, never as the store's.
 //
 // The search ends when the bisection is within --precision, when it can no
@@ -26,9 +26,9 @@
 // or faster than the writers allow, a higher rate passing where a lower
 // one failed) are kept and warned about.
 //
-// The judging and the search are pure (JudgeStep, RateSearch) and tested on
-// a simulated capacity; FindMax drives them with a step runner, which
-// RunFindMax makes from RunLoadTest.
+// The judging (report/find_max_judge.h) and the search (RateSearch) are
+// pure and tested on a simulated capacity; FindMax drives them with a step
+// runner, which FindMaxMain makes from RunLoadTest.
 #ifndef LOADTEST_CONTROLLER_FIND_MAX_H_
 #define LOADTEST_CONTROLLER_FIND_MAX_H_
 
@@ -68,11 +68,6 @@ std::string ScratchDbPath(const std::string& db);
 
 // The search never tries two rates closer than this (writes/s in total).
 inline constexpr double kMinRateStep = 1.0;
-
-// Judges `step` (offered_rate, agents, writers, measured, generator_bound,
-// behind_schedule, audit_failed set) and sets passed, limit, reason and
-// warnings.
-void JudgeStep(const FindMaxOptions& options, StepResult* step);
 
 // The search: which rate to try next, given the verdicts so far.
 class RateSearch {

@@ -1,6 +1,8 @@
 #include "controller/flags.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <optional>
 #include <limits>
 #include <random>
 #include <string>
@@ -9,15 +11,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "controller/concurrency.h"
+#include "controller/agent_discovery.h"
+#include "report/concurrency.h"
 #include "report/thresholds.h"
 #include "status/status_macros.h"
 
 namespace loadtest::controller {
 
+using report::AutoWriters;
 using report::GuideThresholdTexts;
 using report::ParseThreshold;
 using report::Threshold;
+using report::WriteLatencyBound;
 
 namespace {
 
@@ -328,11 +333,11 @@ void RegisterFlags(cli::FlagSet* flags, CommandLine* cl) {
 absl::StatusOr<Invocation> ResolveCommandLine(const cli::FlagSet& flags,
                                               CommandLine cl) {
   Invocation run;
-  run.scenario = std::move(cl.scenario);
+  run.plan.scenario = std::move(cl.scenario);
   if (!cl.scenario_name.empty()) {
     RETURN_IF_ERROR(ApplyPreset(
         cl.scenario_name, [&flags](const char* name) { return flags.IsSet(name); },
-        &run.scenario));
+        &run.plan.scenario));
   }
   if (!cl.threshold_preset.empty()) {
     if (cl.threshold_preset != "guide") {
@@ -362,29 +367,29 @@ absl::StatusOr<Invocation> ResolveCommandLine(const cli::FlagSet& flags,
   // would otherwise run a closed loop.
   for (const auto& [flag, text] :
        {std::pair<const char*, const std::string&>{"stages",
-                                                   run.scenario.stages},
+                                                   run.plan.scenario.stages},
         std::pair<const char*, const std::string&>{"read-stages",
-                                                   run.scenario.read_stages}}) {
+                                                   run.plan.scenario.read_stages}}) {
     if (flags.IsSet(flag) && text.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
           flag, " needs DURATION:RATE stages (e.g. 30s:500,2m:5000), got an "
                 "empty value"));
     }
   }
-  if (run.scenario.seed == 0) run.scenario.seed = RandomSeed();
+  if (run.plan.scenario.seed == 0) run.plan.scenario.seed = RandomSeed();
   // Open loop at a constant rate dispatched by writer threads, without
   // -writers (or a --scenario giving them): enough writers for the rate
-  // (controller/concurrency.h). Async dispatch needs no thread per write.
-  if (run.scenario.write_rate > 0 && !flags.IsSet("writers") &&
-      cl.scenario_name.empty() && run.scenario.write_dispatch == "threads") {
-    run.scenario.writers = AutoWriters(run.scenario.write_rate,
+  // (report/concurrency.h). Async dispatch needs no thread per write.
+  if (run.plan.scenario.write_rate > 0 && !flags.IsSet("writers") &&
+      cl.scenario_name.empty() && run.plan.scenario.write_dispatch == "threads") {
+    run.plan.scenario.writers = AutoWriters(run.plan.scenario.write_rate,
                                        WriteLatencyBound(output.thresholds));
   }
   // With stages and no explicit -duration, the run lasts exactly the
   // stages (the longer of writes' and reads').
-  ASSIGN_OR_RETURN(run.spec,
-                   ToRunSpec(&run.scenario, !flags.IsSet("duration")));
-  RETURN_IF_ERROR(ResolveMessages(&run.scenario, run.spec));
+  ASSIGN_OR_RETURN(run.plan.spec,
+                   ToRunSpec(&run.plan.scenario, !flags.IsSet("duration")));
+  RETURN_IF_ERROR(ResolveMessages(&run.plan.scenario, run.plan.spec));
   run.options.prometheus_targets_path = std::move(cl.prometheus_targets);
   run.distributed = flags.IsSet("agents");
   if (run.distributed) {
@@ -392,7 +397,7 @@ absl::StatusOr<Invocation> ResolveCommandLine(const cli::FlagSet& flags,
     run.auth = std::move(cl.auth);
     run.options.start_delay = cl.start_delay;
     // Checked before any name is resolved or any agent contacted.
-    RETURN_IF_ERROR(CheckDistributedRun(run.scenario, cl.start_delay));
+    RETURN_IF_ERROR(CheckDistributedRun(run.plan.scenario, cl.start_delay));
     return run;
   }
   for (const char* flag : {"start-delay", "auth-token-file", "tls-ca",
@@ -403,8 +408,41 @@ absl::StatusOr<Invocation> ResolveCommandLine(const cli::FlagSet& flags,
     }
   }
   run.options.metrics_listen =
-      absl::StrCat(cl.metrics_address, ":", run.scenario.metrics_port);
+      absl::StrCat(cl.metrics_address, ":", run.plan.scenario.metrics_port);
   return run;
+}
+
+absl::Status ConnectAgents(Invocation* run) {
+  if (!run->distributed) return absl::OkStatus();
+  ASSIGN_OR_RETURN(run->options.auth, security::ClientAuth::Create(run->auth));
+  ASSIGN_OR_RETURN(std::vector<std::string> targets,
+                   ResolveAgentTargets(run->agents));
+  if (targets.empty()) {
+    return absl::InvalidArgumentError("--agents names no agent");
+  }
+  run->options.agent_targets = std::move(targets);
+  return absl::OkStatus();
+}
+
+int RunMain(int argc, char** argv) {
+  auto usage = [](const absl::Status& status) {
+    std::fprintf(stderr, "loadtest: %s\n", std::string(status.message()).c_str());
+    return kExitUsage;
+  };
+  CommandLine command_line;
+  cli::FlagSet flags("loadtest", kLoadtestIntro);
+  RegisterFlags(&flags, &command_line);
+  if (std::optional<int> exit_code = flags.ParseCommandLine(argc, argv)) {
+    return *exit_code;  // 0 after --help, kExitUsage (1) on a bad command line.
+  }
+  absl::StatusOr<Invocation> run =
+      ResolveCommandLine(flags, std::move(command_line));
+  if (!run.ok()) return usage(run.status());
+  if (absl::Status s = ConnectAgents(&*run); !s.ok()) return usage(s);
+  const absl::StatusOr<RunOutcome> outcome =
+      RunLoadTest(run->plan, run->options);
+  if (!outcome.ok()) usage(outcome.status());
+  return ExitCode(outcome);
 }
 
 }  // namespace loadtest::controller

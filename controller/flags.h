@@ -4,8 +4,8 @@
 // flag table for main and the flags fuzzer, so the fuzzer checks the real
 // one. Pure except that ResolveCommandLine reads a --messages=file:PATH
 // (to send it to the agents and measure it) and draws a --seed at random
-// when none is given; no network (main resolves --agents and reads
-// credential files).
+// when none is given; no network until ConnectAgents, which resolves
+// --agents and reads the credential files.
 #ifndef LOADTEST_CONTROLLER_FLAGS_H_
 #define LOADTEST_CONTROLLER_FLAGS_H_
 
@@ -51,10 +51,9 @@ int64_t RandomSeed();
 
 // A command line made ready to run.
 struct Invocation {
-  Scenario scenario;  // With the preset applied.
-  protocol::RunSpec spec;
+  RunPlan plan;  // The scenario with the preset applied, and its spec.
   // Everything but agent_targets and auth, which come from `agents` and
-  // `auth` (main resolves the names and reads the files).
+  // `auth` (ConnectAgents resolves the names and reads the files).
   RunOptions options;
   bool distributed = false;  // --agents was given.
   std::string agents;
@@ -67,6 +66,17 @@ struct Invocation {
 // value.
 absl::StatusOr<Invocation> ResolveCommandLine(const cli::FlagSet& flags,
                                               CommandLine cl);
+
+// With --agents: reads the credentials into run->options.auth and resolves
+// the agents' names into run->options.agent_targets (a name may give
+// several agents); nothing in process. InvalidArgument or NotFound for bad
+// credential files, names that do not resolve, or no agent at all. A run
+// and find-max both start here.
+absl::Status ConnectAgents(Invocation* run);
+
+// `loadtest` without a command: a run, from the arguments to the exit code
+// (ExitCode); a usage or setup error is one line on stderr and kExitUsage.
+int RunMain(int argc, char** argv);
 
 }  // namespace loadtest::controller
 

@@ -734,32 +734,27 @@ void PrintBanner(const Scenario& scenario, const protocol::RunSpec& spec,
   // FTS settings other than the defaults, e.g. ", fts batch, pgsz 8000".
   std::string fts = storage::FtsSettingsText(spec.store);
   if (!fts.empty()) fts.insert(0, ", ");
-  if (in_process) {
-    std::printf(
-        "loadtest %s: %d writers, %d readers for %s on %s (schema %s, sync "
-        "%s, batch %d / %s, queue %d%s)\n",
-        cli::kVersion, spec.workload.writers, spec.workload.readers,
-        cli::FormatDuration(spec.duration).c_str(), scenario.db.c_str(),
-        storage::SchemaName(spec.store.schema),
-        storage::SyncModeName(spec.store.sync), spec.store.batch_size,
-        cli::FormatDuration(spec.store.batch_timeout).c_str(),
-        spec.store.queue_size, fts.c_str());
-    std::printf("%s\n", load.c_str());
-    std::printf("metrics: http://%s:%d/metrics\n", metrics_host.c_str(),
-                agents.front().status.metrics_port());
-    return;
-  }
+  // In process: "loadtest V: 8 writers, ..."; on agents: "loadtest V: run
+  // ID on 2 agents, each 8 writers, ...".
+  const std::string where =
+      in_process ? ""
+                 : absl::StrCat("run ", run_id, " on ", agents.size(), " agent",
+                                agents.size() == 1 ? "" : "s", ", each ");
   std::printf(
-      "loadtest %s: run %s on %zu agent%s, each %d writers, %d readers for %s "
-      "on %s (schema %s, sync %s, batch %d / %s, queue %d%s)\n",
-      cli::kVersion, run_id.c_str(), agents.size(),
-      agents.size() == 1 ? "" : "s", spec.workload.writers,
+      "loadtest %s: %s%d writers, %d readers for %s on %s (schema %s, sync "
+      "%s, batch %d / %s, queue %d%s)\n",
+      cli::kVersion, where.c_str(), spec.workload.writers,
       spec.workload.readers, cli::FormatDuration(spec.duration).c_str(),
       scenario.db.c_str(), storage::SchemaName(spec.store.schema),
       storage::SyncModeName(spec.store.sync), spec.store.batch_size,
       cli::FormatDuration(spec.store.batch_timeout).c_str(),
       spec.store.queue_size, fts.c_str());
   std::printf("%s\n", load.c_str());
+  if (in_process) {
+    std::printf("metrics: http://%s:%d/metrics\n", metrics_host.c_str(),
+                agents.front().status.metrics_port());
+    return;
+  }
   for (const RunAgent& a : agents) {
     std::printf(
         "agent %s at %s: version %s, host %s, metrics http://%s/metrics\n",
@@ -820,9 +815,10 @@ absl::Status CheckDistributedRun(const Scenario& scenario,
   return absl::OkStatus();
 }
 
-absl::StatusOr<RunOutcome> RunLoadTest(const Scenario& scenario,
-                                       const protocol::RunSpec& spec,
+absl::StatusOr<RunOutcome> RunLoadTest(const RunPlan& plan,
                                        const RunOptions& options) {
+  const Scenario& scenario = plan.scenario;
+  const protocol::RunSpec& spec = plan.spec;
   const bool in_process = options.agent_targets.empty();
   std::vector<report::OutputFile> files = options.output.Files();
   files.push_back({"--prometheus-targets", options.prometheus_targets_path});

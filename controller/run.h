@@ -85,7 +85,7 @@ inline constexpr std::chrono::seconds kMaxDrainWait(30);
 inline constexpr std::chrono::seconds kAuditAllowance(60);
 std::chrono::nanoseconds FinishAllowance(const protocol::RunSpec& spec);
 
-// Runs `spec` (made from `scenario` by ToRunSpec) and says how it ended.
+// Runs `plan` and says how it ended.
 // A distributed run's -db and start delay come checked by CheckDistributedRun
 // (ResolveCommandLine does it before any agent name is resolved).
 // Errors, with nothing started: InvalidArgument (bad options), the report
@@ -100,8 +100,7 @@ std::chrono::nanoseconds FinishAllowance(const protocol::RunSpec& spec);
 //
 // Must be called from the main thread before any other thread starts (it
 // installs the SIGINT/SIGTERM handling).
-absl::StatusOr<RunOutcome> RunLoadTest(const Scenario& scenario,
-                                       const protocol::RunSpec& spec,
+absl::StatusOr<RunOutcome> RunLoadTest(const RunPlan& plan,
                                        const RunOptions& options);
 
 }  // namespace loadtest::controller

@@ -116,6 +116,13 @@ absl::StatusOr<protocol::RunSpec> ToRunSpec(const Scenario& scenario) {
   return ToRunSpec(&copy, /*duration_from_stages=*/false);
 }
 
+absl::StatusOr<RunPlan> PlanRun(Scenario scenario) {
+  RunPlan plan;
+  ASSIGN_OR_RETURN(plan.spec, ToRunSpec(scenario));
+  plan.scenario = std::move(scenario);
+  return plan;
+}
+
 absl::StatusOr<protocol::RunSpec> ToRunSpec(Scenario* scenario,
                                             bool duration_from_stages) {
   const Scenario& s = *scenario;

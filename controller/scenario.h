@@ -39,6 +39,16 @@ absl::Status ApplyPreset(const std::string& name,
 // 64 MiB).
 absl::StatusOr<protocol::RunSpec> ToRunSpec(const Scenario& scenario);
 
+// A run made ready: the scenario and the RunSpec made from it, kept
+// together so that what runs (the spec) and what the reports say of it (the
+// scenario) cannot come from two different command lines.
+struct RunPlan {
+  Scenario scenario;
+  protocol::RunSpec spec;
+};
+// `scenario` with ToRunSpec's spec.
+absl::StatusOr<RunPlan> PlanRun(Scenario scenario);
+
 // ToRunSpec, and with `duration_from_stages` (-duration left out) the run
 // lasts exactly its --stages and --read-stages (the longer of the two, when
 // either is given): `scenario->duration` and the spec's are set to that. The

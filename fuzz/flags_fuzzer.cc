@@ -85,15 +85,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::StatusOr<controller::Invocation> run =
       controller::ResolveCommandLine(flags, std::move(command_line));
   if (!run.ok()) return 0;
-  FUZZ_CHECK(protocol::ValidateRunSpec(run->spec).ok());
+  FUZZ_CHECK(protocol::ValidateRunSpec(run->plan.spec).ok());
   if (!run->distributed) return 0;
   // What RunLoadTest sends every agent: the agent must accept it.
   const protocol::pb::RunSpec wire = controller::ToWireRunSpec(
-      run->spec, run->scenario.db, "fuzz", run->options.start_delay);
+      run->plan.spec, run->plan.scenario.db, "fuzz", run->options.start_delay);
   const absl::StatusOr<protocol::RunSpec> accepted =
       protocol::FromProto(wire, "/nonexistent-data-dir");
   FUZZ_CHECK(accepted.ok());
   // The agent gives the run its own id and path; every setting must agree.
-  FUZZ_CHECK(loadtest::fuzz::SameSettings(run->spec, *accepted));
+  FUZZ_CHECK(loadtest::fuzz::SameSettings(run->plan.spec, *accepted));
   return 0;
 }

@@ -7,8 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "duration/duration.h"
 #include "protocol/peer_text.h"
 #include "protocol/validity.h"
+#include "report/concurrency.h"
 
 namespace loadtest::report {
 namespace {
@@ -626,6 +628,84 @@ std::string StepTableRow(size_t number, const StepResult& step) {
       step.needed_in_flight(),
       absl::StrCat(step.passed ? "ok" : absl::StrCat("FAIL: ", step.reason),
                    RateVerdictText(step)));
+}
+
+std::string FindMaxHeaderText(const FindMaxOptions& options,
+                              const FindMaxSetup& setup) {
+  auto rate = [](double r) { return absl::StrFormat("%.0f/s", r); };
+  std::vector<std::string> slo_list;
+  for (const Threshold& t : options.slos) slo_list.push_back(t.text);
+  const std::string writers_text =
+      setup.async
+          ? absl::StrCat("writes dispatched async (in flight bounded by the "
+                         "queue of ", setup.queue_size, "; ", setup.writers,
+                         " row streams)")
+      : setup.writers_auto
+          ? absl::StrCat("writers sized by the rate (2 x rate x ",
+                         duration::FormatDuration(options.latency_bound), ", ",
+                         std::min(kMinAutoWriters, setup.writer_cap), "-",
+                         setup.writer_cap, ")")
+          : absl::StrCat(setup.writers, " writers");
+  std::string text = absl::StrFormat(
+      "loadtest find-max: %d agent%s, %s and %d readers each; "
+      "SLOs %s; steps of %s after a %s warm-up, from %s up to %s, precision "
+      "%.1f%%, %s, at most %d steps; seed %d\n",
+      setup.agents, setup.agents == 1 ? "" : "s", writers_text, setup.readers,
+      slo_list.empty() ? "none" : absl::StrJoin(slo_list, ", "),
+      duration::FormatDuration(options.step_duration),
+      duration::FormatDuration(options.warmup), rate(options.start_rate),
+      rate(options.max_rate), options.precision * 100,
+      options.tries == 1
+          ? "each rate judged on one step"
+          : absl::StrCat("each rate tried until ", options.tries / 2 + 1,
+                         " of up to ", options.tries, " steps agree"),
+      options.max_steps, setup.seed);
+  if (options.step_db == "scratch") {
+    absl::StrAppend(&text, "each step on an empty database: ", setup.step_db,
+                    " (",
+                    setup.distributed ? "in each agent's data folder, emptied "
+                                        "again by the next search"
+                                      : "removed at the end",
+                    ")\n");
+  } else {
+    absl::StrAppend(&text, "every step on ", setup.step_db,
+                    ", the earlier steps' rows kept (--step-db=grow)\n");
+  }
+  return text;
+}
+
+std::string FindMaxEndText(const FindMaxResult& result, size_t agents) {
+  std::string text;
+  for (const std::string& warning : result.warnings) {
+    absl::StrAppend(&text, "warning: ", warning, "\n");
+  }
+  if (result.max_rate.has_value()) {
+    absl::StrAppend(
+        &text,
+        absl::StrFormat("\nmax sustainable rate: %.0f writes/s in total (%.0f "
+                        "per agent)",
+                        *result.max_rate, *result.max_rate / agents));
+    if (!result.limit_reason.empty()) {
+      absl::StrAppend(&text, "; limited by ", LimitName(result.limited_by),
+                      " ", result.limit_reason);
+    }
+    absl::StrAppend(&text, "\n");
+  } else if (!result.interrupted && result.error.ok()) {
+    absl::StrAppend(&text,
+                    "\nno rate met every condition: even the start rate "
+                    "failed (",
+                    result.limit_reason, "); try a lower --start-rate\n");
+  }
+  if (result.interrupted) {
+    absl::StrAppend(&text, "search stopped: ", result.stopped_because, "\n");
+  }
+  if (result.limited_by == Limit::kGenerator) {
+    absl::StrAppend(&text,
+                    "note: the load generator, not the store, set this "
+                    "limit; the store's own limit is higher (more agents or "
+                    "cores)\n");
+  }
+  return text;
 }
 
 }  // namespace loadtest::report

@@ -115,6 +115,27 @@ std::string FormatLatency(int64_t ns);
 std::string StepTableHeader();
 std::string StepTableRow(size_t number, const StepResult& step);
 
+// What `loadtest find-max` says before its first step: the agents, how the
+// writes are dispatched or the writers sized, the SLOs, the steps and the
+// database they use. Two lines, each ending in a newline.
+struct FindMaxSetup {
+  size_t agents = 1;
+  bool distributed = false;
+  bool async = false;        // writes dispatched without a thread each
+  int queue_size = 0;        // bounds the writes in flight when async
+  int writers = 0;           // row streams (async) or writers per agent
+  bool writers_auto = false;  // writers sized by the rate (concurrency.h)
+  int writer_cap = 0;        // the most writers an agent gets when sized
+  int readers = 0;
+  int64_t seed = 0;
+  std::string step_db;       // the database the steps write
+};
+std::string FindMaxHeaderText(const FindMaxOptions& options,
+                              const FindMaxSetup& setup);
+// What it says after the last step: the answer (or why there is none),
+// the warnings, and whether the generator set the limit.
+std::string FindMaxEndText(const FindMaxResult& result, size_t agents);
+
 }  // namespace loadtest::report
 
 #endif  // LOADTEST_REPORT_DISPLAY_H_

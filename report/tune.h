@@ -1,7 +1,7 @@
 // The figures of `loadtest tune`'s sweep and their judgement: the
 // configurations with their runs, the best per durability tier (the --sync
 // mode) by compare's noise rule (CompareValues), and its margin over the
-// defaults. controller/tune.h plans and runs the sweep; the JSON and the
+// defaults. commands/tune.h plans and runs the sweep; the JSON and the
 // table are in json_report.h and text_report.h.
 // Plain values and pure functions; safe from any thread.
 #ifndef LOADTEST_REPORT_TUNE_H_

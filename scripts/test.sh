@@ -24,7 +24,7 @@ echo "test.sh: release suite: ${passed:-0} tests in $((SECONDS - start))s"
 # executable run whole. ThreadSanitizer skips agent_service_test: Debian's
 # gRPC is not built for it, and its reports inside gRPC are noise.
 declare -A sanitized_tests=(
-  [asan]="storage_test stats_test agent_test agent_service_test report_test controller_test"
+  [asan]="storage_test stats_test agent_test agent_service_test report_test controller_test commands_test"
   [tsan]="storage_test stats_test agent_test"
 )
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"

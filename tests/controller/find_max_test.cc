@@ -10,24 +10,27 @@
 #include <string>
 #include <vector>
 
-#include "controller/concurrency.h"
+#include "report/concurrency.h"
 #include "report/csv_report.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "report/display.h"
+#include "report/find_max_judge.h"
 #include "report/json_report.h"
 
 namespace loadtest::controller {
 
 using report::AgentSummary;
-
+using report::AutoWriters;
 using report::Figures;
 using report::FindMaxJson;
-
-using report::StepTableRow;
+using report::JudgeStep;
+using report::NeededInFlight;
 using report::ParseThreshold;
-
+using report::StepTableRow;
 using report::Threshold;
+using report::kMaxAutoWriters;
+using report::kMinAutoWriters;
 
 namespace {
 

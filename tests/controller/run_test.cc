@@ -39,10 +39,10 @@ RunOptions InProcessOptions(const std::string& dir) {
 TEST(RunTest, AnInProcessRunTakesTheAgentPathAndStreamsItsIntervals) {
   agent::TestDir dir;
   const Scenario s = ShortScenario(dir.path());
-  auto spec = ToRunSpec(s);
-  ASSERT_TRUE(spec.ok()) << spec.status();
+  auto plan = PlanRun(s);
+  ASSERT_TRUE(plan.ok()) << plan.status();
   const absl::StatusOr<RunOutcome> outcome =
-      RunLoadTest(s, *spec, InProcessOptions(dir.path()));
+      RunLoadTest(*plan, InProcessOptions(dir.path()));
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   EXPECT_EQ(ExitCode(outcome), kExitOk);
 
@@ -68,10 +68,10 @@ TEST(RunTest, AStoreThatCannotOpenIsTheRunsErrorNamingTheFile) {
   agent::TestDir dir;
   Scenario s = ShortScenario(dir.path());
   s.db = dir.path() + "/missing-folder/run.db";
-  auto spec = ToRunSpec(s);
-  ASSERT_TRUE(spec.ok());
+  auto plan = PlanRun(s);
+  ASSERT_TRUE(plan.ok());
   const absl::StatusOr<RunOutcome> outcome =
-      RunLoadTest(s, *spec, InProcessOptions(dir.path()));
+      RunLoadTest(*plan, InProcessOptions(dir.path()));
   ASSERT_FALSE(outcome.ok());
   EXPECT_THAT(std::string(outcome.status().message()), HasSubstr("missing-folder"));
   EXPECT_EQ(ExitCode(outcome), kExitUsage);
@@ -85,12 +85,12 @@ TEST(RunTest, AnUnreachableAgentStartsNothing) {
     s.db = "run.db";
     return s;
   }();
-  auto spec = ToRunSpec(s);
-  ASSERT_TRUE(spec.ok());
+  auto plan = PlanRun(s);
+  ASSERT_TRUE(plan.ok());
   RunOptions options;
   options.agent_targets = {"127.0.0.1:1"};
   options.output.out_path = dir.path() + "/run.json";
-  const absl::StatusOr<RunOutcome> outcome = RunLoadTest(s, *spec, options);
+  const absl::StatusOr<RunOutcome> outcome = RunLoadTest(*plan, options);
   ASSERT_FALSE(outcome.ok());
   EXPECT_TRUE(absl::IsUnavailable(outcome.status())) << outcome.status();
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/run.json"));
@@ -147,8 +147,8 @@ absl::StatusOr<Invocation> Parse(std::vector<std::string> args) {
 TEST(RunTest, TheCommandLineResolvesPresetsThresholdsAndAgentChecks) {
   auto burst = Parse({"--scenario=burst", "--writers=7", "--threshold-preset=guide"});
   ASSERT_TRUE(burst.ok()) << burst.status();
-  EXPECT_EQ(burst->spec.workload.writers, 7);  // Explicit beats the preset.
-  EXPECT_EQ(burst->spec.store.batch_size, 300);
+  EXPECT_EQ(burst->plan.spec.workload.writers, 7);  // Explicit beats the preset.
+  EXPECT_EQ(burst->plan.spec.store.batch_size, 300);
   EXPECT_EQ(burst->options.output.thresholds.size(), 5u);
   EXPECT_FALSE(burst->distributed);
   EXPECT_EQ(burst->options.metrics_listen, "0.0.0.0:8080");
@@ -172,15 +172,15 @@ TEST(RunTest, WithoutADurationTheRunLastsExactlyTheLongerStages) {
   auto stages = Parse({"--stages=30s:100,1m:200", "--read-stages=2m:50",
                        "--writers=2"});
   ASSERT_TRUE(stages.ok()) << stages.status();
-  EXPECT_EQ(stages->spec.duration, std::chrono::minutes(2));
-  EXPECT_EQ(stages->scenario.duration, std::chrono::minutes(2));
-  EXPECT_EQ(stages->spec.workload.write_stages.size(), 2u);
-  EXPECT_EQ(stages->spec.workload.read_stages.size(), 1u);
+  EXPECT_EQ(stages->plan.spec.duration, std::chrono::minutes(2));
+  EXPECT_EQ(stages->plan.scenario.duration, std::chrono::minutes(2));
+  EXPECT_EQ(stages->plan.spec.workload.write_stages.size(), 2u);
+  EXPECT_EQ(stages->plan.spec.workload.read_stages.size(), 1u);
 
   auto given = Parse({"--stages=30s:100", "-duration=5m", "--writers=2"});
   ASSERT_TRUE(given.ok()) << given.status();
-  EXPECT_EQ(given->spec.duration, std::chrono::minutes(5));
-  EXPECT_EQ(given->scenario.duration, std::chrono::minutes(5));
+  EXPECT_EQ(given->plan.spec.duration, std::chrono::minutes(5));
+  EXPECT_EQ(given->plan.scenario.duration, std::chrono::minutes(5));
 
   EXPECT_THAT(std::string(Parse({"--stages=10s:100", "-duration=1s"})
                               .status()
@@ -193,10 +193,10 @@ TEST(RunTest, WithoutADurationTheRunLastsExactlyTheLongerStages) {
 TEST(RunTest, StoreTuningFlagsHaveMeasuredDefaultsAndRefuseBadValuesByName) {
   auto defaults = Parse({});
   ASSERT_TRUE(defaults.ok()) << defaults.status();
-  EXPECT_EQ(defaults->spec.store.cache_size_kib, 2000);
-  EXPECT_EQ(defaults->spec.store.reader_mmap_mib, 0);
-  EXPECT_EQ(defaults->spec.store.reader_nice, 5);
-  EXPECT_EQ(defaults->spec.store.temp_store, storage::TempStore::kMemory);
+  EXPECT_EQ(defaults->plan.spec.store.cache_size_kib, 2000);
+  EXPECT_EQ(defaults->plan.spec.store.reader_mmap_mib, 0);
+  EXPECT_EQ(defaults->plan.spec.store.reader_nice, 5);
+  EXPECT_EQ(defaults->plan.spec.store.temp_store, storage::TempStore::kMemory);
   auto tuned = Parse({"--cache-size-kib=65536", "--reader-nice=0",
                       "--reader-mmap-mib=64", "--temp-store=file",
                       "--agents=h:1", "-db=x.db"});
@@ -223,10 +223,10 @@ TEST(RunTest, StoreTuningFlagsHaveMeasuredDefaultsAndRefuseBadValuesByName) {
 TEST(RunTest, FtsFlagsReachEveryAgentAndRefuseBadValuesByName) {
   auto defaults = Parse({});
   ASSERT_TRUE(defaults.ok()) << defaults.status();
-  EXPECT_EQ(defaults->spec.store.fts_sync, storage::FtsSync::kTrigger);
-  EXPECT_EQ(defaults->spec.store.fts_automerge, storage::kFtsDefault);
-  EXPECT_EQ(defaults->spec.store.fts_crisismerge, storage::kFtsDefault);
-  EXPECT_EQ(defaults->spec.store.fts_pgsz, storage::kFtsDefault);
+  EXPECT_EQ(defaults->plan.spec.store.fts_sync, storage::FtsSync::kTrigger);
+  EXPECT_EQ(defaults->plan.spec.store.fts_automerge, storage::kFtsDefault);
+  EXPECT_EQ(defaults->plan.spec.store.fts_crisismerge, storage::kFtsDefault);
+  EXPECT_EQ(defaults->plan.spec.store.fts_pgsz, storage::kFtsDefault);
   auto tuned = Parse({"--fts-sync=batch", "--fts-automerge=0",
                       "--fts-crisismerge=64", "--fts-pgsz=8000",
                       "--agents=h:1", "-db=x.db"});
@@ -260,8 +260,8 @@ TEST(RunTest, StagesAreSplitAmongTheAgentsAndEachAgentHasItsOwnSeed) {
   auto ramp = Parse({"--stages=30s:1000,1m:4000", "--seed=77",
                      "--agents=h:1", "-db=x.db"});
   ASSERT_TRUE(ramp.ok()) << ramp.status();
-  EXPECT_EQ(ramp->spec.duration, std::chrono::seconds(90));
-  EXPECT_EQ(ramp->spec.workload.seed, 77u);
+  EXPECT_EQ(ramp->plan.spec.duration, std::chrono::seconds(90));
+  EXPECT_EQ(ramp->plan.spec.workload.seed, 77u);
   const protocol::RunSpec a0 = SpecForAgent(ramp->spec, false, 0, 4);
   const protocol::RunSpec a3 = SpecForAgent(ramp->spec, false, 3, 4);
   ASSERT_EQ(a0.workload.write_stages.size(), 2u);
@@ -284,8 +284,8 @@ TEST(RunTest, StagesAreSplitAmongTheAgentsAndEachAgentHasItsOwnSeed) {
   // An explicit longer -duration holds the last rate; no --seed picks one.
   auto held = Parse({"--stages=10s:100", "-duration=1m"});
   ASSERT_TRUE(held.ok()) << held.status();
-  EXPECT_EQ(held->spec.duration, std::chrono::seconds(60));
-  EXPECT_NE(held->spec.workload.seed, 0u);
+  EXPECT_EQ(held->plan.spec.duration, std::chrono::seconds(60));
+  EXPECT_NE(held->plan.spec.workload.seed, 0u);
   EXPECT_THAT(std::string(Parse({"--seed=-3"}).status().message()),
               HasSubstr("seed must be >= 0, got -3"));
 }

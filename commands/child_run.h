@@ -6,8 +6,8 @@
 // Thread-safety: RunChild blocks the calling thread until the child ends;
 // the pid is published through an atomic for a signal watcher's thread.
 // The other functions are pure or read files only.
-#ifndef LOADTEST_CONTROLLER_CHILD_RUN_H_
-#define LOADTEST_CONTROLLER_CHILD_RUN_H_
+#ifndef LOADTEST_COMMANDS_CHILD_RUN_H_
+#define LOADTEST_COMMANDS_CHILD_RUN_H_
 
 #include <sys/types.h>
 
@@ -18,7 +18,7 @@
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
 
-namespace loadtest::controller {
+namespace loadtest::commands {
 
 // The name of flag argument `arg` ("--out=x" -> "out"), or "" when it is
 // not a flag.
@@ -43,6 +43,6 @@ absl::StatusOr<std::string> SelfBinary();
 // InvalidArgument when it is not JSON.
 absl::StatusOr<nlohmann::json> ReadJsonFile(const std::string& path);
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::commands
 
-#endif  // LOADTEST_CONTROLLER_CHILD_RUN_H_
+#endif  // LOADTEST_COMMANDS_CHILD_RUN_H_

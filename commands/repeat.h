@@ -15,13 +15,13 @@
 //
 // Thread-safety: RepeatMain is a main; call it from the main thread before
 // any other thread starts.
-#ifndef LOADTEST_CONTROLLER_REPEAT_H_
-#define LOADTEST_CONTROLLER_REPEAT_H_
+#ifndef LOADTEST_COMMANDS_REPEAT_H_
+#define LOADTEST_COMMANDS_REPEAT_H_
 
 #include <string>
 #include <vector>
 
-namespace loadtest::controller {
+namespace loadtest::commands {
 
 // The run order of an interleaved A/B of `runs` replicates a side: A B B A
 // A B B A ..., so that a drift over the sitting (a database that grows run
@@ -40,6 +40,6 @@ std::vector<std::string> SplitFlags(const std::string& text);
 // 0 when every run wrote its report.
 int RepeatMain(int argc, char** argv);
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::commands
 
-#endif  // LOADTEST_CONTROLLER_REPEAT_H_
+#endif  // LOADTEST_COMMANDS_REPEAT_H_

@@ -1,4 +1,4 @@
-#include "controller/child_run.h"
+#include "commands/child_run.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace loadtest::controller {
+namespace loadtest::commands {
 
 std::string FlagName(const std::string& arg) {
   if (arg.size() < 2 || arg[0] != '-') return "";
@@ -87,4 +87,4 @@ absl::StatusOr<nlohmann::json> ReadJsonFile(const std::string& path) {
   return report;
 }
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::commands

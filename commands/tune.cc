@@ -1,4 +1,4 @@
-#include "controller/tune.h"
+#include "commands/tune.h"
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -23,10 +23,11 @@
 #include "cli/flag_set.h"
 #include "cli/signal_watcher.h"
 #include "cli/version.h"
-#include "controller/child_run.h"
+#include "commands/child_run.h"
 #include "controller/compare.h"
-#include "report/csv_report.h"
+#include "controller/find_max.h"
 #include "controller/flags.h"
+#include "report/csv_report.h"
 #include "report/html_report.h"
 #include "report/json_report.h"
 #include "controller/run_end.h"
@@ -36,8 +37,25 @@
 #include "storage/audit.h"
 #include "sync/mutex.h"
 
-namespace loadtest::controller {
+namespace loadtest::commands {
 
+// What the sweep uses of controller/ (its flags, checked before any child
+// starts) and of report/ (the verdicts and the files).
+using controller::CommandLine;
+using controller::CompareFlags;
+using controller::CompareOptionsFrom;
+using controller::FindMaxFlags;
+using controller::FindMaxOptionsFrom;
+using controller::Invocation;
+using controller::kExitOk;
+using controller::kExitUsage;
+using controller::kFindMaxExcludedFlags;
+using controller::OutputOptions;
+using controller::RegisterCompareFlags;
+using controller::RegisterFindMaxFlags;
+using controller::RegisterFlags;
+using controller::ResolveCommandLine;
+using controller::ScratchDbPath;
 using report::CompareOptions;
 using report::ConfigName;
 using report::FormatTune;
@@ -499,7 +517,7 @@ absl::Status ReadSweep(const cli::FlagSet& flags, const TuneCommandLine& cl,
 absl::Status MakeConfigs(Sweep* sweep) {
   const size_t agents_hint = sweep->in_process ? 1 : 2;
   const std::string base_fingerprint =
-      WorkloadFingerprint(sweep->base_run.scenario, agents_hint);
+      WorkloadFingerprint(sweep->base_run.plan.scenario, agents_hint);
   for (const VariedKnob& knob : sweep->knobs) {
     for (const std::string& value : knob.values) {
       std::vector<std::string> args = sweep->base;
@@ -523,7 +541,7 @@ absl::Status MakeConfigs(Sweep* sweep) {
                        " cannot run: ", run.status().message()));
     }
     const std::string fingerprint =
-        WorkloadFingerprint(run->scenario, agents_hint);
+        WorkloadFingerprint(run->plan.scenario, agents_hint);
     if (!fingerprints.insert(fingerprint).second) {
       return absl::InvalidArgumentError(
           absl::StrCat("--vary: the configuration ", config.Label(),
@@ -532,7 +550,7 @@ absl::Status MakeConfigs(Sweep* sweep) {
     ConfigResult result;
     result.config = config;
     result.config.defaults = fingerprint == base_fingerprint;
-    result.sync = run->scenario.sync;
+    result.sync = run->plan.scenario.sync;
     sweep->configs.push_back(std::move(result));
   }
   std::vector<ConfigResult>& configs = sweep->configs;
@@ -544,11 +562,11 @@ absl::Status MakeConfigs(Sweep* sweep) {
   } else {
     ConfigResult added;
     added.config.defaults = true;
-    added.sync = sweep->base_run.scenario.sync;
+    added.sync = sweep->base_run.plan.scenario.sync;
     configs.insert(configs.begin(), std::move(added));
   }
   for (size_t i = 0; i < configs.size(); ++i) {
-    configs[i].db = absl::StrCat(sweep->base_run.scenario.db, ".tune-", i + 1);
+    configs[i].db = absl::StrCat(sweep->base_run.plan.scenario.db, ".tune-", i + 1);
     struct stat st {};
     if (sweep->in_process && ::lstat(configs[i].db.c_str(), &st) == 0) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -564,7 +582,7 @@ absl::Status MakeConfigs(Sweep* sweep) {
 // What one step and one run take, and which runs fit the budget.
 absl::Status PlanSweep(std::chrono::nanoseconds budget, int repeats,
                        Sweep* sweep) {
-  const Scenario& scenario = sweep->base_run.scenario;
+  const Scenario& scenario = sweep->base_run.plan.scenario;
   const auto step = sweep->fixed_rate ? scenario.duration
                                       : sweep->find_max->warmup +
                                             sweep->find_max->step_duration;
@@ -873,7 +891,7 @@ json TuneReport(const TuneCommandLine& cl, const Sweep& sweep,
   facts.runs_done = end.runs_done;
   facts.interrupted = signal_number != 0;
   facts.stopped_because = end.stopped_because;
-  facts.scenario = sweep.base_run.scenario;
+  facts.scenario = sweep.base_run.plan.scenario;
   facts.started_at = started_at;
   facts.ended_at = std::chrono::system_clock::now();
   return report::TuneReportJson(facts, sweep.configs, best, sweep.objective,
@@ -949,4 +967,4 @@ int TuneMain(int argc, char** argv) {
   return end.failed ? kExitUsage : kExitOk;
 }
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::commands

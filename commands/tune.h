@@ -5,7 +5,7 @@
 // the guide's knobs) and runs, for each configuration, `loadtest find-max`
 // (or, with --write-rate, a fixed-rate run whose objective is the write
 // p99) --repeats times as child processes, the way `loadtest repeat` does
-// (controller/child_run.h): each with its own --out report and log in
+// (commands/child_run.h): each with its own --out report and log in
 // --work-dir, and its own scratch database (-db with ".tune-N" appended,
 // removed afterwards when in-process). The runs go in rounds: repeat 1 of
 // every configuration, the defaults first, then repeat 2 ..., so that a
@@ -23,8 +23,8 @@
 // EstimateFindMax; the judging is report/tune.h) and tested alone; TuneMain
 // runs the children. Thread-safety: TuneMain is a main; call it from the
 // main thread before any other thread starts.
-#ifndef LOADTEST_CONTROLLER_TUNE_H_
-#define LOADTEST_CONTROLLER_TUNE_H_
+#ifndef LOADTEST_COMMANDS_TUNE_H_
+#define LOADTEST_COMMANDS_TUNE_H_
 
 #include <chrono>
 #include <optional>
@@ -33,14 +33,15 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "controller/find_max.h"
+#include "report/find_max_result.h"
 #include "report/tune.h"
 #include "nlohmann/json.hpp"
 
-namespace loadtest::controller {
+namespace loadtest::commands {
 
 // The sweep's figures and verdicts (report/tune.h).
 using report::ConfigResult;
+using report::FindMaxOptions;
 using report::TierBest;
 using report::TuneConfig;
 using report::TuneObjective;
@@ -92,6 +93,6 @@ std::chrono::nanoseconds EstimateFindMax(
 // 128 + n when a signal stopped it (what was measured is still reported).
 int TuneMain(int argc, char** argv);
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::commands
 
-#endif  // LOADTEST_CONTROLLER_TUNE_H_
+#endif  // LOADTEST_COMMANDS_TUNE_H_

@@ -1,6 +1,6 @@
 // tune's pure parts: --vary parsing, the cross product, the run order and
 // the budget's estimate (its verdicts: tests/report/tune_test.cc).
-#include "controller/tune.h"
+#include "commands/tune.h"
 
 #include <chrono>
 #include <string>
@@ -9,7 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace loadtest::controller {
+namespace loadtest::commands {
 
 namespace {
 
@@ -85,4 +85,4 @@ TEST(EstimateFindMaxTest, CountsDoublingsAndBisectionsUpToMaxSteps) {
 }
 
 }  // namespace
-}  // namespace loadtest::controller
+}  // namespace loadtest::commands

@@ -1,11 +1,9 @@
-#include "controller/concurrency.h"
+#include "report/concurrency.h"
 
 #include <algorithm>
 #include <cmath>
 
-namespace loadtest::controller {
-
-using report::Threshold;
+namespace loadtest::report {
 
 std::chrono::nanoseconds WriteLatencyBound(const std::vector<Threshold>& slos) {
   double loosest_ms = 0;
@@ -41,4 +39,4 @@ int AutoWriters(double rate_per_agent, std::chrono::nanoseconds bound,
       std::min(std::max(wanted, double{kMinAutoWriters}), most));
 }
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report

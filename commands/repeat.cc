@@ -1,4 +1,4 @@
-#include "controller/repeat.h"
+#include "commands/repeat.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -19,15 +19,20 @@
 #include "absl/strings/str_split.h"
 #include "cli/flag_set.h"
 #include "cli/signal_watcher.h"
-#include "controller/child_run.h"
+#include "commands/child_run.h"
 #include "controller/compare.h"
 #include "controller/run_end.h"
 #include "report/json_report.h"
 #include "report/report_file.h"
 #include "report/text_report.h"
 
-namespace loadtest::controller {
+namespace loadtest::commands {
 
+using controller::CompareFlags;
+using controller::CompareOptionsFrom;
+using controller::DoubleDashIndex;
+using controller::kExitUsage;
+using controller::RegisterCompareFlags;
 using report::CompareExitCode;
 using report::CompareOptions;
 using report::CompareRuns;
@@ -287,4 +292,4 @@ int RepeatMain(int argc, char** argv) {
   return exit_code;
 }
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::commands

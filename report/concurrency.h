@@ -15,15 +15,15 @@
 //
 // Threads per agent therefore never exceed kMaxAutoWriters (+ readers),
 // whatever the rate. Pure functions; safe from any thread.
-#ifndef LOADTEST_CONTROLLER_CONCURRENCY_H_
-#define LOADTEST_CONTROLLER_CONCURRENCY_H_
+#ifndef LOADTEST_REPORT_CONCURRENCY_H_
+#define LOADTEST_REPORT_CONCURRENCY_H_
 
 #include <chrono>
 #include <vector>
 
 #include "report/thresholds.h"
 
-namespace loadtest::controller {
+namespace loadtest::report {
 
 inline constexpr int kMinAutoWriters = 8;
 inline constexpr int kMaxAutoWriters = 1024;
@@ -31,7 +31,7 @@ inline constexpr std::chrono::milliseconds kDefaultLatencyBound{100};
 
 // The loosest upper bound on a write latency among `slos` (write_p50 ...
 // write_max with < or <=, any scope), or kDefaultLatencyBound when none.
-std::chrono::nanoseconds WriteLatencyBound(const std::vector<report::Threshold>& slos);
+std::chrono::nanoseconds WriteLatencyBound(const std::vector<Threshold>& slos);
 
 // Writers for an agent offered `rate_per_agent` writes/s (the rule above),
 // at most `cap` (an agent's --max-writers when lower than kMaxAutoWriters).
@@ -42,6 +42,6 @@ int AutoWriters(double rate_per_agent, std::chrono::nanoseconds bound,
 // `bound`: rate x bound (Little's law), rounded up.
 int NeededInFlight(double rate_per_agent, std::chrono::nanoseconds bound);
 
-}  // namespace loadtest::controller
+}  // namespace loadtest::report
 
-#endif  // LOADTEST_CONTROLLER_CONCURRENCY_H_
+#endif  // LOADTEST_REPORT_CONCURRENCY_H_
