@@ -103,6 +103,11 @@ UpdateSynthesizer::UpdateSynthesizer(const protocol::RunSpec& spec, uint64_t see
   }
   write_rate_ *= agent_factor;
   read_rate_ *= agent_factor;
+  // A closed loop goes no faster than the store: each writer waits for
+  // its write.
+  if (capacity_ > 0 && !write_plan_.open_loop()) {
+    write_rate_ = std::min(write_rate_, capacity_);
+  }
 }
 
 void UpdateSynthesizer::Draw(double median_ns, double sigma, int64_t count,

@@ -102,6 +102,8 @@ class UpdateSynthesizer {
   // the backlog does), the writes served per second stay at the capacity,
   // and a backlog beyond the queue size is refused as queue full. Offered
   // writes follow the spec's plan (rate or stages) exactly, without noise.
+  // Closed-loop writers go no faster than the capacity either (find-max's
+  // saturation runs meet it).
   UpdateSynthesizer(const protocol::RunSpec& spec, uint64_t seed, int samples,
                     double capacity = 0);
 

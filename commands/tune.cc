@@ -51,6 +51,7 @@ using controller::kExitOk;
 using controller::kExitUsage;
 using controller::kFindMaxExcludedFlags;
 using controller::OutputOptions;
+using controller::RandomSeed;
 using controller::RegisterCompareFlags;
 using controller::RegisterFindMaxFlags;
 using controller::RegisterFlags;
@@ -61,6 +62,7 @@ using report::ConfigName;
 using report::FormatTune;
 using report::FullFlags;
 using report::JudgeSweep;
+using report::Scenario;
 using report::TuneCsv;
 using report::TuneCsvPath;
 using report::TuneHtmlReport;
@@ -193,6 +195,9 @@ struct TuneCommandLine {
     // Each configuration is repeated (--repeats) and compared with
     // statistics instead: one run per rate keeps a sweep in its budget.
     find_max.tries = 1;
+    // The sweep compares configurations with each other in one sitting;
+    // each search's own saturation runs would only lengthen it.
+    find_max.saturation = false;
   }
 };
 
@@ -204,7 +209,7 @@ constexpr const char* kTuneOwnFlags[] = {
 constexpr const char* kFindMaxOwnFlags[] = {
     "slo",           "start-rate", "max-rate",  "max-steps",
     "step-duration", "warmup",     "precision", "step-db",
-    "tries"};
+    "tries",         "saturation"};
 
 const char kTuneIntro[] =
     "loadtest tune: which store settings hold the most load on this host.\n"
@@ -501,6 +506,10 @@ absl::Status ReadSweep(const cli::FlagSet& flags, const TuneCommandLine& cl,
     if (!flags.IsSet("tries")) {
       sweep->base.push_back(
           absl::StrCat("--tries=", sweep->find_max->tries));
+    }
+    if (!flags.IsSet("saturation")) {
+      sweep->base.push_back(absl::StrCat(
+          "--saturation=", sweep->find_max->saturation ? "true" : "false"));
     }
   }
   ASSIGN_OR_RETURN(sweep->base_run,

@@ -55,6 +55,8 @@ using report::kMaxAutoWriters;
 using report::OutputFile;
 using report::ParseThreshold;
 using report::RunSummary;
+using report::Saturation;
+using report::kSaturationWriters;
 using report::StepTableHeader;
 using report::StepTableRow;
 using report::Threshold;
@@ -358,6 +360,11 @@ const char kFindMaxIntro[] =
     "per agent, 8 to 1024. The search stops within --precision, when the\n"
     "bounds are under 2 writes/s apart, or after --max-steps steps.\n"
     "\n"
+    "Before the first step and after the last, the store runs saturated\n"
+    "(--saturation: a closed loop of 100 writers per agent): the answer is\n"
+    "stated as a share of that rate, and a host whose speed moved during\n"
+    "the search by more than 10% is warned about.\n"
+    "\n"
     "Every flag of a run applies (agents, workload, store), except\n"
     "-duration, --write-rate, --stages, --threshold and --abort-on-fail.\n"
     "-log-interval defaults to 1s here; --out, --csv and --html write the\n"
@@ -404,6 +411,13 @@ void RegisterFindMaxFlags(cli::FlagSet* flags, FindMaxFlags* values) {
                    "-db with .find-max appended (removed at the end of an "
                    "in-process search; -db is not touched); grow: every "
                    "step on -db itself, the earlier steps' rows still in it.");
+  flags->AddBool("saturation", &values->saturation,
+                 "Run the store saturated just before the first step and "
+                 "just after the last (a closed loop of 100 writers per "
+                 "agent, no think time, the steps' readers, database and "
+                 "durations), to state the answer as a share of it and to "
+                 "warn when this host's speed moved during the search. "
+                 "--saturation=false leaves both out.");
   flags->AddString("precision", &values->precision_text,
                    "Stop bisecting when the lowest failing rate is within "
                    "this percent of the highest passing one (5% or 5).");
@@ -431,6 +445,7 @@ absl::StatusOr<FindMaxOptions> FindMaxOptionsFrom(const FindMaxFlags& values) {
   options.tries = static_cast<int>(
       std::clamp<int64_t>(values.tries, std::numeric_limits<int>::min(),
                           std::numeric_limits<int>::max()));
+  options.saturation = values.saturation;
   options.latency_bound = WriteLatencyBound(options.slos);
   RETURN_IF_ERROR(options.Validate());
   return options;
@@ -578,16 +593,15 @@ int FindMaxMain(int argc, char** argv) {
   setup.seed = run->plan.scenario.seed;
   setup.step_db = step_db;
   std::printf("%s", FindMaxHeaderText(options, setup).c_str());
-  std::printf("%s\n", StepTableHeader().c_str());
-  std::fflush(stdout);
 
   int signal_number = 0;
   bool lost = false;
   size_t step_number = 0;
   const auto started_at = std::chrono::system_clock::now();
-  StepRunner run_step = [&](double rate) -> absl::StatusOr<StepResult> {
-    ++step_number;
-    ASSIGN_OR_RETURN(const RunPlan plan, PlanRun(step_scenario(rate)));
+  // One quiet run measured like a step: a step of the search, or the store
+  // saturated.
+  auto measure = [&](const Scenario& scenario) -> absl::StatusOr<StepResult> {
+    ASSIGN_OR_RETURN(const RunPlan plan, PlanRun(scenario));
     RunOptions step_options = run->options;
     step_options.output = OutputOptions();
     step_options.quiet = true;
@@ -614,11 +628,66 @@ int FindMaxMain(int argc, char** argv) {
     step.audit_failed = !outcome.audit_passed;
     return step;
   };
+  StepRunner run_step = [&](double rate) -> absl::StatusOr<StepResult> {
+    ++step_number;
+    return measure(step_scenario(rate));
+  };
+  // --saturation: the steps' scenario as a closed loop of
+  // kSaturationWriters writers per agent with no think time. Nothing when
+  // it could not be measured (said on stderr); the search goes on.
+  auto saturate = [&](const char* when) -> std::optional<double> {
+    Scenario scenario = step_scenario(options.start_rate);
+    scenario.write_rate = 0;
+    scenario.write_delay = std::chrono::nanoseconds(0);
+    scenario.writers = std::min(kSaturationWriters, writer_cap);
+    absl::StatusOr<StepResult> ran = measure(scenario);
+    std::string why;
+    if (!ran.ok()) {
+      why = std::string(ran.status().message());
+    } else if (!ran->interrupted.empty()) {
+      why = ran->interrupted;
+    } else if (!(ran->measured.total.seconds > 0)) {
+      why = "no interval after the warm-up";
+    }
+    if (!why.empty()) {
+      std::fprintf(stderr,
+                   "loadtest find-max: the store's saturated rate %s the "
+                   "search was not measured: %s\n",
+                   when, why.c_str());
+      return std::nullopt;
+    }
+    const double rate = ran->measured.total.writes_per_s();
+    std::printf("the store saturated %s the search: %.0f writes/s\n", when,
+                rate);
+    std::fflush(stdout);
+    return rate;
+  };
+  Saturation saturation;
+  if (options.saturation) saturation.before = saturate("before");
+  std::printf("%s\n", StepTableHeader().c_str());
+  std::fflush(stdout);
   auto on_step = [&step_number](const StepResult& step) {
     std::printf("%s\n", StepTableRow(step_number, step).c_str());
     std::fflush(stdout);
   };
-  absl::StatusOr<FindMaxResult> result = FindMax(options, run_step, on_step);
+  absl::StatusOr<FindMaxResult> result =
+      signal_number == 0 ? FindMax(options, run_step, on_step)
+                         : absl::StatusOr<FindMaxResult>(FindMaxResult{});
+  if (result.ok() && signal_number != 0 && result->steps.empty()) {
+    result->interrupted = true;
+    result->stopped_because =
+        absl::StrCat("interrupted by signal ", signal_number);
+  }
+  if (result.ok() && options.saturation && !result->interrupted &&
+      result->error.ok() && signal_number == 0 && !lost) {
+    saturation.after = saturate("after");
+  }
+  if (result.ok()) {
+    result->saturation = saturation;
+    if (std::optional<std::string> w = saturation.Warning()) {
+      result->warnings.push_back(*std::move(w));
+    }
+  }
   const auto ended_at = std::chrono::system_clock::now();
   if (options.step_db == "scratch" && !run->distributed) {
     RemoveScratchDb(step_db);

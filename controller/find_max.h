@@ -101,12 +101,14 @@ absl::StatusOr<FindMaxResult> FindMax(
     const std::function<void(const StepResult&)>& on_step);
 
 // find-max's own flags (--slo, --start-rate, --max-rate, --max-steps,
-// --tries, --step-duration, --warmup, --precision) as typed; `loadtest tune`
+// --tries, --step-duration, --warmup, --step-db, --saturation,
+// --precision) as typed; `loadtest tune`
 // registers the same ones for the find-max runs it makes.
 struct FindMaxFlags {
   FindMaxOptions options;
   int64_t max_steps = 60;
   int64_t tries = 3;
+  bool saturation = true;
   std::vector<std::string> slo_texts;
   std::string precision_text = "5%";
 };

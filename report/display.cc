@@ -671,6 +671,12 @@ std::string FindMaxHeaderText(const FindMaxOptions& options,
     absl::StrAppend(&text, "every step on ", setup.step_db,
                     ", the earlier steps' rows kept (--step-db=grow)\n");
   }
+  if (options.saturation) {
+    absl::StrAppend(&text, "the store saturated before the first step and "
+                    "after the last (--saturation): a closed loop of ",
+                    kSaturationWriters, " writers per agent, with the "
+                    "steps' readers, database and durations\n");
+  }
   return text;
 }
 
@@ -695,6 +701,25 @@ std::string FindMaxEndText(const FindMaxResult& result, size_t agents) {
                     "\nno rate met every condition: even the start rate "
                     "failed (",
                     result.limit_reason, "); try a lower --start-rate\n");
+  }
+  const Saturation& s = result.saturation;
+  if (s.before.has_value() || s.after.has_value()) {
+    auto rate = [](std::optional<double> r) {
+      return r.has_value() ? absl::StrFormat("%.0f writes/s", *r)
+                           : std::string("not measured");
+    };
+    absl::StrAppend(&text, "the store saturated: ", rate(s.before),
+                    " before the search, ", rate(s.after), " after");
+    if (result.max_rate.has_value() && s.mean().has_value() &&
+        *s.mean() > 0) {
+      absl::StrAppend(&text,
+                      absl::StrFormat("; the answer is %.2f of %s",
+                                      *result.max_rate / *s.mean(),
+                                      s.before.has_value() && s.after.has_value()
+                                          ? "their mean"
+                                          : "it"));
+    }
+    absl::StrAppend(&text, "\n");
   }
   if (result.interrupted) {
     absl::StrAppend(&text, "search stopped: ", result.stopped_because, "\n");

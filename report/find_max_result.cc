@@ -1,8 +1,10 @@
 #include "report/find_max_result.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "duration/duration.h"
 
 namespace loadtest::report {
@@ -74,6 +76,30 @@ double StepResult::needed_in_flight() const {
 
 int64_t StepResult::max_in_flight() const {
   return measured.total.writes_in_flight.max();
+}
+
+std::optional<double> Saturation::mean() const {
+  if (before.has_value() && after.has_value()) return (*before + *after) / 2;
+  return before.has_value() ? before : after;
+}
+
+std::optional<double> Saturation::change() const {
+  if (!before.has_value() || !after.has_value()) return std::nullopt;
+  const double larger = std::max(*before, *after);
+  if (!(larger > 0)) return std::nullopt;
+  return std::abs(*after - *before) / larger;
+}
+
+std::optional<std::string> Saturation::Warning() const {
+  const std::optional<double> moved = change();
+  if (!moved.has_value() || *moved <= kSaturationChangeWarning) {
+    return std::nullopt;
+  }
+  return absl::StrFormat(
+      "the store's saturated rate moved %.0f%% during the search (%.0f "
+      "writes/s before, %.0f after): this host's speed changed, and another "
+      "search here will differ from this one by as much",
+      100 * *moved, *before, *after);
 }
 
 }  // namespace loadtest::report

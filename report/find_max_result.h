@@ -66,8 +66,30 @@ struct StepResult {
   int64_t max_in_flight() const;
 };
 
+// --saturation: the store run flat out just before the search and just
+// after it, a closed loop of kSaturationWriters writers per agent on the
+// steps' workload, database and durations, measured like a step (its
+// warm-up discarded). How fast this host's store was when the search
+// began and when it ended: the answer is stated as a share of it, and a
+// host whose speed moved during the search is seen (a second search there
+// cannot agree with this one to better than that move).
+inline constexpr int kSaturationWriters = 100;
+// A move between before and after larger than this share is warned about.
+inline constexpr double kSaturationChangeWarning = 0.10;
+struct Saturation {
+  std::optional<double> before;  // Writes/s acknowledged, all agents.
+  std::optional<double> after;
+  // The mean of before and after (the one measured when the other is not).
+  std::optional<double> mean() const;
+  // |after - before| / the larger of the two; nullopt without both.
+  std::optional<double> change() const;
+  // The search's warning when change() > kSaturationChangeWarning.
+  std::optional<std::string> Warning() const;
+};
+
 struct FindMaxResult {
   std::optional<double> max_rate;  // Highest rate that met everything.
+  Saturation saturation;  // Empty without --saturation.
   Limit limited_by = Limit::kNone;
   std::string limit_reason;  // The failing step's reason, at its rate.
   std::vector<StepResult> steps;
@@ -105,6 +127,9 @@ struct FindMaxOptions {
   // state and -db is never touched; "grow" runs every step on -db as it
   // is, the rows of the steps before still in it.
   std::string step_db = "scratch";
+  // --saturation: measure the store saturated before and after the search
+  // (Saturation above).
+  bool saturation = false;
 
   // InvalidArgument naming the flag: rates <= 0 or start > max, a step
   // or warm-up out of range, a precision outside (0, 1), tries not odd

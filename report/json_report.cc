@@ -719,6 +719,30 @@ nlohmann::json TuneReportJson(const TuneSweepFacts& sweep,
           {"tune", std::move(tune)}};
 }
 
+namespace {
+
+// find_max.saturation: null without --saturation.
+nlohmann::json SaturationJson(const FindMaxOptions& options,
+                              const FindMaxResult& result) {
+  if (!options.saturation) return nullptr;
+  const Saturation& s = result.saturation;
+  auto or_null = [](std::optional<double> v) {
+    return v.has_value() ? nlohmann::json(*v) : nlohmann::json(nullptr);
+  };
+  std::optional<double> share;
+  if (result.max_rate.has_value() && s.mean().has_value() && *s.mean() > 0) {
+    share = *result.max_rate / *s.mean();
+  }
+  return {{"writers_per_agent", kSaturationWriters},
+          {"before_writes_per_s", or_null(s.before)},
+          {"after_writes_per_s", or_null(s.after)},
+          {"mean_writes_per_s", or_null(s.mean())},
+          {"change", or_null(s.change())},
+          {"max_rate_share", or_null(share)}};
+}
+
+}  // namespace
+
 nlohmann::json FindMaxJson(const FindMaxOptions& options,
                            const FindMaxResult& result) {
   nlohmann::json steps = nlohmann::json::array();
@@ -771,6 +795,7 @@ nlohmann::json FindMaxJson(const FindMaxOptions& options,
                     ? nlohmann::json(nullptr)
                     : nlohmann::json(std::string(result.error.message()))},
       {"warnings", result.warnings},
+      {"saturation", SaturationJson(options, result)},
       {"slos", std::move(slos)},
       {"options",
        {{"start_rate", options.start_rate},
@@ -782,6 +807,7 @@ nlohmann::json FindMaxJson(const FindMaxOptions& options,
         {"max_steps", options.max_steps},
         {"tries", options.tries},
         {"step_db", options.step_db},
+        {"saturation", options.saturation},
         {"latency_bound", duration::FormatDuration(options.latency_bound)}}},
       {"steps", std::move(steps)},
   };

@@ -24,11 +24,13 @@ using report::AgentSummary;
 using report::AutoWriters;
 using report::Figures;
 using report::FindMaxJson;
+using report::kDefaultLatencyBound;
 using report::JudgeStep;
 using report::NeededInFlight;
 using report::ParseThreshold;
 using report::StepTableRow;
 using report::Threshold;
+using report::WriteLatencyBound;
 using report::kMaxAutoWriters;
 using report::kMinAutoWriters;
 
@@ -329,6 +331,59 @@ TEST(FindMaxTest, TheReportHasTheAnswerAndEveryStep) {
   EXPECT_EQ(j["steps"][0]["verdict"], "ok");
   EXPECT_GT(j["steps"][0]["write_latency_ms"]["p99"].get<double>(), 0);
   EXPECT_THAT(StepTableRow(1, result->steps[0]), HasSubstr("ok"));
+}
+
+// --saturation: the store's rate flat out before and after the search; the
+// answer as a share of their mean, and a warning when the host's speed
+// moved by more than 10% between them.
+TEST(FindMaxTest, TheSaturationRunsStateTheShareAndAMovedHost) {
+  report::Saturation steady;
+  steady.before = 10000;
+  steady.after = 9500;
+  EXPECT_DOUBLE_EQ(*steady.mean(), 9750);
+  EXPECT_DOUBLE_EQ(*steady.change(), 0.05);
+  EXPECT_FALSE(steady.Warning().has_value());
+
+  report::Saturation moved;
+  moved.before = 10000;
+  moved.after = 8000;
+  EXPECT_DOUBLE_EQ(*moved.change(), 0.2);
+  ASSERT_TRUE(moved.Warning().has_value());
+  EXPECT_THAT(*moved.Warning(),
+              HasSubstr("moved 20% during the search (10000 writes/s before, "
+                        "8000 after)"));
+
+  report::Saturation only_before;
+  only_before.before = 6000;
+  EXPECT_DOUBLE_EQ(*only_before.mean(), 6000);
+  EXPECT_FALSE(only_before.change().has_value());
+  EXPECT_FALSE(only_before.Warning().has_value());
+  EXPECT_FALSE(report::Saturation().mean().has_value());
+
+  FindMaxResult result;
+  result.max_rate = 7500;
+  result.saturation = moved;
+  EXPECT_THAT(report::FindMaxEndText(result, 1),
+              HasSubstr("the store saturated: 10000 writes/s before the "
+                        "search, 8000 writes/s after; the answer is 0.83 of "
+                        "their mean\n"));
+  result.saturation = only_before;
+  EXPECT_THAT(report::FindMaxEndText(result, 1),
+              HasSubstr("6000 writes/s before the search, not measured "
+                        "after; the answer is 1.25 of it\n"));
+
+  FindMaxOptions o = Options();
+  result.saturation = moved;
+  EXPECT_TRUE(FindMaxJson(o, result)["saturation"].is_null());
+  o.saturation = true;
+  const nlohmann::json j = FindMaxJson(o, result)["saturation"];
+  EXPECT_EQ(j["writers_per_agent"], report::kSaturationWriters);
+  EXPECT_EQ(j["before_writes_per_s"], 10000);
+  EXPECT_EQ(j["after_writes_per_s"], 8000);
+  EXPECT_EQ(j["mean_writes_per_s"], 9000);
+  EXPECT_DOUBLE_EQ(j["change"].get<double>(), 0.2);
+  EXPECT_DOUBLE_EQ(j["max_rate_share"].get<double>(), 7500.0 / 9000);
+  EXPECT_EQ(FindMaxJson(o, result)["options"]["saturation"], true);
 }
 
 // Issue 30, item 11: --precision=1e-14 offered the same rate forever.

@@ -203,7 +203,7 @@ TEST(RunTest, StoreTuningFlagsHaveMeasuredDefaultsAndRefuseBadValuesByName) {
   ASSERT_TRUE(tuned.ok()) << tuned.status();
   // What every agent receives carries them.
   const protocol::pb::RunSpec wire =
-      ToWireRunSpec(tuned->spec, "x.db", "r1", std::chrono::seconds(0));
+      ToWireRunSpec(tuned->plan.spec, "x.db", "r1", std::chrono::seconds(0));
   auto accepted = protocol::FromProto(wire, "/data");
   ASSERT_TRUE(accepted.ok()) << accepted.status();
   EXPECT_EQ(accepted->store.cache_size_kib, 65536);
@@ -232,7 +232,7 @@ TEST(RunTest, FtsFlagsReachEveryAgentAndRefuseBadValuesByName) {
                       "--agents=h:1", "-db=x.db"});
   ASSERT_TRUE(tuned.ok()) << tuned.status();
   const protocol::pb::RunSpec wire =
-      ToWireRunSpec(tuned->spec, "x.db", "r1", std::chrono::seconds(0));
+      ToWireRunSpec(tuned->plan.spec, "x.db", "r1", std::chrono::seconds(0));
   auto accepted = protocol::FromProto(wire, "/data");
   ASSERT_TRUE(accepted.ok()) << accepted.status();
   EXPECT_EQ(accepted->store.fts_sync, storage::FtsSync::kBatch);
@@ -262,17 +262,17 @@ TEST(RunTest, StagesAreSplitAmongTheAgentsAndEachAgentHasItsOwnSeed) {
   ASSERT_TRUE(ramp.ok()) << ramp.status();
   EXPECT_EQ(ramp->plan.spec.duration, std::chrono::seconds(90));
   EXPECT_EQ(ramp->plan.spec.workload.seed, 77u);
-  const protocol::RunSpec a0 = SpecForAgent(ramp->spec, false, 0, 4);
-  const protocol::RunSpec a3 = SpecForAgent(ramp->spec, false, 3, 4);
+  const protocol::RunSpec a0 = SpecForAgent(ramp->plan.spec, false, 0, 4);
+  const protocol::RunSpec a3 = SpecForAgent(ramp->plan.spec, false, 3, 4);
   ASSERT_EQ(a0.workload.write_stages.size(), 2u);
   EXPECT_EQ(a0.workload.write_stages[0].target, 250);
   EXPECT_EQ(a0.workload.write_stages[1].target, 1000);
   EXPECT_EQ(a0.workload.write_stages[1].duration, std::chrono::seconds(60));
   EXPECT_NE(a0.workload.seed, a3.workload.seed);
   EXPECT_EQ(a0.workload.seed, protocol::AgentSeed(77, 0));
-  EXPECT_EQ(SpecForAgent(ramp->spec, false, 0, 4).workload.seed,
+  EXPECT_EQ(SpecForAgent(ramp->plan.spec, false, 0, 4).workload.seed,
             a0.workload.seed);  // The same seed and index: the same messages.
-  const protocol::RunSpec per_agent = SpecForAgent(ramp->spec, true, 1, 4);
+  const protocol::RunSpec per_agent = SpecForAgent(ramp->plan.spec, true, 1, 4);
   EXPECT_EQ(per_agent.workload.write_stages[1].target, 4000);
   // On the wire and back.
   auto accepted = protocol::FromProto(

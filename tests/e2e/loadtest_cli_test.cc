@@ -679,6 +679,62 @@ TEST_F(LoadtestCliTest, FindMaxStepsRunOnAScratchDatabaseOrGrowTheOneGiven) {
                       steps[1]["measured_seconds"].get<double>());
 }
 
+// --saturation (on by default): the store runs flat out before the first
+// step and after the last, and the answer is given as a share of that;
+// --saturation=false leaves both runs out.
+TEST_F(LoadtestCliTest, FindMaxMeasuresTheStoreSaturatedBeforeAndAfter) {
+  const std::vector<std::string> search = {
+      LOADTEST_BIN, "find-max", "-db=" + db(), "-metrics-port=0",
+      "--start-rate=50", "--max-steps=2", "--step-duration=1s", "--warmup=0s",
+      "--readers=0", "--out=" + report()};
+
+  const ProcessResult r = RunAndWait(search);
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  const std::string& out = r.stdout_text;
+  EXPECT_THAT(out, HasSubstr("the store saturated before the first step and "
+                             "after the last (--saturation): a closed loop "
+                             "of 100 writers per agent"));
+  const size_t before = out.find("the store saturated before the search: ");
+  const size_t table = out.find("offered/s");
+  const size_t after = out.find("the store saturated after the search: ");
+  ASSERT_NE(before, std::string::npos) << out;
+  ASSERT_NE(after, std::string::npos) << out;
+  EXPECT_LT(before, table);
+  EXPECT_GT(after, table);
+  const json report = ReadReport(this->report());
+  const json& find_max = report["find_max"];
+  EXPECT_EQ(find_max["options"]["saturation"], true);
+  const json& saturation = find_max["saturation"];
+  ASSERT_TRUE(saturation.is_object()) << find_max.dump(2);
+  const double b = saturation["before_writes_per_s"].get<double>();
+  const double a = saturation["after_writes_per_s"].get<double>();
+  // 100 writers with no think time go well past the 50 and 100/s steps.
+  EXPECT_GT(b, 100);
+  EXPECT_GT(a, 100);
+  EXPECT_DOUBLE_EQ(saturation["mean_writes_per_s"].get<double>(), (a + b) / 2);
+  EXPECT_DOUBLE_EQ(saturation["max_rate_share"].get<double>(),
+                   find_max["max_rate"].get<double>() / ((a + b) / 2));
+  EXPECT_THAT(out, HasSubstr("the answer is "));
+  // A move of over 10% between the two is a warning of the search.
+  const double change = std::abs(a - b) / std::max(a, b);
+  EXPECT_DOUBLE_EQ(saturation["change"].get<double>(), change);
+  bool warned = false;
+  for (const json& w : find_max["warnings"]) {
+    warned |= w.get<std::string>().find("saturated rate moved") !=
+              std::string::npos;
+  }
+  EXPECT_EQ(warned, change > 0.10) << find_max["warnings"].dump();
+
+  std::vector<std::string> without = search;
+  without.push_back("--saturation=false");
+  const ProcessResult off = RunAndWait(without);
+  ASSERT_EQ(off.exit_code, 0) << Describe(off);
+  EXPECT_THAT(off.stdout_text, Not(HasSubstr("saturated")));
+  const json off_report = ReadReport(this->report());
+  EXPECT_TRUE(off_report["find_max"]["saturation"].is_null());
+  EXPECT_EQ(off_report["find_max"]["options"]["saturation"], false);
+}
+
 }  // namespace
 }  // namespace loadtest
 

@@ -153,6 +153,17 @@ TEST(AgentFleetTest, FindMaxFindsTheFleetsCapacityWithinTenPercent) {
   const std::string limited_by = find_max["limited_by"];
   EXPECT_TRUE(limited_by == "slo" || limited_by == "throughput")
       << limited_by;
+  // The saturation runs before and after the search (a closed loop of 100
+  // writers per agent) meet the same capacity: 10 agents x 3000/s.
+  const nlohmann::json& saturation = find_max["saturation"];
+  ASSERT_TRUE(saturation.is_object()) << find_max.dump(2);
+  for (const char* when : {"before_writes_per_s", "after_writes_per_s"}) {
+    EXPECT_GE(saturation[when].get<double>(), 27000) << when;
+    EXPECT_LE(saturation[when].get<double>(), 33000) << when;
+  }
+  EXPECT_NEAR(saturation["max_rate_share"].get<double>(), 1.0, 0.15);
+  EXPECT_THAT(run.stdout_text, HasSubstr("the store saturated after the "
+                                         "search: "));
   const nlohmann::json& steps = find_max["steps"];
   ASSERT_GE(steps.size(), 4u);
   bool passed_any = false;
