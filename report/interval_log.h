@@ -17,7 +17,9 @@
 //   - Kept in memory too: the stability series of the totals
 //     (report/stability.h, at most StabilitySeries::kCapacity points).
 //
-// Thread-safety: one thread at a time (the run calls it under its lock).
+// Thread-safety: one thread at a time. A run adds its rows under a lock of
+// the log's own, outside the run's lock, in sequence order, and has added
+// every row before its end reads the log.
 #ifndef LOADTEST_REPORT_INTERVAL_LOG_H_
 #define LOADTEST_REPORT_INTERVAL_LOG_H_
 
