@@ -909,13 +909,15 @@ json TuneReport(const TuneCommandLine& cl, const Sweep& sweep,
 
 // --out, --csv and --html, each through report/'s file writer.
 absl::Status WriteTuneReports(const OutputOptions& output,
-                              const std::string& csv_path, const json& report) {
+                              const std::string& csv_path,
+                              const std::vector<ConfigResult>& configs,
+                              const json& report) {
   if (!output.out_path.empty()) {
     RETURN_IF_ERROR(WriteJsonFile(output.out_path, report));
     std::printf("report: %s\n", output.out_path.c_str());
   }
   if (!csv_path.empty()) {
-    RETURN_IF_ERROR(report::WriteTextFile(csv_path, TuneCsv(report)));
+    RETURN_IF_ERROR(report::WriteTextFile(csv_path, TuneCsv(configs)));
     std::printf("csv: %s\n", csv_path.c_str());
   }
   if (!output.html_path.empty()) {
@@ -968,7 +970,8 @@ int TuneMain(int argc, char** argv) {
   std::fflush(stdout);
   const json report =
       TuneReport(cl, sweep, end, best, started_at, signals.received());
-  if (absl::Status s = WriteTuneReports(cl.run.output, sweep.csv_path, report);
+  if (absl::Status s = WriteTuneReports(cl.run.output, sweep.csv_path,
+                                       sweep.configs, report);
       !s.ok()) {
     return usage(s);
   }

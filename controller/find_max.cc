@@ -253,7 +253,7 @@ absl::Status WriteFindMaxReports(const OutputOptions& output,
   }
   if (!output.csv_prefix.empty()) {
     RETURN_IF_ERROR(WriteTextFile(FindMaxCsvPath(output.csv_prefix),
-                                  FindMaxCsv(report)));
+                                  FindMaxCsv(result)));
     std::printf("csv: %s\n", FindMaxCsvPath(output.csv_prefix).c_str());
   }
   if (!output.html_path.empty()) {

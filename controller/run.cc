@@ -206,14 +206,20 @@ class AgentRuns {
       };
       callbacks.on_lost = [this, i](const std::string& reason,
                                     const absl::Status& agent_status) {
-        sync::MutexLock lock(&mu_);
-        agents_[i].agent_status = agent_status;
-        DeclareLostLocked(i, reason);
+        {
+          sync::MutexLock lock(&mu_);
+          agents_[i].agent_status = agent_status;
+          DeclareLostLocked(i, reason);
+        }
+        WriteCompletedRows();
       };
       if (absl::Status s = clients_[i]->StartRun(wires[i], std::move(callbacks));
           !s.ok()) {
-        sync::MutexLock lock(&mu_);
-        DeclareLostLocked(i, std::string(s.message()));
+        {
+          sync::MutexLock lock(&mu_);
+          DeclareLostLocked(i, std::string(s.message()));
+        }
+        WriteCompletedRows();
       }
     }
     Watch();
@@ -223,6 +229,9 @@ class AgentRuns {
       clients_[i]->Cancel();
       clients_[i]->Join();
     }
+    // No row completes any more: the log holds every one when Run returns,
+    // for the run's end to read.
+    WriteCompletedRows();
   }
 
   // After Run() returned (the client threads have ended); the figures are
@@ -256,7 +265,8 @@ class AgentRuns {
     return {agents_[i].agent_status, agents_[i].lost_reason};
   }
   // The controller's own cost: per completed interval, the time spent
-  // aggregating that interval's updates and printing its row.
+  // aggregating that interval's updates, printing its row and writing it to
+  // the interval log.
   nlohmann::json ControllerJson() const ABSL_LOCKS_EXCLUDED(mu_) {
     std::vector<double> work_ms;
     sync::MutexLock lock(&mu_);
@@ -342,7 +352,16 @@ class AgentRuns {
     return "";
   }
 
-  void OnUpdate(size_t i, const protocol::IntervalUpdate& update) {
+  // From agent i's client thread: takes the update, then writes the rows
+  // it completed to the interval log outside the run's lock.
+  void OnUpdate(size_t i, const protocol::IntervalUpdate& update)
+      ABSL_LOCKS_EXCLUDED(mu_, log_mu_) {
+    TakeUpdate(i, update);
+    WriteCompletedRows();
+  }
+
+  void TakeUpdate(size_t i, const protocol::IntervalUpdate& update)
+      ABSL_LOCKS_EXCLUDED(mu_) {
     sync::MutexLock lock(&mu_);
     RunAgent& a = agents_[i];
     if (a.done()) return;  // Declared lost by the watchdog meanwhile.
@@ -393,16 +412,42 @@ class AgentRuns {
     }
   }
 
-  // True when `rows` held at least one row.
+  // Prints the completed rows and queues them for the interval log
+  // (WriteCompletedRows, once mu_ is released). True when `rows` held at
+  // least one row.
   bool EmitLocked(std::vector<IntervalRow> rows)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    for (const IntervalRow& row : rows) {
+    for (IntervalRow& row : rows) {
       display_.Row(row);
-      log_->Add(row);
       last_row_end_s_ = row.end_s;
       completed_rows_ = row.sequence;
+      unlogged_.push_back(std::move(row));
     }
     return !rows.empty();
+  }
+
+  // Renders and writes the rows completed so far to the interval log under
+  // log_mu_ alone, so the updates never wait for a file. They are taken
+  // from unlogged_ while log_mu_ is held: whichever thread writes, the log
+  // gets them in sequence order. Their time counts as their intervals' work.
+  void WriteCompletedRows() ABSL_LOCKS_EXCLUDED(mu_, log_mu_) {
+    sync::MutexLock log_lock(&log_mu_);
+    std::vector<IntervalRow> rows;
+    {
+      sync::MutexLock lock(&mu_);
+      rows.swap(unlogged_);
+    }
+    if (rows.empty()) return;
+    std::vector<std::pair<int64_t, int64_t>> work;  // Sequence, nanoseconds.
+    for (const IntervalRow& row : rows) {
+      const Clock::time_point began = Clock::now();
+      log_->Add(row);
+      work.emplace_back(
+          row.sequence,
+          duration_cast<nanoseconds>(Clock::now() - began).count());
+    }
+    sync::MutexLock lock(&mu_);
+    for (const auto& [sequence, ns] : work) work_ns_[sequence] += ns;
   }
 
   // No-op for an agent already finished or lost, so the client's own report
@@ -498,6 +543,12 @@ class AgentRuns {
         }
       }
       if (stopping) wake = std::min(wake, next_stop);
+      if (!unlogged_.empty()) {  // Rows of the agents declared lost here.
+        mu_.Unlock();
+        WriteCompletedRows();
+        mu_.Lock();
+        continue;
+      }
       // Woken early by any change: an agent done, a stop to send.
       changed_.WaitUntil(&mu_, wake);
     }
@@ -575,7 +626,12 @@ class AgentRuns {
   // The agents; their clients are set before the run starts and never
   // replaced (clients_ holds them for reading without the lock).
   std::vector<RunAgent> agents_ ABSL_GUARDED_BY(mu_);
-  IntervalLog* const log_ ABSL_PT_GUARDED_BY(mu_);
+  // Completed rows not yet written to the interval log, in order.
+  std::vector<IntervalRow> unlogged_ ABSL_GUARDED_BY(mu_);
+  // The interval log's lock: held while rows are rendered and written, with
+  // mu_ taken inside it only to take them from unlogged_.
+  sync::Mutex log_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  IntervalLog* const log_ ABSL_PT_GUARDED_BY(log_mu_);
   double last_row_end_s_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t completed_rows_ ABSL_GUARDED_BY(mu_) = 0;
   // Why the agents are being stopped early (a signal, --abort-on-fail);

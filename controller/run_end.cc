@@ -91,8 +91,8 @@ absl::StatusOr<RunOutcome> FinishRun(const Scenario& scenario,
   if (!output.out_path.empty() || !output.csv_prefix.empty() ||
       !output.html_path.empty()) {
     // `intervals` stays empty here: WriteJsonReport streams the spooled
-    // totals into --out, and neither the CSV summary nor the HTML (drawn
-    // from the chart series) reads them.
+    // totals into --out, the HTML is drawn from the chart series and the
+    // CSV summary from `summary`.
     report::RunEndFacts facts;
     facts.mode = end.mode;
     facts.started_at = end.started_at;
@@ -109,7 +109,7 @@ absl::StatusOr<RunOutcome> FinishRun(const Scenario& scenario,
     }
     if (!output.csv_prefix.empty()) {
       RETURN_IF_ERROR(WriteTextFile(SummaryCsvPath(output.csv_prefix),
-                                    SummaryCsv(report)));
+                                    SummaryCsv(summary, &judgement)));
       std::printf("csv: %s %s\n", IntervalsCsvPath(output.csv_prefix).c_str(),
                   SummaryCsvPath(output.csv_prefix).c_str());
     }

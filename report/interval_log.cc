@@ -98,7 +98,8 @@ void IntervalLog::Write(OutFile* out, const std::string& text) {
 void IntervalLog::Add(const IntervalRow& row) {
   ++rows_;
   stability_.Add(StabilitySampleOf(row));
-  if (jsonl_.file != nullptr) {
+  // Each format rendered once, and only for a file still being written.
+  if (jsonl_.file != nullptr && write_error_.ok()) {
     std::string lines;
     for (const AgentFigures& a : row.agents) {
       lines += AgentIntervalJson(row, a).dump();
@@ -106,17 +107,18 @@ void IntervalLog::Add(const IntervalRow& row) {
     }
     Write(&jsonl_, lines);
   }
-  if (csv_.file != nullptr) {
-    Write(&csv_, IntervalCsvRows(IntervalRowJson(row, /*with_agents=*/true)));
+  if (csv_.file != nullptr && write_error_.ok()) {
+    Write(&csv_, IntervalCsvRows(row));
   }
-  std::string line = IntervalRowJson(row, /*with_agents=*/false).dump();
-  line += '\n';
-  if (totals_spool_ != nullptr && spool_error_.ok() &&
-      std::fwrite(line.data(), 1, line.size(), totals_spool_.get()) !=
-          line.size()) {
-    spool_error_ = absl::ResourceExhaustedError(absl::StrCat(
-        "cannot write the temporary file for the interval totals: ",
-        std::strerror(errno)));
+  if (totals_spool_ != nullptr && spool_error_.ok()) {
+    std::string line = IntervalRowJson(row, /*with_agents=*/false).dump();
+    line += '\n';
+    if (std::fwrite(line.data(), 1, line.size(), totals_spool_.get()) !=
+        line.size()) {
+      spool_error_ = absl::ResourceExhaustedError(absl::StrCat(
+          "cannot write the temporary file for the interval totals: ",
+          std::strerror(errno)));
+    }
   }
 
   // Charts: a new point every per_point_ intervals, else merged into the

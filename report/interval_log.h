@@ -2,7 +2,8 @@
 // controller's memory does not grow with the length of the run.
 //   - Every agent's row of every interval becomes one line of a JSON Lines
 //     file (--out-intervals; AgentIntervalJson) and, with --csv, its lines
-//     of PREFIX_intervals.csv, written as they arrive.
+//     of PREFIX_intervals.csv (IntervalCsvRows, from the figures), written
+//     as they arrive: each interval is rendered once per format.
 //   - Each interval's TOTAL (for --out's `intervals`) goes to a spool file
 //     (an unlinked temporary file in $TMPDIR, else /tmp: one compact line of
 //     1-3 kB per interval whatever the number of agents), read back only
@@ -16,7 +17,9 @@
 //   - Kept in memory too: the stability series of the totals
 //     (report/stability.h, at most StabilitySeries::kCapacity points).
 //
-// Thread-safety: one thread at a time (the run calls it under its lock).
+// Thread-safety: one thread at a time. A run adds its rows under a lock of
+// the log's own, outside the run's lock, in sequence order, and has added
+// every row before its end reads the log.
 #ifndef LOADTEST_REPORT_INTERVAL_LOG_H_
 #define LOADTEST_REPORT_INTERVAL_LOG_H_
 

@@ -309,7 +309,7 @@ TEST(FindMaxTest, ARateIsDecidedByTheMajorityOfItsTries) {
   EXPECT_EQ(j["steps"][1]["rate_passed"], true);
   EXPECT_EQ(j["steps"][1]["rate_tries"], 2);
   // The CSV's rows carry the try and, on the deciding one, the verdict.
-  const std::string csv = report::FindMaxCsv({{"find_max", j}});
+  const std::string csv = report::FindMaxCsv(*majority);
   EXPECT_THAT(csv, HasSubstr(",reason,attempt,rate_passed\r\n"));
   EXPECT_THAT(csv, HasSubstr(",ok,,1,\r\n"));
   EXPECT_THAT(csv, HasSubstr(",ok,,2,true\r\n"));

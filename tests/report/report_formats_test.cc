@@ -1,10 +1,12 @@
-// The CSV and HTML reports, made from a JSON report: CSV quoting and the
-// agreement of every row with the JSON; HTML escaping, the charts, and no
-// reference to anything outside the file.
+// The CSV reports, made from the figures, and the HTML report, made from a
+// JSON report: CSV quoting and the agreement of every row with the JSON;
+// HTML escaping, the charts, and no reference to anything outside the file.
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "report/csv_report.h"
 #include "report/html_report.h"
 #include "report/json_report.h"
@@ -17,9 +19,14 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// A two-agent report of two intervals; one agent id needs CSV quoting and
-// HTML escaping.
-nlohmann::json TwoAgentReport() {
+// A two-agent run of two intervals: its rows and summary. One agent id
+// needs CSV quoting and HTML escaping.
+struct TwoAgentRun {
+  std::vector<IntervalRow> rows;
+  RunSummary summary;
+};
+
+TwoAgentRun RunOfTwoAgents() {
   const std::vector<std::string> ids = {"agent,\"one\"", "<b>two</b>"};
   Aggregator aggregator(ids);
   std::vector<IntervalRow> rows;
@@ -45,9 +52,14 @@ nlohmann::json TwoAgentReport() {
       for (IntervalRow& row : aggregator.Add(ids[i], u)) rows.push_back(row);
     }
   }
-  const RunSummary summary = aggregator.Summary();
-  nlohmann::json report =
-      RunReportJson(Scenario(), rows, summary, CheckGuideTargets(summary.total));
+  return {rows, aggregator.Summary()};
+}
+
+// Its JSON report.
+nlohmann::json TwoAgentReport() {
+  const TwoAgentRun run = RunOfTwoAgents();
+  nlohmann::json report = RunReportJson(Scenario(), run.rows, run.summary,
+                                        CheckGuideTargets(run.summary.total));
   report["run"] = {{"mode", "distributed"},
                    {"started_at", "2026-11-27T06:00:00.000Z"},
                    {"ended_at", "2026-11-27T06:00:02.000Z"}};
@@ -66,8 +78,8 @@ std::vector<std::string> Lines(const std::string& text) {
 }
 
 TEST(CsvReportTest, IntervalsHaveARowPerAgentThenTheTotalWithQuotedIds) {
-  const nlohmann::json report = TwoAgentReport();
-  const std::vector<std::string> lines = Lines(IntervalsCsv(report));
+  const std::vector<std::string> lines =
+      Lines(IntervalsCsv(RunOfTwoAgents().rows));
   ASSERT_EQ(lines.size(), 1u + 2 * 3);
   EXPECT_THAT(lines[0], ::testing::StartsWith("sequence,start_s,end_s,agent,"));
   EXPECT_THAT(lines[1], ::testing::StartsWith("1,0.0,1.0,\"agent,\"\"one\"\"\","));
@@ -79,7 +91,8 @@ TEST(CsvReportTest, IntervalsHaveARowPerAgentThenTheTotalWithQuotedIds) {
 }
 
 TEST(CsvReportTest, SummaryHasEachAgentWithItsAuditThenTheTotal) {
-  const std::vector<std::string> lines = Lines(SummaryCsv(TwoAgentReport()));
+  const std::vector<std::string> lines =
+      Lines(SummaryCsv(RunOfTwoAgents().summary, nullptr));
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_THAT(lines[0], ::testing::StartsWith("agent,finished,lost,"));
   EXPECT_THAT(lines[0],
@@ -122,8 +135,11 @@ TEST(JsonReportTest, TheScenarioCarriesTheGuidesExpectationAndTheVerdict) {
 }
 
 TEST(CsvReportTest, TheSummarysTotalRowEndsWithTheScenarioVerdict) {
+  Scenario s;
+  s.preset = "high";
+  const ScenarioJudgement judgement = JudgeScenario(s, 3000);
   const std::vector<std::string> lines =
-      Lines(SummaryCsv(WithScenario(TwoAgentReport(), "high", 3000)));
+      Lines(SummaryCsv(RunOfTwoAgents().summary, &judgement));
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_THAT(lines[1], ::testing::EndsWith(",true,true,,,,,,,"));
   EXPECT_THAT(lines[3], ::testing::EndsWith(
@@ -136,12 +152,75 @@ TEST(CsvReportTest, TheSummarysTotalRowEndsWithTheStabilityVerdict) {
   v.state = StabilityState::kUnstable;
   v.drift = -0.0625;
   v.p99_change = 0.375;
-  nlohmann::json report = TwoAgentReport();
-  report["summary"]["stability"] = StabilityJson(v);
-  const std::vector<std::string> lines = Lines(SummaryCsv(report));
+  RunSummary summary = RunOfTwoAgents().summary;
+  summary.stability = v;
+  const std::vector<std::string> lines = Lines(SummaryCsv(summary, nullptr));
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_THAT(lines[1], ::testing::EndsWith(",true,true,,,,,,,"));
   EXPECT_THAT(lines[3], ::testing::EndsWith(",,,,,unstable,-6.25,37.5"));
+}
+
+// The fields of a CSV line without quoted fields.
+std::vector<std::string> Fields(const std::string& line) {
+  return absl::StrSplit(line, ',');
+}
+
+TEST(CsvReportTest, EachNumberHasTheDigitsTheJsonReportGivesIt) {
+  IntervalRow row;
+  row.sequence = 7;
+  row.start_s = 0.1;
+  row.end_s = 0.1 + 0.2;  // 0.30000000000000004
+  Figures& f = row.total;
+  f.seconds = 1.0 / 3;
+  f.counters.writes_ok = 3;
+  f.write_latency.Record(1);  // 1e-06 ms.
+  f.write_latency.Record(123456789);
+  f.queue_size = 7;
+  f.peak_queue_depth = 2;
+  protocol::ProcessFigures process;
+  process.wall_seconds = 1;
+  process.cpu_seconds = 0.7;
+  process.usable_cores = 3;
+  process.rss_bytes = int64_t{1} << 40;
+  f.process = process;
+  protocol::HostFigures host;
+  host.disk_unavailable = "no block device: tmpfs";
+  f.host = host;
+  const nlohmann::json json = IntervalRowJson(row, /*with_agents=*/false);
+  const std::vector<std::string> lines = Lines(IntervalCsvRows(row));
+  ASSERT_EQ(lines.size(), 1u);
+  const std::vector<std::string> header =
+      Fields(Lines(IntervalsCsvHeader()).at(0));
+  const std::vector<std::string> total = Fields(lines[0]);
+  ASSERT_EQ(total.size(), header.size());
+  auto field = [&](const std::string& name) {
+    const auto at = std::find(header.begin(), header.end(), name);
+    return at == header.end() ? "no column " + name
+                              : total[at - header.begin()];
+  };
+  const nlohmann::json& t = json["total"];
+  EXPECT_EQ(field("sequence"), "7");
+  EXPECT_EQ(field("start_s"), "0.1");
+  EXPECT_EQ(field("end_s"), json["end_s"].dump());
+  EXPECT_EQ(field("end_s"), "0.30000000000000004");
+  EXPECT_EQ(field("seconds"), t["seconds"].dump());
+  EXPECT_EQ(field("writes_per_s"), t["writes_per_s"].dump());
+  EXPECT_EQ(field("write_p50_ms"), t["write_latency_ms"]["p50"].dump());
+  EXPECT_EQ(field("write_p50_ms"), "1e-06");
+  EXPECT_EQ(field("write_max_ms"), "123.456789");
+  EXPECT_EQ(field("write_mean_ms"), t["write_latency_ms"]["mean"].dump());
+  EXPECT_EQ(field("queue_utilization"), t["queue_utilization"].dump());
+  EXPECT_EQ(field("cpu_fraction"), t["process"]["cpu_fraction"].dump());
+  EXPECT_EQ(field("usable_cores"), "3.0");
+  EXPECT_EQ(field("rss_bytes"), "1099511627776");
+  EXPECT_EQ(field("error_rate"), "0.0");
+  // Without a store, without a disk: empty, as the JSON leaves them out.
+  EXPECT_EQ(field("wal_bytes_max"), "");
+  EXPECT_EQ(field("disk_utilization"), "");
+  EXPECT_EQ(field("disk_device"), "");
+  EXPECT_EQ(field("disk_unavailable"), "no block device: tmpfs");
+  EXPECT_EQ(field("health_state"), "healthy");
+  EXPECT_EQ(field("healthy_intervals"), "");
 }
 
 // The part of `html` that draws chart `name`.
