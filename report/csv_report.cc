@@ -17,7 +17,7 @@
 // The JSON library's writer of a double (Grisu2, shortest round-trip in
 // nearly every case, never longer than 17 digits), so that a CSV figure
 // has the digits the JSON report gives it; the JSON itself is not used.
-#include "nlohmann/detail/conversions/to_chars.hpp"
+#include "nlohmann/json.hpp"
 
 namespace loadtest::report {
 namespace {
@@ -71,11 +71,11 @@ std::string Number(T value) {
   } else if constexpr (std::is_integral_v<T>) {
     return absl::StrCat(value);
   } else {
+    // The JSON library's own writer (its public dump of one number), so
+    // that both reports carry the same digits.
     const double v = static_cast<double>(value);
     if (!std::isfinite(v)) return "null";
-    char text[64];
-    return std::string(text,
-                       nlohmann::detail::to_chars(text, text + sizeof(text), v));
+    return nlohmann::json(v).dump();
   }
 }
 
