@@ -38,6 +38,8 @@ using report::AddAgentManifest;
 using report::AgentInfo;
 using report::AgentSummary;
 using report::Aggregator;
+using report::ControllerCost;
+using report::ControllerCostJson;
 using report::DiagnosisSettingsOf;
 using report::Display;
 using report::FirstLiveFailure;
@@ -267,31 +269,22 @@ class AgentRuns {
   // The controller's own cost: per completed interval, the time spent
   // aggregating that interval's updates, printing its row and writing it to
   // the interval log.
-  nlohmann::json ControllerJson() const ABSL_LOCKS_EXCLUDED(mu_) {
-    std::vector<double> work_ms;
-    sync::MutexLock lock(&mu_);
-    for (const auto& [sequence, ns] : work_ns_) {
-      if (sequence <= completed_rows_) work_ms.push_back(ns / 1e6);
+  ControllerCost Cost() const ABSL_LOCKS_EXCLUDED(mu_) {
+    ControllerCost cost;
+    {
+      sync::MutexLock lock(&mu_);
+      for (const auto& [sequence, ns] : work_ns_) {
+        if (sequence <= completed_rows_) {
+          cost.interval_work_ms.push_back(ns / 1e6);
+        }
+      }
     }
-    std::sort(work_ms.begin(), work_ms.end());
-    auto quantile = [&work_ms](double q) {
-      if (work_ms.empty()) return 0.0;
-      const size_t rank = static_cast<size_t>(
-          std::ceil(q * static_cast<double>(work_ms.size())));
-      return work_ms[std::min(work_ms.size() - 1, rank == 0 ? 0 : rank - 1)];
-    };
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
-    const double cpu_seconds =
-        usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
-        usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
-    return {{"interval_work_ms",
-             {{"count", work_ms.size()},
-              {"p50", quantile(0.50)},
-              {"p99", quantile(0.99)},
-              {"max", work_ms.empty() ? 0.0 : work_ms.back()}}},
-            {"cpu_seconds", cpu_seconds},
-            {"peak_rss_mb", usage.ru_maxrss / 1024.0}};
+    cost.cpu_seconds = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
+                       usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+    cost.peak_rss_mb = usage.ru_maxrss / 1024.0;
+    return cost;
   }
 
  private:
@@ -1030,7 +1023,7 @@ absl::StatusOr<RunOutcome> RunLoadTest(const RunPlan& plan,
   end.aborted = run.aborted();
   end.decorate_report = [&](nlohmann::json* report) {
     AddAgentManifest(run_id, manifest, report);
-    (*report)["controller"] = run.ControllerJson();
+    (*report)["controller"] = ControllerCostJson(run.Cost());
   };
   return FinishRun(scenario, *log, summary, run.display(), end);
 }

@@ -559,6 +559,24 @@ nlohmann::json PrometheusTargetsJson(const std::vector<AgentInfo>& agents) {
   return targets;
 }
 
+nlohmann::json ControllerCostJson(ControllerCost cost) {
+  std::vector<double>& work_ms = cost.interval_work_ms;
+  std::sort(work_ms.begin(), work_ms.end());
+  auto quantile = [&work_ms](double q) {
+    if (work_ms.empty()) return 0.0;
+    const size_t rank = static_cast<size_t>(
+        std::ceil(q * static_cast<double>(work_ms.size())));
+    return work_ms[std::min(work_ms.size() - 1, rank == 0 ? 0 : rank - 1)];
+  };
+  return {{"interval_work_ms",
+           {{"count", work_ms.size()},
+            {"p50", quantile(0.50)},
+            {"p99", quantile(0.99)},
+            {"max", work_ms.empty() ? 0.0 : work_ms.back()}}},
+          {"cpu_seconds", cost.cpu_seconds},
+          {"peak_rss_mb", cost.peak_rss_mb}};
+}
+
 absl::Status WriteJsonFile(const std::string& path,
                            const nlohmann::json& json) {
   return report::WriteTextFile(path, json.dump(2) + "\n");

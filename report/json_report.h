@@ -122,6 +122,18 @@ void AddAgentManifest(const std::string& run_id,
                       const std::vector<AgentInfo>& agents,
                       nlohmann::json* report);
 
+// The controller's own cost over a run: the time spent per completed
+// interval (aggregating its updates, printing and logging its row), and the
+// process's CPU and peak memory.
+struct ControllerCost {
+  std::vector<double> interval_work_ms;  // One per completed interval.
+  double cpu_seconds = 0;
+  double peak_rss_mb = 0;
+};
+// The report's `controller`: interval_work_ms {count, p50, p99, max} (the
+// nearest-rank quantiles; 0 without an interval), cpu_seconds, peak_rss_mb.
+nlohmann::json ControllerCostJson(ControllerCost cost);
+
 // `report`, pretty-printed, written whole to `path` (report::WriteTextFile).
 absl::Status WriteJsonFile(const std::string& path,
                            const nlohmann::json& report);

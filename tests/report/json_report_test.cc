@@ -72,6 +72,26 @@ TEST(JsonReportTest, WriteJsonFileReplacesTheFileWholeAndNamesBadPaths) {
 namespace loadtest::report {
 namespace {
 
+// The report's `controller`: the per-interval work by nearest rank, and
+// zeros without an interval.
+TEST(JsonReportTest, ControllerCostGivesNearestRankQuantilesOfTheIntervalWork) {
+  ControllerCost cost;
+  cost.interval_work_ms = {5, 1, 3, 2, 4};
+  cost.cpu_seconds = 1.5;
+  cost.peak_rss_mb = 42;
+  const nlohmann::json j = ControllerCostJson(cost);
+  EXPECT_EQ(j["interval_work_ms"]["count"], 5);
+  EXPECT_EQ(j["interval_work_ms"]["p50"], 3.0);
+  EXPECT_EQ(j["interval_work_ms"]["p99"], 5.0);
+  EXPECT_EQ(j["interval_work_ms"]["max"], 5.0);
+  EXPECT_EQ(j["cpu_seconds"], 1.5);
+  EXPECT_EQ(j["peak_rss_mb"], 42.0);
+  const nlohmann::json none = ControllerCostJson(ControllerCost());
+  EXPECT_EQ(none["interval_work_ms"]["count"], 0);
+  EXPECT_EQ(none["interval_work_ms"]["p99"], 0.0);
+  EXPECT_EQ(none["interval_work_ms"]["max"], 0.0);
+}
+
 TEST(JsonReportTest, PrometheusTargetsNameEachAgentsMetricsAddress) {
   const nlohmann::json targets = PrometheusTargetsJson(
       {{"a1", "127.0.0.2:7070", "v", "h", 9101},
