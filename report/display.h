@@ -117,7 +117,8 @@ std::string StepTableRow(size_t number, const StepResult& step);
 
 // What `loadtest find-max` says before its first step: the agents, how the
 // writes are dispatched or the writers sized, the SLOs, the steps and the
-// database they use. Two lines, each ending in a newline.
+// database they use, and with --saturation the runs around the search.
+// Each line ends in a newline.
 struct FindMaxSetup {
   size_t agents = 1;
   bool distributed = false;
@@ -132,8 +133,9 @@ struct FindMaxSetup {
 };
 std::string FindMaxHeaderText(const FindMaxOptions& options,
                               const FindMaxSetup& setup);
-// What it says after the last step: the answer (or why there is none),
-// the warnings, and whether the generator set the limit.
+// What it says after the last step: the warnings, the answer (or why there
+// is none), the saturated rates and the answer's share of them, and
+// whether the generator set the limit.
 std::string FindMaxEndText(const FindMaxResult& result, size_t agents);
 
 }  // namespace loadtest::report
