@@ -138,6 +138,10 @@ SideStats DescribeRuns(std::vector<double> values) {
     s.sd = std::sqrt(squares / (n - 1));
   }
   s.cov = s.mean != 0 ? s.sd / std::fabs(s.mean) : 0;
+  const auto [low, high] =
+      std::minmax_element(s.values.begin(), s.values.end());
+  s.min = *low;
+  s.max = *high;
   return s;
 }
 

@@ -51,6 +51,8 @@ struct SideStats {
   double mean = 0;
   double sd = 0;   // Sample standard deviation (n - 1); 0 for one run.
   double cov = 0;  // sd / |mean|; 0 when the mean is 0.
+  double min = 0;  // The lowest and highest run; 0 without a run.
+  double max = 0;
 };
 SideStats DescribeRuns(std::vector<double> values);
 

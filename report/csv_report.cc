@@ -14,9 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "protocol/peer_text.h"
 #include "report/compare.h"
-// The JSON library's writer of a double (Grisu2, shortest round-trip in
-// nearly every case, never longer than 17 digits), so that a CSV figure
-// has the digits the JSON report gives it; the JSON itself is not used.
+// For the JSON library's writer of one number (Grisu2, shortest round-trip
+// in nearly every case), so that a CSV figure has the digits the JSON
+// report gives it; no JSON document is read or made.
 #include "nlohmann/json.hpp"
 
 namespace loadtest::report {
@@ -394,24 +394,6 @@ void AppendRunVerdicts(const ScenarioJudgement* judgement,
   }
 }
 
-// A figure over a configuration's runs, as the tune report's `rate` and
-// `write_p99_ms` state it; unset when no run measured it.
-struct RunsStats {
-  double mean = 0;
-  double sd = 0;
-  double cov = 0;
-  double min = 0;
-  double max = 0;
-};
-
-std::optional<RunsStats> StatsOver(const std::vector<double>& values) {
-  if (values.empty()) return std::nullopt;
-  const SideStats s = DescribeRuns(values);
-  return RunsStats{s.mean, s.sd, s.cov,
-                   *std::min_element(values.begin(), values.end()),
-                   *std::max_element(values.begin(), values.end())};
-}
-
 }  // namespace
 
 std::string IntervalsCsvHeader() {
@@ -530,22 +512,20 @@ std::string TuneCsv(const std::vector<ConfigResult>& configs) {
     std::vector<std::string> fields = {
         Text(ConfigName(i)), Number(c.config.defaults),
         Texts(c.config.Flags()), Text(c.sync), Text(SyncSurvives(c.sync))};
-    const std::optional<RunsStats> rate =
-        StatsOver(RunFigure(c, &TuneRun::rate));
-    const std::optional<RunsStats> p99 =
-        StatsOver(RunFigure(c, &TuneRun::write_p99_ms));
-    const std::optional<RunsStats> bytes =
-        StatsOver(RunFigure(c, &TuneRun::bytes_per_row));
-    auto cell = [](const std::optional<RunsStats>& stats,
-                   double RunsStats::*stat) -> std::string {
-      return stats.has_value() ? Number((*stats).*stat) : "";
+    // As the tune report's `rate` and `write_p99_ms` state them; empty when
+    // no run measured the figure.
+    const SideStats rate = DescribeRuns(RunFigure(c, &TuneRun::rate));
+    const SideStats p99 = DescribeRuns(RunFigure(c, &TuneRun::write_p99_ms));
+    const SideStats bytes = DescribeRuns(RunFigure(c, &TuneRun::bytes_per_row));
+    auto cell = [](const SideStats& stats, double SideStats::*stat) {
+      return stats.values.empty() ? std::string() : Number(stats.*stat);
     };
     fields.insert(fields.end(),
-                  {cell(rate, &RunsStats::mean), cell(rate, &RunsStats::sd),
-                   cell(rate, &RunsStats::cov), cell(rate, &RunsStats::min),
-                   cell(rate, &RunsStats::max), cell(p99, &RunsStats::mean),
-                   cell(p99, &RunsStats::min), cell(p99, &RunsStats::max),
-                   cell(bytes, &RunsStats::mean)});
+                  {cell(rate, &SideStats::mean), cell(rate, &SideStats::sd),
+                   cell(rate, &SideStats::cov), cell(rate, &SideStats::min),
+                   cell(rate, &SideStats::max), cell(p99, &SideStats::mean),
+                   cell(p99, &SideStats::min), cell(p99, &SideStats::max),
+                   cell(bytes, &SideStats::mean)});
     fields.push_back(Text(c.verdict));
     // NaN (a change from nothing) has no number.
     fields.push_back(c.against_best.has_value() &&

@@ -605,8 +605,8 @@ nlohmann::json StatsJson(const std::vector<double>& values) {
           {"mean", s.mean},
           {"sd", s.sd},
           {"cov", s.cov},
-          {"min", *std::min_element(values.begin(), values.end())},
-          {"max", *std::max_element(values.begin(), values.end())},
+          {"min", s.min},
+          {"max", s.max},
           {"values", values}};
 }
 

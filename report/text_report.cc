@@ -27,12 +27,10 @@ std::string FormatTune(const std::vector<ConfigResult>& configs,
     std::string spread = "-";
     if (!spread_of.empty()) {
       const SideStats s = DescribeRuns(spread_of);
-      const double low = *std::min_element(spread_of.begin(), spread_of.end());
-      const double high = *std::max_element(spread_of.begin(), spread_of.end());
-      spread =
-          max_rate
-              ? absl::StrFormat("%.0f-%.0f (%.1f%%)", low, high, 100 * s.cov)
-              : absl::StrFormat("%.2f-%.2f (%.1f%%)", low, high, 100 * s.cov);
+      spread = max_rate ? absl::StrFormat("%.0f-%.0f (%.1f%%)", s.min, s.max,
+                                          100 * s.cov)
+                        : absl::StrFormat("%.2f-%.2f (%.1f%%)", s.min, s.max,
+                                          100 * s.cov);
     }
     const std::string name =
         absl::StrCat(ConfigName(i), c.config.defaults ? "*" : "");
