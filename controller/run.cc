@@ -349,21 +349,23 @@ class AgentRuns {
   // it completed to the interval log outside the run's lock.
   void OnUpdate(size_t i, const protocol::IntervalUpdate& update)
       ABSL_LOCKS_EXCLUDED(mu_, log_mu_) {
-    TakeUpdate(i, update);
-    WriteCompletedRows();
+    if (TakeUpdate(i, update)) WriteCompletedRows();
   }
 
-  void TakeUpdate(size_t i, const protocol::IntervalUpdate& update)
+  // True when rows wait for the interval log (this update, or a loss it
+  // caused, completed an interval), so that an update completing none
+  // takes no second lock.
+  bool TakeUpdate(size_t i, const protocol::IntervalUpdate& update)
       ABSL_LOCKS_EXCLUDED(mu_) {
     sync::MutexLock lock(&mu_);
     RunAgent& a = agents_[i];
-    if (a.done()) return;  // Declared lost by the watchdog meanwhile.
+    if (a.done()) return false;  // Declared lost by the watchdog meanwhile.
     const Clock::time_point began = Clock::now();
     if (std::string error = ProtocolErrorLocked(a, update, began);
         !error.empty()) {
       DeclareLostLocked(i, absl::StrCat("protocol error: ", error));
       a.client->Cancel();
-      return;
+      return !unlogged_.empty();
     }
     a.last_heard = began;
     a.last_end_s = update.end_s;
@@ -379,6 +381,7 @@ class AgentRuns {
     if (completed && !update.final) CheckThresholdsLocked();
     work_ns_[update.sequence] +=
         duration_cast<nanoseconds>(Clock::now() - began).count();
+    return !unlogged_.empty();
   }
 
   // --abort-on-fail: after a completed interval, stops every agent once a
